@@ -1,0 +1,108 @@
+// The one seam between the dispatcher and the two tiers (isolates, containers). The dispatcher,
+// registry, HTTP layer, logs and metrics never know which tier served a call.
+
+import type { EncodingCode } from '../runtime/protocol.js';
+import type { FunctionSpec, Runtime } from './spec.js';
+
+/** An immutable, resolved function version: everything an instance is made from. */
+export interface FunctionVersion {
+  readonly name: string;
+  /** "$LATEST" or a published number. */
+  readonly version: string;
+  /** sha256 over everything that shapes an instance; warm instances are keyed by it. */
+  readonly digest: string;
+  /** sha256 of the deployable code (the bundled script for js). */
+  readonly codeDigest: string;
+  readonly runtime: Runtime;
+  readonly handler: string;
+  /** For js: the export the handler names. */
+  readonly exportName: string;
+  readonly spec: Readonly<Omit<FunctionSpec, 'code'>>;
+  readonly createdAt: string;
+}
+
+/**
+ * One invocation as it moves through Hearth: filled in by the HTTP layer, the dispatcher and the
+ * backend, then kept (bounded) as the invocation record.
+ */
+export interface Invocation {
+  readonly requestId: string;
+  readonly functionName: string;
+  version: string;
+  digest: string;
+  /** Request bytes: a whole, un-pooled ArrayBuffer that the backend may transfer (detach). */
+  body: ArrayBuffer;
+  reqEnc: EncodingCode;
+  resEnc: EncodingCode;
+  /** performance.now() when the request was read completely. */
+  startedAt: number;
+  /** Epoch ms. */
+  startedAtEpoch: number;
+  /** Result bytes, set on success. */
+  result: ArrayBuffer | null;
+  status: 'running' | 'succeeded' | 'failed';
+  cold: boolean;
+  queueMs: number;
+  initMs: number;
+  durationMs: number;
+  error: { errorType: string; errorMessage: string; stackTrace?: string[]; status: number; functionError: boolean } | null;
+  logs: LogLine[] | null;
+  /** Force a fresh instance (admin, for benchmarking cold paths). */
+  forceCold: boolean;
+}
+
+export interface LogLine {
+  time: number;
+  requestId: string;
+  stream: 'stdout' | 'stderr';
+  message: string;
+}
+
+/** Receives function output lines as they are written. */
+export type LogListener = (functionName: string, requestId: string, stream: number, timeMs: number, message: string) => void;
+
+export interface InstanceInfo {
+  id: string;
+  tier: 'isolate' | 'container';
+  state: string;
+  digest: string;
+  version: string;
+  inFlight: number;
+  callsServed: number;
+  createdAt: number;
+  lastUsedAt: number;
+  memoryMb: number;
+  /** Tier-specific facts (e.g. whether V8 cached data was used to load the code). */
+  detail?: Record<string, unknown>;
+}
+
+export interface BackendStats {
+  instances: number;
+  prewarmed: number;
+  busy: number;
+  waiting: number;
+  memoryMb: number;
+  evictions: number;
+  coldStarts: number;
+}
+
+export interface Backend {
+  readonly tier: 'isolate' | 'container';
+  /** Ready once pre-warming has filled. */
+  ready(): Promise<void>;
+  /**
+   * Deploy-time check and preparation (compile, produce cached data). Throws HearthError 400s for
+   * code that does not load.
+   */
+  prepare(version: FunctionVersion, code: Buffer): Promise<void>;
+  /**
+   * Run one invocation: on success set inv.result; on a function error set inv.error; throw a
+   * HearthError for everything else (timeouts, OOM, capacity). Fills cold/queueMs/initMs.
+   */
+  invoke(version: FunctionVersion, inv: Invocation): Promise<void>;
+  /** This digest takes no new calls: instances finish what they hold, then go. */
+  retire(digest: string): void;
+  instances(digest?: string): InstanceInfo[];
+  stats(): BackendStats;
+  close(): Promise<void>;
+}

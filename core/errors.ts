@@ -1,0 +1,84 @@
+// Every error Hearth answers with, and its HTTP status, in one place. Code throws HearthError
+// with a stable `type`; the HTTP layer turns it into `{errorType, errorMessage}` with `status`.
+
+export const ErrorKinds = {
+  InvalidRequestContent: 400,
+  InvalidSpec: 400,
+  CompileError: 400,
+  InitError: 400,
+  HandlerNotFound: 400,
+  Unauthorized: 401,
+  NotFound: 404,
+  FunctionNotFound: 404,
+  VersionNotFound: 404,
+  InvocationNotFound: 404,
+  MethodNotAllowed: 405,
+  NotAcceptable: 406,
+  Conflict: 409,
+  RequestTooLarge: 413,
+  CodeTooLarge: 413,
+  UnsupportedMediaType: 415,
+  TooManyRequests: 429,
+  QueueTimeout: 429,
+  Unhandled: 500,
+  OutOfMemory: 500,
+  FunctionInitError: 500,
+  ResultNotSerializable: 500,
+  InstanceFailed: 500,
+  InternalError: 500,
+  BackendUnavailable: 503,
+  Draining: 503,
+  Timeout: 504,
+} as const;
+
+export type ErrorType = keyof typeof ErrorKinds;
+
+export class HearthError extends Error {
+  readonly type: ErrorType;
+  readonly status: number;
+  /** A stack trace of the function's own code, when the error comes from it. */
+  readonly functionStack: string[] | undefined;
+  /** Marks errors raised by the function (X-Hearth-Function-Error). */
+  readonly functionError: boolean;
+  /** What the body's errorType says: the kind, or the function's own error name (e.g. TypeError). */
+  readonly errorType: string;
+
+  constructor(
+    type: ErrorType,
+    message: string,
+    opts: { functionStack?: string[]; functionError?: boolean; errorType?: string } = {},
+  ) {
+    super(message);
+    this.name = 'HearthError';
+    this.type = type;
+    this.status = ErrorKinds[type];
+    this.errorType = opts.errorType ?? type;
+    this.functionStack = opts.functionStack;
+    this.functionError = opts.functionError ?? false;
+  }
+}
+
+export function toHearthError(err: unknown): HearthError {
+  if (err instanceof HearthError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new HearthError('InternalError', message);
+}
+
+/** The JSON body of an error response. */
+export function errorBody(err: HearthError): string {
+  const body: { errorType: string; errorMessage: string; stackTrace?: string[] } = {
+    errorType: err.errorType,
+    errorMessage: err.message,
+  };
+  if (err.functionStack && err.functionStack.length > 0) body.stackTrace = err.functionStack;
+  return JSON.stringify(body);
+}
+
+/** "400 Bad Request"-style status lines for uWS's writeStatus, precomputed. */
+export const StatusLine: Record<number, string> = {
+  200: '200 OK', 201: '201 Created', 202: '202 Accepted', 204: '204 No Content',
+  400: '400 Bad Request', 401: '401 Unauthorized', 404: '404 Not Found', 405: '405 Method Not Allowed',
+  406: '406 Not Acceptable', 409: '409 Conflict', 413: '413 Payload Too Large',
+  415: '415 Unsupported Media Type', 429: '429 Too Many Requests', 500: '500 Internal Server Error',
+  502: '502 Bad Gateway', 503: '503 Service Unavailable', 504: '504 Gateway Timeout',
+};

@@ -1,0 +1,109 @@
+// uWS request/response primitives: body reading with a size limit, JSON and error responses.
+// uWS rules honoured here: onAborted before any async step, copy every onData chunk (it is only
+// valid during the callback), cork every write made after an await.
+
+import type { HttpResponse } from 'uWebSockets.js';
+import { errorBody, HearthError, StatusLine } from './errors.js';
+
+export interface Exchange {
+  res: HttpResponse;
+  aborted: boolean;
+  /** Called once when the response is written or the client went away (in-flight accounting). */
+  onDone: (() => void) | null;
+}
+
+export function exchange(res: HttpResponse): Exchange {
+  const ex: Exchange = { res, aborted: false, onDone: null };
+  res.onAborted(() => {
+    ex.aborted = true;
+    const done = ex.onDone;
+    ex.onDone = null;
+    done?.();
+  });
+  return ex;
+}
+
+/**
+ * Reads the whole body into one fresh ArrayBuffer (never a view of a pooled buffer: it may be
+ * transferred into an isolate). Over `limit` → 413 and the connection is closed.
+ */
+export function readBody(ex: Exchange, contentLength: string, limit: number, done: (body: ArrayBuffer) => void): void {
+  const declared = contentLength === '' ? -1 : Number(contentLength);
+  if (declared > limit) {
+    sendError(ex, new HearthError('RequestTooLarge', `the body is ${declared} bytes, over the ${limit}-byte limit`), undefined, true);
+    return;
+  }
+  if (declared === 0) {
+    done(new ArrayBuffer(0));
+    return;
+  }
+  let buf: Uint8Array | null = declared > 0 ? new Uint8Array(declared) : null;
+  let parts: Uint8Array[] | null = null;
+  let size = 0;
+  let failed = false;
+  ex.res.onData((chunk, isLast) => {
+    if (failed) return;
+    const n = chunk.byteLength;
+    if (size + n > limit || (buf !== null && size + n > buf.byteLength)) {
+      failed = true;
+      sendError(ex, new HearthError('RequestTooLarge', `the body is over the ${limit}-byte limit`), undefined, true);
+      return;
+    }
+    if (buf !== null) buf.set(new Uint8Array(chunk), size);
+    else (parts ??= []).push(new Uint8Array(chunk.slice(0)));
+    size += n;
+    if (!isLast) return;
+    if (buf !== null) {
+      done(size === buf.byteLength ? (buf.buffer as ArrayBuffer) : (buf.buffer.slice(0, size) as ArrayBuffer));
+      return;
+    }
+    const out = new Uint8Array(size);
+    let off = 0;
+    for (const p of parts ?? []) { out.set(p, off); off += p.byteLength; }
+    done(out.buffer as ArrayBuffer);
+  });
+}
+
+/** Reads a JSON body (management calls: the host parses these, they are not payloads). */
+export function readJson(ex: Exchange, contentLength: string, limit: number, done: (value: unknown) => void): void {
+  readBody(ex, contentLength, limit, (body) => {
+    let value: unknown;
+    try {
+      value = body.byteLength === 0 ? undefined : JSON.parse(Buffer.from(body).toString('utf8'));
+    } catch (err) {
+      sendError(ex, new HearthError('InvalidRequestContent', `the body is not valid JSON: ${(err as Error).message}`));
+      return;
+    }
+    done(value);
+  });
+}
+
+export function sendJson(ex: Exchange, status: number, value: unknown, headers?: Record<string, string>): void {
+  if (ex.aborted) return;
+  const body = status === 204 ? '' : JSON.stringify(value);
+  ex.res.cork(() => {
+    ex.res.writeStatus(StatusLine[status] ?? String(status));
+    if (status !== 204) ex.res.writeHeader('Content-Type', 'application/json');
+    if (headers) for (const k in headers) ex.res.writeHeader(k, headers[k]!);
+    ex.res.end(body);
+  });
+  finish(ex);
+}
+
+export function sendError(ex: Exchange, err: HearthError, headers?: Record<string, string>, close = false): void {
+  if (ex.aborted) return;
+  ex.res.cork(() => {
+    ex.res.writeStatus(StatusLine[err.status] ?? String(err.status));
+    ex.res.writeHeader('Content-Type', 'application/json');
+    if (headers) for (const k in headers) ex.res.writeHeader(k, headers[k]!);
+    ex.res.end(errorBody(err), close);
+  });
+  finish(ex);
+}
+
+export function finish(ex: Exchange): void {
+  ex.aborted = true; // the response is gone; nothing more may be written
+  const done = ex.onDone;
+  ex.onDone = null;
+  done?.();
+}

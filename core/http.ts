@@ -1,0 +1,198 @@
+// The HTTP front end (uWebSockets.js). The invoke route is the hot path and reads top to bottom:
+// receive → resolve → dispatch (acquire → run) → respond → record. Management routes are in
+// management.ts.
+
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import uWS from 'uWebSockets.js';
+import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
+import { Encoding, type EncodingCode } from '../runtime/protocol.js';
+import type { Invocation } from './backend.js';
+import type { Config } from './config.js';
+import type { Dispatcher } from './dispatcher.js';
+import { HearthError, StatusLine, errorBody } from './errors.js';
+import { exchange, finish, readBody, sendError, sendJson, type Exchange } from './http-io.js';
+import { tailBase64 } from './logs.js';
+import type { Registry } from './registry.js';
+
+const CONTENT_TYPE = ['application/json', 'application/msgpack'] as const;
+
+export interface FrontEndDeps {
+  config: Config;
+  registry: Registry;
+  dispatcher: Dispatcher;
+}
+
+export class FrontEnd {
+  readonly app: TemplatedApp;
+  private listenSocket: us_listen_socket | null = null;
+  /** Requests being served (for drain). */
+  inFlight = 0;
+  private drainWaiters: (() => void)[] = [];
+  draining = false;
+  private readonly adminToken: Buffer | null;
+
+  constructor(private readonly deps: FrontEndDeps) {
+    this.app = uWS.App();
+    this.adminToken = deps.config.adminToken ? Buffer.from(`Bearer ${deps.config.adminToken}`) : null;
+    this.app.post('/v1/functions/:name/invoke', (res, req) => this.invoke(res, req));
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.app.listen(host, port, (sock) => {
+        if (!sock) return reject(new Error(`could not listen on ${host}:${port} (in use, or not an address of this machine)`));
+        this.listenSocket = sock;
+        resolve(uWS.us_socket_local_port(sock));
+      });
+    });
+  }
+
+  /** Stops taking connections; resolves when requests in flight are answered (or the deadline). */
+  async drain(deadlineMs: number): Promise<void> {
+    this.draining = true;
+    if (this.listenSocket) {
+      uWS.us_listen_socket_close(this.listenSocket);
+      this.listenSocket = null;
+    }
+    if (this.inFlight === 0) return;
+    await Promise.race([
+      new Promise<void>((r) => this.drainWaiters.push(r)),
+      new Promise<void>((r) => setTimeout(r, deadlineMs).unref()),
+    ]);
+  }
+
+  close(): void {
+    if (this.listenSocket) uWS.us_listen_socket_close(this.listenSocket);
+    this.listenSocket = null;
+  }
+
+  /** Tracks a request for drain; returns its exchange. */
+  track(res: HttpResponse): Exchange {
+    const ex = exchange(res);
+    this.inFlight++;
+    ex.onDone = this.onDone;
+    return ex;
+  }
+
+  private readonly onDone = (): void => {
+    if (--this.inFlight === 0 && this.drainWaiters.length > 0) {
+      for (const w of this.drainWaiters.splice(0)) w();
+    }
+  };
+
+  /** Management calls need the admin token when one is set (compared in constant time). */
+  authorized(req: HttpRequest): boolean {
+    if (this.adminToken === null) return true;
+    const got = Buffer.from(req.getHeader('authorization'));
+    return got.length === this.adminToken.length && timingSafeEqual(got, this.adminToken);
+  }
+
+  // ---- the hot path -------------------------------------------------------------------------
+
+  private invoke(res: HttpResponse, req: HttpRequest): void {
+    // receive: everything from `req` is read now (it is invalid after the first await)
+    const ex = this.track(res);
+    const requestId = randomUUID();
+    const name = req.getParameter(0)!;
+    const qualifier = req.getQuery('qualifier') ?? '';
+    const contentType = req.getHeader('content-type');
+    const accept = req.getHeader('accept');
+    const tail = req.getHeader('x-hearth-log-type') === 'Tail';
+    const invocationType = req.getHeader('x-hearth-invocation-type');
+    const forceCold = req.getHeader('x-hearth-force-cold') === 'true';
+    const contentLength = req.getHeader('content-length');
+    if (forceCold && !this.authorized(req)) {
+      return this.fail(ex, requestId, new HearthError('Unauthorized', 'X-Hearth-Force-Cold needs the admin token'));
+    }
+    if (invocationType !== '' && invocationType !== 'RequestResponse') {
+      return this.fail(ex, requestId, new HearthError('InvalidRequestContent', `X-Hearth-Invocation-Type "${invocationType}" is not supported; use RequestResponse`));
+    }
+    const reqEnc = requestEncoding(contentType);
+    if (reqEnc < 0) {
+      return this.fail(ex, requestId, new HearthError('UnsupportedMediaType', `Content-Type "${contentType}" is not supported; use application/json or application/msgpack`));
+    }
+    const resEnc = responseEncoding(accept, reqEnc as EncodingCode);
+    if (resEnc < 0) {
+      return this.fail(ex, requestId, new HearthError('NotAcceptable', `Accept "${accept}" allows neither application/json nor application/msgpack`));
+    }
+    // resolve
+    let fn;
+    try {
+      fn = this.deps.registry.resolve(name, qualifier);
+    } catch (err) {
+      return this.fail(ex, requestId, err as HearthError);
+    }
+    readBody(ex, contentLength, this.deps.config.maxBodyBytes, (body) => {
+      const inv: Invocation = {
+        requestId, functionName: name, version: fn.version, digest: fn.digest, body,
+        reqEnc: reqEnc as EncodingCode, resEnc: resEnc as EncodingCode,
+        startedAt: performance.now(), startedAtEpoch: Date.now(), result: null, status: 'running',
+        cold: false, queueMs: 0, initMs: 0, durationMs: 0, error: null, logs: null, forceCold,
+      };
+      // dispatch (acquire → run), then respond
+      this.deps.dispatcher.invoke(fn, inv).then(() => this.respond(ex, inv, tail));
+    });
+  }
+
+  private respond(ex: Exchange, inv: Invocation, tail: boolean): void {
+    if (!ex.aborted) {
+      const res = ex.res;
+      res.cork(() => {
+        const err = inv.error;
+        res.writeStatus(err ? StatusLine[err.status] ?? String(err.status) : '200 OK');
+        res.writeHeader('Content-Type', err || inv.resEnc === Encoding.json ? 'application/json' : 'application/msgpack');
+        res.writeHeader('X-Hearth-Request-Id', inv.requestId);
+        res.writeHeader('X-Hearth-Cold', inv.cold ? 'true' : 'false');
+        res.writeHeader('X-Hearth-Init-Ms', inv.initMs.toFixed(3));
+        res.writeHeader('X-Hearth-Queue-Ms', inv.queueMs.toFixed(3));
+        res.writeHeader('X-Hearth-Duration-Ms', inv.durationMs.toFixed(3));
+        res.writeHeader('X-Hearth-Executed-Version', inv.version);
+        if (err?.functionError) res.writeHeader('X-Hearth-Function-Error', 'Unhandled');
+        if (tail) res.writeHeader('X-Hearth-Log-Result', tailBase64(inv.logs));
+        if (err) {
+          const body: Record<string, unknown> = { errorType: err.errorType, errorMessage: err.errorMessage };
+          if (err.stackTrace) body.stackTrace = err.stackTrace;
+          res.end(JSON.stringify(body));
+        } else res.end(inv.result!);
+      });
+      finish(ex);
+    }
+    this.deps.dispatcher.settle(inv);
+  }
+
+  /** An invoke refused before it ran: still carries the invocation headers. */
+  private fail(ex: Exchange, requestId: string, err: HearthError): void {
+    if (ex.aborted) return;
+    ex.res.cork(() => {
+      ex.res.writeStatus(StatusLine[err.status] ?? String(err.status));
+      ex.res.writeHeader('Content-Type', 'application/json');
+      ex.res.writeHeader('X-Hearth-Request-Id', requestId);
+      ex.res.writeHeader('X-Hearth-Cold', 'false');
+      ex.res.writeHeader('X-Hearth-Init-Ms', '0.000');
+      ex.res.writeHeader('X-Hearth-Duration-Ms', '0.000');
+      ex.res.end(errorBody(err), err.status === 413);
+    });
+    finish(ex);
+  }
+}
+
+/** Content-Type → encoding code, or -1 when unsupported. An absent type is JSON. */
+export function requestEncoding(contentType: string): number {
+  if (contentType === '' || contentType.startsWith(CONTENT_TYPE[0])) return Encoding.json;
+  if (contentType.startsWith(CONTENT_TYPE[1]) || contentType.startsWith('application/x-msgpack')) return Encoding.msgpack;
+  return -1;
+}
+
+/** Accept → encoding code: the request's own unless Accept names the other; -1 if neither fits. */
+export function responseEncoding(accept: string, reqEnc: EncodingCode): number {
+  if (accept === '' || accept === '*/*') return reqEnc;
+  const wantsMsgpack = accept.includes('application/msgpack') || accept.includes('application/x-msgpack');
+  const wantsJson = accept.includes('application/json');
+  if (wantsMsgpack && wantsJson) return reqEnc;
+  if (wantsMsgpack) return Encoding.msgpack;
+  if (wantsJson) return Encoding.json;
+  if (accept.includes('*/*') || accept.includes('application/*')) return reqEnc;
+  return -1;
+}
+
+export { sendError, sendJson };

@@ -1,0 +1,116 @@
+// Functions' own output (console.* in isolates, stdout/stderr of containers), kept per function in
+// a bounded ring and per invocation in the invocation record; and the invocation records
+// themselves, sync calls included, with bounded retention.
+
+import { LRUCache } from 'lru-cache';
+import type { Invocation, LogLine } from './backend.js';
+
+const STREAMS = ['stdout', 'stderr'] as const;
+/** Lines kept on one invocation's record (the function's ring keeps its own). */
+const MAX_LINES_PER_INVOCATION = 1_000;
+
+class Ring<T> {
+  private buf: T[] = [];
+  private start = 0;
+  constructor(private readonly cap: number) {}
+  push(v: T): void {
+    if (this.buf.length < this.cap) this.buf.push(v);
+    else {
+      this.buf[this.start] = v;
+      this.start = (this.start + 1) % this.cap;
+    }
+  }
+  toArray(): T[] {
+    return this.buf.length < this.cap ? this.buf.slice() : [...this.buf.slice(this.start), ...this.buf.slice(0, this.start)];
+  }
+}
+
+export class FunctionLogs {
+  private readonly rings = new Map<string, Ring<LogLine>>();
+  constructor(private readonly linesPerFunction: number) {}
+
+  append(functionName: string, line: LogLine): void {
+    let r = this.rings.get(functionName);
+    if (!r) this.rings.set(functionName, (r = new Ring(this.linesPerFunction)));
+    r.push(line);
+  }
+
+  /** Lines at or after `since` (epoch ms), oldest first, the newest `limit` of them. */
+  query(functionName: string, since = 0, limit = 100, requestId?: string): LogLine[] {
+    const lines = this.rings.get(functionName)?.toArray() ?? [];
+    const picked = lines.filter((l) => l.time >= since && (!requestId || l.requestId === requestId));
+    return picked.slice(Math.max(0, picked.length - limit));
+  }
+
+  drop(functionName: string): void {
+    this.rings.delete(functionName);
+  }
+}
+
+export class InvocationRecords {
+  private readonly records: LRUCache<string, Invocation>;
+  constructor(retention: number) {
+    this.records = new LRUCache<string, Invocation>({ max: retention });
+  }
+
+  add(inv: Invocation): void {
+    this.records.set(inv.requestId, inv);
+  }
+
+  get(requestId: string): Invocation | undefined {
+    return this.records.get(requestId);
+  }
+
+  /** Attach a line to the invocation that wrote it, if it is still on record. */
+  attach(line: LogLine): void {
+    const inv = this.records.peek(line.requestId);
+    if (!inv) return;
+    if (inv.logs === null) inv.logs = [];
+    if (inv.logs.length < MAX_LINES_PER_INVOCATION) inv.logs.push(line);
+  }
+}
+
+/** Builds the log sink both tiers write to. */
+export function logSink(fnLogs: FunctionLogs, records: InvocationRecords) {
+  return (functionName: string, requestId: string, stream: number, time: number, message: string): void => {
+    const line: LogLine = { time, requestId, stream: STREAMS[stream] ?? 'stdout', message };
+    fnLogs.append(functionName, line);
+    if (requestId) records.attach(line);
+  };
+}
+
+/** The last `maxBytes` of a call's log, as Lambda's LogType=Tail gives it (base64). */
+export function tailBase64(lines: LogLine[] | null, maxBytes = 4096): string {
+  if (!lines || lines.length === 0) return '';
+  const text = Buffer.from(lines.map((l) => `${new Date(l.time).toISOString()}\t${l.requestId}\t${l.stream === 'stderr' ? 'ERROR' : 'INFO'}\t${l.message}\n`).join(''));
+  return (text.length > maxBytes ? text.subarray(text.length - maxBytes) : text).toString('base64');
+}
+
+/** The JSON view of an invocation record. */
+export function invocationView(inv: Invocation): Record<string, unknown> {
+  const view: Record<string, unknown> = {
+    requestId: inv.requestId,
+    functionName: inv.functionName,
+    version: inv.version,
+    status: inv.status,
+    invocationType: 'RequestResponse',
+    startedAt: new Date(inv.startedAtEpoch).toISOString(),
+    cold: inv.cold,
+    timings: { queueMs: round(inv.queueMs), initMs: round(inv.initMs), durationMs: round(inv.durationMs) },
+    logs: inv.logs ?? [],
+  };
+  if (inv.error) view.error = { errorType: inv.error.errorType, errorMessage: inv.error.errorMessage, stackTrace: inv.error.stackTrace };
+  if (inv.result) {
+    // Results are kept as bytes; JSON ones are shown as JSON, others as base64.
+    const bytes = Buffer.from(inv.result);
+    if (inv.resEnc === 0) {
+      try { view.result = JSON.parse(bytes.toString('utf8')); } catch { view.resultBase64 = bytes.toString('base64'); }
+    } else view.resultBase64 = bytes.toString('base64');
+    view.resultEncoding = inv.resEnc === 0 ? 'application/json' : 'application/msgpack';
+  }
+  return view;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
+}

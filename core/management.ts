@@ -1,0 +1,121 @@
+// Management routes: functions (deploy, read, list, delete), logs, invocation records, health.
+
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { Backend, FunctionVersion } from './backend.js';
+import type { Config } from './config.js';
+import { HearthError, toHearthError } from './errors.js';
+import type { FrontEnd } from './http.js';
+import { readJson, sendError, sendJson, type Exchange } from './http-io.js';
+import { invocationView, type FunctionLogs, type InvocationRecords } from './logs.js';
+import type { Registry } from './registry.js';
+
+export interface ManagementDeps {
+  config: Config;
+  registry: Registry;
+  records: InvocationRecords;
+  functionLogs: FunctionLogs;
+  isReady: () => boolean;
+  backendFor: (runtime: FunctionVersion['runtime']) => Backend;
+}
+
+export function mountManagement(fe: FrontEnd, deps: ManagementDeps): void {
+  const app = fe.app;
+  const { registry, records, functionLogs, config } = deps;
+
+  /** An admin route: token checked, errors mapped, headers read before anything async. */
+  const admin = (handler: (ex: Exchange, req: HttpRequest) => void) => (res: HttpResponse, req: HttpRequest) => {
+    const ex = fe.track(res);
+    if (!fe.authorized(req)) {
+      return sendError(ex, new HearthError('Unauthorized', 'management calls need "Authorization: Bearer <HEARTH_ADMIN_TOKEN>"'), { 'WWW-Authenticate': 'Bearer' });
+    }
+    try {
+      handler(ex, req);
+    } catch (err) {
+      sendError(ex, toHearthError(err));
+    }
+  };
+
+  app.put('/v1/functions/:name', admin((ex, req) => {
+    const name = req.getParameter(0)!;
+    const contentType = req.getHeader('content-type');
+    if (contentType !== '' && !contentType.startsWith('application/json')) {
+      return sendError(ex, new HearthError('UnsupportedMediaType', `Content-Type "${contentType}" is not supported; send the spec as application/json`));
+    }
+    readJson(ex, req.getHeader('content-length'), config.maxCodeBytes, (spec) => {
+      registry.deploy(name, spec).then(
+        (r) => sendJson(ex, r.created ? 201 : 200, r.view),
+        (err) => sendError(ex, toHearthError(err)),
+      );
+    });
+  }));
+
+  app.get('/v1/functions', admin((ex) => sendJson(ex, 200, { functions: registry.list() })));
+  app.get('/v1/functions/:name', admin((ex, req) => sendJson(ex, 200, registry.get(req.getParameter(0)!))));
+  app.del('/v1/functions/:name', admin((ex, req) => {
+    const name = req.getParameter(0)!;
+    registry.delete(name);
+    functionLogs.drop(name);
+    sendJson(ex, 204, null);
+  }));
+
+  app.get('/v1/functions/:name/instances', admin((ex, req) => {
+    const name = req.getParameter(0)!;
+    const fn = registry.resolve(name, req.getQuery('qualifier') ?? '');
+    sendJson(ex, 200, { functionName: name, instances: deps.backendFor(fn.runtime).instances(fn.digest) });
+  }));
+
+  app.get('/v1/functions/:name/logs', admin((ex, req) => {
+    const name = req.getParameter(0)!;
+    const since = parseTime(req.getQuery('since'));
+    const limit = clampInt(req.getQuery('limit'), 100, 1, 10_000, 'limit');
+    const requestId = req.getQuery('requestId') || undefined;
+    if (!registry.has(name)) throw new HearthError('FunctionNotFound', `function "${name}" does not exist`);
+    sendJson(ex, 200, { functionName: name, lines: functionLogs.query(name, since, limit, requestId) });
+  }));
+
+  app.get('/v1/invocations/:id', admin((ex, req) => {
+    const id = req.getParameter(0)!;
+    const inv = records.get(id);
+    if (!inv) throw new HearthError('InvocationNotFound', `no invocation "${id}" on record (records are kept for the last ${config.invocationRetention} calls)`);
+    sendJson(ex, 200, invocationView(inv));
+  }));
+
+  app.get('/healthz', (res) => {
+    const ex = fe.track(res);
+    sendJson(ex, 200, { status: 'ok' });
+  });
+  app.get('/readyz', (res) => {
+    const ex = fe.track(res);
+    if (fe.draining) return sendError(ex, new HearthError('Draining', 'draining: not taking new calls'));
+    if (!deps.isReady()) return sendError(ex, new HearthError('BackendUnavailable', 'starting: functions or pre-warmed isolates not ready yet'));
+    sendJson(ex, 200, { status: 'ready' });
+  });
+
+  // Known paths with another method: 405; anything else: 404. Both JSON.
+  const known = ['/v1/functions', '/v1/functions/:name', '/v1/functions/:name/invoke', '/v1/functions/:name/logs', '/v1/functions/:name/instances', '/v1/invocations/:id', '/healthz', '/readyz'];
+  for (const path of known) {
+    app.any(path, (res, req) => {
+      const ex = fe.track(res);
+      sendError(ex, new HearthError('MethodNotAllowed', `${req.getMethod().toUpperCase()} is not allowed on ${req.getUrl()}`));
+    });
+  }
+  app.any('/*', (res, req) => {
+    const ex = fe.track(res);
+    sendError(ex, new HearthError('NotFound', `no route for ${req.getMethod().toUpperCase()} ${req.getUrl()}`));
+  });
+}
+
+function parseTime(v: string | undefined): number {
+  if (!v) return 0;
+  if (/^\d+$/.test(v)) return Number(v);
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new HearthError('InvalidRequestContent', `since: "${v}" is neither epoch milliseconds nor an ISO date`);
+  return t;
+}
+
+function clampInt(v: string | undefined, dflt: number, min: number, max: number, name: string): number {
+  if (!v) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new HearthError('InvalidRequestContent', `${name}: must be an integer from ${min} to ${max}`);
+  return n;
+}

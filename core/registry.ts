@@ -1,0 +1,185 @@
+// Functions by name, each resolving to an immutable version (keyed by digest). Code is stored
+// content-addressed in the data dir; records survive a restart.
+
+import type { Backend, FunctionVersion } from './backend.js';
+import { bundleFunction, splitHandler } from './bundler.js';
+import { HearthError } from './errors.js';
+import { checkFunctionName, parseSpec, type FunctionSpec } from './spec.js';
+import { sha256, type DataDir } from './store.js';
+
+export const LATEST = '$LATEST';
+
+interface StoredRecord {
+  name: string;
+  spec: Omit<FunctionSpec, 'code'>;
+  codeDigest: string;
+  codeSize: number;
+  digest: string;
+  exportName: string;
+  createdAt: string;
+  updatedAt: string;
+}
+
+interface Entry {
+  latest: FunctionVersion;
+  record: StoredRecord;
+}
+
+export interface DeployResult {
+  created: boolean;
+  changed: boolean;
+  view: Record<string, unknown>;
+}
+
+export class Registry {
+  private readonly fns = new Map<string, Entry>();
+  /** Deploys of one name run one after another. */
+  private readonly deploying = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly data: DataDir,
+    private readonly backendFor: (runtime: FunctionVersion['runtime']) => Backend,
+    private readonly limits: { maxCodeBytes: number },
+  ) {}
+
+  /** Loads the stored functions (at start). */
+  restore(): FunctionVersion[] {
+    const out: FunctionVersion[] = [];
+    for (const raw of this.data.records()) {
+      const rec = raw as StoredRecord;
+      const latest = toVersion(rec);
+      this.fns.set(rec.name, { latest, record: rec });
+      out.push(latest);
+    }
+    return out;
+  }
+
+  /** Name + qualifier → immutable version. The hot path: one map lookup. */
+  resolve(name: string, qualifier: string): FunctionVersion {
+    const e = this.fns.get(name);
+    if (e === undefined) throw new HearthError('FunctionNotFound', `function "${name}" does not exist`);
+    if (qualifier === '' || qualifier === LATEST) return e.latest;
+    throw new HearthError('VersionNotFound', `function "${name}" has no version or alias "${qualifier}"`);
+  }
+
+  has(name: string): boolean {
+    return this.fns.has(name);
+  }
+
+  list(): Record<string, unknown>[] {
+    return [...this.fns.values()].map((e) => view(e.record)).sort((a, b) => String(a.name).localeCompare(String(b.name)));
+  }
+
+  get(name: string): Record<string, unknown> {
+    const e = this.fns.get(name);
+    if (!e) throw new HearthError('FunctionNotFound', `function "${name}" does not exist`);
+    return view(e.record);
+  }
+
+  deploy(name: string, body: unknown): Promise<DeployResult> {
+    const prev = this.deploying.get(name) ?? Promise.resolve();
+    const next = prev.catch(() => undefined).then(() => this.deployNow(name, body));
+    this.deploying.set(name, next);
+    return next.finally(() => {
+      if (this.deploying.get(name) === next) this.deploying.delete(name);
+    });
+  }
+
+  delete(name: string): void {
+    const e = this.fns.get(name);
+    if (!e) throw new HearthError('FunctionNotFound', `function "${name}" does not exist`);
+    this.fns.delete(name);
+    this.data.deleteRecord(name);
+    this.backendFor(e.latest.runtime).retire(e.latest.digest);
+    this.data.collectGarbage(this.liveCode());
+  }
+
+  private async deployNow(name: string, body: unknown): Promise<DeployResult> {
+    checkFunctionName(name);
+    const spec = parseSpec(body);
+    const { code, exportName } = await this.buildCode(spec);
+    if (code.length > this.limits.maxCodeBytes) {
+      throw new HearthError('CodeTooLarge', `the code is ${code.length} bytes, over the ${this.limits.maxCodeBytes}-byte limit`);
+    }
+    const codeDigest = sha256(code);
+    const { code: _omit, ...rest } = spec;
+    const digest = versionDigest(rest, codeDigest);
+    const now = new Date().toISOString();
+    const old = this.fns.get(name);
+    if (old && old.record.digest === digest) {
+      return { created: false, changed: false, view: view(old.record) };
+    }
+    const record: StoredRecord = {
+      name, spec: rest, codeDigest, codeSize: code.length, digest, exportName,
+      createdAt: old?.record.createdAt ?? now, updatedAt: now,
+    };
+    const version = toVersion(record);
+    const backend = this.backendFor(spec.runtime);
+    // Compile and load it once before anyone can call it: bad code is a 400 here, not a 500 later.
+    await backend.prepare(version, code);
+    this.data.putCode(code);
+    this.data.putRecord(name, record);
+    this.fns.set(name, { latest: version, record });
+    if (old) {
+      this.backendFor(old.latest.runtime).retire(old.latest.digest);
+      this.data.collectGarbage(this.liveCode());
+    }
+    return { created: !old, changed: true, view: view(record) };
+  }
+
+  private async buildCode(spec: FunctionSpec): Promise<{ code: Buffer; exportName: string }> {
+    const handler = spec.handler ?? '';
+    if (spec.runtime === 'js') {
+      const code = spec.code!;
+      if ('jar' in code) throw new HearthError('InvalidSpec', 'code: must be {source} or {zip} for runtime "js"');
+      const b = await bundleFunction({ handler, code, maxBytes: this.limits.maxCodeBytes });
+      return { code: Buffer.from(b.script), exportName: b.exportName };
+    }
+    if (!spec.code) return { code: Buffer.alloc(0), exportName: '' };
+    const c = spec.code;
+    const bytes = 'source' in c ? Buffer.from(c.source) : Buffer.from('zip' in c ? c.zip : c.jar, 'base64');
+    return { code: bytes, exportName: handler.includes('::') ? handler.split('::')[1]! : splitHandler(handler).exportName };
+  }
+
+  private liveCode(): Set<string> {
+    return new Set([...this.fns.values()].map((e) => e.record.codeDigest));
+  }
+}
+
+/** The digest covers everything an instance is made from, so equal digests are equal instances. */
+function versionDigest(spec: Omit<FunctionSpec, 'code'>, codeDigest: string): string {
+  const env = Object.fromEntries(Object.entries(spec.env).sort(([a], [b]) => a.localeCompare(b)));
+  return sha256(JSON.stringify({
+    runtime: spec.runtime, handler: spec.handler ?? null, codeDigest, image: spec.image ?? null,
+    command: spec.command ?? null, args: spec.args ?? null, env, memoryMb: spec.memoryMb,
+    timeoutMs: spec.timeoutMs, concurrency: spec.concurrency, minInstances: spec.minInstances,
+    maxInstances: spec.maxInstances, keepAliveMs: spec.keepAliveMs,
+  }));
+}
+
+function toVersion(rec: StoredRecord): FunctionVersion {
+  return Object.freeze({
+    name: rec.name,
+    version: LATEST,
+    digest: rec.digest,
+    codeDigest: rec.codeDigest,
+    runtime: rec.spec.runtime,
+    handler: rec.spec.handler ?? '',
+    exportName: rec.exportName,
+    spec: Object.freeze({ ...rec.spec }),
+    createdAt: rec.updatedAt,
+  });
+}
+
+function view(rec: StoredRecord): Record<string, unknown> {
+  return {
+    name: rec.name,
+    version: LATEST,
+    digest: rec.digest,
+    codeDigest: rec.codeDigest,
+    codeSize: rec.codeSize,
+    ...rec.spec,
+    createdAt: rec.createdAt,
+    updatedAt: rec.updatedAt,
+  };
+}

@@ -1,0 +1,91 @@
+// Wires Hearth together: data dir, registry, both tiers, dispatcher, HTTP front end.
+
+import { fileURLToPath } from 'node:url';
+import type { FunctionVersion } from './backend.js';
+import type { Config } from './config.js';
+import { functionFolders, readFunctionFolder } from './deploy-dir.js';
+import { Dispatcher } from './dispatcher.js';
+import { toHearthError } from './errors.js';
+import { FrontEnd } from './http.js';
+import { log } from './log.js';
+import { FunctionLogs, InvocationRecords, logSink } from './logs.js';
+import { mountManagement } from './management.js';
+import { Registry } from './registry.js';
+import { DataDir } from './store.js';
+import { UnavailableBackend } from './unavailable-backend.js';
+import { IsolateBackend } from '../pool/isolate-backend.js';
+
+export interface Server {
+  port: number;
+  registry: Registry;
+  dispatcher: Dispatcher;
+  isolates: IsolateBackend;
+  /** Graceful: stop listening, let calls in flight finish (up to deadlineMs), dispose instances. */
+  close(deadlineMs?: number): Promise<void>;
+}
+
+export const RUNTIME_PATH = fileURLToPath(new URL('../runtime/isolate-runtime.js', import.meta.url));
+
+export async function startServer(config: Config): Promise<Server> {
+  const data = new DataDir(config.dataDir);
+  const records = new InvocationRecords(config.invocationRetention);
+  const functionLogs = new FunctionLogs(config.logLinesPerFunction);
+  const sink = logSink(functionLogs, records);
+
+  const isolates = new IsolateBackend(
+    {
+      prewarmIsolates: config.prewarmIsolates,
+      defaultMemoryMb: 128,
+      runtimePath: RUNTIME_PATH,
+      maxTotalInstances: config.maxTotalInstances,
+      memoryBudgetMb: config.memoryBudgetMb,
+      waitQueueSize: config.waitQueueSize,
+      waitQueueTimeoutMs: config.waitQueueTimeoutMs,
+      scaleUpThreshold: config.scaleUpThreshold,
+      sweepIntervalMs: config.sweepIntervalMs,
+    },
+    data,
+    sink,
+  );
+  const containers = new UnavailableBackend(
+    'the container tier (Docker) is not available in this build of Hearth; only runtime "js" runs',
+  );
+  const dispatcher = new Dispatcher(isolates, containers, records);
+  const registry = new Registry(data, (rt) => dispatcher.backendFor(rt), { maxCodeBytes: config.maxCodeBytes });
+
+  const reserve = (v: FunctionVersion) => { if (v.runtime === 'js') isolates.reserve(v); };
+  const restored = registry.restore();
+  restored.forEach(reserve);
+
+  let ready = false;
+  const fe = new FrontEnd({ config, registry, dispatcher });
+  mountManagement(fe, { config, registry, records, functionLogs, isReady: () => ready, backendFor: (rt) => dispatcher.backendFor(rt) });
+  const port = await fe.listen(config.host, config.port);
+  log.info({ host: config.host, port, dataDir: data.root, functions: restored.length }, 'listening');
+
+  for (const dir of config.deployDirs) {
+    for (const folder of functionFolders(dir)) {
+      const { name, spec } = readFunctionFolder(folder);
+      try {
+        const r = await registry.deploy(name, spec);
+        reserve(registry.resolve(name, ''));
+        log.info({ function: name, digest: r.view.digest, changed: r.changed }, 'deployed from folder');
+      } catch (err) {
+        const e = toHearthError(err);
+        log.error({ function: name, folder, errorType: e.type, err: e.message }, 'could not deploy from folder');
+      }
+    }
+  }
+  await isolates.ready();
+  ready = true;
+
+  return {
+    port, registry, dispatcher, isolates,
+    async close(deadlineMs = 10_000) {
+      await fe.drain(deadlineMs);
+      await isolates.close();
+      await containers.close();
+      fe.close();
+    },
+  };
+}

@@ -1,0 +1,75 @@
+// The function spec accepted by PUT /v1/functions/{name}: validated once, at the edge.
+
+import { z } from 'zod';
+import { HearthError } from './errors.js';
+
+export const Runtimes = ['js', 'python3', 'java17', 'image'] as const;
+export type Runtime = (typeof Runtimes)[number];
+
+export const FUNCTION_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
+
+const base64 = z.string().regex(/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/, 'must be base64');
+
+const Code = z.union([
+  z.strictObject({ source: z.string().min(1, 'must not be empty'), filename: z.string().optional() }),
+  z.strictObject({ zip: base64.min(1) }),
+  z.strictObject({ jar: base64.min(1) }),
+]);
+
+export const FunctionSpecSchema = z
+  .strictObject({
+    runtime: z.enum(Runtimes),
+    handler: z
+      .string()
+      .regex(/^[A-Za-z0-9_./-]+\.[A-Za-z_$][A-Za-z0-9_$]*$|^[A-Za-z_$][\w$.]*::[A-Za-z_$][\w$]*$/, 'must be "file.export" (or "pkg.Class::method" for java17)')
+      .optional(),
+    code: Code.optional(),
+    image: z.string().min(1).optional(),
+    command: z.array(z.string()).optional(),
+    args: z.array(z.string()).optional(),
+    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'names must match [A-Za-z_][A-Za-z0-9_]*'), z.string()).default({}),
+    memoryMb: z.number().int().min(16).max(8192).default(128),
+    timeoutMs: z.number().int().min(1).max(900_000).default(3_000),
+    concurrency: z.number().int().min(1).max(1_000).optional(),
+    minInstances: z.number().int().min(0).max(1_000).default(0),
+    maxInstances: z.number().int().min(1).max(1_000).default(10),
+    keepAliveMs: z.number().int().min(0).max(86_400_000).default(120_000),
+  })
+  .superRefine((s, ctx) => {
+    const need = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
+    if (s.runtime === 'image') {
+      if (!s.image) need('image', 'is required for runtime "image"');
+    } else {
+      if (!s.handler) need('handler', `is required for runtime "${s.runtime}"`);
+      if (!s.code) need('code', `is required for runtime "${s.runtime}"`);
+      else if (s.runtime === 'java17' && !('jar' in s.code)) need('code', 'must be {jar} for runtime "java17"');
+      else if (s.runtime !== 'java17' && 'jar' in s.code) need('code', `must be {source} or {zip} for runtime "${s.runtime}"`);
+    }
+    if (s.minInstances > s.maxInstances) need('minInstances', 'must not exceed maxInstances');
+  });
+
+export type FunctionSpecInput = z.input<typeof FunctionSpecSchema>;
+export type FunctionSpec = z.output<typeof FunctionSpecSchema> & { concurrency: number };
+
+/** Isolates take many calls at once (like Workers); containers one (like Lambda and SCF). */
+export function defaultConcurrency(runtime: Runtime): number {
+  return runtime === 'js' ? 16 : 1;
+}
+
+/** Validates a parsed JSON body; a bad spec is a 400 that names the field. */
+export function parseSpec(value: unknown): FunctionSpec {
+  const r = FunctionSpecSchema.safeParse(value);
+  if (!r.success) {
+    const msg = r.error.issues
+      .map((i) => `${i.path.length ? i.path.join('.') : '(spec)'}: ${i.message}`)
+      .join('; ');
+    throw new HearthError('InvalidSpec', msg);
+  }
+  return { ...r.data, concurrency: r.data.concurrency ?? defaultConcurrency(r.data.runtime) };
+}
+
+export function checkFunctionName(name: string): void {
+  if (!FUNCTION_NAME.test(name)) {
+    throw new HearthError('InvalidSpec', `name: "${name}" must match ${FUNCTION_NAME.source}`);
+  }
+}

@@ -1,0 +1,93 @@
+// The data dir: code stored content-addressed (sha256), function records as JSON, V8 cached data.
+// Writes go to a temp file and are renamed into place, so a crash never leaves half a file.
+
+import { createHash } from 'node:crypto';
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+export function sha256(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+export class DataDir {
+  readonly root: string;
+  private readonly codeDir: string;
+  private readonly functionsDir: string;
+  private readonly cacheDir: string;
+
+  constructor(root: string) {
+    this.root = root;
+    this.codeDir = join(root, 'code');
+    this.functionsDir = join(root, 'functions');
+    this.cacheDir = join(root, 'cache');
+    for (const d of [this.codeDir, this.functionsDir, this.cacheDir]) mkdirSync(d, { recursive: true });
+  }
+
+  /** Stores code by its sha256 and returns the digest. */
+  putCode(code: Buffer): string {
+    const digest = sha256(code);
+    const path = join(this.codeDir, digest);
+    if (!existsSync(path)) atomicWrite(path, code);
+    return digest;
+  }
+
+  getCode(digest: string): Buffer {
+    const code = readFileSync(join(this.codeDir, digest));
+    if (sha256(code) !== digest) throw new Error(`code ${digest} is corrupt in ${this.codeDir}`);
+    return code;
+  }
+
+  putRecord(name: string, record: unknown): void {
+    atomicWrite(join(this.functionsDir, `${name}.json`), JSON.stringify(record, null, 2));
+  }
+
+  deleteRecord(name: string): void {
+    rmSync(join(this.functionsDir, `${name}.json`), { force: true });
+  }
+
+  records(): unknown[] {
+    const out: unknown[] = [];
+    for (const f of readdirSync(this.functionsDir)) {
+      if (!f.endsWith('.json')) continue;
+      out.push(JSON.parse(readFileSync(join(this.functionsDir, f), 'utf8')));
+    }
+    return out;
+  }
+
+  /** V8 cached data is only valid for the V8 that made it, so the key carries V8's version. */
+  getCache(key: string): Buffer | null {
+    try {
+      return readFileSync(join(this.cacheDir, cacheFile(key)));
+    } catch {
+      return null;
+    }
+  }
+
+  putCache(key: string, data: Uint8Array): void {
+    atomicWrite(join(this.cacheDir, cacheFile(key)), data);
+  }
+
+  dropCache(key: string): void {
+    rmSync(join(this.cacheDir, cacheFile(key)), { force: true });
+  }
+
+  /** Removes stored code that no record names any more. */
+  collectGarbage(live: Set<string>): number {
+    let n = 0;
+    for (const f of readdirSync(this.codeDir)) {
+      if (!live.has(f) && !f.includes('.tmp')) { rmSync(join(this.codeDir, f), { force: true }); n++; }
+    }
+    return n;
+  }
+}
+
+function cacheFile(key: string): string {
+  return `${key}-v8-${process.versions.v8.replace(/[^0-9A-Za-z.]/g, '_')}.bin`;
+}
+
+let tmpCounter = 0;
+function atomicWrite(path: string, data: string | Uint8Array): void {
+  const tmp = `${path}.${process.pid}.${++tmpCounter}.tmp`;
+  writeFileSync(tmp, data);
+  renameSync(tmp, path);
+}

@@ -1,0 +1,68 @@
+// Function code and its V8 cached data, by code digest: in memory (bounded) over the data dir,
+// so a repeated cold start neither reads the disk nor parses the script again.
+
+import { LRUCache } from 'lru-cache';
+import ivm from 'isolated-vm';
+
+export interface CodeStore {
+  getCode(digest: string): Buffer;
+  getCache(key: string): Buffer | null;
+  putCache(key: string, data: Uint8Array): void;
+  dropCache(key: string): void;
+}
+
+export interface CompiledCode {
+  source: string;
+  /** V8 code cache for `source`, or null until an isolate has produced it. */
+  cachedData: ivm.ExternalCopy<ArrayBuffer> | null;
+  cachedBytes: number;
+}
+
+export class CodeCache {
+  private readonly entries: LRUCache<string, CompiledCode>;
+
+  constructor(private readonly store: CodeStore, maxBytes = 256 * 1024 * 1024) {
+    this.entries = new LRUCache<string, CompiledCode>({
+      maxSize: maxBytes,
+      sizeCalculation: (c) => Math.max(1, c.source.length * 2 + c.cachedBytes),
+    });
+  }
+
+  get(digest: string): CompiledCode {
+    let c = this.entries.get(digest);
+    if (c === undefined) {
+      const source = this.store.getCode(digest).toString('utf8');
+      const cached = this.store.getCache(digest);
+      c = { source, cachedData: cached ? toExternal(cached) : null, cachedBytes: cached?.byteLength ?? 0 };
+      this.entries.set(digest, c);
+    }
+    return c;
+  }
+
+  /** Seeds the cache at deploy, before the code reaches the disk reader. */
+  put(digest: string, source: string): void {
+    if (!this.entries.has(digest)) this.entries.set(digest, { source, cachedData: null, cachedBytes: 0 });
+  }
+
+  /** Keeps the cached data an isolate produced (memory and disk). */
+  setCachedData(digest: string, data: ivm.ExternalCopy<ArrayBuffer>): void {
+    const bytes = Buffer.from(data.copy());
+    const c = this.get(digest);
+    c.cachedData = data;
+    c.cachedBytes = bytes.byteLength;
+    this.entries.set(digest, c);
+    this.store.putCache(digest, bytes);
+  }
+
+  /** V8 rejected the cached data (e.g. another V8 or flags): forget it; the next start makes new. */
+  reject(digest: string): void {
+    const c = this.entries.get(digest);
+    if (c) { c.cachedData = null; c.cachedBytes = 0; }
+    this.store.dropCache(digest);
+  }
+}
+
+export function toExternal(buf: Uint8Array): ivm.ExternalCopy<ArrayBuffer> {
+  const ab = buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength) as ArrayBuffer;
+  return new ivm.ExternalCopy(ab);
+}

@@ -1,0 +1,348 @@
+// Warm instances per function version (keyed by the version's immutable digest), for either tier:
+// the isolate backend and the container backend each plug an InstanceFactory into this pool, and
+// the decisions come from policy.ts. The hot path is acquire() finding a warm slot synchronously.
+
+import { LRUCache } from 'lru-cache';
+import type { FunctionVersion, Invocation } from '../core/backend.js';
+import { HearthError } from '../core/errors.js';
+import { expiredIdle, pickEvictions, pickInstance, placeCall, shouldScaleUp } from './policy.js';
+import { InstanceState, moveTo, type PooledInstance } from './states.js';
+import { WaitQueue } from './wait-queue.js';
+
+export interface InstanceFactory<I extends PooledInstance> {
+  /** A cold start: an instance with the version's code loaded. `requestId` is the call that caused it ('' for reserved). */
+  create(version: FunctionVersion, requestId: string): Promise<I>;
+  /** Tear down (synchronously start to; never throws). */
+  dispose(inst: I, reason: string): void;
+  /** Memory expected of a new instance of this version, MiB, before it exists. */
+  estimateMb(version: FunctionVersion): number;
+}
+
+export interface PoolSettings {
+  maxTotalInstances: number;
+  memoryBudgetMb: number;
+  waitQueueSize: number;
+  waitQueueTimeoutMs: number;
+  scaleUpThreshold: number;
+  sweepIntervalMs: number;
+}
+
+export interface PoolEvents {
+  coldStart?(version: FunctionVersion, initMs: number): void;
+  evicted?(reason: string): void;
+}
+
+/** One version's instances, its starts in progress and its waiting calls. */
+export class VersionSlot<I extends PooledInstance> {
+  readonly instances: I[] = [];
+  starting = 0;
+  inFlight = 0;
+  retired = false;
+  /** A start failed with this and nothing is running: waiting calls get it too. */
+  lastStartError: unknown = null;
+  readonly waiters: WaitQueue<I>;
+
+  constructor(public version: FunctionVersion, queueLimit: number) {
+    this.waiters = new WaitQueue<I>(queueLimit);
+  }
+}
+
+export class InstancePool<I extends PooledInstance> {
+  readonly slots = new Map<string, VersionSlot<I>>();
+  /** Instances in least-recently-used order (touched when they go idle), for eviction. */
+  private readonly lru: LRUCache<string, I>;
+  private readonly sweeper: NodeJS.Timeout;
+  private totalInstances = 0;
+  private totalStarting = 0;
+  private usedMb = 0;
+  evictions = 0;
+  coldStarts = 0;
+  private closed = false;
+
+  constructor(
+    private readonly factory: InstanceFactory<I>,
+    private readonly settings: PoolSettings,
+    private readonly events: PoolEvents = {},
+  ) {
+    this.lru = new LRUCache<string, I>({ max: Math.max(16, settings.maxTotalInstances * 2) });
+    this.sweeper = setInterval(() => this.sweep(), settings.sweepIntervalMs);
+    this.sweeper.unref();
+  }
+
+  slot(version: FunctionVersion): VersionSlot<I> {
+    let s = this.slots.get(version.digest);
+    if (s === undefined) {
+      s = new VersionSlot<I>(version, this.settings.waitQueueSize);
+      this.slots.set(version.digest, s);
+    }
+    return s;
+  }
+
+  /**
+   * An instance with a free slot for this call, counted in. Synchronous when a warm one has room;
+   * otherwise a promise (cold start or a wait in the queue). Sets inv.cold / initMs / queueMs.
+   */
+  acquire(version: FunctionVersion, inv: Invocation): I | Promise<I> {
+    const slot = this.slot(version);
+    const conc = version.spec.concurrency;
+    if (!inv.forceCold) {
+      const idx = pickInstance(slot.instances, conc);
+      if (idx >= 0) {
+        const inst = slot.instances[idx]!;
+        this.take(slot, inst);
+        if (shouldScaleUp(slot.inFlight, slot.instances.length, slot.starting, conc, version.spec.maxInstances, this.settings.scaleUpThreshold)) {
+          this.startInBackground(slot);
+        }
+        return inst;
+      }
+    }
+    const placement = inv.forceCold
+      ? 'start'
+      : placeCall({
+          instances: slot.instances.length,
+          starting: slot.starting,
+          waiting: slot.waiters.length,
+          concurrency: conc,
+          maxInstances: version.spec.maxInstances,
+          queueLimit: this.settings.waitQueueSize,
+        });
+    if (placement === 'start') return this.coldStart(slot, inv);
+    if (placement === 'wait') return this.wait(slot, inv);
+    throw new HearthError(
+      'TooManyRequests',
+      `${version.name}: all ${slot.instances.length} instances are busy (concurrency ${conc}, maxInstances ${version.spec.maxInstances}) and ${slot.waiters.length} calls are already waiting`,
+    );
+  }
+
+  /** The call is over. `broken` instances (timed out, out of memory, crashed) are disposed. */
+  release(inst: I, broken: boolean): void {
+    const slot = this.slots.get(inst.digest);
+    inst.inFlight--;
+    inst.callsServed++;
+    inst.lastUsedAt = performance.now();
+    if (slot) slot.inFlight--;
+    if (broken) {
+      this.remove(inst, 'broken');
+      if (slot) this.serveWaiters(slot);
+      return;
+    }
+    if (inst.state === InstanceState.disposed) return;
+    if (slot && slot.waiters.length > 0) {
+      const w = slot.waiters.shift();
+      if (w) {
+        this.take(slot, inst);
+        w.resolve(inst);
+        return;
+      }
+    }
+    if (inst.inFlight === 0) {
+      if (inst.state === InstanceState.draining || !slot || slot.retired) {
+        this.remove(inst, 'drained');
+      } else {
+        moveTo(inst, InstanceState.idle);
+        this.lru.set(inst.id, inst);
+      }
+    }
+  }
+
+  /** New calls no longer come to this digest: idle instances go now, busy ones when done. */
+  retire(digest: string): void {
+    const slot = this.slots.get(digest);
+    if (!slot) return;
+    slot.retired = true;
+    for (const inst of [...slot.instances]) {
+      if (inst.inFlight === 0) this.remove(inst, 'retired');
+      else moveTo(inst, InstanceState.draining);
+    }
+    if (slot.instances.length === 0 && slot.starting === 0 && slot.waiters.length === 0) this.slots.delete(digest);
+  }
+
+  /** Keep `minInstances` ready for this version (reserved instances). */
+  reserve(version: FunctionVersion): void {
+    const slot = this.slot(version);
+    slot.version = version;
+    slot.retired = false;
+    for (let n = slot.instances.length + slot.starting; n < version.spec.minInstances; n++) this.startInBackground(slot);
+  }
+
+  usage(): { instances: number; starting: number; memoryMb: number; busy: number; waiting: number } {
+    let busy = 0;
+    let waiting = 0;
+    for (const s of this.slots.values()) {
+      waiting += s.waiters.length;
+      for (const i of s.instances) if (i.inFlight > 0) busy++;
+    }
+    return { instances: this.totalInstances, starting: this.totalStarting, memoryMb: this.usedMb, busy, waiting };
+  }
+
+  /** Periodic: release instances idle past their keepalive; refill reserved ones. */
+  sweep(now = performance.now()): void {
+    for (const [digest, slot] of this.slots) {
+      const spec = slot.version.spec;
+      const min = slot.retired ? 0 : spec.minInstances;
+      for (const inst of expiredIdle(slot.instances, now, spec.keepAliveMs, min)) this.remove(inst, 'keepalive');
+      if (!slot.retired && slot.instances.length + slot.starting < spec.minInstances) this.reserve(slot.version);
+      if (slot.instances.length === 0 && slot.starting === 0 && slot.waiters.length === 0 && (slot.retired || spec.minInstances === 0)) {
+        this.slots.delete(digest);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.sweeper);
+    for (const slot of this.slots.values()) {
+      slot.waiters.rejectAll(new HearthError('Draining', 'Hearth is shutting down'));
+      for (const inst of [...slot.instances]) this.remove(inst, 'shutdown');
+    }
+    this.slots.clear();
+  }
+
+  private take(slot: VersionSlot<I>, inst: I): void {
+    inst.inFlight++;
+    slot.inFlight++;
+    // idle → busy (a draining instance stays draining while it finishes what it holds).
+    if (inst.state === InstanceState.idle) inst.state = InstanceState.busy;
+  }
+
+  private async coldStart(slot: VersionSlot<I>, inv: Invocation): Promise<I> {
+    const t0 = performance.now();
+    const inst = await this.start(slot, inv.requestId);
+    inv.cold = true;
+    inv.initMs = performance.now() - t0;
+    this.take(slot, inst);
+    // The new instance may have room for calls that queued behind this one.
+    this.serveWaiters(slot);
+    return inst;
+  }
+
+  private wait(slot: VersionSlot<I>, inv: Invocation): Promise<I> {
+    const t0 = performance.now();
+    const name = slot.version.name;
+    const timeout = this.settings.waitQueueTimeoutMs;
+    return slot.waiters
+      .push(timeout, () => new HearthError('QueueTimeout', `${name}: waited ${timeout} ms for a free instance`))
+      .then((inst) => {
+        inv.queueMs = performance.now() - t0;
+        return inst;
+      });
+  }
+
+  private startInBackground(slot: VersionSlot<I>): void {
+    this.start(slot, '').then(
+      () => this.serveWaiters(slot),
+      () => undefined, // recorded in slot.lastStartError; waiting calls were told
+    );
+  }
+
+  /** Creates an instance for the slot, making room in the global budget first. */
+  private async start(slot: VersionSlot<I>, requestId: string): Promise<I> {
+    if (this.closed) throw new HearthError('Draining', 'Hearth is shutting down');
+    this.makeRoom(slot.version);
+    slot.starting++;
+    this.totalStarting++;
+    let inst: I;
+    try {
+      inst = await this.factory.create(slot.version, requestId);
+    } catch (err) {
+      slot.lastStartError = err;
+      if (slot.instances.length === 0 && slot.starting === 1) slot.waiters.rejectAll(err);
+      throw err;
+    } finally {
+      slot.starting--;
+      this.totalStarting--;
+    }
+    slot.lastStartError = null;
+    this.coldStarts++;
+    if (this.closed || (slot.retired && requestId === '')) {
+      this.factory.dispose(inst, 'retired');
+      throw new HearthError('Draining', `${slot.version.name}: the version was retired while an instance started`);
+    }
+    slot.instances.push(inst);
+    this.totalInstances++;
+    this.usedMb += inst.footprintMb;
+    moveTo(inst, InstanceState.idle);
+    this.lru.set(inst.id, inst);
+    // Replaced while starting: it serves the call that started it, then goes.
+    if (slot.retired) moveTo(inst, InstanceState.draining);
+    this.enforceMemoryBudget(inst);
+    return inst;
+  }
+
+  private serveWaiters(slot: VersionSlot<I>): void {
+    const conc = slot.version.spec.concurrency;
+    while (slot.waiters.length > 0) {
+      const idx = pickInstance(slot.instances, conc);
+      if (idx < 0) break;
+      const w = slot.waiters.shift();
+      if (!w) break;
+      const inst = slot.instances[idx]!;
+      this.take(slot, inst);
+      w.resolve(inst);
+    }
+    // Still waiting and nothing coming: start one more if the version may grow.
+    if (slot.waiters.length > 0 && !slot.retired && slot.starting * conc < slot.waiters.length &&
+        slot.instances.length + slot.starting < slot.version.spec.maxInstances) {
+      this.startInBackground(slot);
+    }
+  }
+
+  private makeRoom(version: FunctionVersion): void {
+    const { evict, fits } = pickEvictions(
+      this.lruIdle(),
+      { instances: this.totalInstances + this.totalStarting, memoryMb: this.usedMb },
+      { maxInstances: this.settings.maxTotalInstances, memoryMb: this.settings.memoryBudgetMb },
+      { instances: 1, memoryMb: this.factory.estimateMb(version) },
+      (i) => this.evictable(i),
+    );
+    for (const i of evict) this.evict(i);
+    if (!fits && this.totalInstances + this.totalStarting + 1 > this.settings.maxTotalInstances) {
+      throw new HearthError('TooManyRequests', `the instance budget (${this.settings.maxTotalInstances}) is in use by busy or reserved instances`);
+    }
+  }
+
+  private enforceMemoryBudget(keep: I): void {
+    if (this.usedMb <= this.settings.memoryBudgetMb) return;
+    const { evict } = pickEvictions(
+      this.lruIdle(),
+      { instances: this.totalInstances, memoryMb: this.usedMb },
+      { maxInstances: this.settings.maxTotalInstances, memoryMb: this.settings.memoryBudgetMb },
+      { instances: 0, memoryMb: 0 },
+      (i) => i !== keep && this.evictable(i),
+    );
+    for (const i of evict) this.evict(i);
+  }
+
+  /** Instances least recently used first. */
+  private *lruIdle(): Generator<I> {
+    for (const i of this.lru.rvalues()) if (i !== undefined) yield i;
+  }
+
+  private evictable(inst: I): boolean {
+    const slot = this.slots.get(inst.digest);
+    if (!slot || slot.retired) return true;
+    return slot.instances.length > slot.version.spec.minInstances;
+  }
+
+  private evict(inst: I): void {
+    this.evictions++;
+    this.events.evicted?.('lru');
+    this.remove(inst, 'evicted');
+  }
+
+  private remove(inst: I, reason: string): void {
+    if (inst.state === InstanceState.disposed) return;
+    const slot = this.slots.get(inst.digest);
+    if (slot) {
+      const idx = slot.instances.indexOf(inst);
+      if (idx >= 0) {
+        slot.instances.splice(idx, 1);
+        this.totalInstances--;
+        this.usedMb -= inst.footprintMb;
+      }
+    }
+    this.lru.delete(inst.id);
+    inst.state = InstanceState.disposed;
+    this.factory.dispose(inst, reason);
+  }
+}

@@ -1,0 +1,128 @@
+// The isolate tier behind the Backend interface: blank isolates, per-version warm instances in
+// the shared InstancePool, and the call itself.
+//
+// Where isolates run: on isolated-vm's own threads, driven from the main thread with async
+// `apply` (bench/placement.ts measured this against piscina workers; see bench/README.md).
+
+import ivm from 'isolated-vm';
+import { readFileSync } from 'node:fs';
+import type { Backend, BackendStats, FunctionVersion, InstanceInfo, Invocation } from '../core/backend.js';
+import { HearthError } from '../core/errors.js';
+import { BlankIsolates } from './blank-isolates.js';
+import { CodeCache, type CodeStore } from './code-cache.js';
+import { InstancePool, type InstanceFactory, type PoolEvents, type PoolSettings } from './instance-pool.js';
+import { IsolateInstance, type HostLog, type RuntimeScript } from './isolate-instance.js';
+
+export interface IsolateBackendOptions extends PoolSettings {
+  prewarmIsolates: number;
+  defaultMemoryMb: number;
+  runtimePath: string;
+}
+
+export class IsolateBackend implements Backend {
+  readonly tier = 'isolate' as const;
+  private readonly blanks: BlankIsolates;
+  private readonly code: CodeCache;
+  readonly pool: InstancePool<IsolateInstance>;
+
+  constructor(opts: IsolateBackendOptions, store: CodeStore, hostLog: HostLog, events: PoolEvents = {}) {
+    const runtime: RuntimeScript = { source: readFileSync(opts.runtimePath, 'utf8'), cachedData: null };
+    this.code = new CodeCache(store);
+    this.blanks = new BlankIsolates(runtime, hostLog, opts.defaultMemoryMb, opts.prewarmIsolates);
+    const factory: InstanceFactory<IsolateInstance> = {
+      create: async (fn, requestId) => {
+        const inst = await this.blanks.take(fn.spec.memoryMb);
+        try {
+          await inst.specialize(fn, this.code, requestId);
+        } catch (err) {
+          inst.dispose();
+          throw err;
+        }
+        return inst;
+      },
+      dispose: (inst) => inst.dispose(),
+      estimateMb: () => 2,
+    };
+    this.pool = new InstancePool(factory, opts, events);
+  }
+
+  ready(): Promise<void> {
+    return this.blanks.filled();
+  }
+
+  /** Deploy-time: compile and load the code in a scratch isolate, which also makes V8 cached data. */
+  async prepare(fn: FunctionVersion, code: Buffer): Promise<void> {
+    this.code.put(fn.codeDigest, code.toString('utf8'));
+    const inst = await this.blanks.take(fn.spec.memoryMb);
+    try {
+      await inst.specialize(fn, this.code, '');
+    } catch (err) {
+      if (err instanceof HearthError && err.type === 'FunctionInitError') {
+        throw new HearthError('InitError', err.message, { functionStack: err.functionStack });
+      }
+      if (err instanceof HearthError && (err.type === 'Timeout' || err.type === 'OutOfMemory')) {
+        throw new HearthError('InitError', `the code did not finish loading: ${err.message}`);
+      }
+      throw err;
+    } finally {
+      inst.dispose();
+    }
+  }
+
+  async invoke(fn: FunctionVersion, inv: Invocation): Promise<void> {
+    const got = this.pool.acquire(fn, inv);
+    const inst = got instanceof IsolateInstance ? got : await got;
+    const t0 = performance.now();
+    let broken = false;
+    try {
+      await inst.call(inv);
+    } catch (err) {
+      broken = inst.broken;
+      throw err;
+    } finally {
+      inv.durationMs = performance.now() - t0;
+      this.pool.release(inst, broken || inst.broken);
+    }
+  }
+
+  retire(digest: string): void {
+    this.pool.retire(digest);
+  }
+
+  reserve(fn: FunctionVersion): void {
+    if (fn.spec.minInstances > 0) this.pool.reserve(fn);
+  }
+
+  instances(digest?: string): InstanceInfo[] {
+    const out: InstanceInfo[] = [];
+    const now = performance.now();
+    for (const slot of this.pool.slots.values()) {
+      if (digest && slot.version.digest !== digest) continue;
+      for (const i of slot.instances) {
+        out.push({
+          id: i.id, tier: 'isolate', state: i.state, digest: i.digest, version: i.version,
+          inFlight: i.inFlight, callsServed: i.callsServed,
+          createdAt: Date.now() - (now - i.createdAt), lastUsedAt: Date.now() - (now - i.lastUsedAt),
+          memoryMb: Math.round(i.footprintMb * 100) / 100,
+          detail: { codeCache: i.codeCache, memoryLimitMb: i.memoryMb },
+        });
+      }
+    }
+    return out;
+  }
+
+  stats(): BackendStats {
+    const u = this.pool.usage();
+    return {
+      instances: u.instances, prewarmed: this.blanks.size, busy: u.busy, waiting: u.waiting,
+      memoryMb: u.memoryMb, evictions: this.pool.evictions, coldStarts: this.pool.coldStarts,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+    this.blanks.close();
+  }
+}
+
+export { ivm };

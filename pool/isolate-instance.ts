@@ -1,0 +1,231 @@
+// One V8 isolate: created blank with the in-isolate runtime loaded (prewarmed), then specialized
+// with one function version's code, then invoked many times. One call crosses the boundary once
+// each way: request bytes in (transferred, not copied), result bytes out.
+
+import ivm from 'isolated-vm';
+import type { FunctionVersion, Invocation } from '../core/backend.js';
+import { HearthError } from '../core/errors.js';
+import { Outcome, HostGlobal } from '../runtime/protocol.js';
+import type { CodeCache } from './code-cache.js';
+import { InstanceState, moveTo, type PooledInstance } from './states.js';
+
+export type HostLog = (functionName: string, requestId: string, stream: number, timeMs: number, message: string) => void;
+
+let nextId = 0;
+
+/** The runtime script, compiled once per process and then from V8 cached data. */
+export interface RuntimeScript {
+  source: string;
+  cachedData: ivm.ExternalCopy<ArrayBuffer> | null;
+}
+
+const MB = 1024 * 1024;
+
+export class IsolateInstance implements PooledInstance {
+  readonly id = `i${++nextId}`;
+  digest = '';
+  version = '';
+  functionName = '';
+  state: InstanceState = InstanceState.prewarmed;
+  inFlight = 0;
+  callsServed = 0;
+  createdAt = performance.now();
+  lastUsedAt = this.createdAt;
+  footprintMb = 0;
+  /** How the function's code was compiled: from V8 cached data, or parsed (and cache produced). */
+  codeCache: 'consumed' | 'produced' | 'rejected' | 'none' = 'none';
+
+  private timeoutMs = 0;
+  /** Set when the host disposed the isolate because a call overran its deadline. */
+  private wallTimedOut = false;
+  /** The request whose cold start runs module init (its console lines go to that call). */
+  private initRequestId = '';
+  private applyOptions: ivm.ReferenceApplyOptions = {};
+  private load: ivm.Reference<Function> | null = null;
+  private invokeRef: ivm.Reference<Function> | null = null;
+
+  private constructor(
+    readonly isolate: ivm.Isolate,
+    readonly context: ivm.Context,
+    readonly memoryMb: number,
+  ) {}
+
+  /** A blank isolate with the runtime loaded: no function code yet. */
+  static async prewarm(memoryMb: number, runtime: RuntimeScript, hostLog: HostLog): Promise<IsolateInstance> {
+    const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
+    try {
+      const context = await isolate.createContext();
+      const inst = new IsolateInstance(isolate, context, memoryMb);
+      const log = new ivm.Callback(
+        (rid: string, stream: number, t: number, msg: string) =>
+          hostLog(inst.functionName, rid || inst.initRequestId, stream, t, msg),
+        { ignored: true },
+      );
+      await context.global.set(HostGlobal.log, log);
+      const script: ivm.Script & ivm.CachedDataResult = await isolate.compileScript(runtime.source, {
+        filename: 'hearth:runtime',
+        ...(runtime.cachedData ? { cachedData: runtime.cachedData } : { produceCachedData: true }),
+      });
+      if (!runtime.cachedData && script.cachedData) runtime.cachedData = script.cachedData;
+      await script.run(context);
+      script.release();
+      const rt = await context.global.get(HostGlobal.exportsOut, { reference: true });
+      inst.load = await rt.get('load', { reference: true });
+      inst.invokeRef = await rt.get('invoke', { reference: true });
+      rt.release();
+      await context.global.delete(HostGlobal.exportsOut);
+      return inst;
+    } catch (err) {
+      if (!isolate.isDisposed) isolate.dispose();
+      throw err;
+    }
+  }
+
+  /**
+   * Loads the version's code (V8 cached data when there is some) and binds its handler. Throws
+   * HearthError('FunctionInitError') for code that throws at load or names no handler.
+   */
+  async specialize(fn: FunctionVersion, code: CodeCache, requestId: string): Promise<void> {
+    moveTo(this, InstanceState.initializing);
+    this.digest = fn.digest;
+    this.version = fn.version;
+    this.functionName = fn.name;
+    this.timeoutMs = fn.spec.timeoutMs;
+    this.initRequestId = requestId;
+    this.applyOptions = { result: { promise: true, copy: true }, timeout: fn.spec.timeoutMs };
+    const compiled = code.get(fn.codeDigest);
+    let script: ivm.Script & ivm.CachedDataResult & { cachedDataRejected?: boolean };
+    try {
+      script = await this.isolate.compileScript(compiled.source, {
+        filename: `file:///${fn.name}/${fn.handler.slice(0, fn.handler.lastIndexOf('.'))}.js`,
+        ...(compiled.cachedData ? { cachedData: compiled.cachedData } : { produceCachedData: true }),
+      });
+    } catch (err) {
+      throw this.initError(err, fn);
+    }
+    if (script.cachedDataRejected) {
+      this.codeCache = 'rejected';
+      code.reject(fn.codeDigest);
+    } else if (compiled.cachedData) {
+      this.codeCache = 'consumed';
+    } else if (script.cachedData) {
+      this.codeCache = 'produced';
+      code.setCachedData(fn.codeDigest, script.cachedData);
+    }
+    const timer = this.armWallClock(fn.spec.timeoutMs);
+    try {
+      const exportsRef = await script.run(this.context, { reference: true, timeout: fn.spec.timeoutMs });
+      const problem = await this.load!.apply(
+        undefined,
+        [exportsRef.derefInto({ release: true }), fn.exportName, fn.name, fn.version, fn.spec.memoryMb, fn.spec.timeoutMs],
+        { result: { copy: true }, timeout: fn.spec.timeoutMs },
+      );
+      if (typeof problem === 'string') {
+        throw new HearthError('FunctionInitError', `handler "${fn.handler}": ${problem}`);
+      }
+    } catch (err) {
+      throw err instanceof HearthError ? err : this.initError(err, fn);
+    } finally {
+      clearTimeout(timer);
+      script.release();
+      this.initRequestId = '';
+    }
+    this.load!.release();
+    this.load = null;
+    this.measure();
+  }
+
+  /** Runs one invocation. Function errors land in inv.error; a broken instance throws. */
+  async call(inv: Invocation): Promise<void> {
+    const body = new ivm.ExternalCopy(inv.body, { transferOut: true }).copyInto({ release: true, transferIn: true });
+    const timer = this.armWallClock(this.timeoutMs);
+    let r: ArrayBuffer | [number, string, string, string];
+    try {
+      r = (await this.invokeRef!.apply(
+        undefined,
+        [body, inv.reqEnc, inv.resEnc, inv.requestId, Date.now() + this.timeoutMs],
+        this.applyOptions,
+      )) as unknown as ArrayBuffer | [number, string, string, string];
+    } catch (err) {
+      throw this.runError(err);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (r instanceof ArrayBuffer) {
+      inv.result = r;
+      return;
+    }
+    const [code, errorType, errorMessage, stack] = r;
+    if (code === Outcome.badPayload) throw new HearthError('InvalidRequestContent', errorMessage);
+    inv.error = {
+      errorType: code === Outcome.badResult ? 'ResultNotSerializable' : errorType,
+      errorMessage,
+      stackTrace: stack ? stackLines(stack) : [],
+      status: 500,
+      functionError: true,
+    };
+  }
+
+  /** Whether the isolate still works (a call that threw may have disposed it). */
+  get broken(): boolean {
+    return this.isolate.isDisposed;
+  }
+
+  dispose(): void {
+    this.state = InstanceState.disposed;
+    if (this.isolate.isDisposed) return;
+    try {
+      this.invokeRef?.release();
+      this.load?.release();
+      this.context.release();
+      this.isolate.dispose();
+    } catch {
+      // already gone
+    }
+  }
+
+  measure(): void {
+    try {
+      const h = this.isolate.getHeapStatisticsSync();
+      this.footprintMb = (h.total_heap_size + h.externally_allocated_size) / MB;
+    } catch {
+      // disposed
+    }
+  }
+
+  private armWallClock(ms: number): NodeJS.Timeout {
+    this.wallTimedOut = false;
+    return setTimeout(() => {
+      // The handler awaits past its deadline (CPU time is capped inside V8 by `timeout`).
+      this.wallTimedOut = true;
+      if (!this.isolate.isDisposed) this.isolate.dispose();
+    }, ms);
+  }
+
+  private runError(err: unknown): HearthError {
+    const message = err instanceof Error ? err.message : String(err);
+    if (this.wallTimedOut || /timed out/i.test(message)) {
+      if (!this.isolate.isDisposed) this.isolate.dispose();
+      return new HearthError('Timeout', `${this.functionName}: task timed out after ${this.timeoutMs} ms`);
+    }
+    if (/memory limit|allocation failed|out of memory/i.test(message)) {
+      if (!this.isolate.isDisposed) this.isolate.dispose();
+      return new HearthError('OutOfMemory', `${this.functionName}: the function ran out of memory (memoryMb ${this.memoryMb}); the instance was replaced`, { errorType: 'OutOfMemory' });
+    }
+    if (this.isolate.isDisposed) {
+      return new HearthError('InstanceFailed', `${this.functionName}: the instance stopped during the call (${message}); it was replaced`);
+    }
+    return new HearthError('InternalError', message);
+  }
+
+  private initError(err: unknown, fn: FunctionVersion): HearthError {
+    const e = this.runError(err);
+    if (e.type === 'Timeout' || e.type === 'OutOfMemory') return e;
+    const stack = err instanceof Error && err.stack ? stackLines(err.stack) : [];
+    return new HearthError('FunctionInitError', `${fn.name}: the code failed to load: ${err instanceof Error ? err.message : String(err)}`, { functionStack: stack });
+  }
+}
+
+function stackLines(stack: string): string[] {
+  return stack.split('\n').slice(1).map((l) => l.trim()).filter(Boolean);
+}

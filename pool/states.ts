@@ -1,0 +1,49 @@
+// The instance lifecycle of both tiers, written as states (DESIGN.md "Instance lifecycle").
+//
+//   prewarmed ──take──▶ initializing ──ok──▶ idle ⇄ busy ──retire/expire/evict──▶ draining ──▶ disposed
+//                            └──────fail──────────────────────────────────────────────────────▶ disposed
+//
+// A busy instance that breaks (timeout, out of memory, crash) goes straight to disposed.
+
+export const InstanceState = {
+  prewarmed: 'prewarmed',
+  initializing: 'initializing',
+  idle: 'idle',
+  busy: 'busy',
+  draining: 'draining',
+  disposed: 'disposed',
+} as const;
+export type InstanceState = (typeof InstanceState)[keyof typeof InstanceState];
+
+const allowed: Record<InstanceState, readonly InstanceState[]> = {
+  prewarmed: ['initializing', 'disposed'],
+  initializing: ['idle', 'busy', 'disposed'],
+  idle: ['busy', 'draining', 'disposed'],
+  busy: ['idle', 'busy', 'draining', 'disposed'],
+  draining: ['disposed'],
+  disposed: [],
+};
+
+export function canMove(from: InstanceState, to: InstanceState): boolean {
+  return allowed[from].includes(to);
+}
+
+/** What both tiers' instances carry for the pool's policy. */
+export interface PooledInstance {
+  readonly id: string;
+  readonly digest: string;
+  readonly version: string;
+  state: InstanceState;
+  inFlight: number;
+  callsServed: number;
+  createdAt: number;
+  lastUsedAt: number;
+  /** Measured memory of the instance, MiB. */
+  footprintMb: number;
+}
+
+export function moveTo(inst: PooledInstance, to: InstanceState): void {
+  if (inst.state === to) return;
+  if (!canMove(inst.state, to)) throw new Error(`instance ${inst.id}: no transition ${inst.state} → ${to}`);
+  inst.state = to;
+}

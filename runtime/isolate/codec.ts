@@ -1,0 +1,27 @@
+// Payload codecs inside the isolate: request bytes -> event, result -> response bytes.
+
+import { Packr } from 'msgpackr';
+import { Encoding } from '../protocol.js';
+import { decodeUtf8, encodeUtf8 } from './utf8.js';
+
+// useRecords:false keeps the output plain msgpack that any decoder reads.
+const packr = new Packr({ useRecords: false, mapsAsObjects: true, int64AsType: 'number' });
+const jsonParse = JSON.parse;
+const jsonStringify = JSON.stringify;
+
+export function decodeEvent(body: ArrayBuffer, enc: number): unknown {
+  if (body.byteLength === 0) return {};
+  const bytes = new Uint8Array(body);
+  if (enc === Encoding.msgpack) return packr.unpack(bytes);
+  return jsonParse(decodeUtf8(bytes));
+}
+
+export function encodeResult(value: unknown, enc: number): ArrayBuffer {
+  if (enc === Encoding.msgpack) {
+    // pack() returns a view of a reused internal buffer: copy out exactly the bytes written.
+    const view = packr.pack(value === undefined ? null : value) as Uint8Array;
+    return view.slice().buffer as ArrayBuffer;
+  }
+  const text = jsonStringify(value);
+  return encodeUtf8(text === undefined ? 'null' : text);
+}

@@ -1,0 +1,108 @@
+// The in-isolate runtime: loaded once into every pre-warmed isolate, before any function code.
+// It exposes two functions to the host (load, invoke) through a global that it then deletes,
+// installs console, and keeps every host handle in closures that user code cannot reach.
+
+import { HostGlobal, Outcome } from '../protocol.js';
+import { decodeEvent, encodeResult } from './codec.js';
+import { makeConsole, type LogSink } from './console.js';
+
+type Handler = (event: unknown, context: unknown, callback?: (err: unknown, result?: unknown) => void) => unknown;
+
+const g = globalThis as Record<string, unknown>;
+const sink = g[HostGlobal.log] as LogSink;
+delete g[HostGlobal.log];
+
+let handler: Handler | null = null;
+let functionName = '';
+let functionVersion = '';
+let memoryLimitInMb = 0;
+let timeLimitInMs = 0;
+
+// Attribution of console lines: exact while one call is in flight (the common case and the only
+// one at concurrency 1); with several in flight, a line goes to the call that started last.
+let inFlight = 0;
+let current = '';
+const logTarget = { currentRequestId: () => current };
+
+Object.defineProperty(globalThis, 'console', {
+  value: makeConsole(sink, logTarget), writable: true, configurable: true, enumerable: false,
+});
+
+const ObjectFreeze = Object.freeze;
+const dateNow = Date.now;
+const PromiseCtor = Promise;
+
+function errorTuple(code: number, err: unknown): [number, string, string, string] {
+  if (err instanceof Error) {
+    return [code, err.name || 'Error', String(err.message), String(err.stack ?? '')];
+  }
+  let message: string;
+  try { message = typeof err === 'string' ? err : JSON.stringify(err) ?? String(err); } catch { message = String(err); }
+  return [code, 'Error', message, ''];
+}
+
+/** Binds the handler from the module's exports (the value the function's script evaluated to). */
+function load(mod: Record<string, unknown> | undefined, exportName: string, name: string, version: string, memoryMb: number, timeoutMs: number): string | null {
+  functionName = name; functionVersion = version; memoryLimitInMb = memoryMb; timeLimitInMs = timeoutMs;
+  if (mod === undefined || mod === null) return 'the code defines no exports';
+  let fn = mod[exportName];
+  // `export default async function` and `module.exports = fn` are handlers whatever the name says.
+  if (typeof fn !== 'function' && typeof mod === 'function') fn = mod;
+  if (typeof fn !== 'function' && typeof mod.default === 'function') fn = mod.default;
+  if (typeof fn !== 'function') {
+    const names = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
+    return `export '${exportName}' is not a function (exported functions: ${names.length ? names.join(', ') : 'none'})`;
+  }
+  handler = fn as Handler;
+  return null;
+}
+
+function makeContext(requestId: string, deadline: number) {
+  return ObjectFreeze({
+    requestId,
+    awsRequestId: requestId,
+    functionName,
+    functionVersion,
+    memoryLimitInMb,
+    timeLimitInMs,
+    getRemainingTimeInMillis: () => Math.max(0, deadline - dateNow()),
+  });
+}
+
+function callHandler(h: Handler, event: unknown, context: unknown): unknown {
+  if (h.length < 3) return h(event, context);
+  // Lambda's callback style: (event, context, callback).
+  return new PromiseCtor((resolve, reject) => {
+    const r = h(event, context, (err, result) => (err ? reject(err) : resolve(result)));
+    if (r && typeof (r as Promise<unknown>).then === 'function') (r as Promise<unknown>).then(resolve, reject);
+  });
+}
+
+async function invoke(body: ArrayBuffer, reqEnc: number, resEnc: number, requestId: string, deadline: number): Promise<ArrayBuffer | [number, string, string, string]> {
+  let event: unknown;
+  try {
+    event = decodeEvent(body, reqEnc);
+  } catch (err) {
+    return [Outcome.badPayload, 'InvalidRequestContent', `could not decode the request body: ${(err as Error)?.message ?? err}`, ''];
+  }
+  inFlight++;
+  const previous = current;
+  current = requestId;
+  let result: unknown;
+  try {
+    result = await callHandler(handler!, event, makeContext(requestId, deadline));
+  } catch (err) {
+    return errorTuple(Outcome.functionError, err);
+  } finally {
+    if (--inFlight === 0) current = '';
+    else if (current === requestId) current = previous;
+  }
+  try {
+    return encodeResult(result, resEnc);
+  } catch (err) {
+    const [, type, message] = errorTuple(Outcome.badResult, err);
+    return [Outcome.badResult, 'ResultNotSerializable', `${type}: ${message}`, ''];
+  }
+}
+
+g[HostGlobal.exportsOut] = { load, invoke };
