@@ -100,6 +100,8 @@ export interface Backend {
    * HearthError for everything else (timeouts, OOM, capacity). Fills cold/queueMs/initMs.
    */
   invoke(version: FunctionVersion, inv: Invocation): Promise<void>;
+  /** Keep the version's minInstances ready (reserved instances); a no-op when it has none. */
+  reserve(version: FunctionVersion): void;
   /** This digest takes no new calls: instances finish what they hold, then go. */
   retire(digest: string): void;
   instances(digest?: string): InstanceInfo[];

@@ -49,6 +49,7 @@ export class Registry {
       const rec = raw as StoredRecord;
       const latest = toVersion(rec);
       this.fns.set(rec.name, { latest, record: rec });
+      this.backendFor(latest.runtime).reserve(latest);
       out.push(latest);
     }
     return out;
@@ -103,7 +104,7 @@ export class Registry {
     }
     const codeDigest = sha256(code);
     const { code: _omit, ...rest } = spec;
-    const digest = versionDigest(rest, codeDigest);
+    const digest = versionDigest(name, rest, codeDigest);
     const now = new Date().toISOString();
     const old = this.fns.get(name);
     if (old && old.record.digest === digest) {
@@ -124,6 +125,7 @@ export class Registry {
       this.backendFor(old.latest.runtime).retire(old.latest.digest);
       this.data.collectGarbage(this.liveCode());
     }
+    backend.reserve(version);
     return { created: !old, changed: true, view: view(record) };
   }
 
@@ -146,11 +148,14 @@ export class Registry {
   }
 }
 
-/** The digest covers everything an instance is made from, so equal digests are equal instances. */
-function versionDigest(spec: Omit<FunctionSpec, 'code'>, codeDigest: string): string {
+/**
+ * The digest covers everything an instance is made from (its name too: instances of two functions
+ * with the same code are never shared), so equal digests are interchangeable instances.
+ */
+function versionDigest(name: string, spec: Omit<FunctionSpec, 'code'>, codeDigest: string): string {
   const env = Object.fromEntries(Object.entries(spec.env).sort(([a], [b]) => a.localeCompare(b)));
   return sha256(JSON.stringify({
-    runtime: spec.runtime, handler: spec.handler ?? null, codeDigest, image: spec.image ?? null,
+    name, runtime: spec.runtime, handler: spec.handler ?? null, codeDigest, image: spec.image ?? null,
     command: spec.command ?? null, args: spec.args ?? null, env, memoryMb: spec.memoryMb,
     timeoutMs: spec.timeoutMs, concurrency: spec.concurrency, minInstances: spec.minInstances,
     maxInstances: spec.maxInstances, keepAliveMs: spec.keepAliveMs,

@@ -1,7 +1,6 @@
 // Wires Hearth together: data dir, registry, both tiers, dispatcher, HTTP front end.
 
 import { fileURLToPath } from 'node:url';
-import type { FunctionVersion } from './backend.js';
 import type { Config } from './config.js';
 import { functionFolders, readFunctionFolder } from './deploy-dir.js';
 import { Dispatcher } from './dispatcher.js';
@@ -53,9 +52,7 @@ export async function startServer(config: Config): Promise<Server> {
   const dispatcher = new Dispatcher(isolates, containers, records);
   const registry = new Registry(data, (rt) => dispatcher.backendFor(rt), { maxCodeBytes: config.maxCodeBytes });
 
-  const reserve = (v: FunctionVersion) => { if (v.runtime === 'js') isolates.reserve(v); };
   const restored = registry.restore();
-  restored.forEach(reserve);
 
   let ready = false;
   const fe = new FrontEnd({ config, registry, dispatcher });
@@ -68,7 +65,6 @@ export async function startServer(config: Config): Promise<Server> {
       const { name, spec } = readFunctionFolder(folder);
       try {
         const r = await registry.deploy(name, spec);
-        reserve(registry.resolve(name, ''));
         log.info({ function: name, digest: r.view.digest, changed: r.changed }, 'deployed from folder');
       } catch (err) {
         const e = toHearthError(err);

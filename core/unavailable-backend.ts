@@ -13,6 +13,7 @@ export class UnavailableBackend implements Backend {
     return Promise.reject(new HearthError('BackendUnavailable', `${fn.name} (runtime ${fn.runtime}): ${this.reason}`));
   }
   retire(): void {}
+  reserve(): void {}
   instances(): InstanceInfo[] { return []; }
   stats(): BackendStats { return { instances: 0, prewarmed: 0, busy: 0, waiting: 0, memoryMb: 0, evictions: 0, coldStarts: 0 }; }
   close(): Promise<void> { return Promise.resolve(); }
