@@ -157,11 +157,14 @@ export class InstancePool<I extends PooledInstance> {
     if (slot.instances.length === 0 && slot.starting === 0 && slot.waiters.length === 0) this.slots.delete(digest);
   }
 
-  /** Keep `minInstances` ready for this version (reserved instances). */
+  /** The version takes calls (again, if it was retired); keep its `minInstances` ready. */
   reserve(version: FunctionVersion): void {
     const slot = this.slot(version);
     slot.version = version;
-    slot.retired = false;
+    if (slot.retired) {
+      slot.retired = false;
+      for (const i of slot.instances) if (i.state === InstanceState.draining) i.state = i.inFlight > 0 ? InstanceState.busy : InstanceState.idle;
+    }
     for (let n = slot.instances.length + slot.starting; n < version.spec.minInstances; n++) this.startInBackground(slot);
   }
 
@@ -339,6 +342,9 @@ export class InstancePool<I extends PooledInstance> {
         slot.instances.splice(idx, 1);
         this.totalInstances--;
         this.usedMb -= inst.footprintMb;
+      }
+      if (slot.retired && slot.instances.length === 0 && slot.starting === 0 && slot.waiters.length === 0) {
+        this.slots.delete(inst.digest);
       }
     }
     this.lru.delete(inst.id);

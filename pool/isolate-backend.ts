@@ -89,8 +89,9 @@ export class IsolateBackend implements Backend {
     this.pool.retire(digest);
   }
 
+  /** The version takes calls from now on (again, if it was retired); keep its minInstances. */
   reserve(fn: FunctionVersion): void {
-    if (fn.spec.minInstances > 0) this.pool.reserve(fn);
+    this.pool.reserve(fn);
   }
 
   instances(digest?: string): InstanceInfo[] {

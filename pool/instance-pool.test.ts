@@ -1,0 +1,104 @@
+// InstancePool with a fake factory (a small collaborator): queueing, start failures, draining.
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FunctionVersion, Invocation } from '../core/backend.js';
+import { InstancePool, type InstanceFactory } from './instance-pool.js';
+import { InstanceState, type PooledInstance } from './states.js';
+
+const version = (digest: string, over: Partial<FunctionVersion['spec']> = {}): FunctionVersion => ({
+  name: 'f', version: '$LATEST', digest, codeDigest: 'c', runtime: 'js', handler: 'index.handler', exportName: 'handler', createdAt: '',
+  spec: { runtime: 'js', handler: 'index.handler', env: {}, memoryMb: 128, timeoutMs: 1000, concurrency: 1, minInstances: 0, maxInstances: 1, keepAliveMs: 1000, ...over } as FunctionVersion['spec'],
+});
+const inv = (): Invocation => ({
+  requestId: 'r', functionName: 'f', version: '', digest: '', body: new ArrayBuffer(0), reqEnc: 0, resEnc: 0, startedAt: 0, startedAtEpoch: 0,
+  result: null, status: 'running', cold: false, queueMs: 0, initMs: 0, durationMs: 0, error: null, logs: null, forceCold: false,
+});
+
+class Fake implements InstanceFactory<PooledInstance> {
+  made: PooledInstance[] = [];
+  disposed: string[] = [];
+  fail: unknown = null;
+  n = 0;
+  async create(v: FunctionVersion): Promise<PooledInstance> {
+    await new Promise((r) => setTimeout(r, 5));
+    if (this.fail) throw this.fail;
+    const i = { id: `x${++this.n}`, digest: v.digest, version: v.version, state: InstanceState.initializing, inFlight: 0, callsServed: 0, createdAt: 0, lastUsedAt: 0, footprintMb: 1 } as PooledInstance;
+    this.made.push(i);
+    return i;
+  }
+  dispose(i: PooledInstance, reason: string) { this.disposed.push(`${i.id}:${reason}`); }
+  estimateMb() { return 1; }
+}
+
+const settings = { maxTotalInstances: 10, memoryBudgetMb: 1000, waitQueueSize: 2, waitQueueTimeoutMs: 200, scaleUpThreshold: 0.8, sweepIntervalMs: 10_000 };
+let pool: InstancePool<PooledInstance>;
+afterEach(() => pool?.close());
+
+describe('InstancePool', () => {
+  it('a cold start, then warm; a waiting call gets the instance when it is released', async () => {
+    const f = new Fake();
+    pool = new InstancePool(f, settings);
+    const v = version('a');
+    const i1 = inv();
+    const a = await pool.acquire(v, i1);
+    expect(i1.cold).toBe(true);
+    const i2 = inv();
+    const waiting = pool.acquire(v, i2);
+    expect(waiting).toBeInstanceOf(Promise);
+    pool.release(a, false);
+    expect(await waiting).toBe(a);
+    expect(i2.cold).toBe(false);
+    pool.release(a, false);
+    expect(pool.acquire(v, inv())).toBe(a);
+  });
+
+  it('a full queue rejects with 429, a long wait with QueueTimeout', async () => {
+    const f = new Fake();
+    pool = new InstancePool(f, settings);
+    const v = version('b');
+    await pool.acquire(v, inv());
+    const w1 = pool.acquire(v, inv()) as Promise<unknown>;
+    const w2 = pool.acquire(v, inv()) as Promise<unknown>;
+    expect(() => pool.acquire(v, inv())).toThrow(expect.objectContaining({ status: 429, type: 'TooManyRequests' }));
+    await expect(w1).rejects.toMatchObject({ status: 429, type: 'QueueTimeout' });
+    await expect(w2).rejects.toMatchObject({ type: 'QueueTimeout' });
+  });
+
+  it('a start that fails fails the calls waiting on it', async () => {
+    const f = new Fake();
+    f.fail = new Error('init broke');
+    pool = new InstancePool(f, settings);
+    const v = version('c', { concurrency: 4 });
+    const first = pool.acquire(v, inv()) as Promise<unknown>;
+    const second = pool.acquire(v, inv()) as Promise<unknown>;
+    await expect(first).rejects.toThrow('init broke');
+    await expect(second).rejects.toThrow('init broke');
+  });
+
+  it('a retired version finishes what it holds, then its instances go', async () => {
+    const f = new Fake();
+    pool = new InstancePool(f, settings);
+    const v = version('d', { maxInstances: 2 });
+    const busy = await pool.acquire(v, inv());
+    const idle = await pool.acquire(v, inv());
+    pool.release(idle, false);
+    pool.retire('d');
+    expect(f.disposed).toEqual([`${idle.id}:retired`]);
+    expect(busy.state).toBe(InstanceState.draining);
+    pool.release(busy, false);
+    expect(f.disposed).toEqual([`${idle.id}:retired`, `${busy.id}:drained`]);
+    expect(pool.slots.has('d')).toBe(false);
+  });
+
+  it('a broken instance is replaced by the next call', async () => {
+    const f = new Fake();
+    pool = new InstancePool(f, settings);
+    const v = version('e');
+    const a = await pool.acquire(v, inv());
+    pool.release(a, true);
+    expect(f.disposed).toEqual([`${a.id}:broken`]);
+    const i = inv();
+    const b = await pool.acquire(v, i);
+    expect(b).not.toBe(a);
+    expect(i.cold).toBe(true);
+  });
+});
