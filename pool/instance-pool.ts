@@ -163,7 +163,9 @@ export class InstancePool<I extends PooledInstance> {
     slot.version = version;
     if (slot.retired) {
       slot.retired = false;
-      for (const i of slot.instances) if (i.state === InstanceState.draining) i.state = i.inFlight > 0 ? InstanceState.busy : InstanceState.idle;
+      for (const i of slot.instances) {
+        if (i.state === InstanceState.draining) moveTo(i, i.inFlight > 0 ? InstanceState.busy : InstanceState.idle);
+      }
     }
     for (let n = slot.instances.length + slot.starting; n < version.spec.minInstances; n++) this.startInBackground(slot);
   }

@@ -89,7 +89,7 @@ describe('instance states', () => {
     expect(canMove('initializing', 'idle')).toBe(true);
     expect(canMove('idle', 'busy')).toBe(true);
     expect(canMove('busy', 'draining')).toBe(true);
-    expect(canMove('draining', 'idle')).toBe(false);
+    expect(canMove('draining', 'disposed')).toBe(true);
     expect(canMove('disposed', 'idle')).toBe(false);
     expect(canMove('prewarmed', 'busy')).toBe(false);
   });

@@ -3,6 +3,7 @@
 //   prewarmed ──take──▶ initializing ──ok──▶ idle ⇄ busy ──retire/expire/evict──▶ draining ──▶ disposed
 //                            └──────fail──────────────────────────────────────────────────────▶ disposed
 //
+// A draining instance is revived if its digest is routed again before it is gone.
 // A busy instance that breaks (timeout, out of memory, crash) goes straight to disposed.
 
 export const InstanceState = {
@@ -20,7 +21,8 @@ const allowed: Record<InstanceState, readonly InstanceState[]> = {
   initializing: ['idle', 'busy', 'disposed'],
   idle: ['busy', 'draining', 'disposed'],
   busy: ['idle', 'busy', 'draining', 'disposed'],
-  draining: ['disposed'],
+  // Revived when its digest takes calls again before it drained (e.g. a deploy rolled back).
+  draining: ['disposed', 'idle', 'busy'],
   disposed: [],
 };
 
