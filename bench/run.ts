@@ -1,0 +1,230 @@
+// `npm run bench`: Hearth beside a bare uWS echo, measured in one run, in rounds (median, min, max).
+//
+//   HTTP (wrk as its own process, same connections and duration for each system):
+//     bare uWS echo (the limit)  vs  Hearth, warm invoke of the hello event function
+//   JS cold start end to end: the first call of N freshly deployed functions
+//   In-process (tinybench, no HTTP): dispatch overhead of a warm call through the isolate backend
+//   --placement: where isolates should run (bench/placement.ts)
+//
+// Results: bench/results/<timestamp>.json and .md.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { Bench } from 'tinybench';
+import type { Invocation } from '../core/backend.js';
+import { DataDir } from '../core/store.js';
+import { Registry } from '../core/registry.js';
+import { IsolateBackend } from '../pool/isolate-backend.js';
+import { UnavailableBackend } from '../core/unavailable-backend.js';
+import { RUNTIME_PATH } from '../core/server.js';
+import { haveWrk, runLoad, type LoadResult } from './load.js';
+import { formatPlacementTable, runPlacementBench } from './placement.js';
+
+const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '32' },
+    rounds: { type: 'string', default: '3' },
+    cold: { type: 'string', default: '60' },
+    placement: { type: 'boolean', default: false },
+    out: { type: 'string', default: join(ROOT, 'bench/results') },
+    tiny: { type: 'boolean', default: false },
+  },
+});
+const tiny = args.tiny;
+const duration = tiny ? 1 : Number(args.duration);
+const connections = Number(args.connections);
+const rounds = tiny ? 1 : Number(args.rounds);
+const coldN = tiny ? 5 : Number(args.cold);
+const HELLO = JSON.stringify({ name: 'world' });
+
+interface Stat { median: number; min: number; max: number }
+const stat = (xs: number[]): Stat => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { median: s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2, min: s[0]!, max: s[s.length - 1]! };
+};
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+
+function startProcess(cmd: string[], ready: RegExp, env: Record<string, string> = {}): Promise<{ proc: ChildProcess; port: number }> {
+  const proc = spawn(cmd[0]!, cmd.slice(1), { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  let err = '';
+  proc.stderr!.on('data', (d) => (err += d));
+  return new Promise((res, rej) => {
+    let out = '';
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const m = ready.exec(out);
+      if (m) res({ proc, port: Number(m[1]) });
+    });
+    proc.once('exit', (c) => rej(new Error(`${cmd.join(' ')} exited ${c}: ${err}`)));
+  });
+}
+
+async function httpRows(): Promise<Record<string, { rps: Stat; p50Ms: Stat; p99Ms: Stat; errors: number; rounds: LoadResult[] }>> {
+  const echo = await startProcess([process.execPath, join(ROOT, 'dist/bench/uws-echo.js'), '0'], /LISTENING (\d+)/);
+  const dataDir = mkdtempSync(join(os.tmpdir(), 'hearth-bench-'));
+  const hearth = await startProcess(
+    [process.execPath, '--no-node-snapshot', join(ROOT, 'dist/core/cli.js'), 'serve', '--port', '0', '--data-dir', dataDir, '--deploy', join(ROOT, 'examples')],
+    /listening on http:\/\/[^:]+:(\d+)/, { HEARTH_LOG_LEVEL: 'warn' },
+  );
+  const targets = {
+    'bare uWS echo': `http://127.0.0.1:${echo.port}/`,
+    'Hearth event function (warm)': `http://127.0.0.1:${hearth.port}/v1/functions/hello/invoke`,
+  };
+  // Warm up both (JIT, the function's instance).
+  for (const url of Object.values(targets)) {
+    await runLoad({ url, method: 'POST', body: HELLO, headers: { 'content-type': 'application/json' }, connections, durationSec: 1 });
+  }
+  const results: Record<string, LoadResult[]> = {};
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, url] of Object.entries(targets)) {
+      const lr = await runLoad({ url, method: 'POST', body: HELLO, headers: { 'content-type': 'application/json' }, connections, durationSec: duration });
+      (results[name] ??= []).push(lr);
+      console.error(`  round ${r + 1}/${rounds} ${name}: ${Math.round(lr.requestsPerSec)} req/s, p50 ${lr.p50Ms} ms, p99 ${lr.p99Ms} ms, non-2xx ${lr.non2xx}, errors ${lr.errors}`);
+    }
+  }
+  echo.proc.kill('SIGTERM');
+  hearth.proc.kill('SIGTERM');
+  await Promise.all([echo.proc, hearth.proc].map((p) => new Promise((r) => p.once('exit', r))));
+  rmSync(dataDir, { recursive: true, force: true });
+  return Object.fromEntries(Object.entries(results).map(([k, rs]) => [k, {
+    rps: stat(rs.map((x) => x.requestsPerSec)), p50Ms: stat(rs.map((x) => x.p50Ms)), p99Ms: stat(rs.map((x) => x.p99Ms)),
+    errors: rs.reduce((s, x) => s + x.errors + x.non2xx, 0), rounds: rs,
+  }]));
+}
+
+/** First call of N freshly deployed functions, end to end over HTTP, and the server's init time. */
+async function coldStarts(): Promise<{ e2eMs: { p50: number; p90: number; p99: number; max: number }; initMs: { p50: number; p99: number }; n: number; allCold: boolean }> {
+  const dataDir = mkdtempSync(join(os.tmpdir(), 'hearth-bench-cold-'));
+  const h = await startProcess(
+    [process.execPath, '--no-node-snapshot', join(ROOT, 'dist/core/cli.js'), 'serve', '--port', '0', '--data-dir', dataDir],
+    /listening on http:\/\/[^:]+:(\d+)/, { HEARTH_LOG_LEVEL: 'warn' },
+  );
+  const base = `http://127.0.0.1:${h.port}`;
+  const e2e: number[] = [];
+  const init: number[] = [];
+  let allCold = true;
+  for (let i = 0; i < coldN; i++) {
+    const name = `cold${i}`;
+    const put = await fetch(`${base}/v1/functions/${name}`, {
+      method: 'PUT', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ runtime: 'js', handler: 'index.main_handler', code: { source: `exports.main_handler = async (e) => ({ hello: e.name, n: ${i} })` } }),
+    });
+    if (!put.ok) throw new Error(`deploy ${name}: ${put.status} ${await put.text()}`);
+    // A function is deployed, then called: give the pre-warm reserve the moment it takes to refill
+    // (one blank isolate is ~7 ms of work; the deploy itself used one to check the code).
+    await new Promise((r) => setTimeout(r, 50));
+    const t0 = performance.now();
+    const r = await fetch(`${base}/v1/functions/${name}/invoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: HELLO });
+    await r.arrayBuffer();
+    e2e.push(performance.now() - t0);
+    init.push(Number(r.headers.get('x-hearth-init-ms')));
+    if (r.headers.get('x-hearth-cold') !== 'true') allCold = false;
+  }
+  h.proc.kill('SIGTERM');
+  await new Promise((r) => h.proc.once('exit', r));
+  rmSync(dataDir, { recursive: true, force: true });
+  const s = [...e2e].sort((a, b) => a - b);
+  const si = [...init].sort((a, b) => a - b);
+  return { e2eMs: { p50: pct(s, 50), p90: pct(s, 90), p99: pct(s, 99), max: s[s.length - 1]! }, initMs: { p50: pct(si, 50), p99: pct(si, 99) }, n: coldN, allCold };
+}
+
+/** Warm call through the isolate backend in-process: request bytes → handler → result bytes. */
+async function dispatchMicro(): Promise<{ p50Us: number; p99Us: number; meanUs: number; samples: number; hz: number }> {
+  const dir = mkdtempSync(join(os.tmpdir(), 'hearth-bench-micro-'));
+  const data = new DataDir(dir);
+  const backend = new IsolateBackend({
+    prewarmIsolates: 1, defaultMemoryMb: 128, runtimePath: RUNTIME_PATH, maxTotalInstances: 100, memoryBudgetMb: 1024,
+    waitQueueSize: 100, waitQueueTimeoutMs: 1000, scaleUpThreshold: 0.8, sweepIntervalMs: 60_000,
+  }, data, () => undefined);
+  const registry = new Registry(data, (rt) => (rt === 'js' ? backend : new UnavailableBackend('n/a')), { maxCodeBytes: 1 << 20 });
+  await registry.deploy('hello', { runtime: 'js', handler: 'index.main_handler', code: { source: 'exports.main_handler = async (e) => ({ hello: e.name })' } });
+  const fn = registry.resolve('hello', '');
+  const bytes = new TextEncoder().encode(HELLO);
+  const inv = (): Invocation => ({
+    requestId: 'bench', functionName: 'hello', version: '', digest: '', body: bytes.slice().buffer, reqEnc: 0, resEnc: 0,
+    startedAt: 0, startedAtEpoch: 0, result: null, status: 'running', cold: false, queueMs: 0, initMs: 0, durationMs: 0,
+    error: null, logs: null, forceCold: false,
+  });
+  await backend.invoke(fn, inv());
+  const bench = new Bench({ time: tiny ? 200 : 2000, warmupTime: 200 });
+  bench.add('warm dispatch (isolate backend, in-process)', async () => { await backend.invoke(fn, inv()); });
+  await bench.run();
+  const t = bench.tasks[0]!.result as any;
+  await backend.close();
+  rmSync(dir, { recursive: true, force: true });
+  const lat = t.latency ?? t;
+  return { p50Us: lat.p50 * 1000, p99Us: lat.p99 * 1000, meanUs: lat.mean * 1000, samples: lat.samples?.length ?? t.samples?.length ?? 0, hz: t.throughput?.mean ?? t.hz };
+}
+
+function machine() {
+  return {
+    cores: os.cpus().length, cpu: os.cpus()[0]?.model, memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+    node: process.version, v8: process.versions.v8, kernel: os.release(), platform: `${os.platform()} ${os.arch()}`,
+  };
+}
+
+async function main() {
+  if (!haveWrk()) throw new Error('wrk is not installed: apt-get install -y wrk (the README\'s set-up does this)');
+  const started = new Date();
+  console.error(`hearth bench: ${rounds} rounds × ${duration}s, ${connections} connections, ${coldN} cold starts`);
+  const http = await httpRows();
+  console.error('  cold starts…');
+  const cold = await coldStarts();
+  console.error('  in-process dispatch…');
+  const micro = await dispatchMicro();
+  let placement: string | null = null;
+  let placementData: unknown = null;
+  if (args.placement) {
+    console.error('  placement…');
+    const p = await runPlacementBench({ durationMs: 1500, concurrency: 32 });
+    placementData = p;
+    placement = formatPlacementTable(p);
+  }
+  const echo = http['bare uWS echo']!;
+  const hearth = http['Hearth event function (warm)']!;
+  const result = {
+    startedAt: started.toISOString(), machine: machine(),
+    settings: { rounds, durationSec: duration, connections, coldStarts: coldN, loadGenerator: 'wrk -t1', payload: HELLO },
+    http, cold, dispatch: micro, placement: placementData,
+    ratios: { hearthToEcho: { median: hearth.rps.median / echo.rps.median, min: hearth.rps.min / echo.rps.max, max: hearth.rps.max / echo.rps.min } },
+  };
+  const f = (x: number, d = 0) => x.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
+  const md = [
+    `# Hearth bench, ${started.toISOString()}`,
+    '',
+    `Machine: ${result.machine.cores} cores (${result.machine.cpu}), ${result.machine.memoryGiB} GiB, Node ${result.machine.node}, kernel ${result.machine.kernel}.`,
+    `Settings: ${rounds} rounds of ${duration} s per system, ${connections} connections, wrk with 1 thread as its own process; body \`${HELLO}\`.`,
+    '',
+    '## HTTP, warm (median of rounds, [min – max])',
+    '',
+    '| system | req/s | p50 ms | p99 ms | errors |',
+    '| --- | --- | --- | --- | --- |',
+    ...Object.entries(http).map(([k, v]) => `| ${k} | ${f(v.rps.median)} [${f(v.rps.min)} – ${f(v.rps.max)}] | ${f(v.p50Ms.median, 2)} [${f(v.p50Ms.min, 2)} – ${f(v.p50Ms.max, 2)}] | ${f(v.p99Ms.median, 2)} [${f(v.p99Ms.min, 2)} – ${f(v.p99Ms.max, 2)}] | ${v.errors} |`),
+    '',
+    `Hearth / bare uWS echo throughput: **${f(result.ratios.hearthToEcho.median * 100, 1)}%** (range ${f(result.ratios.hearthToEcho.min * 100, 1)}–${f(result.ratios.hearthToEcho.max * 100, 1)}%). Target ≥ 50%; p99 target ≤ 2 ms.`,
+    '',
+    '## JS cold start (first call of a freshly deployed function, end to end over HTTP)',
+    '',
+    `${cold.n} functions, every first call cold: ${cold.allCold}. End to end p50 **${f(cold.e2eMs.p50, 2)} ms**, p90 ${f(cold.e2eMs.p90, 2)}, p99 **${f(cold.e2eMs.p99, 2)} ms**, max ${f(cold.e2eMs.max, 2)}; server-side init p50 ${f(cold.initMs.p50, 2)} ms, p99 ${f(cold.initMs.p99, 2)} ms. Targets: p50 ≤ 5 ms, p99 ≤ 15 ms.`,
+    '',
+    '## In-process dispatch (no HTTP; tinybench)',
+    '',
+    `Warm call through the isolate backend (bytes in → handler → bytes out): p50 **${f(micro.p50Us, 1)} µs**, p99 ${f(micro.p99Us, 1)} µs, mean ${f(micro.meanUs, 1)} µs (one call at a time). Target p50 ≤ 20 µs.`,
+    ...(placement ? ['', '## Placement', '', '```', placement, '```'] : []),
+    '',
+  ].join('\n');
+  mkdirSync(args.out!, { recursive: true });
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  writeFileSync(join(args.out!, `${stamp}.json`), JSON.stringify(result, null, 2));
+  writeFileSync(join(args.out!, `${stamp}.md`), md);
+  writeFileSync(join(args.out!, 'latest.md'), md);
+  process.stdout.write(md + `\nwritten: bench/results/${stamp}.json, .md\n`);
+}
+
+main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
