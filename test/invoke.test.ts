@@ -31,7 +31,7 @@ describe('payloads', () => {
 
   it('msgpack in, msgpack out (binary fields too)', async () => {
     const event = { n: 1, bin: new Uint8Array([0, 1, 2, 255]), s: 'ü' };
-    const r = await post('echo', pack(event), { 'content-type': 'application/msgpack' });
+    const r = await post("echo", new Uint8Array(pack(event)), { 'content-type': 'application/msgpack' });
     expect(r.status).toBe(200);
     expect(r.headers.get('content-type')).toBe('application/msgpack');
     const out = unpack(Buffer.from(await r.arrayBuffer())) as any;
@@ -41,7 +41,7 @@ describe('payloads', () => {
   });
 
   it('Accept picks the result encoding', async () => {
-    const r1 = await post('echo', pack({ x: 1 }), { 'content-type': 'application/msgpack', accept: 'application/json' });
+    const r1 = await post("echo", new Uint8Array(pack({ x: 1 })), { 'content-type': 'application/msgpack', accept: 'application/json' });
     expect(r1.headers.get('content-type')).toBe('application/json');
     expect(await r1.json()).toEqual({ event: { x: 1 } });
     const r2 = await post('echo', JSON.stringify({ y: 2 }), { 'content-type': 'application/json', accept: 'application/msgpack' });
