@@ -1,7 +1,7 @@
 // Management routes: functions (deploy, read, list, delete), logs, invocation records, health.
 
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import type { Backend, FunctionVersion } from './backend.js';
+import type { Backend, BackendStats, FunctionVersion } from './backend.js';
 import type { Config } from './config.js';
 import { HearthError, toHearthError } from './errors.js';
 import type { FrontEnd } from './http.js';
@@ -16,6 +16,7 @@ export interface ManagementDeps {
   functionLogs: FunctionLogs;
   isReady: () => boolean;
   backendFor: (runtime: FunctionVersion['runtime']) => Backend;
+  isolateStats: () => BackendStats;
 }
 
 export function mountManagement(fe: FrontEnd, deps: ManagementDeps): void {
@@ -88,7 +89,7 @@ export function mountManagement(fe: FrontEnd, deps: ManagementDeps): void {
     const ex = fe.track(res);
     if (fe.draining) return sendError(ex, new HearthError('Draining', 'draining: not taking new calls'));
     if (!deps.isReady()) return sendError(ex, new HearthError('BackendUnavailable', 'starting: functions or pre-warmed isolates not ready yet'));
-    sendJson(ex, 200, { status: 'ready' });
+    sendJson(ex, 200, { status: 'ready', isolates: deps.isolateStats() });
   });
 
   // Known paths with another method: 405; anything else: 404. Both JSON.

@@ -56,7 +56,7 @@ export async function startServer(config: Config): Promise<Server> {
 
   let ready = false;
   const fe = new FrontEnd({ config, registry, dispatcher });
-  mountManagement(fe, { config, registry, records, functionLogs, isReady: () => ready, backendFor: (rt) => dispatcher.backendFor(rt) });
+  mountManagement(fe, { config, registry, records, functionLogs, isReady: () => ready, backendFor: (rt) => dispatcher.backendFor(rt), isolateStats: () => isolates.stats() });
   const port = await fe.listen(config.host, config.port);
   log.info({ host: config.host, port, dataDir: data.root, functions: restored.length }, 'listening');
 

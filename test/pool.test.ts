@@ -17,10 +17,14 @@ describe('keepalive and reserved instances', () => {
   beforeAll(async () => { h = await startHearth({ args: ['--sweep-interval-ms', '50'] }); });
   afterAll(async () => { await h?.stop(); });
 
-  it('/readyz is 200 once the pre-warm pool is filled', async () => {
+  it('/readyz is 200 once the pre-warm pool is filled; a cold start takes a blank that is refilled', async () => {
     const r = await fetch(`${h.url}/readyz`);
     expect(r.status).toBe(200);
+    expect(((await r.json()) as any).isolates.prewarmed).toBe(2);
     expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
+    await deployOk(h, 'taker', jsSource('exports.handler = async () => 1'));
+    expect((await h.invoke('taker', {})).headers.get('x-hearth-cold')).toBe('true');
+    await until(async () => ((await (await fetch(`${h.url}/readyz`)).json()) as any).isolates.prewarmed === 2);
   });
 
   it('an idle instance is released after keepAliveMs, the last one too, not before', async () => {
