@@ -23,30 +23,39 @@ export function exchange(res: HttpResponse): Exchange {
   return ex;
 }
 
+/** Past this much unread body, a 413 is answered at once and the connection cut. */
+const DRAIN_CAP = 64 * 1024 * 1024;
+
 /**
  * Reads the whole body into one fresh ArrayBuffer (never a view of a pooled buffer: it may be
- * transferred into an isolate). Over `limit` → 413 and the connection is closed.
+ * transferred into an isolate). Over `limit` → `fail` with a 413 once the rest of the body has
+ * been read and thrown away (a lingering close: a client still sending would otherwise see a
+ * reset instead of the answer), and the connection is then closed. `fail` defaults to sendError.
  */
-export function readBody(ex: Exchange, contentLength: string, limit: number, done: (body: ArrayBuffer) => void): void {
+export function readBody(
+  ex: Exchange,
+  contentLength: string,
+  limit: number,
+  done: (body: ArrayBuffer) => void,
+  fail: (err: HearthError, close: boolean) => void = (err, close) => sendError(ex, err, undefined, close),
+): void {
   const declared = contentLength === '' ? -1 : Number(contentLength);
   if (declared > limit) {
-    sendError(ex, new HearthError('RequestTooLarge', `the body is ${declared} bytes, over the ${limit}-byte limit`), undefined, true);
-    return;
+    const err = new HearthError('RequestTooLarge', `the body is ${declared} bytes, over the ${limit}-byte limit`);
+    if (declared > DRAIN_CAP) return fail(err, true);
+    return discard(ex, 0, err, fail);
   }
   if (declared === 0) {
     done(new ArrayBuffer(0));
     return;
   }
-  let buf: Uint8Array | null = declared > 0 ? new Uint8Array(declared) : null;
+  const buf: Uint8Array | null = declared > 0 ? new Uint8Array(declared) : null;
   let parts: Uint8Array[] | null = null;
   let size = 0;
-  let failed = false;
   ex.res.onData((chunk, isLast) => {
-    if (failed) return;
     const n = chunk.byteLength;
     if (size + n > limit || (buf !== null && size + n > buf.byteLength)) {
-      failed = true;
-      sendError(ex, new HearthError('RequestTooLarge', `the body is over the ${limit}-byte limit`), undefined, true);
+      discard(ex, size + n, new HearthError('RequestTooLarge', `the body is over the ${limit}-byte limit`), fail, isLast);
       return;
     }
     if (buf !== null) buf.set(new Uint8Array(chunk), size);
@@ -61,6 +70,16 @@ export function readBody(ex: Exchange, contentLength: string, limit: number, don
     let off = 0;
     for (const p of parts ?? []) { out.set(p, off); off += p.byteLength; }
     done(out.buffer as ArrayBuffer);
+  });
+}
+
+/** Reads and drops the rest of a body that is too large, then answers and closes. */
+function discard(ex: Exchange, seen: number, err: HearthError, fail: (err: HearthError, close: boolean) => void, ended = false): void {
+  if (ended) return fail(err, true);
+  let size = seen;
+  ex.res.onData((chunk, isLast) => {
+    size += chunk.byteLength;
+    if (isLast || size > DRAIN_CAP) fail(err, true);
   });
 }
 

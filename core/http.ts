@@ -131,7 +131,7 @@ export class FrontEnd {
       };
       // dispatch (acquire → run), then respond
       this.deps.dispatcher.invoke(fn, inv).then(() => this.respond(ex, inv, tail));
-    });
+    }, (err) => this.fail(ex, requestId, err));
   }
 
   private respond(ex: Exchange, inv: Invocation, tail: boolean): void {

@@ -38,8 +38,8 @@ export class IsolateInstance implements PooledInstance {
   codeCache: 'consumed' | 'produced' | 'rejected' | 'none' = 'none';
 
   private timeoutMs = 0;
-  /** Set when the host disposed the isolate because a call overran its deadline. */
-  private wallTimedOut = false;
+  /** Why the isolate was killed, once it is: every call in flight on it fails with that. */
+  private killed: 'timeout' | 'memory' | null = null;
   /** The request whose cold start runs module init (its console lines go to that call). */
   private initRequestId = '';
   private applyOptions: ivm.ReferenceApplyOptions = {};
@@ -116,6 +116,7 @@ export class IsolateInstance implements PooledInstance {
       this.codeCache = 'produced';
       code.setCachedData(fn.codeDigest, script.cachedData);
     }
+    const started = performance.now();
     const timer = this.armWallClock(fn.spec.timeoutMs);
     try {
       const exportsRef = await script.run(this.context, { reference: true, timeout: fn.spec.timeoutMs });
@@ -128,7 +129,7 @@ export class IsolateInstance implements PooledInstance {
         throw new HearthError('FunctionInitError', `handler "${fn.handler}": ${problem}`);
       }
     } catch (err) {
-      throw err instanceof HearthError ? err : this.initError(err, fn);
+      throw err instanceof HearthError ? err : this.initError(err, fn, started);
     } finally {
       clearTimeout(timer);
       script.release();
@@ -147,6 +148,7 @@ export class IsolateInstance implements PooledInstance {
     const body = large
       ? new ivm.ExternalCopy(inv.body, { transferOut: true }).copyInto({ release: true, transferIn: true })
       : inv.body;
+    const started = performance.now();
     const timer = this.armWallClock(this.timeoutMs);
     let r: ArrayBuffer | [number, string, string, string];
     try {
@@ -156,7 +158,7 @@ export class IsolateInstance implements PooledInstance {
         large ? this.applyOptions : this.applyCopyOptions,
       )) as unknown as ArrayBuffer | [number, string, string, string];
     } catch (err) {
-      throw this.runError(err);
+      throw this.runError(err, started);
     } finally {
       clearTimeout(timer);
     }
@@ -203,32 +205,37 @@ export class IsolateInstance implements PooledInstance {
   }
 
   private armWallClock(ms: number): NodeJS.Timeout {
-    this.wallTimedOut = false;
-    return setTimeout(() => {
-      // The handler awaits past its deadline (CPU time is capped inside V8 by `timeout`).
-      this.wallTimedOut = true;
-      if (!this.isolate.isDisposed) this.isolate.dispose();
-    }, ms);
+    // The handler awaits (or loops after an await) past its deadline: CPU time alone is capped
+    // inside V8 by `timeout`, the wall clock only from out here.
+    return setTimeout(() => this.kill('timeout'), ms);
   }
 
-  private runError(err: unknown): HearthError {
+  /** Disposes the isolate and takes the instance out of rotation at once. */
+  private kill(why: 'timeout' | 'memory'): void {
+    this.killed ??= why;
+    if (this.state !== InstanceState.disposed) this.state = InstanceState.draining;
+    if (!this.isolate.isDisposed) this.isolate.dispose();
+  }
+
+  private runError(err: unknown, startedAt: number): HearthError {
     const message = err instanceof Error ? err.message : String(err);
-    if (this.wallTimedOut || /timed out/i.test(message)) {
-      if (!this.isolate.isDisposed) this.isolate.dispose();
-      return new HearthError('Timeout', `${this.functionName}: task timed out after ${this.timeoutMs} ms`);
+    if (this.killed === null) {
+      if (/timed out/i.test(message)) this.kill('timeout'); // CPU time, inside V8
+      else if (/memory limit|allocation failed|out of memory/i.test(message) || this.isolate.isDisposed) this.kill('memory');
+      else return new HearthError('InternalError', message);
     }
-    if (/memory limit|allocation failed|out of memory/i.test(message)) {
-      if (!this.isolate.isDisposed) this.isolate.dispose();
+    if (this.killed === 'memory') {
       return new HearthError('OutOfMemory', `${this.functionName}: the function ran out of memory (memoryMb ${this.memoryMb}); the instance was replaced`, { errorType: 'OutOfMemory' });
     }
-    if (this.isolate.isDisposed) {
-      return new HearthError('InstanceFailed', `${this.functionName}: the instance stopped during the call (${message}); it was replaced`);
+    // Killed for a timeout: this call's, or another call's on the same instance?
+    if (performance.now() - startedAt >= this.timeoutMs - 1) {
+      return new HearthError('Timeout', `${this.functionName}: task timed out after ${this.timeoutMs} ms`);
     }
-    return new HearthError('InternalError', message);
+    return new HearthError('InstanceFailed', `${this.functionName}: another call on this instance ran past its timeout and the instance was replaced; this call was stopped with it`);
   }
 
-  private initError(err: unknown, fn: FunctionVersion): HearthError {
-    const e = this.runError(err);
+  private initError(err: unknown, fn: FunctionVersion, startedAt = performance.now() - fn.spec.timeoutMs): HearthError {
+    const e = this.runError(err, startedAt);
     if (e.type === 'Timeout' || e.type === 'OutOfMemory') return e;
     const stack = err instanceof Error && err.stack ? stackLines(err.stack) : [];
     return new HearthError('FunctionInitError', `${fn.name}: the code failed to load: ${err instanceof Error ? err.message : String(err)}`, { functionStack: stack });
