@@ -28,6 +28,7 @@ program
   .option('--wait-queue-timeout-ms <ms>', 'longest wait for a free instance (default 10000)', int('--wait-queue-timeout-ms'))
   .option('--sweep-interval-ms <ms>', 'how often idle instances are checked (default 1000)', int('--sweep-interval-ms'))
   .option('--max-body-bytes <n>', 'largest invoke body (default 6 MiB)', int('--max-body-bytes'))
+  .option('--no-batch-calls', 'one isolate crossing per call instead of one per event-loop turn (for A/B benchmarks)')
   .action(async (opts) => {
     let config;
     try {
@@ -36,7 +37,7 @@ program
         prewarmIsolates: opts.prewarmIsolates, memoryBudgetMb: opts.memoryBudgetMb,
         maxTotalInstances: opts.maxTotalInstances, waitQueueSize: opts.waitQueueSize,
         waitQueueTimeoutMs: opts.waitQueueTimeoutMs, sweepIntervalMs: opts.sweepIntervalMs,
-        maxBodyBytes: opts.maxBodyBytes,
+        maxBodyBytes: opts.maxBodyBytes, batchCalls: opts.batchCalls,
       });
     } catch (err) {
       process.stderr.write(`hearth: ${(err as Error).message}\n`);

@@ -25,6 +25,8 @@ export const ConfigSchema = z.strictObject({
   invocationRetention: z.number().int().min(1).default(10_000),
   logLinesPerFunction: z.number().int().min(1).default(5_000),
   deployDirs: z.array(z.string()).default([]),
+  /** Coalesce the calls an isolate receives in one event-loop turn into one crossing. */
+  batchCalls: z.boolean().default(true),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

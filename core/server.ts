@@ -13,6 +13,7 @@ import { Registry } from './registry.js';
 import { DataDir } from './store.js';
 import { UnavailableBackend } from './unavailable-backend.js';
 import { IsolateBackend } from '../pool/isolate-backend.js';
+import { IsolateInstance } from '../pool/isolate-instance.js';
 
 export interface Server {
   port: number;
@@ -31,6 +32,7 @@ export async function startServer(config: Config): Promise<Server> {
   const functionLogs = new FunctionLogs(config.logLinesPerFunction);
   const sink = logSink(functionLogs, records);
 
+  IsolateInstance.batching = config.batchCalls;
   const isolates = new IsolateBackend(
     {
       prewarmIsolates: config.prewarmIsolates,

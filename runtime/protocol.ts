@@ -17,11 +17,20 @@ export const Outcome = {
 
 export type FailureTuple = [code: number, errorType: string, errorMessage: string, stack: string];
 
+/**
+ * A batched invoke waits this many microtask turns for its calls to finish before it returns;
+ * calls still running then (awaiting real work) answer later, one by one, through
+ * HostGlobal.result. A handler that only awaits promises already settled finishes in a few turns.
+ */
+export const BATCH_SETTLE_TURNS = 24;
+
 /** Log streams, by code. */
 export const Stream = { stdout: 0, stderr: 1 } as const;
 
 /** Names of the globals the host sets before the runtime script runs; the runtime deletes them. */
 export const HostGlobal = {
   log: '__hearth_log',
+  /** Results of batched calls that were still running when their batch returned. */
+  result: '__hearth_result',
   exportsOut: '__hearth_runtime',
 } as const;

@@ -17,7 +17,7 @@ it('npm run bench (tiny) runs every part and writes JSON and Markdown results', 
     expect(files).toContain('latest.md');
     const result = JSON.parse(readFileSync(join(out, json), 'utf8'));
     expect(result.machine.cores).toBeGreaterThan(0);
-    expect(Object.keys(result.http)).toEqual(['bare uWS echo', 'Hearth event function (warm)']);
+    expect(Object.keys(result.http)).toEqual(['bare uWS echo', 'Hearth event function (warm)', 'Hearth, one crossing per call (--no-batch-calls)']);
     for (const row of Object.values(result.http) as any[]) {
       expect(row.rps.median).toBeGreaterThan(0);
       expect(row.errors).toBe(0);

@@ -139,3 +139,14 @@ describe('logs', () => {
     expect((await fetch(`${h.url}/v1/functions/nobody/logs`)).status).toBe(404);
   });
 });
+
+describe('calls that share a crossing', () => {
+  it('each call gets its own result, also calls that finish after their batch returned', async () => {
+    // 200 awaits is far more than the microtask turns a batch waits: these answer late, one by one.
+    await deployOk(h, 'slowish', jsSource('exports.handler = async (e) => { for (let i = 0; i < e.awaits; i++) await null; return { i: e.i } }', { concurrency: 64, maxInstances: 1 }));
+    const rs = await Promise.all(Array.from({ length: 48 }, (_, i) => h.invoke('slowish', { i, awaits: i % 2 ? 200 : 0 })));
+    expect(rs.map((r) => r.status).every((s) => s === 200)).toBe(true);
+    const bodies = await Promise.all(rs.map((r) => r.json() as Promise<{ i: number }>));
+    expect(bodies.map((b) => b.i)).toEqual(Array.from({ length: 48 }, (_, i) => i));
+  });
+});

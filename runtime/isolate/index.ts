@@ -2,7 +2,7 @@
 // It exposes two functions to the host (load, invoke) through a global that it then deletes,
 // installs console, and keeps every host handle in closures that user code cannot reach.
 
-import { HostGlobal, Outcome } from '../protocol.js';
+import { BATCH_SETTLE_TURNS, HostGlobal, Outcome } from '../protocol.js';
 import { decodeEvent, encodeResult } from './codec.js';
 import { makeConsole, type LogSink } from './console.js';
 
@@ -11,6 +11,10 @@ type Handler = (event: unknown, context: unknown, callback?: (err: unknown, resu
 const g = globalThis as Record<string, unknown>;
 const sink = g[HostGlobal.log] as LogSink;
 delete g[HostGlobal.log];
+const resultSink = g[HostGlobal.result] as (requestId: string, result: Result) => void;
+delete g[HostGlobal.result];
+
+type Result = ArrayBuffer | [number, string, string, string];
 
 let handler: Handler | null = null;
 let functionName = '';
@@ -78,7 +82,7 @@ function callHandler(h: Handler, event: unknown, context: unknown): unknown {
   });
 }
 
-async function invoke(body: ArrayBuffer, reqEnc: number, resEnc: number, requestId: string, deadline: number): Promise<ArrayBuffer | [number, string, string, string]> {
+async function invoke(body: ArrayBuffer, reqEnc: number, resEnc: number, requestId: string, deadline: number): Promise<Result> {
   let event: unknown;
   try {
     event = decodeEvent(body, reqEnc);
@@ -105,4 +109,34 @@ async function invoke(body: ArrayBuffer, reqEnc: number, resEnc: number, request
   }
 }
 
-g[HostGlobal.exportsOut] = { load, invoke };
+/**
+ * Several calls in one crossing (the host coalesces the calls an instance receives in one turn
+ * of its event loop). Returns each call's result by position; a call still running after
+ * BATCH_SETTLE_TURNS microtask turns is `null` here and answers through resultSink when done.
+ */
+function invokeBatch(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[], requestIds: string[], deadlines: number[]): Promise<(Result | null)[]> {
+  const n = bodies.length;
+  const out: (Result | null)[] = new Array(n).fill(null);
+  let pending = n;
+  let returned = false;
+  let allDone: () => void = () => undefined;
+  const done = new PromiseCtor<void>((resolve) => { allDone = resolve; });
+  for (let i = 0; i < n; i++) {
+    const rid = requestIds[i]!;
+    invoke(bodies[i]!, reqEncs[i]!, resEncs[i]!, rid, deadlines[i]!).then((r) => {
+      if (returned) return resultSink(rid, r);
+      out[i] = r;
+      if (--pending === 0) allDone();
+    });
+  }
+  let turns: Promise<void> = PromiseCtor.resolve();
+  for (let t = 0; t < BATCH_SETTLE_TURNS; t++) turns = turns.then(noop);
+  return PromiseCtor.race([done, turns]).then(() => {
+    returned = true;
+    return out;
+  });
+}
+
+function noop(): void {}
+
+g[HostGlobal.exportsOut] = { load, invoke, invokeBatch };
