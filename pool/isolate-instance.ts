@@ -191,6 +191,8 @@ export class IsolateInstance implements PooledInstance {
   private crossings = 0;
   /** Batched calls still running after their batch returned: they answer through HostGlobal.result. */
   private readonly late = new Map<string, PendingCall>();
+  /** Late answers that arrived before their batch's answer (ordering across the two is not FIFO). */
+  private readonly early = new Map<string, Result>();
 
   private readonly flush = (): void => {
     this.flushScheduled = false;
@@ -214,8 +216,15 @@ export class IsolateInstance implements PooledInstance {
         for (let i = 0; i < n; i++) {
           const r = results[i];
           const p = batch[i]!;
-          if (r === null || r === undefined) this.late.set(p.inv.requestId, p);
-          else this.settle(p, r);
+          if (r !== null && r !== undefined) this.settle(p, r);
+          else {
+            // Still running when the batch returned; its answer may even have overtaken the batch's.
+            const early = this.early.get(p.inv.requestId);
+            if (early !== undefined) {
+              this.early.delete(p.inv.requestId);
+              this.settle(p, early);
+            } else this.late.set(p.inv.requestId, p);
+          }
         }
       },
       (err) => {
@@ -246,7 +255,11 @@ export class IsolateInstance implements PooledInstance {
   /** A batched call that outlived its batch has finished. */
   private lateResult(requestId: string, r: Result): void {
     const p = this.late.get(requestId);
-    if (p === undefined) return;
+    if (p === undefined) {
+      // The callback can arrive before the batch's own answer: keep it for the batch.
+      this.early.set(requestId, r);
+      return;
+    }
     this.late.delete(requestId);
     this.settle(p, r);
   }
@@ -330,6 +343,7 @@ export class IsolateInstance implements PooledInstance {
     const waiting = [...this.queue, ...this.late.values()];
     this.queue = [];
     this.late.clear();
+    this.early.clear();
     for (const p of waiting) this.fail(p, new Error('instance killed'));
   }
 
