@@ -20,6 +20,7 @@ import type { Invocation } from '../core/backend.js';
 import { DataDir } from '../core/store.js';
 import { Registry } from '../core/registry.js';
 import { IsolateBackend } from '../pool/isolate-backend.js';
+import { IsolateInstance } from '../pool/isolate-instance.js';
 import { UnavailableBackend } from '../core/unavailable-backend.js';
 import { RUNTIME_PATH } from '../core/server.js';
 import { haveWrk, runLoad, type LoadResult } from './load.js';
@@ -159,7 +160,7 @@ async function coldStarts(): Promise<{ e2eMs: Dist; warmE2eMs: Dist; initMs: Dis
 }
 
 /** Warm call through the isolate backend in-process: request bytes → handler → result bytes. */
-async function dispatchMicro(): Promise<{ p50Us: number; p99Us: number; meanUs: number; samples: number; hz: number }> {
+async function dispatchMicro(): Promise<{ p50Us: number; p99Us: number; meanUs: number; samples: number; hz: number; inFlight32: Record<string, Stat> }> {
   const dir = mkdtempSync(join(os.tmpdir(), 'hearth-bench-micro-'));
   const data = new DataDir(dir);
   const backend = new IsolateBackend({
@@ -180,10 +181,28 @@ async function dispatchMicro(): Promise<{ p50Us: number; p99Us: number; meanUs: 
   bench.add('warm dispatch (isolate backend, in-process)', async () => { await backend.invoke(fn, inv()); });
   await bench.run();
   const t = bench.tasks[0]!.result as any;
+  // Many in flight: 32 closed loops, with calls coalesced per event-loop turn and without.
+  const loops = async (ms: number): Promise<number> => {
+    let n = 0;
+    const end = performance.now() + ms;
+    const loop = async () => { while (performance.now() < end) { await backend.invoke(fn, inv()); n++; } };
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: 32 }, loop));
+    return n / ((performance.now() - t0) / 1000);
+  };
+  const inFlight32: Record<string, Stat> = {};
+  for (const batching of [true, false]) {
+    IsolateInstance.batching = batching;
+    await loops(200);
+    const xs: number[] = [];
+    for (let r = 0; r < rounds; r++) xs.push(await loops(tiny ? 200 : 1500));
+    inFlight32[batching ? 'batched' : 'one crossing per call'] = stat(xs);
+  }
+  IsolateInstance.batching = true;
   await backend.close();
   rmSync(dir, { recursive: true, force: true });
   const lat = t.latency ?? t;
-  return { p50Us: lat.p50 * 1000, p99Us: lat.p99 * 1000, meanUs: lat.mean * 1000, samples: lat.samples?.length ?? t.samples?.length ?? 0, hz: t.throughput?.mean ?? t.hz };
+  return { p50Us: lat.p50 * 1000, p99Us: lat.p99 * 1000, meanUs: lat.mean * 1000, samples: lat.samples?.length ?? t.samples?.length ?? 0, hz: t.throughput?.mean ?? t.hz, inFlight32 };
 }
 
 function machine() {
@@ -251,6 +270,8 @@ async function main() {
     '## In-process dispatch (no HTTP; tinybench)',
     '',
     `Warm call through the isolate backend (bytes in → handler → bytes out): p50 **${f(micro.p50Us, 1)} µs**, p99 ${f(micro.p99Us, 1)} µs, mean ${f(micro.meanUs, 1)} µs (one call at a time). Target p50 ≤ 20 µs.`,
+    '',
+    ...Object.entries(micro.inFlight32).map(([k, v]) => `- 32 calls in flight, ${k}: ${f(v.median)} calls/s [${f(v.min)} – ${f(v.max)}]`),
     ...(placement ? ['', '## Placement', '', '```', placement, '```'] : []),
     '',
   ].join('\n');
