@@ -102,8 +102,11 @@ export interface Backend {
   invoke(version: FunctionVersion, inv: Invocation): Promise<void>;
   /** Keep the version's minInstances ready (reserved instances); a no-op when it has none. */
   reserve(version: FunctionVersion): void;
-  /** This digest takes no new calls: instances finish what they hold, then go. */
-  retire(digest: string): void;
+  /**
+   * This digest takes no new calls: instances finish what they hold, then go. `gone`: the function
+   * was deleted, so calls still waiting for an instance are refused.
+   */
+  retire(digest: string, gone?: boolean): void;
   instances(digest?: string): InstanceInfo[];
   stats(): BackendStats;
   close(): Promise<void>;

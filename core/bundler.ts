@@ -28,6 +28,26 @@ export function splitHandler(handler: string): { file: string; exportName: strin
   return { file: handler.slice(0, dot), exportName: handler.slice(dot + 1) };
 }
 
+/** Imports resolve inside the function's own code folder only: never to files of the host. */
+function confinedTo(dir: string): Plugin {
+  return {
+    name: 'confined',
+    setup(b) {
+      b.onResolve({ filter: /.*/ }, async (args) => {
+        if ((args.pluginData as { confined?: boolean } | undefined)?.confined) return undefined;
+        const r = await b.resolve(args.path, {
+          kind: args.kind, importer: args.importer, resolveDir: args.resolveDir, pluginData: { confined: true },
+        });
+        if (r.errors.length > 0) return { errors: r.errors };
+        if (r.path && !r.external && r.path !== dir && !r.path.startsWith(dir + sep)) {
+          return { errors: [{ text: `cannot import "${args.path}": it is outside the function's code` }] };
+        }
+        return r;
+      });
+    },
+  };
+}
+
 const noNodeBuiltins: Plugin = {
   name: 'no-node-builtins',
   setup(b) {
@@ -84,7 +104,9 @@ async function runEsbuild(entry: string, dir: string): Promise<string> {
       conditions: ['worker', 'browser', 'import', 'default'],
       target: 'es2022',
       logLevel: 'silent',
-      plugins: [noNodeBuiltins],
+      plugins: [noNodeBuiltins, confinedTo(dir)],
+      // node_modules are looked up in the code folder only, not in the folders above it.
+      nodePaths: [],
     });
   } catch (err) {
     const errors = (err as { errors?: Message[] }).errors;

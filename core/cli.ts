@@ -43,6 +43,8 @@ program
       process.stderr.write(`hearth: ${(err as Error).message}\n`);
       process.exit(2);
     }
+    // A bug must cost one request, not every tenant's: log it and keep serving.
+    process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
     const server = await startServer(config);
     // For scripts and tests that start Hearth on port 0.
     process.stdout.write(`hearth listening on http://${config.host}:${server.port}\n`);

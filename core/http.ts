@@ -9,7 +9,8 @@ import { Encoding, type EncodingCode } from '../runtime/protocol.js';
 import type { Invocation } from './backend.js';
 import type { Config } from './config.js';
 import type { Dispatcher } from './dispatcher.js';
-import { HearthError, StatusLine, errorBody } from './errors.js';
+import { HearthError, StatusLine, errorBody, toHearthError } from './errors.js';
+import { log } from './log.js';
 import { exchange, finish, readBody, sendError, sendJson, type Exchange } from './http-io.js';
 import { tailBase64 } from './logs.js';
 import type { Registry } from './registry.js';
@@ -130,7 +131,11 @@ export class FrontEnd {
         cold: false, queueMs: 0, initMs: 0, durationMs: 0, error: null, logs: null, forceCold,
       };
       // dispatch (acquire → run), then respond
-      this.deps.dispatcher.invoke(fn, inv).then(() => this.respond(ex, inv, tail));
+      this.deps.dispatcher.invoke(fn, inv).then(() => this.respond(ex, inv, tail)).catch((err) => {
+        // respond() failed part-way (it must not, but a request must never go unanswered).
+        log.error({ err, requestId }, 'could not write an invoke response');
+        if (!ex.aborted) this.fail(ex, requestId, toHearthError(err));
+      });
     }, (err) => this.fail(ex, requestId, err));
   }
 

@@ -6,27 +6,37 @@ import { LRUCache } from 'lru-cache';
 import type { Invocation, LogLine } from './backend.js';
 
 const STREAMS = ['stdout', 'stderr'] as const;
-/** Lines kept on one invocation's record (the function's ring keeps its own). */
+/** Lines and bytes kept on one invocation's record (the function's ring keeps its own). */
 const MAX_LINES_PER_INVOCATION = 1_000;
+const MAX_BYTES_PER_INVOCATION = 64 * 1024;
+/** Bytes of log text kept per function, whatever the line count. */
+const MAX_BYTES_PER_FUNCTION = 1024 * 1024;
 
-class Ring<T> {
-  private buf: T[] = [];
-  private start = 0;
+/** The newest lines of one function, bounded by count and by bytes. */
+class Ring {
+  private buf: LogLine[] = [];
+  private head = 0;
+  private bytes = 0;
   constructor(private readonly cap: number) {}
-  push(v: T): void {
-    if (this.buf.length < this.cap) this.buf.push(v);
-    else {
-      this.buf[this.start] = v;
-      this.start = (this.start + 1) % this.cap;
+  push(v: LogLine): void {
+    this.buf.push(v);
+    this.bytes += v.message.length;
+    while (this.buf.length - this.head > this.cap || (this.bytes > MAX_BYTES_PER_FUNCTION && this.buf.length - this.head > 1)) {
+      this.bytes -= this.buf[this.head]!.message.length;
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.buf.length) {
+      this.buf = this.buf.slice(this.head);
+      this.head = 0;
     }
   }
-  toArray(): T[] {
-    return this.buf.length < this.cap ? this.buf.slice() : [...this.buf.slice(this.start), ...this.buf.slice(0, this.start)];
+  toArray(): LogLine[] {
+    return this.buf.slice(this.head);
   }
 }
 
 export class FunctionLogs {
-  private readonly rings = new Map<string, Ring<LogLine>>();
+  private readonly rings = new Map<string, Ring>();
   constructor(private readonly linesPerFunction: number) {}
 
   append(functionName: string, line: LogLine): void {
@@ -66,7 +76,12 @@ export class InvocationRecords {
     const inv = this.records.peek(line.requestId);
     if (!inv) return;
     if (inv.logs === null) inv.logs = [];
-    if (inv.logs.length < MAX_LINES_PER_INVOCATION) inv.logs.push(line);
+    const rec = inv as Invocation & { logBytes?: number };
+    const bytes = (rec.logBytes ?? 0) + line.message.length;
+    if (inv.logs.length < MAX_LINES_PER_INVOCATION && bytes <= MAX_BYTES_PER_INVOCATION) {
+      inv.logs.push(line);
+      rec.logBytes = bytes;
+    }
   }
 }
 

@@ -91,7 +91,7 @@ export class Registry {
     if (!e) throw new HearthError('FunctionNotFound', `function "${name}" does not exist`);
     this.fns.delete(name);
     this.data.deleteRecord(name);
-    this.backendFor(e.latest.runtime).retire(e.latest.digest);
+    this.backendFor(e.latest.runtime).retire(e.latest.digest, true);
     this.data.collectGarbage(this.liveCode());
   }
 

@@ -21,7 +21,7 @@ class Fake implements InstanceFactory<PooledInstance> {
   async create(v: FunctionVersion): Promise<PooledInstance> {
     await new Promise((r) => setTimeout(r, 5));
     if (this.fail) throw this.fail;
-    const i = { id: `x${++this.n}`, digest: v.digest, version: v.version, state: InstanceState.initializing, inFlight: 0, callsServed: 0, createdAt: 0, lastUsedAt: 0, footprintMb: 1 } as PooledInstance;
+    const i = { id: `x${++this.n}`, digest: v.digest, version: v.version, state: InstanceState.initializing, inFlight: 0, callsServed: 0, createdAt: 0, lastUsedAt: 0, footprintMb: 1, broken: false } as PooledInstance;
     this.made.push(i);
     return i;
   }

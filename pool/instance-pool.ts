@@ -16,6 +16,8 @@ export interface InstanceFactory<I extends PooledInstance> {
   dispose(inst: I, reason: string): void;
   /** Memory expected of a new instance of this version, MiB, before it exists. */
   estimateMb(version: FunctionVersion): number;
+  /** Measures an instance's memory now, MiB (heaps grow after init). */
+  measure?(inst: I): number;
 }
 
 export interface PoolSettings {
@@ -36,6 +38,8 @@ export interface PoolEvents {
 export class VersionSlot<I extends PooledInstance> {
   readonly instances: I[] = [];
   starting = 0;
+  /** Starts made for a call, which takes the new instance's first slot. */
+  startingForCalls = 0;
   inFlight = 0;
   retired = false;
   /** A start failed with this and nothing is running: waiting calls get it too. */
@@ -101,6 +105,7 @@ export class InstancePool<I extends PooledInstance> {
       : placeCall({
           instances: slot.instances.length,
           starting: slot.starting,
+          claimed: slot.startingForCalls,
           waiting: slot.waiters.length,
           concurrency: conc,
           maxInstances: version.spec.maxInstances,
@@ -116,6 +121,7 @@ export class InstancePool<I extends PooledInstance> {
 
   /** The call is over. `broken` instances (timed out, out of memory, crashed) are disposed. */
   release(inst: I, broken: boolean): void {
+    broken ||= inst.broken;
     const slot = this.slots.get(inst.digest);
     inst.inFlight--;
     inst.callsServed++;
@@ -146,10 +152,12 @@ export class InstancePool<I extends PooledInstance> {
   }
 
   /** New calls no longer come to this digest: idle instances go now, busy ones when done. */
-  retire(digest: string): void {
+  retire(digest: string, gone = false): void {
     const slot = this.slots.get(digest);
     if (!slot) return;
     slot.retired = true;
+    // Deleted, not replaced: calls still waiting for it will not be served.
+    if (gone) slot.waiters.rejectAll(new HearthError('FunctionNotFound', `${slot.version.name} was deleted`));
     for (const inst of [...slot.instances]) {
       if (inst.inFlight === 0) this.remove(inst, 'retired');
       else moveTo(inst, InstanceState.draining);
@@ -164,7 +172,7 @@ export class InstancePool<I extends PooledInstance> {
     if (slot.retired) {
       slot.retired = false;
       for (const i of slot.instances) {
-        if (i.state === InstanceState.draining) moveTo(i, i.inFlight > 0 ? InstanceState.busy : InstanceState.idle);
+        if (i.state === InstanceState.draining && !i.broken) moveTo(i, i.inFlight > 0 ? InstanceState.busy : InstanceState.idle);
       }
     }
     for (let n = slot.instances.length + slot.starting; n < version.spec.minInstances; n++) this.startInBackground(slot);
@@ -185,6 +193,14 @@ export class InstancePool<I extends PooledInstance> {
     for (const [digest, slot] of this.slots) {
       const spec = slot.version.spec;
       const min = slot.retired ? 0 : spec.minInstances;
+      if (this.factory.measure) {
+        for (const inst of slot.instances) {
+          if (inst.state !== InstanceState.idle) continue;
+          const mb = this.factory.measure(inst);
+          this.usedMb += mb - inst.footprintMb;
+          inst.footprintMb = mb;
+        }
+      }
       for (const inst of expiredIdle(slot.instances, now, spec.keepAliveMs, min)) this.remove(inst, 'keepalive');
       if (!slot.retired && slot.instances.length + slot.starting < spec.minInstances) this.reserve(slot.version);
       if (slot.instances.length === 0 && slot.starting === 0 && slot.waiters.length === 0 && (slot.retired || spec.minInstances === 0)) {
@@ -215,7 +231,6 @@ export class InstancePool<I extends PooledInstance> {
     const inst = await this.start(slot, inv.requestId);
     inv.cold = true;
     inv.initMs = performance.now() - t0;
-    this.take(slot, inst);
     // The new instance may have room for calls that queued behind this one.
     this.serveWaiters(slot);
     return inst;
@@ -244,7 +259,9 @@ export class InstancePool<I extends PooledInstance> {
   private async start(slot: VersionSlot<I>, requestId: string): Promise<I> {
     if (this.closed) throw new HearthError('Draining', 'Hearth is shutting down');
     this.makeRoom(slot.version);
+    const forCall = requestId !== '';
     slot.starting++;
+    if (forCall) slot.startingForCalls++;
     this.totalStarting++;
     let inst: I;
     try {
@@ -255,6 +272,7 @@ export class InstancePool<I extends PooledInstance> {
       throw err;
     } finally {
       slot.starting--;
+      if (forCall) slot.startingForCalls--;
       this.totalStarting--;
     }
     slot.lastStartError = null;
@@ -268,6 +286,8 @@ export class InstancePool<I extends PooledInstance> {
     this.usedMb += inst.footprintMb;
     moveTo(inst, InstanceState.idle);
     this.lru.set(inst.id, inst);
+    // The call that started it takes its first slot now, before anything else can.
+    if (forCall) this.take(slot, inst);
     // Replaced while starting: it serves the call that started it, then goes.
     if (slot.retired) moveTo(inst, InstanceState.draining);
     this.enforceMemoryBudget(inst);

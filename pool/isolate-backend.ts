@@ -42,6 +42,7 @@ export class IsolateBackend implements Backend {
       },
       dispose: (inst) => inst.dispose(),
       estimateMb: () => 2,
+      measure: (inst) => { inst.measure(); return inst.footprintMb; },
     };
     this.pool = new InstancePool(factory, opts, events);
   }
@@ -85,8 +86,8 @@ export class IsolateBackend implements Backend {
     }
   }
 
-  retire(digest: string): void {
-    this.pool.retire(digest);
+  retire(digest: string, gone = false): void {
+    this.pool.retire(digest, gone);
   }
 
   /** The version takes calls from now on (again, if it was retired); keep its minInstances. */

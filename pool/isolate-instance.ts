@@ -31,6 +31,10 @@ export interface RuntimeScript {
 }
 
 const MB = 1024 * 1024;
+const MAX_LOG_LINE = 16 * 1024;
+/** Calls slower than this on average (ms) are not batched: a batch answers when its calls do. */
+const SLOW_CALL_MS = 2;
+const EMPTY = new ArrayBuffer(0);
 /** Request bodies from this size on are transferred into the isolate instead of copied. */
 const TRANSFER_AT = 64 * 1024;
 
@@ -71,15 +75,20 @@ export class IsolateInstance implements PooledInstance {
     try {
       const context = await isolate.createContext();
       const inst = new IsolateInstance(isolate, context, memoryMb);
+      // Arguments come from user-reachable code paths: check them all (types, sizes, times).
       const log = new ivm.Callback(
-        (rid: string, stream: number, t: number, msg: string) =>
-          hostLog(inst.functionName, rid || inst.initRequestId, stream, t, msg),
+        (rid: unknown, stream: unknown, t: unknown, msg: unknown) => {
+          const id = typeof rid === 'string' && rid.length <= 64 ? rid : '';
+          const time = typeof t === 'number' && Number.isFinite(t) && Math.abs(t - Date.now()) < 86_400_000 ? t : Date.now();
+          const text = typeof msg === 'string' ? (msg.length > MAX_LOG_LINE ? msg.slice(0, MAX_LOG_LINE) : msg) : String(msg).slice(0, MAX_LOG_LINE);
+          hostLog(inst.functionName, id || inst.initRequestId, stream === 1 ? 1 : 0, time, text);
+        },
         { ignored: true },
       );
       await context.global.set(HostGlobal.log, log);
       await context.global.set(
         HostGlobal.result,
-        new ivm.Callback((rid: string, r: Result) => inst.lateResult(rid, r), { ignored: true }),
+        new ivm.Callback((rid: unknown, r: unknown) => { if (typeof rid === 'string') inst.lateResult(rid, r); }, { ignored: true }),
       );
       const script: ivm.Script & ivm.CachedDataResult = await isolate.compileScript(runtime.source, {
         filename: 'hearth:runtime',
@@ -170,7 +179,7 @@ export class IsolateInstance implements PooledInstance {
       const p: PendingCall = { inv, resolve, reject, started: performance.now(), timer: null };
       p.timer = setTimeout(() => this.expire(p), this.timeoutMs);
       if (this.killed !== null) return this.fail(p, new Error('instance killed'));
-      if (inv.body.byteLength >= TRANSFER_AT || !IsolateInstance.batching) {
+      if (inv.body.byteLength >= TRANSFER_AT || !IsolateInstance.batching || !this.batching) {
         this.crossAlone(p);
         return;
       }
@@ -229,10 +238,26 @@ export class IsolateInstance implements PooledInstance {
       },
       (err) => {
         this.crossings--;
-        for (const p of batch) this.fail(p, err);
+        // A rejection that did not kill the isolate (e.g. an unhandled rejection in one call) fails
+        // the whole batch: stop batching on this instance so it cannot happen again to others.
+        if (this.killed === null && !this.isolate.isDisposed) this.batching = false;
+        for (const p of batch) {
+          this.late.delete(p.inv.requestId);
+          this.early.delete(p.inv.requestId);
+          this.fail(p, err);
+        }
       },
     );
   };
+
+  /** Batching is for short calls: results of a batch return together, so slow calls go alone. */
+  private batching = true;
+  private avgRunMs = 0;
+  private observe(ms: number): void {
+    this.avgRunMs = this.avgRunMs * 0.9 + ms * 0.1;
+    if (this.avgRunMs > SLOW_CALL_MS) this.batching = false;
+    else if (this.avgRunMs < SLOW_CALL_MS / 4) this.batching = true;
+  }
 
   private crossAlone(p: PendingCall): void {
     const inv = p.inv;
@@ -253,22 +278,26 @@ export class IsolateInstance implements PooledInstance {
   }
 
   /** A batched call that outlived its batch has finished. */
-  private lateResult(requestId: string, r: Result): void {
+  private lateResult(requestId: string, r: unknown): void {
     const p = this.late.get(requestId);
     if (p === undefined) {
       // The callback can arrive before the batch's own answer: keep it for the batch.
-      this.early.set(requestId, r);
+      if (this.early.size < 10_000 && isResult(r)) this.early.set(requestId, r);
       return;
     }
     this.late.delete(requestId);
     this.settle(p, r);
   }
 
-  private settle(p: PendingCall, r: Result): void {
+  private settle(p: PendingCall, r: unknown): void {
     if (p.timer === null) return; // already answered (e.g. expired)
+    if (!isResult(r)) return this.fail(p, new Error('the runtime answered with something that is not a result'));
     clearTimeout(p.timer);
     p.timer = null;
+    this.observe(performance.now() - p.started);
     const inv = p.inv;
+    // The host keeps the record, not the request bytes.
+    inv.body = EMPTY;
     if (r instanceof ArrayBuffer) {
       inv.result = r;
       return p.resolve();
@@ -370,6 +399,11 @@ export class IsolateInstance implements PooledInstance {
     const stack = err instanceof Error && err.stack ? stackLines(err.stack) : [];
     return new HearthError('FunctionInitError', `${fn.name}: the code failed to load: ${err instanceof Error ? err.message : String(err)}`, { functionStack: stack });
   }
+}
+
+function isResult(r: unknown): r is Result {
+  if (r instanceof ArrayBuffer) return true;
+  return Array.isArray(r) && r.length === 4 && typeof r[0] === 'number' && typeof r[1] === 'string' && typeof r[2] === 'string' && typeof r[3] === 'string';
 }
 
 function stackLines(stack: string): string[] {

@@ -6,11 +6,11 @@ import { InstanceState, canMove, type PooledInstance } from './states.js';
 let n = 0;
 const inst = (over: Partial<PooledInstance> = {}): PooledInstance => ({
   id: `t${++n}`, digest: 'd', version: '$LATEST', state: InstanceState.idle, inFlight: 0, callsServed: 0,
-  createdAt: 0, lastUsedAt: 0, footprintMb: 10, ...over,
+  createdAt: 0, lastUsedAt: 0, footprintMb: 10, broken: false, ...over,
 });
 
 describe('placeCall', () => {
-  const base = { instances: 0, starting: 0, waiting: 0, concurrency: 1, maxInstances: 2, queueLimit: 2 };
+  const base = { instances: 0, starting: 0, claimed: 0, waiting: 0, concurrency: 1, maxInstances: 2, queueLimit: 2 };
   it('starts an instance while the version may grow', () => {
     expect(placeCall(base)).toBe('start');
     expect(placeCall({ ...base, instances: 1 })).toBe('start');
@@ -18,6 +18,9 @@ describe('placeCall', () => {
   it('waits for an instance already starting that has room', () => {
     expect(placeCall({ ...base, starting: 1, concurrency: 4, waiting: 2 })).toBe('wait');
     expect(placeCall({ ...base, starting: 1, concurrency: 1, waiting: 1 })).toBe('start');
+    // A start made for a call is that call's: its first slot is not free for others.
+    expect(placeCall({ ...base, starting: 1, claimed: 1, concurrency: 1 })).toBe('start');
+    expect(placeCall({ ...base, starting: 1, claimed: 1, concurrency: 2 })).toBe('wait');
   });
   it('queues at maxInstances, rejects when the queue is full', () => {
     expect(placeCall({ ...base, instances: 2, waiting: 1 })).toBe('wait');
@@ -44,8 +47,8 @@ describe('pickInstance', () => {
     expect(pickInstance(list, 4)).toBe(1);
     expect(pickInstance(list, 1)).toBe(-1);
   });
-  it('never a draining or initializing one', () => {
-    expect(pickInstance([inst({ state: 'draining' }), inst({ state: 'initializing' })], 4)).toBe(-1);
+  it('never a draining, initializing or broken one', () => {
+    expect(pickInstance([inst({ state: 'draining' }), inst({ state: 'initializing' }), inst({ broken: true })], 4)).toBe(-1);
   });
 });
 

@@ -8,6 +8,8 @@ export interface SlotView {
   instances: number;
   /** Instances being started for this version. */
   starting: number;
+  /** Of those, the ones started by a call that will take their first slot. */
+  claimed: number;
   /** Calls waiting in this version's queue. */
   waiting: number;
   concurrency: number;
@@ -20,7 +22,7 @@ export type Placement = 'start' | 'wait' | 'reject';
 /** Where a call goes when no ready instance has a free slot. */
 export function placeCall(v: SlotView): Placement {
   // Slots on instances already starting that no waiting call has claimed yet.
-  if (v.starting * v.concurrency - v.waiting > 0) return 'wait';
+  if (v.starting * v.concurrency - v.claimed - v.waiting > 0) return 'wait';
   if (v.instances + v.starting < v.maxInstances) return 'start';
   if (v.waiting < v.queueLimit) return 'wait';
   return 'reject';
@@ -39,7 +41,7 @@ export function pickInstance(instances: readonly PooledInstance[], concurrency: 
   let bestLoad = concurrency;
   for (let i = 0; i < instances.length; i++) {
     const inst = instances[i]!;
-    if (inst.inFlight < bestLoad && (inst.state === InstanceState.idle || inst.state === InstanceState.busy)) {
+    if (inst.inFlight < bestLoad && (inst.state === InstanceState.idle || inst.state === InstanceState.busy) && !inst.broken) {
       best = i;
       bestLoad = inst.inFlight;
       if (bestLoad === 0) break;

@@ -42,6 +42,8 @@ export interface PooledInstance {
   lastUsedAt: number;
   /** Measured memory of the instance, MiB. */
   footprintMb: number;
+  /** Dead underneath (its isolate or container is gone): never handed out again. */
+  readonly broken: boolean;
 }
 
 export function moveTo(inst: PooledInstance, to: InstanceState): void {

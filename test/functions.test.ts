@@ -189,3 +189,16 @@ describe('persistence', () => {
     }
   });
 });
+
+describe('the bundler stays inside the code', () => {
+  it('an import of a host file is refused at deploy', async () => {
+    for (const src of [
+      "const x = require('/etc/hostname'); exports.handler = () => x;",
+      "const x = require('../../../../../../etc/passwd'); exports.handler = () => x;",
+    ]) {
+      const r = await h.deploy('sneaky', jsSource(src));
+      expect(r.status, src).toBe(400);
+      expect(((await r.json()) as any).errorMessage).toMatch(/outside the function's code|Could not resolve/);
+    }
+  });
+});

@@ -7,6 +7,8 @@ import { Stream } from '../protocol.js';
 export type LogSink = (requestId: string, stream: number, timeMs: number, message: string) => void;
 
 const MAX_LINE = 16 * 1024;
+// Captured at load: user code may replace Date.now.
+const now = Date.now;
 
 export function formatArgs(args: unknown[]): string {
   let out = '';
@@ -50,8 +52,8 @@ export interface ConsoleTarget {
 }
 
 export function makeConsole(sink: LogSink, target: ConsoleTarget): Record<string, (...a: any[]) => void> {
-  const out = (...a: unknown[]) => sink(target.currentRequestId(), Stream.stdout, Date.now(), formatArgs(a));
-  const err = (...a: unknown[]) => sink(target.currentRequestId(), Stream.stderr, Date.now(), formatArgs(a));
+  const out = (...a: unknown[]) => sink(target.currentRequestId(), Stream.stdout, now(), formatArgs(a));
+  const err = (...a: unknown[]) => sink(target.currentRequestId(), Stream.stderr, now(), formatArgs(a));
   const counts = new Map<string, number>();
   const timers = new Map<string, number>();
   return {
@@ -62,14 +64,14 @@ export function makeConsole(sink: LogSink, target: ConsoleTarget): Record<string
     assert: (cond: unknown, ...a: unknown[]) => { if (!cond) err('Assertion failed:', ...a); },
     count: (label: string = 'default') => { const n = (counts.get(label) ?? 0) + 1; counts.set(label, n); out(`${label}: ${n}`); },
     countReset: (label: string = 'default') => { counts.delete(label); },
-    time: (label: string = 'default') => { timers.set(label, Date.now()); },
+    time: (label: string = 'default') => { timers.set(label, now()); },
     timeEnd: (label: string = 'default') => {
       const t = timers.get(label);
-      if (t !== undefined) { timers.delete(label); out(`${label}: ${Date.now() - t}ms`); }
+      if (t !== undefined) { timers.delete(label); out(`${label}: ${now() - t}ms`); }
     },
     timeLog: (label: string = 'default', ...a: unknown[]) => {
       const t = timers.get(label);
-      if (t !== undefined) out(`${label}: ${Date.now() - t}ms`, ...a);
+      if (t !== undefined) out(`${label}: ${now() - t}ms`, ...a);
     },
   };
 }

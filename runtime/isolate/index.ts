@@ -35,17 +35,24 @@ Object.defineProperty(globalThis, 'console', {
 const ObjectFreeze = Object.freeze;
 const dateNow = Date.now;
 const PromiseCtor = Promise;
+// User code may replace these; the runtime keeps the originals.
+const promiseThen = Promise.prototype.then;
+const jsonStringify = JSON.stringify;
 
+/** Never throws, whatever was thrown (getters that throw, objects without a string form…). */
 function errorTuple(code: number, err: unknown): [number, string, string, string] {
-  if (err instanceof Error) {
-    return [code, err.name || 'Error', String(err.message), String(err.stack ?? '')];
+  try {
+    if (err instanceof Error) {
+      return [code, String(err.name || 'Error'), String(err.message), String(err.stack ?? '')];
+    }
+    let message: string;
+    try { message = typeof err === 'string' ? err : jsonStringify(err) ?? String(err); } catch { message = String(err); }
+    return [code, 'Error', message, ''];
+  } catch {
+    return [code, 'Error', 'the function threw a value that cannot be described', ''];
   }
-  let message: string;
-  try { message = typeof err === 'string' ? err : JSON.stringify(err) ?? String(err); } catch { message = String(err); }
-  return [code, 'Error', message, ''];
 }
 
-/** Binds the handler from the module's exports (the value the function's script evaluated to). */
 function load(mod: Record<string, unknown> | undefined, exportName: string, name: string, version: string, memoryMb: number, timeoutMs: number): string | null {
   functionName = name; functionVersion = version; memoryLimitInMb = memoryMb; timeLimitInMs = timeoutMs;
   if (mod === undefined || mod === null) return 'the code defines no exports';
@@ -116,24 +123,28 @@ async function invoke(body: ArrayBuffer, reqEnc: number, resEnc: number, request
  */
 function invokeBatch(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[], requestIds: string[], deadlines: number[]): Promise<(Result | null)[]> {
   const n = bodies.length;
-  const out: (Result | null)[] = new Array(n).fill(null);
-  let pending = n;
-  let returned = false;
-  let allDone: () => void = () => undefined;
-  const done = new PromiseCtor<void>((resolve) => { allDone = resolve; });
-  for (let i = 0; i < n; i++) {
-    const rid = requestIds[i]!;
-    invoke(bodies[i]!, reqEncs[i]!, resEncs[i]!, rid, deadlines[i]!).then((r) => {
-      if (returned) return resultSink(rid, r);
-      out[i] = r;
-      if (--pending === 0) allDone();
-    });
-  }
-  let turns: Promise<void> = PromiseCtor.resolve();
-  for (let t = 0; t < BATCH_SETTLE_TURNS; t++) turns = turns.then(noop);
-  return PromiseCtor.race([done, turns]).then(() => {
-    returned = true;
-    return out;
+  const out: (Result | null)[] = [];
+  for (let i = 0; i < n; i++) out.push(null);
+  return new PromiseCtor<(Result | null)[]>((resolve) => {
+    let pending = n;
+    let returned = false;
+    const finish = () => {
+      if (returned) return;
+      returned = true;
+      resolve(out);
+    };
+    for (let i = 0; i < n; i++) {
+      const rid = requestIds[i]!;
+      const answer = (r: Result) => {
+        if (returned) return resultSink(rid, r);
+        out[i] = r;
+        if (--pending === 0) finish();
+      };
+      promiseThen.call(invoke(bodies[i]!, reqEncs[i]!, resEncs[i]!, rid, deadlines[i]!), answer, (err: unknown) => answer(errorTuple(Outcome.functionError, err)));
+    }
+    let turns: Promise<void> = new PromiseCtor<void>((r) => r());
+    for (let t = 0; t < BATCH_SETTLE_TURNS; t++) turns = promiseThen.call(turns, noop) as Promise<void>;
+    promiseThen.call(turns, finish);
   });
 }
 
