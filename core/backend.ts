@@ -47,6 +47,8 @@ export interface Invocation {
   durationMs: number;
   error: { errorType: string; errorMessage: string; stackTrace?: string[]; status: number; functionError: boolean } | null;
   logs: LogLine[] | null;
+  /** Bytes of log text on `logs` (bounded per invocation). */
+  logBytes?: number;
   /** Force a fresh instance (admin, for benchmarking cold paths). */
   forceCold: boolean;
 }

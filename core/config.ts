@@ -41,12 +41,14 @@ const ENV_KEYS: Record<string, keyof Config> = {
   HEARTH_MAX_TOTAL_INSTANCES: 'maxTotalInstances',
 };
 
+const NUMERIC = new Set<keyof Config>(['port', 'prewarmIsolates', 'memoryBudgetMb', 'maxTotalInstances']);
+
 export function loadConfig(flags: Partial<Record<keyof Config, unknown>>, env: NodeJS.ProcessEnv = process.env): Config {
   const raw: Record<string, unknown> = {};
   for (const [name, key] of Object.entries(ENV_KEYS)) {
     const v = env[name];
     if (v === undefined || v === '') continue;
-    raw[key] = typeof ConfigSchema.shape[key].parse(undefined) === 'number' ? Number(v) : v;
+    raw[key] = NUMERIC.has(key) ? Number(v) : v;
   }
   for (const [k, v] of Object.entries(flags)) if (v !== undefined) raw[k] = v;
   const r = ConfigSchema.safeParse(raw);

@@ -64,14 +64,15 @@ export function toHearthError(err: unknown): HearthError {
   return new HearthError('InternalError', message);
 }
 
-/** The JSON body of an error response. */
-export function errorBody(err: HearthError): string {
-  const body: { errorType: string; errorMessage: string; stackTrace?: string[] } = {
-    errorType: err.errorType,
-    errorMessage: err.message,
-  };
-  if (err.functionStack && err.functionStack.length > 0) body.stackTrace = err.functionStack;
+/** The JSON body of an error response: `{errorType, errorMessage, stackTrace?}`. */
+export function errorJson(errorType: string, errorMessage: string, stackTrace?: string[]): string {
+  const body: { errorType: string; errorMessage: string; stackTrace?: string[] } = { errorType, errorMessage };
+  if (stackTrace && stackTrace.length > 0) body.stackTrace = stackTrace;
   return JSON.stringify(body);
+}
+
+export function errorBody(err: HearthError): string {
+  return errorJson(err.errorType, err.message, err.functionStack);
 }
 
 /** "400 Bad Request"-style status lines for uWS's writeStatus, precomputed. */

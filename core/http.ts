@@ -9,7 +9,7 @@ import { Encoding, type EncodingCode } from '../runtime/protocol.js';
 import type { Invocation } from './backend.js';
 import type { Config } from './config.js';
 import type { Dispatcher } from './dispatcher.js';
-import { HearthError, StatusLine, errorBody, toHearthError } from './errors.js';
+import { HearthError, StatusLine, errorBody, errorJson, toHearthError } from './errors.js';
 import { log } from './log.js';
 import { exchange, finish, readBody, sendError, sendJson, type Exchange } from './http-io.js';
 import { tailBase64 } from './logs.js';
@@ -142,23 +142,18 @@ export class FrontEnd {
   private respond(ex: Exchange, inv: Invocation, tail: boolean): void {
     if (!ex.aborted) {
       const res = ex.res;
+      const err = inv.error;
+      // Everything that could throw is computed before the first write.
+      const logResult = tail ? tailBase64(inv.logs) : null;
+      const body = err ? errorJson(err.errorType, err.errorMessage, err.stackTrace) : inv.result!;
       res.cork(() => {
-        const err = inv.error;
         res.writeStatus(err ? StatusLine[err.status] ?? String(err.status) : '200 OK');
         res.writeHeader('Content-Type', err || inv.resEnc === Encoding.json ? 'application/json' : 'application/msgpack');
-        res.writeHeader('X-Hearth-Request-Id', inv.requestId);
-        res.writeHeader('X-Hearth-Cold', inv.cold ? 'true' : 'false');
-        res.writeHeader('X-Hearth-Init-Ms', inv.initMs.toFixed(3));
-        res.writeHeader('X-Hearth-Queue-Ms', inv.queueMs.toFixed(3));
-        res.writeHeader('X-Hearth-Duration-Ms', inv.durationMs.toFixed(3));
+        writeInvocationHeaders(res, inv.requestId, inv.cold, inv.initMs, inv.queueMs, inv.durationMs);
         res.writeHeader('X-Hearth-Executed-Version', inv.version);
         if (err?.functionError) res.writeHeader('X-Hearth-Function-Error', 'Unhandled');
-        if (tail) res.writeHeader('X-Hearth-Log-Result', tailBase64(inv.logs));
-        if (err) {
-          const body: Record<string, unknown> = { errorType: err.errorType, errorMessage: err.errorMessage };
-          if (err.stackTrace) body.stackTrace = err.stackTrace;
-          res.end(JSON.stringify(body));
-        } else res.end(inv.result!);
+        if (logResult !== null) res.writeHeader('X-Hearth-Log-Result', logResult);
+        res.end(body);
       });
       finish(ex);
     }
@@ -171,14 +166,20 @@ export class FrontEnd {
     ex.res.cork(() => {
       ex.res.writeStatus(StatusLine[err.status] ?? String(err.status));
       ex.res.writeHeader('Content-Type', 'application/json');
-      ex.res.writeHeader('X-Hearth-Request-Id', requestId);
-      ex.res.writeHeader('X-Hearth-Cold', 'false');
-      ex.res.writeHeader('X-Hearth-Init-Ms', '0.000');
-      ex.res.writeHeader('X-Hearth-Duration-Ms', '0.000');
+      writeInvocationHeaders(ex.res, requestId, false, 0, 0, 0);
       ex.res.end(errorBody(err), err.status === 413);
     });
     finish(ex);
   }
+}
+
+/** The headers every invoke response carries: which call, cold or warm, where the time went. */
+function writeInvocationHeaders(res: HttpResponse, requestId: string, cold: boolean, initMs: number, queueMs: number, durationMs: number): void {
+  res.writeHeader('X-Hearth-Request-Id', requestId);
+  res.writeHeader('X-Hearth-Cold', cold ? 'true' : 'false');
+  res.writeHeader('X-Hearth-Init-Ms', initMs.toFixed(3));
+  res.writeHeader('X-Hearth-Queue-Ms', queueMs.toFixed(3));
+  res.writeHeader('X-Hearth-Duration-Ms', durationMs.toFixed(3));
 }
 
 /** Content-Type → encoding code, or -1 when unsupported. An absent type is JSON. */

@@ -76,11 +76,10 @@ export class InvocationRecords {
     const inv = this.records.peek(line.requestId);
     if (!inv) return;
     if (inv.logs === null) inv.logs = [];
-    const rec = inv as Invocation & { logBytes?: number };
-    const bytes = (rec.logBytes ?? 0) + line.message.length;
+    const bytes = (inv.logBytes ?? 0) + line.message.length;
     if (inv.logs.length < MAX_LINES_PER_INVOCATION && bytes <= MAX_BYTES_PER_INVOCATION) {
       inv.logs.push(line);
-      rec.logBytes = bytes;
+      inv.logBytes = bytes;
     }
   }
 }

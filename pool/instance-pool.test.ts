@@ -44,10 +44,10 @@ describe('InstancePool', () => {
     const i2 = inv();
     const waiting = pool.acquire(v, i2);
     expect(waiting).toBeInstanceOf(Promise);
-    pool.release(a, false);
+    pool.release(a);
     expect(await waiting).toBe(a);
     expect(i2.cold).toBe(false);
-    pool.release(a, false);
+    pool.release(a);
     expect(pool.acquire(v, inv())).toBe(a);
   });
 
@@ -80,11 +80,11 @@ describe('InstancePool', () => {
     const v = version('d', { maxInstances: 2 });
     const busy = await pool.acquire(v, inv());
     const idle = await pool.acquire(v, inv());
-    pool.release(idle, false);
+    pool.release(idle);
     pool.retire('d');
     expect(f.disposed).toEqual([`${idle.id}:retired`]);
     expect(busy.state).toBe(InstanceState.draining);
-    pool.release(busy, false);
+    pool.release(busy);
     expect(f.disposed).toEqual([`${idle.id}:retired`, `${busy.id}:drained`]);
     expect(pool.slots.has('d')).toBe(false);
   });
@@ -94,7 +94,8 @@ describe('InstancePool', () => {
     pool = new InstancePool(f, settings);
     const v = version('e');
     const a = await pool.acquire(v, inv());
-    pool.release(a, true);
+    (a as { broken: boolean }).broken = true;
+    pool.release(a);
     expect(f.disposed).toEqual([`${a.id}:broken`]);
     const i = inv();
     const b = await pool.acquire(v, i);

@@ -119,9 +119,9 @@ export class InstancePool<I extends PooledInstance> {
     );
   }
 
-  /** The call is over. `broken` instances (timed out, out of memory, crashed) are disposed. */
-  release(inst: I, broken: boolean): void {
-    broken ||= inst.broken;
+  /** The call is over. A broken instance (timed out, out of memory, crashed) is disposed. */
+  release(inst: I): void {
+    const broken = inst.broken;
     const slot = this.slots.get(inst.digest);
     inst.inFlight--;
     inst.callsServed++;

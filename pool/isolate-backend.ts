@@ -74,15 +74,11 @@ export class IsolateBackend implements Backend {
     const got = this.pool.acquire(fn, inv);
     const inst = got instanceof IsolateInstance ? got : await got;
     const t0 = performance.now();
-    let broken = false;
     try {
       await inst.call(inv);
-    } catch (err) {
-      broken = inst.broken;
-      throw err;
     } finally {
       inv.durationMs = performance.now() - t0;
-      this.pool.release(inst, broken || inst.broken);
+      this.pool.release(inst);
     }
   }
 

@@ -1,6 +1,6 @@
 // One V8 isolate: created blank with the in-isolate runtime loaded (prewarmed), then specialized
-// with one function version's code, then invoked many times. One call crosses the boundary once
-// each way: request bytes in (transferred, not copied), result bytes out.
+// with one function version's code, then invoked many times. Only bytes cross the boundary: the
+// request's in, the result's out; the calls of one event-loop turn cross together.
 
 import ivm from 'isolated-vm';
 import type { FunctionVersion, Invocation } from '../core/backend.js';
@@ -54,7 +54,7 @@ export class IsolateInstance implements PooledInstance {
 
   private timeoutMs = 0;
   /** Why the isolate was killed, once it is: every call in flight on it fails with that. */
-  private killed: 'timeout' | 'memory' | null = null;
+  private killed: 'timeout' | 'memory' | 'shutdown' | null = null;
   /** The request whose cold start runs module init (its console lines go to that call). */
   private initRequestId = '';
   private applyOptions: ivm.ReferenceApplyOptions = {};
@@ -123,6 +123,7 @@ export class IsolateInstance implements PooledInstance {
     this.initRequestId = requestId;
     this.applyOptions = { result: { promise: true, copy: true }, timeout: fn.spec.timeoutMs };
     this.applyCopyOptions = { arguments: { copy: true }, result: { promise: true, copy: true }, timeout: fn.spec.timeoutMs };
+    const started = performance.now();
     const compiled = code.get(fn.codeDigest);
     let script: ivm.Script & ivm.CachedDataResult & { cachedDataRejected?: boolean };
     try {
@@ -131,7 +132,7 @@ export class IsolateInstance implements PooledInstance {
         ...(compiled.cachedData ? { cachedData: compiled.cachedData } : { produceCachedData: true }),
       });
     } catch (err) {
-      throw this.initError(err, fn);
+      throw this.initError(err, fn, started);
     }
     if (script.cachedDataRejected) {
       this.codeCache = 'rejected';
@@ -142,7 +143,6 @@ export class IsolateInstance implements PooledInstance {
       this.codeCache = 'produced';
       code.setCachedData(fn.codeDigest, script.cachedData);
     }
-    const started = performance.now();
     const timer = this.armWallClock(fn.spec.timeoutMs);
     try {
       const exportsRef = await script.run(this.context, { reference: true, timeout: fn.spec.timeoutMs });
@@ -177,9 +177,9 @@ export class IsolateInstance implements PooledInstance {
   call(inv: Invocation): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const p: PendingCall = { inv, resolve, reject, started: performance.now(), timer: null };
-      p.timer = setTimeout(() => this.expire(p), this.timeoutMs);
+      p.timer = setTimeout(expireCall, this.timeoutMs, this, p);
       if (this.killed !== null) return this.fail(p, new Error('instance killed'));
-      if (inv.body.byteLength >= TRANSFER_AT || !IsolateInstance.batching || !this.batching) {
+      if (inv.body.byteLength >= TRANSFER_AT || !IsolateInstance.batching || !this.batchable) {
         this.crossAlone(p);
         return;
       }
@@ -196,8 +196,6 @@ export class IsolateInstance implements PooledInstance {
 
   private queue: PendingCall[] = [];
   private flushScheduled = false;
-  /** Crossings under way (apply not yet returned). */
-  private crossings = 0;
   /** Batched calls still running after their batch returned: they answer through HostGlobal.result. */
   private readonly late = new Map<string, PendingCall>();
   /** Late answers that arrived before their batch's answer (ordering across the two is not FIFO). */
@@ -218,10 +216,8 @@ export class IsolateInstance implements PooledInstance {
       bodies[i] = inv.body; reqEncs[i] = inv.reqEnc; resEncs[i] = inv.resEnc; rids[i] = inv.requestId;
       deadlines[i] = now + this.timeoutMs;
     }
-    this.crossings++;
     (this.invokeBatchRef!.apply(undefined, [bodies, reqEncs, resEncs, rids, deadlines], this.applyCopyOptions) as unknown as Promise<(Result | null)[]>).then(
       (results) => {
-        this.crossings--;
         for (let i = 0; i < n; i++) {
           const r = results[i];
           const p = batch[i]!;
@@ -237,10 +233,9 @@ export class IsolateInstance implements PooledInstance {
         }
       },
       (err) => {
-        this.crossings--;
         // A rejection that did not kill the isolate (e.g. an unhandled rejection in one call) fails
         // the whole batch: stop batching on this instance so it cannot happen again to others.
-        if (this.killed === null && !this.isolate.isDisposed) this.batching = false;
+        if (this.killed === null && !this.isolate.isDisposed) this.batchable = false;
         for (const p of batch) {
           this.late.delete(p.inv.requestId);
           this.early.delete(p.inv.requestId);
@@ -251,12 +246,12 @@ export class IsolateInstance implements PooledInstance {
   };
 
   /** Batching is for short calls: results of a batch return together, so slow calls go alone. */
-  private batching = true;
+  private batchable = true;
   private avgRunMs = 0;
   private observe(ms: number): void {
     this.avgRunMs = this.avgRunMs * 0.9 + ms * 0.1;
-    if (this.avgRunMs > SLOW_CALL_MS) this.batching = false;
-    else if (this.avgRunMs < SLOW_CALL_MS / 4) this.batching = true;
+    if (this.avgRunMs > SLOW_CALL_MS) this.batchable = false;
+    else if (this.avgRunMs < SLOW_CALL_MS / 4) this.batchable = true;
   }
 
   private crossAlone(p: PendingCall): void {
@@ -266,14 +261,13 @@ export class IsolateInstance implements PooledInstance {
     const body = large
       ? new ivm.ExternalCopy(inv.body, { transferOut: true }).copyInto({ release: true, transferIn: true })
       : inv.body;
-    this.crossings++;
     (this.invokeRef!.apply(
       undefined,
       [body, inv.reqEnc, inv.resEnc, inv.requestId, Date.now() + this.timeoutMs],
       large ? this.applyOptions : this.applyCopyOptions,
     ) as unknown as Promise<Result>).then(
-      (r) => { this.crossings--; this.settle(p, r); },
-      (err) => { this.crossings--; this.fail(p, err); },
+      (r) => this.settle(p, r),
+      (err) => this.fail(p, err),
     );
   }
 
@@ -322,7 +316,7 @@ export class IsolateInstance implements PooledInstance {
   }
 
   /** A call's wall-clock deadline passed (the CPU time inside V8 is capped by `timeout`). */
-  private expire(p: PendingCall): void {
+  expire(p: PendingCall): void {
     if (p.timer === null) return;
     // The isolate may already be gone on its own (out of memory while only late calls ran).
     this.kill(this.isolate.isDisposed && this.killed === null ? 'memory' : 'timeout');
@@ -334,7 +328,9 @@ export class IsolateInstance implements PooledInstance {
     return this.isolate.isDisposed;
   }
 
+  /** Tears the isolate down (evicted, drained, or Hearth stopping); calls still on it fail with Draining. */
   dispose(): void {
+    if (this.killed === null && (this.queue.length > 0 || this.late.size > 0 || this.inFlight > 0)) this.kill('shutdown');
     this.state = InstanceState.disposed;
     if (this.isolate.isDisposed) return;
     try {
@@ -363,7 +359,7 @@ export class IsolateInstance implements PooledInstance {
   }
 
   /** Disposes the isolate and takes the instance out of rotation at once. */
-  private kill(why: 'timeout' | 'memory'): void {
+  private kill(why: 'timeout' | 'memory' | 'shutdown'): void {
     if (this.killed === null) this.killed = why;
     if (this.state !== InstanceState.disposed) this.state = InstanceState.draining;
     if (!this.isolate.isDisposed) this.isolate.dispose();
@@ -383,6 +379,9 @@ export class IsolateInstance implements PooledInstance {
       else if (/memory limit|allocation failed|out of memory/i.test(message) || this.isolate.isDisposed) this.kill('memory');
       else return new HearthError('InternalError', message);
     }
+    if (this.killed === 'shutdown') {
+      return new HearthError('Draining', `${this.functionName}: the instance was shut down during the call`);
+    }
     if (this.killed === 'memory') {
       return new HearthError('OutOfMemory', `${this.functionName}: the function ran out of memory (memoryMb ${this.memoryMb}); the instance was replaced`, { errorType: 'OutOfMemory' });
     }
@@ -393,12 +392,16 @@ export class IsolateInstance implements PooledInstance {
     return new HearthError('InstanceFailed', `${this.functionName}: another call on this instance ran past its timeout and the instance was replaced; this call was stopped with it`);
   }
 
-  private initError(err: unknown, fn: FunctionVersion, startedAt = performance.now() - fn.spec.timeoutMs): HearthError {
+  private initError(err: unknown, fn: FunctionVersion, startedAt: number): HearthError {
     const e = this.runError(err, startedAt);
     if (e.type === 'Timeout' || e.type === 'OutOfMemory') return e;
     const stack = err instanceof Error && err.stack ? stackLines(err.stack) : [];
     return new HearthError('FunctionInitError', `${fn.name}: the code failed to load: ${err instanceof Error ? err.message : String(err)}`, { functionStack: stack });
   }
+}
+
+function expireCall(inst: IsolateInstance, p: PendingCall): void {
+  inst.expire(p);
 }
 
 function isResult(r: unknown): r is Result {
