@@ -36,6 +36,8 @@ const { values: args } = parseArgs({
     placement: { type: 'boolean', default: false },
     out: { type: 'string', default: join(ROOT, 'bench/results') },
     tiny: { type: 'boolean', default: false },
+    /** Only cold starts, this build against another checkout's build (its dist/), rounds alternating. */
+    'compare-cold': { type: 'string' },
   },
 });
 const tiny = args.tiny;
@@ -126,10 +128,10 @@ const dist = (xs: number[]): Dist => { const s = [...xs].sort((a, b) => a - b); 
  * First call of N freshly deployed functions, end to end over HTTP (client-side time), beside
  * repeated calls of one warm function through the same client, and the server's own init time.
  */
-async function coldStarts(): Promise<{ e2eMs: Dist; warmE2eMs: Dist; initMs: Dist; n: number; allCold: boolean }> {
+async function coldStarts(root = ROOT): Promise<{ e2eMs: Dist; warmE2eMs: Dist; initMs: Dist; n: number; allCold: boolean }> {
   const dataDir = mkdtempSync(join(os.tmpdir(), 'hearth-bench-cold-'));
   const h = await startProcess(
-    [process.execPath, '--no-node-snapshot', join(ROOT, 'dist/core/cli.js'), 'serve', '--port', '0', '--data-dir', dataDir],
+    [process.execPath, '--no-node-snapshot', join(root, 'dist/core/cli.js'), 'serve', '--port', '0', '--data-dir', dataDir],
     /listening on http:\/\/[^:]+:(\d+)/, { HEARTH_LOG_LEVEL: 'warn' },
   );
   const e2e: number[] = [];
@@ -212,7 +214,42 @@ function machine() {
   };
 }
 
+/** Cold starts of this build and another, in alternating rounds of one run (e.g. before/after a change). */
+async function compareCold(other: string): Promise<void> {
+  const started = new Date();
+  const rows: Record<string, { p50: number[]; p90: number[]; p99: number[]; init50: number[] }> = { this: { p50: [], p90: [], p99: [], init50: [] }, other: { p50: [], p90: [], p99: [], init50: [] } };
+  for (let r = 0; r < rounds; r++) {
+    for (const [k, root] of (r % 2 === 0 ? [['this', ROOT], ['other', other]] : [['other', other], ['this', ROOT]]) as [string, string][]) {
+      console.error(`  round ${r + 1}: ${k} (${root})…`);
+      const c = await coldStarts(root);
+      if (!c.allCold) throw new Error(`${k}: not every first call was cold`);
+      const row = rows[k]!;
+      row.p50.push(c.e2eMs.p50); row.p90.push(c.e2eMs.p90); row.p99.push(c.e2eMs.p99); row.init50.push(c.initMs.p50);
+    }
+  }
+  const f = (x: number) => x.toFixed(2);
+  const cell = (xs: number[]) => { const s = stat(xs); return `${f(s.median)} [${f(s.min)} – ${f(s.max)}]`; };
+  const md = [
+    `# JS cold start, this build vs ${other}, ${started.toISOString()}`,
+    '',
+    `${coldN} new functions per round, ${rounds} rounds alternating which build goes first; each cell is the median of the rounds' figures [min – max]. Machine: ${os.cpus().length} cores, Node ${process.version}.`,
+    '',
+    '| build | cold p50 ms | cold p90 ms | cold p99 ms | server init p50 ms |',
+    '| --- | --- | --- | --- | --- |',
+    `| this (${ROOT}) | ${cell(rows.this!.p50)} | ${cell(rows.this!.p90)} | ${cell(rows.this!.p99)} | ${cell(rows.this!.init50)} |`,
+    `| other (${other}) | ${cell(rows.other!.p50)} | ${cell(rows.other!.p90)} | ${cell(rows.other!.p99)} | ${cell(rows.other!.init50)} |`,
+    '',
+    `Ratio of cold p50, this / other: ${(stat(rows.this!.p50).median / stat(rows.other!.p50).median).toFixed(2)}×.`,
+    '',
+  ].join('\n');
+  mkdirSync(args.out!, { recursive: true });
+  const stamp = started.toISOString().replace(/[:.]/g, '-');
+  writeFileSync(join(args.out!, `cold-compare-${stamp}.md`), md);
+  process.stdout.write(md + `\nwritten: bench/results/cold-compare-${stamp}.md\n`);
+}
+
 async function main() {
+  if (args['compare-cold']) return compareCold(resolve(args['compare-cold']));
   if (!haveWrk()) throw new Error('wrk is not installed: apt-get install -y wrk (the README\'s set-up does this)');
   const started = new Date();
   console.error(`hearth bench: ${rounds} rounds × ${duration}s, ${connections} connections, ${coldN} cold starts`);

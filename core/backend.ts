@@ -51,6 +51,29 @@ export interface Invocation {
   logBytes?: number;
   /** Force a fresh instance (admin, for benchmarking cold paths). */
   forceCold: boolean;
+  /** A web call: the HTTP request itself (body in `body`); the answer goes to `response` + `result`. */
+  web?: WebRequest;
+  /** A web call's answer (status and headers; the body bytes are `result`). */
+  response?: WebResponse;
+  /** A cron tick (body: the timer event, JSON). */
+  schedule?: { cron: string; scheduledTime: number; trigger: string };
+  /** Set when the call answered but its ctx.waitUntil work goes on: resolves when that ends. */
+  tail?: Promise<void>;
+}
+
+export interface WebRequest {
+  method: string;
+  /** Absolute URL as the function sees it. */
+  url: string;
+  /** Flat [name, value, ...], lower-case names. */
+  headers: string[];
+}
+
+export interface WebResponse {
+  status: number;
+  statusText: string;
+  /** Flat [name, value, ...], checked: safe to write. */
+  headers: string[];
 }
 
 export interface LogLine {

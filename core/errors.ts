@@ -7,6 +7,9 @@ export const ErrorKinds = {
   CompileError: 400,
   InitError: 400,
   HandlerNotFound: 400,
+  /** An event call to a module with only a fetch handler, and the like. */
+  WrongFunctionKind: 400,
+  InvalidRequest: 400,
   Unauthorized: 401,
   NotFound: 404,
   FunctionNotFound: 404,

@@ -174,7 +174,7 @@ export class FrontEnd {
 }
 
 /** The headers every invoke response carries: which call, cold or warm, where the time went. */
-function writeInvocationHeaders(res: HttpResponse, requestId: string, cold: boolean, initMs: number, queueMs: number, durationMs: number): void {
+export function writeInvocationHeaders(res: HttpResponse, requestId: string, cold: boolean, initMs: number, queueMs: number, durationMs: number): void {
   res.writeHeader('X-Hearth-Request-Id', requestId);
   res.writeHeader('X-Hearth-Cold', cold ? 'true' : 'false');
   res.writeHeader('X-Hearth-Init-Ms', initMs.toFixed(3));

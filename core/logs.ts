@@ -107,14 +107,20 @@ export function invocationView(inv: Invocation): Record<string, unknown> {
     functionName: inv.functionName,
     version: inv.version,
     status: inv.status,
-    invocationType: 'RequestResponse',
+    invocationType: inv.web ? 'Web' : inv.schedule ? 'Timer' : 'RequestResponse',
     startedAt: new Date(inv.startedAtEpoch).toISOString(),
     cold: inv.cold,
     timings: { queueMs: round(inv.queueMs), initMs: round(inv.initMs), durationMs: round(inv.durationMs) },
     logs: inv.logs ?? [],
   };
   if (inv.error) view.error = { errorType: inv.error.errorType, errorMessage: inv.error.errorMessage, stackTrace: inv.error.stackTrace };
-  if (inv.result) {
+  if (inv.web) view.request = { method: inv.web.method, url: inv.web.url };
+  if (inv.schedule) view.trigger = { name: inv.schedule.trigger, cron: inv.schedule.cron, scheduledTime: new Date(inv.schedule.scheduledTime).toISOString() };
+  if (inv.response) {
+    // A web call's answer: status and headers, and the body as base64 (it may be anything).
+    view.response = { status: inv.response.status, headers: inv.response.headers };
+    if (inv.result) view.response = { ...view.response as object, bodyBase64: Buffer.from(inv.result).toString('base64') };
+  } else if (inv.result) {
     // Results are kept as bytes; JSON ones are shown as JSON, others as base64.
     const bytes = Buffer.from(inv.result);
     if (inv.resEnc === 0) {

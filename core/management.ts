@@ -1,5 +1,6 @@
 // Management routes: functions (deploy, read, list, delete), logs, invocation records, health.
 
+import type { Triggers } from './triggers.js';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Backend, BackendStats, FunctionVersion } from './backend.js';
 import type { Config } from './config.js';
@@ -17,6 +18,7 @@ export interface ManagementDeps {
   isReady: () => boolean;
   backendFor: (runtime: FunctionVersion['runtime']) => Backend;
   isolateStats: () => BackendStats;
+  triggers: Triggers;
 }
 
 export function mountManagement(fe: FrontEnd, deps: ManagementDeps): void {
@@ -65,6 +67,11 @@ export function mountManagement(fe: FrontEnd, deps: ManagementDeps): void {
     sendJson(ex, 200, { functionName: name, instances: deps.backendFor(fn.runtime).instances(fn.digest) });
   }));
 
+  app.get('/v1/functions/:name/schedules', admin((ex, req) => {
+    const name = req.getParameter(0)!;
+    registry.get(name); // 404 for an unknown function
+    sendJson(ex, 200, { schedules: deps.triggers.describe(name) });
+  }));
   app.get('/v1/functions/:name/logs', admin((ex, req) => {
     const name = req.getParameter(0)!;
     const since = parseTime(req.getQuery('since'));
@@ -93,7 +100,7 @@ export function mountManagement(fe: FrontEnd, deps: ManagementDeps): void {
   });
 
   // Known paths with another method: 405; anything else: 404. Both JSON.
-  const known = ['/v1/functions', '/v1/functions/:name', '/v1/functions/:name/invoke', '/v1/functions/:name/logs', '/v1/functions/:name/instances', '/v1/invocations/:id', '/healthz', '/readyz'];
+  const known = ['/v1/functions', '/v1/functions/:name', '/v1/functions/:name/invoke', '/v1/functions/:name/logs', '/v1/functions/:name/instances', '/v1/functions/:name/schedules', '/v1/invocations/:id', '/healthz', '/readyz'];
   for (const path of known) {
     app.any(path, (res, req) => {
       const ex = fe.track(res);

@@ -35,6 +35,8 @@ export class Registry {
   private readonly fns = new Map<string, Entry>();
   /** Deploys of one name run one after another. */
   private readonly deploying = new Map<string, Promise<unknown>>();
+  /** Told when a function's $LATEST changes or goes (e.g. to re-arm its timer triggers). */
+  onChange: (name: string) => void = () => undefined;
 
   constructor(
     private readonly data: DataDir,
@@ -52,6 +54,7 @@ export class Registry {
       this.backendFor(latest.runtime).reserve(latest);
       out.push(latest);
     }
+    for (const v of out) this.onChange(v.name);
     return out;
   }
 
@@ -93,6 +96,7 @@ export class Registry {
     this.data.deleteRecord(name);
     this.backendFor(e.latest.runtime).retire(e.latest.digest, true);
     this.data.collectGarbage(this.liveCode());
+    this.onChange(name);
   }
 
   private async deployNow(name: string, body: unknown): Promise<DeployResult> {
@@ -126,6 +130,7 @@ export class Registry {
       this.data.collectGarbage(this.liveCode());
     }
     backend.reserve(version);
+    this.onChange(name);
     return { created: !old, changed: true, view: view(record) };
   }
 
@@ -159,6 +164,7 @@ function versionDigest(name: string, spec: Omit<FunctionSpec, 'code'>, codeDiges
     command: spec.command ?? null, args: spec.args ?? null, env, memoryMb: spec.memoryMb,
     timeoutMs: spec.timeoutMs, concurrency: spec.concurrency, minInstances: spec.minInstances,
     maxInstances: spec.maxInstances, keepAliveMs: spec.keepAliveMs,
+    egress: [...(spec.egress?.allow ?? [])].sort(), schedules: spec.schedules ?? [],
   }));
 }
 
@@ -171,7 +177,8 @@ function toVersion(rec: StoredRecord): FunctionVersion {
     runtime: rec.spec.runtime,
     handler: rec.spec.handler ?? '',
     exportName: rec.exportName,
-    spec: Object.freeze({ ...rec.spec }),
+    // Records written before a field existed get its default.
+    spec: Object.freeze({ ...rec.spec, egress: rec.spec.egress ?? { allow: [] }, schedules: rec.spec.schedules ?? [] }),
     createdAt: rec.updatedAt,
   });
 }

@@ -9,6 +9,8 @@ import { FrontEnd } from './http.js';
 import { log } from './log.js';
 import { FunctionLogs, InvocationRecords, logSink } from './logs.js';
 import { mountManagement } from './management.js';
+import { mountWeb } from './web-route.js';
+import { Triggers } from './triggers.js';
 import { Registry } from './registry.js';
 import { DataDir } from './store.js';
 import { UnavailableBackend } from './unavailable-backend.js';
@@ -33,6 +35,7 @@ export async function startServer(config: Config): Promise<Server> {
   const sink = logSink(functionLogs, records);
 
   IsolateInstance.batching = config.batchCalls;
+  IsolateInstance.maxFetchBytes = config.maxBodyBytes;
   const isolates = new IsolateBackend(
     {
       prewarmIsolates: config.prewarmIsolates,
@@ -53,12 +56,15 @@ export async function startServer(config: Config): Promise<Server> {
   );
   const dispatcher = new Dispatcher(isolates, containers, records);
   const registry = new Registry(data, (rt) => dispatcher.backendFor(rt), { maxCodeBytes: config.maxCodeBytes });
+  const triggers = new Triggers((name) => (registry.has(name) ? registry.resolve(name, '') : null), dispatcher);
+  registry.onChange = (name) => triggers.sync(name);
 
   const restored = registry.restore();
 
   let ready = false;
   const fe = new FrontEnd({ config, registry, dispatcher });
-  mountManagement(fe, { config, registry, records, functionLogs, isReady: () => ready, backendFor: (rt) => dispatcher.backendFor(rt), isolateStats: () => isolates.stats() });
+  mountWeb(fe, { config, registry, dispatcher });
+  mountManagement(fe, { config, registry, records, functionLogs, triggers, isReady: () => ready, backendFor: (rt) => dispatcher.backendFor(rt), isolateStats: () => isolates.stats() });
   const port = await fe.listen(config.host, config.port);
   log.info({ host: config.host, port, dataDir: data.root, functions: restored.length }, 'listening');
 
@@ -80,6 +86,7 @@ export async function startServer(config: Config): Promise<Server> {
   return {
     port, registry, dispatcher, isolates,
     async close(deadlineMs = 10_000) {
+      triggers.close();
       await fe.drain(deadlineMs);
       await isolates.close();
       await containers.close();

@@ -1,6 +1,8 @@
 // The function spec accepted by PUT /v1/functions/{name}: validated once, at the edge.
 
+import { Cron } from 'croner';
 import { z } from 'zod';
+import { checkEgressPatterns } from './egress.js';
 import { HearthError } from './errors.js';
 
 export const Runtimes = ['js', 'python3', 'java17', 'image'] as const;
@@ -9,6 +11,15 @@ export type Runtime = (typeof Runtimes)[number];
 export const FUNCTION_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 const base64 = z.string().regex(/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/, 'must be base64');
+
+/** A timer trigger: a cron expression (5 fields, or 6 with seconds first), in UTC unless a timezone is given. */
+const Schedule = z.strictObject({
+  cron: z.string().min(1).max(200),
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 of [A-Za-z0-9_.-]').optional(),
+  timezone: z.string().min(1).max(64).optional(),
+  /** For event functions: the timer event's Message (as SCF's timer trigger carries one). */
+  message: z.string().max(4096).optional(),
+});
 
 const Code = z.union([
   z.strictObject({ source: z.string().min(1, 'must not be empty'), filename: z.string().optional() }),
@@ -34,6 +45,10 @@ export const FunctionSpecSchema = z
     minInstances: z.number().int().min(0).max(1_000).default(0),
     maxInstances: z.number().int().min(1).max(1_000).default(10),
     keepAliveMs: z.number().int().min(0).max(86_400_000).default(120_000),
+    /** Outbound fetch from the function: denied unless the host is listed. */
+    egress: z.strictObject({ allow: z.array(z.string()).max(100) }).default({ allow: [] }),
+    /** Cron timer triggers. */
+    schedules: z.array(Schedule).max(20).default([]),
   })
   .superRefine((s, ctx) => {
     const need = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -46,6 +61,19 @@ export const FunctionSpecSchema = z
       else if (s.runtime !== 'java17' && 'jar' in s.code) need('code', `must be {source} or {zip} for runtime "${s.runtime}"`);
     }
     if (s.minInstances > s.maxInstances) need('minInstances', 'must not exceed maxInstances');
+    const bad = checkEgressPatterns(s.egress.allow);
+    if (bad !== null) need('egress.allow', bad);
+    const names = new Set<string>();
+    s.schedules.forEach((sc, i) => {
+      try {
+        new Cron(sc.cron, { paused: true, ...(sc.timezone ? { timezone: sc.timezone } : {}) }).stop();
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', path: ['schedules', i, 'cron'], message: `"${sc.cron}" is not a cron expression this accepts: ${(err as Error).message}` });
+      }
+      const name = sc.name ?? `schedule-${i}`;
+      if (names.has(name)) ctx.addIssue({ code: 'custom', path: ['schedules', i, 'name'], message: `"${name}" is used twice` });
+      names.add(name);
+    });
   });
 
 export type FunctionSpecInput = z.input<typeof FunctionSpecSchema>;

@@ -78,7 +78,9 @@ export class IsolateBackend implements Backend {
       await inst.call(inv);
     } finally {
       inv.durationMs = performance.now() - t0;
-      this.pool.release(inst);
+      // A web call whose waitUntil work goes on keeps its slot on the instance until that ends.
+      if (inv.tail === undefined) this.pool.release(inst);
+      else inv.tail.then(() => this.pool.release(inst));
     }
   }
 

@@ -3,9 +3,11 @@
 // request's in, the result's out; the calls of one event-loop turn cross together.
 
 import ivm from 'isolated-vm';
+import { randomBytes } from 'node:crypto';
 import type { FunctionVersion, Invocation } from '../core/backend.js';
+import { EgressPolicy, FetchFailure, hostFetch } from '../core/egress.js';
 import { HearthError } from '../core/errors.js';
-import { Outcome, HostGlobal } from '../runtime/protocol.js';
+import { Deliver, HostGlobal, HostOp, ModuleKind, Outcome } from '../runtime/protocol.js';
 import type { CodeCache } from './code-cache.js';
 import { InstanceState, moveTo, type PooledInstance } from './states.js';
 
@@ -13,7 +15,8 @@ export type HostLog = (functionName: string, requestId: string, stream: number, 
 
 let nextId = 0;
 
-type Result = ArrayBuffer | [number, string, string, string];
+type WebResult = [4, number, string, string[], ArrayBuffer, boolean];
+type Result = ArrayBuffer | [number, string, string, string] | WebResult;
 
 interface PendingCall {
   inv: Invocation;
@@ -37,6 +40,17 @@ const SLOW_CALL_MS = 2;
 const EMPTY = new ArrayBuffer(0);
 /** Request bodies from this size on are transferred into the isolate instead of copied. */
 const TRANSFER_AT = 64 * 1024;
+/** Host-side caps on what one isolate may keep pending (the runtime has its own, lower ones). */
+const MAX_TIMERS = 10_000;
+const MAX_FETCHES = 256;
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const HEADER_VALUE_BAD = /[\0\r\n]/;
+
+/** A web call answered while its ctx.waitUntil work goes on: the instance slot is held until then. */
+interface Tail {
+  timer: NodeJS.Timeout;
+  done: () => void;
+}
 
 export class IsolateInstance implements PooledInstance {
   readonly id = `i${++nextId}`;
@@ -58,10 +72,24 @@ export class IsolateInstance implements PooledInstance {
   /** The request whose cold start runs module init (its console lines go to that call). */
   private initRequestId = '';
   private applyOptions: ivm.ReferenceApplyOptions = {};
+  private deliverOptions: ivm.ReferenceApplyOptions = {};
   private applyCopyOptions: ivm.ReferenceApplyOptions = {};
   private load: ivm.Reference<Function> | null = null;
   private invokeRef: ivm.Reference<Function> | null = null;
   private invokeBatchRef: ivm.Reference<Function> | null = null;
+  private invokeWebRef: ivm.Reference<Function> | null = null;
+  private invokeScheduledRef: ivm.Reference<Function> | null = null;
+  private deliverRef: ivm.Reference<Function> | null = null;
+  private recoverRef: ivm.Reference<Function> | null = null;
+  /** What the loaded module offers (ModuleKind bits). */
+  kinds = 0;
+  /** Host work the isolate asked for: timers, outbound fetches, calls' waitUntil tails. */
+  private readonly timers = new Map<number, NodeJS.Timeout>();
+  private readonly fetches = new Map<number, AbortController>();
+  private readonly tails = new Map<string, Tail>();
+  private egress = EgressPolicy.denyAll;
+  /** Largest body an outbound fetch may bring back. */
+  static maxFetchBytes = 6 * 1024 * 1024;
 
   private constructor(
     readonly isolate: ivm.Isolate,
@@ -90,6 +118,12 @@ export class IsolateInstance implements PooledInstance {
         HostGlobal.result,
         new ivm.Callback((rid: unknown, r: unknown) => { if (typeof rid === 'string') inst.lateResult(rid, r); }, { ignored: true }),
       );
+      await context.global.set(
+        HostGlobal.host,
+        new ivm.Callback((...a: unknown[]) => inst.hostOp(a), { ignored: true }),
+      );
+      inst.logError = (rid, message) => hostLog(inst.functionName, rid, 1, Date.now(), message);
+      await context.global.set(HostGlobal.seed, new ivm.ExternalCopy(randomBytes(32).buffer).copyInto({ release: true }));
       const script: ivm.Script & ivm.CachedDataResult = await isolate.compileScript(runtime.source, {
         filename: 'hearth:runtime',
         ...(runtime.cachedData ? { cachedData: runtime.cachedData } : { produceCachedData: true }),
@@ -101,6 +135,10 @@ export class IsolateInstance implements PooledInstance {
       inst.load = await rt.get('load', { reference: true });
       inst.invokeRef = await rt.get('invoke', { reference: true });
       inst.invokeBatchRef = await rt.get('invokeBatch', { reference: true });
+      inst.invokeWebRef = await rt.get('invokeWeb', { reference: true });
+      inst.invokeScheduledRef = await rt.get('invokeScheduled', { reference: true });
+      inst.deliverRef = await rt.get('deliver', { reference: true });
+      inst.recoverRef = await rt.get('recover', { reference: true });
       rt.release();
       await context.global.delete(HostGlobal.exportsOut);
       return inst;
@@ -123,6 +161,8 @@ export class IsolateInstance implements PooledInstance {
     this.initRequestId = requestId;
     this.applyOptions = { result: { promise: true, copy: true }, timeout: fn.spec.timeoutMs };
     this.applyCopyOptions = { arguments: { copy: true }, result: { promise: true, copy: true }, timeout: fn.spec.timeoutMs };
+    this.deliverOptions = { arguments: { copy: true }, timeout: fn.spec.timeoutMs };
+    this.egress = fn.spec.egress.allow.length > 0 ? new EgressPolicy(fn.spec.egress.allow) : EgressPolicy.denyAll;
     const started = performance.now();
     const compiled = code.get(fn.codeDigest);
     let script: ivm.Script & ivm.CachedDataResult & { cachedDataRejected?: boolean };
@@ -148,12 +188,14 @@ export class IsolateInstance implements PooledInstance {
       const exportsRef = await script.run(this.context, { reference: true, timeout: fn.spec.timeoutMs });
       const problem = await this.load!.apply(
         undefined,
-        [exportsRef.derefInto({ release: true }), fn.exportName, fn.name, fn.version, fn.spec.memoryMb, fn.spec.timeoutMs],
+        [exportsRef.derefInto({ release: true }), fn.exportName, fn.name, fn.version, fn.spec.memoryMb, fn.spec.timeoutMs,
+          new ivm.ExternalCopy(Object.entries(fn.spec.env).flat()).copyInto({ release: true })],
         { result: { copy: true }, timeout: fn.spec.timeoutMs },
       );
       if (typeof problem === 'string') {
         throw new HearthError('FunctionInitError', `handler "${fn.handler}": ${problem}`);
       }
+      this.kinds = typeof problem === 'number' ? problem : ModuleKind.event;
     } catch (err) {
       throw err instanceof HearthError ? err : this.initError(err, fn, started);
     } finally {
@@ -179,6 +221,10 @@ export class IsolateInstance implements PooledInstance {
       const p: PendingCall = { inv, resolve, reject, started: performance.now(), timer: null };
       p.timer = setTimeout(expireCall, this.timeoutMs, this, p);
       if (this.killed !== null) return this.fail(p, new Error('instance killed'));
+      if (inv.web !== undefined || inv.schedule !== undefined) {
+        this.crossSpecial(p);
+        return;
+      }
       if (inv.body.byteLength >= TRANSFER_AT || !IsolateInstance.batching || !this.batchable) {
         this.crossAlone(p);
         return;
@@ -233,8 +279,9 @@ export class IsolateInstance implements PooledInstance {
         }
       },
       (err) => {
-        // A rejection that did not kill the isolate (e.g. an unhandled rejection in one call) fails
-        // the whole batch: stop batching on this instance so it cannot happen again to others.
+        if (this.stray(err, batch)) return;
+        // Any other rejection that did not kill the isolate fails the whole batch: stop batching
+        // on this instance so it cannot happen again to others.
         if (this.killed === null && !this.isolate.isDisposed) this.batchable = false;
         for (const p of batch) {
           this.late.delete(p.inv.requestId);
@@ -267,8 +314,175 @@ export class IsolateInstance implements PooledInstance {
       large ? this.applyOptions : this.applyCopyOptions,
     ) as unknown as Promise<Result>).then(
       (r) => this.settle(p, r),
-      (err) => this.fail(p, err),
+      (err) => { if (!this.stray(err, [p])) this.fail(p, err); },
     );
+  }
+
+  /** A web call or a cron tick: one crossing of its own, through invokeWeb / invokeScheduled. */
+  private crossSpecial(p: PendingCall): void {
+    const inv = p.inv;
+    const deadline = Date.now() + this.timeoutMs;
+    const large = inv.body.byteLength >= TRANSFER_AT;
+    const body = large
+      ? new ivm.ExternalCopy(inv.body, { transferOut: true }).copyInto({ release: true, transferIn: true })
+      : new ivm.ExternalCopy(inv.body).copyInto({ release: true });
+    let ref: ivm.Reference<Function>, args: unknown[];
+    if (inv.web !== undefined) {
+      const w = inv.web;
+      ref = this.invokeWebRef!;
+      args = [w.method, w.url, new ivm.ExternalCopy(w.headers).copyInto({ release: true }), body, inv.requestId, deadline];
+    } else {
+      const s = inv.schedule!;
+      ref = this.invokeScheduledRef!;
+      args = [s.cron, s.scheduledTime, body, inv.requestId, deadline];
+    }
+    (ref.apply(undefined, args, this.applyOptions) as unknown as Promise<Result>).then(
+      (r) => this.settle(p, r),
+      (err) => { if (!this.stray(err, [p])) this.fail(p, err); },
+    );
+  }
+
+  // ---- host work asked for by the isolate (HostOp) -----------------------------------------
+
+  /** Everything from the isolate is checked: user code can call the runtime's channel too. */
+  hostOp(a: unknown[]): void {
+    if (this.isolate.isDisposed || this.killed !== null) return;
+    const op = a[0], id = a[1];
+    switch (op) {
+      case HostOp.timerSet: {
+        if (typeof id !== 'number' || (!this.timers.has(id) && this.timers.size >= MAX_TIMERS)) return;
+        const ms = typeof a[2] === 'number' && a[2] >= 0 ? Math.min(a[2], 2 ** 31 - 1) : 0;
+        const prev = this.timers.get(id);
+        if (prev !== undefined) clearTimeout(prev);
+        this.timers.set(id, setTimeout(() => {
+          this.timers.delete(id);
+          this.deliver([Deliver.timer, id]);
+        }, ms));
+        return;
+      }
+      case HostOp.timerClear: {
+        const t = typeof id === 'number' ? this.timers.get(id) : undefined;
+        if (t !== undefined) { clearTimeout(t); this.timers.delete(id as number); }
+        return;
+      }
+      case HostOp.fetch: return this.startFetch(a);
+      case HostOp.fetchAbort: {
+        const c = typeof id === 'number' ? this.fetches.get(id) : undefined;
+        if (c !== undefined) { this.fetches.delete(id as number); c.abort(); }
+        return;
+      }
+      case HostOp.tailDone: {
+        if (typeof id === 'string') this.endTail(id, false);
+        return;
+      }
+      case HostOp.cancelAll: return this.cancelHostWork();
+    }
+  }
+
+  private startFetch(a: unknown[]): void {
+    const [, id, , deadline, method, url, headers, body, redirect] = a;
+    if (typeof id !== 'number' || this.fetches.has(id)) return;
+    if (this.fetches.size >= MAX_FETCHES) {
+      this.deliver([Deliver.fetchFail, id, 'TypeError', `too many fetches in flight in this instance (${MAX_FETCHES})`]);
+      return;
+    }
+    const latest = Date.now() + this.timeoutMs;
+    const controller = new AbortController();
+    this.fetches.set(id, controller);
+    const ok = typeof method === 'string' && typeof url === 'string' && Array.isArray(headers) && headers.every((h) => typeof h === 'string')
+      && (body === null || body instanceof ArrayBuffer) && (redirect === 'follow' || redirect === 'manual' || redirect === 'error');
+    const request = ok
+      ? { method: method as string, url: url as string, headers: headers as string[], body: body === null ? null : new Uint8Array(body as ArrayBuffer), redirect: redirect as 'follow' | 'manual' | 'error' }
+      : null;
+    const limits = {
+      deadline: typeof deadline === 'number' && deadline > 0 ? Math.min(deadline, latest) : latest,
+      maxResponseBytes: IsolateInstance.maxFetchBytes,
+      signal: controller.signal,
+    };
+    (request === null ? Promise.reject(new FetchFailure('TypeError', 'fetch: malformed request')) : hostFetch(this.egress, request, limits)).then(
+      (r) => {
+        if (this.fetches.get(id) !== controller) return; // aborted or cancelled meanwhile
+        this.fetches.delete(id);
+        this.deliver([Deliver.fetchOk, id, r.status, r.statusText, r.headers, r.body, r.url, r.redirected]);
+      },
+      (err: unknown) => {
+        if (this.fetches.get(id) !== controller) return;
+        this.fetches.delete(id);
+        const kind = err instanceof FetchFailure ? err.kind : 'TypeError';
+        this.deliver([Deliver.fetchFail, id, kind, err instanceof Error ? err.message : String(err)]);
+      },
+    );
+  }
+
+  /** Runs a delivery in the isolate (fire and forget); a delivery that runs too long kills it. */
+  private deliver(args: unknown[]): void {
+    if (this.isolate.isDisposed || this.killed !== null) return;
+    (this.deliverRef!.apply(undefined, args, this.deliverOptions) as Promise<unknown>).catch((err: unknown) => {
+      if (this.killed !== null || this.state === InstanceState.disposed) return;
+      const message = err instanceof Error ? err.message : String(err);
+      if (/timed out/i.test(message)) this.kill('timeout');
+      else if (/memory limit|allocation failed|out of memory/i.test(message) || this.isolate.isDisposed) this.kill('memory');
+      // Anything else is a bug in the runtime's deliver; the work it carried is lost, not the isolate.
+    });
+  }
+
+  /** Nothing in the isolate waits for host work any more: drop every timer and fetch. */
+  private cancelHostWork(): void {
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    for (const c of this.fetches.values()) c.abort();
+    this.fetches.clear();
+  }
+
+  /**
+   * A web call answered but its waitUntil work goes on: `done` runs when it ends (HostOp.tailDone)
+   * or when the call's deadline passes (the work is then cancelled in the isolate).
+   */
+  holdTail(requestId: string, remainingMs: number, done: () => void): void {
+    const timer = setTimeout(() => this.endTail(requestId, true), Math.max(0, remainingMs));
+    this.tails.set(requestId, { timer, done });
+  }
+
+  private endTail(requestId: string, cancelled: boolean): void {
+    const t = this.tails.get(requestId);
+    if (t === undefined) return;
+    this.tails.delete(requestId);
+    clearTimeout(t.timer);
+    if (cancelled) {
+      this.logError(requestId, `ctx.waitUntil work was still running at the call's deadline (${this.timeoutMs} ms) and was cancelled`);
+      this.deliver([Deliver.tailCancel, requestId]);
+    }
+    t.done();
+  }
+
+  /** Told when a call's waitUntil work was cancelled at its deadline (for its logs). */
+  /** Writes a line to the function's stderr log for a call. */
+  private logError: (requestId: string, message: string) => void = () => undefined;
+
+  /**
+   * A crossing failed because a promise was rejected with no handler during it (isolated-vm fails
+   * the crossing; Workers and Node only report it). The calls it carried are not lost: the runtime
+   * remembers recent results and answers them again (recover). True when that is what happened.
+   */
+  private stray(err: unknown, calls: PendingCall[]): boolean {
+    if (this.killed !== null || this.isolate.isDisposed) return false;
+    const message = err instanceof Error ? err.message : String(err);
+    if (/timed out|memory limit|allocation failed|out of memory|disposed/i.test(message)) return false;
+    const open = calls.filter((p) => p.timer !== null);
+    const stack = err instanceof Error && err.stack ? err.stack : message;
+    for (const p of open) {
+      this.logError(p.inv.requestId, `Uncaught (in promise) ${stack}`);
+      this.late.set(p.inv.requestId, p);
+    }
+    if (open.length > 0) {
+      (this.recoverRef!.apply(undefined, [open.map((p) => p.inv.requestId)], { arguments: { copy: true } }) as Promise<unknown>).catch((e: unknown) => {
+        for (const p of open) {
+          this.late.delete(p.inv.requestId);
+          this.fail(p, e);
+        }
+      });
+    }
+    return true;
   }
 
   /** A batched call that outlived its batch has finished. */
@@ -296,8 +510,20 @@ export class IsolateInstance implements PooledInstance {
       inv.result = r;
       return p.resolve();
     }
-    const [code, errorType, errorMessage, stack] = r;
-    if (code === Outcome.badPayload) return p.reject(new HearthError('InvalidRequestContent', errorMessage));
+    if (r[0] === Outcome.webResponse) {
+      const w = r as WebResult;
+      const headers = checkedHeaders(w[3]);
+      if (headers === null) return p.reject(new HearthError('Unhandled', `${this.functionName}: the response has a header name or value HTTP does not allow`, { functionError: true, errorType: 'InvalidResponse' }));
+      inv.response = { status: w[1], statusText: w[2].replace(/[^\t\x20-\x7e]/g, ''), headers };
+      inv.result = w[4];
+      if (w[5] === true) {
+        inv.tail = new Promise<void>((done) => this.holdTail(inv.requestId, this.timeoutMs - (performance.now() - p.started), done));
+      }
+      return p.resolve();
+    }
+    const [code, errorType, errorMessage, stack] = r as [number, string, string, string];
+    if (code === Outcome.badPayload) return p.reject(new HearthError(errorType === 'InvalidRequest' ? 'InvalidRequest' : 'InvalidRequestContent', errorMessage));
+    if (code === Outcome.unsupported) return p.reject(new HearthError('WrongFunctionKind', errorMessage));
     inv.error = {
       errorType: code === Outcome.badResult ? 'ResultNotSerializable' : errorType,
       errorMessage,
@@ -332,10 +558,16 @@ export class IsolateInstance implements PooledInstance {
   dispose(): void {
     if (this.killed === null && (this.queue.length > 0 || this.late.size > 0 || this.inFlight > 0)) this.kill('shutdown');
     this.state = InstanceState.disposed;
+    this.cancelHostWork();
+    for (const id of [...this.tails.keys()]) this.endTail(id, false);
     if (this.isolate.isDisposed) return;
     try {
       this.invokeRef?.release();
       this.invokeBatchRef?.release();
+      this.invokeWebRef?.release();
+      this.invokeScheduledRef?.release();
+      this.deliverRef?.release();
+      this.recoverRef?.release();
       this.load?.release();
       this.context.release();
       this.isolate.dispose();
@@ -363,6 +595,8 @@ export class IsolateInstance implements PooledInstance {
     if (this.killed === null) this.killed = why;
     if (this.state !== InstanceState.disposed) this.state = InstanceState.draining;
     if (!this.isolate.isDisposed) this.isolate.dispose();
+    this.cancelHostWork();
+    for (const id of [...this.tails.keys()]) this.endTail(id, false);
     // Calls not inside a crossing would never hear back: fail them now. (Calls inside one get
     // the crossing's rejection.)
     const waiting = [...this.queue, ...this.late.values()];
@@ -406,7 +640,21 @@ function expireCall(inst: IsolateInstance, p: PendingCall): void {
 
 function isResult(r: unknown): r is Result {
   if (r instanceof ArrayBuffer) return true;
-  return Array.isArray(r) && r.length === 4 && typeof r[0] === 'number' && typeof r[1] === 'string' && typeof r[2] === 'string' && typeof r[3] === 'string';
+  if (!Array.isArray(r)) return false;
+  if (r.length === 6 && r[0] === Outcome.webResponse) {
+    return Number.isInteger(r[1]) && r[1] >= 100 && r[1] <= 599 && typeof r[2] === 'string' && Array.isArray(r[3]) && r[4] instanceof ArrayBuffer && typeof r[5] === 'boolean';
+  }
+  return r.length === 4 && typeof r[0] === 'number' && typeof r[1] === 'string' && typeof r[2] === 'string' && typeof r[3] === 'string';
+}
+
+/** A response's flat header list, or null when a name or value could split or break the response. */
+function checkedHeaders(flat: unknown[]): string[] | null {
+  if (flat.length % 2 !== 0 || flat.length > 2000) return null;
+  for (let i = 0; i < flat.length; i += 2) {
+    const k = flat[i], v = flat[i + 1];
+    if (typeof k !== 'string' || typeof v !== 'string' || !HEADER_NAME.test(k) || HEADER_VALUE_BAD.test(v)) return null;
+  }
+  return flat as string[];
 }
 
 function stackLines(stack: string): string[] {

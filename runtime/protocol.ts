@@ -13,6 +13,46 @@ export const Outcome = {
   badPayload: 2,
   /** The handler's result cannot be encoded: [Outcome.badResult, errorType, message, ""]. */
   badResult: 3,
+  /**
+   * A web call's response: [Outcome.webResponse, status, statusText, flatHeaders, body, tailPending].
+   * tailPending: ctx.waitUntil work is still running; HostOp.tailDone says when it ends.
+   */
+  webResponse: 4,
+  /** The module does not offer this kind of call: [Outcome.unsupported, errorType, message, ""]. */
+  unsupported: 5,
+} as const;
+
+export type WebResponseTuple = [code: 4, status: number, statusText: string, headers: string[], body: ArrayBuffer, tailPending: boolean];
+
+/** What a loaded module offers (a bit set, returned by the runtime's load). */
+export const ModuleKind = { event: 1, fetch: 2, scheduled: 4 } as const;
+
+/** Requests from the isolate to the host, through HostGlobal.host (fire and forget). */
+export const HostOp = {
+  /** (id, delayMs): call Deliver.timer(id) after delayMs. */
+  timerSet: 1,
+  /** (id) */
+  timerClear: 2,
+  /** (id, requestId, deadline, method, url, flatHeaders, body: ArrayBuffer | null, redirect) */
+  fetch: 3,
+  /** (id) */
+  fetchAbort: 4,
+  /** (requestId): the call's ctx.waitUntil work has ended. */
+  tailDone: 5,
+  /** (): nothing runs in the isolate any more; drop every timer and outbound fetch. */
+  cancelAll: 6,
+} as const;
+
+/** Deliveries from the host into the isolate, through the runtime's `deliver(kind, ...)`. */
+export const Deliver = {
+  /** (id) */
+  timer: 1,
+  /** (id, status, statusText, flatHeaders, body: ArrayBuffer, url, redirected) */
+  fetchOk: 2,
+  /** (id, errorName: 'TypeError' | 'AbortError' | 'TimeoutError', message) */
+  fetchFail: 3,
+  /** (requestId): the call's deadline passed: stop waiting for its waitUntil work. */
+  tailCancel: 4,
 } as const;
 
 export type FailureTuple = [code: number, errorType: string, errorMessage: string, stack: string];
@@ -33,4 +73,8 @@ export const HostGlobal = {
   /** Results of batched calls that were still running when their batch returned. */
   result: '__hearth_result',
   exportsOut: '__hearth_runtime',
+  /** HostOp requests (an ignored ivm.Callback). */
+  host: '__hearth_host',
+  /** 32 random bytes for the isolate's CSPRNG, fresh per isolate. */
+  seed: '__hearth_seed',
 } as const;

@@ -10,6 +10,8 @@ await build({
   platform: 'browser',
   target: 'es2022',
   minify: true,
+  // Class and function names stay as written (Headers.name, stack traces of the runtime).
+  keepNames: true,
   legalComments: 'none',
   logLevel: 'warning',
   define: { 'process.env.NODE_ENV': '"production"' },

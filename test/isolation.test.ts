@@ -128,6 +128,15 @@ const STANDARD_GLOBALS = new Set([
   'WeakRef', 'decodeURI', 'decodeURIComponent', 'encodeURI', 'encodeURIComponent', 'escape', 'unescape',
   'eval', 'isFinite', 'isNaN', 'console', 'SharedArrayBuffer', 'Atomics', 'WebAssembly',
   'Iterator', 'Float16Array', 'SuppressedError', 'DisposableStack', 'AsyncDisposableStack',
+  // The web platform APIs every isolate gets (issue 3), as browsers and workerd name them.
+  'Headers', 'Request', 'Response', 'fetch', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder',
+  'atob', 'btoa', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'queueMicrotask',
+  'structuredClone', 'performance', 'crypto', 'Crypto', 'SubtleCrypto', 'CryptoKey', 'Event',
+  'EventTarget', 'AbortController', 'AbortSignal', 'DOMException', 'ReadableStream', 'WritableStream',
+  'TransformStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader', 'ReadableStreamBYOBRequest',
+  'ReadableByteStreamController', 'ReadableStreamDefaultController', 'TransformStreamDefaultController',
+  'WritableStreamDefaultController', 'WritableStreamDefaultWriter', 'ByteLengthQueuingStrategy',
+  'CountQueuingStrategy', 'self', 'navigator',
 ]);
 
 const HOST_PATH = /\/work\/|node:internal|node_modules|\/dist\/|isolated-vm|hearth-bundle-|\/tmp\//;

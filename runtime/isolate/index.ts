@@ -1,10 +1,16 @@
 // The in-isolate runtime: loaded once into every pre-warmed isolate, before any function code.
-// It exposes two functions to the host (load, invoke) through a global that it then deletes,
-// installs console, and keeps every host handle in closures that user code cannot reach.
+// It exposes its entry points to the host (load, invoke, invokeBatch, invokeWeb, invokeScheduled,
+// deliver) through a global that it then deletes, installs console and the web platform APIs, and
+// keeps every host handle in closures that user code cannot reach.
 
-import { BATCH_SETTLE_TURNS, HostGlobal, Outcome } from '../protocol.js';
+import { BATCH_SETTLE_TURNS, Deliver, Encoding, HostGlobal, ModuleKind, Outcome, type WebResponseTuple } from '../protocol.js';
+import { begin, calls, end } from './calls.js';
 import { decodeEvent, encodeResult } from './codec.js';
-import { makeConsole, type LogSink } from './console.js';
+import { formatValue, makeConsole, type LogSink } from './console.js';
+import { CallTail, incomingRequest, lambdaUrlEvent, lambdaUrlResult, responseTuple, tailDone, type WorkersModule } from './web-call.js';
+import { fetchDone, fetchFailed, dropAllFetches } from './web/fetch.js';
+import { installGlobals } from './web/globals.js';
+import { dropAllTimers, fireTimer } from './web/timers.js';
 
 type Handler = (event: unknown, context: unknown, callback?: (err: unknown, result?: unknown) => void) => unknown;
 
@@ -13,24 +19,30 @@ const sink = g[HostGlobal.log] as LogSink;
 delete g[HostGlobal.log];
 const resultSink = g[HostGlobal.result] as (requestId: string, result: Result) => void;
 delete g[HostGlobal.result];
+const seed = g[HostGlobal.seed];
+delete g[HostGlobal.seed];
 
-type Result = ArrayBuffer | [number, string, string, string];
+type Failure = [number, string, string, string];
+type Result = ArrayBuffer | Failure | WebResponseTuple;
 
 let handler: Handler | null = null;
+let workers: WorkersModule | null = null;
+let env: Readonly<Record<string, string>> = Object.freeze({});
 let functionName = '';
 let functionVersion = '';
 let memoryLimitInMb = 0;
 let timeLimitInMs = 0;
 
-// Attribution of console lines: exact while one call is in flight (the common case and the only
-// one at concurrency 1); with several in flight, a line goes to the call that started last.
-let inFlight = 0;
-let current = '';
-const logTarget = { currentRequestId: () => current };
-
+const logTarget = { currentRequestId: () => calls.current };
+const console_ = makeConsole(sink, logTarget);
 Object.defineProperty(globalThis, 'console', {
-  value: makeConsole(sink, logTarget), writable: true, configurable: true, enumerable: false,
+  value: console_, writable: true, configurable: true, enumerable: false,
 });
+/** An exception nobody can catch (a timer callback, waitUntil work): it goes to stderr. */
+function reportUncaught(where: string, err: unknown): void {
+  console_.error(`Uncaught ${where}:`, err instanceof Error ? (err.stack || `${err.name}: ${err.message}`) : formatValue(err));
+}
+installGlobals(seed instanceof ArrayBuffer ? new Uint8Array(seed) : seed instanceof Uint8Array ? seed : new Uint8Array(0), reportUncaught);
 
 const ObjectFreeze = Object.freeze;
 const dateNow = Date.now;
@@ -53,19 +65,42 @@ function errorTuple(code: number, err: unknown): [number, string, string, string
   }
 }
 
-function load(mod: Record<string, unknown> | undefined, exportName: string, name: string, version: string, memoryMb: number, timeoutMs: number): string | null {
+function isWorkersModule(v: unknown): v is WorkersModule {
+  return typeof v === 'object' && v !== null && (typeof (v as WorkersModule).fetch === 'function' || typeof (v as WorkersModule).scheduled === 'function');
+}
+
+/**
+ * Binds the handler. Returns what the module offers (ModuleKind bits), or a string that says why
+ * it offers nothing. `flatEnv`: the function's env vars as [name, value, ...].
+ */
+function load(mod: Record<string, unknown> | undefined, exportName: string, name: string, version: string, memoryMb: number, timeoutMs: number, flatEnv: string[]): string | number {
   functionName = name; functionVersion = version; memoryLimitInMb = memoryMb; timeLimitInMs = timeoutMs;
+  const e: Record<string, string> = {};
+  for (let i = 0; i + 1 < flatEnv.length; i += 2) e[flatEnv[i]!] = flatEnv[i + 1]!;
+  env = Object.freeze(e);
+  // Timers set while the module loaded have nobody to wait for them.
+  if (calls.hostWork > 0) { dropAllTimers(); dropAllFetches(); }
   if (mod === undefined || mod === null) return 'the code defines no exports';
   let fn = mod[exportName];
+  // A Workers module: `export default { fetch, scheduled }` (or the export the handler names).
+  if (isWorkersModule(fn)) workers = fn;
+  else if (typeof fn !== 'function' && isWorkersModule(mod.default)) workers = mod.default;
+  if (workers !== null) {
+    return (typeof workers.fetch === 'function' ? ModuleKind.fetch : 0) | (typeof workers.scheduled === 'function' ? ModuleKind.scheduled : 0);
+  }
   // `export default async function` and `module.exports = fn` are handlers whatever the name says.
   if (typeof fn !== 'function' && typeof mod === 'function') fn = mod;
   if (typeof fn !== 'function' && typeof mod.default === 'function') fn = mod.default;
   if (typeof fn !== 'function') {
     const names = Object.keys(mod).filter((k) => typeof mod[k] === 'function');
-    return `export '${exportName}' is not a function (exported functions: ${names.length ? names.join(', ') : 'none'})`;
+    return `export '${exportName}' is not a function or a Workers module (exported functions: ${names.length ? names.join(', ') : 'none'})`;
   }
   handler = fn as Handler;
-  return null;
+  return ModuleKind.event;
+}
+
+function wrongKind(what: string): Failure {
+  return [Outcome.unsupported, 'WrongFunctionKind', what, ''];
 }
 
 function makeContext(requestId: string, deadline: number) {
@@ -89,24 +124,29 @@ function callHandler(h: Handler, event: unknown, context: unknown): unknown {
   });
 }
 
+function idle(): void {
+  dropAllTimers();
+  dropAllFetches();
+}
+
 async function invoke(body: ArrayBuffer, reqEnc: number, resEnc: number, requestId: string, deadline: number): Promise<Result> {
+  if (handler === null) {
+    return wrongKind(`${functionName} is a Workers module with no event handler: call it at /v1/web/${functionName}/`);
+  }
   let event: unknown;
   try {
     event = decodeEvent(body, reqEnc);
   } catch (err) {
     return [Outcome.badPayload, 'InvalidRequestContent', `could not decode the request body: ${(err as Error)?.message ?? err}`, ''];
   }
-  inFlight++;
-  const previous = current;
-  current = requestId;
+  const prev = begin(requestId, deadline);
   let result: unknown;
   try {
-    result = await callHandler(handler!, event, makeContext(requestId, deadline));
+    result = await callHandler(handler, event, makeContext(requestId, deadline));
   } catch (err) {
     return errorTuple(Outcome.functionError, err);
   } finally {
-    if (--inFlight === 0) current = '';
-    else if (current === requestId) current = previous;
+    end(requestId, prev, idle);
   }
   try {
     return encodeResult(result, resEnc);
@@ -136,6 +176,7 @@ function invokeBatch(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[]
     for (let i = 0; i < n; i++) {
       const rid = requestIds[i]!;
       const answer = (r: Result) => {
+        remember(rid, r);
         if (returned) return resultSink(rid, r);
         out[i] = r;
         if (--pending === 0) finish();
@@ -150,4 +191,161 @@ function invokeBatch(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[]
 
 function noop(): void {}
 
-g[HostGlobal.exportsOut] = { load, invoke, invokeBatch };
+// ---- results lost to a stray rejection -----------------------------------------------------
+// isolated-vm fails a whole crossing when a promise was rejected with no handler during it (a
+// "stray" rejection, e.g. `Promise.reject(x)` nobody awaits), dropping the results it carried.
+// Workers answers such calls normally. So the last results are remembered (in fixed slots, no
+// allocation per call) and the host, when a crossing fails that way, asks for them again
+// (recover): finished calls answer through resultSink, running ones will when they finish.
+
+const RING = 256;
+/** Results bigger than this are not kept: a call that loses one fails with ResultLost. */
+const RING_MAX_BYTES = 256 * 1024;
+const ringIds: string[] = new Array<string>(RING).fill('');
+const ringResults: (Result | null)[] = new Array<Result | null>(RING).fill(null);
+let ringAt = 0;
+const answerLater = new Set<string>();
+
+function remember(rid: string, r: Result): void {
+  const big = r instanceof ArrayBuffer ? r.byteLength > RING_MAX_BYTES : r[0] === Outcome.webResponse && (r as WebResponseTuple)[4].byteLength > RING_MAX_BYTES;
+  ringIds[ringAt] = rid;
+  ringResults[ringAt] = big ? null : r;
+  ringAt = ringAt === RING - 1 ? 0 : ringAt + 1;
+  if (answerLater.size > 0 && answerLater.delete(rid)) resultSink(rid, r);
+}
+
+/** A call answered by its own crossing (not a batch): remembered too. */
+function tracked(rid: string, p: Promise<Result>): Promise<Result> {
+  promiseThen.call(p, (r: Result) => remember(rid, r), noop);
+  return p;
+}
+
+function recover(rids: string[]): void {
+  for (const rid of rids) {
+    const i = ringIds.lastIndexOf(rid);
+    if (i < 0) { answerLater.add(rid); continue; }
+    const r = ringResults[i];
+    resultSink(rid, r ?? [Outcome.functionError, 'ResultLost', 'a promise rejected with no handler during this call, and the result was too large to keep', '']);
+  }
+}
+
+/** Tails (waitUntil work) of calls that have answered, by request id. */
+const tails = new Map<string, { tail: CallTail; prev: [string, number] }>();
+
+/** A web call: the HTTP request in, the HTTP response out (see web-call.ts). */
+async function invokeWeb(method: string, url: string, headers: string[], body: ArrayBuffer, requestId: string, deadline: number): Promise<Result> {
+  if (workers === null) return invokeWebEvent(method, url, headers, body, requestId, deadline);
+  const fetchHandler = workers.fetch;
+  if (typeof fetchHandler !== 'function') {
+    return wrongKind(`${functionName} has no fetch handler (its Workers module exports only scheduled)`);
+  }
+  let request;
+  try {
+    request = incomingRequest(method, url, headers, body);
+  } catch (err) {
+    return [Outcome.badPayload, 'InvalidRequest', `the request cannot be given to the function: ${(err as Error)?.message ?? err}`, ''];
+  }
+  const tail = new CallTail((err) => reportUncaught('in ctx.waitUntil work', err));
+  const prev = begin(requestId, deadline);
+  let out: Result;
+  try {
+    const response = await fetchHandler.call(workers, request, env, tail.ctx);
+    out = await responseTuple(response, false);
+  } catch (err) {
+    out = errorTuple(Outcome.functionError, err);
+  }
+  if (out[0] !== Outcome.webResponse || !tail.pending) {
+    // No waitUntil work, or the handler failed: the call ends with its answer.
+    tail.cancel();
+    end(requestId, prev, idle);
+    return out;
+  }
+  // The response goes now; the call goes on until its waitUntil work settles (or the host sends
+  // Deliver.tailCancel at the deadline).
+  out[5] = true;
+  tails.set(requestId, { tail, prev });
+  void promiseThen.call(tail.settled(), () => endTail(requestId, tail), () => endTail(requestId, tail));
+  return out;
+}
+
+function endTail(requestId: string, tail: CallTail): void {
+  const t = tails.get(requestId);
+  if (t === undefined || t.tail !== tail) return;
+  tails.delete(requestId);
+  tailDone(requestId);
+  end(requestId, t.prev, idle);
+}
+
+/** An event function called on the web route: the Lambda function URL contract. */
+async function invokeWebEvent(method: string, url: string, headers: string[], body: ArrayBuffer, requestId: string, deadline: number): Promise<Result> {
+  let event: Record<string, unknown>;
+  try {
+    event = lambdaUrlEvent(method, url, headers, body, requestId);
+  } catch (err) {
+    return [Outcome.badPayload, 'InvalidRequest', `the request cannot be given to the function: ${(err as Error)?.message ?? err}`, ''];
+  }
+  const prev = begin(requestId, deadline);
+  try {
+    const result = await callHandler(handler!, event, makeContext(requestId, deadline));
+    try {
+      return lambdaUrlResult(result);
+    } catch (err) {
+      const [, type, message] = errorTuple(Outcome.badResult, err);
+      return [Outcome.badResult, 'ResultNotSerializable', `${type}: ${message}`, ''];
+    }
+  } catch (err) {
+    return errorTuple(Outcome.functionError, err);
+  } finally {
+    end(requestId, prev, idle);
+  }
+}
+
+/**
+ * A cron tick: a Workers module's scheduled(controller, env, ctx), which ends when its waitUntil
+ * work does; an event function gets the timer event (SCF's format) that the host encoded.
+ */
+async function invokeScheduled(cron: string, scheduledTime: number, event: ArrayBuffer, requestId: string, deadline: number): Promise<Result> {
+  if (workers === null) return invoke(event, Encoding.json, Encoding.json, requestId, deadline);
+  const scheduled = workers.scheduled;
+  if (typeof scheduled !== 'function') return wrongKind(`${functionName} has cron schedules but its Workers module has no scheduled handler`);
+  const tail = new CallTail((err) => reportUncaught('in ctx.waitUntil work', err));
+  let noRetry = false;
+  const controller = Object.freeze({ cron, scheduledTime, type: 'scheduled', noRetry: () => { noRetry = true; } });
+  const prev = begin(requestId, deadline);
+  try {
+    await scheduled.call(workers, controller, env, tail.ctx);
+    await tail.settled();
+    return encodeResult(noRetry ? { noRetry } : null, Encoding.json);
+  } catch (err) {
+    return errorTuple(Outcome.functionError, err);
+  } finally {
+    end(requestId, prev, idle);
+  }
+}
+
+/** The host delivers the outcome of a HostOp (a timer went off, a fetch answered…). */
+function deliver(kind: number, id: number | string, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown): void {
+  switch (kind) {
+    case Deliver.timer: return fireTimer(id as number);
+    case Deliver.fetchOk: return fetchDone(id as number, a as number, b as string, c as string[], d as ArrayBuffer, e as string, f as boolean);
+    case Deliver.fetchFail: return fetchFailed(id as number, a as string, b as string);
+    case Deliver.tailCancel: {
+      const t = tails.get(id as string);
+      if (t === undefined) return;
+      t.tail.cancel();
+      tails.delete(id as string);
+      end(id as string, t.prev, idle);
+      return;
+    }
+  }
+}
+
+g[HostGlobal.exportsOut] = {
+  load,
+  invokeBatch,
+  invoke: (body: ArrayBuffer, reqEnc: number, resEnc: number, rid: string, deadline: number) => tracked(rid, invoke(body, reqEnc, resEnc, rid, deadline)),
+  invokeWeb: (method: string, url: string, headers: string[], body: ArrayBuffer, rid: string, deadline: number) => tracked(rid, invokeWeb(method, url, headers, body, rid, deadline)),
+  invokeScheduled: (cron: string, at: number, event: ArrayBuffer, rid: string, deadline: number) => tracked(rid, invokeScheduled(cron, at, event, rid, deadline)),
+  deliver,
+  recover,
+};

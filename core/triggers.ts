@@ -1,0 +1,100 @@
+// Timer triggers: a function's `schedules` (cron expressions, croner) run it on time, once per
+// tick, through the same dispatcher as any call, so each run is an invocation record with its
+// logs (GET /v1/invocations/{id}; GET /v1/functions/{name}/schedules lists the last runs).
+//
+// A Workers module gets scheduled(controller, env, ctx); an event function gets SCF's timer
+// event: {Type: "Timer", TriggerName, Time, Message}.
+
+import { Cron } from 'croner';
+import { randomUUID } from 'node:crypto';
+import type { FunctionVersion, Invocation } from './backend.js';
+import type { Dispatcher } from './dispatcher.js';
+import { Encoding } from '../runtime/protocol.js';
+import { log } from './log.js';
+
+interface Job {
+  digest: string;
+  cron: Cron;
+  name: string;
+  expression: string;
+  timezone: string | undefined;
+  /** The last runs, newest first (bounded). */
+  runs: { requestId: string; scheduledTime: string; status: string }[];
+}
+
+const KEEP_RUNS = 20;
+
+export class Triggers {
+  private readonly jobs = new Map<string, Job[]>();
+  private closed = false;
+
+  constructor(
+    private readonly resolve: (name: string) => FunctionVersion | null,
+    private readonly dispatcher: Dispatcher,
+  ) {}
+
+  /** Makes the function's jobs match its current version (after deploy, delete or restore). */
+  sync(name: string): void {
+    const fn = this.closed ? null : this.resolve(name);
+    const old = this.jobs.get(name) ?? [];
+    if (fn !== null && old.length > 0 && old[0]!.digest === fn.digest) return;
+    for (const j of old) j.cron.stop();
+    this.jobs.delete(name);
+    if (fn === null || fn.spec.schedules.length === 0) return;
+    const jobs = fn.spec.schedules.map((s, i): Job => {
+      const job: Job = {
+        digest: fn.digest, name: s.name ?? `schedule-${i}`, expression: s.cron, timezone: s.timezone, runs: [],
+        cron: null as unknown as Cron,
+      };
+      job.cron = new Cron(s.cron, { name: undefined, ...(s.timezone ? { timezone: s.timezone } : {}) }, (self: Cron) => {
+        const at = self.currentRun() ?? new Date();
+        this.fire(name, job, s.message ?? '', at.getTime());
+      });
+      return job;
+    });
+    this.jobs.set(name, jobs);
+  }
+
+  /** The function's schedules: next run, and the last runs with their request ids. */
+  describe(name: string): Record<string, unknown>[] {
+    return (this.jobs.get(name) ?? []).map((j) => ({
+      name: j.name, cron: j.expression, timezone: j.timezone ?? 'UTC',
+      nextRun: j.cron.nextRun()?.toISOString() ?? null, lastRuns: j.runs,
+    }));
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const list of this.jobs.values()) for (const j of list) j.cron.stop();
+    this.jobs.clear();
+  }
+
+  private fire(name: string, job: Job, message: string, scheduledTime: number): void {
+    const fn = this.resolve(name);
+    if (fn === null || fn.digest !== job.digest) return; // replaced or deleted meanwhile
+    const time = new Date(scheduledTime).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const event = { Type: 'Timer', TriggerName: job.name, Time: time, Message: message };
+    const bytes = Buffer.from(JSON.stringify(event));
+    const inv: Invocation = {
+      requestId: randomUUID(), functionName: name, version: fn.version, digest: fn.digest,
+      body: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
+      reqEnc: Encoding.json, resEnc: Encoding.json,
+      startedAt: performance.now(), startedAtEpoch: Date.now(), result: null, status: 'running',
+      cold: false, queueMs: 0, initMs: 0, durationMs: 0, error: null, logs: null, forceCold: false,
+      schedule: { cron: job.expression, scheduledTime, trigger: job.name },
+    };
+    const run = { requestId: inv.requestId, scheduledTime: time, status: 'running' };
+    job.runs.unshift(run);
+    if (job.runs.length > KEEP_RUNS) job.runs.length = KEEP_RUNS;
+    this.dispatcher.invoke(fn, inv).then(() => {
+      run.status = inv.status;
+      this.dispatcher.settle(inv);
+      if (inv.error) {
+        log.warn({ function: name, trigger: job.name, requestId: inv.requestId, errorType: inv.error.errorType, err: inv.error.errorMessage }, 'scheduled run failed');
+      }
+    }, (err: unknown) => {
+      run.status = 'failed';
+      log.error({ err, function: name, requestId: inv.requestId }, 'scheduled run could not be dispatched');
+    });
+  }
+}

@@ -1,0 +1,128 @@
+// ANY /v1/web/{name}/{path...}: the HTTP request itself goes to the function (a Workers fetch
+// handler, or an event handler through the Lambda function URL contract), and its response comes
+// back as it is: status, headers and body, binary too. The function sees the URL without the
+// /v1/web/{name} prefix (X-Forwarded-Prefix carries it), as if it owned the host.
+
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import { Encoding } from '../runtime/protocol.js';
+import type { Invocation } from './backend.js';
+import type { Config } from './config.js';
+import type { Dispatcher } from './dispatcher.js';
+import { errorJson, HearthError, StatusLine, toHearthError } from './errors.js';
+import { finish, readBody, type Exchange } from './http-io.js';
+import { writeInvocationHeaders, type FrontEnd } from './http.js';
+import { log } from './log.js';
+import { tailBase64 } from './logs.js';
+import type { Registry } from './registry.js';
+
+export interface WebRouteDeps {
+  config: Config;
+  registry: Registry;
+  dispatcher: Dispatcher;
+}
+
+/** Headers that belong to the connection, not to the message: Hearth writes its own. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'proxy-connection', 'te', 'trailer']);
+/** What a Host header may hold (host, IPv4, [IPv6], optional port). */
+const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+export function mountWeb(fe: FrontEnd, deps: WebRouteDeps): void {
+  const handler = (res: HttpResponse, req: HttpRequest) => serveWeb(fe, deps, res, req);
+  fe.app.any('/v1/web/:name', handler);
+  fe.app.any('/v1/web/:name/*', handler);
+}
+
+function serveWeb(fe: FrontEnd, deps: WebRouteDeps, res: HttpResponse, req: HttpRequest): void {
+  // receive: everything from `req` is read now (it is invalid after the first await)
+  const ex = fe.track(res);
+  const requestId = randomUUID();
+  const name = req.getParameter(0)!;
+  const method = req.getMethod().toUpperCase();
+  const prefix = `/v1/web/${name}`;
+  const path = req.getUrl().slice(prefix.length) || '/';
+  const query = req.getQuery() ?? '';
+  const hostHeader = req.getHeader('host');
+  const proto = req.getHeader('x-forwarded-proto') === 'https' ? 'https' : 'http';
+  const tailLogs = req.getHeader('x-hearth-log-type') === 'Tail';
+  const contentLength = req.getHeader('content-length');
+  const headers: string[] = [];
+  req.forEach((k, v) => { headers.push(k, v); });
+  headers.push('x-forwarded-prefix', prefix);
+
+  const host = HOST.test(hostHeader) ? hostHeader : '127.0.0.1';
+  const url = `${proto}://${host}${path.startsWith('/') ? path : `/${path}`}${query ? `?${query}` : ''}`;
+
+  let fn;
+  try {
+    fn = deps.registry.resolve(name, '');
+  } catch (err) {
+    return fail(ex, requestId, err as HearthError);
+  }
+  readBody(ex, contentLength, deps.config.maxBodyBytes, (body) => {
+    const inv: Invocation = {
+      requestId, functionName: name, version: fn.version, digest: fn.digest, body,
+      reqEnc: Encoding.json, resEnc: Encoding.json,
+      startedAt: performance.now(), startedAtEpoch: Date.now(), result: null, status: 'running',
+      cold: false, queueMs: 0, initMs: 0, durationMs: 0, error: null, logs: null, forceCold: false,
+      web: { method, url, headers },
+    };
+    deps.dispatcher.invoke(fn, inv).then(() => respond(ex, inv, method === 'HEAD', tailLogs, deps)).catch((err) => {
+      log.error({ err, requestId }, 'could not write a web response');
+      if (!ex.aborted) fail(ex, requestId, toHearthError(err));
+    });
+  }, (err) => fail(ex, requestId, err));
+}
+
+function respond(ex: Exchange, inv: Invocation, head: boolean, tailLogs: boolean, deps: WebRouteDeps): void {
+  if (!ex.aborted) {
+    const res = ex.res;
+    const err = inv.error;
+    const r = inv.response;
+    const logResult = tailLogs ? tailBase64(inv.logs) : null;
+    if (err || r === undefined) {
+      const e = err ?? { errorType: 'InternalError', errorMessage: 'the function gave no response', status: 500, functionError: false };
+      const body = errorJson(e.errorType, e.errorMessage, e.stackTrace);
+      res.cork(() => {
+        res.writeStatus(StatusLine[e.status] ?? String(e.status));
+        res.writeHeader('Content-Type', 'application/json');
+        writeInvocationHeaders(res, inv.requestId, inv.cold, inv.initMs, inv.queueMs, inv.durationMs);
+        res.writeHeader('X-Hearth-Executed-Version', inv.version);
+        if (e.functionError) res.writeHeader('X-Hearth-Function-Error', 'Unhandled');
+        if (logResult !== null) res.writeHeader('X-Hearth-Log-Result', logResult);
+        res.end(body);
+      });
+    } else {
+      const status = `${r.status} ${r.statusText || STATUS_CODES[r.status] || ''}`.trimEnd();
+      const body = inv.result ?? new ArrayBuffer(0);
+      const noBody = head || r.status === 204 || r.status === 304 || (r.status >= 100 && r.status < 200);
+      res.cork(() => {
+        res.writeStatus(status);
+        const h = r.headers;
+        for (let i = 0; i < h.length; i += 2) {
+          if (!HOP_BY_HOP.has(h[i]!)) res.writeHeader(h[i]!, h[i + 1]!);
+        }
+        writeInvocationHeaders(res, inv.requestId, inv.cold, inv.initMs, inv.queueMs, inv.durationMs);
+        res.writeHeader('X-Hearth-Executed-Version', inv.version);
+        if (logResult !== null) res.writeHeader('X-Hearth-Log-Result', logResult);
+        if (head) res.endWithoutBody(body.byteLength);
+        else if (noBody) res.endWithoutBody();
+        else res.end(body);
+      });
+    }
+    finish(ex);
+  }
+  deps.dispatcher.settle(inv);
+}
+
+function fail(ex: Exchange, requestId: string, err: HearthError): void {
+  if (ex.aborted) return;
+  ex.res.cork(() => {
+    ex.res.writeStatus(StatusLine[err.status] ?? String(err.status));
+    ex.res.writeHeader('Content-Type', 'application/json');
+    writeInvocationHeaders(ex.res, requestId, false, 0, 0, 0);
+    ex.res.end(errorJson(err.errorType, err.message, err.functionStack), err.status === 413);
+  });
+  finish(ex);
+}

@@ -1,0 +1,62 @@
+// What the runtime knows about the call that is running now, shared by the invoke paths, console
+// and the web APIs (timers and fetch attribute their work to it).
+//
+// Attribution is exact while one call is in flight (the common case and the only one at
+// concurrency 1); with several in flight, work goes to the call that started last.
+
+import { HostGlobal, HostOp } from '../protocol.js';
+
+export const calls = {
+  /** Request id of the running call ('' outside any call, e.g. at module init). */
+  current: '',
+  /** Epoch ms deadline of the running call (0 outside any call). */
+  deadline: 0,
+  /** Calls started and not yet ended, their waitUntil work included. */
+  inFlight: 0,
+  /** Timers and outbound fetches pending in the host. */
+  hostWork: 0,
+};
+
+type HostFn = (op: number, ...args: unknown[]) => void;
+const g = globalThis as Record<string, unknown>;
+const hostFn = g[HostGlobal.host] as HostFn | undefined;
+delete g[HostGlobal.host];
+
+/** Sends a HostOp (fire and forget; the host checks every argument). */
+export function host(op: number, ...args: unknown[]): void {
+  if (hostFn !== undefined) hostFn(op, ...args);
+}
+
+/** A call has ended: when none is left, timers and fetches nobody waits for are dropped. */
+export function callEnded(onIdle: () => void): void {
+  if (--calls.inFlight === 0 && calls.hostWork > 0) {
+    onIdle();
+    host(HostOp.cancelAll);
+  }
+}
+
+/** A call begins: its console lines and new work are attributed to it from now on. */
+export function begin(requestId: string, deadline: number): [string, number] {
+  const prev: [string, number] = [calls.current, calls.deadline];
+  calls.inFlight++;
+  calls.current = requestId;
+  calls.deadline = deadline;
+  return prev;
+}
+
+/** A call has ended: attribution goes back to the call that was current before it. */
+export function end(requestId: string, prev: [string, number], onIdle: () => void): void {
+  if (calls.inFlight === 1) { calls.current = ''; calls.deadline = 0; }
+  else if (calls.current === requestId) { calls.current = prev[0]; calls.deadline = prev[1]; }
+  callEnded(onIdle);
+}
+
+/**
+ * Work of an earlier call resumes (a timer fired, a fetch answered): attribute what follows to
+ * it, including the promise continuations that run after this delivery returns.
+ */
+export function adopt(requestId: string, deadline: number): void {
+  if (requestId === '' && calls.inFlight > 0) return;
+  calls.current = requestId;
+  calls.deadline = deadline;
+}

@@ -1,0 +1,170 @@
+// Web calls (ANY /v1/web/{name}/...) inside the isolate.
+//
+// - A Workers module (`export default { fetch }`) gets a Request, env and ctx, and returns a
+//   Response; its body is read here into bytes for the host. ctx.waitUntil work goes on after the
+//   response, until it settles or the call's deadline (the host then sends Deliver.tailCancel).
+// - An event function gets the Lambda function URL event (payload format 2.0) and may answer
+//   with {statusCode, headers, body, isBase64Encoded, cookies} or any JSON value (200, JSON), as
+//   Lambda function URLs do.
+
+import { HostOp, Outcome, type WebResponseTuple } from '../protocol.js';
+import { calls, host } from './calls.js';
+import { AbortController } from './web/abort.js';
+import { Body } from './web/body.js';
+import { atob, btoa, TextEncoder } from './web/encoding.js';
+import { Headers } from './web/headers.js';
+import { Request } from './web/request.js';
+import { Response } from './web/response.js';
+import { decodeUtf8 } from './utf8.js';
+import { URL } from './web/url.js';
+
+type Failure = [number, string, string, string];
+
+export interface WorkersModule {
+  fetch?: (request: Request, env: unknown, ctx: unknown) => unknown;
+  scheduled?: (controller: unknown, env: unknown, ctx: unknown) => unknown;
+}
+
+/** A call's ctx: waitUntil work, and when it has all settled. */
+export class CallTail {
+  private readonly promises: Promise<unknown>[] = [];
+  private cancelled = false;
+  readonly ctx: { waitUntil(p: unknown): void; passThroughOnException(): void };
+
+  constructor(private readonly report: (err: unknown) => void) {
+    const promises = this.promises;
+    this.ctx = Object.freeze({
+      waitUntil(p: unknown): void {
+        promises.push(Promise.resolve(p));
+      },
+      // There is no origin behind Hearth to pass through to: a thrown error is a 500.
+      passThroughOnException(): void {},
+    });
+  }
+
+  get pending(): boolean {
+    return this.promises.length > 0;
+  }
+
+  /** Resolves when every waitUntil promise has settled (ones added meanwhile included). */
+  async settled(): Promise<void> {
+    let seen = 0;
+    while (seen < this.promises.length && !this.cancelled) {
+      const batch = this.promises.slice(seen);
+      seen = this.promises.length;
+      const results = await Promise.allSettled(batch);
+      for (const r of results) if (r.status === 'rejected') this.report(r.reason);
+    }
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+  }
+}
+
+const EMPTY = new Uint8Array(0);
+const encoder = new TextEncoder();
+
+/**
+ * The incoming Request. Its body is null for GET and HEAD, and for requests that declare no body
+ * (no Content-Length, no Transfer-Encoding); a declared empty body is an empty stream (as workerd).
+ */
+export function incomingRequest(method: string, url: string, headers: string[], body: ArrayBuffer): Request {
+  let declared = body.byteLength > 0;
+  for (let i = 0; !declared && i < headers.length; i += 2) declared = headers[i] === 'content-length' || headers[i] === 'transfer-encoding';
+  const bytes = !declared || method === 'GET' || method === 'HEAD' ? null : new Uint8Array(body);
+  return Request.incoming(method, url, headers, bytes, new AbortController().signal);
+}
+
+/** The Response a fetch handler returned, as the tuple the host writes out. */
+export async function responseTuple(r: unknown, tailPending: boolean): Promise<WebResponseTuple | Failure> {
+  if (!(r instanceof Response)) {
+    const what = r === null ? 'null' : r === undefined ? 'undefined' : typeof r === 'object' ? (r.constructor?.name ?? 'object') : typeof r;
+    return [Outcome.functionError, 'InvalidResponse', `The fetch handler returned ${what}, not a Response.`, ''];
+  }
+  if (r.status === 0) return [Outcome.functionError, 'InvalidResponse', 'The fetch handler returned Response.error().', ''];
+  const peek = Body.peekBytes(r);
+  const bytes = peek === null ? EMPTY : peek !== undefined ? peek : await Body.readBytes(r);
+  const buf = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer as ArrayBuffer : bytes.slice().buffer as ArrayBuffer;
+  return [Outcome.webResponse, r.status, r.statusText, Headers.toFlat(r.headers), buf, tailPending];
+}
+
+/** The Lambda function URL event (payload format version 2.0) for an event handler. */
+export function lambdaUrlEvent(method: string, url: string, flat: string[], body: ArrayBuffer, requestId: string): Record<string, unknown> {
+  const u = new URL(url);
+  const headers: Record<string, string> = {};
+  const cookies: string[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const k = flat[i]!, v = flat[i + 1]!;
+    if (k === 'cookie') { for (const c of v.split(/;\s*/)) if (c) cookies.push(c); continue; }
+    headers[k] = k in headers ? `${headers[k]},${v}` : v;
+  }
+  const query: Record<string, string> = {};
+  for (const [k, v] of u.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  const bytes = new Uint8Array(body);
+  let text: string | null = null;
+  if (bytes.length > 0) { try { text = decodeUtf8(bytes); } catch { text = null; } }
+  const event: Record<string, unknown> = {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: u.pathname,
+    rawQueryString: u.search.slice(1),
+    headers,
+    requestContext: {
+      http: { method, path: u.pathname, protocol: 'HTTP/1.1', sourceIp: headers['x-forwarded-for']?.split(',')[0]?.trim() ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      requestId,
+      routeKey: '$default',
+      stage: '$default',
+      timeEpoch: Date.now(),
+      domainName: u.host,
+    },
+    isBase64Encoded: false,
+  };
+  if (cookies.length) event.cookies = cookies;
+  if (Object.keys(query).length) event.queryStringParameters = query;
+  if (bytes.length > 0) {
+    if (text !== null) event.body = text;
+    else { event.body = bytesToBase64(bytes); event.isBase64Encoded = true; }
+  }
+  return event;
+}
+
+/** A Lambda function URL result as the response tuple. */
+export function lambdaUrlResult(result: unknown): WebResponseTuple {
+  const r = result as Record<string, unknown> | null;
+  if (r === null || typeof r !== 'object' || Array.isArray(r) || typeof r.statusCode !== 'number') {
+    // Without a statusCode, Lambda answers 200 with the JSON of the result.
+    const text = result === undefined ? '' : typeof result === 'string' ? result : JSON.stringify(result);
+    return [Outcome.webResponse, 200, '', ['content-type', 'application/json'], encoder.encode(text).buffer as ArrayBuffer, false];
+  }
+  const flat: string[] = [];
+  if (r.headers && typeof r.headers === 'object') {
+    for (const [k, v] of Object.entries(r.headers as Record<string, unknown>)) flat.push(k.toLowerCase(), String(v));
+  }
+  if (Array.isArray(r.cookies)) for (const c of r.cookies) flat.push('set-cookie', String(c));
+  let body: Uint8Array = EMPTY;
+  if (typeof r.body === 'string') body = r.isBase64Encoded === true ? base64ToBytes(r.body) : encoder.encode(r.body);
+  else if (r.body !== undefined && r.body !== null) body = encoder.encode(JSON.stringify(r.body));
+  const status = Math.trunc(r.statusCode as number);
+  if (status < 100 || status > 599) throw new RangeError(`statusCode ${status} is not an HTTP status`);
+  return [Outcome.webResponse, status, '', flat, body.slice().buffer as ArrayBuffer, false];
+}
+
+function bytesToBase64(b: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < b.length; i += 4096) s += String.fromCharCode.apply(null, b.subarray(i, i + 4096) as unknown as number[]);
+  return btoa(s);
+}
+
+function base64ToBytes(s: string): Uint8Array {
+  const bin = atob(s);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+/** Tells the host a call's waitUntil work has ended (it holds the call's slot until then). */
+export function tailDone(requestId: string): void {
+  host(HostOp.tailDone, requestId);
+}
+

@@ -1,0 +1,177 @@
+// The Body mixin of WHATWG Fetch (§6.3) shared by Request and Response. A body is held as bytes
+// when it came from bytes (the common case: no stream is made unless `.body` is read) or as a
+// ReadableStream (web-streams-polyfill) when the script gave one or asked for one.
+
+import { ReadableStream } from 'web-streams-polyfill';
+import { decodeUtf8 } from '../utf8.js';
+import { Headers } from './headers.js';
+import { TextDecoder, TextEncoder } from './encoding.js';
+import { URLSearchParams } from './url.js';
+
+export type BodyInit = ReadableStream<Uint8Array> | ArrayBuffer | ArrayBufferView | string | URLSearchParams | null | undefined;
+
+type Source = { bytes: Uint8Array } | { stream: ReadableStream<Uint8Array> } | null;
+
+const encoder = new TextEncoder();
+
+/** What a BodyInit becomes, and the Content-Type it implies (Fetch's "extract a body"). */
+export function extractBody(init: BodyInit | unknown): { source: Source; type: string | null } {
+  if (init === null || init === undefined) return { source: null, type: null };
+  if (typeof init === 'string') return { source: { bytes: encoder.encode(init) }, type: 'text/plain;charset=UTF-8' };
+  if (init instanceof ArrayBuffer) return { source: { bytes: new Uint8Array(init.slice(0)) }, type: null };
+  if (ArrayBuffer.isView(init)) {
+    const v = init as ArrayBufferView;
+    return { source: { bytes: new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength)) }, type: null };
+  }
+  if (init instanceof ReadableStream) return { source: { stream: init as ReadableStream<Uint8Array> }, type: null };
+  if (init instanceof URLSearchParams) {
+    return { source: { bytes: encoder.encode(String(init)) }, type: 'application/x-www-form-urlencoded;charset=UTF-8' };
+  }
+  // Anything else is stringified, as WebIDL's union conversion does for a USVString fallback.
+  return { source: { bytes: encoder.encode(String(init)) }, type: 'text/plain;charset=UTF-8' };
+}
+
+export abstract class Body {
+  #source: Source = null;
+  #stream: ReadableStream<Uint8Array> | null = null;
+  #used = false;
+
+  abstract get headers(): Headers;
+
+  protected setBody(source: Source): void {
+    this.#source = source;
+    this.#stream = null;
+  }
+
+  get body(): ReadableStream<Uint8Array> | null {
+    const s = this.#source;
+    if (s === null) return null;
+    if ('stream' in s) return s.stream;
+    if (this.#stream === null) {
+      const bytes = s.bytes;
+      this.#stream = new ReadableStream<Uint8Array>({
+        type: 'bytes',
+        start(c: { enqueue(b: Uint8Array): void; close(): void }) {
+          if (bytes.byteLength > 0) c.enqueue(bytes.slice());
+          c.close();
+        },
+      } as any);
+      this.#source = { stream: this.#stream };
+    }
+    return this.#stream;
+  }
+
+  get bodyUsed(): boolean {
+    if (this.#used) return true;
+    const s = this.#source;
+    return s !== null && 'stream' in s && isDisturbed(s.stream);
+  }
+
+  async arrayBuffer(): Promise<ArrayBuffer> {
+    const b = await this.#consume();
+    return b.buffer.byteLength === b.byteLength && b.byteOffset === 0 ? b.buffer as ArrayBuffer : b.slice().buffer as ArrayBuffer;
+  }
+
+  async bytes(): Promise<Uint8Array> {
+    return this.#consume();
+  }
+
+  async text(): Promise<string> {
+    return decodeText(await this.#consume());
+  }
+
+  async json(): Promise<unknown> {
+    return JSON.parse(decodeText(await this.#consume()));
+  }
+
+  async formData(): Promise<never> {
+    throw new TypeError('formData() is not supported in Hearth isolates; parse the body with text() or arrayBuffer()');
+  }
+
+  async blob(): Promise<never> {
+    throw new TypeError('blob() is not supported in Hearth isolates; use arrayBuffer()');
+  }
+
+  /** The source to give a clone (a tee of a stream; bytes are shared, they are never written). */
+  protected cloneSource(): Source {
+    if (this.bodyUsed) throw new TypeError('Body has already been used. It can only be used once. Use tee() first if you need to read it twice.');
+    const s = this.#source;
+    if (s === null || 'bytes' in s) return s;
+    const [a, b] = s.stream.tee();
+    this.#source = { stream: a };
+    this.#stream = a;
+    return { stream: b };
+  }
+
+  /** Reads the whole body once (the host's way out too). */
+  async #consume(): Promise<Uint8Array> {
+    if (this.bodyUsed) throw new TypeError('Body has already been used. It can only be used once. Use tee() first if you need to read it twice.');
+    this.#used = true;
+    const s = this.#source;
+    if (s === null) return new Uint8Array(0);
+    if ('bytes' in s) return s.bytes;
+    return readAll(s.stream);
+  }
+
+  /** Internal: the body's bytes for the host (marks it used). */
+  static readBytes(b: Body): Promise<Uint8Array> {
+    return b.#consume();
+  }
+
+  /** Internal: the bytes without a stream in between, when the body is still bytes. */
+  static peekBytes(b: Body): Uint8Array | null | undefined {
+    const s = b.#source;
+    if (s === null) return null;
+    return 'bytes' in s ? s.bytes : undefined;
+  }
+}
+
+export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  if (stream.locked) throw new TypeError('The body stream is locked to a reader');
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read() as { done: boolean; value: unknown };
+    if (done) break;
+    if (!(value instanceof Uint8Array)) {
+      const tag = Object.prototype.toString.call(value);
+      if (ArrayBuffer.isView(value)) {
+        const v = value as ArrayBufferView;
+        chunks.push(new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+        total += v.byteLength;
+        continue;
+      }
+      if (value instanceof ArrayBuffer) { chunks.push(new Uint8Array(value)); total += value.byteLength; continue; }
+      throw new TypeError(`This body stream gave a chunk that is not bytes (${tag}); enqueue Uint8Array chunks`);
+    }
+    chunks.push(value);
+    total += value.byteLength;
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) { out.set(c, at); at += c.byteLength; }
+  return out;
+}
+
+function isDisturbed(s: ReadableStream<unknown>): boolean {
+  // web-streams-polyfill keeps the spec's [[disturbed]] slot as _disturbed.
+  return (s as unknown as { _disturbed?: boolean })._disturbed === true;
+}
+
+/** UTF-8 decode with replacement (text() never throws on bad bytes) and the BOM dropped. */
+function decodeText(b: Uint8Array): string {
+  let bytes = b;
+  if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
+  try {
+    return decodeUtf8(bytes);
+  } catch {
+    return lenientDecoder().decode(bytes);
+  }
+}
+
+let lenient: TextDecoder | null = null;
+function lenientDecoder(): TextDecoder {
+  return (lenient ??= new TextDecoder('utf-8', { fatal: false, ignoreBOM: true }));
+}

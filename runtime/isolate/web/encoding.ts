@@ -1,0 +1,291 @@
+// TextEncoder, TextDecoder (WHATWG Encoding, UTF-8 only), atob and btoa (HTML §8.3) for bare V8
+// isolates, which have none of them.
+// TextDecoder follows the spec's UTF-8 decoder byte by byte, so invalid input becomes U+FFFD
+// exactly as in browsers and Node ("maximal subpart" replacement), and a partial sequence is kept
+// across decode(…, {stream: true}) calls. Valid input takes utf8.ts's fast path instead.
+// Deviations: only the UTF-8 labels are accepted (any other label, even a valid one such as
+// "latin1", is a RangeError, as for an unknown label); after a fatal error the decoder starts
+// afresh (the spec leaves a streaming decoder's state as it was).
+
+import { decodeUtf8, encodeUtf8 } from '../utf8.js';
+import { DOMException } from './dom-exception.js';
+
+const fromCharCode = String.fromCharCode;
+const CHUNK = 4096;
+
+/**
+ * The bytes of an ArrayBuffer or ArrayBufferView (a view on them, not a copy), or undefined for
+ * anything else. Uses V8's own brand checks, not instanceof or Symbol.toStringTag.
+ */
+const abByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength')!.get!;
+const sabByteLength = typeof SharedArrayBuffer === 'function'
+  ? Object.getOwnPropertyDescriptor(SharedArrayBuffer.prototype, 'byteLength')!.get!
+  : null;
+export function bufferSourceBytes(input: unknown, allowShared = true): Uint8Array | undefined {
+  if (ArrayBuffer.isView(input)) return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
+  if (input === null || typeof input !== 'object') return undefined;
+  try { abByteLength.call(input); return new Uint8Array(input as ArrayBuffer); } catch { /* not one */ }
+  if (allowShared && sabByteLength) {
+    try { sabByteLength.call(input); return new Uint8Array(input as ArrayBuffer); } catch { /* not one */ }
+  }
+  return undefined;
+}
+
+function defineTag(cls: { prototype: object }, name: string): void {
+  Object.defineProperty(cls.prototype, Symbol.toStringTag, { value: name, configurable: true });
+  // Minifiers rename classes; keep the name user code sees.
+  Object.defineProperty(cls, 'name', { value: name, configurable: true });
+}
+
+export interface TextEncoderEncodeIntoResult { read: number; written: number }
+
+export class TextEncoder {
+  get encoding(): string { return 'utf-8'; }
+
+  /** UTF-8 bytes of String(input); lone surrogates become U+FFFD (EF BF BD). */
+  encode(input: unknown = ''): Uint8Array {
+    return new Uint8Array(encodeUtf8(String(input)));
+  }
+
+  /**
+   * Writes as many whole code points of String(source) as fit into destination. `read` counts
+   * UTF-16 code units consumed (2 for a surrogate pair), `written` bytes.
+   */
+  encodeInto(source: unknown, destination: Uint8Array): TextEncoderEncodeIntoResult {
+    if (!(destination instanceof Uint8Array)) {
+      throw new TypeError("Failed to execute 'encodeInto' on 'TextEncoder': parameter 2 is not of type 'Uint8Array'.");
+    }
+    const s = String(source);
+    const n = s.length;
+    const cap = destination.length;
+    let read = 0;
+    let written = 0;
+    while (read < n) {
+      let c = s.charCodeAt(read);
+      if (c < 0x80) {
+        if (written >= cap) break;
+        destination[written++] = c;
+        read++;
+        continue;
+      }
+      if (c < 0x800) {
+        if (written + 2 > cap) break;
+        destination[written++] = 0xc0 | (c >> 6);
+        destination[written++] = 0x80 | (c & 0x3f);
+        read++;
+        continue;
+      }
+      if (c >= 0xd800 && c <= 0xdbff && read + 1 < n && (s.charCodeAt(read + 1) & 0xfc00) === 0xdc00) {
+        if (written + 4 > cap) break;
+        c = 0x10000 + ((c - 0xd800) << 10) + (s.charCodeAt(read + 1) - 0xdc00);
+        destination[written++] = 0xf0 | (c >> 18);
+        destination[written++] = 0x80 | ((c >> 12) & 0x3f);
+        destination[written++] = 0x80 | ((c >> 6) & 0x3f);
+        destination[written++] = 0x80 | (c & 0x3f);
+        read += 2;
+        continue;
+      }
+      if (written + 3 > cap) break;
+      if (c >= 0xd800 && c <= 0xdfff) c = 0xfffd; // a lone surrogate
+      destination[written++] = 0xe0 | (c >> 12);
+      destination[written++] = 0x80 | ((c >> 6) & 0x3f);
+      destination[written++] = 0x80 | (c & 0x3f);
+      read++;
+    }
+    return { read, written };
+  }
+}
+defineTag(TextEncoder, 'TextEncoder');
+
+// The labels of UTF-8 in the Encoding spec's table; matching is ASCII case-insensitive after
+// stripping leading and trailing ASCII whitespace.
+const UTF8_LABELS = ['unicode-1-1-utf-8', 'unicode11utf8', 'unicode20utf8', 'utf-8', 'utf8', 'x-unicode20utf8'];
+
+export interface TextDecoderOptions { fatal?: boolean; ignoreBOM?: boolean }
+export interface TextDecodeOptions { stream?: boolean }
+
+export class TextDecoder {
+  #fatal: boolean;
+  #ignoreBOM: boolean;
+  #bomSeen = false;
+  #doNotFlush = false;
+  // The spec's UTF-8 decoder state: code point so far, bytes needed/seen, continuation bounds.
+  #cp = 0;
+  #needed = 0;
+  #seen = 0;
+  #lower = 0x80;
+  #upper = 0xbf;
+
+  constructor(label: unknown = 'utf-8', options?: TextDecoderOptions | null) {
+    const name = String(label).replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, '').replace(/[A-Z]+/g, (m) => m.toLowerCase());
+    if (!UTF8_LABELS.includes(name)) {
+      throw new RangeError(`Failed to construct 'TextDecoder': The encoding label provided ('${String(label)}') is invalid.`);
+    }
+    if (options != null && typeof options !== 'object' && typeof options !== 'function') {
+      throw new TypeError("Failed to construct 'TextDecoder': The provided value is not of type 'TextDecoderOptions'.");
+    }
+    this.#fatal = Boolean(options?.fatal);
+    this.#ignoreBOM = Boolean(options?.ignoreBOM);
+  }
+
+  get encoding(): string { return 'utf-8'; }
+  get fatal(): boolean { return this.#fatal; }
+  get ignoreBOM(): boolean { return this.#ignoreBOM; }
+
+  decode(input?: ArrayBufferLike | ArrayBufferView | null, options?: TextDecodeOptions | null): string {
+    let bytes: Uint8Array | undefined;
+    if (input === undefined || input === null) bytes = new Uint8Array(0);
+    else if (!(bytes = bufferSourceBytes(input))) {
+      throw new TypeError("Failed to execute 'decode' on 'TextDecoder': The provided value is not of type '(ArrayBuffer or ArrayBufferView)'.");
+    }
+    if (!this.#doNotFlush) { this.#reset(); this.#bomSeen = false; }
+    const stream = Boolean(options?.stream);
+    this.#doNotFlush = stream;
+
+    // Input that is valid as a whole (the usual case) leaves nothing to carry over.
+    let out = this.#needed === 0 ? tryFastDecode(bytes) : null;
+    if (out === null) out = this.#decodeSlow(bytes, !stream);
+    if (!this.#ignoreBOM && !this.#bomSeen && out.length > 0) {
+      this.#bomSeen = true;
+      if (out.charCodeAt(0) === 0xfeff) out = out.slice(1);
+    }
+    return out;
+  }
+
+  #reset(): void {
+    this.#cp = this.#needed = this.#seen = 0;
+    this.#lower = 0x80;
+    this.#upper = 0xbf;
+  }
+
+  #error(units: number[]): void {
+    if (this.#fatal) {
+      this.#reset();
+      this.#doNotFlush = false;
+      throw new TypeError('The encoded data was not valid for encoding utf-8');
+    }
+    units.push(0xfffd);
+  }
+
+  /** The UTF-8 decoder of WHATWG Encoding §9.1.1, run over `bytes`, then flushed if `flush`. */
+  #decodeSlow(bytes: Uint8Array, flush: boolean): string {
+    const units: number[] = [];
+    let out = '';
+    const n = bytes.length;
+    let cp = this.#cp, needed = this.#needed, seen = this.#seen, lower = this.#lower, upper = this.#upper;
+    for (let i = 0; i < n; i++) {
+      const b = bytes[i]!;
+      if (needed === 0) {
+        if (b < 0x80) units.push(b);
+        else if (b >= 0xc2 && b <= 0xdf) { needed = 1; cp = b & 0x1f; }
+        else if (b >= 0xe0 && b <= 0xef) {
+          if (b === 0xe0) lower = 0xa0;
+          else if (b === 0xed) upper = 0x9f;
+          needed = 2; cp = b & 0x0f;
+        } else if (b >= 0xf0 && b <= 0xf4) {
+          if (b === 0xf0) lower = 0x90;
+          else if (b === 0xf4) upper = 0x8f;
+          needed = 3; cp = b & 0x07;
+        } else {
+          this.#error(units);
+        }
+      } else if (b < lower || b > upper) {
+        // The sequence so far is one error; the byte is then processed afresh.
+        cp = needed = seen = 0; lower = 0x80; upper = 0xbf;
+        i--;
+        this.#error(units);
+      } else {
+        lower = 0x80; upper = 0xbf;
+        cp = (cp << 6) | (b & 0x3f);
+        if (++seen === needed) {
+          if (cp > 0xffff) {
+            cp -= 0x10000;
+            units.push(0xd800 | (cp >> 10), 0xdc00 | (cp & 0x3ff));
+          } else units.push(cp);
+          cp = needed = seen = 0;
+        }
+      }
+      if (units.length >= CHUNK) { out += fromCharCode.apply(null, units); units.length = 0; }
+    }
+    this.#cp = cp; this.#needed = needed; this.#seen = seen; this.#lower = lower; this.#upper = upper;
+    if (flush && needed !== 0) {
+      this.#reset();
+      this.#error(units);
+    }
+    return out + fromCharCode.apply(null, units);
+  }
+}
+defineTag(TextDecoder, 'TextDecoder');
+
+/** utf8.ts's decoder (an ASCII fast path, strict otherwise); null if the input is not valid as a whole. */
+function tryFastDecode(bytes: Uint8Array): string | null {
+  try { return decodeUtf8(bytes); } catch { return null; }
+}
+
+// ---- atob / btoa -------------------------------------------------------------------------------
+
+const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+const DECODE = new Int16Array(128).fill(-1);
+for (let i = 0; i < 64; i++) DECODE[ALPHABET.charCodeAt(i)] = i;
+
+function invalidCharacter(message: string): DOMException {
+  return new DOMException(message, 'InvalidCharacterError');
+}
+
+/** Base64 of a "binary string" (every code unit ≤ 0xFF), with padding. */
+export function btoa(data: unknown): string {
+  if (arguments.length === 0) throw new TypeError("Failed to execute 'btoa': 1 argument required, but only 0 present.");
+  const s = String(data);
+  const n = s.length;
+  for (let i = 0; i < n; i++) {
+    if (s.charCodeAt(i) > 0xff) throw invalidCharacter('Invalid character');
+  }
+  const parts: string[] = [];
+  let chunk = '';
+  let i = 0;
+  for (; i + 2 < n; i += 3) {
+    const v = (s.charCodeAt(i) << 16) | (s.charCodeAt(i + 1) << 8) | s.charCodeAt(i + 2);
+    chunk += ALPHABET[v >> 18]! + ALPHABET[(v >> 12) & 63]! + ALPHABET[(v >> 6) & 63]! + ALPHABET[v & 63]!;
+    if (chunk.length >= CHUNK) { parts.push(chunk); chunk = ''; }
+  }
+  if (i + 1 === n) {
+    const v = s.charCodeAt(i) << 16;
+    chunk += ALPHABET[v >> 18]! + ALPHABET[(v >> 12) & 63]! + '==';
+  } else if (i + 2 === n) {
+    const v = (s.charCodeAt(i) << 16) | (s.charCodeAt(i + 1) << 8);
+    chunk += ALPHABET[v >> 18]! + ALPHABET[(v >> 12) & 63]! + ALPHABET[(v >> 6) & 63]! + '=';
+  }
+  parts.push(chunk);
+  return parts.join('');
+}
+
+/** Forgiving-base64 decode (Infra §4.6): the result is a "binary string", one char per byte. */
+export function atob(data: unknown): string {
+  if (arguments.length === 0) throw new TypeError("Failed to execute 'atob': 1 argument required, but only 0 present.");
+  let s = String(data).replace(/[\t\n\f\r ]+/g, '');
+  if (s.length % 4 === 0) {
+    if (s.endsWith('==')) s = s.slice(0, -2);
+    else if (s.endsWith('=')) s = s.slice(0, -1);
+  }
+  const n = s.length;
+  if (n % 4 === 1) throw invalidCharacter('The string to be decoded is not correctly encoded.');
+  const bytes: number[] = [];
+  let out = '';
+  let acc = 0;
+  let bits = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    const v = c < 128 ? DECODE[c]! : -1;
+    if (v < 0) throw invalidCharacter('The string to be decoded is not correctly encoded.');
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes.push((acc >> bits) & 0xff);
+      acc &= (1 << bits) - 1;
+      if (bytes.length >= CHUNK) { out += fromCharCode.apply(null, bytes); bytes.length = 0; }
+    }
+  }
+  // Leftover bits (4 or 2) are discarded, whatever their value.
+  return out + fromCharCode.apply(null, bytes);
+}

@@ -1,0 +1,67 @@
+// Installs the web platform APIs on the isolate's global object, before any function code runs:
+// as in browsers and workerd they are writable, configurable, non-enumerable properties.
+
+import {
+  ByteLengthQueuingStrategy, CountQueuingStrategy, ReadableByteStreamController, ReadableStream,
+  ReadableStreamBYOBReader, ReadableStreamBYOBRequest, ReadableStreamDefaultController,
+  ReadableStreamDefaultReader, TransformStream, TransformStreamDefaultController, WritableStream,
+  WritableStreamDefaultController, WritableStreamDefaultWriter,
+} from 'web-streams-polyfill';
+import { AbortController, AbortSignal, Event, EventTarget, setAbortTimers, setErrorHandler } from './abort.js';
+import { structuredClone } from './clone.js';
+import { makeCrypto } from './crypto.js';
+import { DOMException } from './dom-exception.js';
+import { atob, btoa, TextDecoder, TextEncoder } from './encoding.js';
+import { fetch } from './fetch.js';
+import { Headers } from './headers.js';
+import { Request } from './request.js';
+import { Response } from './response.js';
+import { clearInterval, clearTimeout, setInterval, setTimeout, uncaught } from './timers.js';
+import { URL, URLSearchParams } from './url.js';
+
+export function installGlobals(seed: Uint8Array, report: (where: string, err: unknown) => void): void {
+  uncaught.report = report;
+  setAbortTimers(setTimeout as never, clearTimeout as never);
+  setErrorHandler((err: unknown) => report('in an event listener', err));
+  // core-js keeps its shared store on the global object; its modules hold it already.
+  delete (globalThis as Record<string, unknown>)['__core-js_shared__'];
+  const promiseThen = Promise.prototype.then;
+  const resolved = Promise.resolve();
+  const queueMicrotask = (cb: unknown): void => {
+    if (typeof cb !== 'function') throw new TypeError("Failed to execute 'queueMicrotask': parameter 1 is not of type 'Function'.");
+    promiseThen.call(resolved, () => {
+      try { (cb as () => void)(); } catch (err) { report('in a queueMicrotask callback', err); }
+    });
+  };
+  const dateNow = Date.now;
+  const timeOrigin = dateNow();
+  const performance = Object.freeze({ timeOrigin, now: () => dateNow() - timeOrigin });
+  const { crypto, Crypto, SubtleCrypto, CryptoKey } = makeCrypto(seed) as ReturnType<typeof makeCrypto> & Record<string, unknown>;
+
+  const globals: Record<string, unknown> = {
+    // Fetch
+    Headers, Request, Response, fetch,
+    // URL, encoding
+    URL, URLSearchParams, TextEncoder, TextDecoder, atob, btoa,
+    // Timers and tasks
+    setTimeout, clearTimeout, setInterval, clearInterval, queueMicrotask, structuredClone, performance,
+    // Crypto
+    crypto, Crypto, SubtleCrypto, CryptoKey,
+    // Events and abort
+    Event, EventTarget, AbortController, AbortSignal, DOMException,
+    // Streams
+    ReadableStream, WritableStream, TransformStream, ReadableStreamDefaultReader, ReadableStreamBYOBReader,
+    ReadableStreamBYOBRequest, ReadableByteStreamController, ReadableStreamDefaultController,
+    TransformStreamDefaultController, WritableStreamDefaultController, WritableStreamDefaultWriter,
+    ByteLengthQueuingStrategy, CountQueuingStrategy,
+  };
+  for (const [name, value] of Object.entries(globals)) {
+    if (value === undefined) continue;
+    Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
+  }
+  // Workers and service workers name the global scope `self`.
+  Object.defineProperty(globalThis, 'self', { value: globalThis, writable: true, configurable: true, enumerable: false });
+  Object.defineProperty(globalThis, 'navigator', {
+    value: Object.freeze({ userAgent: 'Hearth', hardwareConcurrency: 1 }), writable: true, configurable: true, enumerable: false,
+  });
+}

@@ -1,0 +1,113 @@
+// Headers: reading request headers case-insensitively (repeated lines joined with ", "), iteration
+// order (sorted, lower-case), append / set / delete / has, Set-Cookie (several, getSetCookie) and
+// parsing a Cookie request header.
+
+function parseCookies(header) {
+  const out = {};
+  if (!header) return out;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    const name = part.slice(0, eq).trim();
+    let value = part.slice(eq + 1).trim();
+    if (value.startsWith('"') && value.endsWith('"') && value.length >= 2) value = value.slice(1, -1);
+    try { value = decodeURIComponent(value); } catch { /* keep it raw */ }
+    if (name && !(name in out)) out[name] = value;
+  }
+  return out;
+}
+
+function tryName(fn) {
+  try { fn(); return 'no error'; } catch (e) { return e.name; }
+}
+
+export default {
+  async fetch(request) {
+    const { pathname } = new URL(request.url);
+
+    if (pathname === '/read') {
+      const h = request.headers;
+      const mine = [];
+      for (const [k, v] of h) if (k.startsWith('x-t-')) mine.push([k, v]);
+      return Response.json({
+        lower: h.get('x-t-mixed'),
+        upper: h.get('X-T-MIXED'),
+        mixed: h.get('X-t-MiXeD'),
+        multi: h.get('x-t-multi'),
+        missing: h.get('x-t-missing'),
+        hasUpper: h.has('X-T-MIXED'),
+        spaces: h.get('x-t-spaces'),
+        mine,
+        immutable: tryName(() => h.set('x-t-new', '1')),
+      });
+    }
+
+    if (pathname === '/ops') {
+      const h = new Headers({ 'X-B': '2', 'x-a': '1', 'Content-Type': 'text/plain', 'X-C': '  padded\t ' });
+      const steps = [];
+      const snap = (label) => steps.push([label, [...h]]);
+      snap('init');
+      h.append('X-A', 'again');
+      snap('append');
+      h.set('x-b', 'replaced');
+      snap('set');
+      h.delete('X-C');
+      snap('delete');
+      steps.push(['has', h.has('x-a'), h.has('X-C'), h.has('content-type')]);
+      steps.push(['get', h.get('X-A'), h.get('x-none')]);
+      const pairs = new Headers([['z', '1'], ['Z', '2'], ['a', '3']]);
+      const from = new Headers(pairs);
+      from.set('a', 'changed');
+      steps.push(['pairs', [...pairs], [...pairs.keys()], [...pairs.values()], pairs.get('a')]);
+      const order = [];
+      new Headers({ b: '1', a: '2', c: '3' }).forEach((v, k, self) => order.push([k, v, self instanceof Headers]));
+      steps.push(['forEach', order]);
+      steps.push(['errors',
+        tryName(() => h.set('bad name', 'x')),
+        tryName(() => h.set('x-bad', 'a\nb')),
+        tryName(() => new Headers([['only-one']])),
+      ]);
+      steps.push(['emptyValue', (() => { const e = new Headers(); e.set('x-empty', ''); return [e.has('x-empty'), e.get('x-empty')]; })()]);
+      return Response.json(steps);
+    }
+
+    if (pathname === '/set-cookies') {
+      const headers = new Headers({ 'content-type': 'application/json' });
+      headers.append('Set-Cookie', 'session=abc123; Path=/; HttpOnly');
+      headers.append('Set-Cookie', 'theme=dark; Max-Age=3600; SameSite=Lax');
+      headers.append('set-cookie', 'list=a,b,c; Path=/x');
+      const body = {
+        getSetCookie: headers.getSetCookie(),
+        joined: headers.get('set-cookie'),
+        entries: [...headers],
+        emptyGetSetCookie: new Headers().getSetCookie(),
+      };
+      const h2 = new Headers(headers);
+      h2.set('set-cookie', 'only=1');
+      body.afterSet = h2.getSetCookie();
+      h2.delete('Set-Cookie');
+      body.afterDelete = h2.getSetCookie();
+      headers.append('x-custom', 'one');
+      headers.append('x-custom', 'two');
+      return new Response(JSON.stringify(body), { headers });
+    }
+
+    if (pathname === '/cookies') {
+      const cookie = request.headers.get('cookie');
+      return Response.json({ raw: cookie, parsed: parseCookies(cookie) });
+    }
+
+    if (pathname === '/response-headers') {
+      // Headers given to a Response as an object, pairs and a Headers; several casings.
+      const res = new Response('ok', {
+        headers: [['X-Pair', 'a'], ['x-pair', 'b'], ['Cache-Control', 'max-age=60'], ['Content-Language', 'de']],
+      });
+      res.headers.append('Vary', 'Accept');
+      res.headers.append('vary', 'Origin');
+      res.headers.set('X-Set-Later', 'yes');
+      return res;
+    }
+
+    return new Response('not found', { status: 404 });
+  },
+};
