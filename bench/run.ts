@@ -38,6 +38,8 @@ const { values: args } = parseArgs({
     tiny: { type: 'boolean', default: false },
     /** Only cold starts, this build against another checkout's build (its dist/), rounds alternating. */
     'compare-cold': { type: 'string' },
+    /** Pause between a cold-start function's deploy and its first call (the reserve refills meanwhile). */
+    'cold-gap-ms': { type: 'string', default: '50' },
   },
 });
 const tiny = args.tiny;
@@ -45,6 +47,7 @@ const duration = tiny ? 1 : Number(args.duration);
 const connections = Number(args.connections);
 const rounds = tiny ? 1 : Number(args.rounds);
 const coldN = tiny ? 5 : Number(args.cold);
+const coldGapMs = Number(args['cold-gap-ms']);
 const HELLO = JSON.stringify({ name: 'world' });
 
 interface Stat { median: number; min: number; max: number }
@@ -144,7 +147,7 @@ async function coldStarts(root = ROOT): Promise<{ e2eMs: Dist; warmE2eMs: Dist; 
     if (put.status !== 201) throw new Error(`deploy ${name}: ${put.status}`);
     // A function is deployed, then called: give the pre-warm reserve the moment it takes to refill
     // (one blank isolate is ~7 ms of work; the deploy itself used one to check the code).
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, coldGapMs));
     const r = await post(h.port, `/v1/functions/${name}/invoke`, HELLO);
     e2e.push(r.ms);
     init.push(Number(r.headers['x-hearth-init-ms']));
@@ -232,7 +235,7 @@ async function compareCold(other: string): Promise<void> {
   const md = [
     `# JS cold start, this build vs ${other}, ${started.toISOString()}`,
     '',
-    `${coldN} new functions per round, ${rounds} rounds alternating which build goes first; each cell is the median of the rounds' figures [min – max]. Machine: ${os.cpus().length} cores, Node ${process.version}.`,
+    `${coldN} new functions per round (${coldGapMs} ms between each one's deploy and its first call), ${rounds} rounds alternating which build goes first; each cell is the median of the rounds' figures [min – max]. Machine: ${os.cpus().length} cores, Node ${process.version}.`,
     '',
     '| build | cold p50 ms | cold p90 ms | cold p99 ms | server init p50 ms |',
     '| --- | --- | --- | --- | --- |',

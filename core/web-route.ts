@@ -52,7 +52,13 @@ function serveWeb(fe: FrontEnd, deps: WebRouteDeps, res: HttpResponse, req: Http
   headers.push('x-forwarded-prefix', prefix);
 
   const host = HOST.test(hostHeader) ? hostHeader : '127.0.0.1';
-  const url = `${proto}://${host}${path.startsWith('/') ? path : `/${path}`}${query ? `?${query}` : ''}`;
+  // Parsed and serialized here (Node's WHATWG URL), so the isolate can take it as it is.
+  let url: string;
+  try {
+    url = new URL(`${proto}://${host}${path.startsWith('/') ? path : `/${path}`}${query ? `?${query}` : ''}`).href;
+  } catch {
+    return fail(ex, requestId, new HearthError('InvalidRequest', `the request's host and path do not make a URL: ${host}${path}`));
+  }
 
   let fn;
   try {

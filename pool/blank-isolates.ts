@@ -80,7 +80,7 @@ export class BlankIsolates {
     this.refilling = true;
     // setImmediate: let the call that took a blank go first.
     setImmediate(() => {
-      IsolateInstance.prewarm(want, this.runtime, this.hostLog).then(
+      IsolateInstance.prewarm(want, this.runtime, this.hostLog, true).then(
         (inst) => {
           this.refilling = false;
           if (this.closed) return inst.dispose();

@@ -97,8 +97,11 @@ export class IsolateInstance implements PooledInstance {
     readonly memoryMb: number,
   ) {}
 
-  /** A blank isolate with the runtime loaded: no function code yet. */
-  static async prewarm(memoryMb: number, runtime: RuntimeScript, hostLog: HostLog): Promise<IsolateInstance> {
+  /**
+   * A blank isolate with the runtime loaded: no function code yet. `preload`: also load what the
+   * runtime otherwise loads on first use (URL, crypto: ~10 ms), for isolates made ahead of need.
+   */
+  static async prewarm(memoryMb: number, runtime: RuntimeScript, hostLog: HostLog, preload = false): Promise<IsolateInstance> {
     const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
     try {
       const context = await isolate.createContext();
@@ -139,6 +142,11 @@ export class IsolateInstance implements PooledInstance {
       inst.invokeScheduledRef = await rt.get('invokeScheduled', { reference: true });
       inst.deliverRef = await rt.get('deliver', { reference: true });
       inst.recoverRef = await rt.get('recover', { reference: true });
+      if (preload) {
+        const p = await rt.get('preload', { reference: true });
+        await p.apply(undefined, [], { timeout: 5_000 });
+        p.release();
+      }
       rt.release();
       await context.global.delete(HostGlobal.exportsOut);
       return inst;

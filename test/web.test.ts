@@ -420,3 +420,33 @@ describe('timer triggers', () => {
     await fetch(`${h.url}/v1/functions/cronevent`, { method: 'DELETE' });
   });
 });
+
+describe('isolates made on a cold call\'s path (no pre-warm reserve) load URL and crypto on first use', () => {
+  it('works the same as in pre-warmed isolates', async () => {
+    const bare = await startHearth({ args: ['--prewarm-isolates', '0'] });
+    try {
+      await deployOk(bare, 'lazy', workers(`
+        export default {
+          async fetch(request) {
+            const u = new URL(request.url);
+            const body = new URLSearchParams({ a: u.searchParams.get('a'), b: 'x y' });
+            const r = new Request('https://example.com/p', { method: 'POST', body });
+            const digest = await crypto.subtle.digest('SHA-1', new TextEncoder().encode(await r.text()));
+            return Response.json({
+              type: r.headers.get('content-type'), uuid: crypto.randomUUID().length,
+              sha1: [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join(''),
+              globals: Object.keys(globalThis).filter((k) => k.startsWith('__')),
+            });
+          },
+        };`));
+      const r = await fetch(`${bare.url}/v1/web/lazy/x?a=1`);
+      expect(r.headers.get('x-hearth-cold')).toBe('true');
+      expect(await r.json()).toEqual({
+        type: 'application/x-www-form-urlencoded;charset=UTF-8', uuid: 36,
+        sha1: (await import('node:crypto')).createHash('sha1').update('a=1&b=x+y').digest('hex'), globals: [],
+      });
+    } finally {
+      await bare.stop();
+    }
+  });
+});

@@ -9,7 +9,7 @@ import { decodeEvent, encodeResult } from './codec.js';
 import { formatValue, makeConsole, type LogSink } from './console.js';
 import { CallTail, incomingRequest, lambdaUrlEvent, lambdaUrlResult, responseTuple, tailDone, type WorkersModule } from './web-call.js';
 import { fetchDone, fetchFailed, dropAllFetches } from './web/fetch.js';
-import { installGlobals } from './web/globals.js';
+import { installGlobals, preloadGlobals } from './web/globals.js';
 import { dropAllTimers, fireTimer } from './web/timers.js';
 
 type Handler = (event: unknown, context: unknown, callback?: (err: unknown, result?: unknown) => void) => unknown;
@@ -348,4 +348,5 @@ g[HostGlobal.exportsOut] = {
   invokeScheduled: (cron: string, at: number, event: ArrayBuffer, rid: string, deadline: number) => tracked(rid, invokeScheduled(cron, at, event, rid, deadline)),
   deliver,
   recover,
+  preload: preloadGlobals,
 };

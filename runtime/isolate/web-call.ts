@@ -16,7 +16,6 @@ import { Headers } from './web/headers.js';
 import { Request } from './web/request.js';
 import { Response } from './web/response.js';
 import { decodeUtf8 } from './utf8.js';
-import { URL } from './web/url.js';
 
 type Failure = [number, string, string, string];
 
@@ -91,7 +90,15 @@ export async function responseTuple(r: unknown, tailPending: boolean): Promise<W
 
 /** The Lambda function URL event (payload format version 2.0) for an event handler. */
 export function lambdaUrlEvent(method: string, url: string, flat: string[], body: ArrayBuffer, requestId: string): Record<string, unknown> {
-  const u = new URL(url);
+  // The host gives a parsed and serialized URL: split it without loading URL.
+  const afterScheme = url.indexOf('://') + 3;
+  const pathAt = url.indexOf('/', afterScheme);
+  const queryAt = url.indexOf('?', pathAt);
+  const u = {
+    host: url.slice(afterScheme, pathAt),
+    pathname: queryAt < 0 ? url.slice(pathAt) : url.slice(pathAt, queryAt),
+    search: queryAt < 0 ? '' : url.slice(queryAt),
+  };
   const headers: Record<string, string> = {};
   const cookies: string[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) {
@@ -100,7 +107,12 @@ export function lambdaUrlEvent(method: string, url: string, flat: string[], body
     headers[k] = k in headers ? `${headers[k]},${v}` : v;
   }
   const query: Record<string, string> = {};
-  for (const [k, v] of u.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+  for (const pair of u.search.slice(1).split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const k = formDecode(eq < 0 ? pair : pair.slice(0, eq)), v = eq < 0 ? '' : formDecode(pair.slice(eq + 1));
+    query[k] = k in query ? `${query[k]},${v}` : v;
+  }
   const bytes = new Uint8Array(body);
   let text: string | null = null;
   if (bytes.length > 0) { try { text = decodeUtf8(bytes); } catch { text = null; } }
@@ -148,6 +160,12 @@ export function lambdaUrlResult(result: unknown): WebResponseTuple {
   const status = Math.trunc(r.statusCode as number);
   if (status < 100 || status > 599) throw new RangeError(`statusCode ${status} is not an HTTP status`);
   return [Outcome.webResponse, status, '', flat, body.slice().buffer as ArrayBuffer, false];
+}
+
+/** application/x-www-form-urlencoded decoding of one name or value ('+' is a space). */
+function formDecode(s: string): string {
+  const t = s.replace(/\+/g, ' ');
+  try { return decodeURIComponent(t); } catch { return t; }
 }
 
 function bytesToBase64(b: Uint8Array): string {

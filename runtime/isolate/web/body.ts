@@ -6,7 +6,8 @@ import { ReadableStream } from 'web-streams-polyfill';
 import { decodeUtf8 } from '../utf8.js';
 import { Headers } from './headers.js';
 import { TextDecoder, TextEncoder } from './encoding.js';
-import { URLSearchParams } from './url.js';
+import { urlLoaded, urlModule } from './lazy.js';
+import type { URLSearchParams } from './url.js';
 
 export type BodyInit = ReadableStream<Uint8Array> | ArrayBuffer | ArrayBufferView | string | URLSearchParams | null | undefined;
 
@@ -24,7 +25,7 @@ export function extractBody(init: BodyInit | unknown): { source: Source; type: s
     return { source: { bytes: new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength)) }, type: null };
   }
   if (init instanceof ReadableStream) return { source: { stream: init as ReadableStream<Uint8Array> }, type: null };
-  if (init instanceof URLSearchParams) {
+  if (urlLoaded() && init instanceof urlModule().URLSearchParams) {
     return { source: { bytes: encoder.encode(String(init)) }, type: 'application/x-www-form-urlencoded;charset=UTF-8' };
   }
   // Anything else is stringified, as WebIDL's union conversion does for a USVString fallback.

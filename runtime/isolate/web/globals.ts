@@ -9,7 +9,6 @@ import {
 } from 'web-streams-polyfill';
 import { AbortController, AbortSignal, Event, EventTarget, setAbortTimers, setErrorHandler } from './abort.js';
 import { structuredClone } from './clone.js';
-import { makeCrypto } from './crypto.js';
 import { DOMException } from './dom-exception.js';
 import { atob, btoa, TextDecoder, TextEncoder } from './encoding.js';
 import { fetch } from './fetch.js';
@@ -17,14 +16,20 @@ import { Headers } from './headers.js';
 import { Request } from './request.js';
 import { Response } from './response.js';
 import { clearInterval, clearTimeout, setInterval, setTimeout, uncaught } from './timers.js';
-import { URL, URLSearchParams } from './url.js';
+import { defineLazyGlobal, loadCrypto, urlModule } from './lazy.js';
+
+/** Loads what is otherwise loaded on first use (pre-warmed isolates do this ahead of any call). */
+export function preloadGlobals(): void {
+  void (globalThis as Record<string, unknown>).URL;
+  void (globalThis as Record<string, unknown>).URLSearchParams;
+  void (globalThis as Record<string, unknown>).crypto;
+  void (globalThis as Record<string, unknown>).Crypto;
+}
 
 export function installGlobals(seed: Uint8Array, report: (where: string, err: unknown) => void): void {
   uncaught.report = report;
   setAbortTimers(setTimeout as never, clearTimeout as never);
   setErrorHandler((err: unknown) => report('in an event listener', err));
-  // core-js keeps its shared store on the global object; its modules hold it already.
-  delete (globalThis as Record<string, unknown>)['__core-js_shared__'];
   const promiseThen = Promise.prototype.then;
   const resolved = Promise.resolve();
   const queueMicrotask = (cb: unknown): void => {
@@ -36,17 +41,16 @@ export function installGlobals(seed: Uint8Array, report: (where: string, err: un
   const dateNow = Date.now;
   const timeOrigin = dateNow();
   const performance = Object.freeze({ timeOrigin, now: () => dateNow() - timeOrigin });
-  const { crypto, Crypto, SubtleCrypto, CryptoKey } = makeCrypto(seed) as ReturnType<typeof makeCrypto> & Record<string, unknown>;
+  let made: ReturnType<ReturnType<typeof loadCrypto>['makeCrypto']> | null = null;
+  const crypto = () => (made ??= loadCrypto().makeCrypto(seed));
 
   const globals: Record<string, unknown> = {
     // Fetch
     Headers, Request, Response, fetch,
-    // URL, encoding
-    URL, URLSearchParams, TextEncoder, TextDecoder, atob, btoa,
+    // Encoding
+    TextEncoder, TextDecoder, atob, btoa,
     // Timers and tasks
     setTimeout, clearTimeout, setInterval, clearInterval, queueMicrotask, structuredClone, performance,
-    // Crypto
-    crypto, Crypto, SubtleCrypto, CryptoKey,
     // Events and abort
     Event, EventTarget, AbortController, AbortSignal, DOMException,
     // Streams
@@ -59,6 +63,13 @@ export function installGlobals(seed: Uint8Array, report: (where: string, err: un
     if (value === undefined) continue;
     Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
   }
+  // Loaded on first use (see lazy.ts).
+  defineLazyGlobal('URL', () => urlModule().URL);
+  defineLazyGlobal('URLSearchParams', () => urlModule().URLSearchParams);
+  defineLazyGlobal('crypto', () => crypto().crypto);
+  defineLazyGlobal('Crypto', () => crypto().Crypto);
+  defineLazyGlobal('SubtleCrypto', () => crypto().SubtleCrypto);
+  defineLazyGlobal('CryptoKey', () => crypto().CryptoKey);
   // Workers and service workers name the global scope `self`.
   Object.defineProperty(globalThis, 'self', { value: globalThis, writable: true, configurable: true, enumerable: false });
   Object.defineProperty(globalThis, 'navigator', {

@@ -5,7 +5,8 @@
 import { AbortController, AbortSignal } from './abort.js';
 import { Body, extractBody, type BodyInit } from './body.js';
 import { Headers, type HeadersInit } from './headers.js';
-import { URL } from './url.js';
+import { urlModule } from './lazy.js';
+import type { URL } from './url.js';
 
 export interface RequestInit {
   method?: string;
@@ -29,6 +30,9 @@ export function normalizeMethod(m: unknown): string {
   return NORMALIZED.has(upper) ? upper : s;
 }
 
+/** Set while Request.incoming builds a request from a URL the host already parsed and serialized. */
+let trustedUrl: string | null = null;
+
 export class Request extends Body {
   #url: string;
   #method: string;
@@ -43,10 +47,12 @@ export class Request extends Body {
     if (input instanceof Request) {
       from = input;
       this.#url = input.#url;
+    } else if (trustedUrl !== null) {
+      this.#url = trustedUrl;
     } else {
       let parsed: URL;
       try {
-        parsed = new URL(String(input));
+        parsed = new (urlModule().URL)(String(input));
       } catch {
         throw new TypeError(`Invalid URL: ${String(input)}`);
       }
@@ -100,7 +106,13 @@ export class Request extends Body {
 
   /** Internal: the incoming request of a web invocation (immutable headers, body as bytes). */
   static incoming(method: string, url: string, flatHeaders: string[], body: Uint8Array | null, signal: AbortSignal): Request {
-    const r = new Request(url, { method, signal });
+    trustedUrl = url;
+    let r: Request;
+    try {
+      r = new Request(url, { method, signal });
+    } finally {
+      trustedUrl = null;
+    }
     r.#headers = Headers.fromFlat(flatHeaders, 'immutable');
     r.setBody(body === null ? null : { bytes: body });
     return r;

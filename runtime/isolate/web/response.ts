@@ -2,7 +2,8 @@
 
 import { Body, extractBody, type BodyInit } from './body.js';
 import { Headers, type HeadersInit } from './headers.js';
-import { URL } from './url.js';
+import { urlModule } from './lazy.js';
+import type { URL } from './url.js';
 
 export interface ResponseInit {
   status?: number;
@@ -77,7 +78,7 @@ export class Response extends Body {
   static redirect(url: string | { toString(): string }, status = 302): Response {
     let parsed: URL;
     try {
-      parsed = new URL(String(url));
+      parsed = new (urlModule().URL)(String(url));
     } catch {
       throw new TypeError(`Failed to execute 'redirect' on 'Response': Invalid URL ${String(url)}`);
     }
