@@ -67,6 +67,8 @@ export interface WebRequest {
   url: string;
   /** Flat [name, value, ...], lower-case names. */
   headers: string[];
+  /** The client's address (the TCP peer). */
+  remoteAddress: string;
 }
 
 export interface WebResponse {

@@ -322,11 +322,19 @@ function requestHeaders(flat: unknown): [string, string][] {
   return out;
 }
 
-/** Flat [name, value, ...] in Headers order, each set-cookie separate. */
+/**
+ * Flat [name, value, ...] in Headers order, each set-cookie separate. undici has already decoded a
+ * gzip/deflate/br body, so its content-encoding and content-length no longer describe the bytes:
+ * they are dropped (a script that returns the response as is would otherwise label plain bytes
+ * as gzip).
+ */
 function responseHeaders(h: Headers): string[] {
   const out: string[] = [];
   let cookiesDone = false;
+  const encoding = h.get('content-encoding');
+  const decoded = encoding !== null && encoding.trim().toLowerCase() !== 'identity';
   for (const [name, value] of h) {
+    if (decoded && (name === 'content-encoding' || name === 'content-length')) continue;
     if (name === 'set-cookie') {
       if (cookiesDone) continue;
       cookiesDone = true;

@@ -48,8 +48,10 @@ function serveWeb(fe: FrontEnd, deps: WebRouteDeps, res: HttpResponse, req: Http
   const tailLogs = req.getHeader('x-hearth-log-type') === 'Tail';
   const contentLength = req.getHeader('content-length');
   const headers: string[] = [];
-  req.forEach((k, v) => { headers.push(k, v); });
+  // The prefix header is Hearth's to set: a client's own is dropped.
+  req.forEach((k, v) => { if (k !== 'x-forwarded-prefix') headers.push(k, v); });
   headers.push('x-forwarded-prefix', prefix);
+  const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
 
   const host = HOST.test(hostHeader) ? hostHeader : '127.0.0.1';
   // Parsed and serialized here (Node's WHATWG URL), so the isolate can take it as it is.
@@ -72,7 +74,7 @@ function serveWeb(fe: FrontEnd, deps: WebRouteDeps, res: HttpResponse, req: Http
       reqEnc: Encoding.json, resEnc: Encoding.json,
       startedAt: performance.now(), startedAtEpoch: Date.now(), result: null, status: 'running',
       cold: false, queueMs: 0, initMs: 0, durationMs: 0, error: null, logs: null, forceCold: false,
-      web: { method, url, headers },
+      web: { method, url, headers, remoteAddress },
     };
     deps.dispatcher.invoke(fn, inv).then(() => respond(ex, inv, method === 'HEAD', tailLogs, deps)).catch((err) => {
       log.error({ err, requestId }, 'could not write a web response');
@@ -107,7 +109,9 @@ function respond(ex: Exchange, inv: Invocation, head: boolean, tailLogs: boolean
         res.writeStatus(status);
         const h = r.headers;
         for (let i = 0; i < h.length; i += 2) {
-          if (!HOP_BY_HOP.has(h[i]!)) res.writeHeader(h[i]!, h[i + 1]!);
+          const k = h[i]!;
+          // Connection headers and Hearth's own are Hearth's to write.
+          if (!HOP_BY_HOP.has(k) && !k.startsWith('x-hearth-')) res.writeHeader(k, h[i + 1]!);
         }
         writeInvocationHeaders(res, inv.requestId, inv.cold, inv.initMs, inv.queueMs, inv.durationMs);
         res.writeHeader('X-Hearth-Executed-Version', inv.version);

@@ -40,9 +40,8 @@ const SLOW_CALL_MS = 2;
 const EMPTY = new ArrayBuffer(0);
 /** Request bodies from this size on are transferred into the isolate instead of copied. */
 const TRANSFER_AT = 64 * 1024;
-/** Host-side caps on what one isolate may keep pending (the runtime has its own, lower ones). */
-const MAX_TIMERS = 10_000;
-const MAX_FETCHES = 256;
+/** Outbound fetches one isolate may have in flight (each may buffer up to maxFetchBytes here). */
+const MAX_FETCHES = 32;
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const HEADER_VALUE_BAD = /[\0\r\n]/;
 
@@ -84,9 +83,12 @@ export class IsolateInstance implements PooledInstance {
   /** What the loaded module offers (ModuleKind bits). */
   kinds = 0;
   /** Host work the isolate asked for: timers, outbound fetches, calls' waitUntil tails. */
-  private readonly timers = new Map<number, NodeJS.Timeout>();
+  /** The isolate's next timer wake-up. */
+  private wake: NodeJS.Timeout | null = null;
   private readonly fetches = new Map<number, AbortController>();
   private readonly tails = new Map<string, Tail>();
+  /** tailDone that arrived before the call's answer (HostOp and results are not ordered). */
+  private readonly tailsDoneEarly = new Set<string>();
   private egress = EgressPolicy.denyAll;
   /** Largest body an outbound fetch may bring back. */
   static maxFetchBytes = 6 * 1024 * 1024;
@@ -338,7 +340,7 @@ export class IsolateInstance implements PooledInstance {
     if (inv.web !== undefined) {
       const w = inv.web;
       ref = this.invokeWebRef!;
-      args = [w.method, w.url, new ivm.ExternalCopy(w.headers).copyInto({ release: true }), body, inv.requestId, deadline];
+      args = [w.method, w.url, new ivm.ExternalCopy(w.headers).copyInto({ release: true }), body, inv.requestId, deadline, w.remoteAddress];
     } else {
       const s = inv.schedule!;
       ref = this.invokeScheduledRef!;
@@ -358,19 +360,17 @@ export class IsolateInstance implements PooledInstance {
     const op = a[0], id = a[1];
     switch (op) {
       case HostOp.timerSet: {
-        if (typeof id !== 'number' || (!this.timers.has(id) && this.timers.size >= MAX_TIMERS)) return;
+        // One wake-up per instance: the isolate keeps its timers and fires all that are due.
         const ms = typeof a[2] === 'number' && a[2] >= 0 ? Math.min(a[2], 2 ** 31 - 1) : 0;
-        const prev = this.timers.get(id);
-        if (prev !== undefined) clearTimeout(prev);
-        this.timers.set(id, setTimeout(() => {
-          this.timers.delete(id);
-          this.deliver([Deliver.timer, id]);
-        }, ms));
+        if (this.wake !== null) clearTimeout(this.wake);
+        this.wake = setTimeout(() => {
+          this.wake = null;
+          this.deliver([Deliver.timer, 0]);
+        }, ms);
         return;
       }
       case HostOp.timerClear: {
-        const t = typeof id === 'number' ? this.timers.get(id) : undefined;
-        if (t !== undefined) { clearTimeout(t); this.timers.delete(id as number); }
+        if (this.wake !== null) { clearTimeout(this.wake); this.wake = null; }
         return;
       }
       case HostOp.fetch: return this.startFetch(a);
@@ -380,7 +380,10 @@ export class IsolateInstance implements PooledInstance {
         return;
       }
       case HostOp.tailDone: {
-        if (typeof id === 'string') this.endTail(id, false);
+        if (typeof id !== 'string') return;
+        // It can overtake the crossing's own answer (work that settled within the crossing).
+        if (this.tails.has(id)) this.endTail(id, false);
+        else if (this.tailsDoneEarly.size < 10_000) this.tailsDoneEarly.add(id);
         return;
       }
       case HostOp.cancelAll: return this.cancelHostWork();
@@ -436,8 +439,7 @@ export class IsolateInstance implements PooledInstance {
 
   /** Nothing in the isolate waits for host work any more: drop every timer and fetch. */
   private cancelHostWork(): void {
-    for (const t of this.timers.values()) clearTimeout(t);
-    this.timers.clear();
+    if (this.wake !== null) { clearTimeout(this.wake); this.wake = null; }
     for (const c of this.fetches.values()) c.abort();
     this.fetches.clear();
   }
@@ -447,6 +449,7 @@ export class IsolateInstance implements PooledInstance {
    * or when the call's deadline passes (the work is then cancelled in the isolate).
    */
   holdTail(requestId: string, remainingMs: number, done: () => void): void {
+    if (this.tailsDoneEarly.delete(requestId)) return done();
     const timer = setTimeout(() => this.endTail(requestId, true), Math.max(0, remainingMs));
     this.tails.set(requestId, { timer, done });
   }
@@ -568,6 +571,7 @@ export class IsolateInstance implements PooledInstance {
     this.state = InstanceState.disposed;
     this.cancelHostWork();
     for (const id of [...this.tails.keys()]) this.endTail(id, false);
+    this.tailsDoneEarly.clear();
     if (this.isolate.isDisposed) return;
     try {
       this.invokeRef?.release();
@@ -650,7 +654,9 @@ function isResult(r: unknown): r is Result {
   if (r instanceof ArrayBuffer) return true;
   if (!Array.isArray(r)) return false;
   if (r.length === 6 && r[0] === Outcome.webResponse) {
-    return Number.isInteger(r[1]) && r[1] >= 100 && r[1] <= 599 && typeof r[2] === 'string' && Array.isArray(r[3]) && r[4] instanceof ArrayBuffer && typeof r[5] === 'boolean';
+    // Final statuses only: a 1xx written as the response would leave clients and proxies waiting
+    // (or switching protocols).
+    return Number.isInteger(r[1]) && r[1] >= 200 && r[1] <= 599 && typeof r[2] === 'string' && Array.isArray(r[3]) && r[4] instanceof ArrayBuffer && typeof r[5] === 'boolean';
   }
   return r.length === 4 && typeof r[0] === 'number' && typeof r[1] === 'string' && typeof r[2] === 'string' && typeof r[3] === 'string';
 }

@@ -29,9 +29,9 @@ export const ModuleKind = { event: 1, fetch: 2, scheduled: 4 } as const;
 
 /** Requests from the isolate to the host, through HostGlobal.host (fire and forget). */
 export const HostOp = {
-  /** (id, delayMs): call Deliver.timer(id) after delayMs. */
+  /** (0, delayMs): wake the isolate (Deliver.timer) after delayMs; replaces the previous wake-up. */
   timerSet: 1,
-  /** (id) */
+  /** (0): no wake-up needed any more. */
   timerClear: 2,
   /** (id, requestId, deadline, method, url, flatHeaders, body: ArrayBuffer | null, redirect) */
   fetch: 3,
@@ -45,7 +45,7 @@ export const HostOp = {
 
 /** Deliveries from the host into the isolate, through the runtime's `deliver(kind, ...)`. */
 export const Deliver = {
-  /** (id) */
+  /** (): the wake-up asked for with HostOp.timerSet is due. */
   timer: 1,
   /** (id, status, statusText, flatHeaders, body: ArrayBuffer, url, redirected) */
   fetchOk: 2,

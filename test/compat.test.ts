@@ -363,14 +363,19 @@ describe('web functions match workerd', () => {
 
   beforeAll(async () => {
     const workers = SCRIPTS.map((s) => ({ ...s, env: ENV[s.name] }));
-    [w, h] = await Promise.all([startWorkerd(workers), startHearth()]);
+    // Both are started; if one fails, the other is still stopped by afterAll.
+    const [ws, hs] = await Promise.allSettled([startWorkerd(workers), startHearth()]);
+    if (ws.status === 'fulfilled') w = ws.value;
+    if (hs.status === 'fulfilled') h = hs.value;
+    if (ws.status === 'rejected') throw ws.reason;
+    if (hs.status === 'rejected') throw hs.reason;
     await Promise.all(SCRIPTS.map((s) => deployOk(h, s.name, {
       runtime: 'js', handler: 'index.default', code: { source: s.source }, ...(ENV[s.name] ? { env: ENV[s.name] } : {}),
     })));
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all([w?.stop(), h?.stop()]);
+    await Promise.allSettled([w?.stop(), h?.stop()]);
   });
 
   it('every script in test/compat has cases, and every case list a script', () => {

@@ -450,3 +450,98 @@ describe('isolates made on a cold call\'s path (no pre-warm reserve) load URL an
     }
   });
 });
+
+describe('edge cases found in review', () => {
+  it('waitUntil work that settles at once frees the instance at once, with no "cancelled" line', async () => {
+    await deployOk(h, 'quicktail', workers(`
+      export default { async fetch(request, env, ctx) { ctx.waitUntil(Promise.resolve()); ctx.waitUntil(Promise.resolve().then(() => 1)); return new Response('ok'); } };`,
+      { concurrency: 1, maxInstances: 1, timeoutMs: 60_000 }));
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const r = await fetch(`${h.url}/v1/web/quicktail/`);
+      expect(await r.text()).toBe('ok');
+      ids.push(r.headers.get('x-hearth-request-id')!);
+    }
+    await sleep(100);
+    const inst = await (await fetch(`${h.url}/v1/functions/quicktail/instances`)).json() as { instances: { inFlight: number }[] };
+    expect(inst.instances.map((i) => i.inFlight)).toEqual([0]);
+    for (const id of ids) {
+      const rec = await (await fetch(`${h.url}/v1/invocations/${id}`)).json() as { logs: { message: string }[] };
+      expect(rec.logs.filter((l) => /cancelled/.test(l.message))).toEqual([]);
+    }
+  });
+
+  it('an event function that makes large results and temporaries keeps working within its memory (results are not hoarded)', async () => {
+    await deployOk(h, 'bigresults', { runtime: 'js', handler: 'index.handler', memoryMb: 64, code: { source: `
+      exports.handler = async () => { const tmp = []; for (let i = 0; i < 20; i++) tmp.push(new Uint8Array(1 << 20).fill(i)); return 'x'.repeat(250_000); };` } });
+    for (let round = 0; round < 10; round++) {
+      const rs = await Promise.all(Array.from({ length: 30 }, () => h.invoke('bigresults', {})));
+      expect(rs.map((r) => r.status)).toEqual(rs.map(() => 200));
+      await Promise.all(rs.map((r) => r.arrayBuffer()));
+    }
+  });
+
+  it('a 1xx status is never written as the response', async () => {
+    await deployOk(h, 'informational', workers(`
+      class R extends Response { get status() { return 101; } }
+      export default { fetch() { return new R('x'); } };`));
+    const r = await fetch(`${h.url}/v1/web/informational/`);
+    expect(r.status).toBe(500);
+    await r.arrayBuffer();
+  });
+
+  it('timers set while the module loads do not get in the way of calls', async () => {
+    await deployOk(h, 'inittimers', { runtime: 'js', handler: 'index.handler', code: { source: `
+      for (let i = 0; i < 10000; i++) setTimeout(() => {}, 1e9);
+      exports.handler = async () => { await new Promise((r) => setTimeout(r, 10)); return 'ok'; };` } });
+    const r = await h.invoke('inittimers', {});
+    expect(r.status).toBe(200);
+    expect(await r.json()).toBe('ok');
+  });
+
+  it('many timers in one call fire in due order (by due time, then by when they were set)', async () => {
+    await deployOk(h, 'manytimers', { runtime: 'js', handler: 'index.handler', code: { source: `
+      exports.handler = async () => {
+        const fired = [];
+        await new Promise((resolve) => {
+          for (let i = 0; i < 2000; i++) setTimeout(() => { fired.push(i); if (fired.length === 2000) resolve(); }, i % 2 ? 60 : 0);
+        });
+        const evens = fired.slice(0, 1000), odds = fired.slice(1000);
+        const inOrder = (xs, first) => xs.every((x, k) => x === first + 2 * k);
+        return inOrder(evens, 0) && inOrder(odds, 1) ? fired.length : fired.slice(0, 20);
+      };` } });
+    expect(await (await h.invoke('manytimers', {})).json()).toBe(2000);
+  });
+
+  it('a proxied compressed upstream response reaches the client decodable', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const gz = http.createServer((_req, res) => {
+      res.setHeader('content-encoding', 'gzip');
+      res.setHeader('content-type', 'text/plain');
+      res.end(gzipSync(Buffer.from('hello, compressed world')));
+    });
+    await new Promise<void>((r) => gz.listen(0, '127.0.0.1', r));
+    const port = (gz.address() as AddressInfo).port;
+    try {
+      await deployOk(h, 'proxy', workers(`export default { fetch() { return fetch('http://127.0.0.1:${port}/'); } };`, { egress: { allow: [`127.0.0.1:${port}`] } }));
+      const r = await fetch(`${h.url}/v1/web/proxy/`);
+      expect(r.status).toBe(200);
+      expect(await r.text()).toBe('hello, compressed world');
+    } finally {
+      gz.closeAllConnections();
+      await new Promise((r) => gz.close(r));
+    }
+  });
+
+  it('functions cannot write Hearth\'s own headers, and odd header names reach Lambda URL events intact', async () => {
+    await deployOk(h, 'spoof', workers(`
+      export default { fetch() { return new Response('x', { headers: { 'x-hearth-request-id': 'forged', 'x-hearth-cold': 'maybe' } }); } };`));
+    const r = await fetch(`${h.url}/v1/web/spoof/`);
+    expect(r.headers.get('x-hearth-request-id')).not.toContain('forged');
+    expect(r.headers.get('x-hearth-cold')).toMatch(/^(true|false)$/);
+    await deployOk(h, 'oddheaders', { runtime: 'js', handler: 'index.handler', code: { source: `
+      exports.handler = async (e) => ({ statusCode: 200, body: JSON.stringify({ c: e.headers.constructor, q: e.queryStringParameters, ip: e.requestContext.http.sourceIp }) });` } });
+    const o = await fetch(`${h.url}/v1/web/oddheaders/?constructor=1&toString=2`, { headers: { constructor: 'c', 'x-forwarded-for': '6.6.6.6' } });
+    expect(await o.json()).toEqual({ c: 'c', q: { constructor: '1', toString: '2' }, ip: '127.0.0.1' });
+  });
+});

@@ -35,19 +35,23 @@ export function callEnded(onIdle: () => void): void {
   }
 }
 
-/** A call begins: its console lines and new work are attributed to it from now on. */
-export function begin(requestId: string, deadline: number): [string, number] {
-  const prev: [string, number] = [calls.current, calls.deadline];
+/**
+ * A call begins: its console lines and new work are attributed to it from now on. The caller keeps
+ * calls.current and calls.deadline as they were before (prevId, prevDeadline) for end().
+ */
+export function begin(requestId: string, deadline: number): void {
   calls.inFlight++;
   calls.current = requestId;
   calls.deadline = deadline;
-  return prev;
 }
 
-/** A call has ended: attribution goes back to the call that was current before it. */
-export function end(requestId: string, prev: [string, number], onIdle: () => void): void {
+/**
+ * A call has ended: attribution goes back to the call that was current before it (which may have
+ * ended meanwhile: with several calls in flight, attribution is approximate; see the README).
+ */
+export function end(requestId: string, prevId: string, prevDeadline: number, onIdle: () => void): void {
   if (calls.inFlight === 1) { calls.current = ''; calls.deadline = 0; }
-  else if (calls.current === requestId) { calls.current = prev[0]; calls.deadline = prev[1]; }
+  else if (calls.current === requestId) { calls.current = prevId; calls.deadline = prevDeadline; }
   callEnded(onIdle);
 }
 

@@ -3,14 +3,14 @@
 // deliver) through a global that it then deletes, installs console and the web platform APIs, and
 // keeps every host handle in closures that user code cannot reach.
 
-import { BATCH_SETTLE_TURNS, Deliver, Encoding, HostGlobal, ModuleKind, Outcome, type WebResponseTuple } from '../protocol.js';
-import { begin, calls, end } from './calls.js';
+import { BATCH_SETTLE_TURNS, Deliver, Encoding, HostGlobal, HostOp, ModuleKind, Outcome, type WebResponseTuple } from '../protocol.js';
+import { begin, calls, end, host } from './calls.js';
 import { decodeEvent, encodeResult } from './codec.js';
 import { formatValue, makeConsole, type LogSink } from './console.js';
 import { CallTail, incomingRequest, lambdaUrlEvent, lambdaUrlResult, responseTuple, tailDone, type WorkersModule } from './web-call.js';
 import { fetchDone, fetchFailed, dropAllFetches } from './web/fetch.js';
 import { installGlobals, preloadGlobals } from './web/globals.js';
-import { dropAllTimers, fireTimer } from './web/timers.js';
+import { clearTimeout, dropAllTimers, fireTimers, setTimeout } from './web/timers.js';
 
 type Handler = (event: unknown, context: unknown, callback?: (err: unknown, result?: unknown) => void) => unknown;
 
@@ -79,7 +79,7 @@ function load(mod: Record<string, unknown> | undefined, exportName: string, name
   for (let i = 0; i + 1 < flatEnv.length; i += 2) e[flatEnv[i]!] = flatEnv[i + 1]!;
   env = Object.freeze(e);
   // Timers set while the module loaded have nobody to wait for them.
-  if (calls.hostWork > 0) { dropAllTimers(); dropAllFetches(); }
+  if (calls.hostWork > 0) { dropAllTimers(); dropAllFetches(); host(HostOp.cancelAll); }
   if (mod === undefined || mod === null) return 'the code defines no exports';
   let fn = mod[exportName];
   // A Workers module: `export default { fetch, scheduled }` (or the export the handler names).
@@ -97,6 +97,10 @@ function load(mod: Record<string, unknown> | undefined, exportName: string, name
   }
   handler = fn as Handler;
   return ModuleKind.event;
+}
+
+function timLimit(): number {
+  return timeLimitInMs;
 }
 
 function wrongKind(what: string): Failure {
@@ -139,14 +143,15 @@ async function invoke(body: ArrayBuffer, reqEnc: number, resEnc: number, request
   } catch (err) {
     return [Outcome.badPayload, 'InvalidRequestContent', `could not decode the request body: ${(err as Error)?.message ?? err}`, ''];
   }
-  const prev = begin(requestId, deadline);
+  const prevId = calls.current, prevDeadline = calls.deadline;
+  begin(requestId, deadline);
   let result: unknown;
   try {
     result = await callHandler(handler, event, makeContext(requestId, deadline));
   } catch (err) {
     return errorTuple(Outcome.functionError, err);
   } finally {
-    end(requestId, prev, idle);
+    end(requestId, prevId, prevDeadline, idle);
   }
   try {
     return encodeResult(result, resEnc);
@@ -165,6 +170,9 @@ function invokeBatch(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[]
   const n = bodies.length;
   const out: (Result | null)[] = [];
   for (let i = 0; i < n; i++) out.push(null);
+  batchRids[batchAt] = requestIds;
+  batchOuts[batchAt] = out;
+  batchAt = batchAt === BATCHES - 1 ? 0 : batchAt + 1;
   return new PromiseCtor<(Result | null)[]>((resolve) => {
     let pending = n;
     let returned = false;
@@ -176,7 +184,7 @@ function invokeBatch(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[]
     for (let i = 0; i < n; i++) {
       const rid = requestIds[i]!;
       const answer = (r: Result) => {
-        remember(rid, r);
+        if (remember(rid, r)) return; // already answered (the host asked for it again)
         if (returned) return resultSink(rid, r);
         out[i] = r;
         if (--pending === 0) finish();
@@ -199,42 +207,75 @@ function noop(): void {}
 // (recover): finished calls answer through resultSink, running ones will when they finish.
 
 const RING = 256;
-/** Results bigger than this are not kept: a call that loses one fails with ResultLost. */
-const RING_MAX_BYTES = 256 * 1024;
+/** Results kept at most: bytes in all (they stay alive until overwritten), and per result. */
+const RING_MAX_TOTAL = 1024 * 1024;
+const RING_MAX_ONE = 64 * 1024;
 const ringIds: string[] = new Array<string>(RING).fill('');
 const ringResults: (Result | null)[] = new Array<Result | null>(RING).fill(null);
+const ringBytes: number[] = new Array<number>(RING).fill(0);
+let ringTotal = 0;
 let ringAt = 0;
+/** Calls the host asked about that had not finished: they answer through resultSink when they do. */
 const answerLater = new Set<string>();
+/** The last batches' answers by position (a finished call whose result was not kept is still there). */
+const BATCHES = 8;
+const batchRids: (string[] | null)[] = new Array<string[] | null>(BATCHES).fill(null);
+const batchOuts: ((Result | null)[] | null)[] = new Array<(Result | null)[] | null>(BATCHES).fill(null);
+let batchAt = 0;
 
-function remember(rid: string, r: Result): void {
-  const big = r instanceof ArrayBuffer ? r.byteLength > RING_MAX_BYTES : r[0] === Outcome.webResponse && (r as WebResponseTuple)[4].byteLength > RING_MAX_BYTES;
+function resultBytes(r: Result): number {
+  if (r instanceof ArrayBuffer) return r.byteLength;
+  return r[0] === Outcome.webResponse ? (r as WebResponseTuple)[4].byteLength + 256 : 256;
+}
+
+/** Keeps a finished call's result; true when it was answered here (the host had asked for it). */
+function remember(rid: string, r: Result): boolean {
+  const bytes = resultBytes(r);
+  ringTotal -= ringBytes[ringAt]!;
+  const keep = bytes <= RING_MAX_ONE && ringTotal + bytes <= RING_MAX_TOTAL;
   ringIds[ringAt] = rid;
-  ringResults[ringAt] = big ? null : r;
+  ringResults[ringAt] = keep ? r : null;
+  ringBytes[ringAt] = keep ? bytes : 0;
+  if (keep) ringTotal += bytes;
   ringAt = ringAt === RING - 1 ? 0 : ringAt + 1;
-  if (answerLater.size > 0 && answerLater.delete(rid)) resultSink(rid, r);
+  if (answerLater.size > 0 && answerLater.delete(rid)) {
+    resultSink(rid, r);
+    return true;
+  }
+  return false;
 }
 
 /** A call answered by its own crossing (not a batch): remembered too. */
 function tracked(rid: string, p: Promise<Result>): Promise<Result> {
-  promiseThen.call(p, (r: Result) => remember(rid, r), noop);
+  promiseThen.call(p, (r: Result) => { remember(rid, r); }, noop);
   return p;
 }
 
+const LOST: Failure = [Outcome.functionError, 'ResultLost', 'a promise was rejected with no handler during this call, and its result was not kept', ''];
+
+/** The host lost these calls' answers to a failed crossing: answer them again. */
 function recover(rids: string[]): void {
   for (const rid of rids) {
     const i = ringIds.lastIndexOf(rid);
-    if (i < 0) { answerLater.add(rid); continue; }
-    const r = ringResults[i];
-    resultSink(rid, r ?? [Outcome.functionError, 'ResultLost', 'a promise rejected with no handler during this call, and the result was too large to keep', '']);
+    const kept = i >= 0 ? ringResults[i] : null;
+    if (kept) { resultSink(rid, kept); continue; }
+    let found: Result | null = null;
+    for (let b = 0; b < BATCHES && found === null; b++) {
+      const at = batchRids[b]?.indexOf(rid) ?? -1;
+      if (at >= 0) found = batchOuts[b]![at] ?? null;
+    }
+    if (found !== null) resultSink(rid, found);
+    else if (i >= 0) resultSink(rid, LOST); // finished, result too large to keep
+    else answerLater.add(rid); // still running: it answers when it finishes
   }
 }
 
 /** Tails (waitUntil work) of calls that have answered, by request id. */
-const tails = new Map<string, { tail: CallTail; prev: [string, number] }>();
+const tails = new Map<string, { tail: CallTail; prevId: string; prevDeadline: number }>();
 
 /** A web call: the HTTP request in, the HTTP response out (see web-call.ts). */
-async function invokeWeb(method: string, url: string, headers: string[], body: ArrayBuffer, requestId: string, deadline: number): Promise<Result> {
-  if (workers === null) return invokeWebEvent(method, url, headers, body, requestId, deadline);
+async function invokeWeb(method: string, url: string, headers: string[], body: ArrayBuffer, requestId: string, deadline: number, remote: string): Promise<Result> {
+  if (workers === null) return invokeWebEvent(method, url, headers, body, requestId, deadline, remote);
   const fetchHandler = workers.fetch;
   if (typeof fetchHandler !== 'function') {
     return wrongKind(`${functionName} has no fetch handler (its Workers module exports only scheduled)`);
@@ -246,7 +287,8 @@ async function invokeWeb(method: string, url: string, headers: string[], body: A
     return [Outcome.badPayload, 'InvalidRequest', `the request cannot be given to the function: ${(err as Error)?.message ?? err}`, ''];
   }
   const tail = new CallTail((err) => reportUncaught('in ctx.waitUntil work', err));
-  const prev = begin(requestId, deadline);
+  const prevId = calls.current, prevDeadline = calls.deadline;
+  begin(requestId, deadline);
   let out: Result;
   try {
     const response = await fetchHandler.call(workers, request, env, tail.ctx);
@@ -257,13 +299,13 @@ async function invokeWeb(method: string, url: string, headers: string[], body: A
   if (out[0] !== Outcome.webResponse || !tail.pending) {
     // No waitUntil work, or the handler failed: the call ends with its answer.
     tail.cancel();
-    end(requestId, prev, idle);
+    end(requestId, prevId, prevDeadline, idle);
     return out;
   }
   // The response goes now; the call goes on until its waitUntil work settles (or the host sends
   // Deliver.tailCancel at the deadline).
   out[5] = true;
-  tails.set(requestId, { tail, prev });
+  tails.set(requestId, { tail, prevId, prevDeadline });
   void promiseThen.call(tail.settled(), () => endTail(requestId, tail), () => endTail(requestId, tail));
   return out;
 }
@@ -273,18 +315,19 @@ function endTail(requestId: string, tail: CallTail): void {
   if (t === undefined || t.tail !== tail) return;
   tails.delete(requestId);
   tailDone(requestId);
-  end(requestId, t.prev, idle);
+  end(requestId, t.prevId, t.prevDeadline, idle);
 }
 
 /** An event function called on the web route: the Lambda function URL contract. */
-async function invokeWebEvent(method: string, url: string, headers: string[], body: ArrayBuffer, requestId: string, deadline: number): Promise<Result> {
+async function invokeWebEvent(method: string, url: string, headers: string[], body: ArrayBuffer, requestId: string, deadline: number, remote: string): Promise<Result> {
   let event: Record<string, unknown>;
   try {
-    event = lambdaUrlEvent(method, url, headers, body, requestId);
+    event = lambdaUrlEvent(method, url, headers, body, requestId, typeof remote === 'string' ? remote : '');
   } catch (err) {
     return [Outcome.badPayload, 'InvalidRequest', `the request cannot be given to the function: ${(err as Error)?.message ?? err}`, ''];
   }
-  const prev = begin(requestId, deadline);
+  const prevId = calls.current, prevDeadline = calls.deadline;
+  begin(requestId, deadline);
   try {
     const result = await callHandler(handler!, event, makeContext(requestId, deadline));
     try {
@@ -296,7 +339,7 @@ async function invokeWebEvent(method: string, url: string, headers: string[], bo
   } catch (err) {
     return errorTuple(Outcome.functionError, err);
   } finally {
-    end(requestId, prev, idle);
+    end(requestId, prevId, prevDeadline, idle);
   }
 }
 
@@ -311,22 +354,33 @@ async function invokeScheduled(cron: string, scheduledTime: number, event: Array
   const tail = new CallTail((err) => reportUncaught('in ctx.waitUntil work', err));
   let noRetry = false;
   const controller = Object.freeze({ cron, scheduledTime, type: 'scheduled', noRetry: () => { noRetry = true; } });
-  const prev = begin(requestId, deadline);
+  const prevId = calls.current, prevDeadline = calls.deadline;
+  begin(requestId, deadline);
   try {
     await scheduled.call(workers, controller, env, tail.ctx);
-    await tail.settled();
+    if (tail.pending) {
+      // Its waitUntil work may run until just before the deadline; then it is let go (not killed).
+      let timer = 0;
+      const cut = new PromiseCtor<boolean>((resolve) => { timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now() - 25)); });
+      const settled = await Promise.race([promiseThen.call(tail.settled(), () => true) as Promise<boolean>, cut]);
+      clearTimeout(timer);
+      if (!settled) {
+        tail.cancel();
+        console_.error(`ctx.waitUntil work was still running at the deadline (${timLimit()} ms) and was cancelled`);
+      }
+    }
     return encodeResult(noRetry ? { noRetry } : null, Encoding.json);
   } catch (err) {
     return errorTuple(Outcome.functionError, err);
   } finally {
-    end(requestId, prev, idle);
+    end(requestId, prevId, prevDeadline, idle);
   }
 }
 
 /** The host delivers the outcome of a HostOp (a timer went off, a fetch answered…). */
 function deliver(kind: number, id: number | string, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown): void {
   switch (kind) {
-    case Deliver.timer: return fireTimer(id as number);
+    case Deliver.timer: return fireTimers();
     case Deliver.fetchOk: return fetchDone(id as number, a as number, b as string, c as string[], d as ArrayBuffer, e as string, f as boolean);
     case Deliver.fetchFail: return fetchFailed(id as number, a as string, b as string);
     case Deliver.tailCancel: {
@@ -334,7 +388,7 @@ function deliver(kind: number, id: number | string, a?: unknown, b?: unknown, c?
       if (t === undefined) return;
       t.tail.cancel();
       tails.delete(id as string);
-      end(id as string, t.prev, idle);
+      end(id as string, t.prevId, t.prevDeadline, idle);
       return;
     }
   }
@@ -344,7 +398,7 @@ g[HostGlobal.exportsOut] = {
   load,
   invokeBatch,
   invoke: (body: ArrayBuffer, reqEnc: number, resEnc: number, rid: string, deadline: number) => tracked(rid, invoke(body, reqEnc, resEnc, rid, deadline)),
-  invokeWeb: (method: string, url: string, headers: string[], body: ArrayBuffer, rid: string, deadline: number) => tracked(rid, invokeWeb(method, url, headers, body, rid, deadline)),
+  invokeWeb: (method: string, url: string, headers: string[], body: ArrayBuffer, rid: string, deadline: number, remote: string) => tracked(rid, invokeWeb(method, url, headers, body, rid, deadline, remote)),
   invokeScheduled: (cron: string, at: number, event: ArrayBuffer, rid: string, deadline: number) => tracked(rid, invokeScheduled(cron, at, event, rid, deadline)),
   deliver,
   recover,

@@ -89,7 +89,7 @@ export async function responseTuple(r: unknown, tailPending: boolean): Promise<W
 }
 
 /** The Lambda function URL event (payload format version 2.0) for an event handler. */
-export function lambdaUrlEvent(method: string, url: string, flat: string[], body: ArrayBuffer, requestId: string): Record<string, unknown> {
+export function lambdaUrlEvent(method: string, url: string, flat: string[], body: ArrayBuffer, requestId: string, sourceIp: string): Record<string, unknown> {
   // The host gives a parsed and serialized URL: split it without loading URL.
   const afterScheme = url.indexOf('://') + 3;
   const pathAt = url.indexOf('/', afterScheme);
@@ -99,14 +99,14 @@ export function lambdaUrlEvent(method: string, url: string, flat: string[], body
     pathname: queryAt < 0 ? url.slice(pathAt) : url.slice(pathAt, queryAt),
     search: queryAt < 0 ? '' : url.slice(queryAt),
   };
-  const headers: Record<string, string> = {};
+  const headers: Record<string, string> = Object.create(null);
   const cookies: string[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) {
     const k = flat[i]!, v = flat[i + 1]!;
     if (k === 'cookie') { for (const c of v.split(/;\s*/)) if (c) cookies.push(c); continue; }
     headers[k] = k in headers ? `${headers[k]},${v}` : v;
   }
-  const query: Record<string, string> = {};
+  const query: Record<string, string> = Object.create(null);
   for (const pair of u.search.slice(1).split('&')) {
     if (pair === '') continue;
     const eq = pair.indexOf('=');
@@ -123,7 +123,7 @@ export function lambdaUrlEvent(method: string, url: string, flat: string[], body
     rawQueryString: u.search.slice(1),
     headers,
     requestContext: {
-      http: { method, path: u.pathname, protocol: 'HTTP/1.1', sourceIp: headers['x-forwarded-for']?.split(',')[0]?.trim() ?? '127.0.0.1', userAgent: headers['user-agent'] ?? '' },
+      http: { method, path: u.pathname, protocol: 'HTTP/1.1', sourceIp, userAgent: headers['user-agent'] ?? '' },
       requestId,
       routeKey: '$default',
       stage: '$default',
@@ -133,7 +133,8 @@ export function lambdaUrlEvent(method: string, url: string, flat: string[], body
     isBase64Encoded: false,
   };
   if (cookies.length) event.cookies = cookies;
-  if (Object.keys(query).length) event.queryStringParameters = query;
+  if (Object.keys(query).length) event.queryStringParameters = { ...query };
+  event.headers = { ...headers };
   if (bytes.length > 0) {
     if (text !== null) event.body = text;
     else { event.body = bytesToBase64(bytes); event.isBase64Encoded = true; }

@@ -102,15 +102,20 @@ export async function startWorkerd(workers: WorkerdWorker[], timeoutMs = 30_000)
   proc.stdout!.on('data', (d) => (output += d));
   proc.stderr!.on('data', (d) => (output += d));
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  // A test run that dies must not leave workerd behind.
+  // A test run that dies must not leave workerd behind (the test worker may also be ended by a signal).
   const killOnExit = () => { proc.kill('SIGKILL'); };
   process.once('exit', killOnExit);
+  const onSignal = (sig: NodeJS.Signals) => { killOnExit(); process.kill(process.pid, sig); };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
 
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     process.off('exit', killOnExit);
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
     if (proc.exitCode === null && proc.signalCode === null) {
       proc.kill('SIGTERM');
       const t = setTimeout(() => proc.kill('SIGKILL'), 5_000);

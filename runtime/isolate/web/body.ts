@@ -68,13 +68,13 @@ export abstract class Body {
     return s !== null && 'stream' in s && isDisturbed(s.stream);
   }
 
+  // The bytes may be shared with a clone's body: what the script gets is always its own copy.
   async arrayBuffer(): Promise<ArrayBuffer> {
-    const b = await this.#consume();
-    return b.buffer.byteLength === b.byteLength && b.byteOffset === 0 ? b.buffer as ArrayBuffer : b.slice().buffer as ArrayBuffer;
+    return (await this.#consume()).slice().buffer as ArrayBuffer;
   }
 
   async bytes(): Promise<Uint8Array> {
-    return this.#consume();
+    return (await this.#consume()).slice();
   }
 
   async text(): Promise<string> {

@@ -20,8 +20,8 @@ interface Pending {
   deadline: number;
 }
 
-/** Outbound fetches in flight per isolate (Workers allows 6 connections per request; this is a safety cap). */
-const MAX_IN_FLIGHT = 256;
+/** Outbound fetches in flight per isolate (Workers allows 6 connections per request; the host buffers each response). */
+const MAX_IN_FLIGHT = 32;
 const pending = new Map<number, Pending>();
 let nextId = 1;
 
