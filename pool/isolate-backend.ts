@@ -54,7 +54,7 @@ export class IsolateBackend implements Backend {
   /** Deploy-time: compile and load the code in a scratch isolate, which also makes V8 cached data. */
   async prepare(fn: FunctionVersion, code: Buffer): Promise<void> {
     this.code.put(fn.codeDigest, code.toString('utf8'));
-    const inst = await this.blanks.take(fn.spec.memoryMb);
+    const inst = await this.blanks.fresh(fn.spec.memoryMb);
     try {
       await inst.specialize(fn, this.code, '');
     } catch (err) {
