@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts', 'runtime/**/*.test.ts', 'pool/**/*.test.ts', 'core/**/*.test.ts'],
+    include: ['test/**/*.test.ts', 'runtime/**/*.test.ts', 'pool/**/*.test.ts', 'core/**/*.test.ts', 'container-fallback/**/*.test.ts'],
     // isolated-vm must not share V8's read-only heap snapshot (see README).
     pool: 'forks',
     execArgv: ['--no-node-snapshot'],

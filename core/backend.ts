@@ -17,6 +17,8 @@ export interface FunctionVersion {
   readonly handler: string;
   /** For js: the export the handler names. */
   readonly exportName: string;
+  /** For runtime "image": the image id pinned at deploy. */
+  readonly imageId: string | null;
   readonly spec: Readonly<Omit<FunctionSpec, 'code'>>;
   readonly createdAt: string;
 }
@@ -122,6 +124,8 @@ export interface Backend {
    * code that does not load.
    */
   prepare(version: FunctionVersion, code: Buffer): Promise<void>;
+  /** runtime "image": the id of the image a reference names now (deploy pins it); throws 400/503. */
+  pinImage?(reference: string): Promise<string>;
   /**
    * Run one invocation: on success set inv.result; on a function error set inv.error; throw a
    * HearthError for everything else (timeouts, OOM, capacity). Fills cold/queueMs/initMs.

@@ -2,6 +2,9 @@
 // The `hearth` command.
 
 import { Command, InvalidArgumentError } from 'commander';
+import Docker from 'dockerode';
+import { NO_ENGINE_HELP } from '../container-fallback/engine.js';
+import { buildRuntimeImages, CONTAINER_RUNTIMES, listRuntimeImages, type ContainerRuntime } from '../container-fallback/images.js';
 import { loadConfig } from './config.js';
 import { log } from './log.js';
 import { startServer } from './server.js';
@@ -60,6 +63,51 @@ program
     };
     process.on('SIGTERM', () => stop('SIGTERM'));
     process.on('SIGINT', () => stop('SIGINT'));
+  });
+
+/** The Docker engine (DOCKER_HOST, else the local socket); exits 1 with what to do when none answers. */
+async function engine(): Promise<Docker> {
+  const docker = new Docker();
+  try {
+    await docker.ping();
+  } catch (err) {
+    process.stderr.write(`hearth: ${NO_ENGINE_HELP} (${(err as Error).message})\n`);
+    process.exit(1);
+  }
+  return docker;
+}
+
+const images = program.command('images').description('the container tier\'s runtime images (python3, java17), built on this machine');
+
+images
+  .command('build')
+  .description('build the runtime images that are missing (as root: debootstrap; ~1-2 min the first time)')
+  .option('--force', 'rebuild even when the image for the current bootstraps exists')
+  .option('--runtime <runtime...>', `only these runtimes (${CONTAINER_RUNTIMES.join(', ')})`, (v: string, prev: ContainerRuntime[] | undefined) => {
+    if (!(CONTAINER_RUNTIMES as readonly string[]).includes(v)) throw new InvalidArgumentError(`--runtime must be one of ${CONTAINER_RUNTIMES.join(', ')}`);
+    return [...(prev ?? []), v as ContainerRuntime];
+  })
+  .action(async (opts: { force?: boolean; runtime?: ContainerRuntime[] }) => {
+    const docker = await engine();
+    const built = await buildRuntimeImages({
+      docker, force: opts.force === true, ...(opts.runtime ? { runtimes: opts.runtime } : {}),
+      log: (line) => process.stderr.write(`${line}\n`),
+    });
+    for (const img of built) process.stdout.write(`${img.tag}\t${img.built ? 'built' : 'present'}\t${Math.round(img.sizeBytes / 1e6)} MB\n`);
+  });
+
+images
+  .command('list')
+  .description('the runtime images in the Docker engine (current: the ones this build of Hearth uses)')
+  .action(async () => {
+    const docker = await engine();
+    const list = await listRuntimeImages(docker);
+    const rows = [['RUNTIME', 'TAG', 'IMAGE ID', 'SIZE', 'CREATED', 'CURRENT'],
+      ...list.map((i) => [i.runtime, i.tag, i.id.replace(/^sha256:/, '').slice(0, 12), `${Math.round(i.sizeBytes / 1e6)} MB`, i.created.toISOString(), i.current ? 'yes' : 'no'])];
+    const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+    for (const r of rows) process.stdout.write(`${r.map((v, c) => v.padEnd(widths[c]!)).join('  ').trimEnd()}\n`);
+    const missing = CONTAINER_RUNTIMES.filter((rt) => !list.some((i) => i.runtime === rt && i.current));
+    if (missing.length > 0) process.stderr.write(`hearth: not built for the current bootstraps: ${missing.join(', ')} (run \`hearth images build\`)\n`);
   });
 
 program.parseAsync(process.argv).catch((err) => {

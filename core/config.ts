@@ -27,6 +27,14 @@ export const ConfigSchema = z.strictObject({
   deployDirs: z.array(z.string()).default([]),
   /** Coalesce the calls an isolate receives in one event-loop turn into one crossing. */
   batchCalls: z.boolean().default(true),
+  /** Container tier: stem cells kept started per runtime image, and its own budget. */
+  stemCells: z.number().int().min(0).max(64).default(1),
+  maxContainers: z.number().int().min(1).default(32),
+  containerMemoryBudgetMb: z.number().int().min(64).default(8_192),
+  /** CPU share of each container, in cores. */
+  containerCpus: z.number().gt(0).max(64).default(1),
+  /** Talk to a Docker engine at all (off: container functions answer 503). */
+  docker: z.boolean().default(true),
 });
 
 export type Config = z.output<typeof ConfigSchema>;
@@ -39,9 +47,12 @@ const ENV_KEYS: Record<string, keyof Config> = {
   HEARTH_PREWARM_ISOLATES: 'prewarmIsolates',
   HEARTH_MEMORY_BUDGET_MB: 'memoryBudgetMb',
   HEARTH_MAX_TOTAL_INSTANCES: 'maxTotalInstances',
+  HEARTH_STEM_CELLS: 'stemCells',
+  HEARTH_MAX_CONTAINERS: 'maxContainers',
+  HEARTH_CONTAINER_CPUS: 'containerCpus',
 };
 
-const NUMERIC = new Set<keyof Config>(['port', 'prewarmIsolates', 'memoryBudgetMb', 'maxTotalInstances']);
+const NUMERIC = new Set<keyof Config>(['port', 'prewarmIsolates', 'memoryBudgetMb', 'maxTotalInstances', 'stemCells', 'maxContainers', 'containerCpus']);
 
 export function loadConfig(flags: Partial<Record<keyof Config, unknown>>, env: NodeJS.ProcessEnv = process.env): Config {
   const raw: Record<string, unknown> = {};

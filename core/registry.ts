@@ -16,6 +16,8 @@ interface StoredRecord {
   codeSize: number;
   digest: string;
   exportName: string;
+  /** runtime "image": the image's id when it was deployed (instances are made from it). */
+  imageId?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -108,14 +110,16 @@ export class Registry {
     }
     const codeDigest = sha256(code);
     const { code: _omit, ...rest } = spec;
-    const digest = versionDigest(name, rest, codeDigest);
+    // A custom image is pinned to what its reference names now: a re-tag changes nothing until redeploy.
+    const imageId = spec.runtime === 'image' ? await this.backendFor(spec.runtime).pinImage?.(spec.image!) : undefined;
+    const digest = versionDigest(name, rest, codeDigest, imageId);
     const now = new Date().toISOString();
     const old = this.fns.get(name);
     if (old && old.record.digest === digest) {
       return { created: false, changed: false, view: view(old.record) };
     }
     const record: StoredRecord = {
-      name, spec: rest, codeDigest, codeSize: code.length, digest, exportName,
+      name, spec: rest, codeDigest, codeSize: code.length, digest, exportName, ...(imageId ? { imageId } : {}),
       createdAt: old?.record.createdAt ?? now, updatedAt: now,
     };
     const version = toVersion(record);
@@ -157,7 +161,7 @@ export class Registry {
  * The digest covers everything an instance is made from (its name too: instances of two functions
  * with the same code are never shared), so equal digests are interchangeable instances.
  */
-function versionDigest(name: string, spec: Omit<FunctionSpec, 'code'>, codeDigest: string): string {
+function versionDigest(name: string, spec: Omit<FunctionSpec, 'code'>, codeDigest: string, imageId?: string): string {
   const env = Object.fromEntries(Object.entries(spec.env).sort(([a], [b]) => a.localeCompare(b)));
   return sha256(JSON.stringify({
     name, runtime: spec.runtime, handler: spec.handler ?? null, codeDigest, image: spec.image ?? null,
@@ -165,6 +169,7 @@ function versionDigest(name: string, spec: Omit<FunctionSpec, 'code'>, codeDiges
     timeoutMs: spec.timeoutMs, concurrency: spec.concurrency, minInstances: spec.minInstances,
     maxInstances: spec.maxInstances, keepAliveMs: spec.keepAliveMs,
     egress: [...(spec.egress?.allow ?? [])].sort(), schedules: spec.schedules ?? [],
+    ...(imageId ? { imageId } : {}),
   }));
 }
 
@@ -177,6 +182,7 @@ function toVersion(rec: StoredRecord): FunctionVersion {
     runtime: rec.spec.runtime,
     handler: rec.spec.handler ?? '',
     exportName: rec.exportName,
+    imageId: rec.imageId ?? null,
     // Records written before a field existed get its default.
     spec: Object.freeze({ ...rec.spec, egress: rec.spec.egress ?? { allow: [] }, schedules: rec.spec.schedules ?? [] }),
     createdAt: rec.updatedAt,
@@ -191,6 +197,7 @@ function view(rec: StoredRecord): Record<string, unknown> {
     codeDigest: rec.codeDigest,
     codeSize: rec.codeSize,
     ...rec.spec,
+    ...(rec.imageId ? { imageId: rec.imageId } : {}),
     createdAt: rec.createdAt,
     updatedAt: rec.updatedAt,
   };

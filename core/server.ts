@@ -16,6 +16,10 @@ import { DataDir } from './store.js';
 import { UnavailableBackend } from './unavailable-backend.js';
 import { IsolateBackend } from '../pool/isolate-backend.js';
 import { IsolateInstance } from '../pool/isolate-instance.js';
+import { ContainerBackend } from '../container-fallback/container-backend.js';
+import { Engine } from '../container-fallback/engine.js';
+import type { Backend } from './backend.js';
+import type { HostLog } from '../pool/isolate-instance.js';
 
 export interface Server {
   port: number;
@@ -51,9 +55,7 @@ export async function startServer(config: Config): Promise<Server> {
     data,
     sink,
   );
-  const containers = new UnavailableBackend(
-    'the container tier (Docker) is not available in this build of Hearth; only runtime "js" runs',
-  );
+  const containers = await startContainerTier(config, data, sink);
   const dispatcher = new Dispatcher(isolates, containers, records);
   const registry = new Registry(data, (rt) => dispatcher.backendFor(rt), { maxCodeBytes: config.maxCodeBytes });
   const triggers = new Triggers((name) => (registry.has(name) ? registry.resolve(name, '') : null), dispatcher);
@@ -93,4 +95,38 @@ export async function startServer(config: Config): Promise<Server> {
       fe.close();
     },
   };
+}
+
+/**
+ * The container tier: with a Docker engine (DOCKER_HOST or the local socket), containers; without
+ * one, the same backend answers 503 with what to do, and starts working when an engine appears.
+ */
+async function startContainerTier(config: Config, data: DataDir, sink: HostLog): Promise<Backend> {
+  if (!config.docker) {
+    return new UnavailableBackend('the container tier is switched off (--no-docker); only runtime "js" runs');
+  }
+  const engine = new Engine();
+  if (await engine.ping()) {
+    try {
+      const removed = await engine.removeLeftovers();
+      if (removed > 0) log.info({ removed }, 'removed containers a previous run left behind');
+      await engine.network();
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not prepare the Docker engine');
+    }
+  } else {
+    log.warn({ err: engine.lastError }, 'no Docker engine: container functions answer 503 until one answers');
+  }
+  engine.watch();
+  const backend = new ContainerBackend(
+    {
+      stemCells: config.stemCells, defaultMemoryMb: 128, cpus: config.containerCpus,
+      maxTotalInstances: config.maxContainers, memoryBudgetMb: config.containerMemoryBudgetMb,
+      waitQueueSize: config.waitQueueSize, waitQueueTimeoutMs: config.waitQueueTimeoutMs,
+      scaleUpThreshold: config.scaleUpThreshold, sweepIntervalMs: config.sweepIntervalMs,
+    },
+    engine, data, sink,
+  );
+  void backend.ready();
+  return backend;
 }

@@ -5,7 +5,7 @@ import { InstancePool, type InstanceFactory } from './instance-pool.js';
 import { InstanceState, type PooledInstance } from './states.js';
 
 const version = (digest: string, over: Partial<FunctionVersion['spec']> = {}): FunctionVersion => ({
-  name: 'f', version: '$LATEST', digest, codeDigest: 'c', runtime: 'js', handler: 'index.handler', exportName: 'handler', createdAt: '',
+  name: 'f', version: '$LATEST', digest, codeDigest: 'c', runtime: 'js', handler: 'index.handler', exportName: 'handler', imageId: null, createdAt: '',
   spec: { runtime: 'js', handler: 'index.handler', env: {}, memoryMb: 128, timeoutMs: 1000, concurrency: 1, minInstances: 0, maxInstances: 1, keepAliveMs: 1000, ...over } as FunctionVersion['spec'],
 });
 const inv = (): Invocation => ({

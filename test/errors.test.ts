@@ -284,11 +284,18 @@ describe('500, 503, 504', () => {
     expect(body.errorMessage).toBe('boom');
   });
 
-  it('a python3 function → 503 BackendUnavailable: the container tier is unavailable', async () => {
-    const r = await a.invoke('py', { x: 1 });
-    const body = await expectError(r, 503, 'BackendUnavailable');
-    expect(body.errorMessage).toMatch(/container tier/i);
-    expect(body.errorMessage).toMatch(/not available|unavailable/i);
+  it('a python3 function with no Docker engine to run it → 503 BackendUnavailable that says how to get one', async () => {
+    const noEngine = await startHearth({ env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } });
+    try {
+      await deployOk(noEngine, 'py', { runtime: 'python3', handler: 'index.main_handler', code: { source: 'def main_handler(e, c):\n    return 1\n' } });
+      const r = await noEngine.invoke('py', { x: 1 });
+      expect(r.headers.get('x-hearth-request-id')).toBeTruthy();
+      const body = await expectError(r, 503, 'BackendUnavailable');
+      expect(body.errorMessage).toMatch(/Docker engine/);
+      expect(body.errorMessage).toMatch(/docker\.io|DOCKER_HOST/);
+    } finally {
+      await noEngine.stop();
+    }
   });
 
   it('a timeout → 504 Timeout', async () => {
@@ -308,7 +315,7 @@ describe('every invoke response carries the invocation headers, errors included'
       ['415', () => invokeRaw(a, 'echo', { headers: { 'content-type': 'text/plain' }, body: 'x' })],
       ['406', () => a.invoke('echo', {}, { accept: 'text/html' })],
       ['500', () => a.invoke('throws', {})],
-      ['503', () => a.invoke('py', {})],
+      ['200 container', () => a.invoke('py', {})],
       ['504', () => a.invoke('spin', {})],
     ];
     const missing: string[] = [];

@@ -1,0 +1,257 @@
+// The container tier behind the Backend interface: stem cells per runtime image (started ahead,
+// refilled in the background), per-version warm containers in the same InstancePool as isolates
+// (same policy code), and the call itself over HTTP to the container's bootstrap.
+//
+// Without a Docker engine, or without the runtime image, calls answer 503 with what to do; the
+// engine is watched, and the tier works again when it is back.
+
+import type { Backend, BackendStats, FunctionVersion, InstanceInfo, Invocation } from '../core/backend.js';
+import { HearthError } from '../core/errors.js';
+import { log } from '../core/log.js';
+import { InstancePool, type InstanceFactory, type PoolSettings } from '../pool/instance-pool.js';
+import { ContainerInstance, type HostLog } from './container-instance.js';
+import { NO_ENGINE_HELP, type Engine } from './engine.js';
+import { runtimeImageTag, type ContainerRuntime } from './images.js';
+
+export interface ContainerBackendOptions extends PoolSettings {
+  /** Stem cells kept ready per runtime image. */
+  stemCells: number;
+  defaultMemoryMb: number;
+  /** CPU share of each container, in cores. */
+  cpus: number;
+}
+
+export interface CodeSource {
+  getCode(digest: string): Buffer;
+}
+
+const RUNTIMES: ContainerRuntime[] = ['python3', 'java17'];
+const RUNTIME_USER = '10001:10001';
+
+export class ContainerBackend implements Backend {
+  readonly tier = 'container' as const;
+  readonly pool: InstancePool<ContainerInstance>;
+  private readonly stems = new Map<ContainerRuntime, ContainerInstance[]>();
+  private refilling = false;
+  /** The stem cell start in progress (awaited at close, so none is left behind). */
+  private refillDone: Promise<void> = Promise.resolve();
+  private closed = false;
+  /** Runtime images found in the engine (tag → present). */
+  private readonly images = new Map<ContainerRuntime, boolean>();
+
+  constructor(
+    private readonly opts: ContainerBackendOptions,
+    private readonly engine: Engine,
+    private readonly code: CodeSource,
+    private readonly hostLog: HostLog,
+  ) {
+    const factory: InstanceFactory<ContainerInstance> = {
+      create: (fn, requestId) => this.create(fn, requestId),
+      dispose: (inst) => inst.dispose(),
+      estimateMb: (fn) => fn.spec.memoryMb,
+      measure: (inst) => inst.footprintMb || inst.memoryMb,
+    };
+    this.pool = new InstancePool(factory, opts, {});
+    engine.onChange((up) => {
+      if (up) {
+        log.info('Docker engine is back: the container tier works again');
+        this.images.clear();
+        this.refill();
+      } else {
+        log.warn({ err: engine.lastError }, 'Docker engine is gone: container functions answer 503 until it is back');
+        for (const list of this.stems.values()) for (const s of list.splice(0)) s.dispose();
+      }
+    });
+  }
+
+  async ready(): Promise<void> {
+    this.refill();
+  }
+
+  private unavailable(): HearthError {
+    return new HearthError('BackendUnavailable', `container functions cannot run: ${NO_ENGINE_HELP}${this.engine.lastError ? ` (${this.engine.lastError})` : ''}`);
+  }
+
+  private async imageFor(runtime: ContainerRuntime): Promise<string> {
+    const tag = runtimeImageTag(runtime);
+    if (this.images.get(runtime) !== true) {
+      const id = await this.engine.imageId(tag).catch((err) => { this.engine.lost(err); throw this.unavailable(); });
+      if (id === null) throw new HearthError('BackendUnavailable', `the ${runtime} runtime image (${tag}) is not in the Docker engine: run \`hearth images build\` (npm test's set-up does)`);
+      this.images.set(runtime, true);
+    }
+    return tag;
+  }
+
+  /** Deploy-time: with an engine, load the code once in a fresh container (bad code is a 400 now). */
+  async prepare(fn: FunctionVersion, code: Buffer): Promise<void> {
+    if (fn.runtime !== 'python3' && fn.runtime !== 'java17') return;
+    if (!this.engine.available) return; // checked at the first call instead
+    let inst: ContainerInstance | null = null;
+    try {
+      // A container of its own: a deploy must not eat the stem cells that cold calls draw on.
+      inst = await this.startStem(fn.runtime, fn.spec.memoryMb);
+      await inst.specialize(fn, code, '');
+    } catch (err) {
+      if (err instanceof HearthError && err.type === 'FunctionInitError') {
+        throw new HearthError('InitError', err.message, { functionStack: err.functionStack });
+      }
+      // The engine went away meanwhile: the function is stored, and its calls will say why.
+      if (!this.engine.available) {
+        log.warn({ function: fn.name, err: (err as Error).message }, 'could not check the code at deploy');
+        return;
+      }
+      // The engine is there but the check could not run (no image, a container that did not start):
+      // a deploy that cannot be checked is refused, not stored unchecked.
+      throw err instanceof HearthError ? err : new HearthError('BackendUnavailable', `the code could not be checked: ${(err as Error).message}`);
+    } finally {
+      inst?.dispose();
+    }
+  }
+
+  /** Deploy of runtime "image": the id of the image the reference names now. */
+  async pinImage(reference: string): Promise<string> {
+    if (!(await this.engine.ping())) {
+      throw new HearthError('BackendUnavailable', `the image "${reference}" cannot be resolved: ${NO_ENGINE_HELP}`);
+    }
+    const id = await this.engine.imageId(reference);
+    if (id === null) {
+      throw new HearthError('InvalidSpec', `image: "${reference}" is not in the Docker engine (there is no registry to pull from: build or load it on this machine)`);
+    }
+    return id;
+  }
+
+  async invoke(fn: FunctionVersion, inv: Invocation): Promise<void> {
+    if (!this.engine.available) throw this.unavailable();
+    if (inv.web !== undefined && fn.runtime !== 'image') {
+      throw new HearthError('WrongFunctionKind', `${fn.name} is a ${fn.runtime} function: call it at /v1/functions/${fn.name}/invoke (web calls reach js and image functions)`);
+    }
+    const got = this.pool.acquire(fn, inv);
+    const inst = got instanceof ContainerInstance ? got : await got;
+    const t0 = performance.now();
+    try {
+      await inst.call(inv);
+    } finally {
+      inv.durationMs = performance.now() - t0;
+      this.pool.release(inst);
+    }
+  }
+
+  private async create(fn: FunctionVersion, requestId: string): Promise<ContainerInstance> {
+    if (!this.engine.available) throw this.unavailable();
+    if (fn.runtime === 'image') {
+      try {
+        return await ContainerInstance.forImage(this.engine, fn, { cpus: this.opts.cpus, hostLog: this.hostLog });
+      } catch (err) {
+        if (err instanceof HearthError) throw err;
+        if (!(await this.engine.ping())) throw this.unavailable();
+        throw new HearthError('BackendUnavailable', `could not start a container of ${fn.spec.image} (${fn.imageId}): ${(err as Error).message}`);
+      }
+    }
+    const runtime = fn.runtime as ContainerRuntime;
+    const inst = await this.stemCell(runtime, fn.spec.memoryMb);
+    try {
+      await inst.specialize(fn, this.code.getCode(fn.codeDigest), requestId);
+    } catch (err) {
+      inst.dispose();
+      throw err;
+    }
+    void inst.measure();
+    return inst;
+  }
+
+  /** A ready stem cell of this runtime and memory size: from the reserve, else started now. */
+  private async stemCell(runtime: ContainerRuntime, memoryMb: number): Promise<ContainerInstance> {
+    const list = this.stems.get(runtime);
+    const i = list?.findIndex((s) => s.memoryMb === memoryMb && !s.broken) ?? -1;
+    if (list && i >= 0) {
+      const [inst] = list.splice(i, 1);
+      setTimeout(() => this.refill(), 25).unref();
+      return inst!;
+    }
+    return this.startStem(runtime, memoryMb);
+  }
+
+  private async startStem(runtime: ContainerRuntime, memoryMb: number): Promise<ContainerInstance> {
+    const image = await this.imageFor(runtime);
+    try {
+      return await ContainerInstance.start(this.engine, {
+        image, runtime, memoryMb, cpus: this.opts.cpus, hostLog: this.hostLog, user: RUNTIME_USER,
+      });
+    } catch (err) {
+      if (err instanceof HearthError) throw err;
+      // The engine refused: is it still there?
+      if (!(await this.engine.ping())) throw this.unavailable();
+      throw new HearthError('BackendUnavailable', `could not start a ${runtime} container: ${(err as Error).message}`);
+    }
+  }
+
+  /** Keeps `stemCells` stem cells per runtime (default memory size), one start at a time. */
+  private refill(): void {
+    if (this.refilling || this.closed || !this.engine.available || this.opts.stemCells <= 0) return;
+    const runtime = RUNTIMES.find((r) => (this.stems.get(r)?.length ?? 0) < this.opts.stemCells && this.images.get(r) !== false);
+    if (runtime === undefined) return;
+    this.refilling = true;
+    this.refillDone = this.startStem(runtime, this.opts.defaultMemoryMb).then(
+      (inst) => {
+        this.refilling = false;
+        if (this.closed || !this.engine.available) return inst.dispose();
+        let list = this.stems.get(runtime);
+        if (!list) this.stems.set(runtime, (list = []));
+        list.push(inst);
+        this.refill();
+      },
+      (err) => {
+        this.refilling = false;
+        // A missing image is not retried until the engine comes back or a call asks for it.
+        if (/runtime image/.test((err as Error).message)) this.images.set(runtime, false);
+        else log.warn({ runtime, err: (err as Error).message }, 'could not start a stem cell');
+        if (!this.closed) setTimeout(() => this.refill(), 2_000).unref();
+      },
+    );
+  }
+
+  retire(digest: string, gone = false): void {
+    this.pool.retire(digest, gone);
+  }
+
+  reserve(fn: FunctionVersion): void {
+    if (this.engine.available) this.pool.reserve(fn);
+  }
+
+  instances(digest?: string): InstanceInfo[] {
+    const out: InstanceInfo[] = [];
+    const now = performance.now();
+    for (const slot of this.pool.slots.values()) {
+      if (digest && slot.version.digest !== digest) continue;
+      for (const i of slot.instances) {
+        out.push({
+          id: i.id, tier: 'container', state: i.state, digest: i.digest, version: i.version,
+          inFlight: i.inFlight, callsServed: i.callsServed,
+          createdAt: Date.now() - (now - i.createdAt), lastUsedAt: Date.now() - (now - i.lastUsedAt),
+          memoryMb: Math.round(i.footprintMb * 100) / 100,
+          detail: { container: i.containerId.slice(0, 12), address: i.address, memoryLimitMb: i.memoryMb },
+        });
+      }
+    }
+    return out;
+  }
+
+  stats(): BackendStats {
+    const u = this.pool.usage();
+    let stems = 0;
+    for (const list of this.stems.values()) stems += list.length;
+    return {
+      instances: u.instances, prewarmed: stems, busy: u.busy, waiting: u.waiting,
+      memoryMb: u.memoryMb, evictions: this.pool.evictions, coldStarts: this.pool.coldStarts,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.refillDone;
+    await this.pool.close();
+    for (const list of this.stems.values()) for (const s of list.splice(0)) s.dispose();
+    this.engine.close();
+    await this.engine.settled();
+  }
+}

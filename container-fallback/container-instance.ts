@@ -1,0 +1,320 @@
+// One container: started from a runtime image as a stem cell (prewarmed: the bootstrap listens,
+// no function code), specialized with one version's code (POST /init), then invoked over HTTP on
+// its address on the functions network (POST /invoke). The bootstrap answers every call it
+// handled with 200 and `X-Hearth-Outcome`; its body is the call's log lines, then the result.
+
+import { Agent, request } from 'undici';
+import type { FunctionVersion, Invocation } from '../core/backend.js';
+import { HearthError } from '../core/errors.js';
+import { InstanceState, moveTo, type PooledInstance } from '../pool/states.js';
+import { Encoding } from '../runtime/protocol.js';
+import { FUNCTION_PORT, type Engine } from './engine.js';
+
+export type HostLog = (functionName: string, requestId: string, stream: number, timeMs: number, message: string) => void;
+
+let nextId = 0;
+const CONTENT_TYPE = ['application/json', 'application/msgpack'] as const;
+/** Keep-alive connections to the containers' servers. */
+const agent = new Agent({ keepAliveTimeout: 60_000, connections: 64 });
+
+export class ContainerInstance implements PooledInstance {
+  readonly id = `c${++nextId}`;
+  digest = '';
+  version = '';
+  functionName = '';
+  state: InstanceState = InstanceState.prewarmed;
+  inFlight = 0;
+  callsServed = 0;
+  createdAt = performance.now();
+  lastUsedAt = this.createdAt;
+  footprintMb = 0;
+  private timeoutMs = 0;
+  private dead = false;
+  /** Why it was stopped, once it is. */
+  private killed: 'timeout' | 'crash' | 'shutdown' | null = null;
+
+  private constructor(
+    private readonly engine: Engine,
+    readonly containerId: string,
+    readonly address: string,
+    readonly runtime: string,
+    readonly memoryMb: number,
+    private readonly hostLog: HostLog,
+  ) {}
+
+  get base(): string {
+    return `http://${this.address}:${FUNCTION_PORT}`;
+  }
+
+  /** A stem cell: a started container whose bootstrap answers /health. */
+  static async start(engine: Engine, opts: { image: string; runtime: string; memoryMb: number; cpus: number; hostLog: HostLog; user?: string; cmd?: string[]; entrypoint?: string[]; env?: Record<string, string>; egress?: boolean; labels?: Record<string, string>; readyTimeoutMs?: number; healthPath?: string }): Promise<ContainerInstance> {
+    const name = `hearth-${opts.runtime}-${process.pid}-${Date.now().toString(36)}-${(++nextId).toString(36)}`;
+    const { id, address } = await engine.run({
+      image: opts.image, name, memoryMb: opts.memoryMb, cpus: opts.cpus, env: opts.env ?? {},
+      egress: opts.egress ?? false, labels: { 'hearth.runtime': opts.runtime, ...opts.labels },
+      ...(opts.user ? { user: opts.user } : {}), ...(opts.cmd ? { cmd: opts.cmd } : {}), ...(opts.entrypoint ? { entrypoint: opts.entrypoint } : {}),
+    });
+    const inst = new ContainerInstance(engine, id, address, opts.runtime, opts.memoryMb, opts.hostLog);
+    try {
+      await inst.waitReady(opts.readyTimeoutMs ?? 30_000, opts.healthPath ?? '/health');
+    } catch (err) {
+      inst.dispose();
+      throw err;
+    }
+    return inst;
+  }
+
+  /** Polls the server until it answers (any HTTP answer counts for custom images). */
+  private async waitReady(timeoutMs: number, path: string): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    let last = '';
+    while (Date.now() < until) {
+      try {
+        const r = await request(`${this.base}${path}`, { dispatcher: agent, headersTimeout: 1_000, bodyTimeout: 1_000 });
+        await r.body.dump();
+        return;
+      } catch (err) {
+        last = (err as Error).message;
+        await new Promise((r) => setTimeout(r, 15));
+      }
+    }
+    throw new HearthError('BackendUnavailable', `container ${this.containerId.slice(0, 12)} (${this.runtime}) did not start listening on port ${FUNCTION_PORT} in ${timeoutMs} ms: ${last}`);
+  }
+
+  /** Loads the version's code (POST /init). A load failure is a FunctionInitError with the bootstrap's words. */
+  async specialize(fn: FunctionVersion, code: Buffer, requestId: string): Promise<void> {
+    moveTo(this, InstanceState.initializing);
+    this.digest = fn.digest;
+    this.version = fn.version;
+    this.functionName = fn.name;
+    this.timeoutMs = fn.spec.timeoutMs;
+    const isZip = code.length >= 4 && code[0] === 0x50 && code[1] === 0x4b && code[2] === 0x03 && code[3] === 0x04;
+    const codeField = fn.runtime === 'java17' ? { jar: code.toString('base64') }
+      : isZip ? { zip: code.toString('base64') }
+      : { source: code.toString('utf8'), filename: `${fn.handler.slice(0, fn.handler.lastIndexOf('.')).replace(/\./g, '/')}.py` };
+    const body = JSON.stringify({
+      functionName: fn.name, version: fn.version, handler: fn.handler, code: codeField,
+      env: fn.spec.env, timeoutMs: fn.spec.timeoutMs, memoryMb: fn.spec.memoryMb,
+    });
+    let r;
+    try {
+      r = await request(`${this.base}/init`, {
+        method: 'POST', dispatcher: agent, body, headers: { 'content-type': 'application/json', 'x-hearth-request-id': requestId },
+        headersTimeout: fn.spec.timeoutMs, bodyTimeout: fn.spec.timeoutMs,
+      });
+    } catch (err) {
+      throw this.failure(err, 'init');
+    }
+    const text = await r.body.text();
+    if (r.statusCode === 200) return;
+    let e: { errorType?: string; errorMessage?: string; stackTrace?: string[] } = {};
+    try { e = JSON.parse(text); } catch { e = { errorMessage: text.slice(0, 2000) }; }
+    throw new HearthError('FunctionInitError', `${fn.name}: the code failed to load: ${e.errorMessage ?? `HTTP ${r.statusCode}`}`, { functionStack: e.stackTrace ?? [] });
+  }
+
+  /**
+   * A custom image's container (runtime "image"): made for its version (no stem cell: the image is
+   * the function's own), ready when its server answers on port 9000. Its stdout/stderr are followed
+   * and each line goes to the call in flight when it was written (exact at concurrency 1).
+   */
+  static async forImage(engine: Engine, fn: FunctionVersion, opts: { cpus: number; hostLog: HostLog }): Promise<ContainerInstance> {
+    const inst = await ContainerInstance.start(engine, {
+      image: fn.imageId!, runtime: 'image', memoryMb: fn.spec.memoryMb, cpus: opts.cpus, hostLog: opts.hostLog,
+      env: fn.spec.env, egress: fn.spec.egress.allow.length > 0,
+      ...(fn.spec.command ? { entrypoint: fn.spec.command } : {}), ...(fn.spec.args ? { cmd: fn.spec.args } : {}),
+      labels: { 'hearth.function': fn.name }, healthPath: '/', readyTimeoutMs: Math.max(10_000, fn.spec.timeoutMs),
+    });
+    moveTo(inst, InstanceState.initializing);
+    inst.digest = fn.digest;
+    inst.version = fn.version;
+    inst.functionName = fn.name;
+    inst.timeoutMs = fn.spec.timeoutMs;
+    inst.custom = true;
+    inst.followLogs();
+    return inst;
+  }
+
+  private custom = false;
+  /** Request ids of calls in flight (custom images: log lines go to the newest). */
+  private readonly running: string[] = [];
+  /**
+   * The last call: the engine's log stream runs a little behind, so lines that arrive after a
+   * call answered still go to it (until the next call starts).
+   */
+  private lastRequestId = '';
+
+  private followLogs(): void {
+    const c = this.engine.docker.getContainer(this.containerId);
+    c.logs({ follow: true, stdout: true, stderr: true, since: 0 }, (err, stream) => {
+      if (err || !stream) return;
+      const pending = ['', ''];
+      const emit = (streamNo: number, text: string) => {
+        pending[streamNo] += text;
+        let nl: number;
+        while ((nl = pending[streamNo]!.indexOf('\n')) >= 0) {
+          const line = pending[streamNo]!.slice(0, nl);
+          pending[streamNo] = pending[streamNo]!.slice(nl + 1);
+          this.hostLog(this.functionName, this.running[this.running.length - 1] ?? this.lastRequestId, streamNo, Date.now(), line.slice(0, 16 * 1024));
+        }
+      };
+      const out = { write: (b: Buffer) => { emit(0, b.toString('utf8')); return true; } };
+      const errOut = { write: (b: Buffer) => { emit(1, b.toString('utf8')); return true; } };
+      this.engine.docker.modem.demuxStream(stream as NodeJS.ReadableStream, out as unknown as NodeJS.WritableStream, errOut as unknown as NodeJS.WritableStream);
+      (stream as NodeJS.ReadableStream).on('error', () => undefined);
+    });
+  }
+
+  /** A custom image's call: event calls POST /event-invoke; web calls pass through as they are. */
+  private async callImage(inv: Invocation): Promise<void> {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), this.timeoutMs);
+    this.running.push(inv.requestId);
+    this.lastRequestId = inv.requestId;
+    try {
+      const web = inv.web;
+      let path = '/event-invoke', method = 'POST';
+      const headers: Record<string, string> = {
+        'x-hearth-request-id': inv.requestId, 'x-scf-request-id': inv.requestId,
+      };
+      if (web !== undefined) {
+        const u = new URL(web.url);
+        path = u.pathname + u.search;
+        method = web.method;
+        for (let i = 0; i < web.headers.length; i += 2) {
+          const k = web.headers[i]!;
+          if (k === 'host' || k === 'connection' || k === 'content-length' || k === 'transfer-encoding' || k === 'keep-alive') continue;
+          headers[k] = headers[k] === undefined ? web.headers[i + 1]! : `${headers[k]}, ${web.headers[i + 1]!}`;
+        }
+      } else {
+        headers['content-type'] = CONTENT_TYPE[inv.reqEnc];
+      }
+      const r = await request(`${this.base}${path}`, {
+        method: method as 'POST', dispatcher: agent, signal: ac.signal, headers,
+        ...(method === 'GET' || method === 'HEAD' ? {} : { body: Buffer.from(inv.body) }),
+      });
+      const bytes = Buffer.from(await r.body.arrayBuffer());
+      clearTimeout(timer);
+      inv.body = new ArrayBuffer(0);
+      const result = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+      if (web !== undefined) {
+        const flat: string[] = [];
+        for (const [k, v] of Object.entries(r.headers)) {
+          if (v === undefined) continue;
+          for (const one of Array.isArray(v) ? v : [v]) if (!/[\0\r\n]/.test(one)) flat.push(k.toLowerCase(), one);
+        }
+        inv.response = { status: r.statusCode < 200 || r.statusCode > 599 ? 502 : r.statusCode, statusText: '', headers: flat };
+        inv.result = result;
+        return;
+      }
+      if (r.statusCode >= 200 && r.statusCode < 300) {
+        inv.result = result;
+        return;
+      }
+      inv.error = {
+        errorType: 'FunctionError', errorMessage: `the image's server answered HTTP ${r.statusCode}: ${bytes.toString('utf8').slice(0, 2000)}`,
+        status: 500, functionError: true,
+      };
+    } catch (err) {
+      clearTimeout(timer);
+      if (ac.signal.aborted) {
+        this.kill('timeout');
+        throw new HearthError('Timeout', `${this.functionName}: task timed out after ${this.timeoutMs} ms (the container was replaced)`);
+      }
+      throw this.failure(err, 'invoke');
+    } finally {
+      const i = this.running.indexOf(inv.requestId);
+      if (i >= 0) this.running.splice(i, 1);
+    }
+  }
+
+  /** Runs one invocation. Function errors land in inv.error; a broken container rejects. */
+  async call(inv: Invocation): Promise<void> {
+    if (this.custom) return this.callImage(inv);
+    const started = performance.now();
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), this.timeoutMs);
+    let r;
+    try {
+      r = await request(`${this.base}/invoke`, {
+        method: 'POST', dispatcher: agent, body: Buffer.from(inv.body), signal: ac.signal,
+        headers: {
+          'content-type': CONTENT_TYPE[inv.reqEnc], accept: CONTENT_TYPE[inv.resEnc],
+          'x-hearth-request-id': inv.requestId, 'x-hearth-deadline-ms': String(Date.now() + this.timeoutMs),
+        },
+      });
+      const outcome = String(r.headers['x-hearth-outcome'] ?? '');
+      const logBytes = Number(r.headers['x-hearth-log-bytes'] ?? 0);
+      const all = Buffer.from(await r.body.arrayBuffer());
+      clearTimeout(timer);
+      this.logs(inv.requestId, all.subarray(0, logBytes));
+      const rest = all.subarray(logBytes);
+      if (r.statusCode !== 200 || outcome === '') {
+        throw new Error(`the bootstrap answered HTTP ${r.statusCode} without an outcome: ${rest.toString('utf8').slice(0, 300)}`);
+      }
+      inv.body = new ArrayBuffer(0);
+      if (outcome === 'ok') {
+        inv.result = rest.buffer.slice(rest.byteOffset, rest.byteOffset + rest.byteLength) as ArrayBuffer;
+        return;
+      }
+      let e: { errorType?: string; errorMessage?: string; stackTrace?: string[] } = {};
+      try { e = JSON.parse(rest.toString('utf8')); } catch { e = { errorType: 'Error', errorMessage: rest.toString('utf8').slice(0, 2000) }; }
+      if (outcome === 'bad-payload') throw new HearthError('InvalidRequestContent', e.errorMessage ?? 'the request body does not decode');
+      inv.error = {
+        errorType: e.errorType ?? 'Error', errorMessage: e.errorMessage ?? '', stackTrace: e.stackTrace ?? [],
+        status: 500, functionError: true,
+      };
+    } catch (err) {
+      clearTimeout(timer);
+      if (err instanceof HearthError) throw err;
+      if (ac.signal.aborted) {
+        this.kill('timeout');
+        throw new HearthError('Timeout', `${this.functionName}: task timed out after ${this.timeoutMs} ms (the container was replaced)`);
+      }
+      throw this.failure(err, 'invoke', started);
+    }
+  }
+
+  /** The call's log lines, as the bootstrap collected them: [[stream, timeMs, line], ...]. */
+  private logs(requestId: string, bytes: Buffer): void {
+    if (bytes.length === 0) return;
+    let lines: unknown;
+    try { lines = JSON.parse(bytes.toString('utf8')); } catch { return; }
+    if (!Array.isArray(lines)) return;
+    for (const l of lines) {
+      if (!Array.isArray(l)) continue;
+      const [stream, time, text] = l as [unknown, unknown, unknown];
+      this.hostLog(this.functionName, requestId, stream === 1 ? 1 : 0, typeof time === 'number' ? time : Date.now(), String(text).slice(0, 16 * 1024));
+    }
+  }
+
+  /** A container that stopped answering: it crashed or was killed. */
+  private failure(err: unknown, what: string, _started = 0): HearthError {
+    if (this.killed === 'shutdown') return new HearthError('Draining', `${this.functionName}: the container was shut down during the call`);
+    this.kill('crash');
+    return new HearthError('InstanceFailed', `${this.functionName || this.runtime}: the container stopped answering during ${what} (${(err as Error)?.message ?? err}); it was replaced`);
+  }
+
+  get broken(): boolean {
+    return this.dead;
+  }
+
+  private kill(why: 'timeout' | 'crash' | 'shutdown'): void {
+    if (this.killed === null) this.killed = why;
+    this.dead = true;
+    if (this.state !== InstanceState.disposed) this.state = InstanceState.draining;
+    void this.engine.remove(this.containerId);
+  }
+
+  dispose(): void {
+    if (this.killed === null) this.killed = 'shutdown';
+    this.dead = true;
+    this.state = InstanceState.disposed;
+    void this.engine.remove(this.containerId);
+  }
+
+  async measure(): Promise<void> {
+    this.footprintMb = await this.engine.memoryMb(this.containerId);
+  }
+}
+
+export { Encoding };

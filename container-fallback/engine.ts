@@ -1,0 +1,238 @@
+// The Docker engine, through dockerode: whether it answers (watched, so container functions answer
+// 503 while it is gone and work again when it is back), the isolated network functions run on,
+// containers made with the isolation settings, and the clean-up of what a previous run left.
+
+import Docker from 'dockerode';
+import { execFile } from 'node:child_process';
+
+/** Every container and network Hearth makes carries this label (value: the Hearth process's id). */
+export const MANAGED_LABEL = 'hearth.managed';
+export const NETWORK_NAME = 'hearth-functions';
+/** Where the function's server listens in every container (the SCF custom-image contract). */
+export const FUNCTION_PORT = 9000;
+
+export const NO_ENGINE_HELP = 'no Docker engine answers: on Debian, as root, `apt-get install -y docker.io && (dockerd > /var/log/dockerd.log 2>&1 &)` (npm test\'s set-up does this), or point DOCKER_HOST at one';
+
+export interface ContainerSpec {
+  image: string;
+  name: string;
+  memoryMb: number;
+  /** CPU share in cores (NanoCpus). */
+  cpus: number;
+  env: Record<string, string>;
+  cmd?: string[];
+  entrypoint?: string[];
+  /** Egress to the outside world (false: the internal network only). */
+  egress: boolean;
+  labels: Record<string, string>;
+  /** The runtime images run as this user; custom images as their own. */
+  user?: string;
+}
+
+export class Engine {
+  readonly docker: Docker;
+  available = false;
+  lastError = '';
+  private watcher: NodeJS.Timeout | null = null;
+  private networkId: string | null = null;
+  private readonly listeners: ((up: boolean) => void)[] = [];
+
+  constructor(docker = new Docker()) {
+    this.docker = docker;
+  }
+
+  /** Pings now; true when the engine answers. */
+  async ping(): Promise<boolean> {
+    try {
+      await withTimeout(this.docker.ping(), 3_000, 'the Docker engine did not answer a ping in 3 s');
+      this.set(true, '');
+    } catch (err) {
+      this.set(false, (err as Error).message);
+    }
+    return this.available;
+  }
+
+  /** Pings every `ms` and tells listeners when the engine goes or comes back. */
+  watch(ms = 2_000): void {
+    if (this.watcher) return;
+    this.watcher = setInterval(() => void this.ping(), ms);
+    this.watcher.unref();
+  }
+
+  onChange(fn: (up: boolean) => void): void {
+    this.listeners.push(fn);
+  }
+
+  close(): void {
+    if (this.watcher) clearInterval(this.watcher);
+    this.watcher = null;
+  }
+
+  /** Marks the engine gone after a failed call (the watcher finds out when it is back). */
+  lost(err: unknown): void {
+    this.set(false, (err as Error)?.message ?? String(err));
+  }
+
+  private set(up: boolean, error: string): void {
+    this.lastError = error;
+    if (up === this.available) return;
+    this.available = up;
+    if (!up) this.networkId = null;
+    for (const l of this.listeners) l(up);
+  }
+
+  /**
+   * The network function containers join: a bridge that is internal (no route out) and with
+   * inter-container traffic off (a function cannot reach another's container). The host reaches
+   * each container by its address on it. As root, the host's own addresses on the bridge are
+   * closed to the containers too (only replies to the host's connections pass).
+   */
+  async network(): Promise<string> {
+    if (this.networkId) return this.networkId;
+    const found = await this.docker.listNetworks({ filters: JSON.stringify({ name: [NETWORK_NAME] }) });
+    const exact = found.find((n) => n.Name === NETWORK_NAME);
+    if (exact) {
+      this.networkId = exact.Id;
+    } else {
+      const n = await this.docker.createNetwork({
+        Name: NETWORK_NAME, Driver: 'bridge', Internal: true, CheckDuplicate: true,
+        Options: { 'com.docker.network.bridge.enable_icc': 'false' },
+        Labels: { [MANAGED_LABEL]: 'network' },
+      });
+      this.networkId = n.id;
+    }
+    await closeHostToContainers(this.networkId!).catch(() => undefined);
+    return this.networkId!;
+  }
+
+  /** Creates and starts a container with the isolation settings; returns its id and address. */
+  async run(spec: ContainerSpec): Promise<{ id: string; address: string }> {
+    const networkId = await this.network();
+    const container = await this.docker.createContainer({
+      name: spec.name,
+      Image: spec.image,
+      ...(spec.cmd ? { Cmd: spec.cmd } : {}),
+      ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
+      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+      ...(spec.user ? { User: spec.user } : {}),
+      Labels: { [MANAGED_LABEL]: String(process.pid), ...spec.labels },
+      ExposedPorts: { [`${FUNCTION_PORT}/tcp`]: {} },
+      HostConfig: {
+        NetworkMode: spec.egress ? 'bridge' : networkId,
+        ReadonlyRootfs: true,
+        Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${Math.max(16, Math.min(512, spec.memoryMb))}m` },
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        PidsLimit: 256,
+        Memory: spec.memoryMb * 1024 * 1024,
+        MemorySwap: spec.memoryMb * 1024 * 1024,
+        NanoCpus: Math.round(spec.cpus * 1e9),
+        AutoRemove: false,
+        Init: true,
+      },
+    });
+    try {
+      await container.start();
+      const info = await container.inspect();
+      const nets = info.NetworkSettings.Networks;
+      const address = Object.values(nets).map((n) => n.IPAddress).find((ip) => ip) ?? '';
+      if (!address) throw new Error(`container ${container.id.slice(0, 12)} has no address`);
+      return { id: container.id, address };
+    } catch (err) {
+      await this.remove(container.id);
+      throw err;
+    }
+  }
+
+  private readonly removing = new Set<Promise<void>>();
+
+  /** Removes a container (killing it first); never throws. */
+  remove(id: string): Promise<void> {
+    const p = this.docker.getContainer(id).remove({ force: true, v: true }).then(
+      () => undefined,
+      () => undefined, // already gone, or the engine is gone (the leftover sweep at the next start removes it)
+    );
+    this.removing.add(p);
+    void p.finally(() => this.removing.delete(p));
+    return p;
+  }
+
+  /** Resolves when the removals asked for so far are done (at shutdown). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.removing]);
+  }
+
+  /**
+   * Removes the containers a previous run of Hearth left behind: labelled with the id of a Hearth
+   * process that no longer runs (another Hearth on this engine keeps its own). Returns how many.
+   */
+  async removeLeftovers(): Promise<number> {
+    const list = await this.docker.listContainers({ all: true, filters: JSON.stringify({ label: [MANAGED_LABEL] }) });
+    const stale = list.filter((c) => !processRuns(Number(c.Labels[MANAGED_LABEL])));
+    await Promise.all(stale.map((c) => this.remove(c.Id)));
+    return stale.length;
+  }
+
+  /** The image's id (sha256:…), or null when the engine has no such image. */
+  async imageId(ref: string): Promise<string | null> {
+    try {
+      return (await this.docker.getImage(ref).inspect()).Id;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return null;
+      throw err;
+    }
+  }
+
+  /** Memory a container uses now, MiB (0 when unknown). */
+  async memoryMb(id: string): Promise<number> {
+    try {
+      const s = await this.docker.getContainer(id).stats({ stream: false }) as { memory_stats?: { usage?: number } };
+      return (s.memory_stats?.usage ?? 0) / (1024 * 1024);
+    } catch {
+      return 0;
+    }
+  }
+}
+
+/** Whether a process with this id runs on this machine (the containers' owner). */
+function processRuns(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(message)), ms);
+    p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
+  });
+}
+
+/**
+ * Containers on the functions network may not open connections to the host (e.g. Hearth's API
+ * when it listens beyond loopback): iptables INPUT rules on the bridge, replies excepted. Needs
+ * root and iptables; without them it does nothing (Hearth on 127.0.0.1 is out of reach anyway).
+ */
+async function closeHostToContainers(networkId: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const bridge = `br-${networkId.slice(0, 12)}`;
+  const rules = [
+    ['-i', bridge, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
+    ['-i', bridge, '-j', 'DROP'],
+  ];
+  for (const r of rules) {
+    const exists = await iptables(['-C', 'INPUT', ...r]).then(() => true, () => false);
+    if (!exists) await iptables([r[r.length - 1] === 'DROP' ? '-A' : '-I', 'INPUT', ...r]);
+  }
+}
+
+function iptables(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('iptables', ['-w', ...args], (err) => (err ? reject(err) : resolve()));
+  });
+}
