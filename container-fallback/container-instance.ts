@@ -115,7 +115,8 @@ export class ContainerInstance implements PooledInstance {
   /**
    * A custom image's container (runtime "image"): made for its version (no stem cell: the image is
    * the function's own), ready when its server answers on port 9000. Its stdout/stderr are followed
-   * and each line goes to the call in flight when it was written (exact at concurrency 1).
+   * and each line goes to the call in flight when it arrives (exact at concurrency 1; the two
+   * streams are separate pipes, so their lines keep their order within each, not across).
    */
   static async forImage(engine: Engine, fn: FunctionVersion, opts: { cpus: number; hostLog: HostLog }): Promise<ContainerInstance> {
     const inst = await ContainerInstance.start(engine, {

@@ -306,7 +306,8 @@ ThreadingHTTPServer(("0.0.0.0", 9000), H).serve_forever()
     expect(await w.json()).toEqual({ greeting: 'first', path: '/hello?q=1', x: 'thing' });
     await sleep(300);
     const rec = await (await fetch(`${h.url}/v1/invocations/${id}`)).json() as { logs: { stream: string; message: string }[] };
-    expect(rec.logs.map((l) => [l.stream, l.message])).toEqual([['stdout', 'event call Ada'], ['stderr', 'on stderr']]);
+    // stdout and stderr are two pipes: their lines keep their order within each, not across.
+    expect(rec.logs.map((l) => [l.stream, l.message]).sort()).toEqual([['stderr', 'on stderr'], ['stdout', 'event call Ada']]);
 
     // Re-tagging changes nothing until the function is deployed again (the same spec re-pins the tag).
     build('hearth-test-custom:v1', 'second');
