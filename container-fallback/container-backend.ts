@@ -219,31 +219,13 @@ export class ContainerBackend implements Backend {
   }
 
   instances(digest?: string): InstanceInfo[] {
-    const out: InstanceInfo[] = [];
-    const now = performance.now();
-    for (const slot of this.pool.slots.values()) {
-      if (digest && slot.version.digest !== digest) continue;
-      for (const i of slot.instances) {
-        out.push({
-          id: i.id, tier: 'container', state: i.state, digest: i.digest, version: i.version,
-          inFlight: i.inFlight, callsServed: i.callsServed,
-          createdAt: Date.now() - (now - i.createdAt), lastUsedAt: Date.now() - (now - i.lastUsedAt),
-          memoryMb: Math.round(i.footprintMb * 100) / 100,
-          detail: { container: i.containerId.slice(0, 12), address: i.address, memoryLimitMb: i.memoryMb },
-        });
-      }
-    }
-    return out;
+    return this.pool.describe('container', (i) => ({ container: i.containerId.slice(0, 12), address: i.address, memoryLimitMb: i.memoryMb }), digest);
   }
 
   stats(): BackendStats {
-    const u = this.pool.usage();
     let stems = 0;
     for (const list of this.stems.values()) stems += list.length;
-    return {
-      instances: u.instances, prewarmed: stems, busy: u.busy, waiting: u.waiting,
-      memoryMb: u.memoryMb, evictions: this.pool.evictions, coldStarts: this.pool.coldStarts,
-    };
+    return this.pool.stats(stems);
   }
 
   async close(): Promise<void> {

@@ -3,7 +3,7 @@
 // the decisions come from policy.ts. The hot path is acquire() finding a warm slot synchronously.
 
 import { LRUCache } from 'lru-cache';
-import type { FunctionVersion, Invocation } from '../core/backend.js';
+import type { BackendStats, FunctionVersion, InstanceInfo, Invocation } from '../core/backend.js';
 import { HearthError } from '../core/errors.js';
 import { expiredIdle, pickEvictions, pickInstance, placeCall, shouldScaleUp } from './policy.js';
 import { InstanceState, moveTo, type PooledInstance } from './states.js';
@@ -186,6 +186,35 @@ export class InstancePool<I extends PooledInstance> {
       for (const i of s.instances) if (i.inFlight > 0) busy++;
     }
     return { instances: this.totalInstances, starting: this.totalStarting, memoryMb: this.usedMb, busy, waiting };
+  }
+
+  /** The instances (of one digest, or all) as the management API shows them; `detail` adds the tier's facts. */
+  describe(tier: InstanceInfo['tier'], detail: (inst: I) => Record<string, unknown>, digest?: string): InstanceInfo[] {
+    const out: InstanceInfo[] = [];
+    const now = performance.now();
+    const epoch = Date.now();
+    for (const slot of this.slots.values()) {
+      if (digest && slot.version.digest !== digest) continue;
+      for (const i of slot.instances) {
+        out.push({
+          id: i.id, tier, state: i.state, digest: i.digest, version: i.version,
+          inFlight: i.inFlight, callsServed: i.callsServed,
+          createdAt: epoch - (now - i.createdAt), lastUsedAt: epoch - (now - i.lastUsedAt),
+          memoryMb: Math.round(i.footprintMb * 100) / 100,
+          detail: detail(i),
+        });
+      }
+    }
+    return out;
+  }
+
+  /** The pool's figures for readiness and metrics; `prewarmed` is the tier's reserve. */
+  stats(prewarmed: number): BackendStats {
+    const u = this.usage();
+    return {
+      instances: u.instances, prewarmed, busy: u.busy, waiting: u.waiting,
+      memoryMb: u.memoryMb, evictions: this.evictions, coldStarts: this.coldStarts,
+    };
   }
 
   /** Periodic: release instances idle past their keepalive; refill reserved ones. */

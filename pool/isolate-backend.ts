@@ -94,29 +94,11 @@ export class IsolateBackend implements Backend {
   }
 
   instances(digest?: string): InstanceInfo[] {
-    const out: InstanceInfo[] = [];
-    const now = performance.now();
-    for (const slot of this.pool.slots.values()) {
-      if (digest && slot.version.digest !== digest) continue;
-      for (const i of slot.instances) {
-        out.push({
-          id: i.id, tier: 'isolate', state: i.state, digest: i.digest, version: i.version,
-          inFlight: i.inFlight, callsServed: i.callsServed,
-          createdAt: Date.now() - (now - i.createdAt), lastUsedAt: Date.now() - (now - i.lastUsedAt),
-          memoryMb: Math.round(i.footprintMb * 100) / 100,
-          detail: { codeCache: i.codeCache, memoryLimitMb: i.memoryMb },
-        });
-      }
-    }
-    return out;
+    return this.pool.describe('isolate', (i) => ({ codeCache: i.codeCache, memoryLimitMb: i.memoryMb }), digest);
   }
 
   stats(): BackendStats {
-    const u = this.pool.usage();
-    return {
-      instances: u.instances, prewarmed: this.blanks.size, busy: u.busy, waiting: u.waiting,
-      memoryMb: u.memoryMb, evictions: this.pool.evictions, coldStarts: this.pool.coldStarts,
-    };
+    return this.pool.stats(this.blanks.size);
   }
 
   async close(): Promise<void> {
