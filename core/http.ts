@@ -149,10 +149,7 @@ export class FrontEnd {
       res.cork(() => {
         res.writeStatus(err ? StatusLine[err.status] ?? String(err.status) : '200 OK');
         res.writeHeader('Content-Type', err || inv.resEnc === Encoding.json ? 'application/json' : 'application/msgpack');
-        writeInvocationHeaders(res, inv.requestId, inv.cold, inv.initMs, inv.queueMs, inv.durationMs);
-        res.writeHeader('X-Hearth-Executed-Version', inv.version);
-        if (err?.functionError) res.writeHeader('X-Hearth-Function-Error', 'Unhandled');
-        if (logResult !== null) res.writeHeader('X-Hearth-Log-Result', logResult);
+        writeCallHeaders(res, inv, err?.functionError === true, logResult);
         res.end(body);
       });
       finish(ex);
@@ -160,17 +157,29 @@ export class FrontEnd {
     this.deps.dispatcher.settle(inv);
   }
 
-  /** An invoke refused before it ran: still carries the invocation headers. */
   private fail(ex: Exchange, requestId: string, err: HearthError): void {
-    if (ex.aborted) return;
-    ex.res.cork(() => {
-      ex.res.writeStatus(StatusLine[err.status] ?? String(err.status));
-      ex.res.writeHeader('Content-Type', 'application/json');
-      writeInvocationHeaders(ex.res, requestId, false, 0, 0, 0);
-      ex.res.end(errorBody(err), err.status === 413);
-    });
-    finish(ex);
+    failInvocation(ex, requestId, err);
   }
+}
+
+/** A call refused before it ran (invoke or web route): a JSON error that still carries the invocation headers. */
+export function failInvocation(ex: Exchange, requestId: string, err: HearthError): void {
+  if (ex.aborted) return;
+  ex.res.cork(() => {
+    ex.res.writeStatus(StatusLine[err.status] ?? String(err.status));
+    ex.res.writeHeader('Content-Type', 'application/json');
+    writeInvocationHeaders(ex.res, requestId, false, 0, 0, 0);
+    ex.res.end(errorBody(err), err.status === 413);
+  });
+  finish(ex);
+}
+
+/** The headers a call that ran carries (invoke and web route): timings, version, error flag, log tail. */
+export function writeCallHeaders(res: HttpResponse, inv: Invocation, functionError: boolean, logResult: string | null): void {
+  writeInvocationHeaders(res, inv.requestId, inv.cold, inv.initMs, inv.queueMs, inv.durationMs);
+  res.writeHeader('X-Hearth-Executed-Version', inv.version);
+  if (functionError) res.writeHeader('X-Hearth-Function-Error', 'Unhandled');
+  if (logResult !== null) res.writeHeader('X-Hearth-Log-Result', logResult);
 }
 
 /** The headers every invoke response carries: which call, cold or warm, where the time went. */

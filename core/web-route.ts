@@ -12,7 +12,7 @@ import type { Config } from './config.js';
 import type { Dispatcher } from './dispatcher.js';
 import { errorJson, HearthError, StatusLine, toHearthError } from './errors.js';
 import { finish, readBody, type Exchange } from './http-io.js';
-import { writeInvocationHeaders, type FrontEnd } from './http.js';
+import { failInvocation, writeCallHeaders, type FrontEnd } from './http.js';
 import { log } from './log.js';
 import { tailBase64 } from './logs.js';
 import type { Registry } from './registry.js';
@@ -59,14 +59,14 @@ function serveWeb(fe: FrontEnd, deps: WebRouteDeps, res: HttpResponse, req: Http
   try {
     url = new URL(`${proto}://${host}${path.startsWith('/') ? path : `/${path}`}${query ? `?${query}` : ''}`).href;
   } catch {
-    return fail(ex, requestId, new HearthError('InvalidRequest', `the request's host and path do not make a URL: ${host}${path}`));
+    return failInvocation(ex, requestId, new HearthError('InvalidRequest', `the request's host and path do not make a URL: ${host}${path}`));
   }
 
   let fn;
   try {
     fn = deps.registry.resolve(name, '');
   } catch (err) {
-    return fail(ex, requestId, err as HearthError);
+    return failInvocation(ex, requestId, err as HearthError);
   }
   readBody(ex, contentLength, deps.config.maxBodyBytes, (body) => {
     const inv: Invocation = {
@@ -78,9 +78,9 @@ function serveWeb(fe: FrontEnd, deps: WebRouteDeps, res: HttpResponse, req: Http
     };
     deps.dispatcher.invoke(fn, inv).then(() => respond(ex, inv, method === 'HEAD', tailLogs, deps)).catch((err) => {
       log.error({ err, requestId }, 'could not write a web response');
-      if (!ex.aborted) fail(ex, requestId, toHearthError(err));
+      if (!ex.aborted) failInvocation(ex, requestId, toHearthError(err));
     });
-  }, (err) => fail(ex, requestId, err));
+  }, (err) => failInvocation(ex, requestId, err));
 }
 
 function respond(ex: Exchange, inv: Invocation, head: boolean, tailLogs: boolean, deps: WebRouteDeps): void {
@@ -95,10 +95,7 @@ function respond(ex: Exchange, inv: Invocation, head: boolean, tailLogs: boolean
       res.cork(() => {
         res.writeStatus(StatusLine[e.status] ?? String(e.status));
         res.writeHeader('Content-Type', 'application/json');
-        writeInvocationHeaders(res, inv.requestId, inv.cold, inv.initMs, inv.queueMs, inv.durationMs);
-        res.writeHeader('X-Hearth-Executed-Version', inv.version);
-        if (e.functionError) res.writeHeader('X-Hearth-Function-Error', 'Unhandled');
-        if (logResult !== null) res.writeHeader('X-Hearth-Log-Result', logResult);
+        writeCallHeaders(res, inv, e.functionError, logResult);
         res.end(body);
       });
     } else {
@@ -113,9 +110,7 @@ function respond(ex: Exchange, inv: Invocation, head: boolean, tailLogs: boolean
           // Connection headers and Hearth's own are Hearth's to write.
           if (!HOP_BY_HOP.has(k) && !k.startsWith('x-hearth-')) res.writeHeader(k, h[i + 1]!);
         }
-        writeInvocationHeaders(res, inv.requestId, inv.cold, inv.initMs, inv.queueMs, inv.durationMs);
-        res.writeHeader('X-Hearth-Executed-Version', inv.version);
-        if (logResult !== null) res.writeHeader('X-Hearth-Log-Result', logResult);
+        writeCallHeaders(res, inv, false, logResult);
         if (head) res.endWithoutBody(body.byteLength);
         else if (noBody) res.endWithoutBody();
         else res.end(body);
@@ -124,15 +119,4 @@ function respond(ex: Exchange, inv: Invocation, head: boolean, tailLogs: boolean
     finish(ex);
   }
   deps.dispatcher.settle(inv);
-}
-
-function fail(ex: Exchange, requestId: string, err: HearthError): void {
-  if (ex.aborted) return;
-  ex.res.cork(() => {
-    ex.res.writeStatus(StatusLine[err.status] ?? String(err.status));
-    ex.res.writeHeader('Content-Type', 'application/json');
-    writeInvocationHeaders(ex.res, requestId, false, 0, 0, 0);
-    ex.res.end(errorJson(err.errorType, err.message, err.functionStack), err.status === 413);
-  });
-  finish(ex);
 }
