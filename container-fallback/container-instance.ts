@@ -7,7 +7,7 @@ import http from 'node:http';
 import { Agent, request } from 'undici';
 import type { FunctionVersion, Invocation } from '../core/backend.js';
 import { HearthError } from '../core/errors.js';
-import { InstanceState, moveTo, type PooledInstance } from '../pool/states.js';
+import { InstanceState, PoolMember } from '../pool/states.js';
 import { Encoding } from '../runtime/protocol.js';
 import { FUNCTION_PORT, type Engine } from './engine.js';
 
@@ -18,18 +18,7 @@ const CONTENT_TYPE = ['application/json', 'application/msgpack'] as const;
 /** Keep-alive connections to the containers' servers. */
 const agent = new Agent({ keepAliveTimeout: 60_000, connections: 64 });
 
-export class ContainerInstance implements PooledInstance {
-  readonly id = `c${++nextId}`;
-  digest = '';
-  version = '';
-  functionName = '';
-  state: InstanceState = InstanceState.prewarmed;
-  inFlight = 0;
-  callsServed = 0;
-  createdAt = performance.now();
-  lastUsedAt = this.createdAt;
-  footprintMb = 0;
-  private timeoutMs = 0;
+export class ContainerInstance extends PoolMember {
   private dead = false;
   /** Why it was stopped, once it is. */
   private killed: 'timeout' | 'crash' | 'shutdown' | null = null;
@@ -41,7 +30,9 @@ export class ContainerInstance implements PooledInstance {
     readonly runtime: string,
     readonly memoryMb: number,
     private readonly hostLog: HostLog,
-  ) {}
+  ) {
+    super('c');
+  }
 
   get base(): string {
     return `http://${this.address}:${FUNCTION_PORT}`;
@@ -84,11 +75,7 @@ export class ContainerInstance implements PooledInstance {
 
   /** Loads the version's code (POST /init). A load failure is a FunctionInitError with the bootstrap's words. */
   async specialize(fn: FunctionVersion, code: Buffer, requestId: string): Promise<void> {
-    moveTo(this, InstanceState.initializing);
-    this.digest = fn.digest;
-    this.version = fn.version;
-    this.functionName = fn.name;
-    this.timeoutMs = fn.spec.timeoutMs;
+    this.take(fn);
     const isZip = code.length >= 4 && code[0] === 0x50 && code[1] === 0x4b && code[2] === 0x03 && code[3] === 0x04;
     const codeField = fn.runtime === 'java17' ? { jar: code.toString('base64') }
       : isZip ? { zip: code.toString('base64') }
@@ -126,11 +113,7 @@ export class ContainerInstance implements PooledInstance {
       ...(fn.spec.command ? { entrypoint: fn.spec.command } : {}), ...(fn.spec.args ? { cmd: fn.spec.args } : {}),
       labels: { 'hearth.function': fn.name }, healthPath: '/', readyTimeoutMs: Math.max(10_000, fn.spec.timeoutMs),
     });
-    moveTo(inst, InstanceState.initializing);
-    inst.digest = fn.digest;
-    inst.version = fn.version;
-    inst.functionName = fn.name;
-    inst.timeoutMs = fn.spec.timeoutMs;
+    inst.take(fn);
     inst.custom = true;
     inst.followLogs();
     return inst;

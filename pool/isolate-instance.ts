@@ -9,11 +9,10 @@ import { EgressPolicy, FetchFailure, hostFetch } from '../core/egress.js';
 import { HearthError } from '../core/errors.js';
 import { Deliver, HostGlobal, HostOp, ModuleKind, Outcome } from '../runtime/protocol.js';
 import type { CodeCache } from './code-cache.js';
-import { InstanceState, moveTo, type PooledInstance } from './states.js';
+import { InstanceState, PoolMember } from './states.js';
 
 export type HostLog = (functionName: string, requestId: string, stream: number, timeMs: number, message: string) => void;
 
-let nextId = 0;
 
 type WebResult = [4, number, string, string[], ArrayBuffer, boolean];
 type Result = ArrayBuffer | [number, string, string, string] | WebResult;
@@ -51,21 +50,10 @@ interface Tail {
   done: () => void;
 }
 
-export class IsolateInstance implements PooledInstance {
-  readonly id = `i${++nextId}`;
-  digest = '';
-  version = '';
-  functionName = '';
-  state: InstanceState = InstanceState.prewarmed;
-  inFlight = 0;
-  callsServed = 0;
-  createdAt = performance.now();
-  lastUsedAt = this.createdAt;
-  footprintMb = 0;
+export class IsolateInstance extends PoolMember {
   /** How the function's code was compiled: from V8 cached data, or parsed (and cache produced). */
   codeCache: 'consumed' | 'produced' | 'rejected' | 'none' = 'none';
 
-  private timeoutMs = 0;
   /** Why the isolate was killed, once it is: every call in flight on it fails with that. */
   private killed: 'timeout' | 'memory' | 'shutdown' | null = null;
   /** The request whose cold start runs module init (its console lines go to that call). */
@@ -97,7 +85,9 @@ export class IsolateInstance implements PooledInstance {
     readonly isolate: ivm.Isolate,
     readonly context: ivm.Context,
     readonly memoryMb: number,
-  ) {}
+  ) {
+    super('i');
+  }
 
   /**
    * A blank isolate with the runtime loaded: no function code yet. `preload`: also load what the
@@ -163,11 +153,7 @@ export class IsolateInstance implements PooledInstance {
    * HearthError('FunctionInitError') for code that throws at load or names no handler.
    */
   async specialize(fn: FunctionVersion, code: CodeCache, requestId: string): Promise<void> {
-    moveTo(this, InstanceState.initializing);
-    this.digest = fn.digest;
-    this.version = fn.version;
-    this.functionName = fn.name;
-    this.timeoutMs = fn.spec.timeoutMs;
+    this.take(fn);
     this.initRequestId = requestId;
     this.applyOptions = { result: { promise: true, copy: true }, timeout: fn.spec.timeoutMs };
     this.applyCopyOptions = { arguments: { copy: true }, result: { promise: true, copy: true }, timeout: fn.spec.timeoutMs };

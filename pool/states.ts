@@ -46,6 +46,42 @@ export interface PooledInstance {
   readonly broken: boolean;
 }
 
+let nextMember = 0;
+
+/**
+ * The bookkeeping every pooled instance carries (both tiers extend this): identity, state, load
+ * and age for the policy. `take` binds it to the version whose code it is about to load.
+ */
+export abstract class PoolMember implements PooledInstance {
+  readonly id: string;
+  digest = '';
+  version = '';
+  functionName = '';
+  state: InstanceState = InstanceState.prewarmed;
+  inFlight = 0;
+  callsServed = 0;
+  createdAt = performance.now();
+  lastUsedAt = this.createdAt;
+  footprintMb = 0;
+  /** The version's per-call time limit, ms. */
+  protected timeoutMs = 0;
+
+  constructor(idPrefix: string) {
+    this.id = `${idPrefix}${++nextMember}`;
+  }
+
+  abstract get broken(): boolean;
+
+  /** Starts specializing for this version (prewarmed → initializing). */
+  protected take(fn: { digest: string; version: string; name: string; spec: { timeoutMs: number } }): void {
+    moveTo(this, InstanceState.initializing);
+    this.digest = fn.digest;
+    this.version = fn.version;
+    this.functionName = fn.name;
+    this.timeoutMs = fn.spec.timeoutMs;
+  }
+}
+
 export function moveTo(inst: PooledInstance, to: InstanceState): void {
   if (inst.state === to) return;
   if (!canMove(inst.state, to)) throw new Error(`instance ${inst.id}: no transition ${inst.state} → ${to}`);
