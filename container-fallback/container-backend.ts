@@ -9,6 +9,7 @@ import type { Backend, BackendStats, FunctionVersion, InstanceInfo, Invocation }
 import { HearthError } from '../core/errors.js';
 import { log } from '../core/log.js';
 import { InstancePool, type InstanceFactory, type PoolSettings } from '../pool/instance-pool.js';
+import { Reserve } from '../pool/reserve.js';
 import { ContainerInstance, type HostLog } from './container-instance.js';
 import { NO_ENGINE_HELP, type Engine } from './engine.js';
 import { runtimeImageTag, type ContainerRuntime } from './images.js';
@@ -31,10 +32,8 @@ const RUNTIME_USER = '10001:10001';
 export class ContainerBackend implements Backend {
   readonly tier = 'container' as const;
   readonly pool: InstancePool<ContainerInstance>;
-  private readonly stems = new Map<ContainerRuntime, ContainerInstance[]>();
-  private refilling = false;
-  /** The stem cell start in progress (awaited at close, so none is left behind). */
-  private refillDone: Promise<void> = Promise.resolve();
+  /** Stem cells by runtime, at the default memory size (pool/reserve.ts). */
+  private readonly stems: Reserve<ContainerInstance>;
   private closed = false;
   /** Runtime images found in the engine (tag → present). */
   private readonly images = new Map<ContainerRuntime, boolean>();
@@ -52,20 +51,34 @@ export class ContainerBackend implements Backend {
       measure: (inst) => inst.footprintMb || inst.memoryMb,
     };
     this.pool = new InstancePool(factory, opts, {});
+    this.stems = new Reserve<ContainerInstance>({
+      next: (have) => {
+        if (!this.engine.available || this.closed) return null;
+        return RUNTIMES.find((r) => have(r) < opts.stemCells && this.images.get(r) !== false) ?? null;
+      },
+      make: (runtime) => this.startStem(runtime as ContainerRuntime, opts.defaultMemoryMb),
+      dispose: (inst) => inst.dispose(),
+      failed: (runtime, err) => {
+        // A missing image is not retried until the engine comes back or a call asks for it.
+        if (this.images.get(runtime as ContainerRuntime) === false) return null;
+        log.warn({ runtime, err: (err as Error).message }, 'could not start a stem cell');
+        return 2_000;
+      },
+    }, 25);
     engine.onChange((up) => {
       if (up) {
         log.info('Docker engine is back: the container tier works again');
         this.images.clear();
-        this.refill();
+        this.stems.fill();
       } else {
         log.warn({ err: engine.lastError }, 'Docker engine is gone: container functions answer 503 until it is back');
-        for (const list of this.stems.values()) for (const s of list.splice(0)) s.dispose();
+        this.stems.clear();
       }
     });
   }
 
   async ready(): Promise<void> {
-    this.refill();
+    this.stems.fill();
   }
 
   private unavailable(): HearthError {
@@ -76,6 +89,7 @@ export class ContainerBackend implements Backend {
     const tag = runtimeImageTag(runtime);
     if (this.images.get(runtime) !== true) {
       const id = await this.engine.imageId(tag).catch((err) => { this.engine.lost(err); throw this.unavailable(); });
+      if (id === null) this.images.set(runtime, false);
       if (id === null) throw new HearthError('BackendUnavailable', `the ${runtime} runtime image (${tag}) is not in the Docker engine: run \`hearth images build\` (npm test's set-up does)`);
       this.images.set(runtime, true);
     }
@@ -161,14 +175,7 @@ export class ContainerBackend implements Backend {
 
   /** A ready stem cell of this runtime and memory size: from the reserve, else started now. */
   private async stemCell(runtime: ContainerRuntime, memoryMb: number): Promise<ContainerInstance> {
-    const list = this.stems.get(runtime);
-    const i = list?.findIndex((s) => s.memoryMb === memoryMb && !s.broken) ?? -1;
-    if (list && i >= 0) {
-      const [inst] = list.splice(i, 1);
-      setTimeout(() => this.refill(), 25).unref();
-      return inst!;
-    }
-    return this.startStem(runtime, memoryMb);
+    return this.stems.take(runtime, (s) => s.memoryMb === memoryMb && !s.broken) ?? this.startStem(runtime, memoryMb);
   }
 
   private async startStem(runtime: ContainerRuntime, memoryMb: number): Promise<ContainerInstance> {
@@ -185,31 +192,6 @@ export class ContainerBackend implements Backend {
     }
   }
 
-  /** Keeps `stemCells` stem cells per runtime (default memory size), one start at a time. */
-  private refill(): void {
-    if (this.refilling || this.closed || !this.engine.available || this.opts.stemCells <= 0) return;
-    const runtime = RUNTIMES.find((r) => (this.stems.get(r)?.length ?? 0) < this.opts.stemCells && this.images.get(r) !== false);
-    if (runtime === undefined) return;
-    this.refilling = true;
-    this.refillDone = this.startStem(runtime, this.opts.defaultMemoryMb).then(
-      (inst) => {
-        this.refilling = false;
-        if (this.closed || !this.engine.available) return inst.dispose();
-        let list = this.stems.get(runtime);
-        if (!list) this.stems.set(runtime, (list = []));
-        list.push(inst);
-        this.refill();
-      },
-      (err) => {
-        this.refilling = false;
-        // A missing image is not retried until the engine comes back or a call asks for it.
-        if (/runtime image/.test((err as Error).message)) this.images.set(runtime, false);
-        else log.warn({ runtime, err: (err as Error).message }, 'could not start a stem cell');
-        if (!this.closed) setTimeout(() => this.refill(), 2_000).unref();
-      },
-    );
-  }
-
   retire(digest: string, gone = false): void {
     this.pool.retire(digest, gone);
   }
@@ -223,16 +205,13 @@ export class ContainerBackend implements Backend {
   }
 
   stats(): BackendStats {
-    let stems = 0;
-    for (const list of this.stems.values()) stems += list.length;
-    return this.pool.stats(stems);
+    return this.pool.stats(this.stems.size);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    await this.refillDone;
+    await this.stems.close();
     await this.pool.close();
-    for (const list of this.stems.values()) for (const s of list.splice(0)) s.dispose();
     this.engine.close();
     await this.engine.settled();
   }

@@ -103,7 +103,7 @@ export class IsolateBackend implements Backend {
 
   async close(): Promise<void> {
     await this.pool.close();
-    this.blanks.close();
+    await this.blanks.close();
   }
 }
 
