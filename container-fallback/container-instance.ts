@@ -3,12 +3,12 @@
 // its address on the functions network (POST /invoke). The bootstrap answers every call it
 // handled with 200 and `X-Hearth-Outcome`; its body is the call's log lines, then the result.
 
-import http from 'node:http';
 import { Agent, request } from 'undici';
 import type { FunctionVersion, Invocation } from '../core/backend.js';
 import { HearthError } from '../core/errors.js';
 import { InstanceState, PoolMember } from '../pool/states.js';
 import { Encoding } from '../runtime/protocol.js';
+import { BootstrapClient, BootstrapTimeout } from './bootstrap-client.js';
 import { FUNCTION_PORT, type Engine } from './engine.js';
 
 export type HostLog = (functionName: string, requestId: string, stream: number, timeMs: number, message: string) => void;
@@ -32,7 +32,11 @@ export class ContainerInstance extends PoolMember {
     private readonly hostLog: HostLog,
   ) {
     super('c');
+    this.client = new BootstrapClient(address, FUNCTION_PORT);
   }
+
+  /** Kept-alive connections for /invoke (runtime bootstraps; custom images use undici). */
+  private readonly client: BootstrapClient;
 
   get base(): string {
     return `http://${this.address}:${FUNCTION_PORT}`;
@@ -215,45 +219,37 @@ export class ContainerInstance extends PoolMember {
   /** Runs one invocation. Function errors land in inv.error; a broken container rejects. */
   async call(inv: Invocation): Promise<void> {
     if (this.custom) return this.callImage(inv);
-    const started = performance.now();
-    const ac = new AbortController();
-    const timer = setTimeout(() => ac.abort(), this.timeoutMs);
     let r;
     try {
-      r = await postInvoke(this.address, inv.body, ac.signal, {
-        'content-type': CONTENT_TYPE[inv.reqEnc], accept: CONTENT_TYPE[inv.resEnc],
-        'x-hearth-request-id': inv.requestId, 'x-hearth-deadline-ms': String(Date.now() + this.timeoutMs),
-      });
-      const outcome = String(r.headers['x-hearth-outcome'] ?? '');
-      const logBytes = Number(r.headers['x-hearth-log-bytes'] ?? 0);
-      const all = r.body;
-      clearTimeout(timer);
-      this.logs(inv.requestId, all.subarray(0, logBytes));
-      const rest = all.subarray(logBytes);
-      if (r.statusCode !== 200 || outcome === '') {
-        throw new Error(`the bootstrap answered HTTP ${r.statusCode} without an outcome: ${rest.toString('utf8').slice(0, 300)}`);
-      }
-      inv.body = new ArrayBuffer(0);
-      if (outcome === 'ok') {
-        inv.result = rest.buffer.slice(rest.byteOffset, rest.byteOffset + rest.byteLength) as ArrayBuffer;
-        return;
-      }
-      let e: { errorType?: string; errorMessage?: string; stackTrace?: string[] } = {};
-      try { e = JSON.parse(rest.toString('utf8')); } catch { e = { errorType: 'Error', errorMessage: rest.toString('utf8').slice(0, 2000) }; }
-      if (outcome === 'bad-payload') throw new HearthError('InvalidRequestContent', e.errorMessage ?? 'the request body does not decode');
-      inv.error = {
-        errorType: e.errorType ?? 'Error', errorMessage: e.errorMessage ?? '', stackTrace: e.stackTrace ?? [],
-        status: 500, functionError: true,
-      };
+      r = await this.client.invoke(
+        `content-type: ${CONTENT_TYPE[inv.reqEnc]}\r\naccept: ${CONTENT_TYPE[inv.resEnc]}\r\nx-hearth-request-id: ${inv.requestId}\r\nx-hearth-deadline-ms: ${Date.now() + this.timeoutMs}\r\n`,
+        new Uint8Array(inv.body), this.timeoutMs,
+      );
     } catch (err) {
-      clearTimeout(timer);
-      if (err instanceof HearthError) throw err;
-      if (ac.signal.aborted) {
+      if (err instanceof BootstrapTimeout) {
         this.kill('timeout');
         throw new HearthError('Timeout', `${this.functionName}: task timed out after ${this.timeoutMs} ms (the container was replaced)`);
       }
-      throw this.failure(err, 'invoke', started);
+      throw this.failure(err, 'invoke');
     }
+    const all = r.body;
+    this.logs(inv.requestId, all.subarray(0, r.logBytes));
+    const rest = all.subarray(r.logBytes);
+    if (r.status !== 200 || r.outcome === '') {
+      throw this.failure(new Error(`the bootstrap answered HTTP ${r.status} without an outcome: ${rest.toString('utf8').slice(0, 300)}`), 'invoke');
+    }
+    inv.body = new ArrayBuffer(0);
+    if (r.outcome === 'ok') {
+      inv.result = rest.buffer.slice(rest.byteOffset, rest.byteOffset + rest.byteLength) as ArrayBuffer;
+      return;
+    }
+    let e: { errorType?: string; errorMessage?: string; stackTrace?: string[] } = {};
+    try { e = JSON.parse(rest.toString('utf8')); } catch { e = { errorType: 'Error', errorMessage: rest.toString('utf8').slice(0, 2000) }; }
+    if (r.outcome === 'bad-payload') throw new HearthError('InvalidRequestContent', e.errorMessage ?? 'the request body does not decode');
+    inv.error = {
+      errorType: e.errorType ?? 'Error', errorMessage: e.errorMessage ?? '', stackTrace: e.stackTrace ?? [],
+      status: 500, functionError: true,
+    };
   }
 
   /** The call's log lines, as the bootstrap collected them: [[stream, timeMs, line], ...]. */
@@ -270,7 +266,7 @@ export class ContainerInstance extends PoolMember {
   }
 
   /** A container that stopped answering: it crashed or was killed. */
-  private failure(err: unknown, what: string, _started = 0): HearthError {
+  private failure(err: unknown, what: string): HearthError {
     if (this.killed === 'shutdown') return new HearthError('Draining', `${this.functionName}: the container was shut down during the call`);
     this.kill('crash');
     return new HearthError('InstanceFailed', `${this.functionName || this.runtime}: the container stopped answering during ${what} (${(err as Error)?.message ?? err}); it was replaced`);
@@ -284,6 +280,7 @@ export class ContainerInstance extends PoolMember {
     if (this.killed === null) this.killed = why;
     this.dead = true;
     if (this.state !== InstanceState.disposed) this.state = InstanceState.draining;
+    this.client.close();
     void this.engine.remove(this.containerId);
   }
 
@@ -291,36 +288,13 @@ export class ContainerInstance extends PoolMember {
     if (this.killed === null) this.killed = 'shutdown';
     this.dead = true;
     this.state = InstanceState.disposed;
+    this.client.close();
     void this.engine.remove(this.containerId);
   }
 
   async measure(): Promise<void> {
     this.footprintMb = await this.engine.memoryMb(this.containerId);
   }
-}
-
-/**
- * POST /invoke on a container's bootstrap over a kept-alive node:http connection (measured here:
- * ~0.1 ms less per call than undici's request on loopback, 0.32–0.43 ms against 0.40–0.55).
- */
-const invokeAgent = new http.Agent({ keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 64 });
-
-function postInvoke(address: string, body: ArrayBuffer, signal: AbortSignal, headers: Record<string, string>): Promise<{ statusCode: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
-  return new Promise((resolve, reject) => {
-    const data = Buffer.from(body);
-    const req = http.request({
-      host: address, port: FUNCTION_PORT, path: '/invoke', method: 'POST', agent: invokeAgent, signal,
-      headers: { ...headers, 'content-length': data.length },
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ statusCode: res.statusCode ?? 0, headers: res.headers, body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks) }));
-      res.on('error', reject);
-      res.on('aborted', () => reject(new Error('the response was cut off')));
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
 }
 
 export { Encoding };
