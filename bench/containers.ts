@@ -29,6 +29,8 @@ const { values: args } = parseArgs({
 const N = Number(args.n);
 const WARM = Number(args.warm);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+/** The direct calls' own connection, so warm and direct calls can alternate. */
+const directAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 
 interface Dist { p50: number; p90: number; max: number; n: number }
 const dist = (xs: number[]): Dist => {
@@ -37,10 +39,10 @@ const dist = (xs: number[]): Dist => {
   return { p50: at(50), p90: at(90), max: s[s.length - 1]!, n: s.length };
 };
 
-function req(port: number, host: string, path: string, body: string, method = 'POST', headers: Record<string, string> = {}): Promise<{ status: number; body: string; ms: number; headers: http.IncomingHttpHeaders }> {
+function req(port: number, host: string, path: string, body: string, method = 'POST', headers: Record<string, string> = {}, via = agent): Promise<{ status: number; body: string; ms: number; headers: http.IncomingHttpHeaders }> {
   return new Promise((res, rej) => {
     const t0 = performance.now();
-    const r = http.request({ host, port, path, method, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (resp) => {
+    const r = http.request({ host, port, path, method, agent: via, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (resp) => {
       let text = '';
       resp.setEncoding('utf8');
       resp.on('data', (d) => (text += d));
@@ -130,16 +132,24 @@ async function measure(runtime: ContainerRuntime): Promise<Record<string, Dist>>
     cold.push(r.ms);
   }
   out['cold, no stem cell'] = dist(cold);
-  const warm: number[] = [];
-  for (let i = 0; i < WARM; i++) warm.push((await req(bare.port, '127.0.0.1', `/v1/functions/b${N - 1}/invoke`, body)).ms);
-  out['warm, through Hearth'] = dist(warm);
+  // Warm through Hearth and direct to the same container, one of each in turn, so both see the
+  // same machine noise; the overhead is the median of each pair's difference.
   const inst = JSON.parse((await req(bare.port, '127.0.0.1', `/v1/functions/b${N - 1}/instances`, '', 'GET')).body) as { instances: { detail: { address: string } }[] };
   const address = inst.instances[0]!.detail.address;
+  const warm: number[] = [];
   const direct: number[] = [];
+  const inHearth: number[] = [];
   for (let i = 0; i < WARM; i++) {
-    direct.push((await req(9000, address, '/invoke', body, 'POST', { 'x-hearth-request-id': `direct-${i}`, 'x-hearth-deadline-ms': String(Date.now() + 10_000) })).ms);
+    const w = await req(bare.port, '127.0.0.1', `/v1/functions/b${N - 1}/invoke`, body);
+    if (w.headers['x-hearth-cold'] !== 'false') throw new Error(`warm call: ${w.status} ${w.body}`);
+    warm.push(w.ms);
+    inHearth.push(Number(w.headers['x-hearth-duration-ms']));
+    direct.push((await req(9000, address, '/invoke', body, 'POST', { 'x-hearth-request-id': `direct-${i}`, 'x-hearth-deadline-ms': String(Date.now() + 10_000) }, directAgent)).ms);
   }
+  out['warm, through Hearth'] = dist(warm);
   out['warm, the container\'s server called directly (the limit)'] = dist(direct);
+  out['warm overhead: through Hearth − direct, per pair'] = dist(warm.map((w, i) => w - direct[i]!));
+  out['… of which the front end: client ms − X-Hearth-Duration-Ms'] = dist(warm.map((w, i) => w - inHearth[i]!));
   await stop(bare);
 
   // Cold from a stem cell: each new function's first call, once a stem cell is ready again.
