@@ -28,6 +28,8 @@ export interface CodeSource {
 
 const RUNTIMES: ContainerRuntime[] = ['python3', 'java17'];
 const RUNTIME_USER = '10001:10001';
+/** Processes and threads a container may have when its spec does not say (Docker's --pids-limit). */
+export const DEFAULT_PIDS = 256;
 
 export class ContainerBackend implements Backend {
   readonly tier = 'container' as const;
@@ -104,7 +106,7 @@ export class ContainerBackend implements Backend {
     try {
       // A container of its own: a deploy must not eat the stem cells that cold calls draw on.
       inst = await this.startStem(fn.runtime, fn.spec.memoryMb);
-      await inst.specialize(fn, code, '');
+      await inst.specialize(fn, code, '', this.limits(fn));
     } catch (err) {
       if (err instanceof HearthError && err.type === 'FunctionInitError') {
         throw new HearthError('InitError', err.message, { functionStack: err.functionStack });
@@ -154,7 +156,7 @@ export class ContainerBackend implements Backend {
     if (!this.engine.available) throw this.unavailable();
     if (fn.runtime === 'image') {
       try {
-        return await ContainerInstance.forImage(this.engine, fn, { cpus: this.opts.cpus, hostLog: this.hostLog });
+        return await ContainerInstance.forImage(this.engine, fn, { ...this.limits(fn), hostLog: this.hostLog });
       } catch (err) {
         if (err instanceof HearthError) throw err;
         if (!(await this.engine.ping())) throw this.unavailable();
@@ -164,13 +166,18 @@ export class ContainerBackend implements Backend {
     const runtime = fn.runtime as ContainerRuntime;
     const inst = await this.stemCell(runtime, fn.spec.memoryMb);
     try {
-      await inst.specialize(fn, this.code.getCode(fn.codeDigest), requestId);
+      await inst.specialize(fn, this.code.getCode(fn.codeDigest), requestId, this.limits(fn));
     } catch (err) {
       inst.dispose();
       throw err;
     }
     void inst.measure();
     return inst;
+  }
+
+  /** The CPU share and pids limit of the function's containers. */
+  private limits(fn: FunctionVersion): { cpus: number; pids: number } {
+    return { cpus: fn.spec.cpus ?? this.opts.cpus, pids: fn.spec.pids ?? DEFAULT_PIDS };
   }
 
   /** A ready stem cell of this runtime and memory size: from the reserve, else started now. */
@@ -182,7 +189,7 @@ export class ContainerBackend implements Backend {
     const image = await this.imageFor(runtime);
     try {
       return await ContainerInstance.start(this.engine, {
-        image, runtime, memoryMb, cpus: this.opts.cpus, hostLog: this.hostLog, user: RUNTIME_USER,
+        image, runtime, memoryMb, cpus: this.opts.cpus, pids: DEFAULT_PIDS, hostLog: this.hostLog, user: RUNTIME_USER,
       });
     } catch (err) {
       if (err instanceof HearthError) throw err;
@@ -201,7 +208,7 @@ export class ContainerBackend implements Backend {
   }
 
   instances(digest?: string): InstanceInfo[] {
-    return this.pool.describe('container', (i) => ({ container: i.containerId.slice(0, 12), address: i.address, memoryLimitMb: i.memoryMb }), digest);
+    return this.pool.describe('container', (i) => ({ container: i.containerId.slice(0, 12), address: i.address, memoryLimitMb: i.memoryMb, cpus: i.cpus, pids: i.pids }), digest);
   }
 
   stats(): BackendStats {

@@ -30,6 +30,9 @@ export class ContainerInstance extends PoolMember {
     readonly runtime: string,
     readonly memoryMb: number,
     private readonly hostLog: HostLog,
+    /** CPU share and pids limit the container has now (a stem cell's change when specialized). */
+    public cpus: number,
+    public pids: number,
   ) {
     super('c');
     this.client = new BootstrapClient(address, FUNCTION_PORT);
@@ -43,14 +46,14 @@ export class ContainerInstance extends PoolMember {
   }
 
   /** A stem cell: a started container whose bootstrap answers /health. */
-  static async start(engine: Engine, opts: { image: string; runtime: string; memoryMb: number; cpus: number; hostLog: HostLog; user?: string; cmd?: string[]; entrypoint?: string[]; env?: Record<string, string>; egress?: boolean; labels?: Record<string, string>; readyTimeoutMs?: number; healthPath?: string }): Promise<ContainerInstance> {
+  static async start(engine: Engine, opts: { image: string; runtime: string; memoryMb: number; cpus: number; pids: number; hostLog: HostLog; user?: string; cmd?: string[]; entrypoint?: string[]; env?: Record<string, string>; egress?: boolean; labels?: Record<string, string>; readyTimeoutMs?: number; healthPath?: string }): Promise<ContainerInstance> {
     const name = `hearth-${opts.runtime}-${process.pid}-${Date.now().toString(36)}-${(++nextId).toString(36)}`;
     const { id, address } = await engine.run({
-      image: opts.image, name, memoryMb: opts.memoryMb, cpus: opts.cpus, env: opts.env ?? {},
+      image: opts.image, name, memoryMb: opts.memoryMb, cpus: opts.cpus, pids: opts.pids, env: opts.env ?? {},
       egress: opts.egress ?? false, labels: { 'hearth.runtime': opts.runtime, ...opts.labels },
       ...(opts.user ? { user: opts.user } : {}), ...(opts.cmd ? { cmd: opts.cmd } : {}), ...(opts.entrypoint ? { entrypoint: opts.entrypoint } : {}),
     });
-    const inst = new ContainerInstance(engine, id, address, opts.runtime, opts.memoryMb, opts.hostLog);
+    const inst = new ContainerInstance(engine, id, address, opts.runtime, opts.memoryMb, opts.hostLog, opts.cpus, opts.pids);
     try {
       await inst.waitReady(opts.readyTimeoutMs ?? 30_000, opts.healthPath ?? '/health');
     } catch (err) {
@@ -77,9 +80,22 @@ export class ContainerInstance extends PoolMember {
     throw new HearthError('BackendUnavailable', `container ${this.containerId.slice(0, 12)} (${this.runtime}) did not start listening on port ${FUNCTION_PORT} in ${timeoutMs} ms: ${last}`);
   }
 
-  /** Loads the version's code (POST /init). A load failure is a FunctionInitError with the bootstrap's words. */
-  async specialize(fn: FunctionVersion, code: Buffer, requestId: string): Promise<void> {
+  /**
+   * Loads the version's code (POST /init), after setting the CPU share and pids limit the spec asks
+   * for if the stem cell was started with others. A load failure is a FunctionInitError with the
+   * bootstrap's words.
+   */
+  async specialize(fn: FunctionVersion, code: Buffer, requestId: string, limits: { cpus: number; pids: number }): Promise<void> {
     this.take(fn);
+    if (limits.cpus !== this.cpus || limits.pids !== this.pids) {
+      try {
+        await this.engine.limit(this.containerId, limits.cpus, limits.pids);
+      } catch (err) {
+        throw this.failure(err, 'setting its limits');
+      }
+      this.cpus = limits.cpus;
+      this.pids = limits.pids;
+    }
     const isZip = code.length >= 4 && code[0] === 0x50 && code[1] === 0x4b && code[2] === 0x03 && code[3] === 0x04;
     const codeField = fn.runtime === 'java17' ? { jar: code.toString('base64') }
       : isZip ? { zip: code.toString('base64') }
@@ -110,9 +126,9 @@ export class ContainerInstance extends PoolMember {
    * and each line goes to the call in flight when it arrives (exact at concurrency 1; the two
    * streams are separate pipes, so their lines keep their order within each, not across).
    */
-  static async forImage(engine: Engine, fn: FunctionVersion, opts: { cpus: number; hostLog: HostLog }): Promise<ContainerInstance> {
+  static async forImage(engine: Engine, fn: FunctionVersion, opts: { cpus: number; pids: number; hostLog: HostLog }): Promise<ContainerInstance> {
     const inst = await ContainerInstance.start(engine, {
-      image: fn.imageId!, runtime: 'image', memoryMb: fn.spec.memoryMb, cpus: opts.cpus, hostLog: opts.hostLog,
+      image: fn.imageId!, runtime: 'image', memoryMb: fn.spec.memoryMb, cpus: opts.cpus, pids: opts.pids, hostLog: opts.hostLog,
       env: fn.spec.env, egress: fn.spec.egress.allow.length > 0,
       ...(fn.spec.command ? { entrypoint: fn.spec.command } : {}), ...(fn.spec.args ? { cmd: fn.spec.args } : {}),
       labels: { 'hearth.function': fn.name }, healthPath: '/', readyTimeoutMs: Math.max(10_000, fn.spec.timeoutMs),

@@ -19,6 +19,8 @@ export interface ContainerSpec {
   memoryMb: number;
   /** CPU share in cores (NanoCpus). */
   cpus: number;
+  /** Most processes and threads at once (PidsLimit). */
+  pids: number;
   env: Record<string, string>;
   cmd?: string[];
   entrypoint?: string[];
@@ -105,6 +107,11 @@ export class Engine {
     return this.networkId!;
   }
 
+  /** Changes a running container's CPU share and pids limit (a stem cell taken by a function that asks for others). */
+  async limit(id: string, cpus: number, pids: number): Promise<void> {
+    await this.docker.getContainer(id).update({ NanoCpus: Math.round(cpus * 1e9), PidsLimit: pids });
+  }
+
   /** Creates and starts a container with the isolation settings; returns its id and address. */
   async run(spec: ContainerSpec): Promise<{ id: string; address: string }> {
     const networkId = await this.network();
@@ -123,7 +130,7 @@ export class Engine {
         Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${Math.max(16, Math.min(512, spec.memoryMb))}m` },
         CapDrop: ['ALL'],
         SecurityOpt: ['no-new-privileges'],
-        PidsLimit: 256,
+        PidsLimit: spec.pids,
         Memory: spec.memoryMb * 1024 * 1024,
         MemorySwap: spec.memoryMb * 1024 * 1024,
         NanoCpus: Math.round(spec.cpus * 1e9),

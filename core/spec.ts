@@ -40,6 +40,10 @@ export const FunctionSpecSchema = z
     args: z.array(z.string()).optional(),
     env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'names must match [A-Za-z_][A-Za-z0-9_]*'), z.string()).default({}),
     memoryMb: z.number().int().min(16).max(8192).default(128),
+    /** Container runtimes: CPU share in cores (Docker's --cpus); default the server's containerCpus. */
+    cpus: z.number().min(0.01).max(64).optional(),
+    /** Container runtimes: most processes and threads at once (Docker's --pids-limit); default 256. */
+    pids: z.number().int().min(16).max(32_768).optional(),
     timeoutMs: z.number().int().min(1).max(900_000).default(3_000),
     concurrency: z.number().int().min(1).max(1_000).optional(),
     minInstances: z.number().int().min(0).max(1_000).default(0),
@@ -59,6 +63,10 @@ export const FunctionSpecSchema = z
       if (!s.code) need('code', `is required for runtime "${s.runtime}"`);
       else if (s.runtime === 'java17' && !('jar' in s.code)) need('code', 'must be {jar} for runtime "java17"');
       else if (s.runtime !== 'java17' && 'jar' in s.code) need('code', `must be {source} or {zip} for runtime "${s.runtime}"`);
+    }
+    if (s.runtime === 'js') {
+      if (s.cpus !== undefined) need('cpus', 'applies to container runtimes (python3, java17, image); a js function runs in an isolate and gets one thread');
+      if (s.pids !== undefined) need('pids', 'applies to container runtimes (python3, java17, image); a js function runs in an isolate and cannot start processes');
     }
     if (s.minInstances > s.maxInstances) need('minInstances', 'must not exceed maxInstances');
     const bad = checkEgressPatterns(s.egress.allow);

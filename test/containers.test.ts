@@ -118,6 +118,45 @@ def main_handler(event, context):
     expect(out.tmp).toBe('written');
     expect(out.uid).toBe(10001);
   }, 30_000);
+
+  it('takes memory, CPU and pids limits from the spec, and a function cannot go past them', async () => {
+    const bomb = `
+import threading, time
+def main_handler(event, context):
+    started = 0
+    stop = threading.Event()
+    try:
+        for _ in range(event["threads"]):
+            threading.Thread(target=stop.wait, daemon=True).start()
+            started += 1
+    except RuntimeError as e:
+        return {"started": started, "error": str(e)}
+    finally:
+        stop.set()
+    return {"started": started, "error": None}
+`;
+    await deployOk(h, 'pylimits', py(bomb, { memoryMb: 96, cpus: 0.5, pids: 32 }));
+    const r = await h.invoke('pylimits', { threads: 100 });
+    const out = await r.json() as { started: number; error: string | null };
+    expect(out.error).toContain("can't start new thread");
+    expect(out.started).toBeLessThan(32);
+
+    const [inst] = await instanceOf('pylimits');
+    const hc = (await docker.getContainer(inst!.detail.container).inspect()).HostConfig;
+    expect([hc.Memory, hc.NanoCpus, hc.PidsLimit]).toEqual([96 * 1024 * 1024, 5e8, 32]);
+    expect(inst!.detail).toMatchObject({ memoryLimitMb: 96, cpus: 0.5, pids: 32 });
+
+    // The defaults: the server's CPU share and 256 pids, enough for the same 100 threads.
+    await deployOk(h, 'pydefaults', py(bomb));
+    expect(await (await h.invoke('pydefaults', { threads: 100 })).json()).toEqual({ started: 100, error: null });
+    const dflt = (await docker.getContainer((await instanceOf('pydefaults'))[0]!.detail.container).inspect()).HostConfig;
+    expect([dflt.NanoCpus, dflt.PidsLimit]).toEqual([1e9, 256]);
+
+    // They are container settings: a js function that asks for them is told so.
+    const js = await h.deploy('jslimits', { runtime: 'js', handler: 'index.handler', code: { source: 'export const handler = () => 1' }, cpus: 1 });
+    expect(js.status).toBe(400);
+    expect(((await js.json()) as { errorMessage: string }).errorMessage).toContain('cpus: applies to container runtimes');
+  }, 30_000);
 });
 
 describe('faults in the container tier', () => {
