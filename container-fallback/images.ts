@@ -12,8 +12,14 @@
 // msgpack jars of the image's own Debian packages; a CDS archive of the classes a warm-up run
 // loads (-XX:ArchiveClassesAtExit, run in the tree with chroot) makes the JVM start faster.
 //
-// Built from scratch (debootstrap), not FROM a base image in the engine: there is no registry, and
-// the tree's contents are then the same on every machine.
+// The root filesystem comes from debootstrap, or from a Debian bookworm base image when the engine
+// already has one (HEARTH_BASE_IMAGE or `--base`, else debian:bookworm-slim, debian:bookworm,
+// debian:12-slim or debian:12 if present): the image's files are exported into the tree, and the
+// packages installed into it with apt-get in a chroot from the same mirror. Everything after that
+// is the same. There is no registry to pull a base from, so without one debootstrap is the way.
+// The tag stays the hash of the recipe (bootstrap, packages, suite, config), so the server finds
+// the image whichever way it was made; the label hearth.base says which (debootstrap, or the base
+// image's id).
 
 import type Docker from 'dockerode';
 import { spawn } from 'node:child_process';
@@ -52,6 +58,9 @@ export const BUILDER_VERSION = 2;
 export const SUITE = 'bookworm';
 export const RUNTIME_LABEL = 'hearth.runtime';
 export const INPUTS_LABEL = 'hearth.inputs';
+export const BASE_LABEL = 'hearth.base';
+/** Base images used when the engine has one and none is named (in this order). */
+export const DEFAULT_BASE_IMAGES = ['debian:bookworm-slim', 'debian:bookworm', 'debian:12-slim', 'debian:12'];
 /** The uid:gid functions run as (the host starts containers with this user too). */
 export const RUNTIME_USER = '10001:10001';
 export const BOOTSTRAP_PORT = 9000;
@@ -189,6 +198,13 @@ export interface BuildOptions {
   mirror?: string;
   /** Remove the runtime's images of older inputs after a build (default true; in-use ones stay). */
   prune?: boolean;
+  /**
+   * A Debian bookworm image in the engine to build from instead of debootstrap (default:
+   * $HEARTH_BASE_IMAGE, else the first of DEFAULT_BASE_IMAGES the engine has); false: debootstrap.
+   */
+  base?: string | false;
+  /** Where the bootstraps' sources are (default: defaultRuntimesDir()). */
+  runtimesDir?: string;
 }
 
 /**
@@ -225,14 +241,16 @@ async function inspectImage(docker: Docker, ref: string): Promise<{ id: string; 
 }
 
 async function ensureImage(docker: Docker, runtime: ContainerRuntime, opts: BuildOptions & { log: (line: string) => void }): Promise<RuntimeImage> {
-  const tag = runtimeImageTag(runtime);
+  const runtimesDir = opts.runtimesDir ?? defaultRuntimesDir();
+  const tag = runtimeImageTag(runtime, opts.runtimesDir !== undefined ? { runtimesDir } : {});
   const say = (line: string) => opts.log(`[${runtime}] ${line}`);
   const have = await inspectImage(docker, tag);
   if (have && !opts.force) {
     say(`${tag} is there (${mb(have.size)})`);
     return { runtime, tag, id: have.id, sizeBytes: have.size, built: false };
   }
-  preflight(runtime);
+  const base = await baseImage(docker, opts.base);
+  preflight(runtime, base !== null);
   return withLock(`image-${runtime}`, say, async (waited) => {
     // Another process may have built it while this one waited.
     const now = await inspectImage(docker, tag);
@@ -242,8 +260,8 @@ async function ensureImage(docker: Docker, runtime: ContainerRuntime, opts: Buil
     }
     await removeStaleBuildDirs(runtime, say);
     const t0 = Date.now();
-    const hash = runtimeInputsHash(runtime);
-    await buildImage(docker, runtime, tag, hash, opts.mirror ?? debianMirror(), say);
+    const hash = runtimeInputsHash(runtime, runtimesDir);
+    await buildImage(docker, runtime, { tag, hash, mirror: opts.mirror ?? debianMirror(), base, runtimesDir }, say);
     const built = await inspectImage(docker, tag);
     if (!built) throw new Error(`the import said it made ${tag}, but the engine does not have it`);
     if (now && now.id !== built.id) await removeImage(docker, now.id, say);
@@ -257,13 +275,32 @@ function mb(bytes: number): string {
   return `${Math.round(bytes / 1e6)} MB`;
 }
 
+/**
+ * The base image to build from: the one asked for (which must be in the engine), else the first
+ * default the engine has; null: debootstrap.
+ */
+async function baseImage(docker: Docker, asked: string | false | undefined): Promise<{ ref: string; id: string } | null> {
+  if (asked === false) return null;
+  const named = asked ?? process.env.HEARTH_BASE_IMAGE;
+  if (named) {
+    const img = await inspectImage(docker, named);
+    if (!img) throw new Error(`the base image "${named}" is not in the Docker engine (there is no registry to pull it from: load it, or leave the base unset to use debootstrap)`);
+    return { ref: named, id: img.id };
+  }
+  for (const ref of DEFAULT_BASE_IMAGES) {
+    const img = await inspectImage(docker, ref);
+    if (img) return { ref, id: img.id };
+  }
+  return null;
+}
+
 /** The tools a build needs; fails with what to do. */
-function preflight(runtime: ContainerRuntime): void {
-  if (process.platform !== 'linux') throw new Error('the runtime images are built with debootstrap: Linux only');
+function preflight(runtime: ContainerRuntime, fromBase: boolean): void {
+  if (process.platform !== 'linux') throw new Error('the runtime images are built with chroot: Linux only');
   if (process.getuid?.() !== 0) {
     throw new Error('building the runtime images needs root (debootstrap and chroot): run `sudo hearth images build`, or `sudo bash scripts/setup-images.sh`');
   }
-  const need = ['debootstrap', 'tar', 'chroot', 'mount', 'umount', ...(runtime === 'java17' ? ['javac', 'jar'] : [])];
+  const need = [...(fromBase ? [] : ['debootstrap']), 'tar', 'chroot', 'mount', 'umount', ...(runtime === 'java17' ? ['javac', 'jar'] : [])];
   const missing = need.filter((t) => !onPath(t));
   if (missing.length > 0) {
     const pkgs = missing.map((t) => (t === 'javac' || t === 'jar' ? 'openjdk-17-jdk-headless' : t === 'debootstrap' ? 'debootstrap' : 'coreutils'));
@@ -307,20 +344,36 @@ export function debianMirror(): string {
 
 const BUILD_ROOT = '/var/tmp';
 
-async function buildImage(docker: Docker, runtime: ContainerRuntime, tag: string, hash: string, mirror: string, say: (l: string) => void): Promise<void> {
+interface Build {
+  tag: string;
+  hash: string;
+  mirror: string;
+  base: { ref: string; id: string } | null;
+  runtimesDir: string;
+}
+
+async function buildImage(docker: Docker, runtime: ContainerRuntime, b: Build, say: (l: string) => void): Promise<void> {
   const recipe = RECIPES[runtime];
+  const { tag, hash, mirror } = b;
   const work = await mkdtemp(join(BUILD_ROOT, `hearth-image-${runtime}-`));
   const rootfs = join(work, 'rootfs');
   try {
     let t = Date.now();
-    say(`debootstrap --variant=minbase ${SUITE} (${recipe.packages.join(', ')}) from ${mirror} into ${rootfs}`);
-    await run('debootstrap', ['--variant=minbase', `--include=${recipe.packages.join(',')}`, SUITE, rootfs, mirror], {
-      onLine: (line) => { if (/^[WE]: |^I: (Retrieving Release|Installing core|Base system installed)/.test(line)) say(line); },
-    });
-    say(`debootstrap done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    if (b.base) {
+      say(`from the base image ${b.base.ref} (${b.base.id.slice(7, 19)}), with ${recipe.packages.join(', ')} from ${mirror}`);
+      await exportImage(docker, b.base.ref, rootfs);
+      await aptInstall(rootfs, recipe.packages, mirror, say);
+      say(`base tree and packages ready in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    } else {
+      say(`debootstrap --variant=minbase ${SUITE} (${recipe.packages.join(', ')}) from ${mirror} into ${rootfs}`);
+      await run('debootstrap', ['--variant=minbase', `--include=${recipe.packages.join(',')}`, SUITE, rootfs, mirror], {
+        onLine: (line) => { if (/^[WE]: |^I: (Retrieving Release|Installing core|Base system installed)/.test(line)) say(line); },
+      });
+      say(`debootstrap done in ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    }
     await trimTree(rootfs);
     await addUser(rootfs);
-    const src = join(defaultRuntimesDir(), runtime);
+    const src = join(b.runtimesDir, runtime);
     const opt = join(rootfs, 'opt', 'hearth');
     await mkdir(opt, { recursive: true });
     if (runtime === 'python3') {
@@ -333,11 +386,60 @@ async function buildImage(docker: Docker, runtime: ContainerRuntime, tag: string
     }
     t = Date.now();
     say(`importing ${tag}`);
-    await importTree(docker, rootfs, tag, runtime, hash, recipe);
+    await importTree(docker, rootfs, tag, runtime, hash, recipe, b.base?.id ?? `debootstrap:${SUITE}`);
     say(`imported in ${((Date.now() - t) / 1000).toFixed(1)} s`);
   } finally {
     await removeBuildDir(work, say);
   }
+}
+
+/** The files of an image (a created, never started container's export) into dir. */
+async function exportImage(docker: Docker, ref: string, dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const c = await docker.createContainer({ Image: ref, Cmd: ['true'], Labels: { 'hearth.build': String(process.pid) }, NetworkDisabled: true });
+  try {
+    const stream = await c.export();
+    const tar = spawn('tar', ['--numeric-owner', '-C', dir, '-xf', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    tar.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-2000); });
+    stream.pipe(tar.stdin);
+    await new Promise<void>((resolve, reject) => {
+      stream.on('error', reject);
+      tar.on('error', reject);
+      tar.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`tar -x of ${ref} exited with ${code}: ${err.trim()}`))));
+    });
+  } finally {
+    await c.remove({ force: true }).catch(() => undefined);
+  }
+  let release = '';
+  try { release = readFileSync(join(dir, 'etc', 'os-release'), 'utf8'); } catch { /* none */ }
+  const codename = /^VERSION_CODENAME=(.*)$/m.exec(release)?.[1]?.replace(/"/g, '') ?? '';
+  if (!/^ID=debian$/m.test(release) || codename !== SUITE) {
+    throw new Error(`the base image ${ref} is not Debian ${SUITE} (its /etc/os-release says ${JSON.stringify(codename || release.split('\n')[0] || 'nothing')})`);
+  }
+}
+
+/** apt-get install of the recipe's packages into a Debian tree, in a chroot, from the mirror. */
+async function aptInstall(rootfs: string, packages: string[], mirror: string, say: (l: string) => void): Promise<void> {
+  // Only the mirror (the image's own sources may name hosts this machine cannot reach).
+  await rm(join(rootfs, 'etc', 'apt', 'sources.list.d'), { recursive: true, force: true });
+  await mkdir(join(rootfs, 'etc', 'apt', 'sources.list.d'), { recursive: true });
+  writeFileSync(join(rootfs, 'etc', 'apt', 'sources.list'), `deb ${mirror} ${SUITE} main\n`);
+  // Docker left an empty resolv.conf (the engine mounts one at run time); apt needs the host's.
+  await rm(join(rootfs, 'etc', 'resolv.conf'), { force: true });
+  await copyFile('/etc/resolv.conf', join(rootfs, 'etc', 'resolv.conf'));
+  const env: NodeJS.ProcessEnv = { PATH: BASE_ENV.PATH, LANG: 'C.UTF-8', HOME: '/root', DEBIAN_FRONTEND: 'noninteractive' };
+  const proc = join(rootfs, 'proc');
+  await mkdir(proc, { recursive: true });
+  await run('mount', ['-t', 'proc', 'proc', proc]);
+  try {
+    await run('chroot', [rootfs, 'apt-get', 'update', '-q'], { env, onLine: (l) => { if (/^(E|W):/.test(l)) say(l); } });
+    await run('chroot', [rootfs, 'apt-get', 'install', '-y', '-q', '--no-install-recommends', ...packages], { env, onLine: (l) => { if (/^(E|W):/.test(l)) say(l); } });
+    await run('chroot', [rootfs, 'apt-get', 'clean'], { env });
+  } finally {
+    await run('umount', ['-l', proc]).catch(() => undefined);
+  }
+  writeFileSync(join(rootfs, 'etc', 'resolv.conf'), '');
 }
 
 function chrootEnv(recipe: Recipe): NodeJS.ProcessEnv {
@@ -417,7 +519,7 @@ async function buildJava(rootfs: string, src: string, opt: string, work: string,
 }
 
 /** `tar` of the tree into the engine's image import, with the image config. */
-async function importTree(docker: Docker, rootfs: string, tag: string, runtime: ContainerRuntime, hash: string, recipe: Recipe): Promise<void> {
+async function importTree(docker: Docker, rootfs: string, tag: string, runtime: ContainerRuntime, hash: string, recipe: Recipe, base: string): Promise<void> {
   const [repo, version] = tag.split(':') as [string, string];
   const changes = [
     `CMD ${JSON.stringify(recipe.cmd)}`,
@@ -425,7 +527,7 @@ async function importTree(docker: Docker, rootfs: string, tag: string, runtime: 
     `USER ${RUNTIME_USER}`,
     `EXPOSE ${BOOTSTRAP_PORT}`,
     ...Object.entries(recipe.env).map(([k, v]) => `ENV ${k}=${JSON.stringify(v)}`),
-    `LABEL ${RUNTIME_LABEL}=${runtime} ${INPUTS_LABEL}=${hash}`,
+    `LABEL ${RUNTIME_LABEL}=${runtime} ${INPUTS_LABEL}=${hash} ${BASE_LABEL}=${base}`,
   ];
   const tar = spawn('tar', ['--numeric-owner', '-C', rootfs, '-cf', '-', '.'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let tarErr = '';

@@ -4,7 +4,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import Docker from 'dockerode';
 import { NO_ENGINE_HELP } from '../container-fallback/engine.js';
-import { buildRuntimeImages, CONTAINER_RUNTIMES, listRuntimeImages, type ContainerRuntime } from '../container-fallback/images.js';
+import { buildRuntimeImages, CONTAINER_RUNTIMES, DEFAULT_BASE_IMAGES, listRuntimeImages, type ContainerRuntime } from '../container-fallback/images.js';
 import { loadConfig } from './config.js';
 import { log } from './log.js';
 import { startServer } from './server.js';
@@ -81,16 +81,19 @@ const images = program.command('images').description('the container tier\'s runt
 
 images
   .command('build')
-  .description('build the runtime images that are missing (as root: debootstrap; ~1-2 min the first time)')
+  .description('build the runtime images that are missing (as root: debootstrap, or a Debian bookworm base image the engine has; ~1-2 min the first time)')
   .option('--force', 'rebuild even when the image for the current bootstraps exists')
+  .option('--base <image>', `build from this Debian bookworm image in the engine (default: $HEARTH_BASE_IMAGE, else the first of ${DEFAULT_BASE_IMAGES.join(', ')} the engine has, else debootstrap)`)
+  .option('--no-base', 'always debootstrap, even when the engine has a base image')
   .option('--runtime <runtime...>', `only these runtimes (${CONTAINER_RUNTIMES.join(', ')})`, (v: string, prev: ContainerRuntime[] | undefined) => {
     if (!(CONTAINER_RUNTIMES as readonly string[]).includes(v)) throw new InvalidArgumentError(`--runtime must be one of ${CONTAINER_RUNTIMES.join(', ')}`);
     return [...(prev ?? []), v as ContainerRuntime];
   })
-  .action(async (opts: { force?: boolean; runtime?: ContainerRuntime[] }) => {
+  .action(async (opts: { force?: boolean; runtime?: ContainerRuntime[]; base?: string | boolean }) => {
     const docker = await engine();
     const built = await buildRuntimeImages({
       docker, force: opts.force === true, ...(opts.runtime ? { runtimes: opts.runtime } : {}),
+      ...(opts.base === false ? { base: false } : typeof opts.base === 'string' ? { base: opts.base } : {}),
       log: (line) => process.stderr.write(`${line}\n`),
     });
     for (const img of built) process.stdout.write(`${img.tag}\t${img.built ? 'built' : 'present'}\t${Math.round(img.sizeBytes / 1e6)} MB\n`);
