@@ -5,11 +5,14 @@
 // Without a Docker engine, or without the runtime image, calls answer 503 with what to do; the
 // engine is watched, and the tier works again when it is back.
 
-import type { Backend, BackendStats, FunctionVersion, InstanceInfo, Invocation } from '../core/backend.js';
+import type { Backend, BackendStats, FunctionVersion, InstanceInfo, Invocation, WebRequest } from '../core/backend.js';
 import { HearthError } from '../core/errors.js';
+import { checkedHeaders } from '../core/web-headers.js';
 import { log } from '../core/log.js';
 import { InstancePool, type InstanceFactory, type PoolSettings } from '../pool/instance-pool.js';
 import { Reserve } from '../pool/reserve.js';
+import { lambdaUrlEvent, lambdaUrlResult, type Codecs } from '../runtime/lambda-url.js';
+import { Encoding } from '../runtime/protocol.js';
 import { ContainerInstance, type HostLog } from './container-instance.js';
 import { NO_ENGINE_HELP, type Engine } from './engine.js';
 import { runtimeImageTag, type ContainerRuntime } from './images.js';
@@ -27,6 +30,13 @@ export interface CodeSource {
 }
 
 const RUNTIMES: ContainerRuntime[] = ['python3', 'java17'];
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const NODE_CODECS: Codecs = {
+  decodeUtf8: (b) => utf8.decode(b),
+  encodeUtf8: (t) => Buffer.from(t, 'utf8'),
+  toBase64: (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64'),
+  fromBase64: (t) => Buffer.from(t, 'base64'),
+};
 const RUNTIME_USER = '10001:10001';
 /** Processes and threads a container may have when its spec does not say (Docker's --pids-limit). */
 export const DEFAULT_PIDS = 256;
@@ -138,9 +148,7 @@ export class ContainerBackend implements Backend {
 
   async invoke(fn: FunctionVersion, inv: Invocation): Promise<void> {
     if (!this.engine.available) throw this.unavailable();
-    if (inv.web !== undefined && fn.runtime !== 'image') {
-      throw new HearthError('WrongFunctionKind', `${fn.name} is a ${fn.runtime} function: call it at /v1/functions/${fn.name}/invoke (web calls reach js and image functions)`);
-    }
+    const web = inv.web !== undefined && fn.runtime !== 'image' ? this.asUrlEvent(inv) : null;
     const got = this.pool.acquire(fn, inv);
     const inst = got instanceof ContainerInstance ? got : await got;
     const t0 = performance.now();
@@ -149,7 +157,45 @@ export class ContainerBackend implements Backend {
     } finally {
       inv.durationMs = performance.now() - t0;
       this.pool.release(inst);
+      if (web !== null) inv.web = web;
     }
+    if (web !== null) this.fromUrlResult(fn, inv);
+  }
+
+  /**
+   * A web call to a python3 or java17 function: the handler gets the Lambda function URL event
+   * (payload 2.0) as its JSON event, as js event functions do (runtime/lambda-url.ts).
+   */
+  private asUrlEvent(inv: Invocation): WebRequest {
+    const web = inv.web!;
+    const event = lambdaUrlEvent(NODE_CODECS, web.method, web.url, web.headers, inv.body, inv.requestId, web.remoteAddress);
+    const bytes = Buffer.from(JSON.stringify(event));
+    inv.body = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    inv.reqEnc = Encoding.json;
+    inv.resEnc = Encoding.json;
+    inv.web = undefined;
+    return web;
+  }
+
+  /** The handler's JSON result as the web response ({statusCode, headers, body, …} or any value). */
+  private fromUrlResult(fn: FunctionVersion, inv: Invocation): void {
+    if (inv.result === null || inv.result === undefined) return;
+    const invalid = (why: string) => {
+      inv.result = null;
+      inv.error = { errorType: 'InvalidResponse', errorMessage: `${fn.name}: ${why}`, stackTrace: [], status: 500, functionError: true };
+    };
+    let r;
+    try {
+      r = lambdaUrlResult(NODE_CODECS, JSON.parse(Buffer.from(inv.result).toString('utf8')));
+    } catch (err) {
+      return invalid(`the result is not a function URL response: ${(err as Error).message}`);
+    }
+    // Final statuses only (a 1xx would leave clients and proxies waiting), as for js functions.
+    if (r.status < 200) return invalid(`statusCode ${r.status} is not a final HTTP status`);
+    const headers = checkedHeaders(r.headers);
+    if (headers === null) return invalid('the response has a header name or value HTTP does not allow');
+    inv.response = { status: r.status, statusText: '', headers };
+    inv.result = r.body.buffer.slice(r.body.byteOffset, r.body.byteOffset + r.body.byteLength) as ArrayBuffer;
   }
 
   private async create(fn: FunctionVersion, requestId: string): Promise<ContainerInstance> {

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import type { FunctionVersion, Invocation } from '../core/backend.js';
 import { EgressPolicy, FetchFailure, hostFetch } from '../core/egress.js';
 import { HearthError } from '../core/errors.js';
+import { checkedHeaders } from '../core/web-headers.js';
 import { Deliver, HostGlobal, HostOp, ModuleKind, Outcome } from '../runtime/protocol.js';
 import type { CodeCache } from './code-cache.js';
 import { InstanceState, PoolMember } from './states.js';
@@ -41,8 +42,6 @@ const EMPTY = new ArrayBuffer(0);
 const TRANSFER_AT = 64 * 1024;
 /** Outbound fetches one isolate may have in flight (each may buffer up to maxFetchBytes here). */
 const MAX_FETCHES = 32;
-const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const HEADER_VALUE_BAD = /[\0\r\n]/;
 
 /** A web call answered while its ctx.waitUntil work goes on: the instance slot is held until then. */
 interface Tail {
@@ -645,16 +644,6 @@ function isResult(r: unknown): r is Result {
     return Number.isInteger(r[1]) && r[1] >= 200 && r[1] <= 599 && typeof r[2] === 'string' && Array.isArray(r[3]) && r[4] instanceof ArrayBuffer && typeof r[5] === 'boolean';
   }
   return r.length === 4 && typeof r[0] === 'number' && typeof r[1] === 'string' && typeof r[2] === 'string' && typeof r[3] === 'string';
-}
-
-/** A response's flat header list, or null when a name or value could split or break the response. */
-function checkedHeaders(flat: unknown[]): string[] | null {
-  if (flat.length % 2 !== 0 || flat.length > 2000) return null;
-  for (let i = 0; i < flat.length; i += 2) {
-    const k = flat[i], v = flat[i + 1];
-    if (typeof k !== 'string' || typeof v !== 'string' || !HEADER_NAME.test(k) || HEADER_VALUE_BAD.test(v)) return null;
-  }
-  return flat as string[];
 }
 
 function stackLines(stack: string): string[] {

@@ -59,6 +59,35 @@ def main_handler(event, context):
     expect(rec.logs.map((l) => [l.stream, l.message])).toEqual([['stdout', 'hello from python Ada'], ['stderr', 'to stderr']]);
   });
 
+  it('answers web calls with the Lambda function URL contract (payload 2.0), as js event functions do', async () => {
+    await deployOk(h, 'pyweb', py(`
+import base64, json
+def main_handler(event, context):
+    if event["rawPath"] == "/bad":
+        return {"statusCode": 1000}
+    if event["rawPath"] == "/plain":
+        return {"hello": "world"}
+    body = base64.b64decode(event["body"]) if event.get("isBase64Encoded") else (event.get("body") or "").encode()
+    return {
+        "statusCode": 201,
+        "headers": {"X-Seen": event["requestContext"]["http"]["method"] + " " + event["rawPath"], "Content-Type": "application/json"},
+        "cookies": ["a=1; Path=/", "b=2"],
+        "body": json.dumps({"q": event.get("queryStringParameters"), "cookies": event.get("cookies"), "len": len(body), "first": body[:1].hex(), "rid": event["requestContext"]["requestId"] == context.request_id}),
+    }
+`));
+    const r = await fetch(`${h.url}/v1/web/pyweb/items/7?x=1&y=two`, { method: 'POST', headers: { cookie: 'c=3; d=4' }, body: new Uint8Array([0xff, 0, 1]) });
+    expect(r.status).toBe(201);
+    expect(r.headers.get('x-seen')).toBe('POST /items/7');
+    expect(r.headers.getSetCookie()).toEqual(['a=1; Path=/', 'b=2']);
+    expect(await r.json()).toEqual({ q: { x: '1', y: 'two' }, cookies: ['c=3', 'd=4'], len: 3, first: 'ff', rid: true });
+
+    const plain = await fetch(`${h.url}/v1/web/pyweb/plain`);
+    expect([plain.status, plain.headers.get('content-type'), await plain.json()]).toEqual([200, 'application/json', { hello: 'world' }]);
+    const bad = await fetch(`${h.url}/v1/web/pyweb/bad`);
+    expect(bad.status).toBe(500);
+    expect(await bad.json()).toMatchObject({ errorType: 'InvalidResponse' });
+  });
+
   it('reports a thrown exception as a 500 with its type and stack, and bad code at deploy as a 400', async () => {
     await deployOk(h, 'pythrow', py(`
 def main_handler(event, context):
@@ -395,6 +424,10 @@ public class Greeter {
       expect(unpack(Buffer.from(await m.arrayBuffer()))).toMatchObject({ hello: 'Mo' });
       const rec = await (await fetch(`${h.url}/v1/invocations/${id}`)).json() as { logs: { stream: string; message: string }[] };
       expect(rec.logs.map((l) => [l.stream, l.message])).toEqual([['stdout', 'hello from java Ada'], ['stderr', 'java stderr']]);
+      // A web call: the handler gets the function URL event (no "name" in it) and its Map is the JSON body.
+      const w = await fetch(`${h.url}/v1/web/javagreet/any`);
+      expect(w.status).toBe(200);
+      expect(await w.json()).toMatchObject({ hello: 'null', left: true });
       const e = await h.invoke('javagreet', { name: 'X', fail: true });
       expect(e.status).toBe(500);
       expect(await e.json()).toMatchObject({ errorType: 'IllegalStateException', errorMessage: 'failing on purpose' });

@@ -7,6 +7,7 @@
 //   with {statusCode, headers, body, isBase64Encoded, cookies} or any JSON value (200, JSON), as
 //   Lambda function URLs do.
 
+import { lambdaUrlEvent as urlEvent, lambdaUrlResult as urlResult, type Codecs } from '../lambda-url.js';
 import { HostOp, Outcome, type WebResponseTuple } from '../protocol.js';
 import { calls, host } from './calls.js';
 import { AbortController } from './web/abort.js';
@@ -88,98 +89,33 @@ export async function responseTuple(r: unknown, tailPending: boolean): Promise<W
   return [Outcome.webResponse, r.status, r.statusText, Headers.toFlat(r.headers), buf, tailPending];
 }
 
+const codecs: Codecs = {
+  decodeUtf8,
+  encodeUtf8: (text) => encoder.encode(text),
+  toBase64(b) {
+    let s = '';
+    for (let i = 0; i < b.length; i += 4096) s += String.fromCharCode.apply(null, b.subarray(i, i + 4096) as unknown as number[]);
+    return btoa(s);
+  },
+  fromBase64(text) {
+    const bin = atob(text);
+    const out = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+    return out;
+  },
+};
+
 /** The Lambda function URL event (payload format version 2.0) for an event handler. */
 export function lambdaUrlEvent(method: string, url: string, flat: string[], body: ArrayBuffer, requestId: string, sourceIp: string): Record<string, unknown> {
-  // The host gives a parsed and serialized URL: split it without loading URL.
-  const afterScheme = url.indexOf('://') + 3;
-  const pathAt = url.indexOf('/', afterScheme);
-  const queryAt = url.indexOf('?', pathAt);
-  const u = {
-    host: url.slice(afterScheme, pathAt),
-    pathname: queryAt < 0 ? url.slice(pathAt) : url.slice(pathAt, queryAt),
-    search: queryAt < 0 ? '' : url.slice(queryAt),
-  };
-  const headers: Record<string, string> = Object.create(null);
-  const cookies: string[] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) {
-    const k = flat[i]!, v = flat[i + 1]!;
-    if (k === 'cookie') { for (const c of v.split(/;\s*/)) if (c) cookies.push(c); continue; }
-    headers[k] = k in headers ? `${headers[k]},${v}` : v;
-  }
-  const query: Record<string, string> = Object.create(null);
-  for (const pair of u.search.slice(1).split('&')) {
-    if (pair === '') continue;
-    const eq = pair.indexOf('=');
-    const k = formDecode(eq < 0 ? pair : pair.slice(0, eq)), v = eq < 0 ? '' : formDecode(pair.slice(eq + 1));
-    query[k] = k in query ? `${query[k]},${v}` : v;
-  }
-  const bytes = new Uint8Array(body);
-  let text: string | null = null;
-  if (bytes.length > 0) { try { text = decodeUtf8(bytes); } catch { text = null; } }
-  const event: Record<string, unknown> = {
-    version: '2.0',
-    routeKey: '$default',
-    rawPath: u.pathname,
-    rawQueryString: u.search.slice(1),
-    headers,
-    requestContext: {
-      http: { method, path: u.pathname, protocol: 'HTTP/1.1', sourceIp, userAgent: headers['user-agent'] ?? '' },
-      requestId,
-      routeKey: '$default',
-      stage: '$default',
-      timeEpoch: Date.now(),
-      domainName: u.host,
-    },
-    isBase64Encoded: false,
-  };
-  if (cookies.length) event.cookies = cookies;
-  if (Object.keys(query).length) event.queryStringParameters = { ...query };
-  event.headers = { ...headers };
-  if (bytes.length > 0) {
-    if (text !== null) event.body = text;
-    else { event.body = bytesToBase64(bytes); event.isBase64Encoded = true; }
-  }
-  return event;
+  return urlEvent(codecs, method, url, flat, body, requestId, sourceIp);
 }
 
 /** A Lambda function URL result as the response tuple. */
 export function lambdaUrlResult(result: unknown): WebResponseTuple {
-  const r = result as Record<string, unknown> | null;
-  if (r === null || typeof r !== 'object' || Array.isArray(r) || typeof r.statusCode !== 'number') {
-    // Without a statusCode, Lambda answers 200 with the JSON of the result.
-    const text = result === undefined ? '' : typeof result === 'string' ? result : JSON.stringify(result);
-    return [Outcome.webResponse, 200, '', ['content-type', 'application/json'], encoder.encode(text).buffer as ArrayBuffer, false];
-  }
-  const flat: string[] = [];
-  if (r.headers && typeof r.headers === 'object') {
-    for (const [k, v] of Object.entries(r.headers as Record<string, unknown>)) flat.push(k.toLowerCase(), String(v));
-  }
-  if (Array.isArray(r.cookies)) for (const c of r.cookies) flat.push('set-cookie', String(c));
-  let body: Uint8Array = EMPTY;
-  if (typeof r.body === 'string') body = r.isBase64Encoded === true ? base64ToBytes(r.body) : encoder.encode(r.body);
-  else if (r.body !== undefined && r.body !== null) body = encoder.encode(JSON.stringify(r.body));
-  const status = Math.trunc(r.statusCode as number);
-  if (status < 100 || status > 599) throw new RangeError(`statusCode ${status} is not an HTTP status`);
-  return [Outcome.webResponse, status, '', flat, body.slice().buffer as ArrayBuffer, false];
-}
-
-/** application/x-www-form-urlencoded decoding of one name or value ('+' is a space). */
-function formDecode(s: string): string {
-  const t = s.replace(/\+/g, ' ');
-  try { return decodeURIComponent(t); } catch { return t; }
-}
-
-function bytesToBase64(b: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < b.length; i += 4096) s += String.fromCharCode.apply(null, b.subarray(i, i + 4096) as unknown as number[]);
-  return btoa(s);
-}
-
-function base64ToBytes(s: string): Uint8Array {
-  const bin = atob(s);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
+  const r = urlResult(codecs, result);
+  const b = r.body;
+  const buf = b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b.buffer as ArrayBuffer : b.slice().buffer as ArrayBuffer;
+  return [Outcome.webResponse, r.status, '', r.headers, buf, false];
 }
 
 /** Tells the host a call's waitUntil work has ended (it holds the call's slot until then). */
