@@ -60,7 +60,10 @@ export class ContainerBackend implements Backend {
       create: (fn, requestId) => this.create(fn, requestId),
       dispose: (inst) => inst.dispose(),
       estimateMb: (fn) => fn.spec.memoryMb,
-      measure: (inst) => inst.footprintMb || inst.memoryMb,
+      measure: (inst) => {
+        void inst.measure();
+        return inst.measuredMb || inst.memoryMb;
+      },
     };
     this.pool = new InstancePool(factory, opts, {});
     this.stems = new Reserve<ContainerInstance>({
@@ -202,7 +205,10 @@ export class ContainerBackend implements Backend {
     if (!this.engine.available) throw this.unavailable();
     if (fn.runtime === 'image') {
       try {
-        return await ContainerInstance.forImage(this.engine, fn, { ...this.limits(fn), hostLog: this.hostLog });
+        const inst = await ContainerInstance.forImage(this.engine, fn, { ...this.limits(fn), hostLog: this.hostLog });
+        inst.footprintMb = inst.memoryMb; // the limit, until measured
+        void inst.measure();
+        return inst;
       } catch (err) {
         if (err instanceof HearthError) throw err;
         if (!(await this.engine.ping())) throw this.unavailable();
@@ -217,6 +223,7 @@ export class ContainerBackend implements Backend {
       inst.dispose();
       throw err;
     }
+    inst.footprintMb = inst.memoryMb; // the limit, until measured
     void inst.measure();
     return inst;
   }

@@ -308,8 +308,19 @@ export class ContainerInstance extends PoolMember {
     void this.engine.remove(this.containerId);
   }
 
-  async measure(): Promise<void> {
-    this.footprintMb = await this.engine.memoryMb(this.containerId);
+  /**
+   * Memory in use from the engine's stats, MiB (0 until measured). The pool moves it into
+   * footprintMb, and its total, at a sweep; until then the footprint is the limit.
+   */
+  measuredMb = 0;
+  private measuredAt = -Infinity;
+
+  /** Asks the engine again, at most every 30 s (the pool's sweep asks every time it runs). */
+  async measure(now = performance.now()): Promise<void> {
+    if (now - this.measuredAt < 30_000 || this.dead) return;
+    this.measuredAt = now;
+    const mb = await this.engine.memoryMb(this.containerId);
+    if (mb > 0) this.measuredMb = mb;
   }
 }
 

@@ -31,6 +31,15 @@ program
   .option('--wait-queue-timeout-ms <ms>', 'longest wait for a free instance (default 10000)', int('--wait-queue-timeout-ms'))
   .option('--sweep-interval-ms <ms>', 'how often idle instances are checked (default 1000)', int('--sweep-interval-ms'))
   .option('--max-body-bytes <n>', 'largest invoke body (default 6 MiB)', int('--max-body-bytes'))
+  .option('--stem-cells <n>', 'container tier: stem cells kept started per runtime image (env HEARTH_STEM_CELLS; default 1)', int('--stem-cells'))
+  .option('--max-containers <n>', 'container tier: warm containers across functions (env HEARTH_MAX_CONTAINERS; default 32)', int('--max-containers'))
+  .option('--container-memory-budget-mb <mb>', 'container tier: memory budget for warm containers (env HEARTH_CONTAINER_MEMORY_BUDGET_MB; default 8192)', int('--container-memory-budget-mb'))
+  .option('--container-cpus <cores>', 'container tier: CPU share of a container whose spec sets none (env HEARTH_CONTAINER_CPUS; default 1)', (v: string) => {
+    const n = Number(v);
+    if (!(n > 0)) throw new InvalidArgumentError('--container-cpus must be a number of cores above 0');
+    return n;
+  })
+  .option('--no-docker', 'no container tier: python3, java17 and image functions answer 503')
   .option('--no-batch-calls', 'one isolate crossing per call instead of one per event-loop turn (for A/B benchmarks)')
   .action(async (opts) => {
     let config;
@@ -41,6 +50,8 @@ program
         maxTotalInstances: opts.maxTotalInstances, waitQueueSize: opts.waitQueueSize,
         waitQueueTimeoutMs: opts.waitQueueTimeoutMs, sweepIntervalMs: opts.sweepIntervalMs,
         maxBodyBytes: opts.maxBodyBytes, batchCalls: opts.batchCalls,
+        stemCells: opts.stemCells, maxContainers: opts.maxContainers,
+        containerMemoryBudgetMb: opts.containerMemoryBudgetMb, containerCpus: opts.containerCpus, docker: opts.docker,
       });
     } catch (err) {
       process.stderr.write(`hearth: ${(err as Error).message}\n`);

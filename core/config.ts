@@ -50,9 +50,10 @@ const ENV_KEYS: Record<string, keyof Config> = {
   HEARTH_STEM_CELLS: 'stemCells',
   HEARTH_MAX_CONTAINERS: 'maxContainers',
   HEARTH_CONTAINER_CPUS: 'containerCpus',
+  HEARTH_CONTAINER_MEMORY_BUDGET_MB: 'containerMemoryBudgetMb',
 };
 
-const NUMERIC = new Set<keyof Config>(['port', 'prewarmIsolates', 'memoryBudgetMb', 'maxTotalInstances', 'stemCells', 'maxContainers', 'containerCpus']);
+const NUMERIC = new Set<keyof Config>(['port', 'prewarmIsolates', 'memoryBudgetMb', 'maxTotalInstances', 'stemCells', 'maxContainers', 'containerCpus', 'containerMemoryBudgetMb']);
 
 export function loadConfig(flags: Partial<Record<keyof Config, unknown>>, env: NodeJS.ProcessEnv = process.env): Config {
   const raw: Record<string, unknown> = {};

@@ -102,4 +102,23 @@ describe('InstancePool', () => {
     expect(b).not.toBe(a);
     expect(i.cold).toBe(true);
   });
+
+  it('keeps its memory total in step with what the factory measures, and back to 0 when the instances go', async () => {
+    const f = new Fake();
+    const now: Record<string, number> = {};
+    // measure() reports without touching footprintMb: the pool moves the figure in (as both tiers do).
+    const measured = Object.assign(f, { measure: (i: PooledInstance) => now[i.id] ?? i.footprintMb });
+    pool = new InstancePool(measured, settings);
+    const v = version('m', { maxInstances: 3, keepAliveMs: 0 });
+    const held = [await pool.acquire(v, inv()), await pool.acquire(v, inv()), await pool.acquire(v, inv())] as PooledInstance[];
+    expect(pool.stats(0).memoryMb).toBe(3);
+    for (const i of held) { now[i.id] = 20; pool.release(i); }
+    pool.sweep(-1); // measures, and releases nothing yet (nothing is idle past its keepalive at t = -1)
+    expect(pool.stats(0).memoryMb).toBe(60);
+    now[held[0]!.id] = 30;
+    pool.sweep(-1);
+    expect(pool.stats(0).memoryMb).toBe(70);
+    pool.sweep(performance.now() + 1_000); // keepalive 0: all go
+    expect(pool.stats(0).memoryMb).toBe(0);
+  });
 });

@@ -42,7 +42,7 @@ export class IsolateBackend implements Backend {
       },
       dispose: (inst) => inst.dispose(),
       estimateMb: () => 2,
-      measure: (inst) => { inst.measure(); return inst.footprintMb; },
+      measure: (inst) => inst.heapMb(),
     };
     this.pool = new InstancePool(factory, opts, events);
   }

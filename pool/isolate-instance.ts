@@ -200,7 +200,7 @@ export class IsolateInstance extends PoolMember {
     }
     this.load!.release();
     this.load = null;
-    this.measure();
+    this.footprintMb = this.heapMb();
   }
 
   /**
@@ -573,12 +573,13 @@ export class IsolateInstance extends PoolMember {
     }
   }
 
-  measure(): void {
+  /** The isolate's heap now, MiB (the pool moves it into footprintMb and its total at a sweep). */
+  heapMb(): number {
     try {
       const h = this.isolate.getHeapStatisticsSync();
-      this.footprintMb = (h.total_heap_size + h.externally_allocated_size) / MB;
+      return (h.total_heap_size + h.externally_allocated_size) / MB;
     } catch {
-      // disposed
+      return this.footprintMb; // disposed
     }
   }
 
