@@ -84,12 +84,44 @@ export class ContainerBackend implements Backend {
       if (up) {
         log.info('Docker engine is back: the container tier works again');
         this.images.clear();
-        this.stems.fill();
+        const done = this.reconcile().finally(() => {
+          if (this.reconciling === done) this.reconciling = null;
+          this.stems.fill();
+        });
+        this.reconciling = done;
       } else {
         log.warn({ err: engine.lastError }, 'Docker engine is gone: container functions answer 503 until it is back');
         this.stems.clear();
       }
     });
+  }
+
+  /** Set while the instances are checked against the engine that came back; calls wait for it. */
+  private reconciling: Promise<void> | null = null;
+
+  /**
+   * After the engine was gone: a warm container that is no longer running (a restarted engine
+   * stops them all; one that only stalled keeps them) is dropped, so no call goes to its address,
+   * which may be another container's by now.
+   */
+  private async reconcile(): Promise<void> {
+    let running: Set<string>;
+    try {
+      running = await this.engine.running();
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not list the containers after the Docker engine came back: dropping every warm container');
+      running = new Set();
+    }
+    let lost = 0;
+    for (const slot of this.pool.slots.values()) {
+      for (const inst of slot.instances) {
+        if (!running.has(inst.containerId) && !inst.broken) { inst.lost(); lost++; }
+      }
+    }
+    this.pool.dropBroken('engine restarted');
+    // A stem cell that finished starting as the engine went (after the reserve was cleared).
+    this.stems.clear((s) => !running.has(s.containerId));
+    if (lost > 0) log.info({ lost }, 'warm containers did not survive the Docker engine\'s absence: the next calls start new ones');
   }
 
   async ready(): Promise<void> {
@@ -151,6 +183,7 @@ export class ContainerBackend implements Backend {
 
   async invoke(fn: FunctionVersion, inv: Invocation): Promise<void> {
     if (!this.engine.available) throw this.unavailable();
+    if (this.reconciling !== null) await this.reconciling;
     const web = inv.web !== undefined && fn.runtime !== 'image' ? this.asUrlEvent(inv) : null;
     const got = this.pool.acquire(fn, inv);
     const inst = got instanceof ContainerInstance ? got : await got;

@@ -20,6 +20,8 @@ const agent = new Agent({ keepAliveTimeout: 60_000, connections: 64 });
 
 export class ContainerInstance extends PoolMember {
   private dead = false;
+  /** The engine's epoch when this container was made (engine.ts). */
+  private epoch = 0;
   /** Why it was stopped, once it is. */
   private killed: 'timeout' | 'crash' | 'shutdown' | null = null;
 
@@ -48,12 +50,14 @@ export class ContainerInstance extends PoolMember {
   /** A stem cell: a started container whose bootstrap answers /health. */
   static async start(engine: Engine, opts: { image: string; runtime: string; memoryMb: number; cpus: number; pids: number; hostLog: HostLog; user?: string; cmd?: string[]; entrypoint?: string[]; env?: Record<string, string>; egress?: boolean; labels?: Record<string, string>; readyTimeoutMs?: number; healthPath?: string }): Promise<ContainerInstance> {
     const name = `hearth-${opts.runtime}-${process.pid}-${Date.now().toString(36)}-${(++nextId).toString(36)}`;
+    const epoch = engine.epoch;
     const { id, address } = await engine.run({
       image: opts.image, name, memoryMb: opts.memoryMb, cpus: opts.cpus, pids: opts.pids, env: opts.env ?? {},
       egress: opts.egress ?? false, labels: { 'hearth.runtime': opts.runtime, ...opts.labels },
       ...(opts.user ? { user: opts.user } : {}), ...(opts.cmd ? { cmd: opts.cmd } : {}), ...(opts.entrypoint ? { entrypoint: opts.entrypoint } : {}),
     });
     const inst = new ContainerInstance(engine, id, address, opts.runtime, opts.memoryMb, opts.hostLog, opts.cpus, opts.pids);
+    inst.epoch = epoch;
     try {
       await inst.waitReady(opts.readyTimeoutMs ?? 30_000, opts.healthPath ?? '/health');
     } catch (err) {
@@ -68,6 +72,11 @@ export class ContainerInstance extends PoolMember {
     const until = Date.now() + timeoutMs;
     let last = '';
     while (Date.now() < until) {
+      // The engine went away since the container was made, and the container with it: give up
+      // now, not after the whole wait (the stem-cell reserve waits behind this start).
+      if (this.engine.epoch !== this.epoch) {
+        throw new HearthError('BackendUnavailable', `the Docker engine went away while container ${this.containerId.slice(0, 12)} (${this.runtime}) started`);
+      }
       try {
         const r = await request(`${this.base}${path}`, { dispatcher: agent, headersTimeout: 1_000, bodyTimeout: 1_000 });
         await r.body.dump();
@@ -290,6 +299,11 @@ export class ContainerInstance extends PoolMember {
 
   get broken(): boolean {
     return this.dead;
+  }
+
+  /** Its container is gone (the engine restarted without it): never handed out again. */
+  lost(): void {
+    this.kill('crash');
   }
 
   private kill(why: 'timeout' | 'crash' | 'shutdown'): void {

@@ -34,6 +34,11 @@ export interface ContainerSpec {
 export class Engine {
   readonly docker: Docker;
   available = false;
+  /**
+   * Counts the times the engine went away. A container started in an earlier epoch may have gone
+   * with it (a restarted engine without live-restore stops its containers).
+   */
+  epoch = 0;
   lastError = '';
   private watcher: NodeJS.Timeout | null = null;
   private networkId: string | null = null;
@@ -79,7 +84,13 @@ export class Engine {
     this.lastError = error;
     if (up === this.available) return;
     this.available = up;
-    if (!up) this.networkId = null;
+    if (!up) {
+      this.networkId = null;
+      this.epoch++;
+    } else {
+      // Removals that failed while it was gone.
+      for (const id of this.unremoved) void this.remove(id);
+    }
     for (const l of this.listeners) l(up);
   }
 
@@ -152,12 +163,25 @@ export class Engine {
   }
 
   private readonly removing = new Set<Promise<void>>();
+  /** Containers whose removal failed (the engine was gone): tried again when it is back. */
+  private readonly unremoved = new Set<string>();
+
+  /** The ids of the running containers this process made. */
+  async running(): Promise<Set<string>> {
+    const list = await this.docker.listContainers({ filters: JSON.stringify({ label: [`${MANAGED_LABEL}=${process.pid}`], status: ['running'] }) });
+    return new Set(list.map((c) => c.Id));
+  }
 
   /** Removes a container (killing it first); never throws. */
   remove(id: string): Promise<void> {
     const p = this.docker.getContainer(id).remove({ force: true, v: true }).then(
-      () => undefined,
-      () => undefined, // already gone, or the engine is gone (the leftover sweep at the next start removes it)
+      () => { this.unremoved.delete(id); },
+      (err: { statusCode?: number }) => {
+        // 404: already gone. Otherwise the engine is gone (or refused): again when it is back, and
+        // what is left when Hearth stops, the leftover sweep at the next start removes.
+        if (err?.statusCode === 404) this.unremoved.delete(id);
+        else this.unremoved.add(id);
+      },
     );
     this.removing.add(p);
     void p.finally(() => this.removing.delete(p));

@@ -151,6 +151,13 @@ export class InstancePool<I extends PooledInstance> {
     }
   }
 
+  /** Drops the instances that broke underneath them: idle ones now, busy ones when their call ends. */
+  dropBroken(reason: string): void {
+    for (const slot of [...this.slots.values()]) {
+      for (const inst of [...slot.instances]) if (inst.broken && inst.inFlight === 0) this.remove(inst, reason);
+    }
+  }
+
   /** New calls no longer come to this digest: idle instances go now, busy ones when done. */
   retire(digest: string, gone = false): void {
     const slot = this.slots.get(digest);

@@ -84,9 +84,13 @@ export class Reserve<T> {
     );
   }
 
-  /** Drops every ready item (e.g. the engine under them went away). */
-  clear(): void {
-    for (const list of this.ready.values()) for (const item of list.splice(0)) this.source.dispose(item);
+  /** Drops the ready items `drop` picks, every one by default (e.g. the engine under them went away). */
+  clear(drop: (item: T) => boolean = () => true): void {
+    for (const list of this.ready.values()) {
+      for (let i = list.length - 1; i >= 0; i--) {
+        if (drop(list[i]!)) this.source.dispose(list.splice(i, 1)[0]!);
+      }
+    }
   }
 
   async close(): Promise<void> {
