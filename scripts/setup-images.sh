@@ -36,6 +36,9 @@ have docker || need+=(docker.io)
 if [ -z "${DOCKER_HOST:-}" ] && ! have dockerd; then need+=(docker.io); fi
 have debootstrap || need+=(debootstrap)
 { have javac && have jar; } || need+=(openjdk-17-jdk-headless)
+# The engine restart test's private dockerd: its bridge device (ip) and its parent-death signal (setpriv).
+have ip || need+=(iproute2)
+have setpriv || need+=(util-linux)
 if [ ${#need[@]} -gt 0 ]; then
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
   [ "${SUDO[0]:-}" = none ] && need_root "missing: ${need[*]} (apt-get install -y ${need[*]})"
