@@ -189,7 +189,7 @@ async function main() {
     console.error(`  ${rt}…`);
     results[rt] = await measure(rt);
   }
-  const f = (x: number) => x.toFixed(1);
+  const f = (x: number) => x.toFixed(Math.abs(x) < 10 ? 2 : 1);
   const md = [
     `# Hearth container bench, ${started.toISOString()}`,
     '',
