@@ -8,36 +8,21 @@
 //
 // Results: bench/results/containers-<timestamp>.md and .json.
 
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runtimeImageTag, type ContainerRuntime } from '../container-fallback/images.js';
+import { startHearth } from './processes.js';
+import { dist, type Dist } from './section.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
-const { values: args } = parseArgs({
-  options: {
-    n: { type: 'string', default: '8' },
-    warm: { type: 'string', default: '200' },
-    runtimes: { type: 'string', default: 'python3,java17' },
-    out: { type: 'string', default: join(ROOT, 'bench/results') },
-  },
-});
-const N = Number(args.n);
-const WARM = Number(args.warm);
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
 /** The direct calls' own connection, so warm and direct calls can alternate. */
 const directAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-
-interface Dist { p50: number; p90: number; max: number; n: number }
-const dist = (xs: number[]): Dist => {
-  const s = [...xs].sort((a, b) => a - b);
-  const at = (p: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
-  return { p50: at(50), p90: at(90), max: s[s.length - 1]!, n: s.length };
-};
 
 function req(port: number, host: string, path: string, body: string, method = 'POST', headers: Record<string, string> = {}, via = agent): Promise<{ status: number; body: string; ms: number; headers: http.IncomingHttpHeaders }> {
   return new Promise((res, rej) => {
@@ -51,30 +36,6 @@ function req(port: number, host: string, path: string, body: string, method = 'P
     r.on('error', rej);
     r.end(body);
   });
-}
-
-function startHearth(env: Record<string, string>): Promise<{ proc: ChildProcess; port: number; dir: string }> {
-  const dir = mkdtempSync(join(os.tmpdir(), 'hearth-bench-ct-'));
-  const proc = spawn(process.execPath, ['--no-node-snapshot', join(ROOT, 'dist/core/cli.js'), 'serve', '--port', '0', '--data-dir', dir], {
-    cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HEARTH_LOG_LEVEL: 'warn', ...env },
-  });
-  let err = '';
-  proc.stderr!.on('data', (d) => (err += d));
-  return new Promise((res, rej) => {
-    let out = '';
-    proc.stdout!.on('data', (d) => {
-      out += d;
-      const m = /listening on http:\/\/[^:]+:(\d+)/.exec(out);
-      if (m) res({ proc, port: Number(m[1]), dir });
-    });
-    proc.once('exit', (c) => rej(new Error(`hearth exited ${c}: ${err}`)));
-  });
-}
-
-async function stop(h: { proc: ChildProcess; dir: string }): Promise<void> {
-  h.proc.kill('SIGTERM');
-  await new Promise((r) => h.proc.once('exit', r));
-  rmSync(h.dir, { recursive: true, force: true });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -116,13 +77,15 @@ function run(cmd: string, argv: string[]): Promise<string> {
   return new Promise((res, rej) => execFile(cmd, argv, { maxBuffer: 1 << 24 }, (err, out, errOut) => (err ? rej(new Error(`${cmd} ${argv.join(' ')}: ${errOut || err.message}`)) : res(out))));
 }
 
-async function measure(runtime: ContainerRuntime): Promise<Record<string, Dist>> {
+/** Every row for one runtime: `n` functions per cold row, `warm` calls per warm row. */
+export async function measureContainerTier(runtime: ContainerRuntime, opts: { n: number; warm: number }): Promise<Record<string, Dist>> {
+  const N = opts.n, WARM = opts.warm;
   const jar = runtime === 'java17' ? await helloJar() : null;
   const body = JSON.stringify({ name: 'world' });
   const out: Record<string, Dist> = {};
 
   // Cold without stem cells; then warm on the last function, and direct to its container.
-  const bare = await startHearth({ HEARTH_STEM_CELLS: '0' });
+  const bare = await startHearth(ROOT, 'hearth (no stem cells)', [], { HEARTH_STEM_CELLS: '0' });
   const cold: number[] = [];
   for (let i = 0; i < N; i++) {
     const put = await req(bare.port, '127.0.0.1', `/v1/functions/b${i}`, JSON.stringify(spec(runtime, jar)), 'PUT');
@@ -150,10 +113,10 @@ async function measure(runtime: ContainerRuntime): Promise<Record<string, Dist>>
   out['warm, the container\'s server called directly (the limit)'] = dist(direct);
   out['warm overhead: through Hearth − direct, per pair'] = dist(warm.map((w, i) => w - direct[i]!));
   out['… of which the front end: client ms − X-Hearth-Duration-Ms'] = dist(warm.map((w, i) => w - inHearth[i]!));
-  await stop(bare);
+  await bare.stop();
 
   // Cold from a stem cell: each new function's first call, once a stem cell is ready again.
-  const stems = await startHearth({ HEARTH_STEM_CELLS: '1' });
+  const stems = await startHearth(ROOT, 'hearth (stem cells)', [], { HEARTH_STEM_CELLS: '1' });
   const fromStem: number[] = [];
   for (let i = 0; i < N; i++) {
     const put = await req(stems.port, '127.0.0.1', `/v1/functions/s${i}`, JSON.stringify(spec(runtime, jar)), 'PUT');
@@ -164,7 +127,7 @@ async function measure(runtime: ContainerRuntime): Promise<Record<string, Dist>>
     fromStem.push(r.ms);
   }
   out['cold, from a stem cell'] = dist(fromStem);
-  await stop(stems);
+  await stems.stop();
 
   // A new container per call (docker run --rm), running the same logic once.
   const image = runtimeImageTag(runtime);
@@ -182,12 +145,22 @@ async function measure(runtime: ContainerRuntime): Promise<Record<string, Dist>>
 }
 
 async function main() {
+  const { values: args } = parseArgs({
+    options: {
+      n: { type: 'string', default: '8' },
+      warm: { type: 'string', default: '200' },
+      runtimes: { type: 'string', default: 'python3,java17' },
+      out: { type: 'string', default: join(ROOT, 'bench/results') },
+    },
+  });
+  const N = Number(args.n);
+  const WARM = Number(args.warm);
   const started = new Date();
   const runtimes = args.runtimes!.split(',') as ContainerRuntime[];
   const results: Record<string, Record<string, Dist>> = {};
   for (const rt of runtimes) {
     console.error(`  ${rt}…`);
-    results[rt] = await measure(rt);
+    results[rt] = await measureContainerTier(rt, { n: N, warm: WARM });
   }
   const f = (x: number) => x.toFixed(Math.abs(x) < 10 ? 2 : 1);
   const md = [
@@ -211,4 +184,6 @@ async function main() {
   process.stdout.write(md + `\nwritten: bench/results/containers-${stamp}.md\n`);
 }
 
-main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+if (import.meta.url === pathToFileURL(process.argv[1]!).href) {
+  main().then(() => process.exit(0), (err) => { console.error(err); process.exit(1); });
+}

@@ -161,7 +161,7 @@ export class Registry {
  * The digest covers everything an instance is made from (its name too: instances of two functions
  * with the same code are never shared), so equal digests are interchangeable instances.
  */
-function versionDigest(name: string, spec: Omit<FunctionSpec, 'code'>, codeDigest: string, imageId?: string): string {
+export function versionDigest(name: string, spec: Omit<FunctionSpec, 'code'>, codeDigest: string, imageId?: string): string {
   const env = Object.fromEntries(Object.entries(spec.env).sort(([a], [b]) => a.localeCompare(b)));
   return sha256(JSON.stringify({
     name, runtime: spec.runtime, handler: spec.handler ?? null, codeDigest, image: spec.image ?? null,

@@ -1,5 +1,5 @@
-// The benchmark runs in a tiny configuration so that it cannot rot. It asserts that it ran and
-// wrote its results, never a timing.
+// The benchmark runs in a tiny configuration so that it cannot rot. It asserts that every part
+// ran and wrote its results and plots, never a timing.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -7,26 +7,31 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { ROOT } from './support/hearth.js';
 
-it('npm run bench (tiny) runs every part and writes JSON and Markdown results', () => {
+it('npm run bench (tiny) runs every part and writes JSON, Markdown and SVG plots', () => {
   const out = mkdtempSync(join(tmpdir(), 'hearth-bench-out-'));
   try {
-    const r = spawnSync(process.execPath, ['--no-node-snapshot', join(ROOT, 'dist/bench/run.js'), '--tiny', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    const r = spawnSync(process.execPath, ['--no-node-snapshot', join(ROOT, 'dist/bench/run.js'), '--tiny', '--out', out], { cwd: ROOT, encoding: 'utf8', timeout: 240_000 });
     expect(r.status, r.stderr).toBe(0);
     const files = readdirSync(out);
-    const json = files.find((f) => f.endsWith('.json'))!;
     expect(files).toContain('latest.md');
+    const json = files.find((f) => f.endsWith('.json'))!;
     const result = JSON.parse(readFileSync(join(out, json), 'utf8'));
     expect(result.machine.cores).toBeGreaterThan(0);
-    expect(Object.keys(result.http)).toEqual(['bare uWS echo', 'Hearth event function (warm)', 'Hearth, one crossing per call (--no-batch-calls)']);
-    for (const row of Object.values(result.http) as any[]) {
-      expect(row.rps.median).toBeGreaterThan(0);
-      expect(row.errors).toBe(0);
-    }
-    expect(result.cold.n).toBe(5);
-    expect(result.cold.allCold).toBe(true);
-    expect(result.dispatch.p50Us).toBeGreaterThan(0);
-    expect(readFileSync(join(out, 'latest.md'), 'utf8')).toContain('Hearth / bare uWS echo throughput');
+    expect(result.settings.mode).toBe('tiny');
+    for (const id of ['micro', 'http', 'coldwarm', 'density']) expect(result[id], id).toBeTruthy();
+    expect(result.coldwarm.js.allCold).toBe(true);
+    expect(result.coldwarm.js.cold.n).toBe(5);
+    // Every DESIGN.md target has a row (measured, or saying why not).
+    const paths = (result.targets as { path: string }[]).map((t) => t.path).join('\n');
+    for (const p of ['JS warm invoke over HTTP', 'JS dispatch overhead', 'JS cold start', 'idle warm JS instances', '10,000 deployed functions']) expect(paths).toContain(p);
+    // Plots are SVG, one file per chart, linked from the summary.
+    const svgs = files.filter((f) => f.endsWith('.svg'));
+    expect(svgs.length).toBeGreaterThanOrEqual(4);
+    for (const f of svgs) expect(readFileSync(join(out, f), 'utf8').startsWith('<svg')).toBe(true);
+    const md = readFileSync(join(out, 'latest.md'), 'utf8');
+    expect(md).toContain('## DESIGN.md targets');
+    for (const f of svgs) expect(md).toContain(`](${f})`);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
-});
+}, 300_000);

@@ -1,0 +1,135 @@
+// Cold against warm, end to end over HTTP, per tier: the first call of N freshly deployed
+// functions against repeated calls of one warm function, through the same client (node:http, one
+// kept-alive connection), as distributions. JS always; python3 and java17 when a Docker engine
+// answers (bench/containers.ts measures those rows).
+
+import http from 'node:http';
+import Docker from 'dockerode';
+import { measureContainerTier } from './containers.js';
+import { startHearth } from './processes.js';
+import { dist, fmt, type BenchOptions, type Chart, type Dist, type SectionResult, type TargetRow } from './section.js';
+
+const HELLO = JSON.stringify({ name: 'world' });
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+function post(port: number, path: string, body: string, method = 'POST'): Promise<{ status: number; headers: http.IncomingHttpHeaders; ms: number }> {
+  return new Promise((res, rej) => {
+    const t0 = performance.now();
+    const req = http.request({ host: '127.0.0.1', port, path, method, agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (r) => {
+      r.resume();
+      r.on('end', () => res({ status: r.statusCode ?? 0, headers: r.headers, ms: performance.now() - t0 }));
+    });
+    req.on('error', rej);
+    req.end(body);
+  });
+}
+
+export interface JsColdWarm {
+  n: number;
+  cold: Dist;
+  warm: Dist;
+  /** The server's own X-Hearth-Init-Ms of the cold calls. */
+  init: Dist;
+  allCold: boolean;
+}
+
+/**
+ * JS: the first call of `n` freshly deployed functions (deploy, `gapMs`, call), then `warm` calls
+ * of the last one. The build measured is `root`'s dist/.
+ */
+export async function jsColdWarm(root: string, n: number, warmCalls: number, gapMs = 50): Promise<JsColdWarm> {
+  const h = await startHearth(root, 'hearth (cold starts)');
+  try {
+    const cold: number[] = [];
+    const init: number[] = [];
+    let allCold = true;
+    for (let i = 0; i < n; i++) {
+      const name = `cold${i}`;
+      const put = await post(h.port, `/v1/functions/${name}`, JSON.stringify({ runtime: 'js', handler: 'index.main_handler', code: { source: `exports.main_handler = async (e) => ({ hello: e.name, n: ${i} })` } }), 'PUT');
+      if (put.status !== 201) throw new Error(`deploy ${name}: ${put.status}`);
+      // A function is deployed, then called: the pre-warm reserve gets the moment it takes to
+      // refill (the deploy used an isolate of its own to check the code).
+      await new Promise((r) => setTimeout(r, gapMs));
+      const r = await post(h.port, `/v1/functions/${name}/invoke`, HELLO);
+      if (r.status !== 200) throw new Error(`cold call ${name}: ${r.status}`);
+      cold.push(r.ms);
+      init.push(Number(r.headers['x-hearth-init-ms']));
+      if (r.headers['x-hearth-cold'] !== 'true') allCold = false;
+    }
+    const warm: number[] = [];
+    for (let i = 0; i < warmCalls; i++) {
+      const w = await post(h.port, `/v1/functions/cold${n - 1}/invoke`, HELLO);
+      if (w.headers['x-hearth-cold'] !== 'false') allCold = false;
+      warm.push(w.ms);
+    }
+    return { n, cold: dist(cold), warm: dist(warm), init: dist(init), allCold };
+  } finally {
+    await h.stop();
+  }
+}
+
+async function dockerAnswers(): Promise<boolean> {
+  try {
+    await Promise.race([new Docker().ping(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 3_000))]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const row = (name: string, d: Dist) => `| ${name} | ${fmt(d.p50)} | ${fmt(d.p90)} | ${fmt(d.p99)} | ${fmt(d.max)} | ${d.n} |`;
+const HEAD = ['| path | p50 ms | p90 ms | p99 ms | max ms | n |', '| --- | --- | --- | --- | --- | --- |'];
+
+export async function runColdWarm(opts: BenchOptions): Promise<SectionResult> {
+  const sizes = { tiny: { jsN: 5, warm: 20, ctN: 0, ctWarm: 0 }, quick: { jsN: 60, warm: 300, ctN: 5, ctWarm: 200 }, full: { jsN: 200, warm: 1_000, ctN: 12, ctWarm: 500 } }[opts.mode];
+  opts.log(`  cold vs warm: js (${sizes.jsN} functions)…`);
+  const js = await jsColdWarm(opts.root, sizes.jsN, sizes.warm);
+  const md: string[] = [
+    `First call of each of N freshly deployed functions (cold) against ${sizes.warm} repeated calls of one (warm), end to end over HTTP through one kept-alive node:http connection; client-side ms.`,
+    '',
+    '### js (isolates)',
+    '',
+    ...HEAD,
+    row('cold, end to end', js.cold),
+    row('warm, end to end', js.warm),
+    row('cold, server-side init (X-Hearth-Init-Ms)', js.init),
+    '',
+    `Every first call was cold and every repeat warm: ${js.allCold}. Cold / warm p50: ${fmt(js.cold.p50 / js.warm.p50, 1)}×.`,
+    '',
+  ];
+  const targets: TargetRow[] = [
+    { path: 'JS cold start, first call of a new function, end to end', target: 'p50 ≤ 5 ms', measured: `p50 ${fmt(js.cold.p50)} ms`, ratio: js.cold.p50 / 5, met: js.cold.p50 <= 5 },
+    { path: 'JS cold start, first call of a new function, end to end', target: 'p99 ≤ 15 ms', measured: `p99 ${fmt(js.cold.p99)} ms`, ratio: js.cold.p99 / 15, met: js.cold.p99 <= 15 },
+  ];
+  const charts: Chart[] = [{ kind: 'distribution', id: 'coldwarm-js', title: 'js: cold (first call) vs warm, end to end', unit: 'ms', series: [{ name: 'cold', samples: js.cold.samples }, { name: 'warm', samples: js.warm.samples }] }];
+  const containers: Record<string, Record<string, Dist>> = {};
+  let skippedContainers: string | null = null;
+  if (sizes.ctN === 0) skippedContainers = 'not in the tiny run';
+  else if (!(await dockerAnswers())) skippedContainers = 'no Docker engine answers';
+  if (skippedContainers === null) {
+    for (const rt of ['python3', 'java17'] as const) {
+      opts.log(`  cold vs warm: ${rt} (${sizes.ctN} functions)…`);
+      const rows = await measureContainerTier(rt, { n: sizes.ctN, warm: sizes.ctWarm });
+      containers[rt] = rows;
+      md.push(`### ${rt} (containers)`, '', ...HEAD, ...Object.entries(rows).map(([k, d]) => row(k, d)), '');
+      const noStem = rows['cold, no stem cell']!, stem = rows['cold, from a stem cell']!, warm = rows['warm, through Hearth']!;
+      const overhead = rows['warm overhead: through Hearth − direct, per pair']!;
+      charts.push({ kind: 'distribution', id: `coldwarm-${rt}`, title: `${rt}: cold without / from a stem cell vs warm, end to end`, unit: 'ms', series: [{ name: 'cold, no stem cell', samples: noStem.samples }, { name: 'cold, from a stem cell', samples: stem.samples }, { name: 'warm', samples: warm.samples }] });
+      if (rt === 'python3') {
+        targets.push(
+          { path: 'Python cold start from a stem cell', target: 'p50 ≤ 50 ms', measured: `p50 ${fmt(stem.p50)} ms`, ratio: stem.p50 / 50, met: stem.p50 <= 50 },
+          { path: 'Python cold start without a stem cell', target: 'p50 ≤ 800 ms', measured: `p50 ${fmt(noStem.p50, 0)} ms`, ratio: noStem.p50 / 800, met: noStem.p50 <= 800 },
+        );
+      } else {
+        targets.push({ path: 'Java cold start from a stem cell', target: 'p50 ≤ 200 ms', measured: `p50 ${fmt(stem.p50)} ms`, ratio: stem.p50 / 200, met: stem.p50 <= 200 });
+      }
+      targets.push({ path: `container warm overhead over calling the container directly (${rt})`, target: 'p50 ≤ 0.5 ms', measured: `p50 ${fmt(overhead.p50)} ms`, ratio: overhead.p50 / 0.5, met: overhead.p50 <= 0.5 });
+    }
+  } else {
+    md.push(`### python3 and java17 (containers)`, '', `Not measured: ${skippedContainers}.`, '');
+    for (const path of ['Python cold start from a stem cell / without', 'Java cold start from a stem cell', 'container warm overhead over calling the container directly']) {
+      targets.push({ path, target: '(see DESIGN.md)', measured: `not measured: ${skippedContainers}`, met: null });
+    }
+  }
+  return { id: 'coldwarm', title: 'Cold versus warm, end to end', data: { js, containers, skippedContainers }, markdown: md.join('\n'), targets, charts };
+}
