@@ -327,7 +327,7 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
     // which restore() fills from the stored records at start: so a fresh Registry restores, through
     // the real backend (which makes a pool slot per version), hello's own record and 9 / 9,999
     // copies under other names and version digests, handed over from memory (restore reads
-    // nothing else of the data dir). Each registry has its own backend, so the pool is at 10 or
+    // nothing else of the data dir but a clean-up, which is a no-op here). Each registry has its own backend, so the pool is at 10 or
     // at 10,000 too; hello's code comes from A's data dir and each backend starts its own
     // instance of it. Their sweep is off: it would drop the empty slots midway.
     const helloRecord = dataA.records().find((r) => (r as { name?: string }).name === 'hello') as Record<string, unknown> | undefined;
@@ -341,7 +341,7 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
         records.push({ ...helloRecord, name, digest: sha256(`${String(helloRecord.digest)}:${name}`) });
         names.push(name);
       }
-      const store = { records: () => records } as unknown as DataDir;
+      const store = { records: () => records, collectGarbage: () => 0 } as unknown as DataDir;
       const backend = new IsolateBackend({ ...pool, sweepIntervalMs: 24 * 3_600_000, prewarmIsolates: 0, defaultMemoryMb: 128, runtimePath: RUNTIME_PATH }, dataA, quiet);
       extraBackends.push(backend);
       const reg = new Registry(store, (rt) => (rt === 'js' ? backend : other), limits);

@@ -56,6 +56,8 @@ export class Registry {
       this.backendFor(latest.runtime).reserve(latest);
       out.push(latest);
     }
+    // What a crash between writes, or an older V8's cached data, left behind.
+    this.data.collectGarbage(this.liveCode());
     for (const v of out) this.onChange(v.name);
     return out;
   }
@@ -97,7 +99,7 @@ export class Registry {
     this.fns.delete(name);
     this.data.deleteRecord(name);
     this.backendFor(e.latest.runtime).retire(e.latest.digest, true);
-    this.data.collectGarbage(this.liveCode());
+    this.dropIfUnused(e.record.codeDigest);
     this.onChange(name);
   }
 
@@ -131,7 +133,7 @@ export class Registry {
     this.fns.set(name, { latest: version, record });
     if (old) {
       this.backendFor(old.latest.runtime).retire(old.latest.digest);
-      this.data.collectGarbage(this.liveCode());
+      if (old.record.codeDigest !== codeDigest) this.dropIfUnused(old.record.codeDigest);
     }
     backend.reserve(version);
     this.onChange(name);
@@ -154,6 +156,16 @@ export class Registry {
 
   private liveCode(): Set<string> {
     return new Set([...this.fns.values()].map((e) => e.record.codeDigest));
+  }
+
+  /**
+   * A function let go of this code: its file and cached data go unless another function has the
+   * same code. One pass over the functions in memory, no directory listing (with 10,000 functions
+   * a listing per delete cost 17 ms of a blocked event loop).
+   */
+  private dropIfUnused(codeDigest: string): void {
+    for (const e of this.fns.values()) if (e.record.codeDigest === codeDigest) return;
+    this.data.dropCode(codeDigest);
   }
 }
 

@@ -71,11 +71,25 @@ export class DataDir {
     rmSync(join(this.cacheDir, cacheFile(key)), { force: true });
   }
 
-  /** Removes stored code that no record names any more. */
+  /** Removes one code digest's code and cached data (no record names it any more). */
+  dropCode(digest: string): void {
+    rmSync(join(this.codeDir, digest), { force: true });
+    this.dropCache(digest);
+  }
+
+  /**
+   * Removes stored code that no record names any more, and cached data that is not for live code
+   * or not for this V8 (at start: a whole scan of both folders).
+   */
   collectGarbage(live: Set<string>): number {
     let n = 0;
     for (const f of readdirSync(this.codeDir)) {
       if (!live.has(f) && !f.includes('.tmp')) { rmSync(join(this.codeDir, f), { force: true }); n++; }
+    }
+    const suffix = cacheFile('');
+    for (const f of readdirSync(this.cacheDir)) {
+      if (f.includes('.tmp')) continue;
+      if (!f.endsWith(suffix) || !live.has(f.slice(0, -suffix.length))) { rmSync(join(this.cacheDir, f), { force: true }); n++; }
     }
     return n;
   }

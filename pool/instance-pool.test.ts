@@ -115,9 +115,13 @@ describe('InstancePool', () => {
     for (const i of held) { now[i.id] = 20; pool.release(i); }
     pool.sweep(-1); // measures, and releases nothing yet (nothing is idle past its keepalive at t = -1)
     expect(pool.stats(0).memoryMb).toBe(60);
-    now[held[0]!.id] = 30;
+    for (const i of held) now[i.id] = 30;
     pool.sweep(-1);
-    expect(pool.stats(0).memoryMb).toBe(70);
+    expect(pool.stats(0).memoryMb).toBe(60); // none has run since it was measured: none is asked again
+    const again = pool.acquire(v, inv()) as PooledInstance; // one serves a call
+    pool.release(again);
+    pool.sweep(-1);
+    expect(pool.stats(0).memoryMb).toBe(70); // only that one was measured again
     pool.sweep(performance.now() + 1_000); // keepalive 0: all go
     expect(pool.stats(0).memoryMb).toBe(0);
   });

@@ -42,6 +42,8 @@ export interface PooledInstance {
   lastUsedAt: number;
   /** Measured memory of the instance, MiB. */
   footprintMb: number;
+  /** callsServed when the pool last measured it (an instance that has not run since is not asked again). */
+  measuredAtCalls?: number;
   /** Dead underneath (its isolate or container is gone): never handed out again. */
   readonly broken: boolean;
 }
