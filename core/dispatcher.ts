@@ -4,6 +4,7 @@
 import type { Backend, FunctionVersion, Invocation } from './backend.js';
 import { toHearthError } from './errors.js';
 import type { InvocationRecords } from './logs.js';
+import type { Metrics } from './metrics.js';
 
 /** Results larger than this are answered but not kept on the invocation record. */
 const MAX_KEPT_RESULT = 64 * 1024;
@@ -13,6 +14,7 @@ export class Dispatcher {
     private readonly isolates: Backend,
     private readonly containers: Backend,
     private readonly records: InvocationRecords,
+    private readonly metrics: Metrics | null = null,
   ) {}
 
   backendFor(runtime: FunctionVersion['runtime']): Backend {
@@ -34,6 +36,7 @@ export class Dispatcher {
       };
     }
     inv.status = inv.error ? 'failed' : 'succeeded';
+    this.metrics?.observe(fn.runtime, inv);
   }
 
   /** After the response is written: keep small results on the record only. */

@@ -109,6 +109,15 @@ export function sendJson(ex: Exchange, status: number, value: unknown, headers?:
   finish(ex);
 }
 
+/** A text body with its own content type (e.g. Prometheus' exposition format). */
+export function sendText(ex: Exchange, status: number, contentType: string, text: string): void {
+  if (ex.aborted) return;
+  ex.res.cork(() => {
+    ex.res.writeStatus(StatusLine[status] ?? String(status)).writeHeader('Content-Type', contentType).end(text);
+  });
+  finish(ex);
+}
+
 export function sendError(ex: Exchange, err: HearthError, headers?: Record<string, string>, close = false): void {
   if (ex.aborted) return;
   ex.res.cork(() => {

@@ -6,8 +6,9 @@ import type { Backend, BackendStats, FunctionVersion } from './backend.js';
 import type { Config } from './config.js';
 import { HearthError, toHearthError } from './errors.js';
 import type { FrontEnd } from './http.js';
-import { readJson, sendError, sendJson, type Exchange } from './http-io.js';
+import { readJson, sendError, sendJson, sendText, type Exchange } from './http-io.js';
 import { invocationView, type FunctionLogs, type InvocationRecords } from './logs.js';
+import type { Metrics } from './metrics.js';
 import type { Registry } from './registry.js';
 
 export interface ManagementDeps {
@@ -19,6 +20,7 @@ export interface ManagementDeps {
   backendFor: (runtime: FunctionVersion['runtime']) => Backend;
   isolateStats: () => BackendStats;
   triggers: Triggers;
+  metrics: Metrics;
 }
 
 export function mountManagement(fe: FrontEnd, deps: ManagementDeps): void {
@@ -88,6 +90,14 @@ export function mountManagement(fe: FrontEnd, deps: ManagementDeps): void {
     sendJson(ex, 200, invocationView(inv));
   }));
 
+  // Prometheus' text format; behind the admin token when one is set, like the other management routes.
+  app.get('/metrics', admin((ex) => {
+    deps.metrics.text().then(
+      (text) => sendText(ex, 200, deps.metrics.contentType, text),
+      (err) => sendError(ex, toHearthError(err)),
+    );
+  }));
+
   app.get('/healthz', (res) => {
     const ex = fe.track(res);
     sendJson(ex, 200, { status: 'ok' });
@@ -100,7 +110,7 @@ export function mountManagement(fe: FrontEnd, deps: ManagementDeps): void {
   });
 
   // Known paths with another method: 405; anything else: 404. Both JSON.
-  const known = ['/v1/functions', '/v1/functions/:name', '/v1/functions/:name/invoke', '/v1/functions/:name/logs', '/v1/functions/:name/instances', '/v1/functions/:name/schedules', '/v1/invocations/:id', '/healthz', '/readyz'];
+  const known = ['/metrics', '/v1/functions', '/v1/functions/:name', '/v1/functions/:name/invoke', '/v1/functions/:name/logs', '/v1/functions/:name/instances', '/v1/functions/:name/schedules', '/v1/invocations/:id', '/healthz', '/readyz'];
   for (const path of known) {
     app.any(path, (res, req) => {
       const ex = fe.track(res);

@@ -9,6 +9,7 @@ import { FrontEnd } from './http.js';
 import { log } from './log.js';
 import { FunctionLogs, InvocationRecords, logSink } from './logs.js';
 import { mountManagement } from './management.js';
+import { Metrics } from './metrics.js';
 import { mountWeb } from './web-route.js';
 import { Triggers } from './triggers.js';
 import { Registry } from './registry.js';
@@ -56,17 +57,21 @@ export async function startServer(config: Config): Promise<Server> {
     sink,
   );
   const containers = await startContainerTier(config, data, sink);
-  const dispatcher = new Dispatcher(isolates, containers, records);
+  const metrics = new Metrics(() => [isolates, containers]);
+  const dispatcher = new Dispatcher(isolates, containers, records, metrics);
   const registry = new Registry(data, (rt) => dispatcher.backendFor(rt), { maxCodeBytes: config.maxCodeBytes });
   const triggers = new Triggers((name) => (registry.has(name) ? registry.resolve(name, '') : null), dispatcher);
-  registry.onChange = (name) => triggers.sync(name);
+  registry.onChange = (name) => {
+    triggers.sync(name);
+    if (!registry.has(name)) metrics.forget(name);
+  };
 
   const restored = registry.restore();
 
   let ready = false;
   const fe = new FrontEnd({ config, registry, dispatcher });
   mountWeb(fe, { config, registry, dispatcher });
-  mountManagement(fe, { config, registry, records, functionLogs, triggers, isReady: () => ready, backendFor: (rt) => dispatcher.backendFor(rt), isolateStats: () => isolates.stats() });
+  mountManagement(fe, { config, registry, records, functionLogs, triggers, isReady: () => ready, backendFor: (rt) => dispatcher.backendFor(rt), isolateStats: () => isolates.stats(), metrics });
   const port = await fe.listen(config.host, config.port);
   log.info({ host: config.host, port, dataDir: data.root, functions: restored.length }, 'listening');
 

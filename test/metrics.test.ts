@@ -1,0 +1,74 @@
+// GET /metrics: Prometheus' text format from a real Hearth process, after real calls.
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deployOk, jsSource, startHearth, type Hearth } from './support/hearth.js';
+
+let h: Hearth;
+beforeAll(async () => {
+  h = await startHearth({ args: ['--wait-queue-size', '1', '--no-docker'] });
+  await deployOk(h, 'hello', jsSource('exports.handler = async (e) => ({ hello: e.name });'));
+  await deployOk(h, 'throws', jsSource("exports.handler = async () => { throw new TypeError('boom'); };"));
+  await deployOk(h, 'spin', jsSource('exports.handler = async () => { while (true) {} };', { timeoutMs: 100 }));
+});
+afterAll(async () => { await h?.stop(); });
+
+async function scrape(headers: Record<string, string> = {}): Promise<string> {
+  const r = await fetch(`${h.url}/metrics`, { headers });
+  expect(r.status).toBe(200);
+  expect(r.headers.get('content-type')).toContain('text/plain');
+  return r.text();
+}
+/** The value of one series (exact labels as Prometheus' text format writes them). */
+function value(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('GET /metrics', () => {
+  it('counts invocations by function and outcome, durations, cold starts and the pool, with process metrics', async () => {
+    for (let i = 0; i < 3; i++) expect((await h.invoke('hello', { name: 'a' })).status).toBe(200);
+    expect((await h.invoke('throws', {})).status).toBe(500);
+    expect((await h.invoke('spin', {})).status).toBe(504);
+    const m = await scrape();
+    expect(value(m, 'hearth_invocations_total{function="hello",outcome="success"}')).toBe(3);
+    expect(value(m, 'hearth_invocations_total{function="throws",outcome="function_error"}')).toBe(1);
+    expect(value(m, 'hearth_invocations_total{function="spin",outcome="timeout"}')).toBe(1);
+    expect(value(m, 'hearth_invocation_duration_seconds_count{function="hello"}')).toBe(3);
+    expect(value(m, 'hearth_invocation_duration_seconds_bucket{function="hello",le="+Inf"}')).toBe(3);
+    expect(value(m, 'hearth_cold_starts_total{runtime="js"}')).toBeGreaterThanOrEqual(3);
+    expect(value(m, 'hearth_init_duration_seconds_count{runtime="js"}')).toBe(value(m, 'hearth_cold_starts_total{runtime="js"}'));
+    expect(value(m, 'hearth_instances{tier="isolate",state="warm"}')).toBeGreaterThanOrEqual(2);
+    expect(value(m, 'hearth_instances{tier="isolate",state="prewarmed"}')).toBeGreaterThanOrEqual(0);
+    expect(value(m, 'hearth_wait_queue_depth{tier="isolate"}')).toBe(0);
+    expect(m).toContain('# TYPE hearth_evictions_total counter');
+    expect(m).toContain('# TYPE hearth_instance_memory_bytes gauge');
+    // Process metrics, under their standard names.
+    expect(value(m, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+    expect(m).toContain('nodejs_heap_size_used_bytes');
+    // No high-cardinality labels: no request ids anywhere.
+    expect(m).not.toMatch(/request_?id/i);
+    expect(m).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-/);
+  });
+
+  it('drops a deleted function\'s series', async () => {
+    await deployOk(h, 'gone', jsSource('exports.handler = async () => 1;'));
+    await h.invoke('gone', {});
+    expect(await scrape()).toContain('function="gone"');
+    expect((await fetch(`${h.url}/v1/functions/gone`, { method: 'DELETE' })).status).toBe(204);
+    expect(await scrape()).not.toContain('function="gone"');
+  });
+});
+
+describe('GET /metrics with an admin token', () => {
+  it('needs the token, like the other management routes', async () => {
+    const t = await startHearth({ env: { HEARTH_ADMIN_TOKEN: 'sekrit-token-123' }, args: ['--no-docker'] });
+    try {
+      expect((await fetch(`${t.url}/metrics`)).status).toBe(401);
+      const r = await fetch(`${t.url}/metrics`, { headers: { authorization: 'Bearer sekrit-token-123' } });
+      expect(r.status).toBe(200);
+      expect(await r.text()).toContain('hearth_invocations_total');
+    } finally {
+      await t.stop();
+    }
+  });
+});
