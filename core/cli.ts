@@ -31,6 +31,7 @@ program
   .option('--wait-queue-timeout-ms <ms>', 'longest wait for a free instance (default 10000)', int('--wait-queue-timeout-ms'))
   .option('--sweep-interval-ms <ms>', 'how often idle instances are checked (default 1000)', int('--sweep-interval-ms'))
   .option('--max-body-bytes <n>', 'largest invoke body (default 6 MiB)', int('--max-body-bytes'))
+  .option('--drain-timeout-ms <ms>', 'on SIGTERM, how long calls in flight get to finish (env HEARTH_DRAIN_TIMEOUT_MS; default 10000)', int('--drain-timeout-ms'))
   .option('--stem-cells <n>', 'container tier: stem cells kept started per runtime image (env HEARTH_STEM_CELLS; default 1)', int('--stem-cells'))
   .option('--max-containers <n>', 'container tier: warm containers across functions (env HEARTH_MAX_CONTAINERS; default 32)', int('--max-containers'))
   .option('--container-memory-budget-mb <mb>', 'container tier: memory budget for warm containers (env HEARTH_CONTAINER_MEMORY_BUDGET_MB; default 8192)', int('--container-memory-budget-mb'))
@@ -50,7 +51,7 @@ program
         maxTotalInstances: opts.maxTotalInstances, waitQueueSize: opts.waitQueueSize,
         waitQueueTimeoutMs: opts.waitQueueTimeoutMs, sweepIntervalMs: opts.sweepIntervalMs,
         maxBodyBytes: opts.maxBodyBytes, batchCalls: opts.batchCalls,
-        stemCells: opts.stemCells, maxContainers: opts.maxContainers,
+        drainTimeoutMs: opts.drainTimeoutMs, stemCells: opts.stemCells, maxContainers: opts.maxContainers,
         containerMemoryBudgetMb: opts.containerMemoryBudgetMb, containerCpus: opts.containerCpus, docker: opts.docker,
       });
     } catch (err) {
@@ -66,8 +67,8 @@ program
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
-      log.info({ signal }, 'draining');
-      server.close().then(
+      log.info({ signal, deadlineMs: config.drainTimeoutMs }, 'draining');
+      server.close(config.drainTimeoutMs).then(
         () => { log.flush(); process.exit(0); },
         (err) => { log.error({ err }, 'drain failed'); process.exit(1); },
       );

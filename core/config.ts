@@ -33,6 +33,8 @@ export const ConfigSchema = z.strictObject({
   containerMemoryBudgetMb: z.number().int().min(64).default(8_192),
   /** CPU share of each container, in cores. */
   containerCpus: z.number().gt(0).max(64).default(1),
+  /** On SIGTERM: how long calls in flight get to finish before the instances are stopped. */
+  drainTimeoutMs: z.number().int().min(0).max(3_600_000).default(10_000),
   /** Talk to a Docker engine at all (off: container functions answer 503). */
   docker: z.boolean().default(true),
 });
@@ -51,9 +53,10 @@ const ENV_KEYS: Record<string, keyof Config> = {
   HEARTH_MAX_CONTAINERS: 'maxContainers',
   HEARTH_CONTAINER_CPUS: 'containerCpus',
   HEARTH_CONTAINER_MEMORY_BUDGET_MB: 'containerMemoryBudgetMb',
+  HEARTH_DRAIN_TIMEOUT_MS: 'drainTimeoutMs',
 };
 
-const NUMERIC = new Set<keyof Config>(['port', 'prewarmIsolates', 'memoryBudgetMb', 'maxTotalInstances', 'stemCells', 'maxContainers', 'containerCpus', 'containerMemoryBudgetMb']);
+const NUMERIC = new Set<keyof Config>(['port', 'prewarmIsolates', 'memoryBudgetMb', 'maxTotalInstances', 'stemCells', 'maxContainers', 'containerCpus', 'containerMemoryBudgetMb', 'drainTimeoutMs']);
 
 export function loadConfig(flags: Partial<Record<keyof Config, unknown>>, env: NodeJS.ProcessEnv = process.env): Config {
   const raw: Record<string, unknown> = {};
