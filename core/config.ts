@@ -7,6 +7,8 @@ export const ConfigSchema = z.strictObject({
   port: z.number().int().min(0).max(65_535).default(8080),
   dataDir: z.string().default('./.hearth'),
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** When set, invoke and web calls need it (or the admin token) as a Bearer token. */
+  invokeToken: z.string().min(16, 'must be at least 16 characters').optional(),
   /** Largest invoke body (Lambda's synchronous limit). */
   maxBodyBytes: z.number().int().min(1024).default(6 * 1024 * 1024),
   /** Largest management body (a spec with base64 code). */
@@ -46,6 +48,7 @@ const ENV_KEYS: Record<string, keyof Config> = {
   HEARTH_PORT: 'port',
   HEARTH_DATA_DIR: 'dataDir',
   HEARTH_ADMIN_TOKEN: 'adminToken',
+  HEARTH_INVOKE_TOKEN: 'invokeToken',
   HEARTH_PREWARM_ISOLATES: 'prewarmIsolates',
   HEARTH_MEMORY_BUDGET_MB: 'memoryBudgetMb',
   HEARTH_MAX_TOTAL_INSTANCES: 'maxTotalInstances',

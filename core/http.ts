@@ -31,10 +31,13 @@ export class FrontEnd {
   private drainWaiters: (() => void)[] = [];
   draining = false;
   private readonly adminToken: Buffer | null;
+  /** Set: invoke and web calls need it (or the admin token). */
+  readonly invokeToken: Buffer | null;
 
   constructor(private readonly deps: FrontEndDeps) {
     this.app = uWS.App();
     this.adminToken = deps.config.adminToken ? Buffer.from(`Bearer ${deps.config.adminToken}`) : null;
+    this.invokeToken = deps.config.invokeToken ? Buffer.from(`Bearer ${deps.config.invokeToken}`) : null;
     this.app.post('/v1/functions/:name/invoke', (res, req) => this.invoke(res, req));
   }
 
@@ -84,8 +87,16 @@ export class FrontEnd {
   /** Management calls need the admin token when one is set (compared in constant time). */
   authorized(req: HttpRequest): boolean {
     if (this.adminToken === null) return true;
-    const got = Buffer.from(req.getHeader('authorization'));
-    return got.length === this.adminToken.length && timingSafeEqual(got, this.adminToken);
+    return sameToken(Buffer.from(req.getHeader('authorization')), this.adminToken);
+  }
+
+  /**
+   * An invoke or web call's Authorization header, when an invoke token is set: the invoke token or
+   * the admin token. Compared in constant time. (Without an invoke token this is not called.)
+   */
+  mayInvoke(authorization: string): boolean {
+    const got = Buffer.from(authorization);
+    return sameToken(got, this.invokeToken!) || (this.adminToken !== null && sameToken(got, this.adminToken));
   }
 
   // ---- the hot path -------------------------------------------------------------------------
@@ -102,6 +113,9 @@ export class FrontEnd {
     const invocationType = req.getHeader('x-hearth-invocation-type');
     const forceCold = req.getHeader('x-hearth-force-cold') === 'true';
     const contentLength = req.getHeader('content-length');
+    if (this.invokeToken !== null && !this.mayInvoke(req.getHeader('authorization'))) {
+      return this.fail(ex, requestId, new HearthError('Unauthorized', 'invoke calls need "Authorization: Bearer <HEARTH_INVOKE_TOKEN>"'));
+    }
     if (forceCold && !this.authorized(req)) {
       return this.fail(ex, requestId, new HearthError('Unauthorized', 'X-Hearth-Force-Cold needs the admin token'));
     }
@@ -211,3 +225,8 @@ export function responseEncoding(accept: string, reqEnc: EncodingCode): number {
 }
 
 export { sendError, sendJson };
+
+/** Equal tokens, in constant time for equal lengths (a length tells nothing a guess could use). */
+function sameToken(got: Buffer, want: Buffer): boolean {
+  return got.length === want.length && timingSafeEqual(got, want);
+}

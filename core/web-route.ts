@@ -47,11 +47,16 @@ function serveWeb(fe: FrontEnd, deps: WebRouteDeps, res: HttpResponse, req: Http
   const proto = req.getHeader('x-forwarded-proto') === 'https' ? 'https' : 'http';
   const tailLogs = req.getHeader('x-hearth-log-type') === 'Tail';
   const contentLength = req.getHeader('content-length');
+  const denied = fe.invokeToken !== null && !fe.mayInvoke(req.getHeader('authorization'));
   const headers: string[] = [];
-  // The prefix header is Hearth's to set: a client's own is dropped.
-  req.forEach((k, v) => { if (k !== 'x-forwarded-prefix') headers.push(k, v); });
+  // The prefix header is Hearth's to set: a client's own is dropped. With an invoke token the
+  // Authorization header is Hearth's credential: the function never sees it.
+  const own = fe.invokeToken !== null ? 'authorization' : '';
+  req.forEach((k, v) => { if (k !== 'x-forwarded-prefix' && k !== own) headers.push(k, v); });
   headers.push('x-forwarded-prefix', prefix);
   const remoteAddress = Buffer.from(res.getRemoteAddressAsText()).toString();
+
+  if (denied) return failInvocation(ex, requestId, new HearthError('Unauthorized', 'web calls need "Authorization: Bearer <HEARTH_INVOKE_TOKEN>"'));
 
   const host = HOST.test(hostHeader) ? hostHeader : '127.0.0.1';
   // Parsed and serialized here (Node's WHATWG URL), so the isolate can take it as it is.
