@@ -6,19 +6,17 @@
 // reserve refills (also when the engine stopped while a stem cell was starting), and nothing of
 // this Hearth is left in the engine after it stops.
 //
-// The tests run in order on one engine and one Hearth (HEARTH_STEM_CELLS=1). Runs as root with
-// dockerd installed (CI); skips, saying why, otherwise.
+// The tests run in order on one engine and one Hearth (HEARTH_STEM_CELLS=1). They need root and
+// dockerd (npm test's set-up installs it); without them they fail saying why, like every other
+// test that needs Docker: none of them skips.
 
 import Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { MANAGED_LABEL, NETWORK_NAME } from '../container-fallback/engine.js';
 import { runtimeImageTag } from '../container-fallback/images.js';
 import { deployOk, startHearth, type Hearth } from './support/hearth.js';
-import { createPrivateDockerd, privateDockerdUnavailable, type PrivateDockerd } from './support/private-dockerd.js';
+import { createPrivateDockerd, type PrivateDockerd } from './support/private-dockerd.js';
 
-const skipReason = privateDockerdUnavailable();
-// In CI nothing that needs Docker may skip.
-if (skipReason !== null && process.env.CI === 'true') throw new Error(`CI=true, and the engine restart test cannot run: ${skipReason}`);
 const PY_TAG = runtimeImageTag('python3');
 const MANAGED = MANAGED_LABEL;
 /** No single call may take longer than this: a call that hangs fails the test (not a timing claim). */
@@ -173,7 +171,7 @@ async function startEngine(): Promise<void> {
   await waitForLog('the Docker engine is back', /Docker engine is back/, mark);
 }
 
-describe.skipIf(skipReason !== null)(`a real Docker engine stop and restart${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+describe('a real Docker engine stop and restart', () => {
   beforeAll(async () => {
     // The image comes from the system engine (npm test's set-up builds it there).
     const system = new Docker();
