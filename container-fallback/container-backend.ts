@@ -185,14 +185,9 @@ export class ContainerBackend implements Backend {
     if (!this.engine.available) throw this.unavailable();
     if (this.reconciling !== null) await this.reconciling;
     const web = inv.web !== undefined && fn.runtime !== 'image' ? this.asUrlEvent(inv) : null;
-    const got = this.pool.acquire(fn, inv);
-    const inst = got instanceof ContainerInstance ? got : await got;
-    const t0 = performance.now();
     try {
-      await inst.call(inv);
+      await this.pool.serve(fn, inv);
     } finally {
-      inv.durationMs = performance.now() - t0;
-      this.pool.release(inst);
       if (web !== null) inv.web = web;
     }
     if (web !== null) this.fromUrlResult(fn, inv);

@@ -114,28 +114,28 @@ export class FrontEnd {
     const forceCold = req.getHeader('x-hearth-force-cold') === 'true';
     const contentLength = req.getHeader('content-length');
     if (this.invokeToken !== null && !this.mayInvoke(req.getHeader('authorization'))) {
-      return this.fail(ex, requestId, new HearthError('Unauthorized', 'invoke calls need "Authorization: Bearer <HEARTH_INVOKE_TOKEN>"'));
+      return failInvocation(ex, requestId, new HearthError('Unauthorized', 'invoke calls need "Authorization: Bearer <HEARTH_INVOKE_TOKEN>"'));
     }
     if (forceCold && !this.authorized(req)) {
-      return this.fail(ex, requestId, new HearthError('Unauthorized', 'X-Hearth-Force-Cold needs the admin token'));
+      return failInvocation(ex, requestId, new HearthError('Unauthorized', 'X-Hearth-Force-Cold needs the admin token'));
     }
     if (invocationType !== '' && invocationType !== 'RequestResponse') {
-      return this.fail(ex, requestId, new HearthError('InvalidRequestContent', `X-Hearth-Invocation-Type "${invocationType}" is not supported; use RequestResponse`));
+      return failInvocation(ex, requestId, new HearthError('InvalidRequestContent', `X-Hearth-Invocation-Type "${invocationType}" is not supported; use RequestResponse`));
     }
     const reqEnc = requestEncoding(contentType);
     if (reqEnc < 0) {
-      return this.fail(ex, requestId, new HearthError('UnsupportedMediaType', `Content-Type "${contentType}" is not supported; use application/json or application/msgpack`));
+      return failInvocation(ex, requestId, new HearthError('UnsupportedMediaType', `Content-Type "${contentType}" is not supported; use application/json or application/msgpack`));
     }
     const resEnc = responseEncoding(accept, reqEnc as EncodingCode);
     if (resEnc < 0) {
-      return this.fail(ex, requestId, new HearthError('NotAcceptable', `Accept "${accept}" allows neither application/json nor application/msgpack`));
+      return failInvocation(ex, requestId, new HearthError('NotAcceptable', `Accept "${accept}" allows neither application/json nor application/msgpack`));
     }
     // resolve
     let fn;
     try {
       fn = this.deps.registry.resolve(name, qualifier);
     } catch (err) {
-      return this.fail(ex, requestId, err as HearthError);
+      return failInvocation(ex, requestId, err as HearthError);
     }
     readBody(ex, contentLength, this.deps.config.maxBodyBytes, (body) => {
       const inv: Invocation = {
@@ -148,9 +148,9 @@ export class FrontEnd {
       this.deps.dispatcher.invoke(fn, inv).then(() => this.respond(ex, inv, tail)).catch((err) => {
         // respond() failed part-way (it must not, but a request must never go unanswered).
         log.error({ err, requestId }, 'could not write an invoke response');
-        if (!ex.aborted) this.fail(ex, requestId, toHearthError(err));
+        if (!ex.aborted) failInvocation(ex, requestId, toHearthError(err));
       });
-    }, (err) => this.fail(ex, requestId, err));
+    }, (err) => failInvocation(ex, requestId, err));
   }
 
   private respond(ex: Exchange, inv: Invocation, tail: boolean): void {
@@ -171,9 +171,6 @@ export class FrontEnd {
     this.deps.dispatcher.settle(inv);
   }
 
-  private fail(ex: Exchange, requestId: string, err: HearthError): void {
-    failInvocation(ex, requestId, err);
-  }
 }
 
 /** A call refused before it ran (invoke or web route): a JSON error that still carries the invocation headers. */

@@ -6,7 +6,7 @@ import { LRUCache } from 'lru-cache';
 import type { BackendStats, FunctionVersion, InstanceInfo, Invocation } from '../core/backend.js';
 import { HearthError } from '../core/errors.js';
 import { expiredIdle, pickEvictions, pickInstance, placeCall, shouldScaleUp } from './policy.js';
-import { InstanceState, moveTo, type PooledInstance } from './states.js';
+import { InstanceState, moveTo, type CallableInstance, type PooledInstance } from './states.js';
 import { WaitQueue } from './wait-queue.js';
 
 export interface InstanceFactory<I extends PooledInstance> {
@@ -86,6 +86,24 @@ export class InstancePool<I extends PooledInstance> {
    * An instance with a free slot for this call, counted in. Synchronous when a warm one has room;
    * otherwise a promise (cold start or a wait in the queue). Sets inv.cold / initMs / queueMs.
    */
+  /**
+   * One call on an instance of the version, for either tier: acquire (maybe waiting or starting
+   * one), run, time it (inv.durationMs), release. A call whose ctx.waitUntil work goes on
+   * (inv.tail) keeps its slot on the instance until that ends.
+   */
+  async serve(this: InstancePool<I & CallableInstance>, version: FunctionVersion, inv: Invocation): Promise<void> {
+    const got = this.acquire(version, inv);
+    const inst = got instanceof Promise ? await got : got;
+    const t0 = performance.now();
+    try {
+      await inst.call(inv);
+    } finally {
+      inv.durationMs = performance.now() - t0;
+      if (inv.tail === undefined) this.release(inst);
+      else inv.tail.then(() => this.release(inst));
+    }
+  }
+
   acquire(version: FunctionVersion, inv: Invocation): I | Promise<I> {
     const slot = this.slot(version);
     const conc = version.spec.concurrency;

@@ -70,18 +70,8 @@ export class IsolateBackend implements Backend {
     }
   }
 
-  async invoke(fn: FunctionVersion, inv: Invocation): Promise<void> {
-    const got = this.pool.acquire(fn, inv);
-    const inst = got instanceof IsolateInstance ? got : await got;
-    const t0 = performance.now();
-    try {
-      await inst.call(inv);
-    } finally {
-      inv.durationMs = performance.now() - t0;
-      // A web call whose waitUntil work goes on keeps its slot on the instance until that ends.
-      if (inv.tail === undefined) this.pool.release(inst);
-      else inv.tail.then(() => this.pool.release(inst));
-    }
+  invoke(fn: FunctionVersion, inv: Invocation): Promise<void> {
+    return this.pool.serve(fn, inv);
   }
 
   retire(digest: string, gone = false): void {

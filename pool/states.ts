@@ -6,6 +6,8 @@
 // A draining instance is revived if its digest is routed again before it is gone.
 // A busy instance that breaks (timeout, out of memory, crash) goes straight to disposed.
 
+import type { Invocation } from '../core/backend.js';
+
 export const InstanceState = {
   prewarmed: 'prewarmed',
   initializing: 'initializing',
@@ -46,6 +48,12 @@ export interface PooledInstance {
   measuredAtCalls?: number;
   /** Dead underneath (its isolate or container is gone): never handed out again. */
   readonly broken: boolean;
+}
+
+/** An instance that runs calls: what InstancePool.serve drives. */
+export interface CallableInstance extends PooledInstance {
+  /** Runs one invocation; function errors land in inv.error, a broken instance rejects. */
+  call(inv: Invocation): Promise<void>;
 }
 
 let nextMember = 0;

@@ -96,7 +96,7 @@ export interface PrivateDockerd {
 }
 
 /** Why a private dockerd cannot run here (null: it can): not root, or no dockerd. */
-export function privateDockerdUnavailable(): string | null {
+function privateDockerdUnavailable(): string | null {
   if (process.platform !== 'linux') return 'a private dockerd needs Linux';
   if (process.getuid?.() !== 0) return 'a private dockerd needs root (run the tests as root, as CI does)';
   if (!findBinary('dockerd')) return 'dockerd is not installed (apt-get install -y docker.io)';
