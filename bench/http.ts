@@ -192,7 +192,7 @@ export async function runHttp(opts: BenchOptions): Promise<SectionResult> {
   try {
     opts.log(`  http: starting the systems (${opts.rounds} rounds × ${opts.durationSec} s, ${opts.connections} connections)…`);
     const examples = join(opts.root, 'examples');
-    const js = ['--no-docker', '--deploy', examples];
+    const js = ['--no-docker', '--functions', examples];
     const started = await Promise.allSettled([
       startChild('uws-echo', [process.execPath, join(here, 'uws-echo.js'), '0'], /LISTENING (\d+)/, childEnv(), here),
       startChild('node-hello', [process.execPath, join(here, 'node-hello.js'), '0'], /LISTENING (\d+)/, childEnv(), here),

@@ -1,85 +1,94 @@
 #!/usr/bin/env node
 // The `hearth` command.
 
-import { Command, InvalidArgumentError } from 'commander';
-import Docker from 'dockerode';
-import { NO_ENGINE_HELP } from '../container-fallback/engine.js';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import type Docker from 'dockerode';
 import { buildRuntimeImages, CONTAINER_RUNTIMES, DEFAULT_BASE_IMAGES, listRuntimeImages, type ContainerRuntime } from '../container-fallback/images.js';
-import { loadConfig } from './config.js';
+import { addClientCommands, CliError } from './cli-client.js';
+import { CONFIG_FILE, DEFAULTS, envName, flagName, loadConfig, SETTINGS, type Config, type ConfigKey } from './config.js';
 import { log } from './log.js';
-import { startServer } from './server.js';
 
-const int = (name: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError(`${name} must be an integer`);
-  return n;
-};
+const program = new Command('hearth')
+  .description('A single-node function worker: uWebSockets.js in front of pre-warmed V8 isolates and Docker containers.')
+  .showHelpAfterError('(add --help for usage)');
 
-const program = new Command('hearth').description('A single-node function worker: uWebSockets.js in front of pre-warmed V8 isolates.');
-
-program
+const serve = program
   .command('serve')
-  .description('start Hearth (HTTP API on --host:--port)')
-  .option('--host <host>', 'address to listen on (env HEARTH_HOST)')
-  .option('--port <port>', 'port to listen on, 0 for any free one (env HEARTH_PORT)', int('--port'))
-  .option('--data-dir <dir>', 'where code and function records live (env HEARTH_DATA_DIR; default ./.hearth)')
-  .option('--deploy <dir...>', 'deploy the function folders in DIR at start (each with a function.json)')
-  .option('--prewarm-isolates <n>', 'blank isolates kept ready (env HEARTH_PREWARM_ISOLATES; default 4)', int('--prewarm-isolates'))
-  .option('--memory-budget-mb <mb>', 'memory budget for warm instances (default 4096)', int('--memory-budget-mb'))
-  .option('--max-total-instances <n>', 'instance budget across functions (default 2000)', int('--max-total-instances'))
-  .option('--wait-queue-size <n>', 'calls that may wait per version (default 1000)', int('--wait-queue-size'))
-  .option('--wait-queue-timeout-ms <ms>', 'longest wait for a free instance (default 10000)', int('--wait-queue-timeout-ms'))
-  .option('--sweep-interval-ms <ms>', 'how often idle instances are checked (default 1000)', int('--sweep-interval-ms'))
-  .option('--max-body-bytes <n>', 'largest invoke body (default 6 MiB)', int('--max-body-bytes'))
-  .option('--drain-timeout-ms <ms>', 'on SIGTERM, how long calls in flight get to finish (env HEARTH_DRAIN_TIMEOUT_MS; default 10000)', int('--drain-timeout-ms'))
-  .option('--stem-cells <n>', 'container tier: stem cells kept started per runtime image (env HEARTH_STEM_CELLS; default 1)', int('--stem-cells'))
-  .option('--max-containers <n>', 'container tier: warm containers across functions (env HEARTH_MAX_CONTAINERS; default 32)', int('--max-containers'))
-  .option('--container-memory-budget-mb <mb>', 'container tier: memory budget for warm containers (env HEARTH_CONTAINER_MEMORY_BUDGET_MB; default 8192)', int('--container-memory-budget-mb'))
-  .option('--container-cpus <cores>', 'container tier: CPU share of a container whose spec sets none (env HEARTH_CONTAINER_CPUS; default 1)', (v: string) => {
-    const n = Number(v);
-    if (!(n > 0)) throw new InvalidArgumentError('--container-cpus must be a number of cores above 0');
-    return n;
-  })
-  .option('--no-docker', 'no container tier: python3, java17 and image functions answer 503')
-  .option('--no-batch-calls', 'one isolate crossing per call instead of one per event-loop turn (for A/B benchmarks)')
-  .action(async (opts) => {
-    let config;
-    try {
-      config = loadConfig({
-        host: opts.host, port: opts.port, dataDir: opts.dataDir, deployDirs: opts.deploy,
-        prewarmIsolates: opts.prewarmIsolates, memoryBudgetMb: opts.memoryBudgetMb,
-        maxTotalInstances: opts.maxTotalInstances, waitQueueSize: opts.waitQueueSize,
-        waitQueueTimeoutMs: opts.waitQueueTimeoutMs, sweepIntervalMs: opts.sweepIntervalMs,
-        maxBodyBytes: opts.maxBodyBytes, batchCalls: opts.batchCalls,
-        drainTimeoutMs: opts.drainTimeoutMs, stemCells: opts.stemCells, maxContainers: opts.maxContainers,
-        containerMemoryBudgetMb: opts.containerMemoryBudgetMb, containerCpus: opts.containerCpus, docker: opts.docker,
-      });
-    } catch (err) {
-      process.stderr.write(`hearth: ${(err as Error).message}\n`);
-      process.exit(2);
+  .summary('start Hearth (settings: --help)')
+  .description(`start Hearth. Settings come from defaults, then a config file (${CONFIG_FILE}), then HEARTH_* environment variables, then these flags, each overriding the one before`)
+  .option('--config <file>', `a JSON config file whose keys are the settings' names below in camelCase (env HEARTH_CONFIG; default ./${CONFIG_FILE} when it exists)`);
+for (const s of SETTINGS) {
+  if (s.kind === 'secret') continue;
+  const flag = s.kind === 'boolean' ? (DEFAULTS[s.key] === true ? `--no-${flagName(s.key).slice(2)}` : flagName(s.key)) : `${flagName(s.key)} <${s.arg ?? 'value'}>`;
+  const env = s.kind === 'boolean' ? `${envName(s.key)}=${DEFAULTS[s.key] === true ? 'false' : 'true'}` : envName(s.key);
+  const dflt = s.kind === 'boolean' ? '' : `; default ${describeDefault(DEFAULTS[s.key])}`;
+  serve.addOption(new Option(flag, `${s.help} (env ${env}${dflt})`));
+}
+// The name this flag had before --functions; kept so existing scripts go on working.
+serve.addOption(new Option('--deploy <dir...>', 'old name of --functions').hideHelp());
+serve.addHelpText('after', `
+Without a flag (environment or config file only): ${SETTINGS.filter((s) => s.kind === 'secret').map((s) => `${envName(s.key)} (${s.key}): ${s.help}`).join('; ')}.
+
+A config file, e.g. ${CONFIG_FILE}:
+  { "port": 8080, "functions": ["./functions"], "prewarmIsolates": 8, "drainTimeoutMs": 30000 }
+Relative paths in it are taken from the file's folder. Unknown keys and bad values stop the start
+with an error naming the key and where its value came from.`);
+
+serve.action(async (opts: Record<string, unknown>) => {
+  let config: Config;
+  try {
+    const flags: Partial<Record<ConfigKey, unknown>> = {};
+    for (const s of SETTINGS) {
+      if (serve.getOptionValueSource(s.key) === 'cli') flags[s.key] = opts[s.key];
     }
-    // A bug must cost one request, not every tenant's: log it and keep serving.
-    process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
-    const server = await startServer(config);
-    // For scripts and tests that start Hearth on port 0.
-    process.stdout.write(`hearth listening on http://${config.host}:${server.port}\n`);
-    let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
-      stopping = true;
-      log.info({ signal, deadlineMs: config.drainTimeoutMs }, 'draining');
-      server.close(config.drainTimeoutMs).then(
-        () => { log.flush(); process.exit(0); },
-        (err) => { log.error({ err }, 'drain failed'); process.exit(1); },
-      );
-    };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-  });
+    if (opts.deploy !== undefined) flags.functions = [...(opts.deploy as string[]), ...((flags.functions as string[] | undefined) ?? [])];
+    config = loadConfig({ flags, ...(typeof opts.config === 'string' ? { configFile: opts.config } : {}) });
+  } catch (err) {
+    process.stderr.write(`hearth: ${(err as Error).message}\n`);
+    process.exit(2);
+  }
+  log.level = config.logLevel;
+  // A bug must cost one request, not every tenant's: log it and keep serving.
+  process.on('unhandledRejection', (err) => log.error({ err }, 'unhandled rejection'));
+  let server;
+  try {
+    // Loaded here: the client commands need none of the server (isolated-vm, uWS, dockerode).
+    const { startServer } = await import('./server.js');
+    server = await startServer(config);
+  } catch (err) {
+    log.fatal({ err: (err as Error).message }, 'could not start');
+    log.flush();
+    process.stderr.write(`hearth: ${(err as Error).message}\n`);
+    process.exit(1);
+  }
+  // For scripts and tests that start Hearth on port 0.
+  process.stdout.write(`hearth listening on http://${config.host}:${server.port}\n`);
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal, deadlineMs: config.drainTimeoutMs }, 'draining');
+    server.close(config.drainTimeoutMs).then(
+      () => { log.info('stopped'); log.flush(); process.exit(0); },
+      (err) => { log.error({ err }, 'drain failed'); log.flush(); process.exit(1); },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+});
+
+function describeDefault(v: unknown): string {
+  if (Array.isArray(v)) return v.length === 0 ? 'none' : v.join(',');
+  if (typeof v === 'number' && v >= 1024 * 1024 && v % (1024 * 1024) === 0) return `${v} (${v / 1024 / 1024} MiB)`;
+  return String(v);
+}
+
+addClientCommands(program);
 
 /** The Docker engine (DOCKER_HOST, else the local socket); exits 1 with what to do when none answers. */
 async function engine(): Promise<Docker> {
-  const docker = new Docker();
+  const [{ default: DockerClient }, { NO_ENGINE_HELP }] = await Promise.all([import('dockerode'), import('../container-fallback/engine.js')]);
+  const docker = new DockerClient();
   try {
     await docker.ping();
   } catch (err) {
@@ -127,5 +136,5 @@ images
 
 program.parseAsync(process.argv).catch((err) => {
   process.stderr.write(`hearth: ${(err as Error).message}\n`);
-  process.exit(1);
+  process.exit(err instanceof CliError ? err.exitCode : 1);
 });

@@ -1,14 +1,24 @@
-// Server settings: defaults, then environment (HEARTH_*), then CLI flags; validated once at start.
+// Server settings, from four places in rising precedence: defaults, a config file
+// (hearth.config.json), environment variables (HEARTH_*), CLI flags. Every setting is described
+// once, in SETTINGS: `hearth serve --help`, the environment names and the file's keys all come from
+// it. Validated once at start; an error names the key and where its value came from.
 
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
 export const ConfigSchema = z.strictObject({
-  host: z.string().default('127.0.0.1'),
+  host: z.string().min(1).default('127.0.0.1'),
   port: z.number().int().min(0).max(65_535).default(8080),
-  dataDir: z.string().default('./.hearth'),
+  dataDir: z.string().min(1).default('./.hearth'),
+  /** Function folders loaded at start (each subfolder with a function.json), kept in step with the folder. */
+  functions: z.array(z.string().min(1)).default([]),
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
   /** When set, invoke and web calls need it (or the admin token) as a Bearer token. */
   invokeToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  logLevel: z.enum(LOG_LEVELS).default('info'),
   /** Largest invoke body (Lambda's synchronous limit). */
   maxBodyBytes: z.number().int().min(1024).default(6 * 1024 * 1024),
   /** Largest management body (a spec with base64 code). */
@@ -26,7 +36,6 @@ export const ConfigSchema = z.strictObject({
   sweepIntervalMs: z.number().int().min(10).default(1_000),
   invocationRetention: z.number().int().min(1).default(10_000),
   logLinesPerFunction: z.number().int().min(1).default(5_000),
-  deployDirs: z.array(z.string()).default([]),
   /** Coalesce the calls an isolate receives in one event-loop turn into one crossing. */
   batchCalls: z.boolean().default(true),
   /** Container tier: stem cells kept started per runtime image, and its own budget. */
@@ -42,42 +51,159 @@ export const ConfigSchema = z.strictObject({
 });
 
 export type Config = z.output<typeof ConfigSchema>;
+export type ConfigKey = keyof Config;
 
-const ENV_KEYS: Record<string, keyof Config> = {
-  HEARTH_HOST: 'host',
-  HEARTH_PORT: 'port',
-  HEARTH_DATA_DIR: 'dataDir',
-  HEARTH_ADMIN_TOKEN: 'adminToken',
-  HEARTH_INVOKE_TOKEN: 'invokeToken',
-  HEARTH_PREWARM_ISOLATES: 'prewarmIsolates',
-  HEARTH_MEMORY_BUDGET_MB: 'memoryBudgetMb',
-  HEARTH_MAX_TOTAL_INSTANCES: 'maxTotalInstances',
-  HEARTH_STEM_CELLS: 'stemCells',
-  HEARTH_MAX_CONTAINERS: 'maxContainers',
-  HEARTH_CONTAINER_CPUS: 'containerCpus',
-  HEARTH_CONTAINER_MEMORY_BUDGET_MB: 'containerMemoryBudgetMb',
-  HEARTH_DRAIN_TIMEOUT_MS: 'drainTimeoutMs',
-};
+type Kind = 'int' | 'number' | 'string' | 'boolean' | 'list' | 'secret';
 
-const NUMERIC = new Set<keyof Config>(['port', 'prewarmIsolates', 'memoryBudgetMb', 'maxTotalInstances', 'stemCells', 'maxContainers', 'containerCpus', 'containerMemoryBudgetMb', 'drainTimeoutMs']);
+export interface Setting {
+  key: ConfigKey;
+  kind: Kind;
+  help: string;
+  /** The flag's value name in help (`--port <port>`); boolean settings that default to on get `--no-…`. */
+  arg?: string;
+}
 
-export function loadConfig(flags: Partial<Record<keyof Config, unknown>>, env: NodeJS.ProcessEnv = process.env): Config {
+/** Every setting, in the order `hearth serve --help` lists them. Secrets have no flag (a flag shows in `ps`). */
+export const SETTINGS: readonly Setting[] = [
+  { key: 'host', kind: 'string', arg: 'host', help: 'address to listen on; beyond loopback needs an admin token' },
+  { key: 'port', kind: 'int', arg: 'port', help: 'port to listen on, 0 for any free one' },
+  { key: 'dataDir', kind: 'string', arg: 'dir', help: 'where code and function records live' },
+  { key: 'functions', kind: 'list', arg: 'dir...', help: 'function folders (each subfolder with a function.json) loaded at start; a function since removed from DIR is deleted' },
+  { key: 'adminToken', kind: 'secret', help: 'Bearer token for management calls (16+ characters)' },
+  { key: 'invokeToken', kind: 'secret', help: 'Bearer token for invoke and web calls (16+ characters; the admin token works too)' },
+  { key: 'logLevel', kind: 'string', arg: 'level', help: `Hearth's own log level (${LOG_LEVELS.join(', ')})` },
+  { key: 'prewarmIsolates', kind: 'int', arg: 'n', help: 'blank isolates kept ready' },
+  { key: 'memoryBudgetMb', kind: 'int', arg: 'mb', help: 'memory budget for warm isolates' },
+  { key: 'maxTotalInstances', kind: 'int', arg: 'n', help: 'isolate budget across functions' },
+  { key: 'waitQueueSize', kind: 'int', arg: 'n', help: 'calls that may wait for a busy function, per version' },
+  { key: 'waitQueueTimeoutMs', kind: 'int', arg: 'ms', help: 'longest wait for a free instance' },
+  { key: 'scaleUpThreshold', kind: 'number', arg: 'share', help: 'start another instance past this share of capacity in use' },
+  { key: 'sweepIntervalMs', kind: 'int', arg: 'ms', help: 'how often idle instances are checked' },
+  { key: 'maxBodyBytes', kind: 'int', arg: 'bytes', help: 'largest invoke body' },
+  { key: 'maxCodeBytes', kind: 'int', arg: 'bytes', help: 'largest deploy body' },
+  { key: 'invocationRetention', kind: 'int', arg: 'n', help: 'invocation records kept' },
+  { key: 'logLinesPerFunction', kind: 'int', arg: 'n', help: 'function log lines kept per function' },
+  { key: 'drainTimeoutMs', kind: 'int', arg: 'ms', help: 'on SIGTERM, how long calls in flight get to finish' },
+  { key: 'stemCells', kind: 'int', arg: 'n', help: 'container tier: stem cells kept started per runtime image' },
+  { key: 'maxContainers', kind: 'int', arg: 'n', help: 'container tier: warm containers across functions' },
+  { key: 'containerMemoryBudgetMb', kind: 'int', arg: 'mb', help: 'container tier: memory budget for warm containers' },
+  { key: 'containerCpus', kind: 'number', arg: 'cores', help: 'container tier: CPU share of a container whose spec sets none' },
+  { key: 'docker', kind: 'boolean', help: 'no container tier: python3, java17 and image functions answer 503' },
+  { key: 'batchCalls', kind: 'boolean', help: 'one isolate crossing per call instead of one per event-loop turn (for A/B benchmarks)' },
+];
+
+export const CONFIG_FILE = 'hearth.config.json';
+
+/** `dataDir` → `--data-dir`. */
+export function flagName(key: ConfigKey): string {
+  return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+/** `dataDir` → `HEARTH_DATA_DIR`. */
+export function envName(key: ConfigKey): string {
+  return 'HEARTH_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+}
+
+export const DEFAULTS: Config = ConfigSchema.parse({});
+
+/** The keys whose values are paths (resolved against the config file's folder when they come from it). */
+const PATH_KEYS = new Set<ConfigKey>(['dataDir', 'functions']);
+
+export interface ConfigSources {
+  /** Flags given on the command line (keys of Config; strings as typed, arrays for lists, booleans). */
+  flags?: Partial<Record<ConfigKey, unknown>>;
+  env?: NodeJS.ProcessEnv;
+  /** An explicit config file (`--config`); else HEARTH_CONFIG; else ./hearth.config.json if present. */
+  configFile?: string;
+  cwd?: string;
+}
+
+/** Defaults < file < environment < flags, validated. Throws an Error whose message names the key and its source. */
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const env = sources.env ?? process.env;
+  const cwd = sources.cwd ?? process.cwd();
   const raw: Record<string, unknown> = {};
-  for (const [name, key] of Object.entries(ENV_KEYS)) {
-    const v = env[name];
-    if (v === undefined || v === '') continue;
-    raw[key] = NUMERIC.has(key) ? Number(v) : v;
+  const from = new Map<string, string>();
+
+  const explicit = sources.configFile ?? (env.HEARTH_CONFIG || undefined);
+  const filePath = explicit !== undefined ? resolve(cwd, explicit) : resolve(cwd, CONFIG_FILE);
+  if (explicit !== undefined || existsSync(filePath)) {
+    for (const [k, v] of Object.entries(readConfigFile(filePath))) {
+      raw[k] = PATH_KEYS.has(k as ConfigKey) ? resolvePaths(v, dirname(filePath)) : v;
+      from.set(k, filePath);
+    }
   }
-  for (const [k, v] of Object.entries(flags)) if (v !== undefined) raw[k] = v;
+  for (const s of SETTINGS) {
+    const v = env[envName(s.key)];
+    if (v === undefined || v === '') continue;
+    raw[s.key] = fromText(s.kind, v);
+    from.set(s.key, envName(s.key));
+  }
+  for (const [k, v] of Object.entries(sources.flags ?? {})) {
+    if (v === undefined) continue;
+    const s = SETTINGS.find((x) => x.key === k);
+    raw[k] = s && typeof v === 'string' ? fromText(s.kind, v) : v;
+    from.set(k, flagName(k as ConfigKey));
+  }
+
   const r = ConfigSchema.safeParse(raw);
   if (!r.success) {
-    throw new Error('invalid configuration: ' + r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    const lines = r.error.issues.map((i) => {
+      const key = i.path.length > 0 ? String(i.path[0]) : i.code === 'unrecognized_keys' ? (i as { keys: string[] }).keys.join(', ') : '(config)';
+      const source = from.get(key) ?? (i.code === 'unrecognized_keys' ? filePath : undefined);
+      const secret = SETTINGS.find((s) => s.key === key)?.kind === 'secret';
+      const given = source !== undefined && !secret && key in raw ? ` = ${JSON.stringify(raw[key])}` : '';
+      return `${i.path.length > 0 ? i.path.join('.') : key}: ${i.message} (from ${source ?? 'the defaults'}${given})`;
+    });
+    throw new Error(`invalid configuration: ${lines.join('; ')}`);
   }
   const c = r.data;
   if (!isLoopback(c.host) && !c.adminToken) {
     throw new Error(`refusing to listen on ${c.host} without an admin token: set HEARTH_ADMIN_TOKEN (or listen on 127.0.0.1)`);
   }
   return c;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`cannot read the config file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`the config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new Error(`the config file ${path} must hold one JSON object (keys: ${SETTINGS.map((s) => s.key).join(', ')})`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function resolvePaths(v: unknown, base: string): unknown {
+  if (typeof v === 'string') return resolve(base, v);
+  if (Array.isArray(v)) return v.map((x) => (typeof x === 'string' ? resolve(base, x) : x));
+  return v;
+}
+
+/** A value typed as text (environment, flag) → what the schema expects; left as is when it cannot be, so the error names it. */
+function fromText(kind: Kind, v: string): unknown {
+  switch (kind) {
+    case 'int':
+    case 'number': {
+      const n = Number(v);
+      return v.trim() !== '' && Number.isFinite(n) ? n : v;
+    }
+    case 'boolean':
+      return /^(true|1|yes|on)$/i.test(v) ? true : /^(false|0|no|off)$/i.test(v) ? false : v;
+    case 'list':
+      return v.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    default:
+      return v;
+  }
 }
 
 export function isLoopback(host: string): boolean {

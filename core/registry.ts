@@ -18,6 +18,8 @@ interface StoredRecord {
   exportName: string;
   /** runtime "image": the image's id when it was deployed (instances are made from it). */
   imageId?: string;
+  /** Loaded from this functions folder (`--functions`): deleted at start once the folder no longer has it. */
+  origin?: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -84,9 +86,10 @@ export class Registry {
     return view(e.record);
   }
 
-  deploy(name: string, body: unknown): Promise<DeployResult> {
+  /** `origin`: the functions folder it came from (none for an API deploy). */
+  deploy(name: string, body: unknown, origin?: string): Promise<DeployResult> {
     const prev = this.deploying.get(name) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(() => this.deployNow(name, body));
+    const next = prev.catch(() => undefined).then(() => this.deployNow(name, body, origin));
     this.deploying.set(name, next);
     return next.finally(() => {
       if (this.deploying.get(name) === next) this.deploying.delete(name);
@@ -103,7 +106,12 @@ export class Registry {
     this.onChange(name);
   }
 
-  private async deployNow(name: string, body: unknown): Promise<DeployResult> {
+  /** The functions last loaded from this functions folder. */
+  namesFrom(origin: string): string[] {
+    return [...this.fns.values()].filter((e) => e.record.origin === origin).map((e) => e.record.name);
+  }
+
+  private async deployNow(name: string, body: unknown, origin: string | undefined): Promise<DeployResult> {
     checkFunctionName(name);
     const spec = parseSpec(body);
     const { code, exportName } = await this.buildCode(spec);
@@ -118,11 +126,17 @@ export class Registry {
     const now = new Date().toISOString();
     const old = this.fns.get(name);
     if (old && old.record.digest === digest) {
+      if (old.record.origin !== origin) {
+        // Same code and spec, now owned by a folder (or by the API): only the record changes.
+        const { origin: _was, ...kept } = old.record;
+        old.record = { ...kept, ...(origin ? { origin } : {}), updatedAt: now };
+        this.data.putRecord(name, old.record);
+      }
       return { created: false, changed: false, view: view(old.record) };
     }
     const record: StoredRecord = {
       name, spec: rest, codeDigest, codeSize: code.length, digest, exportName, ...(imageId ? { imageId } : {}),
-      createdAt: old?.record.createdAt ?? now, updatedAt: now,
+      ...(origin ? { origin } : {}), createdAt: old?.record.createdAt ?? now, updatedAt: now,
     };
     const version = toVersion(record);
     const backend = this.backendFor(spec.runtime);
@@ -210,6 +224,7 @@ function view(rec: StoredRecord): Record<string, unknown> {
     codeSize: rec.codeSize,
     ...rec.spec,
     ...(rec.imageId ? { imageId: rec.imageId } : {}),
+    ...(rec.origin ? { origin: rec.origin } : {}),
     createdAt: rec.createdAt,
     updatedAt: rec.updatedAt,
   };

@@ -2,9 +2,8 @@
 
 import { fileURLToPath } from 'node:url';
 import type { Config } from './config.js';
-import { functionFolders, readFunctionFolder } from './deploy-dir.js';
+import { loadFunctionFolders } from './deploy-dir.js';
 import { Dispatcher } from './dispatcher.js';
-import { toHearthError } from './errors.js';
 import { FrontEnd } from './http.js';
 import { log } from './log.js';
 import { FunctionLogs, InvocationRecords, logSink } from './logs.js';
@@ -75,17 +74,9 @@ export async function startServer(config: Config): Promise<Server> {
   const port = await fe.listen(config.host, config.port);
   log.info({ host: config.host, port, dataDir: data.root, functions: restored.length }, 'listening');
 
-  for (const dir of config.deployDirs) {
-    for (const folder of functionFolders(dir)) {
-      const { name, spec } = readFunctionFolder(folder);
-      try {
-        const r = await registry.deploy(name, spec);
-        log.info({ function: name, digest: r.view.digest, changed: r.changed }, 'deployed from folder');
-      } catch (err) {
-        const e = toHearthError(err);
-        log.error({ function: name, folder, errorType: e.type, err: e.message }, 'could not deploy from folder');
-      }
-    }
+  if (config.functions.length > 0) {
+    const r = await loadFunctionFolders(registry, config.functions, (name, folder, changed) => log.info({ function: name, folder, changed }, 'loaded from the functions folder'));
+    if (r.deleted.length > 0) log.info({ deleted: r.deleted }, 'deleted: gone from the functions folder');
   }
   await isolates.ready();
   ready = true;
