@@ -354,3 +354,28 @@ describe('containers left by a previous Hearth', () => {
     expect([again.status, again.cold, again.body]).toEqual([200, 'false', warmUp.body]);
   }, 60_000);
 });
+
+describe('drain on SIGTERM with containers', () => {
+  it('lets a python call in flight finish, then removes every container (warm, reserved, stem cells) and exits 0', async () => {
+    const h = await startHearth({ args: ['--drain-timeout-ms', '20000'], env: { HEARTH_STEM_CELLS: '1' } });
+    const pid = h.proc.pid!;
+    try {
+      await deployOk(h, 'drain-hold', py(HOLD, { timeoutMs: 20_000 }));
+      await deployOk(h, 'drain-kept', py(HOST, { minInstances: 1 }));
+      expect((await call(h, 'drain-hold', { hold: 0 })).status).toBe(200);
+      await until(async () => (await instances(h, 'drain-kept')).length === 1, 30_000, 'drain-kept\'s reserved container');
+      await until(async () => (await stemCells(h)).length >= 1, 30_000, 'a stem cell');
+      expect((await containersOf(pid)).length).toBeGreaterThanOrEqual(3);
+      const inFlight = call(h, 'drain-hold', { hold: 1.5 });
+      await until(async () => (await instances(h, 'drain-hold')).some((i) => i.inFlight === 1), 10_000, 'the call is running');
+      const code = h.stop('SIGTERM');
+      const r = await inFlight;
+      expect(r.status).toBe(200);
+      expect(r.body).toMatchObject({ peak: 1 });
+      expect(await code).toBe(0);
+      await expectNothingLeft(pid);
+    } finally {
+      await h.stop();
+    }
+  });
+});
