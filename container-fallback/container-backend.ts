@@ -124,8 +124,14 @@ export class ContainerBackend implements Backend {
     if (lost > 0) log.info({ lost }, 'warm containers did not survive the Docker engine\'s absence: the next calls start new ones');
   }
 
-  async ready(): Promise<void> {
+  /**
+   * The stem cells are started (or cannot be now: no engine, no runtime image). A stem cell that
+   * fails for another reason is retried, and readiness waits for it: a replica that cannot start
+   * containers should not be sent container calls.
+   */
+  ready(): Promise<void> {
     this.stems.fill();
+    return this.stems.full();
   }
 
   private unavailable(): HearthError {

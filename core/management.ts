@@ -105,7 +105,7 @@ export function mountManagement(fe: FrontEnd, deps: ManagementDeps): void {
   app.get('/readyz', (res) => {
     const ex = fe.track(res);
     if (fe.draining) return sendError(ex, new HearthError('Draining', 'draining: not taking new calls'));
-    if (!deps.isReady()) return sendError(ex, new HearthError('BackendUnavailable', 'starting: functions or pre-warmed isolates not ready yet'));
+    if (!deps.isReady()) return sendError(ex, new HearthError('BackendUnavailable', 'starting: functions, pre-warmed isolates or stem cells not ready yet'));
     sendJson(ex, 200, { status: 'ready', isolates: deps.isolateStats() });
   });
 

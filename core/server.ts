@@ -78,7 +78,7 @@ export async function startServer(config: Config): Promise<Server> {
     const r = await loadFunctionFolders(registry, config.functions, (name, folder, changed) => log.info({ function: name, folder, changed }, 'loaded from the functions folder'));
     if (r.deleted.length > 0) log.info({ deleted: r.deleted }, 'deleted: gone from the functions folder');
   }
-  await isolates.ready();
+  await Promise.all([isolates.ready(), containers.ready()]);
   ready = true;
 
   return {
@@ -123,6 +123,6 @@ async function startContainerTier(config: Config, data: DataDir, sink: HostLog):
     },
     engine, data, sink,
   );
-  void backend.ready();
+  void backend.ready(); // stem cells start now, while the functions load
   return backend;
 }

@@ -379,3 +379,23 @@ describe('drain on SIGTERM with containers', () => {
     }
   });
 });
+
+describe('readiness with containers', () => {
+  it('/readyz says ready only once the stem cells are started (the pre-warm pool of both tiers)', async () => {
+    const h = await startHearth({ env: { HEARTH_STEM_CELLS: '1' } });
+    try {
+      let status = 0;
+      for (let i = 0; i < 1_200 && status !== 200; i++) {
+        status = (await fetch(`${h.url}/readyz`)).status;
+        if (status !== 200) await sleep(25);
+      }
+      expect(status).toBe(200);
+      // Ready: a stem cell of each runtime is there, started.
+      const running = (await containersOf(h.proc.pid!)).filter((c) => c.State === 'running');
+      expect(running.map((c) => c.Labels['hearth.runtime']).sort()).toEqual(['java17', 'python3']);
+    } finally {
+      await h.stop();
+      await expectNothingLeft(h.proc.pid);
+    }
+  });
+});
