@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { loadFunctionFolders } from './deploy-dir.js';
 import { Dispatcher } from './dispatcher.js';
 import { FrontEnd } from './http.js';
+import { mountLambda } from './lambda-api.js';
 import { log } from './log.js';
 import { FunctionLogs, InvocationRecords, logSink } from './logs.js';
 import { mountManagement } from './management.js';
@@ -70,6 +71,7 @@ export async function startServer(config: Config): Promise<Server> {
   let ready = false;
   const fe = new FrontEnd({ config, registry, dispatcher });
   mountWeb(fe, { config, registry, dispatcher });
+  mountLambda(fe, { config, registry, dispatcher });
   mountManagement(fe, { config, registry, records, functionLogs, triggers, isReady: () => ready, backendFor: (rt) => dispatcher.backendFor(rt), isolateStats: () => isolates.stats(), metrics });
   const port = await fe.listen(config.host, config.port);
   log.info({ host: config.host, port, dataDir: data.root, functions: restored.length }, 'listening');
