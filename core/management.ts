@@ -1,4 +1,5 @@
-// Management routes: functions (deploy, read, list, delete), logs, invocation records, health.
+// Management routes: functions (deploy, read, list, delete), versions and aliases, logs,
+// invocation records, health.
 
 import type { Triggers } from './triggers.js';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
@@ -63,6 +64,40 @@ export function mountManagement(fe: FrontEnd, deps: ManagementDeps): void {
     sendJson(ex, 204, null);
   }));
 
+  // Versions: POST publishes $LATEST as the next number (or answers the last one if unchanged).
+  app.post('/v1/functions/:name/versions', admin((ex, req) => {
+    const name = req.getParameter(0)!;
+    readJson(ex, req.getHeader('content-length'), 64 * 1024, (body) => {
+      registry.publish(name, body).then(
+        (r) => sendJson(ex, r.created ? 201 : 200, r.view),
+        (err) => sendError(ex, toHearthError(err)),
+      );
+    });
+  }));
+  app.get('/v1/functions/:name/versions', admin((ex, req) => sendJson(ex, 200, { versions: registry.versions(req.getParameter(0)!) })));
+  app.del('/v1/functions/:name/versions/:version', admin((ex, req) => {
+    registry.deleteVersion(req.getParameter(0)!, req.getParameter(1)!);
+    sendJson(ex, 204, null);
+  }));
+
+  // Aliases: {version, additionalVersionWeights: {"N": weight}, minInstances, description}.
+  app.put('/v1/functions/:name/aliases/:alias', admin((ex, req) => {
+    const name = req.getParameter(0)!;
+    const alias = req.getParameter(1)!;
+    readJson(ex, req.getHeader('content-length'), 64 * 1024, (body) => {
+      registry.putAlias(name, alias, body).then(
+        (r) => sendJson(ex, r.created ? 201 : 200, r.view),
+        (err) => sendError(ex, toHearthError(err)),
+      );
+    });
+  }));
+  app.get('/v1/functions/:name/aliases', admin((ex, req) => sendJson(ex, 200, { aliases: registry.aliases(req.getParameter(0)!) })));
+  app.get('/v1/functions/:name/aliases/:alias', admin((ex, req) => sendJson(ex, 200, registry.alias(req.getParameter(0)!, req.getParameter(1)!))));
+  app.del('/v1/functions/:name/aliases/:alias', admin((ex, req) => {
+    registry.deleteAlias(req.getParameter(0)!, req.getParameter(1)!);
+    sendJson(ex, 204, null);
+  }));
+
   app.get('/v1/functions/:name/instances', admin((ex, req) => {
     const name = req.getParameter(0)!;
     const fn = registry.resolve(name, req.getQuery('qualifier') ?? '');
@@ -110,7 +145,7 @@ export function mountManagement(fe: FrontEnd, deps: ManagementDeps): void {
   });
 
   // Known paths with another method: 405; anything else: 404. Both JSON.
-  const known = ['/metrics', '/v1/functions', '/v1/functions/:name', '/v1/functions/:name/invoke', '/v1/functions/:name/logs', '/v1/functions/:name/instances', '/v1/functions/:name/schedules', '/v1/invocations/:id', '/healthz', '/readyz'];
+  const known = ['/metrics', '/v1/functions', '/v1/functions/:name', '/v1/functions/:name/invoke', '/v1/functions/:name/logs', '/v1/functions/:name/instances', '/v1/functions/:name/schedules', '/v1/functions/:name/versions', '/v1/functions/:name/versions/:version', '/v1/functions/:name/aliases', '/v1/functions/:name/aliases/:alias', '/v1/invocations/:id', '/healthz', '/readyz'];
   for (const path of known) {
     app.any(path, (res, req) => {
       const ex = fe.track(res);

@@ -1,6 +1,9 @@
-// Functions by name, each resolving to an immutable version (keyed by digest). Code is stored
-// content-addressed in the data dir; records survive a restart.
+// Functions by name, each resolving to an immutable version (keyed by digest): $LATEST (mutable:
+// a deploy replaces it), published numbered versions (immutable), and aliases that name a version
+// or split calls between two by weight. Code is stored content-addressed in the data dir; one record
+// per function (its versions and aliases in it) survives a restart.
 
+import { aliasReservations, AliasRoute, checkAliasName, parseAliasSpec, type AliasSpec } from './aliases.js';
 import type { Backend, FunctionVersion } from './backend.js';
 import { bundleFunction, splitHandler } from './bundler.js';
 import { HearthError } from './errors.js';
@@ -20,6 +23,29 @@ interface StoredRecord {
   imageId?: string;
   /** Loaded from this functions folder (`--functions`): deleted at start once the folder no longer has it. */
   origin?: string;
+  /** Published versions, oldest first, and the last number given (numbers are never reused). */
+  versions?: StoredVersion[];
+  lastVersion?: number;
+  aliases?: StoredAlias[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** A published version: $LATEST as it was, frozen. */
+interface StoredVersion {
+  version: string;
+  spec: Omit<FunctionSpec, 'code'>;
+  codeDigest: string;
+  codeSize: number;
+  digest: string;
+  exportName: string;
+  imageId?: string;
+  description: string;
+  createdAt: string;
+}
+
+interface StoredAlias extends AliasSpec {
+  name: string;
   createdAt: string;
   updatedAt: string;
 }
@@ -27,6 +53,8 @@ interface StoredRecord {
 interface Entry {
   latest: FunctionVersion;
   record: StoredRecord;
+  /** Published versions and aliases by qualifier: what resolve() looks up. */
+  targets: Map<string, FunctionVersion | AliasRoute>;
 }
 
 export interface DeployResult {
@@ -53,10 +81,10 @@ export class Registry {
     const out: FunctionVersion[] = [];
     for (const raw of this.data.records()) {
       const rec = raw as StoredRecord;
-      const latest = toVersion(rec);
-      this.fns.set(rec.name, { latest, record: rec });
-      this.backendFor(latest.runtime).reserve(latest);
-      out.push(latest);
+      const e: Entry = { latest: toVersion(rec, 0), record: rec, targets: new Map() };
+      this.fns.set(rec.name, e);
+      this.rebuild(e);
+      out.push(e.latest);
     }
     // What a crash between writes, or an older V8's cached data, left behind.
     this.data.collectGarbage(this.liveCode());
@@ -64,12 +92,17 @@ export class Registry {
     return out;
   }
 
-  /** Name + qualifier → immutable version. The hot path: one map lookup. */
+  /**
+   * Name + qualifier (none or $LATEST, a version number, an alias) → immutable version. The hot
+   * path: one map lookup, a second for a qualifier, and a Math.random for a weighted alias.
+   */
   resolve(name: string, qualifier: string): FunctionVersion {
     const e = this.fns.get(name);
     if (e === undefined) throw new HearthError('FunctionNotFound', `function "${name}" does not exist`);
     if (qualifier === '' || qualifier === LATEST) return e.latest;
-    throw new HearthError('VersionNotFound', `function "${name}" has no version or alias "${qualifier}"`);
+    const t = e.targets.get(qualifier);
+    if (t === undefined) throw new HearthError('VersionNotFound', `function "${name}" has no version or alias "${qualifier}"`);
+    return t instanceof AliasRoute ? t.pick() : t;
   }
 
   has(name: string): boolean {
@@ -88,22 +121,163 @@ export class Registry {
 
   /** `origin`: the functions folder it came from (none for an API deploy). */
   deploy(name: string, body: unknown, origin?: string): Promise<DeployResult> {
+    return this.serially(name, () => this.deployNow(name, body, origin));
+  }
+
+  delete(name: string): void {
+    const e = this.entry(name);
+    this.fns.delete(name);
+    this.data.deleteRecord(name);
+    const backend = this.backendFor(e.latest.runtime);
+    backend.retire(e.latest.digest, true);
+    for (const v of e.record.versions ?? []) backend.retire(v.digest, true);
+    this.dropIfUnused(e.record.codeDigest);
+    for (const v of e.record.versions ?? []) this.dropIfUnused(v.codeDigest);
+    this.onChange(name);
+  }
+
+  // ---- versions -----------------------------------------------------------------------------
+
+  /**
+   * Publishes $LATEST as the next numbered version. When $LATEST is what the last published version
+   * already is, that version is returned (created: false), as Lambda does.
+   */
+  publish(name: string, body: unknown): Promise<{ created: boolean; view: Record<string, unknown> }> {
+    return this.serially(name, async () => {
+      const e = this.entry(name);
+      const { description } = parsePublish(body);
+      const rec = e.record;
+      const last = rec.versions?.at(-1);
+      if (last && versionDigest(name, last.spec, last.codeDigest, last.imageId) === rec.digest) {
+        return { created: false, view: versionView(rec, last) };
+      }
+      const n = (rec.lastVersion ?? 0) + 1;
+      const version = String(n);
+      const v: StoredVersion = {
+        version, spec: rec.spec, codeDigest: rec.codeDigest, codeSize: rec.codeSize,
+        digest: versionDigest(name, rec.spec, rec.codeDigest, rec.imageId, version),
+        exportName: rec.exportName, ...(rec.imageId ? { imageId: rec.imageId } : {}), description,
+        createdAt: new Date().toISOString(),
+      };
+      this.save(e, { ...rec, versions: [...(rec.versions ?? []), v], lastVersion: n });
+      return { created: true, view: versionView(e.record, v) };
+    });
+  }
+
+  /** $LATEST first, then the published versions, oldest first. */
+  versions(name: string): Record<string, unknown>[] {
+    const e = this.entry(name);
+    return [view(e.record), ...(e.record.versions ?? []).map((v) => versionView(e.record, v))];
+  }
+
+  /** Refused (409) while an alias points to it; its instances finish their calls and go. */
+  deleteVersion(name: string, version: string): void {
+    const e = this.entry(name);
+    if (version === LATEST) throw new HearthError('InvalidRequest', `$LATEST is not deleted on its own: delete the function`);
+    const v = e.record.versions?.find((x) => x.version === version);
+    if (!v) throw new HearthError('VersionNotFound', `function "${name}" has no version "${version}"`);
+    const users = (e.record.aliases ?? []).filter((a) => a.version === version || version in a.additionalVersionWeights).map((a) => a.name);
+    if (users.length > 0) {
+      throw new HearthError('Conflict', `version ${version} of "${name}" is used by alias${users.length > 1 ? 'es' : ''} ${users.map((u) => `"${u}"`).join(', ')}: point ${users.length > 1 ? 'them' : 'it'} elsewhere first`);
+    }
+    this.save(e, { ...e.record, versions: e.record.versions!.filter((x) => x !== v) });
+    this.backendFor(v.spec.runtime).retire(v.digest, true);
+    this.dropIfUnused(v.codeDigest);
+  }
+
+  // ---- aliases ------------------------------------------------------------------------------
+
+  /** Creates or moves an alias. New calls follow it at once; calls in flight finish where they are. */
+  putAlias(name: string, alias: string, body: unknown): Promise<{ created: boolean; view: Record<string, unknown> }> {
+    return this.serially(name, async () => {
+      const e = this.entry(name);
+      checkAliasName(alias);
+      const spec = parseAliasSpec(body);
+      const published = new Set((e.record.versions ?? []).map((v) => v.version));
+      if (spec.version !== LATEST && !published.has(spec.version)) {
+        throw new HearthError('VersionNotFound', `function "${name}" has no version "${spec.version}" (publish one with POST /v1/functions/${name}/versions)`);
+      }
+      for (const extra of Object.keys(spec.additionalVersionWeights)) {
+        if (!published.has(extra)) throw new HearthError('VersionNotFound', `additionalVersionWeights: function "${name}" has no version "${extra}"`);
+        if (extra === spec.version) throw new HearthError('InvalidSpec', `additionalVersionWeights: version ${extra} is already the alias's version`);
+        if (spec.version === LATEST) throw new HearthError('InvalidSpec', 'additionalVersionWeights: a weighted alias must point to a published version, not $LATEST');
+      }
+      const now = new Date().toISOString();
+      const aliases = e.record.aliases ?? [];
+      const old = aliases.find((a) => a.name === alias);
+      const next: StoredAlias = { name: alias, ...spec, createdAt: old?.createdAt ?? now, updatedAt: now };
+      this.save(e, { ...e.record, aliases: [...aliases.filter((a) => a !== old), next].sort((a, b) => a.name.localeCompare(b.name)) });
+      return { created: !old, view: aliasView(name, next) };
+    });
+  }
+
+  aliases(name: string): Record<string, unknown>[] {
+    const e = this.entry(name);
+    return (e.record.aliases ?? []).map((a) => aliasView(name, a));
+  }
+
+  alias(name: string, alias: string): Record<string, unknown> {
+    const a = this.entry(name).record.aliases?.find((x) => x.name === alias);
+    if (!a) throw new HearthError('NotFound', `function "${name}" has no alias "${alias}"`);
+    return aliasView(name, a);
+  }
+
+  deleteAlias(name: string, alias: string): void {
+    const e = this.entry(name);
+    const a = e.record.aliases?.find((x) => x.name === alias);
+    if (!a) throw new HearthError('NotFound', `function "${name}" has no alias "${alias}"`);
+    this.save(e, { ...e.record, aliases: e.record.aliases!.filter((x) => x !== a) });
+  }
+
+  private entry(name: string): Entry {
+    const e = this.fns.get(name);
+    if (!e) throw new HearthError('FunctionNotFound', `function "${name}" does not exist`);
+    return e;
+  }
+
+  /** Changes of one function (deploys, publishes, alias moves) run one after another. */
+  private serially<T>(name: string, work: () => Promise<T>): Promise<T> {
     const prev = this.deploying.get(name) ?? Promise.resolve();
-    const next = prev.catch(() => undefined).then(() => this.deployNow(name, body, origin));
+    const next = prev.catch(() => undefined).then(work);
     this.deploying.set(name, next);
     return next.finally(() => {
       if (this.deploying.get(name) === next) this.deploying.delete(name);
     });
   }
 
-  delete(name: string): void {
-    const e = this.fns.get(name);
-    if (!e) throw new HearthError('FunctionNotFound', `function "${name}" does not exist`);
-    this.fns.delete(name);
-    this.data.deleteRecord(name);
-    this.backendFor(e.latest.runtime).retire(e.latest.digest, true);
-    this.dropIfUnused(e.record.codeDigest);
-    this.onChange(name);
+  /** Writes the record, then makes it what calls resolve to. */
+  private save(e: Entry, record: StoredRecord): void {
+    this.data.putRecord(record.name, record);
+    e.record = record;
+    this.rebuild(e);
+  }
+
+  /**
+   * The entry's versions and aliases as resolve() uses them, from its record; each version's
+   * reserved instances are the most its own minInstances or its aliases ask for. Tells the
+   * backends, which start missing reserved instances and let surplus ones idle out.
+   */
+  private rebuild(e: Entry): void {
+    const rec = e.record;
+    const reserved = new Map<string, number>();
+    for (const a of rec.aliases ?? []) {
+      for (const [v, n] of aliasReservations(a)) reserved.set(v, (reserved.get(v) ?? 0) + n);
+    }
+    e.latest = toVersion(rec, reserved.get(LATEST) ?? 0);
+    const targets = new Map<string, FunctionVersion | AliasRoute>();
+    const all = [e.latest];
+    for (const v of rec.versions ?? []) {
+      const fv = publishedVersion(rec, v, reserved.get(v.version) ?? 0);
+      targets.set(v.version, fv);
+      all.push(fv);
+    }
+    for (const a of rec.aliases ?? []) {
+      const primary = a.version === LATEST ? e.latest : (targets.get(a.version) as FunctionVersion);
+      const [extra, weight] = Object.entries(a.additionalVersionWeights)[0] ?? [null, 0];
+      targets.set(a.name, new AliasRoute(a.name, primary, extra === null ? null : (targets.get(extra) as FunctionVersion), weight));
+    }
+    e.targets = targets;
+    for (const v of all) this.backendFor(v.runtime).reserve(v);
   }
 
   /** The functions last loaded from this functions folder. */
@@ -136,20 +310,23 @@ export class Registry {
     }
     const record: StoredRecord = {
       name, spec: rest, codeDigest, codeSize: code.length, digest, exportName, ...(imageId ? { imageId } : {}),
-      ...(origin ? { origin } : {}), createdAt: old?.record.createdAt ?? now, updatedAt: now,
+      ...(origin ? { origin } : {}),
+      ...(old?.record.versions ? { versions: old.record.versions, lastVersion: old.record.lastVersion } : {}),
+      ...(old?.record.aliases ? { aliases: old.record.aliases } : {}),
+      createdAt: old?.record.createdAt ?? now, updatedAt: now,
     };
-    const version = toVersion(record);
-    const backend = this.backendFor(spec.runtime);
     // Compile and load it once before anyone can call it: bad code is a 400 here, not a 500 later.
-    await backend.prepare(version, code);
+    await this.backendFor(spec.runtime).prepare(toVersion(record, 0), code);
     this.data.putCode(code);
-    this.data.putRecord(name, record);
-    this.fns.set(name, { latest: version, record });
-    if (old) {
-      this.backendFor(old.latest.runtime).retire(old.latest.digest);
-      if (old.record.codeDigest !== codeDigest) this.dropIfUnused(old.record.codeDigest);
+    const e: Entry = old ?? { latest: toVersion(record, 0), record, targets: new Map() };
+    this.fns.set(name, e);
+    const was = old?.latest;
+    this.save(e, record);
+    if (was) {
+      // Calls in flight on the old $LATEST finish there; its instances then go.
+      this.backendFor(was.runtime).retire(was.digest);
+      if (was.codeDigest !== codeDigest) this.dropIfUnused(was.codeDigest);
     }
-    backend.reserve(version);
     this.onChange(name);
     return { created: !old, changed: true, view: view(record) };
   }
@@ -169,7 +346,12 @@ export class Registry {
   }
 
   private liveCode(): Set<string> {
-    return new Set([...this.fns.values()].map((e) => e.record.codeDigest));
+    const live = new Set<string>();
+    for (const e of this.fns.values()) {
+      live.add(e.record.codeDigest);
+      for (const v of e.record.versions ?? []) live.add(v.codeDigest);
+    }
+    return live;
   }
 
   /**
@@ -178,7 +360,10 @@ export class Registry {
    * a listing per delete cost 17 ms of a blocked event loop).
    */
   private dropIfUnused(codeDigest: string): void {
-    for (const e of this.fns.values()) if (e.record.codeDigest === codeDigest) return;
+    for (const e of this.fns.values()) {
+      if (e.record.codeDigest === codeDigest) return;
+      for (const v of e.record.versions ?? []) if (v.codeDigest === codeDigest) return;
+    }
     this.data.dropCode(codeDigest);
   }
 }
@@ -187,7 +372,7 @@ export class Registry {
  * The digest covers everything an instance is made from (its name too: instances of two functions
  * with the same code are never shared), so equal digests are interchangeable instances.
  */
-export function versionDigest(name: string, spec: Omit<FunctionSpec, 'code'>, codeDigest: string, imageId?: string): string {
+export function versionDigest(name: string, spec: Omit<FunctionSpec, 'code'>, codeDigest: string, imageId?: string, version?: string): string {
   const env = Object.fromEntries(Object.entries(spec.env).sort(([a], [b]) => a.localeCompare(b)));
   return sha256(JSON.stringify({
     name, runtime: spec.runtime, handler: spec.handler ?? null, codeDigest, image: spec.image ?? null,
@@ -196,22 +381,40 @@ export function versionDigest(name: string, spec: Omit<FunctionSpec, 'code'>, co
     maxInstances: spec.maxInstances, keepAliveMs: spec.keepAliveMs,
     egress: [...(spec.egress?.allow ?? [])].sort(), schedules: spec.schedules ?? [],
     ...(imageId ? { imageId } : {}),
+    // A published version's instances are its own (they report its number to the function).
+    ...(version ? { version } : {}),
   }));
 }
 
-function toVersion(rec: StoredRecord): FunctionVersion {
+/** $LATEST as calls run it; `reserved`: instances aliases keep for it (its spec's minInstances at least). */
+function toVersion(rec: StoredRecord, reserved: number): FunctionVersion {
+  return frozenVersion(rec.name, LATEST, rec, rec.updatedAt, reserved);
+}
+
+function publishedVersion(rec: StoredRecord, v: StoredVersion, reserved: number): FunctionVersion {
+  return frozenVersion(rec.name, v.version, v, v.createdAt, reserved);
+}
+
+function frozenVersion(
+  name: string, version: string,
+  v: Pick<StoredVersion, 'spec' | 'digest' | 'codeDigest' | 'exportName' | 'imageId'>,
+  createdAt: string, reserved: number,
+): FunctionVersion {
   return Object.freeze({
-    name: rec.name,
-    version: LATEST,
-    digest: rec.digest,
-    codeDigest: rec.codeDigest,
-    runtime: rec.spec.runtime,
-    handler: rec.spec.handler ?? '',
-    exportName: rec.exportName,
-    imageId: rec.imageId ?? null,
+    name,
+    version,
+    digest: v.digest,
+    codeDigest: v.codeDigest,
+    runtime: v.spec.runtime,
+    handler: v.spec.handler ?? '',
+    exportName: v.exportName,
+    imageId: v.imageId ?? null,
     // Records written before a field existed get its default.
-    spec: Object.freeze({ ...rec.spec, egress: rec.spec.egress ?? { allow: [] }, schedules: rec.spec.schedules ?? [] }),
-    createdAt: rec.updatedAt,
+    spec: Object.freeze({
+      ...v.spec, egress: v.spec.egress ?? { allow: [] }, schedules: v.spec.schedules ?? [],
+      minInstances: Math.max(v.spec.minInstances, reserved),
+    }),
+    createdAt,
   });
 }
 
@@ -228,4 +431,35 @@ function view(rec: StoredRecord): Record<string, unknown> {
     createdAt: rec.createdAt,
     updatedAt: rec.updatedAt,
   };
+}
+
+function versionView(rec: StoredRecord, v: StoredVersion): Record<string, unknown> {
+  return {
+    name: rec.name,
+    version: v.version,
+    digest: v.digest,
+    codeDigest: v.codeDigest,
+    codeSize: v.codeSize,
+    description: v.description,
+    ...v.spec,
+    ...(v.imageId ? { imageId: v.imageId } : {}),
+    createdAt: v.createdAt,
+  };
+}
+
+function aliasView(functionName: string, a: StoredAlias): Record<string, unknown> {
+  return {
+    functionName, name: a.name, version: a.version, additionalVersionWeights: a.additionalVersionWeights,
+    minInstances: a.minInstances, description: a.description, createdAt: a.createdAt, updatedAt: a.updatedAt,
+  };
+}
+
+function parsePublish(body: unknown): { description: string } {
+  if (body === undefined || body === null) return { description: '' };
+  if (typeof body !== 'object' || Array.isArray(body)) throw new HearthError('InvalidSpec', 'the body must be a JSON object: {"description": "…"} (or empty)');
+  const extra = Object.keys(body).filter((k) => k !== 'description');
+  if (extra.length > 0) throw new HearthError('InvalidSpec', `unknown field${extra.length > 1 ? 's' : ''}: ${extra.join(', ')} (only "description")`);
+  const d = (body as { description?: unknown }).description;
+  if (d !== undefined && (typeof d !== 'string' || d.length > 256)) throw new HearthError('InvalidSpec', 'description: must be a string of at most 256 characters');
+  return { description: (d as string | undefined) ?? '' };
 }
