@@ -250,9 +250,11 @@ export class ContainerBackend implements Backend {
       }
     }
     const runtime = fn.runtime as ContainerRuntime;
+    // Read before the first await: a redeploy meanwhile may drop this code from the store.
+    const code = this.code.getCode(fn.codeDigest);
     const inst = await this.stemCell(runtime, fn.spec.memoryMb);
     try {
-      await inst.specialize(fn, this.code.getCode(fn.codeDigest), requestId, this.limits(fn));
+      await inst.specialize(fn, code, requestId, this.limits(fn));
     } catch (err) {
       inst.dispose();
       throw err;

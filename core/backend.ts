@@ -21,6 +21,12 @@ export interface FunctionVersion {
   readonly imageId: string | null;
   readonly spec: Readonly<Omit<FunctionSpec, 'code'>>;
   readonly createdAt: string;
+  /**
+   * Shared by every object of this digest; `retired` turns true when the digest is replaced or
+   * deleted. A call that resolved to it just before, and finds no warm instance, is then re-resolved
+   * (its code may be gone) instead of starting an instance of replaced code.
+   */
+  readonly lifecycle?: { retired: boolean };
 }
 
 /**

@@ -2,7 +2,7 @@
 // a tier than the Backend interface.
 
 import type { Backend, FunctionVersion, Invocation } from './backend.js';
-import { toHearthError } from './errors.js';
+import { HearthError, toHearthError } from './errors.js';
 import type { InvocationRecords } from './logs.js';
 import type { Metrics } from './metrics.js';
 
@@ -21,13 +21,26 @@ export class Dispatcher {
     return runtime === 'js' ? this.isolates : this.containers;
   }
 
+  /** Resolves a version again by name and version (the registry's resolve); set by the server. */
+  resolveAgain: ((name: string, version: string) => FunctionVersion) | null = null;
+
   /** Runs the call. Never throws: the outcome is on `inv` (result, or error with its status). */
   async invoke(fn: FunctionVersion, inv: Invocation): Promise<void> {
     inv.version = fn.version;
     inv.digest = fn.digest;
     this.records.add(inv);
     try {
-      await (fn.runtime === 'js' ? this.isolates : this.containers).invoke(fn, inv);
+      try {
+        await (fn.runtime === 'js' ? this.isolates : this.containers).invoke(fn, inv);
+      } catch (err) {
+        // Redeployed (or deleted) between resolve and run, with no warm instance of it left: run
+        // what the name and version mean now (or answer that they are gone).
+        if (!(err instanceof HearthError && err.type === 'Superseded') || this.resolveAgain === null) throw err;
+        fn = this.resolveAgain(fn.name, fn.version);
+        inv.version = fn.version;
+        inv.digest = fn.digest;
+        await (fn.runtime === 'js' ? this.isolates : this.containers).invoke(fn, inv);
+      }
     } catch (err) {
       const e = toHearthError(err);
       inv.error = {

@@ -31,6 +31,8 @@ export const ErrorKinds = {
   InternalError: 500,
   BackendUnavailable: 503,
   Draining: 503,
+  /** A call's version was replaced before it got an instance (the dispatcher re-resolves it once). */
+  Superseded: 503,
   Timeout: 504,
 } as const;
 

@@ -55,6 +55,8 @@ interface Entry {
   record: StoredRecord;
   /** Published versions and aliases by qualifier: what resolve() looks up. */
   targets: Map<string, FunctionVersion | AliasRoute>;
+  /** One per live digest, shared by its FunctionVersion objects; marked when the digest is retired. */
+  lifecycles: Map<string, { retired: boolean }>;
 }
 
 export interface DeployResult {
@@ -81,7 +83,7 @@ export class Registry {
     const out: FunctionVersion[] = [];
     for (const raw of this.data.records()) {
       const rec = raw as StoredRecord;
-      const e: Entry = { latest: toVersion(rec, 0), record: rec, targets: new Map() };
+      const e: Entry = { latest: toVersion(rec, 0, RESTORING), record: rec, targets: new Map(), lifecycles: new Map() };
       this.fns.set(rec.name, e);
       this.rebuild(e);
       out.push(e.latest);
@@ -128,9 +130,8 @@ export class Registry {
     const e = this.entry(name);
     this.fns.delete(name);
     this.data.deleteRecord(name);
-    const backend = this.backendFor(e.latest.runtime);
-    backend.retire(e.latest.digest, true);
-    for (const v of e.record.versions ?? []) backend.retire(v.digest, true);
+    this.retire(e, e.latest, true);
+    for (const v of e.record.versions ?? []) this.retire(e, v, true);
     this.dropIfUnused(e.record.codeDigest);
     for (const v of e.record.versions ?? []) this.dropIfUnused(v.codeDigest);
     this.onChange(name);
@@ -181,7 +182,7 @@ export class Registry {
       throw new HearthError('Conflict', `version ${version} of "${name}" is used by alias${users.length > 1 ? 'es' : ''} ${users.map((u) => `"${u}"`).join(', ')}: point ${users.length > 1 ? 'them' : 'it'} elsewhere first`);
     }
     this.save(e, { ...e.record, versions: e.record.versions!.filter((x) => x !== v) });
-    this.backendFor(v.spec.runtime).retire(v.digest, true);
+    this.retire(e, v, true);
     this.dropIfUnused(v.codeDigest);
   }
 
@@ -245,6 +246,14 @@ export class Registry {
     });
   }
 
+  /** New calls no longer reach this digest; calls that resolved it just before are re-resolved. */
+  private retire(e: Entry, v: { digest: string; spec: { runtime: FunctionVersion['runtime'] } }, gone: boolean): void {
+    const life = e.lifecycles.get(v.digest);
+    if (life) life.retired = true;
+    e.lifecycles.delete(v.digest);
+    this.backendFor(v.spec.runtime).retire(v.digest, gone);
+  }
+
   /** Writes the record, then makes it what calls resolve to. */
   private save(e: Entry, record: StoredRecord): void {
     this.data.putRecord(record.name, record);
@@ -263,11 +272,16 @@ export class Registry {
     for (const a of rec.aliases ?? []) {
       for (const [v, n] of aliasReservations(a)) reserved.set(v, (reserved.get(v) ?? 0) + n);
     }
-    e.latest = toVersion(rec, reserved.get(LATEST) ?? 0);
+    const life = (digest: string) => {
+      let l = e.lifecycles.get(digest);
+      if (!l) e.lifecycles.set(digest, (l = { retired: false }));
+      return l;
+    };
+    e.latest = toVersion(rec, reserved.get(LATEST) ?? 0, life(rec.digest));
     const targets = new Map<string, FunctionVersion | AliasRoute>();
     const all = [e.latest];
     for (const v of rec.versions ?? []) {
-      const fv = publishedVersion(rec, v, reserved.get(v.version) ?? 0);
+      const fv = publishedVersion(rec, v, reserved.get(v.version) ?? 0, life(v.digest));
       targets.set(v.version, fv);
       all.push(fv);
     }
@@ -316,15 +330,15 @@ export class Registry {
       createdAt: old?.record.createdAt ?? now, updatedAt: now,
     };
     // Compile and load it once before anyone can call it: bad code is a 400 here, not a 500 later.
-    await this.backendFor(spec.runtime).prepare(toVersion(record, 0), code);
+    await this.backendFor(spec.runtime).prepare(toVersion(record, 0, PREPARING), code);
     this.data.putCode(code);
-    const e: Entry = old ?? { latest: toVersion(record, 0), record, targets: new Map() };
+    const e: Entry = old ?? { latest: toVersion(record, 0, PREPARING), record, targets: new Map(), lifecycles: new Map() };
     this.fns.set(name, e);
     const was = old?.latest;
     this.save(e, record);
     if (was) {
       // Calls in flight on the old $LATEST finish there; its instances then go.
-      this.backendFor(was.runtime).retire(was.digest);
+      this.retire(e, was, false);
       if (was.codeDigest !== codeDigest) this.dropIfUnused(was.codeDigest);
     }
     this.onChange(name);
@@ -387,18 +401,22 @@ export function versionDigest(name: string, spec: Omit<FunctionSpec, 'code'>, co
 }
 
 /** $LATEST as calls run it; `reserved`: instances aliases keep for it (its spec's minInstances at least). */
-function toVersion(rec: StoredRecord, reserved: number): FunctionVersion {
-  return frozenVersion(rec.name, LATEST, rec, rec.updatedAt, reserved);
+function toVersion(rec: StoredRecord, reserved: number, lifecycle: { retired: boolean }): FunctionVersion {
+  return frozenVersion(rec.name, LATEST, rec, rec.updatedAt, reserved, lifecycle);
 }
 
-function publishedVersion(rec: StoredRecord, v: StoredVersion, reserved: number): FunctionVersion {
-  return frozenVersion(rec.name, v.version, v, v.createdAt, reserved);
+function publishedVersion(rec: StoredRecord, v: StoredVersion, reserved: number, lifecycle: { retired: boolean }): FunctionVersion {
+  return frozenVersion(rec.name, v.version, v, v.createdAt, reserved, lifecycle);
 }
+
+/** For versions that never take calls: the deploy-time check, the placeholder before rebuild(). */
+const PREPARING = Object.freeze({ retired: false });
+const RESTORING = PREPARING;
 
 function frozenVersion(
   name: string, version: string,
   v: Pick<StoredVersion, 'spec' | 'digest' | 'codeDigest' | 'exportName' | 'imageId'>,
-  createdAt: string, reserved: number,
+  createdAt: string, reserved: number, lifecycle: { retired: boolean },
 ): FunctionVersion {
   return Object.freeze({
     name,
@@ -415,6 +433,7 @@ function frozenVersion(
       minInstances: Math.max(v.spec.minInstances, reserved),
     }),
     createdAt,
+    lifecycle,
   });
 }
 

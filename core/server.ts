@@ -61,6 +61,7 @@ export async function startServer(config: Config): Promise<Server> {
   const dispatcher = new Dispatcher(isolates, containers, records, metrics);
   const registry = new Registry(data, (rt) => dispatcher.backendFor(rt), { maxCodeBytes: config.maxCodeBytes });
   const triggers = new Triggers((name) => (registry.has(name) ? registry.resolve(name, '') : null), dispatcher);
+  dispatcher.resolveAgain = (name, version) => registry.resolve(name, version);
   registry.onChange = (name) => {
     triggers.sync(name);
     if (!registry.has(name)) metrics.forget(name);

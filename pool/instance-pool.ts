@@ -118,6 +118,11 @@ export class InstancePool<I extends PooledInstance> {
         return inst;
       }
     }
+    // The cold path only: a version replaced since the call resolved it starts nothing (the
+    // dispatcher resolves the call again); its warm instances above were draining, so not picked.
+    if (slot.retired || version.lifecycle?.retired === true) {
+      throw new HearthError('Superseded', `${version.name}: version ${version.version} (${version.digest.slice(0, 12)}) was replaced or deleted while this call waited`);
+    }
     const placement = inv.forceCold
       ? 'start'
       : placeCall({
