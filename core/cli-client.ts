@@ -202,6 +202,42 @@ export function addClientCommands(program: Command): void {
     });
 
   program
+    .command('publish')
+    .description('publish $LATEST as the next numbered version (the last one back if $LATEST has not changed)')
+    .argument('<name>', 'function name')
+    .option('--description <text>', 'what this version is')
+    .addOption(urlOption())
+    .action(async (name: string, opts) => {
+      const v = await client(opts).json('POST', `/v1/functions/${encodeURIComponent(name)}/versions`, opts.description ? { description: opts.description } : undefined);
+      out(`${name}\tversion ${v.version}\t${String(v.digest).slice(0, 12)}`);
+    });
+
+  program
+    .command('alias')
+    .description('point an alias at a version (created or moved; new calls follow at once), optionally splitting calls with one more version')
+    .argument('<name>', 'function name')
+    .argument('<alias>', 'alias name (not only digits)')
+    .argument('<version>', 'a published version number, or $LATEST')
+    .option('--extra <version=weight>', 'send this share (0..1) of calls to another published version, e.g. 3=0.1', (v: string) => {
+      const m = /^(\d+)=(\d*\.?\d+)$/.exec(v);
+      if (!m) throw new InvalidArgumentError('--extra takes VERSION=WEIGHT, e.g. 3=0.1');
+      return { [m[1]!]: Number(m[2]) };
+    })
+    .option('--min-instances <n>', 'reserved instances kept warm for the alias', int('--min-instances'))
+    .option('--description <text>', 'what the alias is for')
+    .addOption(urlOption())
+    .action(async (name: string, alias: string, version: string, opts) => {
+      const a = await client(opts).json('PUT', `/v1/functions/${encodeURIComponent(name)}/aliases/${encodeURIComponent(alias)}`, {
+        version,
+        ...(opts.extra ? { additionalVersionWeights: opts.extra } : {}),
+        ...(opts.minInstances !== undefined ? { minInstances: opts.minInstances } : {}),
+        ...(opts.description ? { description: opts.description } : {}),
+      });
+      const extra = Object.entries(a.additionalVersionWeights as Record<string, number>).map(([v, w]) => ` + version ${v} at ${w}`).join('');
+      out(`${name}:${alias}\t→ version ${a.version}${extra}`);
+    });
+
+  program
     .command('rm')
     .description('delete functions (their warm instances go too)')
     .argument('<name...>', 'function names')

@@ -193,6 +193,28 @@ describe('hearth deploy | invoke | logs | ls | rm', () => {
     expect((await hearth(['ls', '--json'], env)).stdout.trim()).toBe('[]');
   });
 
+  it('publishes versions and points aliases, which invoke --qualifier follows', async () => {
+    const src = folder({ 'v1/index.js': 'exports.handler = async () => 1;', 'v2/index.js': 'exports.handler = async () => 2;' });
+    expect((await hearth(['deploy', join(src, 'v1'), '--name', 'ver'], env)).code).toBe(0);
+    let r = await hearth(['publish', 'ver', '--description', 'first'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^ver\tversion 1\t[0-9a-f]{12}\n$/);
+    expect((await hearth(['deploy', join(src, 'v2'), '--name', 'ver'], env)).code).toBe(0);
+    expect((await hearth(['publish', 'ver'], env)).stdout).toMatch(/^ver\tversion 2\t/);
+    r = await hearth(['alias', 'ver', 'live', '1', '--extra', '2=0', '--min-instances', '1'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe('ver:live\t→ version 1 + version 2 at 0\n');
+    expect((await hearth(['invoke', 'ver', '--qualifier', 'live', '-q'], env)).stdout.trim()).toBe('1');
+    expect((await hearth(['alias', 'ver', 'live', '2'], env)).code).toBe(0);
+    expect((await hearth(['invoke', 'ver', '--qualifier', 'live', '-q'], env)).stdout.trim()).toBe('2');
+    r = await hearth(['alias', 'ver', 'live', '7'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^hearth: VersionNotFound: function "ver" has no version "7"/);
+    r = await hearth(['alias', 'ver', 'live', '1', '--extra', 'two'], env);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('--extra takes VERSION=WEIGHT');
+  });
+
   it('a function error: its error on stdout, exit 1', async () => {
     const src = folder({ 'boom.js': 'exports.handler = async () => { throw new TypeError("bad input"); };' });
     expect((await hearth(['deploy', join(src, 'boom.js')], env)).code).toBe(0);
