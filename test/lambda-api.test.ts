@@ -157,6 +157,24 @@ describe('without tokens', () => {
     expect((await failure(client, { FunctionName: 'a:b:c:d:e' })).name).toBe('InvalidParameterValueException');
   });
 
+  it('Qualifier and ARN qualifiers reach published versions and aliases; ExecutedVersion says which ran', async () => {
+    const post = (path: string, method: string, body?: unknown) => fetch(`${h.url}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    await deployOk(h, 'versioned', jsSource('exports.handler = async () => 1'));
+    expect((await post('/v1/functions/versioned/versions', 'POST')).status).toBe(201);
+    await deployOk(h, 'versioned', jsSource('exports.handler = async () => 2'));
+    expect((await post('/v1/functions/versioned/versions', 'POST')).status).toBe(201);
+    expect((await post('/v1/functions/versioned/aliases/prod', 'PUT', { version: '1' })).status).toBe(201);
+    const run = async (input: InvokeCommandInput) => {
+      const out = await client.send(new InvokeCommand(input));
+      return [out.ExecutedVersion, text(out.Payload)];
+    };
+    expect(await run({ FunctionName: 'versioned', Qualifier: 'prod' })).toEqual(['1', '1']);
+    expect(await run({ FunctionName: 'versioned', Qualifier: '2' })).toEqual(['2', '2']);
+    expect(await run({ FunctionName: 'arn:aws:lambda:us-east-1:123456789012:function:versioned:prod' })).toEqual(['1', '1']);
+    expect(await run({ FunctionName: 'versioned' })).toEqual(['$LATEST', '2']);
+    expect(await failure(client, { FunctionName: 'versioned', Qualifier: 'staging' })).toMatchObject({ name: 'ResourceNotFoundException', status: 404 });
+  });
+
   it('LogType Tail: LogResult is the base64 of the call\'s log', async () => {
     const out = await client.send(new InvokeCommand({ FunctionName: 'talk', LogType: 'Tail', Payload: json({ n: 42 }) }));
     expect(out.StatusCode).toBe(200);
