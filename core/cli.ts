@@ -61,8 +61,6 @@ serve.action(async (opts: Record<string, unknown>) => {
     process.stderr.write(`hearth: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  // For scripts and tests that start Hearth on port 0.
-  process.stdout.write(`hearth listening on http://${config.host}:${server.port}\n`);
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
@@ -75,6 +73,10 @@ serve.action(async (opts: Record<string, unknown>) => {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  // For scripts and tests that start Hearth on port 0. Written only now: a write to a pipe is
+  // synchronous, so a reader could signal before the handlers above existed (and the default
+  // action of SIGTERM is to die on the spot).
+  process.stdout.write(`hearth listening on http://${config.host}:${server.port}\n`);
 });
 
 function describeDefault(v: unknown): string {

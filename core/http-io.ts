@@ -10,10 +10,24 @@ export interface Exchange {
   aborted: boolean;
   /** Called once when the response is written or the client went away (in-flight accounting). */
   onDone: (() => void) | null;
+  /** The server the request came to: while it drains, every response closes its connection. */
+  server: ConnectionOwner;
 }
 
-export function exchange(res: HttpResponse): Exchange {
-  const ex: Exchange = { res, aborted: false, onDone: null };
+/**
+ * While `draining`, every response is written with `Connection: close` and its connection is closed
+ * once it is sent (uWS: `end(body, true)`), so that a client that kept the connection alive (a
+ * gateway's upstream pool) opens a new one for its next request, which the draining server
+ * refuses, instead of sending it on this one.
+ */
+export interface ConnectionOwner {
+  readonly draining: boolean;
+}
+
+const KEEP_ALIVE: ConnectionOwner = Object.freeze({ draining: false });
+
+export function exchange(res: HttpResponse, server: ConnectionOwner = KEEP_ALIVE): Exchange {
+  const ex: Exchange = { res, aborted: false, onDone: null, server };
   res.onAborted(() => {
     ex.aborted = true;
     const done = ex.onDone;
@@ -104,7 +118,7 @@ export function sendJson(ex: Exchange, status: number, value: unknown, headers?:
     ex.res.writeStatus(StatusLine[status] ?? String(status));
     if (status !== 204) ex.res.writeHeader('Content-Type', 'application/json');
     if (headers) for (const k in headers) ex.res.writeHeader(k, headers[k]!);
-    ex.res.end(body);
+    ex.res.end(body, ex.server.draining);
   });
   finish(ex);
 }
@@ -113,7 +127,7 @@ export function sendJson(ex: Exchange, status: number, value: unknown, headers?:
 export function sendText(ex: Exchange, status: number, contentType: string, text: string): void {
   if (ex.aborted) return;
   ex.res.cork(() => {
-    ex.res.writeStatus(StatusLine[status] ?? String(status)).writeHeader('Content-Type', contentType).end(text);
+    ex.res.writeStatus(StatusLine[status] ?? String(status)).writeHeader('Content-Type', contentType).end(text, ex.server.draining);
   });
   finish(ex);
 }
@@ -124,7 +138,7 @@ export function sendError(ex: Exchange, err: HearthError, headers?: Record<strin
     ex.res.writeStatus(StatusLine[err.status] ?? String(err.status));
     ex.res.writeHeader('Content-Type', 'application/json');
     if (headers) for (const k in headers) ex.res.writeHeader(k, headers[k]!);
-    ex.res.end(errorBody(err), close);
+    ex.res.end(errorBody(err), close || ex.server.draining);
   });
   finish(ex);
 }

@@ -17,6 +17,13 @@ import type { Registry } from './registry.js';
 
 const CONTENT_TYPE = ['application/json', 'application/msgpack'] as const;
 
+/**
+ * Draining: how long no request may arrive, after the last one was answered, before the server
+ * counts as quiet. A gateway under load sends on each connection it kept within a few ms; one that
+ * sends nothing for this long is unlikely to send on it in the instant of the exit.
+ */
+const QUIET_MS = 250;
+
 export interface FrontEndDeps {
   config: Config;
   registry: Registry;
@@ -29,7 +36,10 @@ export class FrontEnd {
   /** Requests being served (for drain). */
   inFlight = 0;
   private drainWaiters: (() => void)[] = [];
+  /** Set by drain(): every response from then on closes its connection (see ConnectionOwner). */
   draining = false;
+  /** Requests that arrived after drain() began (on connections clients had kept open). */
+  private arrivedWhileDraining = 0;
   private readonly adminToken: Buffer | null;
   /** Set: invoke and web calls need it (or the admin token). */
   readonly invokeToken: Buffer | null;
@@ -51,18 +61,44 @@ export class FrontEnd {
     });
   }
 
-  /** Stops taking connections; resolves when requests in flight are answered (or the deadline). */
+  /**
+   * Stops taking connections and resolves once the server is quiet, or at the deadline.
+   *
+   * From the first moment every response closes its connection (`Connection: close`): a client
+   * that kept a connection alive (a gateway's upstream pool) may still send a request on it, which
+   * is served, and its next request needs a new connection, which is refused, so it goes to
+   * another replica. Quiet means no request in flight and none arriving for QUIET_MS: a request
+   * that arrived on a kept-alive connection after the last one was answered would otherwise be
+   * cut by the exit, and for a gateway a request it already sent cannot be retried elsewhere.
+   */
   async drain(deadlineMs: number): Promise<void> {
     this.draining = true;
     if (this.listenSocket) {
       uWS.us_listen_socket_close(this.listenSocket);
       this.listenSocket = null;
     }
-    if (this.inFlight === 0) return;
-    await Promise.race([
-      new Promise<void>((r) => this.drainWaiters.push(r)),
-      new Promise<void>((r) => setTimeout(r, deadlineMs).unref()),
-    ]);
+    const started = performance.now();
+    const left = () => started + deadlineMs - performance.now();
+    const inFlightAtStart = this.inFlight;
+    for (;;) {
+      if (this.inFlight > 0) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          new Promise<void>((r) => this.drainWaiters.push(r)),
+          new Promise<void>((r) => { timer = setTimeout(r, Math.max(0, left())); }),
+        ]);
+        clearTimeout(timer);
+      }
+      if (this.inFlight === 0) {
+        const arrived = this.arrivedWhileDraining;
+        await new Promise<void>((r) => setTimeout(r, Math.max(0, Math.min(QUIET_MS, left()))));
+        if (this.inFlight === 0 && this.arrivedWhileDraining === arrived) break;
+      }
+      if (left() <= 0) break;
+    }
+    const facts = { inFlightAtStart, arrivedWhileDraining: this.arrivedWhileDraining, ms: Math.round(performance.now() - started) };
+    if (this.inFlight > 0) log.warn({ ...facts, cut: this.inFlight }, 'drain deadline reached with requests in flight');
+    else log.info(facts, 'drained: no request in flight');
   }
 
   close(): void {
@@ -72,8 +108,9 @@ export class FrontEnd {
 
   /** Tracks a request for drain; returns its exchange. */
   track(res: HttpResponse): Exchange {
-    const ex = exchange(res);
+    const ex = exchange(res, this);
     this.inFlight++;
+    if (this.draining) this.arrivedWhileDraining++;
     ex.onDone = this.onDone;
     return ex;
   }
@@ -164,7 +201,7 @@ export class FrontEnd {
         res.writeStatus(err ? StatusLine[err.status] ?? String(err.status) : '200 OK');
         res.writeHeader('Content-Type', err || inv.resEnc === Encoding.json ? 'application/json' : 'application/msgpack');
         writeCallHeaders(res, inv, err?.functionError === true, logResult);
-        res.end(body);
+        res.end(body, ex.server.draining);
       });
       finish(ex);
     }
@@ -180,7 +217,7 @@ export function failInvocation(ex: Exchange, requestId: string, err: HearthError
     ex.res.writeStatus(StatusLine[err.status] ?? String(err.status));
     ex.res.writeHeader('Content-Type', 'application/json');
     writeInvocationHeaders(ex.res, requestId, false, 0, 0, 0);
-    ex.res.end(errorBody(err), err.status === 413);
+    ex.res.end(errorBody(err), err.status === 413 || ex.server.draining);
   });
   finish(ex);
 }

@@ -202,6 +202,8 @@ function proceed(deps: LambdaApiDeps, state: { events: number }, call: Call, rec
       ex.res.writeStatus(StatusLine[204]!);
       writeLambdaHeaders(ex.res, requestId, fn.version);
       writeInvocationHeaders(ex.res, requestId, false, 0, 0, 0);
+      // No close flag without a length in uWS (see web-route.ts): while draining the header says it.
+      if (ex.server.draining) ex.res.writeHeader('Connection', 'close');
       ex.res.endWithoutBody();
     });
     return finish(ex);
@@ -224,7 +226,7 @@ function proceed(deps: LambdaApiDeps, state: { events: number }, call: Call, rec
       ex.res.writeStatus(StatusLine[202]!);
       writeLambdaHeaders(ex.res, requestId, fn.version);
       writeInvocationHeaders(ex.res, requestId, false, 0, 0, 0);
-      ex.res.end();
+      ex.res.end('', ex.server.draining);
     });
     // The response is written, but the exchange is finished only when the call is: drain waits
     // for accepted Event calls as it waits for sync ones. Its outcome is on the invocation record.
@@ -260,7 +262,7 @@ function respond(deps: LambdaApiDeps, ex: Exchange, inv: Invocation, tail: boole
         res.writeHeader('x-amzn-ErrorType', outcome.exception);
         writeLambdaHeaders(res, inv.requestId, inv.version);
         writeCallHeaders(res, inv, false, null);
-        res.end(body);
+        res.end(body, ex.server.draining);
       });
     } else {
       const logResult = tail ? tailBase64(inv.logs) : null;
@@ -273,7 +275,7 @@ function respond(deps: LambdaApiDeps, ex: Exchange, inv: Invocation, tail: boole
         if (functionError) res.writeHeader('X-Amz-Function-Error', 'Unhandled');
         if (logResult !== null && logResult !== '') res.writeHeader('X-Amz-Log-Result', logResult);
         writeCallHeaders(res, inv, functionError, null);
-        res.end(body);
+        res.end(body, ex.server.draining);
       });
     }
     finish(ex);
@@ -301,7 +303,7 @@ function sendFault(call: Call, f: LambdaFault, version: string | null = null, cl
     ex.res.writeHeader('x-amzn-ErrorType', f.exception);
     writeLambdaHeaders(ex.res, call.requestId, version);
     writeInvocationHeaders(ex.res, call.requestId, false, 0, 0, 0);
-    ex.res.end(body, close);
+    ex.res.end(body, close || ex.server.draining);
   });
   finish(ex);
 }

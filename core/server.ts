@@ -67,20 +67,21 @@ export async function startServer(config: Config): Promise<Server> {
     if (!registry.has(name)) metrics.forget(name);
   };
 
-  const restored = registry.restore();
+  registry.restore();
 
   let ready = false;
   const fe = new FrontEnd({ config, registry, dispatcher });
   mountWeb(fe, { config, registry, dispatcher });
   mountLambda(fe, { config, registry, dispatcher });
   mountManagement(fe, { config, registry, records, functionLogs, triggers, isReady: () => ready, backendFor: (rt) => dispatcher.backendFor(rt), isolateStats: () => isolates.stats(), metrics });
-  const port = await fe.listen(config.host, config.port);
-  log.info({ host: config.host, port, dataDir: data.root, functions: restored.length }, 'listening');
-
+  // The functions folder is loaded before the port opens: a gateway sends calls as soon as a
+  // connection is accepted, and a restarted replica must not answer them 404 meanwhile.
   if (config.functions.length > 0) {
     const r = await loadFunctionFolders(registry, config.functions, (name, folder, changed) => log.info({ function: name, folder, changed }, 'loaded from the functions folder'));
     if (r.deleted.length > 0) log.info({ deleted: r.deleted }, 'deleted: gone from the functions folder');
   }
+  const port = await fe.listen(config.host, config.port);
+  log.info({ host: config.host, port, dataDir: data.root, functions: registry.list().length }, 'listening');
   await Promise.all([isolates.ready(), containers.ready()]);
   ready = true;
 

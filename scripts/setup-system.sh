@@ -1,10 +1,16 @@
 #!/usr/bin/env bash
 # System packages Hearth's tests and benchmarks use, from Debian's packages, installed only when
 # missing (idempotent). Needs root (or sudo) for apt-get; without it, says what to install.
+#   wrk    HTTP load (bench)
+#   nginx  the gateway test runs its own nginx (its own config, prefix and ports, as a child
+#          process); the Debian package's own service is kept from starting on port 80.
 set -euo pipefail
 
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
+
 need=()
-command -v wrk >/dev/null 2>&1 || need+=(wrk)
+have wrk || need+=(wrk)
+have nginx || need+=(nginx)
 
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -13,5 +19,29 @@ if [ "$(id -u)" -ne 0 ]; then
   fi
 else SUDO=; fi
 echo "hearth setup: installing ${need[*]}" >&2
+
+# Debian's nginx package starts its service (nginx on port 80, /etc/nginx) when installed. Hearth
+# only needs the binary: while installing, a policy-rc.d that denies every service start (exit 101,
+# see /usr/share/doc/init-system-helpers/README.policy-rc.d) keeps it from starting, unless the
+# machine already has its own policy, which is then left alone.
+policy=/usr/sbin/policy-rc.d
+ours=
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\n# temporary, from hearth scripts/setup-system.sh: no service starts while installing\nexit 101\n' | $SUDO tee "$policy" >/dev/null
+  $SUDO chmod 755 "$policy"
+  ours=1
+fi
+cleanup() { if [ -n "$ours" ]; then $SUDO rm -f "$policy"; fi; }
+trap cleanup EXIT
+
 $SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+
+# If the service started anyway (a policy that allows it, or systemd), stop it and keep it off.
+if [[ " ${need[*]} " == *" nginx "* ]]; then
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
+  elif [ -s /run/nginx.pid ]; then
+    $SUDO /usr/sbin/nginx -s quit >/dev/null 2>&1 || true
+  fi
+fi

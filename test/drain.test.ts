@@ -1,7 +1,10 @@
 // SIGTERM to a real Hearth process: readiness goes 503, new connections are refused, calls in
 // flight finish, and the process exits 0; a call longer than the drain deadline is cut, not hung.
+// While draining, every response closes its connection, so clients that keep connections alive
+// (a gateway's pool) move on instead of keeping the process busy or being cut by its exit.
 
 import http from 'node:http';
+import net from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { deployOk, jsSource, startHearth } from './support/hearth.js';
 
@@ -18,6 +21,25 @@ function call(agent: http.Agent, port: number, method: string, path: string, bod
     req.on('error', reject);
     req.end(body);
   });
+}
+
+/** A raw kept-alive connection: sends the same request again and again, collects the responses. */
+async function raw(port: number, request: () => string, complete: RegExp) {
+  const sock = net.connect(port, '127.0.0.1');
+  let received = '';
+  sock.setEncoding('latin1');
+  sock.on('data', (d) => (received += d));
+  const closed = new Promise<void>((r) => sock.once('end', () => r()));
+  await new Promise<void>((r) => sock.once('connect', () => r()));
+  return {
+    sock,
+    closed,
+    send: () => sock.write(request()),
+    async responses(n: number): Promise<string[]> {
+      for (let i = 0; i < 400 && (received.match(complete) ?? []).length < n; i++) await new Promise((r) => setTimeout(r, 25));
+      return received.split(/(?=HTTP\/1\.1 \d{3} )/);
+    },
+  };
 }
 
 describe('drain on SIGTERM', () => {
@@ -60,4 +82,79 @@ describe('drain on SIGTERM', () => {
     expect(outcome === 'ECONNRESET' || (typeof outcome === 'number' && outcome >= 500)).toBe(true);
     await h.stop();
   }, 15_000); // the call asks for 20 s: a drain that waited for it would time the test out
+
+  it('while draining, requests on kept-alive connections are served with Connection: close (invoke, web, management), and the server closes them', async () => {
+    const h = await startHearth({ args: ['--no-docker', '--drain-timeout-ms', '5000'] });
+    await deployOk(h, 'sleeps', jsSource(SLEEPS, { timeoutMs: 10_000 }));
+    await deployOk(h, 'empty', jsSource('export default { fetch: () => new Response(null, { status: 204 }) };', {}, 'index.default'));
+    const body = (ms: number) => JSON.stringify({ ms });
+    const invoke = (ms: number) => `POST /v1/functions/sleeps/invoke HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body(ms).length}\r\n\r\n${body(ms)}`;
+    const conns = {
+      invoke: await raw(h.port, () => invoke(1), /\{"slept":\d+\}/g),
+      web: await raw(h.port, () => 'GET /v1/web/empty/ HTTP/1.1\r\nHost: x\r\n\r\n', /HTTP\/1\.1 204 [^]*?\r\n\r\n/g),
+      management: await raw(h.port, () => 'GET /v1/functions HTTP/1.1\r\nHost: x\r\n\r\n', /"functions":/g),
+    };
+    for (const [route, c] of Object.entries(conns)) {
+      c.send();
+      const [before] = await c.responses(1);
+      expect(before, route).toMatch(/^HTTP\/1\.1 20[04] /);
+      expect(before, route).not.toMatch(/\r\nconnection: close\r\n/i); // kept alive
+    }
+    // A call in flight keeps the process draining while the same connections send another one.
+    const inFlight = h.invoke('sleeps', { ms: 1_000 });
+    await new Promise((r) => setTimeout(r, 200));
+    const exited = new Promise<number | null>((r) => h.proc.once('exit', (code) => r(code)));
+    h.proc.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    for (const [route, c] of Object.entries(conns)) {
+      c.send();
+      const all = await c.responses(2);
+      expect(all, route).toHaveLength(2);
+      expect(all[1], route).toMatch(/^HTTP\/1\.1 20[04] /);
+      expect(all[1], route).toMatch(/\r\nconnection: close\r\n/i);
+    }
+    expect((await conns.invoke.responses(2))[1]).toContain('{"slept":1}');
+    expect((await conns.web.responses(2))[1]).not.toMatch(/\r\ncontent-length:/i); // a 204 has none
+    // The server closes the connection right after such a response (the process is still
+    // draining: the call in flight); for a 204, which has no length to end on, the client does.
+    await conns.invoke.closed;
+    await conns.management.closed;
+    expect(h.proc.exitCode).toBe(null);
+    expect((await inFlight).status).toBe(200);
+    expect(await exited).toBe(0);
+    for (const c of Object.values(conns)) c.sock.destroy();
+    await h.stop();
+  });
+
+  it('under steady load on kept-alive connections, SIGTERM answers every request that reached the server and exits 0 without waiting for the deadline', async () => {
+    const h = await startHearth({ args: ['--no-docker', '--drain-timeout-ms', '60000'] });
+    await deployOk(h, 'sleeps', jsSource(SLEEPS, { timeoutMs: 10_000 }));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+    const outcomes: (number | string)[] = [];
+    let running = true;
+    const loops = Array.from({ length: 8 }, async () => {
+      while (running) {
+        const r = await call(agent, h.port, 'POST', '/v1/functions/sleeps/invoke', JSON.stringify({ ms: 2 })).then(
+          (res) => res.status, (err: NodeJS.ErrnoException) => err.code ?? err.message,
+        );
+        outcomes.push(r);
+        // Once the server refuses new connections this client is done: nothing was lost.
+        if (r === 'ECONNREFUSED') return;
+      }
+    });
+    while (outcomes.length < 200) await new Promise((r) => setTimeout(r, 20));
+    const exited = new Promise<number | null>((r) => h.proc.once('exit', (code) => r(code)));
+    h.proc.kill('SIGTERM');
+    expect(await exited).toBe(0); // long before the 60 s deadline: the test would time out
+    running = false;
+    await Promise.all(loops);
+    agent.destroy();
+    const tally: Record<string, number> = {};
+    for (const o of outcomes) tally[String(o)] = (tally[String(o)] ?? 0) + 1;
+    // Every request that reached the server was answered 200; the only other outcome is a refused
+    // new connection. A reset or hang-up would be a request cut by the exit.
+    expect(Object.keys(tally).filter((k) => k !== '200' && k !== 'ECONNREFUSED')).toEqual([]);
+    expect(tally['200']).toBeGreaterThanOrEqual(200);
+    await h.stop();
+  }, 30_000);
 });

@@ -129,6 +129,33 @@ describe('Workers fetch handlers at /v1/web/{name}', () => {
     expect(await r.text()).toBe('body text');
   });
 
+  it('a HEAD call leaves its kept-alive connection good for the next request', async () => {
+    await deployOk(h, 'heads2', workers(`export default { fetch: () => new Response('twelve bytes') };`));
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const one = (method: string) => new Promise<{ status: number; body: string; length: string | undefined; socket: unknown }>((resolve, reject) => {
+      const req = http.request(`${h.url}/v1/web/heads2/x`, { method, agent }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, length: res.headers['content-length'], socket: req.socket }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    try {
+      const sockets = new Set<unknown>();
+      for (let i = 0; i < 3; i++) {
+        const head = await one('HEAD');
+        expect([head.status, head.body, head.length]).toEqual([200, '', '12']);
+        const get = await one('GET');
+        expect([get.status, get.body]).toEqual([200, 'twelve bytes']);
+        sockets.add(head.socket).add(get.socket);
+      }
+      expect(sockets.size).toBe(1); // one connection throughout
+    } finally {
+      agent.destroy();
+    }
+  });
+
   it('keeps ctx.waitUntil work going after the response, within the timeout, and records its logs', async () => {
     await deployOk(h, 'later', workers(`
       let done = 0;

@@ -1,0 +1,292 @@
+// Hearth behind a real nginx (Debian's package), configured by examples/gateway/nginx.conf itself
+// (only its ports are changed), in front of two real Hearth processes under steady load:
+//   (a) a rolling restart of one replica (SIGTERM, then started again on the same port) loses no
+//       request;
+//   (b) SIGKILL of the other replica loses only the requests that were in flight on it: sent to
+//       it (and to it alone: nginx does not resend them) before its process was gone, unanswered
+//       at the signal, and never run on the other replica.
+// Requests are matched to the replica that served them by their X-Request-Id in nginx's access log.
+// The counts per phase are printed.
+
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, startHearth, type Hearth } from './support/hearth.js';
+
+const EXAMPLE = join(ROOT, 'examples/gateway/nginx.conf');
+const CLIENTS = 8;
+/** How long each call runs: long enough that a replica always has some in flight. */
+const CALL_MS = 10;
+/** The function every request calls: logs its id, waits a few ms, returns its id. */
+const WORK = 'exports.handler = async (e) => { console.log(`ran ${e.id}`); await new Promise((r) => setTimeout(r, e.ms)); return { id: e.id }; };';
+
+interface Call {
+  id: string;
+  phase: string;
+  start: number;
+  end: number;
+  status: number;
+  /** A client-side error (the connection to nginx failed): never expected. */
+  error: string | null;
+  body: string;
+}
+
+interface LogLine { status: number; upstreams: string[]; ustatus: string[] }
+
+function nginxBinary(): string {
+  const which = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' });
+  const found = which.stdout.trim() || (existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : '');
+  if (!found) throw new Error('nginx is missing: the gateway test runs Debian\'s nginx; run `bash scripts/setup-system.sh` (as root) to install it');
+  return found;
+}
+
+/** A port free right now (the replicas need fixed ports: a restarted one comes back on its own). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** examples/gateway/nginx.conf with this test's ports: the example is what is tested. */
+function gatewayConfig(gateway: number, a: number, b: number): string {
+  const conf = readFileSync(EXAMPLE, 'utf8');
+  for (const needle of ['listen 127.0.0.1:8080;', 'server 127.0.0.1:8081 ', 'server 127.0.0.1:8082 ']) {
+    if (!conf.includes(needle)) throw new Error(`examples/gateway/nginx.conf no longer has "${needle}": update this test`);
+  }
+  return conf
+    .replace('listen 127.0.0.1:8080;', `listen 127.0.0.1:${gateway};`)
+    .replace('server 127.0.0.1:8081 ', `server 127.0.0.1:${a} `)
+    .replace('server 127.0.0.1:8082 ', `server 127.0.0.1:${b} `);
+}
+
+async function startNginx(prefix: string, conf: string, port: number): Promise<ChildProcess> {
+  mkdirSync(join(prefix, 'logs'), { recursive: true });
+  // Started as root, nginx's workers run as nobody: they must be able to enter the prefix.
+  chmodSync(prefix, 0o755);
+  const confPath = join(prefix, 'nginx.conf');
+  writeFileSync(confPath, conf);
+  const proc = spawn(nginxBinary(), ['-p', prefix, '-c', confPath, '-e', join(prefix, 'logs/error.log'), '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  for (let i = 0; i < 100; i++) {
+    if (proc.exitCode !== null) throw new Error(`nginx exited (${proc.exitCode}): ${out}${readIf(join(prefix, 'logs/error.log'))}`);
+    if (await canConnect(port)) return proc;
+    await sleep(50);
+  }
+  proc.kill('SIGKILL');
+  throw new Error(`nginx did not listen on ${port}: ${out}`);
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+function readIf(path: string): string {
+  return existsSync(path) ? readFileSync(path, 'utf8') : '';
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** rid → what nginx logged for it. */
+function accessLog(prefix: string): Map<string, LogLine> {
+  const out = new Map<string, LogLine>();
+  for (const line of readIf(join(prefix, 'logs/access.log')).split('\n')) {
+    const m = /" (\d{3}) \d+ rid=(\S+) up=(.*?) ustatus=(.*?) rt=/.exec(line);
+    if (!m) continue;
+    out.set(m[2]!, { status: Number(m[1]), upstreams: m[3]!.split(/, | : /), ustatus: m[4]!.split(/, | : /) });
+  }
+  return out;
+}
+
+/** One POST through nginx on a kept-alive connection. */
+function call(agent: http.Agent, port: number, id: string): Promise<Omit<Call, 'phase' | 'start' | 'end' | 'id'>> {
+  return new Promise((resolve) => {
+    const body = JSON.stringify({ ms: CALL_MS, id });
+    const req = http.request({
+      host: '127.0.0.1', port, method: 'POST', path: '/v1/functions/work/invoke', agent,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': id },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (text += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, error: null, body: text }));
+      res.on('error', (err) => resolve({ status: 0, error: err.message, body: text }));
+    });
+    req.on('error', (err: NodeJS.ErrnoException) => resolve({ status: 0, error: err.code ?? err.message, body: '' }));
+    req.end(body);
+  });
+}
+
+/** CLIENTS loops sending one request after another until stopped; every call is recorded. */
+function load(port: number) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: CLIENTS });
+  const calls: Call[] = [];
+  let phase = 'warm-up';
+  let running = true;
+  let n = 0;
+  const loops = Array.from({ length: CLIENTS }, async () => {
+    while (running) {
+      const id = `g${++n}`;
+      const start = performance.now();
+      const p = phase;
+      const r = await call(agent, port, id);
+      calls.push({ id, phase: p, start, end: performance.now(), ...r });
+    }
+  });
+  return {
+    calls,
+    setPhase(p: string) { phase = p; },
+    async stop() { running = false; await Promise.all(loops); agent.destroy(); },
+  };
+}
+
+async function ready(h: Hearth): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if ((await fetch(`${h.url}/readyz`)).status === 200) return;
+    await sleep(50);
+  }
+  throw new Error(`replica on ${h.port} never became ready:\n${h.log().slice(-2000)}`);
+}
+
+function ok(c: Call): boolean {
+  if (c.status !== 200) return false;
+  try { return (JSON.parse(c.body) as { id?: string }).id === c.id; } catch { return false; }
+}
+
+describe('behind nginx (examples/gateway/nginx.conf), two replicas under load', () => {
+  it('a rolling restart of one replica loses no request; SIGKILL of the other loses only the requests in flight on it', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'hearth-gateway-'));
+    const fnDir = join(work, 'functions');
+    mkdirSync(join(fnDir, 'work'), { recursive: true });
+    writeFileSync(join(fnDir, 'work/function.json'), JSON.stringify({ runtime: 'js', handler: 'index.handler', timeoutMs: 5_000 }));
+    writeFileSync(join(fnDir, 'work/index.js'), WORK);
+    const prefix = join(work, 'nginx');
+    mkdirSync(prefix);
+    const [gw, portA, portB] = [await freePort(), await freePort(), await freePort()];
+    const addrA = `127.0.0.1:${portA}`;
+    const addrB = `127.0.0.1:${portB}`;
+    // Each replica keeps its data dir across a restart, as a Docker volume would.
+    const replica = (port: number, dir: string) => startHearth({
+      dataDir: join(work, dir),
+      args: ['--no-docker', '--drain-timeout-ms', '10000', '--deploy', fnDir, '--port', String(port)],
+    });
+
+    let a: Hearth | null = null;
+    let b: Hearth | null = null;
+    let nginx: ChildProcess | null = null;
+    let traffic: ReturnType<typeof load> | null = null;
+    try {
+      [a, b] = await Promise.all([replica(portA, 'a'), replica(portB, 'b')]);
+      for (const h of [a, b]) await ready(h);
+      nginx = await startNginx(prefix, gatewayConfig(gw, portA, portB), gw);
+      traffic = load(gw);
+      const calls = traffic.calls;
+      const servedBy = (addr: string, from: number) => {
+        const log = accessLog(prefix);
+        return calls.filter((c) => c.start >= from && log.get(c.id)?.upstreams.at(-1) === addr).length;
+      };
+      /** Waits for progress (bounded), never for a time. */
+      const until = async (what: string, cond: () => boolean) => {
+        for (let i = 0; i < 400 && !cond(); i++) await sleep(50);
+        if (!cond()) throw new Error(`gave up waiting: ${what}\n${readIf(join(prefix, 'logs/error.log')).slice(-3000)}`);
+      };
+      await until('both replicas serve', () => servedBy(addrA, 0) >= 50 && servedBy(addrB, 0) >= 50);
+
+      // (a) Rolling restart of A: SIGTERM (it drains and exits 0), then again on the same port.
+      traffic.setPhase('rolling');
+      const aLog = a.log;
+      const aExit = await a.stop('SIGTERM');
+      a = null;
+      a = await replica(portA, 'a');
+      const restartedAt = performance.now();
+      await until('the restarted replica serves again', () => servedBy(addrA, restartedAt) >= 50);
+
+      // (b) SIGKILL of B. The kill is not an instant: the kernel closes a killed process's sockets
+      // only at the end of its exit, some ms after the signal (its memory is unmapped first), and
+      // until then requests nginx sends on its open connections are accepted into buffers nobody
+      // will read. Those are in flight on B too, as are the ones it had not answered at the signal.
+      traffic.setPhase('kill');
+      // The clients run on this test's event loop: let them have their requests out (the waits
+      // above read the access log synchronously) so that B has calls running when it is killed.
+      await sleep(100);
+      const killAt = performance.now();
+      const bExited = new Promise<void>((r) => b!.proc.once('exit', () => r()));
+      b.proc.kill('SIGKILL');
+      await bExited;
+      const goneAt = performance.now();
+      await until('A serves after the kill', () => servedBy(addrA, goneAt) >= 100);
+      await traffic.stop();
+      const log = accessLog(prefix);
+      for (let i = 0; i < 40 && calls.some((c) => !log.has(c.id)); i++) { await sleep(50); for (const [k, v] of accessLog(prefix)) log.set(k, v); }
+
+      const upstream = (c: Call) => log.get(c.id)?.upstreams.at(-1) ?? '?';
+      const failed = calls.filter((c) => !ok(c));
+      const rows: string[] = [];
+      for (const phase of ['warm-up', 'rolling', 'kill']) {
+        const cs = calls.filter((c) => c.phase === phase);
+        const per = (addr: string) => cs.filter((c) => upstream(c) === addr).length;
+        const second = cs.filter((c) => (log.get(c.id)?.upstreams.length ?? 0) > 1).length;
+        rows.push(`${phase}: ${cs.length} requests, ${cs.filter((c) => !ok(c)).length} failed; served by A ${per(addrA)}, B ${per(addrB)}; ${second} went to the other replica after a refused connection`);
+      }
+      const onBAtKill = calls.filter((c) => c.start < killAt && c.end > killAt && log.get(c.id)?.upstreams.includes(addrB)).length;
+      const sentWhileDying = failed.filter((c) => c.start >= killAt).length;
+      rows.push(`SIGKILL: ${onBAtKill} requests in flight on B at the signal; B gone ${(goneAt - killAt).toFixed(0)} ms later; ${failed.length} failed (${failed.length - sentWhileDying} sent before the signal, ${sentWhileDying} while B was dying)`);
+      const drainLine = aLog().split('\n').find((l) => l.includes('"msg":"drained') || l.includes('"msg":"drain deadline'));
+      if (drainLine) {
+        const d = JSON.parse(drainLine) as Record<string, unknown>;
+        rows.push(`A's drain: ${d.msg} after ${d.ms} ms; ${d.inFlightAtStart} requests in flight at SIGTERM, ${d.arrivedWhileDraining} more arrived on connections nginx kept open`);
+      }
+      console.log(`gateway: nginx → 2 Hearth replicas, ${CLIENTS} clients\n  ${rows.join('\n  ')}`);
+
+      // Every request has its line in nginx's access log (the matching below relies on it), and
+      // no client ever failed to talk to nginx itself.
+      expect(calls.filter((c) => !log.has(c.id)).map((c) => c.id)).toEqual([]);
+      expect(calls.filter((c) => c.error !== null).map((c) => `${c.id}: ${c.error}`)).toEqual([]);
+
+      // (a) A exited 0 after its drain, and no request was lost before, during or after the
+      // rolling restart. A served calls before it and again after it.
+      expect(aExit).toBe(0);
+      expect(calls.filter((c) => c.phase !== 'kill' && !ok(c)).map((c) => ({ id: c.id, status: c.status, body: c.body, log: log.get(c.id) }))).toEqual([]);
+      expect(calls.filter((c) => c.phase === 'rolling' && c.start < restartedAt && upstream(c) === addrA).length).toBeGreaterThan(0);
+      expect(servedBy(addrA, restartedAt)).toBeGreaterThan(0);
+
+      // (b) Each failure is nginx's 502 for a request it sent to B alone (not retried on A), sent
+      // before B was gone, and unanswered when the SIGKILL was sent. At most one per client.
+      for (const c of failed) {
+        expect({ id: c.id, status: c.status, upstreams: log.get(c.id)?.upstreams, ustatus: log.get(c.id)?.ustatus })
+          .toEqual({ id: c.id, status: 502, upstreams: [addrB], ustatus: ['502'] });
+        expect(c.start).toBeLessThan(goneAt);
+        expect(c.end).toBeGreaterThan(killAt);
+      }
+      expect(failed.length).toBeLessThanOrEqual(CLIENTS);
+      // None of them ran on A: A's function log has no line of theirs (and has the calls it served).
+      const ranOnA = new Set(((await (await fetch(`${a.url}/v1/functions/work/logs?limit=10000`)).json()) as { lines: { message: string }[] })
+        .lines.map((l) => l.message.trim().replace(/^ran /, '')));
+      expect(calls.filter((c) => c.start >= goneAt && upstream(c) === addrA).every((c) => ranOnA.has(c.id))).toBe(true);
+      expect(failed.filter((c) => ranOnA.has(c.id)).map((c) => c.id)).toEqual([]);
+    } finally {
+      await traffic?.stop();
+      if (nginx && nginx.exitCode === null) {
+        const gone = new Promise((r) => nginx!.once('exit', r));
+        nginx.kill('SIGQUIT');
+        await gone;
+      }
+      await Promise.all([a?.stop(), b?.stop('SIGKILL')]);
+      rmSync(work, { recursive: true, force: true });
+    }
+  }, 90_000);
+});
