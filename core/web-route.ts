@@ -1,7 +1,8 @@
-// ANY /v1/web/{name}/{path...}: the HTTP request itself goes to the function (a Workers fetch
-// handler, or an event handler through the Lambda function URL contract), and its response comes
-// back as it is: status, headers and body, binary too. The function sees the URL without the
-// /v1/web/{name} prefix (X-Forwarded-Prefix carries it), as if it owned the host.
+// ANY /v1/web/{name}[:{qualifier}]/{path...}: the HTTP request itself goes to the function (a
+// Workers fetch handler, or an event handler through the Lambda function URL contract), and its
+// response comes back as it is: status, headers and body, binary too. The function sees the URL
+// without the /v1/web/{name} prefix (X-Forwarded-Prefix carries it), as if it owned the host.
+// `name:live` calls the alias (or version) `live`, as a Lambda function URL of an alias does.
 
 import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
@@ -38,9 +39,12 @@ function serveWeb(fe: FrontEnd, deps: WebRouteDeps, res: HttpResponse, req: Http
   // receive: everything from `req` is read now (it is invalid after the first await)
   const ex = fe.track(res);
   const requestId = randomUUID();
-  const name = req.getParameter(0)!;
+  const segment = req.getParameter(0)!;
+  const colon = segment.indexOf(':');
+  const name = colon < 0 ? segment : segment.slice(0, colon);
+  const qualifier = colon < 0 ? '' : segment.slice(colon + 1);
   const method = req.getMethod().toUpperCase();
-  const prefix = `/v1/web/${name}`;
+  const prefix = `/v1/web/${segment}`;
   const path = req.getUrl().slice(prefix.length) || '/';
   const query = req.getQuery() ?? '';
   const hostHeader = req.getHeader('host');
@@ -69,7 +73,7 @@ function serveWeb(fe: FrontEnd, deps: WebRouteDeps, res: HttpResponse, req: Http
 
   let fn;
   try {
-    fn = deps.registry.resolve(name, '');
+    fn = deps.registry.resolve(name, qualifier);
   } catch (err) {
     return failInvocation(ex, requestId, err as HearthError);
   }

@@ -129,6 +129,23 @@ describe('Workers fetch handlers at /v1/web/{name}', () => {
     expect(await r.text()).toBe('body text');
   });
 
+  it('NAME:QUALIFIER reaches a version or an alias; the function still sees its own path', async () => {
+    const src = (v: number) => workers(`export default { fetch: (req) => Response.json({ v: ${v}, path: new URL(req.url).pathname, prefix: req.headers.get('x-forwarded-prefix') }) };`);
+    const api = (method: string, path: string, body?: unknown) => fetch(`${h.url}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}) });
+    await deployOk(h, 'webver', src(1));
+    expect((await api('POST', '/v1/functions/webver/versions')).status).toBe(201);
+    await deployOk(h, 'webver', src(2));
+    expect((await api('PUT', '/v1/functions/webver/aliases/live', { version: '1' })).status).toBe(201);
+    const live = await fetch(`${h.url}/v1/web/webver:live/a/b?q=1`);
+    expect(live.headers.get('x-hearth-executed-version')).toBe('1');
+    expect(await live.json()).toEqual({ v: 1, path: '/a/b', prefix: '/v1/web/webver:live' });
+    expect(await (await fetch(`${h.url}/v1/web/webver:1/`)).json()).toMatchObject({ v: 1 });
+    expect(await (await fetch(`${h.url}/v1/web/webver/`)).json()).toMatchObject({ v: 2 });
+    const nope = await fetch(`${h.url}/v1/web/webver:staging/`);
+    expect(nope.status).toBe(404);
+    expect(((await nope.json()) as { errorType: string }).errorType).toBe('VersionNotFound');
+  });
+
   it('a HEAD call leaves its kept-alive connection good for the next request', async () => {
     await deployOk(h, 'heads2', workers(`export default { fetch: () => new Response('twelve bytes') };`));
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
