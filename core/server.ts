@@ -69,11 +69,12 @@ export async function startServer(config: Config): Promise<Server> {
 
   registry.restore();
 
-  let ready = false;
+  let isolatesReady = false;
+  let containersReady = false;
   const fe = new FrontEnd({ config, registry, dispatcher });
   mountWeb(fe, { config, registry, dispatcher });
   mountLambda(fe, { config, registry, dispatcher });
-  mountManagement(fe, { config, registry, records, functionLogs, triggers, isReady: () => ready, backendFor: (rt) => dispatcher.backendFor(rt), isolateStats: () => isolates.stats(), metrics });
+  mountManagement(fe, { config, registry, records, functionLogs, triggers, isReady: () => isolatesReady && containersReady, backendFor: (rt) => dispatcher.backendFor(rt), isolateStats: () => isolates.stats(), metrics });
   // The functions folder is loaded before the port opens: a gateway sends calls as soon as a
   // connection is accepted, and a restarted replica must not answer them 404 meanwhile.
   if (config.functions.length > 0) {
@@ -82,8 +83,11 @@ export async function startServer(config: Config): Promise<Server> {
   }
   const port = await fe.listen(config.host, config.port);
   log.info({ host: config.host, port, dataDir: data.root, functions: registry.list().length }, 'listening');
-  await Promise.all([isolates.ready(), containers.ready()]);
-  ready = true;
+  // Start-up waits for the pre-warmed isolates. The stem cells count for readiness, not for start-up:
+  // an engine that keeps failing to start them must not keep Hearth (and its JS functions) down.
+  void containers.ready().then(() => { containersReady = true; });
+  await isolates.ready();
+  isolatesReady = true;
 
   return {
     port, registry, dispatcher, isolates,

@@ -47,6 +47,25 @@ describe('Reserve', () => {
     expect(r.size).toBe(2);
   });
 
+  it('is full once what failed is not retried and the rest is made (a missing image does not hold readiness)', async () => {
+    const missing = new Set<string>();
+    const r = new Reserve<number>({
+      next: (have) => ['gone', 'here'].find((k) => !missing.has(k) && have(k) < 1) ?? null,
+      make: async (k) => {
+        await sleep(1);
+        if (k === 'gone') { missing.add(k); throw new Error('no such image'); }
+        return 1;
+      },
+      dispose: () => undefined,
+      failed: (k) => (missing.has(k) ? null : 5),
+    }, 5);
+    const full = r.full();
+    r.fill();
+    await full; // hung before: after a failure not retried, nothing went on to the other keys
+    expect(r.size).toBe(1);
+    expect(r.take('here')).toBe(1);
+  });
+
   it('retries after a failed make, and close disposes what is ready and what was being made', async () => {
     const s = source({ a: 1 }, { failFirst: 2 });
     const r = new Reserve(s.src, 5);

@@ -8,7 +8,7 @@ export interface ReserveSource<T> {
   next(count: (key: string) => number): string | null;
   make(key: string): Promise<T>;
   dispose(item: T): void;
-  /** A make failed: retry after this many ms, or null to wait for the next take or fill(). */
+  /** A make failed: retry after this many ms, or null not to (next() must then stop offering that key until something changes). */
   failed(key: string, err: unknown): number | null;
 }
 
@@ -80,6 +80,9 @@ export class Reserve<T> {
         this.making = false;
         const retry = this.source.failed(key, err);
         if (retry !== null && !this.closed) this.soon(retry);
+        // Not retried (e.g. its image is missing; next() no longer offers that key): go on with the
+        // other keys, or tell the waiters it is as full as it gets.
+        else if (retry === null) this.fill();
       },
     );
   }
