@@ -228,7 +228,7 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
   const tmp = mkdtempSync(join(os.tmpdir(), 'hearth-bench-micro-'));
   const pool = {
     maxTotalInstances: 1_000, memoryBudgetMb: 4_096, waitQueueSize: 100, waitQueueTimeoutMs: 5_000,
-    scaleUpThreshold: 0.8, sweepIntervalMs: 60_000,
+    scaleUpThreshold: 0.8, scaleDownThreshold: 0.5, scaleDownDelayMs: 10_000, sweepIntervalMs: 60_000,
   };
   const quiet = () => undefined;
   const dataA = new DataDir(join(tmp, 'a'));

@@ -94,6 +94,42 @@ export class ContainerBackend implements Backend {
         this.stems.clear();
       }
     });
+    engine.watchExits((id) => this.exited(id), () => void this.resync());
+  }
+
+  /**
+   * A container of this process stopped (the engine said so). A warm one — a reserved one too —
+   * is dropped now and, below minInstances, started again without waiting for a call; a stem cell
+   * is dropped from the reserve, which refills. Containers Hearth removed itself are no longer
+   * held, so their own "die" changes nothing.
+   */
+  private exited(id: string): void {
+    let lost = false;
+    for (const slot of this.pool.slots.values()) {
+      for (const inst of slot.instances) {
+        if (inst.containerId === id && !inst.broken) { inst.lost(); lost = true; }
+      }
+    }
+    if (lost) {
+      log.info({ container: id.slice(0, 12) }, 'a warm container stopped: it is replaced');
+      this.pool.dropBroken('exited');
+    }
+    let stem = false;
+    this.stems.clear((s) => s.containerId === id && (stem = true));
+    if (stem) this.stems.soon();
+  }
+
+  /** The exit events had a gap (the engine stayed up): the warm containers that stopped meanwhile go. */
+  private async resync(): Promise<void> {
+    const held: ContainerInstance[] = [];
+    for (const slot of this.pool.slots.values()) for (const inst of slot.instances) if (!inst.broken) held.push(inst);
+    let running: Set<string>;
+    try {
+      running = await this.engine.running();
+    } catch {
+      return; // the engine is going: its watcher and reconcile() take it from here
+    }
+    for (const inst of held) if (!running.has(inst.containerId)) this.exited(inst.containerId);
   }
 
   /** Set while the instances are checked against the engine that came back; calls wait for it. */

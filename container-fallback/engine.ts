@@ -73,6 +73,76 @@ export class Engine {
   close(): void {
     if (this.watcher) clearInterval(this.watcher);
     this.watcher = null;
+    this.closed = true;
+    if (this.exitRetry) clearTimeout(this.exitRetry);
+    this.exitRetry = null;
+    this.exitStream?.destroy();
+    this.exitStream = null;
+  }
+
+  private closed = false;
+  private exitStream: NodeJS.ReadableStream & { destroy(): void } | null = null;
+  private exitRetry: NodeJS.Timeout | null = null;
+  private onExit: ((id: string) => void) | null = null;
+  private onExitGap: (() => void) | null = null;
+
+  /**
+   * Tells `onExit` the id of every container of this process that stops — killed from outside,
+   * out of memory, crashed, or removed by Hearth itself — as the engine reports it ("die" events),
+   * so a dead warm container is noticed without waiting for a call. One event stream, reopened
+   * when it breaks and when the engine is back; `onGap` runs when it was reopened while the engine
+   * stayed up (exits in the gap were not reported: look for yourself). Call once.
+   */
+  watchExits(onExit: (id: string) => void, onGap: () => void): void {
+    this.onExit = onExit;
+    this.onExitGap = onGap;
+    this.onChange((up) => { if (up) this.openExits(false); });
+    this.openExits(false);
+  }
+
+  private openExits(gap: boolean): void {
+    if (this.exitStream !== null || this.closed || !this.available || this.onExit === null) return;
+    const epoch = this.epoch;
+    const filters = JSON.stringify({ type: ['container'], event: ['die'], label: [`${MANAGED_LABEL}=${process.pid}`] });
+    (this.docker.getEvents({ filters }) as Promise<NodeJS.ReadableStream & { destroy(): void }>).then((stream) => {
+      if (this.closed || this.exitStream !== null) return stream.destroy();
+      this.exitStream = stream;
+      let buf = '';
+      stream.on('data', (chunk: Buffer | string) => {
+        buf += chunk.toString();
+        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          let id: unknown;
+          try {
+            const e = JSON.parse(line) as { id?: string; Actor?: { ID?: string } };
+            id = e.Actor?.ID ?? e.id;
+          } catch {
+            continue;
+          }
+          if (typeof id === 'string' && id !== '') this.onExit?.(id);
+        }
+      });
+      const ended = () => {
+        if (this.exitStream !== stream) return;
+        this.exitStream = null;
+        this.retryExits();
+      };
+      stream.on('end', ended);
+      stream.on('error', ended);
+      stream.on('close', ended);
+      if (gap && this.epoch === epoch) this.onExitGap?.();
+    }, () => this.retryExits());
+  }
+
+  /** The stream broke or could not open: again in a second (while the engine answers; else when it is back). */
+  private retryExits(): void {
+    if (this.closed || this.exitRetry !== null) return;
+    this.exitRetry = setTimeout(() => {
+      this.exitRetry = null;
+      this.openExits(true);
+    }, 1_000);
+    this.exitRetry.unref();
   }
 
   /** Marks the engine gone after a failed call (the watcher finds out when it is back). */

@@ -104,8 +104,14 @@ export interface InstanceInfo {
   version: string;
   inFlight: number;
   callsServed: number;
+  /** Epoch ms. */
   createdAt: number;
+  /** Epoch ms: when its last call ended (when it was made, before any). */
   lastUsedAt: number;
+  /** Since it was made, ms. */
+  ageMs: number;
+  /** Since its last call ended, ms (0 while it has calls in flight). */
+  idleMs: number;
   memoryMb: number;
   /** Tier-specific facts (e.g. whether V8 cached data was used to load the code). */
   detail?: Record<string, unknown>;

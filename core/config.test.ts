@@ -53,6 +53,14 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ cwd: dirWith(), env: { HEARTH_DOCKER: 'maybe' } })).toThrow(/docker: .*\(from HEARTH_DOCKER/);
   });
 
+  it('takes the scale-down settings, and refuses a scale-down threshold that is not below the scale-up one', () => {
+    const c = loadConfig({ cwd: dirWith(), env: { HEARTH_SCALE_DOWN_THRESHOLD: '0.3' }, flags: { scaleDownDelayMs: '250' } });
+    expect([c.scaleUpThreshold, c.scaleDownThreshold, c.scaleDownDelayMs]).toEqual([0.8, 0.3, 250]);
+    expect(() => loadConfig({ cwd: dirWith(), env: { HEARTH_SCALE_DOWN_THRESHOLD: '0.8' } }))
+      .toThrow(/scaleDownThreshold: must be below scaleUpThreshold \(from HEARTH_SCALE_DOWN_THRESHOLD = 0\.8; scaleUpThreshold from the defaults = 0\.8\)/);
+    expect(() => loadConfig({ cwd: dirWith(), env: {}, flags: { scaleUpThreshold: '0.4' } })).toThrow(/scaleDownThreshold: must be below scaleUpThreshold/);
+  });
+
   it('refuses unknown keys in the file, a file that is not JSON or not an object, and a missing explicit file', () => {
     expect(() => loadConfig({ cwd: dirWith({ prot: 8080 }), env: {} })).toThrow(/Unrecognized key.*"prot"/);
     expect(() => loadConfig({ cwd: dirWith('{ port: 1 '), env: {} })).toThrow(/is not valid JSON/);

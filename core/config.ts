@@ -31,8 +31,12 @@ export const ConfigSchema = z.strictObject({
   /** Calls waiting for a busy function, per version, and how long one may wait. */
   waitQueueSize: z.number().int().min(0).default(1_000),
   waitQueueTimeoutMs: z.number().int().min(1).default(10_000),
-  /** Start another instance when in-flight calls pass this share of a version's capacity. */
+  /** Start another instance when in-flight calls pass this share of a version's capacity (calls are packed up to it). */
   scaleUpThreshold: z.number().gt(0).max(1).default(0.8),
+  /** Below this share of a version's capacity in use, it has surplus instances (released once idle for scaleDownDelayMs). */
+  scaleDownThreshold: z.number().min(0).lt(1).default(0.5),
+  /** How long a surplus instance must have been idle before it is released (the last one waits for keepAliveMs). */
+  scaleDownDelayMs: z.number().int().min(0).default(10_000),
   sweepIntervalMs: z.number().int().min(10).default(1_000),
   invocationRetention: z.number().int().min(1).default(10_000),
   logLinesPerFunction: z.number().int().min(1).default(5_000),
@@ -77,7 +81,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'maxTotalInstances', kind: 'int', arg: 'n', help: 'isolate budget across functions' },
   { key: 'waitQueueSize', kind: 'int', arg: 'n', help: 'calls that may wait for a busy function, per version' },
   { key: 'waitQueueTimeoutMs', kind: 'int', arg: 'ms', help: 'longest wait for a free instance' },
-  { key: 'scaleUpThreshold', kind: 'number', arg: 'share', help: 'start another instance past this share of capacity in use' },
+  { key: 'scaleUpThreshold', kind: 'number', arg: 'share', help: 'start another instance past this share of a version\'s capacity (instances × concurrency) in use; calls are packed onto instances up to it' },
+  { key: 'scaleDownThreshold', kind: 'number', arg: 'share', help: 'below this share of capacity in use a version has surplus instances, released down to what its calls need (never below minInstances; the last one waits for its keepAliveMs); less than --scale-up-threshold; 0: off, instances go only at their keepAliveMs' },
+  { key: 'scaleDownDelayMs', kind: 'int', arg: 'ms', help: 'how long a surplus instance must have been idle before it is released (much shorter than keepAliveMs)' },
   { key: 'sweepIntervalMs', kind: 'int', arg: 'ms', help: 'how often idle instances are checked' },
   { key: 'maxBodyBytes', kind: 'int', arg: 'bytes', help: 'largest invoke body' },
   { key: 'maxCodeBytes', kind: 'int', arg: 'bytes', help: 'largest deploy body' },
@@ -158,6 +164,10 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     throw new Error(`invalid configuration: ${lines.join('; ')}`);
   }
   const c = r.data;
+  if (c.scaleDownThreshold >= c.scaleUpThreshold) {
+    const src = (k: ConfigKey) => `${from.get(k) ?? 'the defaults'} = ${c[k]}`;
+    throw new Error(`invalid configuration: scaleDownThreshold: must be below scaleUpThreshold (from ${src('scaleDownThreshold')}; scaleUpThreshold from ${src('scaleUpThreshold')})`);
+  }
   if (!isLoopback(c.host) && !c.adminToken) {
     throw new Error(`refusing to listen on ${c.host} without an admin token: set HEARTH_ADMIN_TOKEN (or listen on 127.0.0.1)`);
   }

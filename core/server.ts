@@ -51,6 +51,8 @@ export async function startServer(config: Config): Promise<Server> {
       waitQueueSize: config.waitQueueSize,
       waitQueueTimeoutMs: config.waitQueueTimeoutMs,
       scaleUpThreshold: config.scaleUpThreshold,
+      scaleDownThreshold: config.scaleDownThreshold,
+      scaleDownDelayMs: config.scaleDownDelayMs,
       sweepIntervalMs: config.sweepIntervalMs,
     },
     data,
@@ -128,6 +130,7 @@ async function startContainerTier(config: Config, data: DataDir, sink: HostLog):
       maxTotalInstances: config.maxContainers, memoryBudgetMb: config.containerMemoryBudgetMb,
       waitQueueSize: config.waitQueueSize, waitQueueTimeoutMs: config.waitQueueTimeoutMs,
       scaleUpThreshold: config.scaleUpThreshold, sweepIntervalMs: config.sweepIntervalMs,
+      scaleDownThreshold: config.scaleDownThreshold, scaleDownDelayMs: config.scaleDownDelayMs,
     },
     engine, data, sink,
   );

@@ -29,7 +29,7 @@ class Fake implements InstanceFactory<PooledInstance> {
   estimateMb() { return 1; }
 }
 
-const settings = { maxTotalInstances: 10, memoryBudgetMb: 1000, waitQueueSize: 2, waitQueueTimeoutMs: 200, scaleUpThreshold: 0.8, sweepIntervalMs: 10_000 };
+const settings = { maxTotalInstances: 10, memoryBudgetMb: 1000, waitQueueSize: 2, waitQueueTimeoutMs: 200, scaleUpThreshold: 0.8, scaleDownThreshold: 0.5, scaleDownDelayMs: 100, sweepIntervalMs: 10_000 };
 let pool: InstancePool<PooledInstance>;
 afterEach(() => pool?.close());
 
@@ -124,5 +124,83 @@ describe('InstancePool', () => {
     expect(pool.stats(0).memoryMb).toBe(70); // only that one was measured again
     pool.sweep(performance.now() + 1_000); // keepalive 0: all go
     expect(pool.stats(0).memoryMb).toBe(0);
+  });
+
+  it('scales up past the threshold, packs calls, and releases the surplus once the load drops, the last one at its keepalive', async () => {
+    const f = new Fake();
+    pool = new InstancePool(f, settings);
+    // Concurrency 4 at threshold 0.8: 3 calls an instance before the next gets any.
+    const v = version('s', { concurrency: 4, maxInstances: 3, keepAliveMs: 1_000 });
+    const held: PooledInstance[] = [await pool.acquire(v, inv())];
+    for (let i = 0; i < 2; i++) held.push(pool.acquire(v, inv()) as PooledInstance);
+    expect(new Set(held).size).toBe(1); // packed on the first
+    expect(pool.slots.get('s')!.starting).toBe(0);
+    held.push(pool.acquire(v, inv()) as PooledInstance); // 4 > 0.8 × 4: one more starts ahead of demand
+    expect(pool.slots.get('s')!.starting).toBe(1);
+    await new Promise((r) => setTimeout(r, 20));
+    const [first, second] = pool.slots.get('s')!.instances;
+    held.push(pool.acquire(v, inv()) as PooledInstance); // the first is full to its pack limit: the new one
+    expect(held.at(-1)).toBe(second);
+    for (const i of held) pool.release(i);
+    // A trickle: every call goes to the first; the second stays idle.
+    for (let i = 0; i < 3; i++) pool.release(pool.acquire(v, inv()) as PooledInstance);
+    expect(second!.callsServed).toBe(1);
+    const t = second!.lastUsedAt;
+    pool.sweep(t + 50); // not idle for scaleDownDelayMs yet
+    expect(pool.slots.get('s')!.instances).toHaveLength(2);
+    first!.lastUsedAt = t + 500; // the trickle went on
+    pool.sweep(t + 600);
+    expect(f.disposed).toEqual([`${second!.id}:scale-down`]);
+    pool.sweep(t + 1_400); // the last one: not before its keepalive …
+    expect(pool.slots.get('s')!.instances).toEqual([first]);
+    pool.sweep(t + 1_500); // … then it goes too
+    expect(f.disposed).toEqual([`${second!.id}:scale-down`, `${first!.id}:keepalive`]);
+  });
+
+  it('a reserved instance that breaks is replaced at once, without a call', async () => {
+    const f = new Fake();
+    pool = new InstancePool(f, settings);
+    const v = version('r', { minInstances: 1, maxInstances: 2 });
+    pool.reserve(v);
+    await new Promise((r) => setTimeout(r, 20));
+    const [a] = pool.slots.get('r')!.instances;
+    // Broken while idle (e.g. its container was killed): the backend drops it, a new one starts.
+    (a as { broken: boolean }).broken = true;
+    pool.dropBroken('exited');
+    expect(f.disposed).toEqual([`${a!.id}:exited`]);
+    expect(pool.slots.get('r')!.starting).toBe(1);
+    await new Promise((r) => setTimeout(r, 20));
+    const [b] = pool.slots.get('r')!.instances;
+    expect(b!.state).toBe(InstanceState.idle);
+    // Broken by a call (out of memory): replaced when that call ends.
+    const got = pool.acquire(v, inv()) as PooledInstance;
+    expect(got).toBe(b);
+    (b as { broken: boolean }).broken = true;
+    pool.release(b!);
+    expect(pool.slots.get('r')!.starting).toBe(1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(pool.slots.get('r')!.instances.map((i) => i.state)).toEqual([InstanceState.idle]);
+    // Broken while idle and nobody told: the sweep finds it.
+    const [c] = pool.slots.get('r')!.instances;
+    (c as { broken: boolean }).broken = true;
+    pool.sweep();
+    expect(f.disposed.at(-1)).toBe(`${c!.id}:broken`);
+    expect(pool.slots.get('r')!.starting).toBe(1);
+  });
+
+  it('a forced cold start stays within maxInstances: an idle instance makes room, or the call is refused', async () => {
+    const f = new Fake();
+    pool = new InstancePool(f, settings);
+    const v = version('f', { maxInstances: 1 });
+    const a = await pool.acquire(v, inv());
+    pool.release(a);
+    const forced = { ...inv(), forceCold: true };
+    const b = await pool.acquire(v, forced);
+    expect(forced.cold).toBe(true);
+    expect(b).not.toBe(a);
+    expect(f.disposed).toEqual([`${a.id}:force-cold`]);
+    expect(pool.slots.get('f')!.instances).toEqual([b]);
+    // b is busy: no room for another fresh one.
+    expect(() => pool.acquire(v, { ...inv(), forceCold: true })).toThrow(expect.objectContaining({ status: 429, type: 'TooManyRequests' }));
   });
 });

@@ -5,7 +5,8 @@
 import { LRUCache } from 'lru-cache';
 import type { BackendStats, FunctionVersion, InstanceInfo, Invocation } from '../core/backend.js';
 import { HearthError } from '../core/errors.js';
-import { expiredIdle, pickEvictions, pickInstance, placeCall, shouldScaleUp } from './policy.js';
+import { log } from '../core/log.js';
+import { packLimit, pickEvictions, pickInstance, placeCall, releasable, shouldScaleUp } from './policy.js';
 import { InstanceState, moveTo, type CallableInstance, type PooledInstance } from './states.js';
 import { WaitQueue } from './wait-queue.js';
 
@@ -25,7 +26,12 @@ export interface PoolSettings {
   memoryBudgetMb: number;
   waitQueueSize: number;
   waitQueueTimeoutMs: number;
+  /** Start one more instance when in-flight calls pass this share of the version's slots; calls are packed up to it. */
   scaleUpThreshold: number;
+  /** Below this share of the version's slots in use, it has surplus instances (policy.ts releasable). */
+  scaleDownThreshold: number;
+  /** How long a surplus instance must have been idle before it goes. */
+  scaleDownDelayMs: number;
   sweepIntervalMs: number;
 }
 
@@ -108,7 +114,7 @@ export class InstancePool<I extends PooledInstance> {
     const slot = this.slot(version);
     const conc = version.spec.concurrency;
     if (!inv.forceCold) {
-      const idx = pickInstance(slot.instances, conc);
+      const idx = pickInstance(slot.instances, conc, packLimit(conc, this.settings.scaleUpThreshold));
       if (idx >= 0) {
         const inst = slot.instances[idx]!;
         this.take(slot, inst);
@@ -124,7 +130,7 @@ export class InstancePool<I extends PooledInstance> {
       throw new HearthError('Superseded', `${version.name}: version ${version.version} (${version.digest.slice(0, 12)}) was replaced or deleted while this call waited`);
     }
     const placement = inv.forceCold
-      ? 'start'
+      ? this.placeForcedCold(slot)
       : placeCall({
           instances: slot.instances.length,
           starting: slot.starting,
@@ -136,6 +142,9 @@ export class InstancePool<I extends PooledInstance> {
         });
     if (placement === 'start') return this.coldStart(slot, inv);
     if (placement === 'wait') return this.wait(slot, inv);
+    if (inv.forceCold) {
+      throw new HearthError('TooManyRequests', `${version.name}: no room for a fresh instance (X-Hearth-Force-Cold): all ${slot.instances.length} instances are busy or starting and maxInstances is ${version.spec.maxInstances}`);
+    }
     throw new HearthError(
       'TooManyRequests',
       `${version.name}: all ${slot.instances.length} instances are busy (concurrency ${conc}, maxInstances ${version.spec.maxInstances}) and ${slot.waiters.length} calls are already waiting`,
@@ -152,7 +161,10 @@ export class InstancePool<I extends PooledInstance> {
     if (slot) slot.inFlight--;
     if (broken) {
       this.remove(inst, 'broken');
-      if (slot) this.serveWaiters(slot);
+      if (slot) {
+        this.serveWaiters(slot);
+        this.refill(slot);
+      }
       return;
     }
     if (inst.state === InstanceState.disposed) return;
@@ -174,10 +186,18 @@ export class InstancePool<I extends PooledInstance> {
     }
   }
 
-  /** Drops the instances that broke underneath them: idle ones now, busy ones when their call ends. */
+  /**
+   * Drops the instances that broke underneath them (a container killed from outside, an engine
+   * that restarted): idle ones now, busy ones when their call ends. Reserved ones are started again
+   * at once, without waiting for a call.
+   */
   dropBroken(reason: string): void {
     for (const slot of [...this.slots.values()]) {
-      for (const inst of [...slot.instances]) if (inst.broken && inst.inFlight === 0) this.remove(inst, reason);
+      let dropped = false;
+      for (const inst of [...slot.instances]) {
+        if (inst.broken && inst.inFlight === 0) { this.remove(inst, reason); dropped = true; }
+      }
+      if (dropped) this.refill(slot);
     }
   }
 
@@ -205,7 +225,15 @@ export class InstancePool<I extends PooledInstance> {
         if (i.state === InstanceState.draining && !i.broken) moveTo(i, i.inFlight > 0 ? InstanceState.busy : InstanceState.idle);
       }
     }
-    for (let n = slot.instances.length + slot.starting; n < version.spec.minInstances; n++) this.startInBackground(slot);
+    this.refill(slot);
+  }
+
+  /** Starts what the version lacks of its minInstances (not counting instances that broke). */
+  private refill(slot: VersionSlot<I>): void {
+    if (slot.retired || this.closed || slot.version.spec.minInstances === 0) return;
+    let have = slot.starting;
+    for (const i of slot.instances) if (!i.broken) have++;
+    for (; have < slot.version.spec.minInstances; have++) this.startInBackground(slot);
   }
 
   usage(): { instances: number; starting: number; memoryMb: number; busy: number; waiting: number } {
@@ -229,7 +257,9 @@ export class InstancePool<I extends PooledInstance> {
         out.push({
           id: i.id, tier, state: i.state, digest: i.digest, version: i.version,
           inFlight: i.inFlight, callsServed: i.callsServed,
-          createdAt: epoch - (now - i.createdAt), lastUsedAt: epoch - (now - i.lastUsedAt),
+          createdAt: Math.round(epoch - (now - i.createdAt)), lastUsedAt: Math.round(epoch - (now - i.lastUsedAt)),
+          ageMs: Math.round(now - i.createdAt),
+          idleMs: i.inFlight > 0 ? 0 : Math.round(now - i.lastUsedAt),
           memoryMb: Math.round(i.footprintMb * 100) / 100,
           detail: detail(i),
         });
@@ -247,11 +277,18 @@ export class InstancePool<I extends PooledInstance> {
     };
   }
 
-  /** Periodic: release instances idle past their keepalive; refill reserved ones. */
+  /**
+   * Periodic: drop instances that broke while idle, release idle ones past their keepalive and
+   * surplus ones (policy.ts releasable), start reserved ones that are missing.
+   */
   sweep(now = performance.now()): void {
     for (const [digest, slot] of this.slots) {
       const spec = slot.version.spec;
       const min = slot.retired ? 0 : spec.minInstances;
+      for (let k = slot.instances.length - 1; k >= 0; k--) {
+        const inst = slot.instances[k]!;
+        if (inst.inFlight === 0 && inst.broken) this.remove(inst, 'broken');
+      }
       if (this.factory.measure) {
         for (const inst of slot.instances) {
           // Only what ran since it was last measured: with 1,000 idle instances, asking each
@@ -263,8 +300,14 @@ export class InstancePool<I extends PooledInstance> {
           inst.footprintMb = mb;
         }
       }
-      for (const inst of expiredIdle(slot.instances, now, spec.keepAliveMs, min)) this.remove(inst, 'keepalive');
-      if (!slot.retired && slot.instances.length + slot.starting < spec.minInstances) this.reserve(slot.version);
+      const { expired, surplus } = releasable(slot.instances, slot.inFlight, now, {
+        concurrency: spec.concurrency, minInstances: min, keepAliveMs: spec.keepAliveMs,
+        pack: packLimit(spec.concurrency, this.settings.scaleUpThreshold),
+        scaleDownThreshold: this.settings.scaleDownThreshold, scaleDownDelayMs: this.settings.scaleDownDelayMs,
+      });
+      for (const inst of expired) this.remove(inst, 'keepalive');
+      for (const inst of surplus) this.remove(inst, 'scale-down');
+      this.refill(slot);
       if (slot.instances.length === 0 && slot.starting === 0 && slot.waiters.length === 0 && (slot.retired || spec.minInstances === 0)) {
         this.slots.delete(digest);
       }
@@ -358,8 +401,9 @@ export class InstancePool<I extends PooledInstance> {
 
   private serveWaiters(slot: VersionSlot<I>): void {
     const conc = slot.version.spec.concurrency;
+    const pack = packLimit(conc, this.settings.scaleUpThreshold);
     while (slot.waiters.length > 0) {
-      const idx = pickInstance(slot.instances, conc);
+      const idx = pickInstance(slot.instances, conc, pack);
       if (idx < 0) break;
       const w = slot.waiters.shift();
       if (!w) break;
@@ -434,5 +478,21 @@ export class InstancePool<I extends PooledInstance> {
     this.lru.delete(inst.id);
     inst.state = InstanceState.disposed;
     this.factory.dispose(inst, reason);
+    log.debug({ function: slot?.version.name, version: inst.version, instance: inst.id, reason }, 'instance released');
+  }
+
+  /**
+   * X-Hearth-Force-Cold: a fresh instance for this call, within maxInstances. At the limit, the
+   * least recently used idle instance goes to make room; with none idle the call is refused.
+   */
+  private placeForcedCold(slot: VersionSlot<I>): 'start' | 'reject' {
+    if (slot.instances.length + slot.starting < slot.version.spec.maxInstances) return 'start';
+    let oldest: I | undefined;
+    for (const i of slot.instances) {
+      if (i.state === InstanceState.idle && i.inFlight === 0 && (oldest === undefined || i.lastUsedAt < oldest.lastUsedAt)) oldest = i;
+    }
+    if (oldest === undefined) return 'reject';
+    this.remove(oldest, 'force-cold');
+    return 'start';
   }
 }

@@ -35,32 +35,102 @@ export function shouldScaleUp(inFlight: number, instances: number, starting: num
   return inFlight > threshold * total * concurrency;
 }
 
-/** The ready instance with the fewest calls in flight that still has a free slot, or -1. */
-export function pickInstance(instances: readonly PooledInstance[], concurrency: number): number {
-  let best = -1;
-  let bestLoad = concurrency;
-  for (let i = 0; i < instances.length; i++) {
-    const inst = instances[i]!;
-    if (inst.inFlight < bestLoad && (inst.state === InstanceState.idle || inst.state === InstanceState.busy) && !inst.broken) {
-      best = i;
-      bestLoad = inst.inFlight;
-      if (bestLoad === 0) break;
-    }
-  }
-  return best;
+/**
+ * Calls one instance takes before the router sends any to another: the scale-up threshold's share
+ * of its slots, at least 1. Up to there an instance is at or below the threshold, so packing calls
+ * up to this many never makes an instance count as hot.
+ */
+export function packLimit(concurrency: number, scaleUpThreshold: number): number {
+  // The epsilon keeps e.g. 0.29 × 100 (28.999…) at 29.
+  return Math.max(1, Math.floor(concurrency * scaleUpThreshold + 1e-9));
 }
 
 /**
- * Idle instances whose keepalive has passed, oldest first, never taking the version below
- * `minInstances`. The last instance waits for the same delay as the others (no start/stop flapping).
+ * The ready instance a call goes to, or -1 when none has a free slot. Calls are packed: the most
+ * loaded instance still below `pack` calls (packLimit) takes it, the first in the list on a tie, so
+ * load gathers on the oldest instances and the ones the load no longer needs go idle (and can be
+ * released: releasable). When every instance is at or past `pack`, the least loaded one with a free
+ * slot takes it (the version is past its scale-up threshold then, and one more is starting).
+ * On the hot path: one pass, no allocation, and it stops at the first instance with pack − 1 calls
+ * (with concurrency 1: the first idle one).
  */
-export function expiredIdle<I extends PooledInstance>(instances: readonly I[], now: number, keepAliveMs: number, minInstances: number): I[] {
-  const idle = instances
-    .filter((i) => i.state === InstanceState.idle && i.inFlight === 0 && now - i.lastUsedAt >= keepAliveMs)
-    .sort((a, b) => a.lastUsedAt - b.lastUsedAt);
-  const live = instances.filter((i) => i.state === InstanceState.idle || i.state === InstanceState.busy).length;
-  const canRelease = Math.max(0, live - minInstances);
-  return idle.slice(0, canRelease);
+export function pickInstance(instances: readonly PooledInstance[], concurrency: number, pack: number): number {
+  let packed = -1;
+  let packedLoad = -1;
+  let spare = -1;
+  let spareLoad = concurrency;
+  for (let i = 0; i < instances.length; i++) {
+    const inst = instances[i]!;
+    const load = inst.inFlight;
+    if (load < pack) {
+      if (load <= packedLoad) continue;
+    } else if (load >= spareLoad) {
+      continue;
+    }
+    if ((inst.state !== InstanceState.idle && inst.state !== InstanceState.busy) || inst.broken) continue;
+    if (load < pack) {
+      packed = i;
+      packedLoad = load;
+      if (load === pack - 1) break;
+    } else {
+      spare = i;
+      spareLoad = load;
+    }
+  }
+  return packed >= 0 ? packed : spare;
+}
+
+/** What decides which idle instances of a version go (server settings and the version's spec). */
+export interface ReleasePolicy {
+  concurrency: number;
+  minInstances: number;
+  keepAliveMs: number;
+  /** packLimit(concurrency, scaleUpThreshold): the calls one instance is meant to carry. */
+  pack: number;
+  /** In-flight calls per slot of the version's instances below which it has more than it needs. */
+  scaleDownThreshold: number;
+  /** How long an instance must have been idle before it goes as surplus. */
+  scaleDownDelayMs: number;
+}
+
+/**
+ * The idle instances of a version to release now, least recently used first:
+ *
+ * - `expired`: idle for keepAliveMs, down to minInstances, the version's last instance included
+ *   (it waits for the same delay: no start/stop flapping);
+ * - `surplus`: when the calls in flight now are below scaleDownThreshold of the version's slots,
+ *   instances idle for scaleDownDelayMs, down to what those calls need at `pack` calls an instance
+ *   (never below minInstances, never the last one: that one waits for its keepalive).
+ *
+ * Routing packs calls (pickInstance), so an instance the load does not need stops being picked and
+ * its idle time grows: "idle for scaleDownDelayMs" says the load stayed below what the others
+ * carry for that long, and the threshold keeps a version that is busy now from shrinking.
+ */
+export function releasable<I extends PooledInstance>(instances: readonly I[], inFlight: number, now: number, p: ReleasePolicy): { expired: I[]; surplus: I[] } {
+  let live = 0;
+  const idle: I[] = [];
+  for (const i of instances) {
+    if ((i.state !== InstanceState.idle && i.state !== InstanceState.busy) || i.broken) continue;
+    live++;
+    if (i.state === InstanceState.idle && i.inFlight === 0) idle.push(i);
+  }
+  const expired: I[] = [];
+  const surplus: I[] = [];
+  if (idle.length === 0) return { expired, surplus };
+  idle.sort((a, b) => a.lastUsedAt - b.lastUsedAt);
+  let k = 0;
+  for (; k < idle.length && live > p.minInstances && now - idle[k]!.lastUsedAt >= p.keepAliveMs; k++) {
+    expired.push(idle[k]!);
+    live--;
+  }
+  const keep = Math.max(p.minInstances, 1, Math.ceil(inFlight / p.pack));
+  if (live > keep && inFlight < p.scaleDownThreshold * live * p.concurrency) {
+    for (; k < idle.length && live > keep && now - idle[k]!.lastUsedAt >= p.scaleDownDelayMs; k++) {
+      surplus.push(idle[k]!);
+      live--;
+    }
+  }
+  return { expired, surplus };
 }
 
 export interface Budget {
