@@ -63,6 +63,8 @@ export interface Invocation {
   web?: WebRequest;
   /** A web call's answer (status and headers; the body bytes are `result`). */
   response?: WebResponse;
+  /** An attempt of an async event: its record is the queue's (this one only carries its live logs). */
+  async?: true;
   /** A cron tick (body: the timer event, JSON). */
   schedule?: { cron: string; scheduledTime: number; trigger: string };
   /** Set when the call answered but its ctx.waitUntil work goes on: resolves when that ends. */

@@ -52,6 +52,25 @@ export const ConfigSchema = z.strictObject({
   drainTimeoutMs: z.number().int().min(0).max(3_600_000).default(10_000),
   /** Talk to a Docker engine at all (off: container functions answer 503). */
   docker: z.boolean().default(true),
+  /** Async (Event) invocations: the queue (embedded: LMDB in the data dir; redis: Redis Streams shared by replicas). */
+  queue: z.enum(['embedded', 'redis']).default('embedded'),
+  /** The Redis queue's server: redis://[user:password@]host:port[/db]. */
+  queueUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  /** Redis queue: an event held this long by a replica that stopped refreshing it is taken over. */
+  queueClaimTimeoutMs: z.number().int().min(500).default(30_000),
+  /** Largest Event payload (Lambda's async limit); the smaller of it and maxBodyBytes applies. */
+  asyncMaxBodyBytes: z.number().int().min(1024).default(256 * 1024),
+  /** Events queued or running at most; past it an Event call is 429. */
+  asyncQueueSize: z.number().int().min(1).default(100_000),
+  /** Async events of one function running at once, unless its spec says (asyncConcurrency). */
+  asyncConcurrency: z.number().int().min(1).max(1_000).default(16),
+  /** First retry's delay; doubled for each next one (with jitter), up to asyncRetryMaxMs. */
+  asyncRetryBaseMs: z.number().int().min(1).default(1_000),
+  asyncRetryMaxMs: z.number().int().min(1).default(300_000),
+  /** How long an event that succeeded stays on record (failed ones stay as dead letters). */
+  asyncRetentionMs: z.number().int().min(1_000).default(86_400_000),
+  /** An Idempotency-Key repeated for the same function within this window queues nothing. */
+  idempotencyWindowMs: z.number().int().min(1_000).default(600_000),
 });
 
 export type Config = z.output<typeof ConfigSchema>;
@@ -96,6 +115,16 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'containerCpus', kind: 'number', arg: 'cores', help: 'container tier: CPU share of a container whose spec sets none' },
   { key: 'docker', kind: 'boolean', help: 'no container tier: python3, java17 and image functions answer 503' },
   { key: 'batchCalls', kind: 'boolean', help: 'one isolate crossing per call instead of one per event-loop turn (for A/B benchmarks)' },
+  { key: 'queue', kind: 'string', arg: 'kind', help: 'async event queue: embedded (LMDB in the data dir) or redis (Redis Streams, shared by replicas; needs --queue-url)' },
+  { key: 'queueUrl', kind: 'string', arg: 'url', help: 'the Redis queue: redis://[user:password@]host:port[/db] (a password is better in the environment: flags show in ps)' },
+  { key: 'queueClaimTimeoutMs', kind: 'int', arg: 'ms', help: 'redis queue: an event held this long by a replica that stopped answering is taken over by another' },
+  { key: 'asyncMaxBodyBytes', kind: 'int', arg: 'bytes', help: 'largest Event (async) payload (the smaller of this and --max-body-bytes applies)' },
+  { key: 'asyncQueueSize', kind: 'int', arg: 'n', help: 'async events queued or running at most; past it Event calls are 429' },
+  { key: 'asyncConcurrency', kind: 'int', arg: 'n', help: 'async events of one function running at once (a spec\'s asyncConcurrency overrides)' },
+  { key: 'asyncRetryBaseMs', kind: 'int', arg: 'ms', help: 'delay before an async event\'s first retry; doubled for each next one, with jitter' },
+  { key: 'asyncRetryMaxMs', kind: 'int', arg: 'ms', help: 'longest delay between retries of an async event' },
+  { key: 'asyncRetentionMs', kind: 'int', arg: 'ms', help: 'how long a succeeded async event stays on record (failed ones stay as dead letters until redriven or deleted)' },
+  { key: 'idempotencyWindowMs', kind: 'int', arg: 'ms', help: 'an Idempotency-Key repeated for a function within this window queues nothing' },
 ];
 
 export const CONFIG_FILE = 'hearth.config.json';
@@ -167,6 +196,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   if (c.scaleDownThreshold >= c.scaleUpThreshold) {
     const src = (k: ConfigKey) => `${from.get(k) ?? 'the defaults'} = ${c[k]}`;
     throw new Error(`invalid configuration: scaleDownThreshold: must be below scaleUpThreshold (from ${src('scaleDownThreshold')}; scaleUpThreshold from ${src('scaleUpThreshold')})`);
+  }
+  if (c.queue === 'redis' && !c.queueUrl) {
+    throw new Error(`invalid configuration: queueUrl: is required with queue "redis" (from ${from.get('queue') ?? 'the defaults'})`);
   }
   if (!isLoopback(c.host) && !c.adminToken) {
     throw new Error(`refusing to listen on ${c.host} without an admin token: set HEARTH_ADMIN_TOKEN (or listen on 127.0.0.1)`);

@@ -6,6 +6,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { Encoding, type EncodingCode } from '../runtime/protocol.js';
+import type { AsyncInvoker } from './async/invoker.js';
 import type { Invocation } from './backend.js';
 import type { Config } from './config.js';
 import type { Dispatcher } from './dispatcher.js';
@@ -28,7 +29,12 @@ export interface FrontEndDeps {
   config: Config;
   registry: Registry;
   dispatcher: Dispatcher;
+  /** Event (async) invocations: the durable queue's front. */
+  asyncInvoker: AsyncInvoker;
 }
+
+/** An Idempotency-Key: 1-255 visible ASCII characters. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 export class FrontEnd {
   readonly app: TemplatedApp;
@@ -157,7 +163,9 @@ export class FrontEnd {
       return failInvocation(ex, requestId, new HearthError('Unauthorized', 'X-Hearth-Force-Cold needs the admin token'));
     }
     if (invocationType !== '' && invocationType !== 'RequestResponse') {
-      return failInvocation(ex, requestId, new HearthError('InvalidRequestContent', `X-Hearth-Invocation-Type "${invocationType}" is not supported; use RequestResponse`));
+      // The async path leaves here: the sync path below is not touched by it.
+      if (invocationType === 'Event') return this.invokeEvent(ex, req, requestId, name, qualifier, contentType, contentLength);
+      return failInvocation(ex, requestId, new HearthError('InvalidRequestContent', `X-Hearth-Invocation-Type "${invocationType}" is not supported; use RequestResponse or Event`));
     }
     const reqEnc = requestEncoding(contentType);
     if (reqEnc < 0) {
@@ -188,6 +196,48 @@ export class FrontEnd {
         if (!ex.aborted) failInvocation(ex, requestId, toHearthError(err));
       });
     }, (err) => failInvocation(ex, requestId, err));
+  }
+
+  /**
+   * `X-Hearth-Invocation-Type: Event`: checked (encoding, function, size: 415, 404, 413), then
+   * stored durably in the queue, and only then answered 202 `{requestId}`. A repeated
+   * Idempotency-Key (same function, within the window) queues nothing and answers 200 with the
+   * first event's id. A full queue is 429.
+   */
+  private invokeEvent(ex: Exchange, req: HttpRequest, requestId: string, name: string, qualifier: string, contentType: string, contentLength: string): void {
+    const idempotencyKey = req.getHeader('idempotency-key');
+    if (idempotencyKey !== '' && !IDEMPOTENCY_KEY.test(idempotencyKey)) {
+      return failInvocation(ex, requestId, new HearthError('InvalidRequestContent', 'Idempotency-Key must be 1-255 visible ASCII characters'));
+    }
+    const enc = requestEncoding(contentType);
+    if (enc < 0) {
+      return failInvocation(ex, requestId, new HearthError('UnsupportedMediaType', `Content-Type "${contentType}" is not supported; use application/json or application/msgpack`));
+    }
+    let fn;
+    try {
+      fn = this.deps.registry.resolve(name, qualifier);
+    } catch (err) {
+      return failInvocation(ex, requestId, err as HearthError);
+    }
+    const limit = Math.min(this.deps.config.asyncMaxBodyBytes, this.deps.config.maxBodyBytes);
+    readBody(ex, contentLength, limit, (body) => {
+      this.deps.asyncInvoker.enqueue({
+        fn, qualifier, body, enc: enc as EncodingCode, source: 'v1', requestId,
+        ...(idempotencyKey !== '' ? { idempotencyKey } : {}),
+      }).then((r) => {
+        if (ex.aborted) return;
+        ex.res.cork(() => {
+          ex.res.writeStatus(r.duplicate ? StatusLine[200]! : StatusLine[202]!);
+          ex.res.writeHeader('Content-Type', 'application/json');
+          ex.res.writeHeader('X-Hearth-Request-Id', r.id);
+          if (r.duplicate) ex.res.writeHeader('X-Hearth-Idempotent-Replay', 'true');
+          ex.res.end(JSON.stringify(r.duplicate ? { requestId: r.id, duplicate: true } : { requestId: r.id }), ex.server.draining);
+        });
+        finish(ex);
+      }, (err) => failInvocation(ex, requestId, toHearthError(err)));
+    }, (err) => failInvocation(ex, requestId, err.type === 'RequestTooLarge'
+      ? new HearthError('RequestTooLarge', `${err.message} for Event invocations (--async-max-body-bytes)`)
+      : err));
   }
 
   private respond(ex: Exchange, inv: Invocation, tail: boolean): void {

@@ -12,6 +12,7 @@
 import { createHash, createHmac, randomUUID, timingSafeEqual, type Hash, type Hmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { AsyncInvoker } from './async/invoker.js';
 import { Encoding } from '../runtime/protocol.js';
 import type { FunctionVersion, Invocation } from './backend.js';
 import type { Config } from './config.js';
@@ -27,16 +28,9 @@ export interface LambdaApiDeps {
   config: Config;
   registry: Registry;
   dispatcher: Dispatcher;
+  /** Event calls go to the durable queue (core/async/). */
+  asyncInvoker: AsyncInvoker;
 }
-
-/**
- * Event calls accepted (202) and not yet finished. They live in memory only: a crash loses them
- * and nothing retries a failed one (the durable queue is a later issue), so their number is capped;
- * past the cap an Event call is refused with TooManyRequestsException (429).
- */
-const MAX_EVENTS_IN_FLIGHT = 10_000;
-/** Lambda's limit for an Event payload at the time this was written (sync: config.maxBodyBytes). */
-const EVENT_MAX_BYTES = 256 * 1024;
 /** How far a SigV4 request's X-Amz-Date may be from this machine's clock. */
 const MAX_CLOCK_SKEW_MS = 15 * 60 * 1000;
 /** Lambda's limit for X-Amz-Client-Context (base64 characters). */
@@ -68,6 +62,7 @@ const LAMBDA_ERRORS: Partial<Record<ErrorType, LambdaOutcome>> = {
   RequestTooLarge: fault('RequestTooLargeException', 413),
   UnsupportedMediaType: fault('UnsupportedMediaTypeException', 415),
   TooManyRequests: fault('TooManyRequestsException', 429),
+  Conflict: fault('ResourceConflictException', 409),
   QueueTimeout: fault('TooManyRequestsException', 429),
   InternalError: fault('ServiceException', 500),
   BackendUnavailable: fault('ServiceException', 503),
@@ -100,8 +95,7 @@ class LambdaFault {
 const invalidParameter = (message: string) => new LambdaFault('InvalidParameterValueException', 400, message);
 
 export function mountLambda(fe: FrontEnd, deps: LambdaApiDeps): void {
-  const state = { events: 0 };
-  fe.app.post('/2015-03-31/functions/:name/invocations', (res, req) => serveInvoke(fe, deps, state, res, req));
+  fe.app.post('/2015-03-31/functions/:name/invocations', (res, req) => serveInvoke(fe, deps, res, req));
 }
 
 interface Call {
@@ -112,9 +106,11 @@ interface Call {
   invocationType: string;
   logType: string;
   clientContext: string;
+  /** Event calls: Hearth's Idempotency-Key header (not Lambda's API; the same as on /v1). */
+  idempotencyKey: string;
 }
 
-function serveInvoke(fe: FrontEnd, deps: LambdaApiDeps, state: { events: number }, res: HttpResponse, req: HttpRequest): void {
+function serveInvoke(fe: FrontEnd, deps: LambdaApiDeps, res: HttpResponse, req: HttpRequest): void {
   // receive: everything from `req` is read now (it is invalid after this function returns)
   const ex = fe.track(res);
   // The raw query first: uWS's getQuery(key) decodes the query in place, leaving bytes behind.
@@ -127,6 +123,7 @@ function serveInvoke(fe: FrontEnd, deps: LambdaApiDeps, state: { events: number 
     invocationType: req.getHeader('x-amz-invocation-type') || 'RequestResponse',
     logType: req.getHeader('x-amz-log-type'),
     clientContext: req.getHeader('x-amz-client-context'),
+    idempotencyKey: req.getHeader('idempotency-key'),
   };
   const contentLength = req.getHeader('content-length');
 
@@ -145,15 +142,15 @@ function serveInvoke(fe: FrontEnd, deps: LambdaApiDeps, state: { events: number 
     }
   }
 
-  const limit = call.invocationType === 'Event' ? Math.min(EVENT_MAX_BYTES, deps.config.maxBodyBytes) : deps.config.maxBodyBytes;
+  const limit = call.invocationType === 'Event' ? Math.min(deps.config.asyncMaxBodyBytes, deps.config.maxBodyBytes) : deps.config.maxBodyBytes;
   readBody(ex, contentLength, limit, (body) => {
-    if (signed === null) return proceed(deps, state, call, body);
+    if (signed === null) return proceed(deps, call, body);
     const secrets = [deps.config.invokeToken, deps.config.adminToken].filter((s): s is string => typeof s === 'string');
     signatureMatches(signed, body, secrets).then(
       (ok) => {
         if (ex.aborted) return;
         if (!ok) return sendFault(call, new LambdaFault('InvalidSignatureException', 403, 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key (the invoke token) and signing method.'));
-        proceed(deps, state, call, body);
+        proceed(deps, call, body);
       },
       (err) => {
         log.error({ err: (err as Error).message, requestId: call.requestId }, 'could not check a request signature');
@@ -164,7 +161,7 @@ function serveInvoke(fe: FrontEnd, deps: LambdaApiDeps, state: { events: number 
 }
 
 /** Validate and resolve (all of DryRun), then run the call or hand it to the background. */
-function proceed(deps: LambdaApiDeps, state: { events: number }, call: Call, received: ArrayBuffer): void {
+function proceed(deps: LambdaApiDeps, call: Call, received: ArrayBuffer): void {
   const { ex, requestId } = call;
   if (!INVOCATION_TYPES.has(call.invocationType)) {
     return sendFault(call, invalidParameter(`X-Amz-Invocation-Type "${call.invocationType}" is not one of RequestResponse, Event, DryRun`));
@@ -209,36 +206,33 @@ function proceed(deps: LambdaApiDeps, state: { events: number }, call: Call, rec
     return finish(ex);
   }
 
+  if (call.invocationType === 'Event') {
+    // 202 once the durable queue has it (a repeated Idempotency-Key: 202 with the first id).
+    if (call.idempotencyKey !== '' && !/^[\x21-\x7e]{1,255}$/.test(call.idempotencyKey)) {
+      return sendFault(call, new LambdaFault('InvalidRequestContentException', 400, 'Idempotency-Key must be 1-255 visible ASCII characters'), fn.version);
+    }
+    deps.asyncInvoker.enqueue({
+      fn, qualifier: target.qualifier, body, enc: Encoding.json, source: 'lambda', requestId,
+      ...(call.idempotencyKey !== '' ? { idempotencyKey: call.idempotencyKey } : {}),
+    }).then((r) => {
+      if (ex.aborted) return;
+      ex.res.cork(() => {
+        ex.res.writeStatus(StatusLine[202]!);
+        writeLambdaHeaders(ex.res, r.id, fn.version);
+        writeInvocationHeaders(ex.res, r.id, false, 0, 0, 0);
+        ex.res.end('', ex.server.draining);
+      });
+      finish(ex);
+    }, (err) => sendFault(call, LambdaFault.of(toHearthError(err)), fn.version));
+    return;
+  }
+
   const inv: Invocation = {
     requestId, functionName: fn.name, version: fn.version, digest: fn.digest, body,
     reqEnc: Encoding.json, resEnc: Encoding.json,
     startedAt: performance.now(), startedAtEpoch: Date.now(), result: null, status: 'running',
     cold: false, queueMs: 0, initMs: 0, durationMs: 0, error: null, logs: null, forceCold: false,
   };
-
-  if (call.invocationType === 'Event') {
-    if (ex.aborted) return;
-    if (state.events >= MAX_EVENTS_IN_FLIGHT) {
-      return sendFault(call, new LambdaFault('TooManyRequestsException', 429, `${state.events} Event calls are already waiting or running (at most ${MAX_EVENTS_IN_FLIGHT} are held in memory)`), fn.version);
-    }
-    state.events++;
-    ex.res.cork(() => {
-      ex.res.writeStatus(StatusLine[202]!);
-      writeLambdaHeaders(ex.res, requestId, fn.version);
-      writeInvocationHeaders(ex.res, requestId, false, 0, 0, 0);
-      ex.res.end('', ex.server.draining);
-    });
-    // The response is written, but the exchange is finished only when the call is: drain waits
-    // for accepted Event calls as it waits for sync ones. Its outcome is on the invocation record.
-    deps.dispatcher.invoke(fn, inv).catch((err) => {
-      log.error({ err, requestId }, 'an Event call failed outside its function');
-    }).finally(() => {
-      state.events--;
-      deps.dispatcher.settle(inv);
-      finish(ex);
-    });
-    return;
-  }
 
   const tail = call.logType === 'Tail';
   deps.dispatcher.invoke(fn, inv).then(() => respond(deps, ex, inv, tail)).catch((err) => {

@@ -1,6 +1,7 @@
 // Management routes: functions (deploy, read, list, delete), versions and aliases, logs,
 // invocation records, health.
 
+import type { AsyncInvoker } from './async/invoker.js';
 import type { Triggers } from './triggers.js';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { Backend, BackendStats, FunctionVersion } from './backend.js';
@@ -22,6 +23,7 @@ export interface ManagementDeps {
   isolateStats: () => BackendStats;
   triggers: Triggers;
   metrics: Metrics;
+  asyncInvoker: AsyncInvoker;
 }
 
 export function mountManagement(fe: FrontEnd, deps: ManagementDeps): void {
@@ -118,11 +120,54 @@ export function mountManagement(fe: FrontEnd, deps: ManagementDeps): void {
     sendJson(ex, 200, { functionName: name, lines: functionLogs.query(name, since, limit, requestId) });
   }));
 
+  // An async event's record comes from the queue (it survives restarts and is shared by
+  // replicas); sync calls' from memory.
   app.get('/v1/invocations/:id', admin((ex, req) => {
     const id = req.getParameter(0)!;
-    const inv = records.get(id);
-    if (!inv) throw new HearthError('InvocationNotFound', `no invocation "${id}" on record (records are kept for the last ${config.invocationRetention} calls)`);
-    sendJson(ex, 200, invocationView(inv));
+    deps.asyncInvoker.view(id).then((view) => {
+      if (view) return sendJson(ex, 200, view);
+      const inv = records.get(id);
+      // An async event the queue no longer has (discarded, expired) is gone, whatever memory holds.
+      if (!inv || inv.async) throw new HearthError('InvocationNotFound', `no invocation "${id}" on record (sync calls are kept for the last ${config.invocationRetention}; async events for --async-retention-ms once they succeed)`);
+      sendJson(ex, 200, invocationView(inv));
+    }).catch((err) => sendError(ex, toHearthError(err)));
+  }));
+
+  // Dead letters: async events that failed for good (retries exhausted, too old, not retryable).
+  app.get('/v1/functions/:name/dead-letters', admin((ex, req) => {
+    const name = req.getParameter(0)!;
+    const limit = clampInt(req.getQuery('limit'), 100, 1, 10_000, 'limit');
+    deps.asyncInvoker.deadLetters(name, limit).then(
+      (events) => sendJson(ex, 200, { functionName: name, deadLetters: events }),
+      (err) => sendError(ex, toHearthError(err)),
+    );
+  }));
+  app.post('/v1/functions/:name/dead-letters/redrive', admin((ex, req) => {
+    const name = req.getParameter(0)!;
+    const limit = clampInt(req.getQuery('limit'), 1_000, 1, 10_000, 'limit');
+    (async () => {
+      const redriven: string[] = [];
+      for (const ev of await deps.asyncInvoker.deadLetters(name, limit)) {
+        if (await deps.asyncInvoker.redrive(name, ev.requestId as string)) redriven.push(ev.requestId as string);
+      }
+      return redriven;
+    })().then((ids) => sendJson(ex, 200, { functionName: name, redriven: ids }), (err) => sendError(ex, toHearthError(err)));
+  }));
+  app.post('/v1/functions/:name/dead-letters/:id/redrive', admin((ex, req) => {
+    const name = req.getParameter(0)!;
+    const id = req.getParameter(1)!;
+    deps.asyncInvoker.redrive(name, id).then((view) => {
+      if (!view) return sendError(ex, new HearthError('InvocationNotFound', `"${id}" is not a dead letter of function "${name}"`));
+      sendJson(ex, 200, view);
+    }, (err) => sendError(ex, toHearthError(err)));
+  }));
+  app.del('/v1/functions/:name/dead-letters/:id', admin((ex, req) => {
+    const name = req.getParameter(0)!;
+    const id = req.getParameter(1)!;
+    deps.asyncInvoker.queue.discard(name, id).then((gone) => {
+      if (!gone) return sendError(ex, new HearthError('InvocationNotFound', `"${id}" is not a dead letter of function "${name}"`));
+      sendJson(ex, 204, null);
+    }, (err) => sendError(ex, toHearthError(err)));
   }));
 
   // Prometheus' text format; behind the admin token when one is set, like the other management routes.
@@ -145,7 +190,7 @@ export function mountManagement(fe: FrontEnd, deps: ManagementDeps): void {
   });
 
   // Known paths with another method: 405; anything else: 404. Both JSON.
-  const known = ['/metrics', '/v1/functions', '/v1/functions/:name', '/v1/functions/:name/invoke', '/v1/functions/:name/logs', '/v1/functions/:name/instances', '/v1/functions/:name/schedules', '/v1/functions/:name/versions', '/v1/functions/:name/versions/:version', '/v1/functions/:name/aliases', '/v1/functions/:name/aliases/:alias', '/v1/invocations/:id', '/healthz', '/readyz'];
+  const known = ['/metrics', '/v1/functions', '/v1/functions/:name', '/v1/functions/:name/invoke', '/v1/functions/:name/logs', '/v1/functions/:name/instances', '/v1/functions/:name/schedules', '/v1/functions/:name/versions', '/v1/functions/:name/versions/:version', '/v1/functions/:name/aliases', '/v1/functions/:name/aliases/:alias', '/v1/functions/:name/dead-letters', '/v1/functions/:name/dead-letters/redrive', '/v1/functions/:name/dead-letters/:id', '/v1/functions/:name/dead-letters/:id/redrive', '/v1/invocations/:id', '/healthz', '/readyz'];
   for (const path of known) {
     app.any(path, (res, req) => {
       const ex = fe.track(res);

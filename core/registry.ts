@@ -301,7 +301,7 @@ export class Registry {
 
   private async deployNow(name: string, body: unknown, origin: string | undefined): Promise<DeployResult> {
     checkFunctionName(name);
-    const spec = parseSpec(body);
+    const spec = parseSpec(body, name);
     const { code, exportName } = await this.buildCode(spec);
     if (code.length > this.limits.maxCodeBytes) {
       throw new HearthError('CodeTooLarge', `the code is ${code.length} bytes, over the ${this.limits.maxCodeBytes}-byte limit`);

@@ -1,6 +1,11 @@
 // Wires Hearth together: data dir, registry, both tiers, dispatcher, HTTP front end.
 
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { AsyncInvoker } from './async/invoker.js';
+import { EmbeddedQueue } from './async/embedded-queue.js';
+import type { Queue } from './async/queue.js';
+import { RedisQueue } from './async/redis-queue.js';
 import type { Config } from './config.js';
 import { loadFunctionFolders } from './deploy-dir.js';
 import { Dispatcher } from './dispatcher.js';
@@ -71,12 +76,22 @@ export async function startServer(config: Config): Promise<Server> {
 
   registry.restore();
 
+  // Async events: the durable queue (events a previous run held become runnable again).
+  const queue: Queue = config.queue === 'redis'
+    ? new RedisQueue({ url: config.queueUrl!, retentionMs: config.asyncRetentionMs, claimTimeoutMs: config.queueClaimTimeoutMs })
+    : new EmbeddedQueue(join(data.root, 'queue'), config.asyncRetentionMs);
+  await queue.open();
+  const asyncInvoker = new AsyncInvoker(queue, registry, dispatcher, records, {
+    maxQueued: config.asyncQueueSize, concurrency: config.asyncConcurrency, idempotencyWindowMs: config.idempotencyWindowMs,
+    retryBaseMs: config.asyncRetryBaseMs, retryMaxMs: config.asyncRetryMaxMs, maxFetchBytes: config.maxBodyBytes,
+  });
+
   let isolatesReady = false;
   let containersReady = false;
-  const fe = new FrontEnd({ config, registry, dispatcher });
+  const fe = new FrontEnd({ config, registry, dispatcher, asyncInvoker });
   mountWeb(fe, { config, registry, dispatcher });
-  mountLambda(fe, { config, registry, dispatcher });
-  mountManagement(fe, { config, registry, records, functionLogs, triggers, isReady: () => isolatesReady && containersReady, backendFor: (rt) => dispatcher.backendFor(rt), isolateStats: () => isolates.stats(), metrics });
+  mountLambda(fe, { config, registry, dispatcher, asyncInvoker });
+  mountManagement(fe, { config, registry, records, functionLogs, triggers, isReady: () => isolatesReady && containersReady, backendFor: (rt) => dispatcher.backendFor(rt), isolateStats: () => isolates.stats(), metrics, asyncInvoker });
   // The functions folder is loaded before the port opens: a gateway sends calls as soon as a
   // connection is accepted, and a restarted replica must not answer them 404 meanwhile.
   if (config.functions.length > 0) {
@@ -84,7 +99,8 @@ export async function startServer(config: Config): Promise<Server> {
     if (r.deleted.length > 0) log.info({ deleted: r.deleted }, 'deleted: gone from the functions folder');
   }
   const port = await fe.listen(config.host, config.port);
-  log.info({ host: config.host, port, dataDir: data.root, functions: registry.list().length }, 'listening');
+  log.info({ host: config.host, port, dataDir: data.root, functions: registry.list().length, queue: queue.kind }, 'listening');
+  asyncInvoker.start();
   // Start-up waits for the pre-warmed isolates. The stem cells count for readiness, not for start-up:
   // an engine that keeps failing to start them must not keep Hearth (and its JS functions) down.
   void containers.ready().then(() => { containersReady = true; });
@@ -95,7 +111,9 @@ export async function startServer(config: Config): Promise<Server> {
     port, registry, dispatcher, isolates,
     async close(deadlineMs = 10_000) {
       triggers.close();
-      await fe.drain(deadlineMs);
+      // Async: no new events are taken; running ones get the same deadline; the rest stay queued.
+      await Promise.all([fe.drain(deadlineMs), asyncInvoker.stop(deadlineMs)]);
+      await queue.close();
       await isolates.close();
       await containers.close();
       fe.close();

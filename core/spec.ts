@@ -2,7 +2,7 @@
 
 import { Cron } from 'croner';
 import { z } from 'zod';
-import { checkEgressPatterns } from './egress.js';
+import { checkEgressPatterns, EgressPolicy } from './egress.js';
 import { HearthError } from './errors.js';
 
 export const Runtimes = ['js', 'python3', 'java17', 'image'] as const;
@@ -20,6 +20,12 @@ const Schedule = z.strictObject({
   /** For event functions: the timer event's Message (as SCF's timer trigger carries one). */
   message: z.string().max(4096).optional(),
 });
+
+/** Where an async event's outcome goes: another function (an async event to it) or a URL (a POST). */
+const Destination = z.union([
+  z.strictObject({ function: z.string().regex(FUNCTION_NAME, `must match ${FUNCTION_NAME.source}`) }),
+  z.strictObject({ url: z.string().max(2048).refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), 'must be an http:// or https:// URL') }),
+]);
 
 const Code = z.union([
   z.strictObject({ source: z.string().min(1, 'must not be empty'), filename: z.string().optional() }),
@@ -53,6 +59,15 @@ export const FunctionSpecSchema = z
     egress: z.strictObject({ allow: z.array(z.string()).max(100) }).default({ allow: [] }),
     /** Cron timer triggers. */
     schedules: z.array(Schedule).max(20).default([]),
+    /** Async (Event) invocations: retries after a function error (default 2, as Lambda). */
+    maxRetries: z.number().int().min(0).max(10).optional(),
+    /** Async: an event older than this is not tried again (default 6 h, as Lambda). */
+    maxEventAgeMs: z.number().int().min(1_000).max(21_600_000).optional(),
+    /** Async: events of this function running at once (default: the server's asyncConcurrency). */
+    asyncConcurrency: z.number().int().min(1).max(1_000).optional(),
+    /** Async: where a success / a final failure is sent (Lambda's destination record). */
+    onSuccess: Destination.optional(),
+    onFailure: Destination.optional(),
   })
   .superRefine((s, ctx) => {
     const need = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
@@ -71,6 +86,13 @@ export const FunctionSpecSchema = z
     if (s.minInstances > s.maxInstances) need('minInstances', 'must not exceed maxInstances');
     const bad = checkEgressPatterns(s.egress.allow);
     if (bad !== null) need('egress.allow', bad);
+    for (const key of ['onSuccess', 'onFailure'] as const) {
+      const d = s[key];
+      // A URL destination is egress like any fetch: its host must be in egress.allow (no SSRF by config).
+      if (d && 'url' in d && bad === null && URL.canParse(d.url) && !new EgressPolicy(s.egress.allow).allows(new URL(d.url))) {
+        need(key, `${new URL(d.url).host} is not in egress.allow: add it there to let this function's destination reach it`);
+      }
+    }
     const names = new Set<string>();
     s.schedules.forEach((sc, i) => {
       try {
@@ -92,14 +114,20 @@ export function defaultConcurrency(runtime: Runtime): number {
   return runtime === 'js' ? 16 : 1;
 }
 
-/** Validates a parsed JSON body; a bad spec is a 400 that names the field. */
-export function parseSpec(value: unknown): FunctionSpec {
+/** Validates a parsed JSON body; a bad spec is a 400 that names the field. `name`: the function's own (it may not be its own destination). */
+export function parseSpec(value: unknown, name?: string): FunctionSpec {
   const r = FunctionSpecSchema.safeParse(value);
   if (!r.success) {
     const msg = r.error.issues
       .map((i) => `${i.path.length ? i.path.join('.') : '(spec)'}: ${i.message}`)
       .join('; ');
     throw new HearthError('InvalidSpec', msg);
+  }
+  for (const key of ['onSuccess', 'onFailure'] as const) {
+    const d = r.data[key];
+    if (name !== undefined && d && 'function' in d && d.function === name) {
+      throw new HearthError('InvalidSpec', `${key}.function: a function cannot be its own destination (every event would cause another)`);
+    }
   }
   return { ...r.data, concurrency: r.data.concurrency ?? defaultConcurrency(r.data.runtime) };
 }

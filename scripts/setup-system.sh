@@ -4,6 +4,8 @@
 #   wrk    HTTP load (bench)
 #   nginx  the gateway test runs its own nginx (its own config, prefix and ports, as a child
 #          process); the Debian package's own service is kept from starting on port 80.
+#   redis-server  the distributed async queue's tests start their own redis-server (a temp dir,
+#          a free port, as a child process); the package's own service is kept from starting.
 set -euo pipefail
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
@@ -11,6 +13,7 @@ have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin
 need=()
 have wrk || need+=(wrk)
 have nginx || need+=(nginx)
+have redis-server || need+=(redis-server)
 
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
@@ -43,5 +46,12 @@ if [[ " ${need[*]} " == *" nginx "* ]]; then
     $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
   elif [ -s /run/nginx.pid ]; then
     $SUDO /usr/sbin/nginx -s quit >/dev/null 2>&1 || true
+  fi
+fi
+if [[ " ${need[*]} " == *" redis-server "* ]]; then
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
+  elif [ -s /run/redis/redis-server.pid ]; then
+    $SUDO kill "$(cat /run/redis/redis-server.pid)" >/dev/null 2>&1 || true
   fi
 fi

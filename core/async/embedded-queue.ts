@@ -1,0 +1,311 @@
+// The embedded queue: LMDB (the `lmdb` package) in <dataDir>/queue.
+//
+// Why LMDB: a copy-on-write B+tree that is crash-safe by construction (a commit is one fsync'd
+// meta-page flip, so a kill -9 or power cut leaves the last committed state, never a torn one),
+// no server, ordered keys for the secondary indexes below, and a Node binding that ships its
+// binaries inside npm packages (@lmdb/lmdb-linux-x64 …; nothing is downloaded or compiled at
+// install). lmdb-js also batches every write queued while one commit is in progress into the
+// next transaction: the group commit that lets many concurrent enqueues share one fsync.
+//
+// Durability: opened with `overlappingSync: false`, so a write's promise resolves only once its
+// transaction is committed and flushed to disk (LMDB's default sync commit); the 202 waits for it.
+// Writes that must be atomic together (an outcome and the destination events it causes) are
+// issued in one event-loop turn, which lmdb-js puts in one transaction.
+//
+// Layout: `events` (id → EventRecord, msgpack), `idem` ([function, key] → first id, body hash,
+// expiry) and `index`, ordered keys only: ['d', function, failedAt, id] dead letters,
+// ['f', finishedAt, id] finished successes (to expire), ['i', expiresAt, function, key]
+// idempotency keys (to expire). What is due is kept in memory (a heap per bucket), rebuilt from
+// `events` at open; so is the count of pending events.
+
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { HearthError } from '../errors.js';
+import { log } from '../log.js';
+import {
+  closeInterrupted, isTerminal, redriven, startAttempt,
+  type EnqueueOptions, type EnqueueResult, type EventRecord, type Queue, type QueueStats,
+} from './queue.js';
+
+interface IdemEntry { id: string; hash: string | null; expiresAt: number }
+type IndexKey = (string | number)[];
+
+/** How often expired records and idempotency keys are removed, and at most how many per pass. */
+const SWEEP_MS = 30_000;
+const SWEEP_BATCH = 10_000;
+
+export class EmbeddedQueue implements Queue {
+  readonly kind = 'embedded' as const;
+  private root!: RootDatabase;
+  private events!: Database<EventRecord, string>;
+  private idem!: Database<IdemEntry, string[]>;
+  private index!: Database<number, IndexKey>;
+  /** bucket → due events, earliest first. */
+  private readonly due = new Map<string, DueHeap>();
+  /** Queued and running events, plus enqueues in progress (what maxQueued bounds). */
+  private pending = 0;
+  private held = 0;
+  private waiter: (() => void) | null = null;
+  /** Idempotency keys whose first event is being written: a second one waits for it. */
+  private readonly keysInFlight = new Map<string, { hash: string | null; written: Promise<string> }>();
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(private readonly path: string, private readonly retentionMs: number) {}
+
+  async open(): Promise<void> {
+    this.root = open({ path: this.path, overlappingSync: false, compression: false, maxDbs: 8 });
+    this.events = this.root.openDB<EventRecord, string>({ name: 'events' });
+    this.idem = this.root.openDB<IdemEntry, string[]>({ name: 'idem' });
+    this.index = this.root.openDB<number, IndexKey>({ name: 'index' });
+    const now = Date.now();
+    const interrupted: EventRecord[] = [];
+    for (const { value: rec } of this.events.getRange()) {
+      if (isTerminal(rec.status)) continue;
+      if (rec.status === 'running') {
+        closeInterrupted(rec, now, 'Hearth stopped while this attempt ran');
+        rec.status = 'queued';
+        rec.nextAttemptAt = now;
+        interrupted.push(rec);
+      }
+      this.pending++;
+      this.push(rec);
+    }
+    if (interrupted.length > 0) {
+      await this.commit(interrupted.map((r) => this.events.put(r.id, r)));
+      log.info({ events: interrupted.length }, 'async events that were running when Hearth stopped are queued again');
+    }
+    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
+    this.sweepTimer.unref();
+  }
+
+  async enqueue(rec: EventRecord, opts: EnqueueOptions): Promise<EnqueueResult> {
+    if (this.closed) throw new HearthError('BackendUnavailable', 'the async queue is closed');
+    const key = opts.idempotencyKey;
+    const idemKey = key === undefined ? null : [rec.functionName, key];
+    const flat = idemKey === null ? '' : `${rec.functionName}\0${key}`;
+    const hash = opts.bodyHash ?? null;
+    if (idemKey !== null) {
+      const inFlight = this.keysInFlight.get(flat);
+      if (inFlight) {
+        sameBody(inFlight.hash, hash, key!);
+        return { id: await inFlight.written, duplicate: true };
+      }
+      const seen = this.idem.get(idemKey);
+      if (seen && seen.expiresAt > Date.now()) {
+        sameBody(seen.hash, hash, key!);
+        return { id: seen.id, duplicate: true };
+      }
+    }
+    if (this.pending >= opts.maxQueued) {
+      throw new HearthError('TooManyRequests', `the async queue is full: ${this.pending} events are queued or running (--async-queue-size ${opts.maxQueued})`);
+    }
+    this.pending++;
+    const expiresAt = Date.now() + opts.idempotencyWindowMs;
+    const written = this.commit([
+      this.events.put(rec.id, rec),
+      ...(idemKey !== null ? [this.idem.put(idemKey, { id: rec.id, hash, expiresAt }), this.index.put(['i', expiresAt, ...idemKey], 1)] : []),
+    ]).then(() => rec.id);
+    if (idemKey !== null) this.keysInFlight.set(flat, { hash, written });
+    try {
+      await written;
+    } catch (err) {
+      this.pending--;
+      log.error({ err: (err as Error).message }, 'could not write an async event');
+      throw new HearthError('BackendUnavailable', `the async queue could not store the event: ${(err as Error).message}`);
+    } finally {
+      if (idemKey !== null) this.keysInFlight.delete(flat);
+    }
+    this.push(rec);
+    this.wake();
+    return { id: rec.id, duplicate: false };
+  }
+
+  async take(free: (bucket: string) => number, waitMs: number): Promise<EventRecord[]> {
+    const now = Date.now();
+    const out: EventRecord[] = [];
+    let nextDue = Infinity;
+    for (const [bucket, heap] of this.due) {
+      let n = -1;
+      while (heap.size > 0 && heap.peek()!.at <= now) {
+        if (n < 0) n = free(bucket);
+        if (n === 0) break;
+        const rec = this.events.get(heap.pop()!.id);
+        if (!rec || rec.status !== 'queued') continue; // taken or redriven twice, or discarded
+        startAttempt(rec, now);
+        out.push(rec);
+        n--;
+      }
+      if (heap.size === 0) this.due.delete(bucket);
+      else if (heap.peek()!.at > now) nextDue = Math.min(nextDue, heap.peek()!.at);
+    }
+    if (out.length > 0) {
+      this.held += out.length;
+      // Not awaited: the attempt starts now. Were it lost in a crash, the event is queued, not
+      // running, after the restart; it runs again either way.
+      this.commit(out.map((r) => this.events.put(r.id, r)))
+        .catch((err: Error) => log.error({ err: err.message }, 'could not mark async events running'));
+      return out;
+    }
+    if (this.closed) return out;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, Math.max(1, Math.min(waitMs, nextDue - now)));
+      function done() { clearTimeout(timer); resolve(); }
+      this.waiter = done;
+    });
+    this.waiter = null;
+    return out;
+  }
+
+  wake(): void {
+    this.waiter?.();
+  }
+
+  async settle(rec: EventRecord, followUps: EventRecord[]): Promise<void> {
+    const terminal = isTerminal(rec.status);
+    await this.commit([
+      this.events.put(rec.id, rec),
+      ...(rec.status === 'succeeded' ? [this.index.put(['f', rec.finishedAt!, rec.id], 1)] : []),
+      ...(rec.status === 'failed' ? [this.index.put(['d', rec.functionName, rec.finishedAt!, rec.id], 1)] : []),
+      ...followUps.map((f) => this.events.put(f.id, f)),
+    ]);
+    this.held--;
+    if (terminal) this.pending--;
+    else this.push(rec);
+    for (const f of followUps) {
+      this.pending++;
+      this.push(f);
+    }
+    this.wake();
+  }
+
+  async get(id: string): Promise<EventRecord | null> {
+    return this.events.get(id) ?? null;
+  }
+
+  async deadLetters(functionName: string, limit: number): Promise<EventRecord[]> {
+    const out: EventRecord[] = [];
+    for (const key of this.index.getKeys({ start: ['d', functionName], end: ['d', functionName, Infinity], limit })) {
+      const rec = this.events.get(String(key[3]));
+      if (rec && rec.status === 'failed') out.push(rec);
+    }
+    return out;
+  }
+
+  async redrive(functionName: string, id: string, now: number): Promise<EventRecord | null> {
+    const rec = this.events.get(id);
+    if (!rec || rec.status !== 'failed' || rec.functionName !== functionName) return null;
+    const deadKey = ['d', functionName, rec.finishedAt!, id];
+    redriven(rec, now);
+    await this.commit([this.events.put(id, rec), this.index.remove(deadKey)]);
+    this.pending++;
+    this.push(rec);
+    this.wake();
+    return rec;
+  }
+
+  async discard(functionName: string, id: string): Promise<boolean> {
+    const rec = this.events.get(id);
+    if (!rec || rec.status !== 'failed' || rec.functionName !== functionName) return false;
+    await this.commit([this.events.remove(id), this.index.remove(['d', functionName, rec.finishedAt!, id])]);
+    return true;
+  }
+
+  async stats(): Promise<QueueStats> {
+    return { pending: this.pending, held: this.held };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
+    this.wake();
+    await this.root.close();
+  }
+
+  /** Removes successes past their retention and expired idempotency keys. */
+  private sweep(): void {
+    if (this.closed) return;
+    const now = Date.now();
+    const finished = [...this.index.getKeys({ start: ['f'], end: ['f', now - this.retentionMs], limit: SWEEP_BATCH })];
+    const keys = [...this.index.getKeys({ start: ['i'], end: ['i', now], limit: SWEEP_BATCH })];
+    if (finished.length === 0 && keys.length === 0) return;
+    const ops: Promise<boolean>[] = [];
+    for (const k of finished) {
+      const id = String(k[2]);
+      if (this.events.get(id)?.status === 'succeeded') ops.push(this.events.remove(id));
+      ops.push(this.index.remove(k));
+    }
+    for (const k of keys) {
+      const idemKey = [String(k[2]), String(k[3])];
+      if (this.idem.get(idemKey)?.expiresAt === k[1]) ops.push(this.idem.remove(idemKey));
+      ops.push(this.index.remove(k));
+    }
+    this.commit(ops).catch((err: Error) => log.error({ err: err.message }, 'could not expire async records'));
+  }
+
+  /**
+   * The writes issued in one turn of the event loop (the `ops` passed here are made in the caller's
+   * turn) go into one LMDB transaction: lmdb-js commits everything queued in a turn together,
+   * atomically. Resolves once that commit is on disk. (Not `transaction(callback)`: its callbacks
+   * run on the main thread in step with the write thread, which under load serialised commits on
+   * event-loop turns: ~150 events/s over HTTP.)
+   */
+  private async commit(ops: Promise<boolean>[]): Promise<void> {
+    await Promise.all(ops);
+  }
+
+  private push(rec: EventRecord): void {
+    let heap = this.due.get(rec.bucket);
+    if (!heap) this.due.set(rec.bucket, (heap = new DueHeap()));
+    heap.push({ at: rec.nextAttemptAt, order: rec.enqueuedAt, id: rec.id });
+  }
+}
+
+function sameBody(first: string | null, now: string | null, key: string): void {
+  if (first !== null && now !== null && first !== now) {
+    throw new HearthError('Conflict', `Idempotency-Key "${key}" was used for another payload within the idempotency window`);
+  }
+}
+
+interface Due { at: number; order: number; id: string }
+
+/** A binary min-heap of due events: earliest due first, then first accepted. */
+class DueHeap {
+  private readonly a: Due[] = [];
+  get size(): number { return this.a.length; }
+  peek(): Due | undefined { return this.a[0]; }
+  push(d: Due): void {
+    const a = this.a;
+    a.push(d);
+    let i = a.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!before(a[i]!, a[p]!)) break;
+      [a[i], a[p]] = [a[p]!, a[i]!];
+      i = p;
+    }
+  }
+  pop(): Due | undefined {
+    const a = this.a;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length > 0 && last) {
+      a[0] = last;
+      let i = 0;
+      for (;;) {
+        const l = 2 * i + 1, r = l + 1;
+        let m = i;
+        if (l < a.length && before(a[l]!, a[m]!)) m = l;
+        if (r < a.length && before(a[r]!, a[m]!)) m = r;
+        if (m === i) break;
+        [a[i], a[m]] = [a[m]!, a[i]!];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+function before(x: Due, y: Due): boolean {
+  return x.at < y.at || (x.at === y.at && x.order < y.order);
+}

@@ -1,0 +1,200 @@
+// The queue contract, run against both implementations: the embedded one (LMDB in a temp dir)
+// and the Redis Streams one (a real redis-server started by the test; never mocked).
+
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type RedisServer } from '../../test/support/redis.js';
+import { HearthError } from '../errors.js';
+import { EmbeddedQueue } from './embedded-queue.js';
+import { DELIVERY_BUCKET, isTerminal, type EventRecord, type Queue } from './queue.js';
+import { RedisQueue } from './redis-queue.js';
+
+const opts = { maxQueued: 1_000, idempotencyWindowMs: 60_000 };
+
+function event(fn = 'f', body = '{"n":1}'): EventRecord {
+  const now = Date.now();
+  return {
+    id: randomUUID(), kind: 'invoke', functionName: fn, qualifier: '', bucket: fn, body: new TextEncoder().encode(body), enc: 0,
+    source: 'v1', enqueuedAt: now, redrives: 0, status: 'queued', nextAttemptAt: now, attempts: [], retries: 0, logs: [],
+  };
+}
+
+/** take() until `n` events came (or 10 s passed: then what came). */
+async function takeN(q: Queue, n: number, free: (b: string) => number = () => 100): Promise<EventRecord[]> {
+  const got: EventRecord[] = [];
+  const deadline = Date.now() + 10_000;
+  while (got.length < n && Date.now() < deadline) got.push(...await q.take((b) => free(b) - got.filter((r) => r.bucket === b).length, 50));
+  return got;
+}
+
+function finish(rec: EventRecord, status: 'succeeded' | 'failed'): EventRecord {
+  const a = rec.attempts[rec.attempts.length - 1]!;
+  a.endedAt = Date.now();
+  rec.status = status;
+  rec.finishedAt = Date.now();
+  rec.condition = status === 'succeeded' ? 'Success' : 'RetriesExhausted';
+  return rec;
+}
+
+interface Harness {
+  make(): Promise<Queue>;
+  /** A second handle on the same store (a restart, or another replica), opened. */
+  again(): Promise<Queue>;
+  cleanup(): Promise<void>;
+}
+
+const implementations: [string, () => Promise<Harness>][] = [
+  ['embedded (LMDB)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hearth-queue-'));
+    let n = 0;
+    const path = () => join(dir, `q${n}`);
+    return {
+      async make() { n++; const q = new EmbeddedQueue(path(), 60_000); await q.open(); return q; },
+      async again() { const q = new EmbeddedQueue(path(), 60_000); await q.open(); return q; },
+      async cleanup() { rmSync(dir, { recursive: true, force: true }); },
+    };
+  }],
+  ['redis (Streams)', async () => {
+    const server: RedisServer = await startRedis();
+    let prefix = '';
+    const open = async () => { const q = new RedisQueue({ url: server.url, retentionMs: 60_000, claimTimeoutMs: 600, prefix }); await q.open(); return q; };
+    return {
+      async make() { prefix = `t-${randomUUID()}`; return open(); },
+      again: open,
+      cleanup: () => server.stop(),
+    };
+  }],
+];
+
+for (const [name, harness] of implementations) {
+  describe(`queue contract: ${name}`, () => {
+    let h: Harness;
+    beforeAll(async () => { h = await harness(); });
+    afterAll(async () => { await h.cleanup(); });
+
+    it('takes an event once, marks it running, and never hands out a settled success again', async () => {
+      const q = await h.make();
+      const ev = event();
+      expect(await q.enqueue(ev, opts)).toEqual({ id: ev.id, duplicate: false });
+      expect((await q.get(ev.id))!.status).toBe('queued');
+      const [got] = await takeN(q, 1);
+      expect(got!.id).toBe(ev.id);
+      expect(got!.status).toBe('running');
+      expect(got!.attempts).toHaveLength(1);
+      await q.settle(finish(got!, 'succeeded'), []);
+      expect((await q.get(ev.id))!.status).toBe('succeeded');
+      expect(await q.take(() => 10, 100)).toEqual([]);
+      expect((await q.stats()).pending).toBe(0);
+      await q.close();
+    });
+
+    it('keeps bodies byte for byte and survives a reopen', async () => {
+      const q = await h.make();
+      const ev = event('f', JSON.stringify({ s: 'é€😀' }));
+      await q.enqueue(ev, opts);
+      await q.close();
+      const q2 = await h.again();
+      const [got] = await takeN(q2, 1);
+      expect(Buffer.from(got!.body).toString('utf8')).toBe(JSON.stringify({ s: 'é€😀' }));
+      await q2.close();
+    });
+
+    it('takes at most the free slots of each bucket', async () => {
+      const q = await h.make();
+      for (let i = 0; i < 5; i++) await q.enqueue(event('a'), opts);
+      await q.enqueue(event('b'), opts);
+      const got = await takeN(q, 3, (b) => (b === 'a' ? 2 : 1));
+      expect(got.filter((r) => r.bucket === 'a')).toHaveLength(2);
+      expect(got.filter((r) => r.bucket === 'b')).toHaveLength(1);
+      await q.close();
+    });
+
+    it('dedupes an idempotency key (same id), and refuses it for another body', async () => {
+      const q = await h.make();
+      const first = event();
+      const key = { ...opts, idempotencyKey: 'k-1', bodyHash: 'h1' };
+      expect(await q.enqueue(first, key)).toEqual({ id: first.id, duplicate: false });
+      expect(await q.enqueue(event(), key)).toEqual({ id: first.id, duplicate: true });
+      await expect(q.enqueue(event(), { ...key, bodyHash: 'h2' })).rejects.toMatchObject({ type: 'Conflict' });
+      // Another function's same key is its own.
+      const other = event('g');
+      expect(await q.enqueue(other, key)).toEqual({ id: other.id, duplicate: false });
+      await q.close();
+    });
+
+    it('refuses past maxQueued (429) and has room again once an event finishes', async () => {
+      const q = await h.make();
+      const small = { ...opts, maxQueued: 2 };
+      await q.enqueue(event(), small);
+      await q.enqueue(event(), small);
+      const err = await q.enqueue(event(), small).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(HearthError);
+      expect((err as HearthError).status).toBe(429);
+      const [got] = await takeN(q, 1);
+      await q.settle(finish(got!, 'succeeded'), []);
+      await q.enqueue(event(), small);
+      await q.close();
+    });
+
+    it('a retry comes back when due; a failure is a dead letter that can be redriven or discarded', async () => {
+      const q = await h.make();
+      const ev = event();
+      await q.enqueue(ev, opts);
+      let [got] = await takeN(q, 1);
+      got!.attempts[0]!.endedAt = Date.now();
+      got!.status = 'queued';
+      got!.retries = 1;
+      got!.nextAttemptAt = Date.now() + 200;
+      await q.settle(got!, []);
+      [got] = await takeN(q, 1);
+      expect(got!.id).toBe(ev.id);
+      expect(got!.attempts).toHaveLength(2);
+      await q.settle(finish(got!, 'failed'), []);
+      expect((await q.deadLetters('f', 10)).map((r) => r.id)).toEqual([ev.id]);
+      expect(await q.redrive('other', ev.id, Date.now())).toBeNull();
+      const again = await q.redrive('f', ev.id, Date.now());
+      expect(again).toMatchObject({ status: 'queued', retries: 0, redrives: 1 });
+      expect(await q.deadLetters('f', 10)).toEqual([]);
+      [got] = await takeN(q, 1);
+      expect(got!.attempts).toHaveLength(3);
+      await q.settle(finish(got!, 'failed'), []);
+      expect(await q.discard('f', ev.id)).toBe(true);
+      expect(await q.get(ev.id)).toBeNull();
+      await q.close();
+    });
+
+    it('stores follow-up events (destinations) with the outcome, in their own buckets', async () => {
+      const q = await h.make();
+      await q.enqueue(event(), opts);
+      const [got] = await takeN(q, 1);
+      const toFn = event('target');
+      const toUrl = { ...event('f'), kind: 'deliver' as const, bucket: DELIVERY_BUCKET, url: 'http://127.0.0.1:1/' };
+      await q.settle(finish(got!, 'succeeded'), [toFn, toUrl]);
+      const next = await takeN(q, 2);
+      expect(next.map((r) => r.bucket).sort()).toEqual([DELIVERY_BUCKET, 'target'].sort());
+      await q.close();
+    });
+
+    it('gives an event whose holder died to the next taker, its attempt marked interrupted', async () => {
+      const q = await h.make();
+      const ev = event();
+      await q.enqueue(ev, opts);
+      const [got] = await takeN(q, 1);
+      expect(got!.status).toBe('running');
+      // The holder goes away without settling (a crash, as far as the store can tell).
+      await new Promise((r) => setTimeout(r, 100)); // the running mark is written without being awaited
+      await q.close();
+      const q2 = await h.again();
+      const [back] = await takeN(q2, 1);
+      expect(back!.id).toBe(ev.id);
+      expect(back!.attempts).toHaveLength(2);
+      expect(back!.attempts[0]).toMatchObject({ interrupted: true, error: { errorType: 'Interrupted' } });
+      expect(back!.retries).toBe(0);
+      expect(isTerminal(back!.status)).toBe(false);
+      await q2.close();
+    });
+  });
+}

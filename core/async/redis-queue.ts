@@ -1,0 +1,337 @@
+// The distributed queue: Redis Streams, shared by every replica pointed at the same Redis
+// (`--queue redis --queue-url redis://host:6379/0`).
+//
+// - Each bucket (a function, or URL deliveries) is a stream `<p>:s:<bucket>` with one consumer
+//   group; a replica reads with XREADGROUP only the buckets where it has free slots, so one
+//   function's backlog never holds up another's.
+// - An event's record is a JSON string `<p>:ev:<id>`; the stream entry only names it.
+// - A replica holds what it read in the group's pending list and refreshes it (XCLAIM … JUSTID)
+//   while it runs. Entries idle longer than the claim timeout, i.e. held by a replica that died,
+//   are taken over by another with XAUTOCLAIM; their open attempt is recorded as interrupted.
+// - An attempt's outcome is one MULTI: the record, XACK + XDEL of the entry, and a retry in the
+//   sorted set `<p>:delayed` (moved back into its stream when due, by whichever replica looks
+//   first, atomically in Lua), or the dead-letter set `<p>:dead:<function>`, plus the events it
+//   causes. So an event that succeeded is never handed out again.
+// - Enqueue is one Lua script: idempotency key check, the bound on pending events (a counter),
+//   the record, XADD.
+//
+// Durability is Redis's: run it with `appendonly yes` and `appendfsync always` for a 202 to mean
+// "on disk" (the tests do); `everysec` can lose the last second on a power cut. Not for Redis
+// Cluster (the scripts touch keys of several slots).
+
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { HearthError } from '../errors.js';
+import { log } from '../log.js';
+import {
+  closeInterrupted, isTerminal, redriven, startAttempt,
+  type EnqueueOptions, type EnqueueResult, type EventRecord, type Queue, type QueueStats,
+} from './queue.js';
+
+const GROUP = 'hearth';
+/** Longest a take() blocks in XREADGROUP (a bucket whose slot frees meanwhile waits this long). */
+const BLOCK_MS = 100;
+/** How often due retries are moved back into their streams. */
+const PROMOTE_MS = 100;
+
+const ENQUEUE = `
+if KEYS[4] ~= '' then
+  local seen = redis.call('GET', KEYS[4])
+  if seen then return {'dup', seen} end
+end
+local n = tonumber(redis.call('GET', KEYS[3]) or '0')
+if n >= tonumber(ARGV[3]) then return {'full', tostring(n)} end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('XADD', KEYS[2], '*', 'id', ARGV[2])
+redis.call('INCR', KEYS[3])
+redis.call('SADD', KEYS[5], ARGV[6])
+if KEYS[4] ~= '' then redis.call('SET', KEYS[4], ARGV[4], 'PX', ARGV[5]) end
+return {'ok', ARGV[2]}`;
+
+/** Moves due retries (member "bucket\\nid") back into their streams. */
+const PROMOTE = `
+local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, 500)
+for _, m in ipairs(due) do
+  local nl = string.find(m, '\\n', 1, true)
+  redis.call('XADD', ARGV[2] .. string.sub(m, 1, nl - 1), '*', 'id', string.sub(m, nl + 1))
+  redis.call('ZREM', KEYS[1], m)
+end
+return #due`;
+
+/** Redrive: out of the dead letters (once: the ZREM decides), queued again. */
+const REDRIVE = `
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+redis.call('INCR', KEYS[3])
+redis.call('XADD', KEYS[4], '*', 'id', ARGV[1])
+return 1`;
+
+interface ScriptedRedis extends Redis {
+  hearthEnqueue(...args: (string | number)[]): Promise<[string, string]>;
+  hearthPromote(...args: (string | number)[]): Promise<number>;
+  hearthRedrive(...args: (string | number)[]): Promise<number>;
+}
+
+type StreamEntry = [entryId: string, fields: string[]];
+
+export interface RedisQueueOptions {
+  url: string;
+  /** Finished successes are kept this long. */
+  retentionMs: number;
+  /** An event held this long without a refresh is taken over (its replica is taken for dead). */
+  claimTimeoutMs: number;
+  /** Key prefix (several Hearth clusters may share one Redis). */
+  prefix?: string;
+}
+
+export class RedisQueue implements Queue {
+  readonly kind = 'redis' as const;
+  private readonly p: string;
+  private readonly consumer = `${hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  private redis!: ScriptedRedis;
+  /** XREADGROUP BLOCK holds its connection: it gets its own. */
+  private reader!: Redis;
+  /** id → the stream entry this replica holds for it. */
+  private readonly held = new Map<string, { stream: string; entryId: string }>();
+  private readonly groups = new Set<string>();
+  private buckets: string[] = [];
+  private bucketsAt = 0;
+  private promotedAt = 0;
+  private autoclaimedAt = 0;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private waiter: (() => void) | null = null;
+  private closed = false;
+
+  constructor(private readonly opts: RedisQueueOptions) {
+    this.p = opts.prefix ?? 'hearth';
+  }
+
+  async open(): Promise<void> {
+    const common = { lazyConnect: true, maxRetriesPerRequest: 2, enableOfflineQueue: false, connectTimeout: 5_000 };
+    this.redis = new Redis(this.opts.url, common) as ScriptedRedis;
+    this.reader = new Redis(this.opts.url, { ...common, maxRetriesPerRequest: 0 });
+    for (const c of [this.redis, this.reader]) c.on('error', (err: Error) => log.warn({ err: err.message }, 'redis queue connection'));
+    this.redis.defineCommand('hearthEnqueue', { numberOfKeys: 5, lua: ENQUEUE });
+    this.redis.defineCommand('hearthPromote', { numberOfKeys: 1, lua: PROMOTE });
+    this.redis.defineCommand('hearthRedrive', { numberOfKeys: 4, lua: REDRIVE });
+    try {
+      await Promise.all([this.redis.connect(), this.reader.connect()]);
+    } catch (err) {
+      this.redis.disconnect();
+      this.reader.disconnect();
+      throw new Error(`cannot reach the Redis queue at ${redact(this.opts.url)}: ${(err as Error).message}`);
+    }
+    // Refresh what this replica holds well within the claim timeout, so no other takes it over.
+    this.heartbeat = setInterval(() => void this.refreshHeld(), Math.max(100, Math.floor(this.opts.claimTimeoutMs / 3)));
+    this.heartbeat.unref();
+  }
+
+  async enqueue(rec: EventRecord, opts: EnqueueOptions): Promise<EnqueueResult> {
+    const key = opts.idempotencyKey;
+    const idemKey = key === undefined ? '' : `${this.p}:idem:${rec.functionName}:${key}`;
+    let r: [string, string];
+    try {
+      r = await this.redis.hearthEnqueue(
+        this.k('ev', rec.id), this.stream(rec.bucket), `${this.p}:pending`, idemKey, `${this.p}:buckets`,
+        encode(rec), rec.id, opts.maxQueued, JSON.stringify({ id: rec.id, hash: opts.bodyHash ?? null }), opts.idempotencyWindowMs, rec.bucket,
+      );
+    } catch (err) {
+      throw unavailable(err);
+    }
+    if (r[0] === 'full') throw new HearthError('TooManyRequests', `the async queue is full: ${r[1]} events are queued or running (--async-queue-size ${opts.maxQueued})`);
+    if (r[0] === 'dup') {
+      const seen = JSON.parse(r[1]) as { id: string; hash: string | null };
+      if (seen.hash !== null && opts.bodyHash !== undefined && seen.hash !== opts.bodyHash) {
+        throw new HearthError('Conflict', `Idempotency-Key "${key}" was used for another payload within the idempotency window`);
+      }
+      return { id: seen.id, duplicate: true };
+    }
+    return { id: rec.id, duplicate: false };
+  }
+
+  async take(free: (bucket: string) => number, waitMs: number): Promise<EventRecord[]> {
+    if (this.closed) return [];
+    const now = Date.now();
+    if (now - this.promotedAt >= PROMOTE_MS) {
+      this.promotedAt = now;
+      await this.redis.hearthPromote(`${this.p}:delayed`, now, `${this.p}:s:`);
+    }
+    if (now - this.bucketsAt >= 1_000) {
+      this.bucketsAt = now;
+      this.buckets = await this.redis.smembers(`${this.p}:buckets`);
+      for (const b of this.buckets) await this.ensureGroup(b);
+    }
+    const open = this.buckets.map((b) => [b, free(b)] as const).filter(([, n]) => n > 0);
+    if (open.length === 0) {
+      // Every slot is taken: wait for one to free (wake) rather than poll.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.min(waitMs, BLOCK_MS));
+        function done() { clearTimeout(timer); resolve(); }
+        this.waiter = done;
+      });
+      this.waiter = null;
+      return [];
+    }
+    const got: { stream: string; entry: StreamEntry; reclaimed: boolean }[] = [];
+    // Events a dead replica held, taken over once they have been idle past the claim timeout.
+    if (now - this.autoclaimedAt >= Math.min(1_000, this.opts.claimTimeoutMs / 2)) {
+      this.autoclaimedAt = now;
+      for (const [b, n] of open) {
+        const r = await this.redis.call('XAUTOCLAIM', this.stream(b), GROUP, this.consumer, this.opts.claimTimeoutMs, '0-0', 'COUNT', n) as [string, StreamEntry[], string[]];
+        for (const e of r[1]) if (e && e[1]) got.push({ stream: this.stream(b), entry: e, reclaimed: true });
+      }
+    }
+    if (got.length === 0) {
+      const count = Math.min(...open.map(([, n]) => n));
+      const streams = open.map(([b]) => this.stream(b));
+      const r = await this.reader.xreadgroup('GROUP', GROUP, this.consumer, 'COUNT', count, 'BLOCK', Math.max(1, Math.min(waitMs, BLOCK_MS)),
+        'STREAMS', ...streams, ...streams.map(() => '>')) as [string, StreamEntry[]][] | null;
+      for (const [stream, entries] of r ?? []) for (const e of entries) got.push({ stream, entry: e, reclaimed: false });
+    }
+    if (got.length === 0) return [];
+    const ids = got.map((g) => fieldOf(g.entry[1], 'id'));
+    const raw = await this.redis.mget(...ids.map((id) => this.k('ev', id)));
+    const out: EventRecord[] = [];
+    const multi = this.redis.multi();
+    const at = Date.now();
+    got.forEach((g, i) => {
+      const text = raw[i];
+      const rec = text ? decode(text) : null;
+      if (!rec || isTerminal(rec.status) || this.held.has(rec.id)) {
+        // Gone, or already finished (its entry outlived the outcome): nothing to run.
+        if (!rec || isTerminal(rec.status)) multi.xack(g.stream, GROUP, g.entry[0]).xdel(g.stream, g.entry[0]);
+        return;
+      }
+      if (rec.status === 'running') closeInterrupted(rec, at, 'the replica running this attempt stopped answering');
+      startAttempt(rec, at);
+      this.held.set(rec.id, { stream: g.stream, entryId: g.entry[0] });
+      multi.set(this.k('ev', rec.id), encode(rec));
+      out.push(rec);
+    });
+    await multi.exec();
+    return out;
+  }
+
+  /** Ends a take() waiting for a free slot (one blocked in XREADGROUP returns within BLOCK_MS). */
+  wake(): void {
+    this.waiter?.();
+  }
+
+  async settle(rec: EventRecord, followUps: EventRecord[]): Promise<void> {
+    const h = this.held.get(rec.id);
+    const multi = this.redis.multi();
+    if (rec.status === 'succeeded') multi.set(this.k('ev', rec.id), encode(rec), 'PX', this.opts.retentionMs);
+    else multi.set(this.k('ev', rec.id), encode(rec));
+    if (h) multi.xack(h.stream, GROUP, h.entryId).xdel(h.stream, h.entryId);
+    if (rec.status === 'queued') multi.zadd(`${this.p}:delayed`, rec.nextAttemptAt, `${rec.bucket}\n${rec.id}`);
+    if (isTerminal(rec.status)) multi.decr(`${this.p}:pending`);
+    if (rec.status === 'failed') multi.zadd(this.k('dead', rec.functionName), rec.finishedAt!, rec.id);
+    for (const f of followUps) {
+      multi.set(this.k('ev', f.id), encode(f)).xadd(this.stream(f.bucket), '*', 'id', f.id).incr(`${this.p}:pending`).sadd(`${this.p}:buckets`, f.bucket);
+    }
+    const r = await multi.exec();
+    const failed = r?.find(([err]) => err !== null);
+    if (r === null || failed) throw new Error(`could not store an async event's outcome: ${failed?.[0]?.message ?? 'transaction aborted'}`);
+    this.held.delete(rec.id);
+  }
+
+  async get(id: string): Promise<EventRecord | null> {
+    const text = await this.redis.get(this.k('ev', id)).catch((err) => { throw unavailable(err); });
+    return text ? decode(text) : null;
+  }
+
+  async deadLetters(functionName: string, limit: number): Promise<EventRecord[]> {
+    const ids = await this.redis.zrange(this.k('dead', functionName), 0, limit - 1);
+    if (ids.length === 0) return [];
+    const raw = await this.redis.mget(...ids.map((id) => this.k('ev', id)));
+    return raw.flatMap((t) => (t ? [decode(t)] : [])).filter((r) => r.status === 'failed');
+  }
+
+  async redrive(functionName: string, id: string, now: number): Promise<EventRecord | null> {
+    const rec = await this.get(id);
+    if (!rec || rec.status !== 'failed' || rec.functionName !== functionName) return null;
+    redriven(rec, now);
+    const done = await this.redis.hearthRedrive(this.k('dead', functionName), this.k('ev', id), `${this.p}:pending`, this.stream(rec.bucket), id, encode(rec));
+    return done === 1 ? rec : null;
+  }
+
+  async discard(functionName: string, id: string): Promise<boolean> {
+    const removed = await this.redis.zrem(this.k('dead', functionName), id);
+    if (removed === 1) await this.redis.del(this.k('ev', id));
+    return removed === 1;
+  }
+
+  async stats(): Promise<QueueStats> {
+    const pending = Number(await this.redis.get(`${this.p}:pending`) ?? 0);
+    return { pending, held: this.held.size };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.reader.disconnect();
+    await this.redis.quit().catch(() => this.redis.disconnect());
+  }
+
+  private async refreshHeld(): Promise<void> {
+    if (this.held.size === 0 || this.closed) return;
+    const byStream = new Map<string, string[]>();
+    for (const h of this.held.values()) {
+      const list = byStream.get(h.stream);
+      if (list) list.push(h.entryId);
+      else byStream.set(h.stream, [h.entryId]);
+    }
+    try {
+      for (const [stream, ids] of byStream) await this.redis.call('XCLAIM', stream, GROUP, this.consumer, 0, ...ids, 'JUSTID');
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not refresh the async events this replica holds');
+    }
+  }
+
+  private async ensureGroup(bucket: string): Promise<void> {
+    if (this.groups.has(bucket)) return;
+    try {
+      await this.redis.xgroup('CREATE', this.stream(bucket), GROUP, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+    }
+    this.groups.add(bucket);
+  }
+
+  private k(kind: string, id: string): string {
+    return `${this.p}:${kind}:${id}`;
+  }
+
+  private stream(bucket: string): string {
+    return `${this.p}:s:${bucket}`;
+  }
+}
+
+/** Records as JSON, bytes as base64. */
+function encode(rec: EventRecord): string {
+  return JSON.stringify(rec, (_k, v: unknown) => (v instanceof Uint8Array ? { $b64: Buffer.from(v).toString('base64') } : v));
+}
+
+function decode(text: string): EventRecord {
+  return JSON.parse(text, (_k, v: unknown) => (v !== null && typeof v === 'object' && '$b64' in v ? new Uint8Array(Buffer.from((v as { $b64: string }).$b64, 'base64')) : v)) as EventRecord;
+}
+
+function fieldOf(fields: string[], name: string): string {
+  const i = fields.indexOf(name);
+  return i >= 0 && i % 2 === 0 ? fields[i + 1]! : '';
+}
+
+function unavailable(err: unknown): HearthError {
+  return new HearthError('BackendUnavailable', `the async queue (Redis) did not answer: ${(err as Error).message}`);
+}
+
+/** A URL without its password, for messages. */
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
