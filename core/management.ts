@@ -102,8 +102,9 @@ export function mountManagement(fe: FrontEnd, deps: ManagementDeps): void {
 
   app.get('/v1/functions/:name/instances', admin((ex, req) => {
     const name = req.getParameter(0)!;
-    const fn = registry.resolve(name, req.getQuery('qualifier') ?? '');
-    sendJson(ex, 200, { functionName: name, instances: deps.backendFor(fn.runtime).instances(fn.digest) });
+    // No qualifier: every version's instances; an alias: those of the versions it routes to.
+    const versions = registry.versionsFor(name, req.getQuery('qualifier') ?? '');
+    sendJson(ex, 200, { functionName: name, instances: versions.flatMap((fn) => deps.backendFor(fn.runtime).instances(fn.digest)) });
   }));
 
   app.get('/v1/functions/:name/schedules', admin((ex, req) => {

@@ -107,6 +107,19 @@ export class Registry {
     return t instanceof AliasRoute ? t.pick() : t;
   }
 
+  /**
+   * The versions a qualifier stands for (not the hot path): none → $LATEST and every published
+   * version; a version → it; an alias → the version(s) it routes to.
+   */
+  versionsFor(name: string, qualifier: string): FunctionVersion[] {
+    const e = this.entry(name);
+    if (qualifier === '') return [e.latest, ...[...e.targets.values()].filter((t): t is FunctionVersion => !(t instanceof AliasRoute))];
+    if (qualifier === LATEST) return [e.latest];
+    const t = e.targets.get(qualifier);
+    if (t === undefined) throw new HearthError('VersionNotFound', `function "${name}" has no version or alias "${qualifier}"`);
+    return t instanceof AliasRoute ? (t.extra ? [t.primary, t.extra] : [t.primary]) : [t];
+  }
+
   has(name: string): boolean {
     return this.fns.has(name);
   }

@@ -157,6 +157,12 @@ describe('versions and aliases', () => {
     await json(h, 'PUT', '/v1/functions/res/aliases/live', { version: '1', additionalVersionWeights: { 2: 0.5 }, minInstances: 2 });
     await until(async () => (await count('2')) === 1, 'a reserved instance of version 2');
     expect(await count('1')).toBe(2); // the surplus one idles out later, by keepalive
+    // The alias lists the instances of both its versions; no qualifier lists every version's.
+    const versions = async (q?: string) => ((await json(h, 'GET', `/v1/functions/res/instances${q ? `?qualifier=${q}` : ''}`)).body.instances as { version: string }[]).map((i) => i.version).sort();
+    expect(await versions('live')).toEqual(['1', '1', '2']);
+    await call(h, 'res'); // one of $LATEST too
+    expect(await versions()).toEqual(['$LATEST', '1', '1', '2']);
+    expect(await versions('$LATEST')).toEqual(['$LATEST']);
   });
 });
 
