@@ -79,6 +79,10 @@ describe('loadConfig', () => {
     expect(message).not.toContain('short-secret');
   });
 
+  it('does not echo a queue URL, which may hold a password', () => {
+    expect(() => loadConfig({ cwd: dirWith(), env: { HEARTH_QUEUE_URL: 'redis//user:hunter2@host' } })).toThrow(/queueUrl: must be a redis:\/\/ or rediss:\/\/ URL \(from HEARTH_QUEUE_URL\)$/);
+  });
+
   it('refuses to listen beyond loopback without an admin token', () => {
     expect(() => loadConfig({ cwd: dirWith(), env: { HEARTH_HOST: '0.0.0.0' } })).toThrow(/refusing to listen on 0\.0\.0\.0 without an admin token/);
     expect(loadConfig({ cwd: dirWith(), env: { HEARTH_HOST: '0.0.0.0', HEARTH_ADMIN_TOKEN: 'x'.repeat(16) } }).host).toBe('0.0.0.0');

@@ -186,7 +186,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     const lines = r.error.issues.map((i) => {
       const key = i.path.length > 0 ? String(i.path[0]) : i.code === 'unrecognized_keys' ? (i as { keys: string[] }).keys.join(', ') : '(config)';
       const source = from.get(key) ?? (i.code === 'unrecognized_keys' ? filePath : undefined);
-      const secret = SETTINGS.find((s) => s.key === key)?.kind === 'secret';
+      // Secrets, and settings that may carry one (a URL's password), are never echoed.
+      const secret = SETTINGS.find((s) => s.key === key)?.kind === 'secret' || key === 'queueUrl';
       const given = source !== undefined && !secret && key in raw ? ` = ${JSON.stringify(raw[key])}` : '';
       return `${i.path.length > 0 ? i.path.join('.') : key}: ${i.message} (from ${source ?? 'the defaults'}${given})`;
     });

@@ -229,7 +229,8 @@ export class FrontEnd {
         ex.res.cork(() => {
           ex.res.writeStatus(r.duplicate ? StatusLine[200]! : StatusLine[202]!);
           ex.res.writeHeader('Content-Type', 'application/json');
-          ex.res.writeHeader('X-Hearth-Request-Id', r.id);
+          // The event's id (the first one's for a replay); it has not run: no cold start, no time.
+          writeInvocationHeaders(ex.res, r.id, false, 0, 0, 0);
           if (r.duplicate) ex.res.writeHeader('X-Hearth-Idempotent-Replay', 'true');
           ex.res.end(JSON.stringify(r.duplicate ? { requestId: r.id, duplicate: true } : { requestId: r.id }), ex.server.draining);
         });

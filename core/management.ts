@@ -125,13 +125,19 @@ export function mountManagement(fe: FrontEnd, deps: ManagementDeps): void {
   // replicas); sync calls' from memory.
   app.get('/v1/invocations/:id', admin((ex, req) => {
     const id = req.getParameter(0)!;
+    const fromMemory = (cause: unknown) => {
+      // The queue is unreachable (e.g. Redis is down): a sync call's record is still in memory.
+      const inv = records.get(id);
+      if (inv && !inv.async) return sendJson(ex, 200, invocationView(inv));
+      sendError(ex, toHearthError(cause));
+    };
     deps.asyncInvoker.view(id).then((view) => {
       if (view) return sendJson(ex, 200, view);
       const inv = records.get(id);
       // An async event the queue no longer has (discarded, expired) is gone, whatever memory holds.
       if (!inv || inv.async) throw new HearthError('InvocationNotFound', `no invocation "${id}" on record (sync calls are kept for the last ${config.invocationRetention}; async events for --async-retention-ms once they succeed)`);
       sendJson(ex, 200, invocationView(inv));
-    }).catch((err) => sendError(ex, toHearthError(err)));
+    }, fromMemory).catch((err) => sendError(ex, toHearthError(err)));
   }));
 
   // Dead letters: async events that failed for good (retries exhausted, too old, not retryable).

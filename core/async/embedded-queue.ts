@@ -44,6 +44,12 @@ export class EmbeddedQueue implements Queue {
   /** Queued and running events, plus enqueues in progress (what maxQueued bounds). */
   private pending = 0;
   private held = 0;
+  /**
+   * Events taken and not yet settled, and those a redrive or discard is changing: lmdb-js shows a
+   * write to get() only once it is committed, so the stored status alone cannot keep a second
+   * take (a duplicate heap entry) or a second redrive from acting on the same event.
+   */
+  private readonly busy = new Set<string>();
   private waiter: (() => void) | null = null;
   /** Idempotency keys whose first event is being written: a second one waits for it. */
   private readonly keysInFlight = new Map<string, { hash: string | null; written: Promise<string> }>();
@@ -88,7 +94,10 @@ export class EmbeddedQueue implements Queue {
       const inFlight = this.keysInFlight.get(flat);
       if (inFlight) {
         sameBody(inFlight.hash, hash, key!);
-        return { id: await inFlight.written, duplicate: true };
+        const id = await inFlight.written.catch((err: Error) => {
+          throw new HearthError('BackendUnavailable', `the async queue could not store the event: ${err.message}`);
+        });
+        return { id, duplicate: true };
       }
       const seen = this.idem.get(idemKey);
       if (seen && seen.expiresAt > Date.now()) {
@@ -125,12 +134,15 @@ export class EmbeddedQueue implements Queue {
     const out: EventRecord[] = [];
     let nextDue = Infinity;
     for (const [bucket, heap] of this.due) {
-      let n = -1;
+      let n: number | null = null; // free slots, asked once per bucket (it may be negative)
       while (heap.size > 0 && heap.peek()!.at <= now) {
-        if (n < 0) n = free(bucket);
-        if (n === 0) break;
-        const rec = this.events.get(heap.pop()!.id);
+        if (n === null) n = free(bucket);
+        if (n <= 0) break;
+        const id = heap.pop()!.id;
+        if (this.busy.has(id)) continue; // taken already (a duplicate entry), or being redriven
+        const rec = this.events.get(id);
         if (!rec || rec.status !== 'queued') continue; // taken or redriven twice, or discarded
+        this.busy.add(id);
         startAttempt(rec, now);
         out.push(rec);
         n--;
@@ -162,13 +174,19 @@ export class EmbeddedQueue implements Queue {
 
   async settle(rec: EventRecord, followUps: EventRecord[]): Promise<void> {
     const terminal = isTerminal(rec.status);
-    await this.commit([
-      this.events.put(rec.id, rec),
-      ...(rec.status === 'succeeded' ? [this.index.put(['f', rec.finishedAt!, rec.id], 1)] : []),
-      ...(rec.status === 'failed' ? [this.index.put(['d', rec.functionName, rec.finishedAt!, rec.id], 1)] : []),
-      ...followUps.map((f) => this.events.put(f.id, f)),
-    ]);
-    this.held--;
+    try {
+      await this.commit([
+        this.events.put(rec.id, rec),
+        ...(rec.status === 'succeeded' ? [this.index.put(['f', rec.finishedAt!, rec.id], 1)] : []),
+        ...(rec.status === 'failed' ? [this.index.put(['d', rec.functionName, rec.finishedAt!, rec.id], 1)] : []),
+        ...followUps.map((f) => this.events.put(f.id, f)),
+      ]);
+    } finally {
+      // Not stored (the disk failed): the stored record still says running or queued, and runs
+      // again at the next start; this process lets it go rather than hold its slot forever.
+      this.held--;
+      this.busy.delete(rec.id);
+    }
     if (terminal) this.pending--;
     else this.push(rec);
     for (const f of followUps) {
@@ -192,11 +210,17 @@ export class EmbeddedQueue implements Queue {
   }
 
   async redrive(functionName: string, id: string, now: number): Promise<EventRecord | null> {
+    if (this.busy.has(id)) return null; // another redrive or a discard of it is under way
     const rec = this.events.get(id);
     if (!rec || rec.status !== 'failed' || rec.functionName !== functionName) return null;
     const deadKey = ['d', functionName, rec.finishedAt!, id];
     redriven(rec, now);
-    await this.commit([this.events.put(id, rec), this.index.remove(deadKey)]);
+    this.busy.add(id);
+    try {
+      await this.commit([this.events.put(id, rec), this.index.remove(deadKey)]);
+    } finally {
+      this.busy.delete(id);
+    }
     this.pending++;
     this.push(rec);
     this.wake();
@@ -204,9 +228,15 @@ export class EmbeddedQueue implements Queue {
   }
 
   async discard(functionName: string, id: string): Promise<boolean> {
+    if (this.busy.has(id)) return false;
     const rec = this.events.get(id);
     if (!rec || rec.status !== 'failed' || rec.functionName !== functionName) return false;
-    await this.commit([this.events.remove(id), this.index.remove(['d', functionName, rec.finishedAt!, id])]);
+    this.busy.add(id);
+    try {
+      await this.commit([this.events.remove(id), this.index.remove(['d', functionName, rec.finishedAt!, id])]);
+    } finally {
+      this.busy.delete(id);
+    }
     return true;
   }
 

@@ -112,6 +112,28 @@ for (const [name, harness] of implementations) {
       await q.close();
     });
 
+    it('takes nothing of a bucket whose free slots are negative (its limit went below what runs)', async () => {
+      const q = await h.make();
+      for (let i = 0; i < 20; i++) await q.enqueue(event('neg'), opts);
+      expect(await q.take(() => -3, 50)).toEqual([]);
+      expect(await takeN(q, 2, () => 2)).toHaveLength(2);
+      await q.close();
+    });
+
+    it('runs a dead letter once when two redrives of it overlap', async () => {
+      const q = await h.make();
+      const ev = event();
+      await q.enqueue(ev, opts);
+      const [got] = await takeN(q, 1);
+      await q.settle(finish(got!, 'failed'), []);
+      const both = await Promise.all([q.redrive('f', ev.id, Date.now()), q.redrive('f', ev.id, Date.now())]);
+      expect(both.filter((r) => r !== null)).toHaveLength(1);
+      const taken = await q.take(() => 10, 200);
+      expect(taken.map((r) => r.id)).toEqual([ev.id]);
+      expect(await q.take(() => 10, 100)).toEqual([]); // not a second time
+      await q.close();
+    });
+
     it('dedupes an idempotency key (same id), and refuses it for another body', async () => {
       const q = await h.make();
       const first = event();

@@ -193,6 +193,7 @@ export class RedisQueue implements Queue {
     const ids = got.map((g) => fieldOf(g.entry[1], 'id'));
     const raw = await this.redis.mget(...ids.map((id) => this.k('ev', id)));
     const out: EventRecord[] = [];
+    const holds: [string, { stream: string; entryId: string }][] = [];
     const multi = this.redis.multi();
     const at = Date.now();
     got.forEach((g, i) => {
@@ -205,11 +206,16 @@ export class RedisQueue implements Queue {
       }
       if (rec.status === 'running') closeInterrupted(rec, at, 'the replica running this attempt stopped answering');
       startAttempt(rec, at);
-      this.held.set(rec.id, { stream: g.stream, entryId: g.entry[0] });
       multi.set(this.k('ev', rec.id), encode(rec));
       out.push(rec);
+      holds.push([rec.id, { stream: g.stream, entryId: g.entry[0] }]);
     });
-    await multi.exec();
+    // Held (and refreshed) only once marked running: entries of a failed write stay idle in the
+    // group's pending list, and are taken over after the claim timeout.
+    const r = await multi.exec();
+    const failed = r?.find(([err]) => err !== null);
+    if (r === null || failed) throw new Error(`could not mark async events running: ${failed?.[0]?.message ?? 'transaction aborted'}`);
+    for (const [id, h] of holds) this.held.set(id, h);
     return out;
   }
 
@@ -230,10 +236,15 @@ export class RedisQueue implements Queue {
     for (const f of followUps) {
       multi.set(this.k('ev', f.id), encode(f)).xadd(this.stream(f.bucket), '*', 'id', f.id).incr(`${this.p}:pending`).sadd(`${this.p}:buckets`, f.bucket);
     }
-    const r = await multi.exec();
-    const failed = r?.find(([err]) => err !== null);
-    if (r === null || failed) throw new Error(`could not store an async event's outcome: ${failed?.[0]?.message ?? 'transaction aborted'}`);
-    this.held.delete(rec.id);
+    try {
+      const r = await multi.exec();
+      const failed = r?.find(([err]) => err !== null);
+      if (r === null || failed) throw new Error(`could not store an async event's outcome: ${failed?.[0]?.message ?? 'transaction aborted'}`);
+    } finally {
+      // Not refreshed any more either way: if the outcome was not stored, its entry goes idle and
+      // is taken over after the claim timeout (by this replica or another), and runs again.
+      this.held.delete(rec.id);
+    }
   }
 
   async get(id: string): Promise<EventRecord | null> {
