@@ -372,8 +372,12 @@ ThreadingHTTPServer(("0.0.0.0", 9000), H).serve_forever()
     expect(w.status).toBe(200);
     expect(w.headers.get('x-from-image')).toBe('yes');
     expect(await w.json()).toEqual({ greeting: 'first', path: '/hello?q=1', x: 'thing' });
-    await sleep(300);
-    const rec = await (await fetch(`${h.url}/v1/invocations/${id}`)).json() as { logs: { stream: string; message: string }[] };
+    // The container's output comes through Docker's log stream, after the response: wait for it.
+    let rec: { logs: { stream: string; message: string }[] } = { logs: [] };
+    for (let i = 0; i < 100 && rec.logs.length < 2; i++) {
+      await sleep(50);
+      rec = await (await fetch(`${h.url}/v1/invocations/${id}`)).json() as typeof rec;
+    }
     // stdout and stderr are two pipes: their lines keep their order within each, not across.
     expect(rec.logs.map((l) => [l.stream, l.message]).sort()).toEqual([['stderr', 'on stderr'], ['stdout', 'event call Ada']]);
 
