@@ -12,8 +12,8 @@ import { sha256, type DataDir } from './store.js';
 
 export const LATEST = '$LATEST';
 
-interface StoredRecord {
-  name: string;
+/** What instances are made from: $LATEST's record and each published version carry it. */
+interface StoredCode {
   spec: Omit<FunctionSpec, 'code'>;
   codeDigest: string;
   codeSize: number;
@@ -21,6 +21,10 @@ interface StoredRecord {
   exportName: string;
   /** runtime "image": the image's id when it was deployed (instances are made from it). */
   imageId?: string;
+}
+
+interface StoredRecord extends StoredCode {
+  name: string;
   /** Loaded from this functions folder (`--functions`): deleted at start once the folder no longer has it. */
   origin?: string;
   /** Published versions, oldest first, and the last number given (numbers are never reused). */
@@ -32,14 +36,8 @@ interface StoredRecord {
 }
 
 /** A published version: $LATEST as it was, frozen. */
-interface StoredVersion {
+interface StoredVersion extends StoredCode {
   version: string;
-  spec: Omit<FunctionSpec, 'code'>;
-  codeDigest: string;
-  codeSize: number;
-  digest: string;
-  exportName: string;
-  imageId?: string;
   description: string;
   createdAt: string;
 }
@@ -428,7 +426,7 @@ const RESTORING = PREPARING;
 
 function frozenVersion(
   name: string, version: string,
-  v: Pick<StoredVersion, 'spec' | 'digest' | 'codeDigest' | 'exportName' | 'imageId'>,
+  v: StoredCode,
   createdAt: string, reserved: number, lifecycle: { retired: boolean },
 ): FunctionVersion {
   return Object.freeze({
