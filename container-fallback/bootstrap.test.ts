@@ -74,6 +74,16 @@ async function logsOf(id: string): Promise<string> {
   return b.toString('utf8');
 }
 
+/** The container's output once it holds `text` (Docker's log driver may lag the process under load), or as it is after 5 s. */
+async function logsWith(id: string, text: string): Promise<string> {
+  let out = await logsOf(id);
+  for (let i = 0; i < 100 && !out.includes(text); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    out = await logsOf(id);
+  }
+  return out;
+}
+
 type InitCode = { source: string; filename?: string } | { zip: string } | { jar: string };
 
 async function init(box: Box, handler: string, code: InitCode, env: Record<string, string> = {}): Promise<{ status: number; body: { ok?: boolean; errorType?: string; errorMessage?: string; stackTrace?: string[] } }> {
@@ -182,7 +192,7 @@ def main_handler(event, context):
       [0, 'hello from python Ada'], [1, 'to stderr'], [1, '[WARNING] app: a warning'], [0, 'no newline at the end'],
     ]);
     for (const [, t] of c.logs) expect(t).toBeGreaterThanOrEqual(before - 1000);
-    expect(await logsOf(box.id)).toContain('module init');
+    expect(await logsWith(box.id, 'module init')).toContain('module init');
   });
 
   it('invokes with msgpack, and answers in the encoding Accept asks for', async () => {
@@ -410,7 +420,7 @@ public class Hello {
     expect(out.left).toBeGreaterThan(0);
     expect(out.left).toBeLessThanOrEqual(2500);
     expect(lines(c)).toEqual([[0, 'hello from java Ada'], [1, 'to stderr'], [0, 'no newline at the end']]);
-    expect(await logsOf(box.id)).toContain('class init');
+    expect(await logsWith(box.id, 'class init')).toContain('class init');
   });
 
   it('invokes with msgpack, and answers in the encoding Accept asks for', async () => {
