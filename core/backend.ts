@@ -71,6 +71,21 @@ export interface Invocation {
   tail?: Promise<void>;
 }
 
+/**
+ * A call about to be dispatched, with nothing measured yet. Every entry (invoke, web, Lambda API,
+ * timers, async attempts) makes its invocation here; a web call, a timer tick or an async attempt
+ * then sets its own field (`web`, `schedule`, `async`).
+ */
+export function newInvocation(
+  requestId: string, fn: FunctionVersion, body: ArrayBuffer, reqEnc: EncodingCode, resEnc: EncodingCode, forceCold = false,
+): Invocation {
+  return {
+    requestId, functionName: fn.name, version: fn.version, digest: fn.digest, body, reqEnc, resEnc,
+    startedAt: performance.now(), startedAtEpoch: Date.now(), result: null, status: 'running',
+    cold: false, queueMs: 0, initMs: 0, durationMs: 0, error: null, logs: null, forceCold,
+  };
+}
+
 export interface WebRequest {
   method: string;
   /** Absolute URL as the function sees it. */

@@ -7,7 +7,7 @@ import uWS from 'uWebSockets.js';
 import type { HttpRequest, HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { Encoding, type EncodingCode } from '../runtime/protocol.js';
 import type { AsyncInvoker } from './async/invoker.js';
-import type { Invocation } from './backend.js';
+import { newInvocation, type Invocation } from './backend.js';
 import type { Config } from './config.js';
 import type { Dispatcher } from './dispatcher.js';
 import { HearthError, StatusLine, errorBody, errorJson, toHearthError } from './errors.js';
@@ -183,12 +183,7 @@ export class FrontEnd {
       return failInvocation(ex, requestId, err as HearthError);
     }
     readBody(ex, contentLength, this.deps.config.maxBodyBytes, (body) => {
-      const inv: Invocation = {
-        requestId, functionName: name, version: fn.version, digest: fn.digest, body,
-        reqEnc: reqEnc as EncodingCode, resEnc: resEnc as EncodingCode,
-        startedAt: performance.now(), startedAtEpoch: Date.now(), result: null, status: 'running',
-        cold: false, queueMs: 0, initMs: 0, durationMs: 0, error: null, logs: null, forceCold,
-      };
+      const inv = newInvocation(requestId, fn, body, reqEnc as EncodingCode, resEnc as EncodingCode, forceCold);
       // dispatch (acquire → run), then respond
       this.deps.dispatcher.invoke(fn, inv).then(() => this.respond(ex, inv, tail)).catch((err) => {
         // respond() failed part-way (it must not, but a request must never go unanswered).

@@ -14,7 +14,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import type { AsyncInvoker } from './async/invoker.js';
 import { Encoding } from '../runtime/protocol.js';
-import type { FunctionVersion, Invocation } from './backend.js';
+import { newInvocation, type FunctionVersion, type Invocation } from './backend.js';
 import type { Config } from './config.js';
 import type { Dispatcher } from './dispatcher.js';
 import { errorJson, HearthError, StatusLine, toHearthError, type ErrorType } from './errors.js';
@@ -227,12 +227,7 @@ function proceed(deps: LambdaApiDeps, call: Call, received: ArrayBuffer): void {
     return;
   }
 
-  const inv: Invocation = {
-    requestId, functionName: fn.name, version: fn.version, digest: fn.digest, body,
-    reqEnc: Encoding.json, resEnc: Encoding.json,
-    startedAt: performance.now(), startedAtEpoch: Date.now(), result: null, status: 'running',
-    cold: false, queueMs: 0, initMs: 0, durationMs: 0, error: null, logs: null, forceCold: false,
-  };
+  const inv = newInvocation(requestId, fn, body, Encoding.json, Encoding.json);
 
   const tail = call.logType === 'Tail';
   deps.dispatcher.invoke(fn, inv).then(() => respond(deps, ex, inv, tail)).catch((err) => {

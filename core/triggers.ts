@@ -7,7 +7,7 @@
 
 import { Cron } from 'croner';
 import { randomUUID } from 'node:crypto';
-import type { FunctionVersion, Invocation } from './backend.js';
+import { newInvocation, type FunctionVersion } from './backend.js';
 import type { Dispatcher } from './dispatcher.js';
 import { Encoding } from '../runtime/protocol.js';
 import { log } from './log.js';
@@ -75,14 +75,9 @@ export class Triggers {
     const time = new Date(scheduledTime).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const event = { Type: 'Timer', TriggerName: job.name, Time: time, Message: message };
     const bytes = Buffer.from(JSON.stringify(event));
-    const inv: Invocation = {
-      requestId: randomUUID(), functionName: name, version: fn.version, digest: fn.digest,
-      body: bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer,
-      reqEnc: Encoding.json, resEnc: Encoding.json,
-      startedAt: performance.now(), startedAtEpoch: Date.now(), result: null, status: 'running',
-      cold: false, queueMs: 0, initMs: 0, durationMs: 0, error: null, logs: null, forceCold: false,
-      schedule: { cron: job.expression, scheduledTime, trigger: job.name },
-    };
+    const body = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+    const inv = newInvocation(randomUUID(), fn, body, Encoding.json, Encoding.json);
+    inv.schedule = { cron: job.expression, scheduledTime, trigger: job.name };
     const run = { requestId: inv.requestId, scheduledTime: time, status: 'running' };
     job.runs.unshift(run);
     if (job.runs.length > KEEP_RUNS) job.runs.length = KEEP_RUNS;

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { Encoding } from '../runtime/protocol.js';
-import type { Invocation } from './backend.js';
+import { newInvocation, type Invocation } from './backend.js';
 import type { Config } from './config.js';
 import type { Dispatcher } from './dispatcher.js';
 import { errorJson, HearthError, StatusLine, toHearthError } from './errors.js';
@@ -78,13 +78,8 @@ function serveWeb(fe: FrontEnd, deps: WebRouteDeps, res: HttpResponse, req: Http
     return failInvocation(ex, requestId, err as HearthError);
   }
   readBody(ex, contentLength, deps.config.maxBodyBytes, (body) => {
-    const inv: Invocation = {
-      requestId, functionName: name, version: fn.version, digest: fn.digest, body,
-      reqEnc: Encoding.json, resEnc: Encoding.json,
-      startedAt: performance.now(), startedAtEpoch: Date.now(), result: null, status: 'running',
-      cold: false, queueMs: 0, initMs: 0, durationMs: 0, error: null, logs: null, forceCold: false,
-      web: { method, url, headers, remoteAddress },
-    };
+    const inv = newInvocation(requestId, fn, body, Encoding.json, Encoding.json);
+    inv.web = { method, url, headers, remoteAddress };
     deps.dispatcher.invoke(fn, inv).then(() => respond(ex, inv, method === 'HEAD', tailLogs, deps)).catch((err) => {
       log.error({ err, requestId }, 'could not write a web response');
       if (!ex.aborted) failInvocation(ex, requestId, toHearthError(err));

@@ -16,7 +16,7 @@
 
 import { createHash, randomUUID } from 'node:crypto';
 import { unpack } from 'msgpackr';
-import type { FunctionVersion, Invocation, LogLine } from '../backend.js';
+import { newInvocation, type FunctionVersion, type Invocation, type LogLine } from '../backend.js';
 import type { Dispatcher } from '../dispatcher.js';
 import { EgressPolicy, FetchFailure, hostFetch } from '../egress.js';
 import { ErrorKinds, HearthError, toHearthError } from '../errors.js';
@@ -270,12 +270,9 @@ export class AsyncInvoker {
 
 /** One attempt as an invocation for the dispatcher: the event's bytes in a fresh buffer (it may be transferred). */
 function invocationOf(rec: EventRecord, fn: FunctionVersion): Invocation {
-  return {
-    requestId: rec.id, functionName: fn.name, version: fn.version, digest: fn.digest,
-    body: new Uint8Array(rec.body).slice().buffer as ArrayBuffer, reqEnc: rec.enc, resEnc: rec.enc,
-    startedAt: performance.now(), startedAtEpoch: Date.now(), result: null, status: 'running',
-    cold: false, queueMs: 0, initMs: 0, durationMs: 0, error: null, logs: null, forceCold: false, async: true,
-  };
+  const inv = newInvocation(rec.id, fn, new Uint8Array(rec.body).slice().buffer as ArrayBuffer, rec.enc, rec.enc);
+  inv.async = true;
+  return inv;
 }
 
 /** Appends an attempt's log lines to the record, keeping the newest within the bounds. */
