@@ -12,6 +12,8 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runtimeImageTag } from '../container-fallback/images.js';
 import { startHearth, type Hearth } from './support/hearth.js';
+import { HOLD, py } from './support/python.js';
+import { until } from './support/until.js';
 
 const ADMIN = 'autoscale-test-admin-token-0123456789';
 const AUTH = { authorization: `Bearer ${ADMIN}` };
@@ -47,14 +49,6 @@ async function call(h: Hearth, name: string, event: unknown = {}, headers: Recor
   return { status: r.status, cold: r.headers.get('x-hearth-cold'), body, text };
 }
 
-async function until(what: () => Promise<boolean>, ms: number, why: string | (() => Promise<string>)): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await what()) return;
-    await sleep(25);
-  }
-  throw new Error(`not reached in ${ms} ms: ${typeof why === 'string' ? why : await why()}`);
-}
 
 /** Calls in `workers` loops at once until stop() (each loop waits for its call); every status is kept. */
 function load(h: Hearth, name: string, event: unknown, workers: number) {
@@ -173,7 +167,6 @@ async function requireDocker(): Promise<void> {
   }
 }
 
-const py = (source: string, extra: Record<string, unknown> = {}) => ({ runtime: 'python3', handler: 'index.main_handler', code: { source }, ...extra });
 const js = (source: string, extra: Record<string, unknown> = {}) => ({ runtime: 'js', handler: 'index.handler', code: { source }, ...extra });
 
 /** Holds each call `ms` ms (a timer: the isolate is free meanwhile); says how many calls its instance held at once. */
@@ -188,24 +181,6 @@ const JS_BOMB = `exports.handler = async (event) => {
   if (event.bomb) { const keep = []; for (let i = 0; ; i++) { keep.push('x'.repeat(1 << 20) + i); keep.push(new Array(1 << 17).fill(i)); } }
   return 'ok';
 };`;
-/** Holds each call `hold` s; says which container ran it and how many calls it held at once. */
-const PY_HOLD = `
-import socket, threading, time
-lock = threading.Lock()
-now = 0
-peak = 0
-def main_handler(event, context):
-    global now, peak
-    with lock:
-        now += 1
-        peak = max(peak, now)
-    try:
-        time.sleep(event.get("hold", 0))
-    finally:
-        with lock:
-            now -= 1
-    return {"host": socket.gethostname(), "peak": peak}
-`;
 
 describe('autoscaling, js isolates', () => {
   let h: Hearth;
@@ -318,7 +293,7 @@ describe('the maxInstances × concurrency cap with no wait queue (--wait-queue-s
   }, 30_000);
 
   it('python3: a burst of 5 at concurrency 1 × maxInstances 2: 2 run, 3 get 429 at once', async () => {
-    await deploy(h, 'py-cap', py(PY_HOLD, { concurrency: 1, maxInstances: 2, timeoutMs: 20_000 }));
+    await deploy(h, 'py-cap', py(HOLD, { concurrency: 1, maxInstances: 2, timeoutMs: 20_000 }));
     const rs = await Promise.all(Array.from({ length: 5 }, () => call(h, 'py-cap', { hold: 3 })));
     expect(rs.map((r) => r.status).sort(), JSON.stringify(rs.map((r) => r.text))).toEqual([200, 200, 429, 429, 429]);
     for (const r of rs.filter((x) => x.status === 429)) expect(r.body.errorType).toBe('TooManyRequests');
@@ -342,7 +317,7 @@ describe('autoscaling, python3 containers', () => {
 
   it('scales up under sustained load (concurrency 1); when it drops to a trickle the surplus goes, the last container only at its keepalive', async () => {
     const keepAliveMs = 2_000;
-    await deploy(h, 'py-scale', py(PY_HOLD, { concurrency: 1, maxInstances: 3, keepAliveMs }));
+    await deploy(h, 'py-scale', py(HOLD, { concurrency: 1, maxInstances: 3, keepAliveMs }));
     const gone = await scaleUpThenDown(h, 'py-scale', { busy: { hold: 0.3 }, quick: {}, workers: 3, keepAliveMs, scaleUpMs: 40_000 });
     // The released containers are removed from Docker.
     const ids = gone.map((g) => g.detail.container!);
@@ -350,7 +325,7 @@ describe('autoscaling, python3 containers', () => {
   }, 120_000);
 
   it('a reserved container killed from outside is replaced without waiting for a call', async () => {
-    await deploy(h, 'py-reserved', py(PY_HOLD, { minInstances: 1 }));
+    await deploy(h, 'py-reserved', py(HOLD, { minInstances: 1 }));
     await until(async () => (await instances(h, 'py-reserved')).some((i) => i.state === 'idle'), 30_000, 'the reserved container');
     const [first] = await instances(h, 'py-reserved');
     const container = first!.detail.container!;
@@ -368,7 +343,7 @@ describe('autoscaling, python3 containers', () => {
   }, 60_000);
 
   it('the instances API and X-Hearth-Force-Cold for a container function', async () => {
-    await deploy(h, 'py-cold', py(PY_HOLD));
+    await deploy(h, 'py-cold', py(HOLD));
     const first = await call(h, 'py-cold');
     expect([first.status, first.cold], first.text).toEqual([200, 'true']);
     const [a] = await instances(h, 'py-cold');

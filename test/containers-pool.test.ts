@@ -7,6 +7,8 @@
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployOk, startHearth, type Hearth } from './support/hearth.js';
+import { HOLD, py } from './support/python.js';
+import { until } from './support/until.js';
 
 const docker = new Docker();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -16,29 +18,7 @@ interface Inst {
   detail: { container: string; address: string };
 }
 
-const py = (source: string, extra: Record<string, unknown> = {}) => ({ runtime: 'python3', handler: 'index.main_handler', code: { source }, ...extra });
 
-/** Holds each call `hold` s (or until `want` calls were in this container at once); says which container ran it. */
-const HOLD = `
-import socket, threading, time
-lock = threading.Lock()
-now = 0
-peak = 0
-def main_handler(event, context):
-    global now, peak
-    with lock:
-        now += 1
-        peak = max(peak, now)
-    try:
-        end = time.time() + event.get("hold", 0)
-        want = event.get("want", 0)
-        while time.time() < end and not (want and peak >= want):
-            time.sleep(0.01)
-    finally:
-        with lock:
-            now -= 1
-    return {"host": socket.gethostname(), "peak": peak}
-`;
 const HOST = 'import socket\ndef main_handler(event, context):\n    return socket.gethostname()\n';
 
 async function instances(h: Hearth, name: string): Promise<Inst[]> {
@@ -79,14 +59,6 @@ async function stemCells(h: Hearth, runtime = 'python3'): Promise<Docker.Contain
   return list.filter((c) => !held.has(short(c.Id)));
 }
 
-async function until(what: () => Promise<boolean>, ms: number, why: string | (() => Promise<string>)): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await what()) return;
-    await sleep(50);
-  }
-  throw new Error(`not reached in ${ms} ms: ${typeof why === 'string' ? why : await why()}`);
-}
 
 async function call(h: Hearth, name: string, event: unknown = {}) {
   const r = await h.invoke(name, event);

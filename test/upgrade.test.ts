@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { deployOk, startHearth, type Hearth } from './support/hearth.js';
+import { until } from './support/until.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -43,14 +44,6 @@ function load(h: Hearth, name: string, qualifier: string, workers: number): { st
   };
 }
 
-async function until(what: () => Promise<boolean>, ms: number, why: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await what()) return;
-    await sleep(50);
-  }
-  throw new Error(`not reached in ${ms} ms: ${why}`);
-}
 
 const versionsOf = async (h: Hearth, name: string, q: string) =>
   ((await json(h, 'GET', `/v1/functions/${name}/instances?qualifier=${q}`)).body.instances as { version: string; digest: string }[]);
