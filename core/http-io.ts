@@ -111,6 +111,19 @@ export function readJson(ex: Exchange, contentLength: string, limit: number, don
   });
 }
 
+/**
+ * Ends a response that has no body (204, 304, a HEAD's; call inside cork). `length`: the
+ * Content-Length the same GET would have. Both it and a closing connection go as headers: uWS
+ * 20.30's endWithoutBody(length) leaves the connection broken for its next request
+ * (test/web.test.ts), and without a length it takes no close flag (an undefined length is written
+ * as a huge number).
+ */
+export function endWithoutBody(ex: Exchange, length?: number): void {
+  if (length !== undefined) ex.res.writeHeader('Content-Length', String(length));
+  if (ex.server.draining) ex.res.writeHeader('Connection', 'close');
+  ex.res.endWithoutBody();
+}
+
 export function sendJson(ex: Exchange, status: number, value: unknown, headers?: Record<string, string>): void {
   if (ex.aborted) return;
   const body = status === 204 ? '' : JSON.stringify(value);

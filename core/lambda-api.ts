@@ -18,7 +18,7 @@ import { newInvocation, type FunctionVersion, type Invocation } from './backend.
 import type { Config } from './config.js';
 import type { Dispatcher } from './dispatcher.js';
 import { errorJson, HearthError, StatusLine, toHearthError, type ErrorType } from './errors.js';
-import { finish, readBody, type Exchange } from './http-io.js';
+import { endWithoutBody, finish, readBody, type Exchange } from './http-io.js';
 import { writeCallHeaders, writeInvocationHeaders, type FrontEnd } from './http.js';
 import { log } from './log.js';
 import { tailBase64 } from './logs.js';
@@ -199,9 +199,7 @@ function proceed(deps: LambdaApiDeps, call: Call, received: ArrayBuffer): void {
       ex.res.writeStatus(StatusLine[204]!);
       writeLambdaHeaders(ex.res, requestId, fn.version);
       writeInvocationHeaders(ex.res, requestId, false, 0, 0, 0);
-      // No close flag without a length in uWS (see web-route.ts): while draining the header says it.
-      if (ex.server.draining) ex.res.writeHeader('Connection', 'close');
-      ex.res.endWithoutBody();
+      endWithoutBody(ex);
     });
     return finish(ex);
   }

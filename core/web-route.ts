@@ -12,7 +12,7 @@ import { newInvocation, type Invocation } from './backend.js';
 import type { Config } from './config.js';
 import type { Dispatcher } from './dispatcher.js';
 import { errorJson, HearthError, StatusLine, toHearthError } from './errors.js';
-import { finish, readBody, type Exchange } from './http-io.js';
+import { endWithoutBody, finish, readBody, type Exchange } from './http-io.js';
 import { failInvocation, writeCallHeaders, type FrontEnd } from './http.js';
 import { log } from './log.js';
 import { tailBase64 } from './logs.js';
@@ -115,20 +115,9 @@ function respond(ex: Exchange, inv: Invocation, head: boolean, tailLogs: boolean
           if (!HOP_BY_HOP.has(k) && !k.startsWith('x-hearth-')) res.writeHeader(k, h[i + 1]!);
         }
         writeCallHeaders(res, inv, false, logResult);
-        const close = ex.server.draining;
-        if (head) {
-          // uWS 20.30's endWithoutBody(length) leaves the connection broken for its next request
-          // (test/web.test.ts): the length is written as a header and the response ended bare.
-          res.writeHeader('Content-Length', String(body.byteLength));
-          if (close) res.writeHeader('Connection', 'close');
-          res.endWithoutBody();
-        } else if (noBody) {
-          // No Content-Length on these: endWithoutBody takes no close flag without a length (an
-          // undefined length is written as a huge number), so the header says it and the client
-          // closes the connection.
-          if (close) res.writeHeader('Connection', 'close');
-          res.endWithoutBody();
-        } else res.end(body, close);
+        if (head) endWithoutBody(ex, body.byteLength);
+        else if (noBody) endWithoutBody(ex);
+        else res.end(body, ex.server.draining);
       });
     }
     finish(ex);
