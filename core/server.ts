@@ -64,6 +64,10 @@ export async function startServer(config: Config): Promise<Server> {
     sink,
   );
   const containers = await startContainerTier(config, data, sink);
+  // The stem cells start now, while the functions load; they count for readiness, not for start-up:
+  // an engine that keeps failing to start them must not keep Hearth (and its JS functions) down.
+  let containersReady = false;
+  void containers.ready().then(() => { containersReady = true; });
   const metrics = new Metrics(() => [isolates, containers]);
   const dispatcher = new Dispatcher(isolates, containers, records, metrics);
   const registry = new Registry(data, (rt) => dispatcher.backendFor(rt), { maxCodeBytes: config.maxCodeBytes });
@@ -87,7 +91,6 @@ export async function startServer(config: Config): Promise<Server> {
   });
 
   let isolatesReady = false;
-  let containersReady = false;
   const fe = new FrontEnd({ config, registry, dispatcher, asyncInvoker });
   mountWeb(fe, { config, registry, dispatcher });
   mountLambda(fe, { config, registry, dispatcher, asyncInvoker });
@@ -101,9 +104,7 @@ export async function startServer(config: Config): Promise<Server> {
   const port = await fe.listen(config.host, config.port);
   log.info({ host: config.host, port, dataDir: data.root, functions: registry.list().length, queue: queue.kind }, 'listening');
   asyncInvoker.start();
-  // Start-up waits for the pre-warmed isolates. The stem cells count for readiness, not for start-up:
-  // an engine that keeps failing to start them must not keep Hearth (and its JS functions) down.
-  void containers.ready().then(() => { containersReady = true; });
+  // Start-up waits for the pre-warmed isolates.
   await isolates.ready();
   isolatesReady = true;
 
@@ -152,6 +153,5 @@ async function startContainerTier(config: Config, data: DataDir, sink: HostLog):
     },
     engine, data, sink,
   );
-  void backend.ready(); // stem cells start now, while the functions load
   return backend;
 }
