@@ -152,10 +152,21 @@ export class EmbeddedQueue implements Queue {
     }
     if (out.length > 0) {
       this.held += out.length;
-      // Not awaited: the attempt starts now. Were it lost in a crash, the event is queued, not
-      // running, after the restart; it runs again either way.
-      this.commit(out.map((r) => this.events.put(r.id, r)))
-        .catch((err: Error) => log.error({ err: err.message }, 'could not mark async events running'));
+      // Stored as running before they run (one group commit per take): after a crash the record
+      // shows the attempt that was cut, not an event that seems never to have started.
+      try {
+        await this.commit(out.map((r) => this.events.put(r.id, r)));
+      } catch (err) {
+        // Not stored: they stay queued, in memory as on disk.
+        for (const r of out) {
+          r.attempts.pop();
+          r.status = 'queued';
+          this.busy.delete(r.id);
+          this.push(r);
+        }
+        this.held -= out.length;
+        throw new Error(`could not mark async events running: ${(err as Error).message}`);
+      }
       return out;
     }
     if (this.closed) return out;
