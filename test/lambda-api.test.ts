@@ -103,7 +103,7 @@ describe('without tokens', () => {
       const r = await fetch(`${h.url}/v1/invocations/${id}`);
       if (r.status === 200) {
         rec = await r.json();
-        if (rec.status !== 'running') break;
+        if (rec.status === 'succeeded' || rec.status === 'failed') break; // queued, then running, then one of these
       }
       await new Promise((res) => setTimeout(res, 50));
     }
