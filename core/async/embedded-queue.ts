@@ -45,11 +45,11 @@ export class EmbeddedQueue implements Queue {
   private pending = 0;
   private held = 0;
   /**
-   * Events taken and not yet settled, and those a redrive or discard is changing: lmdb-js shows a
-   * write to get() only once it is committed, so the stored status alone cannot keep a second
-   * take (a duplicate heap entry) or a second redrive from acting on the same event.
+   * Events a redrive or discard is changing. lmdb-js shows a write to get() only once it is
+   * committed, so the stored status alone cannot keep two overlapping redrives from both queueing
+   * (and running) the same dead letter.
    */
-  private readonly busy = new Set<string>();
+  private readonly changing = new Set<string>();
   private waiter: (() => void) | null = null;
   /** Idempotency keys whose first event is being written: a second one waits for it. */
   private readonly keysInFlight = new Map<string, { hash: string | null; written: Promise<string> }>();
@@ -133,16 +133,19 @@ export class EmbeddedQueue implements Queue {
     const now = Date.now();
     const out: EventRecord[] = [];
     let nextDue = Infinity;
+    // Ids taken in this call: a heap may hold an id twice, and the running mark below is not
+    // visible to get() until it is committed.
+    const taken = new Set<string>();
     for (const [bucket, heap] of this.due) {
       let n: number | null = null; // free slots, asked once per bucket (it may be negative)
       while (heap.size > 0 && heap.peek()!.at <= now) {
         if (n === null) n = free(bucket);
         if (n <= 0) break;
         const id = heap.pop()!.id;
-        if (this.busy.has(id)) continue; // taken already (a duplicate entry), or being redriven
+        if (taken.has(id) || this.changing.has(id)) continue; // a duplicate entry, or being redriven
         const rec = this.events.get(id);
         if (!rec || rec.status !== 'queued') continue; // taken or redriven twice, or discarded
-        this.busy.add(id);
+        taken.add(id);
         startAttempt(rec, now);
         out.push(rec);
         n--;
@@ -161,7 +164,6 @@ export class EmbeddedQueue implements Queue {
         for (const r of out) {
           r.attempts.pop();
           r.status = 'queued';
-          this.busy.delete(r.id);
           this.push(r);
         }
         this.held -= out.length;
@@ -196,7 +198,6 @@ export class EmbeddedQueue implements Queue {
       // Not stored (the disk failed): the stored record still says running or queued, and runs
       // again at the next start; this process lets it go rather than hold its slot forever.
       this.held--;
-      this.busy.delete(rec.id);
     }
     if (terminal) this.pending--;
     else this.push(rec);
@@ -221,16 +222,16 @@ export class EmbeddedQueue implements Queue {
   }
 
   async redrive(functionName: string, id: string, now: number): Promise<EventRecord | null> {
-    if (this.busy.has(id)) return null; // another redrive or a discard of it is under way
+    if (this.changing.has(id)) return null; // another redrive or a discard of it is under way
     const rec = this.events.get(id);
     if (!rec || rec.status !== 'failed' || rec.functionName !== functionName) return null;
     const deadKey = ['d', functionName, rec.finishedAt!, id];
     redriven(rec, now);
-    this.busy.add(id);
+    this.changing.add(id);
     try {
       await this.commit([this.events.put(id, rec), this.index.remove(deadKey)]);
     } finally {
-      this.busy.delete(id);
+      this.changing.delete(id);
     }
     this.pending++;
     this.push(rec);
@@ -239,14 +240,14 @@ export class EmbeddedQueue implements Queue {
   }
 
   async discard(functionName: string, id: string): Promise<boolean> {
-    if (this.busy.has(id)) return false;
+    if (this.changing.has(id)) return false;
     const rec = this.events.get(id);
     if (!rec || rec.status !== 'failed' || rec.functionName !== functionName) return false;
-    this.busy.add(id);
+    this.changing.add(id);
     try {
       await this.commit([this.events.remove(id), this.index.remove(['d', functionName, rec.finishedAt!, id])]);
     } finally {
-      this.busy.delete(id);
+      this.changing.delete(id);
     }
     return true;
   }
