@@ -6,6 +6,7 @@
 import { Agent, request } from 'undici';
 import type { FunctionVersion, Invocation } from '../core/backend.js';
 import { HearthError } from '../core/errors.js';
+import { log } from '../core/log.js';
 import { InstanceState, PoolMember } from '../pool/states.js';
 import { Encoding } from '../runtime/protocol.js';
 import { BootstrapClient, BootstrapTimeout } from './bootstrap-client.js';
@@ -132,8 +133,8 @@ export class ContainerInstance extends PoolMember {
   /**
    * A custom image's container (runtime "image"): made for its version (no stem cell: the image is
    * the function's own), ready when its server answers on port 9000. Its stdout/stderr are followed
-   * and each line goes to the call in flight when it arrives (exact at concurrency 1; the two
-   * streams are separate pipes, so their lines keep their order within each, not across).
+   * and each line goes to the call that had started when Docker read it (exact at concurrency 1;
+   * the two streams are separate pipes, so their lines keep their order within each, not across).
    */
   static async forImage(engine: Engine, fn: FunctionVersion, opts: { cpus: number; pids: number; hostLog: HostLog }): Promise<ContainerInstance> {
     const inst = await ContainerInstance.start(engine, {
@@ -149,26 +150,41 @@ export class ContainerInstance extends PoolMember {
   }
 
   private custom = false;
-  /** Request ids of calls in flight (custom images: log lines go to the newest). */
-  private readonly running: string[] = [];
   /**
-   * The last call: the engine's log stream runs a little behind, so lines that arrive after a
-   * call answered still go to it (until the next call starts).
+   * The latest custom-image calls, oldest first: their request ids and when they started (ms).
+   * A log line goes to the newest call that started at or before the engine's timestamp for it
+   * (Docker stamps a line when it reads it from the container's pipe). The stream itself runs
+   * behind, sometimes past the start of the next call, so its arrival time cannot say whose a
+   * line is. Lines before the first call (the server starting) belong to no call.
    */
-  private lastRequestId = '';
+  private readonly callIds: string[] = [];
+  private readonly callStarts: number[] = [];
+
+  private callAt(timeMs: number): string {
+    for (let i = this.callStarts.length - 1; i >= 0; i--) if (this.callStarts[i]! <= timeMs) return this.callIds[i]!;
+    return '';
+  }
 
   private followLogs(): void {
     const c = this.engine.docker.getContainer(this.containerId);
-    c.logs({ follow: true, stdout: true, stderr: true, since: 0 }, (err, stream) => {
-      if (err || !stream) return;
+    c.logs({ follow: true, stdout: true, stderr: true, since: 0, timestamps: true }, (err, stream) => {
+      if (err || !stream) {
+        log.warn({ function: this.functionName, container: this.containerId.slice(0, 12), err: (err as Error | null)?.message }, "a custom image's output cannot be followed: its calls show no logs");
+        return;
+      }
       const pending = ['', ''];
       const emit = (streamNo: number, text: string) => {
         pending[streamNo] += text;
         let nl: number;
         while ((nl = pending[streamNo]!.indexOf('\n')) >= 0) {
-          const line = pending[streamNo]!.slice(0, nl);
+          const stamped = pending[streamNo]!.slice(0, nl);
           pending[streamNo] = pending[streamNo]!.slice(nl + 1);
-          this.hostLog(this.functionName, this.running[this.running.length - 1] ?? this.lastRequestId, streamNo, Date.now(), line.slice(0, 16 * 1024));
+          // "2026-12-03T00:04:09.123456789Z message": Date.parse keeps the milliseconds.
+          const sp = stamped.indexOf(' ');
+          const at = sp > 0 ? Date.parse(stamped.slice(0, sp)) : NaN;
+          const time = Number.isNaN(at) ? Date.now() : at;
+          const line = Number.isNaN(at) ? stamped : stamped.slice(sp + 1);
+          this.hostLog(this.functionName, this.callAt(time), streamNo, time, line.slice(0, 16 * 1024));
         }
       };
       const out = { write: (b: Buffer) => { emit(0, b.toString('utf8')); return true; } };
@@ -182,8 +198,9 @@ export class ContainerInstance extends PoolMember {
   private async callImage(inv: Invocation): Promise<void> {
     const ac = new AbortController();
     const timer = setTimeout(() => ac.abort(), this.timeoutMs);
-    this.running.push(inv.requestId);
-    this.lastRequestId = inv.requestId;
+    if (this.callIds.length === 64) { this.callIds.shift(); this.callStarts.shift(); }
+    this.callIds.push(inv.requestId);
+    this.callStarts.push(Date.now());
     try {
       const web = inv.web;
       let path = '/event-invoke', method = 'POST';
@@ -235,9 +252,6 @@ export class ContainerInstance extends PoolMember {
         throw new HearthError('Timeout', `${this.functionName}: task timed out after ${this.timeoutMs} ms (the container was replaced)`);
       }
       throw this.failure(err, 'invoke');
-    } finally {
-      const i = this.running.indexOf(inv.requestId);
-      if (i >= 0) this.running.splice(i, 1);
     }
   }
 

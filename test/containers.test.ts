@@ -368,18 +368,25 @@ ThreadingHTTPServer(("0.0.0.0", 9000), H).serve_forever()
     expect(r.status).toBe(200);
     const id = r.headers.get('x-hearth-request-id')!;
     expect(await r.json()).toEqual({ greeting: 'first', name: 'Ada', rid: id });
+    // The web call starts at once, before Docker's log stream (which runs behind) has brought the
+    // event call's lines: they still go to the event call, by the time Docker read them.
     const w = await fetch(`${h.url}/v1/web/custom/hello?q=1`, { headers: { 'x-thing': 'thing' } });
     expect(w.status).toBe(200);
     expect(w.headers.get('x-from-image')).toBe('yes');
+    const webId = w.headers.get('x-hearth-request-id')!;
     expect(await w.json()).toEqual({ greeting: 'first', path: '/hello?q=1', x: 'thing' });
-    // The container's output comes through Docker's log stream, after the response: wait for it.
-    let rec: { logs: { stream: string; message: string }[] } = { logs: [] };
-    for (let i = 0; i < 100 && rec.logs.length < 2; i++) {
-      await sleep(50);
-      rec = await (await fetch(`${h.url}/v1/invocations/${id}`)).json() as typeof rec;
-    }
-    // stdout and stderr are two pipes: their lines keep their order within each, not across.
-    expect(rec.logs.map((l) => [l.stream, l.message]).sort()).toEqual([['stderr', 'on stderr'], ['stdout', 'event call Ada']]);
+    type Rec = { logs: { stream: string; message: string }[] };
+    const logsOf = async (rid: string, n: number): Promise<string[][]> => {
+      let rec: Rec = { logs: [] };
+      for (let i = 0; i < 100 && rec.logs.length < n; i++) {
+        await sleep(50);
+        rec = await (await fetch(`${h.url}/v1/invocations/${rid}`)).json() as Rec;
+      }
+      // stdout and stderr are two pipes: their lines keep their order within each, not across.
+      return rec.logs.map((l) => [l.stream, l.message]).sort();
+    };
+    expect(await logsOf(id, 2)).toEqual([['stderr', 'on stderr'], ['stdout', 'event call Ada']]);
+    expect(await logsOf(webId, 1)).toEqual([['stdout', 'web call /hello?q=1']]);
 
     // Re-tagging changes nothing until the function is deployed again (the same spec re-pins the tag).
     build('hearth-test-custom:v1', 'second');
