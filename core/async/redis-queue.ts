@@ -8,6 +8,10 @@
 // - A replica holds what it read in the group's pending list and refreshes it (XCLAIM … JUSTID)
 //   while it runs. Entries idle longer than the claim timeout, i.e. held by a replica that died,
 //   are taken over by another with XAUTOCLAIM; their open attempt is recorded as interrupted.
+//   The taker marks an event running only if its record has not changed since it read it (a
+//   compare-and-set in Lua), so a stalled holder that comes back and stores a success in between
+//   is not run again. A holder that comes back later, while the taker runs it, stores its own
+//   outcome: the event ran twice (at least once, as for a kill).
 // - An attempt's outcome is one MULTI: the record, XACK + XDEL of the entry, and a retry in the
 //   sorted set `<p>:delayed` (moved back into its stream when due, by whichever replica looks
 //   first, atomically in Lua), or the dead-letter set `<p>:dead:<function>`, plus the events it
@@ -20,7 +24,7 @@
 // Cluster (the scripts touch keys of several slots).
 
 import { hostname } from 'node:os';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { HearthError } from '../errors.js';
 import { log } from '../log.js';
@@ -59,6 +63,56 @@ for _, m in ipairs(due) do
 end
 return #due`;
 
+/**
+ * Marks taken events running, each only if its record is still the one that was read (same
+ * SHA-1): a replica that stalled past the claim timeout may store its outcome between another's
+ * read and write, and a success must not be overwritten by "running" and run again. 1 or 0 each.
+ */
+const MARK = `
+local n = #KEYS
+local out = {}
+for i = 1, n do
+  local cur = redis.call('GET', KEYS[i])
+  if cur and redis.sha1hex(cur) == ARGV[i] then
+    redis.call('SET', KEYS[i], ARGV[n + i])
+    out[i] = 1
+  else
+    out[i] = 0
+  end
+end
+return out`;
+
+/**
+ * An attempt's outcome, stored only if the record is still the one this replica marked running
+ * (ARGV[1], its SHA-1; '' = unconditionally): if another replica took the event over meanwhile,
+ * its run settles it, and this one's outcome and follow-ups are dropped. 1 stored, 0 dropped.
+ * KEYS: record, pending counter, delayed set, dead letters, bucket set. ARGV: sha1, record,
+ * status, retention ms, stream ('' = none), entry id, retry score, retry member, finishedAt, id,
+ * record key prefix, stream prefix, then a (id, bucket, record) triple per follow-up.
+ */
+const SETTLE = `
+if ARGV[1] ~= '' then
+  local cur = redis.call('GET', KEYS[1])
+  if not cur or redis.sha1hex(cur) ~= ARGV[1] then return 0 end
+end
+local status = ARGV[3]
+if status == 'succeeded' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
+else redis.call('SET', KEYS[1], ARGV[2]) end
+if ARGV[5] ~= '' then
+  redis.call('XACK', ARGV[5], 'hearth', ARGV[6])
+  redis.call('XDEL', ARGV[5], ARGV[6])
+end
+if status == 'queued' then redis.call('ZADD', KEYS[3], ARGV[7], ARGV[8]) end
+if status == 'succeeded' or status == 'failed' then redis.call('DECR', KEYS[2]) end
+if status == 'failed' then redis.call('ZADD', KEYS[4], ARGV[9], ARGV[10]) end
+for i = 13, #ARGV, 3 do
+  redis.call('SET', ARGV[11] .. ARGV[i], ARGV[i + 2])
+  redis.call('XADD', ARGV[12] .. ARGV[i + 1], '*', 'id', ARGV[i])
+  redis.call('INCR', KEYS[2])
+  redis.call('SADD', KEYS[5], ARGV[i + 1])
+end
+return 1`;
+
 /** Redrive: out of the dead letters (once: the ZREM decides), queued again. */
 const REDRIVE = `
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
@@ -71,9 +125,14 @@ interface ScriptedRedis extends Redis {
   hearthEnqueue(...args: (string | number)[]): Promise<[string, string]>;
   hearthPromote(...args: (string | number)[]): Promise<number>;
   hearthRedrive(...args: (string | number)[]): Promise<number>;
+  hearthMark(n: number, ...args: string[]): Promise<number[]>;
+  hearthSettle(...args: (string | number)[]): Promise<number>;
 }
 
 type StreamEntry = [entryId: string, fields: string[]];
+
+/** An event this replica runs: its stream entry, and the SHA-1 of the record it marked running. */
+interface Hold { stream: string; entryId: string; sha1: string }
 
 export interface RedisQueueOptions {
   url: string;
@@ -93,7 +152,7 @@ export class RedisQueue implements Queue {
   /** XREADGROUP BLOCK holds its connection: it gets its own. */
   private reader!: Redis;
   /** id → the stream entry this replica holds for it. */
-  private readonly held = new Map<string, { stream: string; entryId: string }>();
+  private readonly held = new Map<string, Hold>();
   private readonly groups = new Set<string>();
   private buckets: string[] = [];
   private bucketsAt = 0;
@@ -115,6 +174,8 @@ export class RedisQueue implements Queue {
     this.redis.defineCommand('hearthEnqueue', { numberOfKeys: 5, lua: ENQUEUE });
     this.redis.defineCommand('hearthPromote', { numberOfKeys: 1, lua: PROMOTE });
     this.redis.defineCommand('hearthRedrive', { numberOfKeys: 4, lua: REDRIVE });
+    this.redis.defineCommand('hearthMark', { lua: MARK });
+    this.redis.defineCommand('hearthSettle', { numberOfKeys: 5, lua: SETTLE });
     try {
       await Promise.all([this.redis.connect(), this.reader.connect()]);
     } catch (err) {
@@ -192,30 +253,41 @@ export class RedisQueue implements Queue {
     if (got.length === 0) return [];
     const ids = got.map((g) => fieldOf(g.entry[1], 'id'));
     const raw = await this.redis.mget(...ids.map((id) => this.k('ev', id)));
-    const out: EventRecord[] = [];
-    const holds: [string, { stream: string; entryId: string }][] = [];
-    const multi = this.redis.multi();
+    const marked: { rec: EventRecord; read: string; text: string; stream: string; entryId: string }[] = [];
+    const finished: [stream: string, entryId: string][] = [];
     const at = Date.now();
     got.forEach((g, i) => {
       const text = raw[i];
       const rec = text ? decode(text) : null;
       if (!rec || isTerminal(rec.status) || this.held.has(rec.id)) {
         // Gone, or already finished (its entry outlived the outcome): nothing to run.
-        if (!rec || isTerminal(rec.status)) multi.xack(g.stream, GROUP, g.entry[0]).xdel(g.stream, g.entry[0]);
+        if (!rec || isTerminal(rec.status)) finished.push([g.stream, g.entry[0]]);
         return;
       }
       if (rec.status === 'running') closeInterrupted(rec, at, 'the replica running this attempt stopped answering');
       startAttempt(rec, at);
-      multi.set(this.k('ev', rec.id), encode(rec));
-      out.push(rec);
-      holds.push([rec.id, { stream: g.stream, entryId: g.entry[0] }]);
+      marked.push({ rec, read: text!, text: encode(rec), stream: g.stream, entryId: g.entry[0] });
     });
+    if (finished.length > 0) {
+      const multi = this.redis.multi();
+      for (const [stream, entryId] of finished) multi.xack(stream, GROUP, entryId).xdel(stream, entryId);
+      await multi.exec();
+    }
+    if (marked.length === 0) return [];
     // Held (and refreshed) only once marked running: entries of a failed write stay idle in the
-    // group's pending list, and are taken over after the claim timeout.
-    const r = await multi.exec();
-    const failed = r?.find(([err]) => err !== null);
-    if (r === null || failed) throw new Error(`could not mark async events running: ${failed?.[0]?.message ?? 'transaction aborted'}`);
-    for (const [id, h] of holds) this.held.set(id, h);
+    // group's pending list, and are taken over after the claim timeout. An event whose record
+    // changed since it was read (its holder came back and stored the outcome) is left alone.
+    const ok = await this.redis.hearthMark(marked.length,
+      ...marked.map((m) => this.k('ev', m.rec.id)),
+      ...marked.map((m) => sha1(m.read)),
+      ...marked.map((m) => m.text),
+    ).catch((err: Error) => { throw new Error(`could not mark async events running: ${err.message}`); });
+    const out: EventRecord[] = [];
+    marked.forEach((m, i) => {
+      if (ok[i] !== 1) return;
+      out.push(m.rec);
+      this.held.set(m.rec.id, { stream: m.stream, entryId: m.entryId, sha1: sha1(m.text) });
+    });
     return out;
   }
 
@@ -226,20 +298,16 @@ export class RedisQueue implements Queue {
 
   async settle(rec: EventRecord, followUps: EventRecord[]): Promise<void> {
     const h = this.held.get(rec.id);
-    const multi = this.redis.multi();
-    if (rec.status === 'succeeded') multi.set(this.k('ev', rec.id), encode(rec), 'PX', this.opts.retentionMs);
-    else multi.set(this.k('ev', rec.id), encode(rec));
-    if (h) multi.xack(h.stream, GROUP, h.entryId).xdel(h.stream, h.entryId);
-    if (rec.status === 'queued') multi.zadd(`${this.p}:delayed`, rec.nextAttemptAt, `${rec.bucket}\n${rec.id}`);
-    if (isTerminal(rec.status)) multi.decr(`${this.p}:pending`);
-    if (rec.status === 'failed') multi.zadd(this.k('dead', rec.functionName), rec.finishedAt!, rec.id);
-    for (const f of followUps) {
-      multi.set(this.k('ev', f.id), encode(f)).xadd(this.stream(f.bucket), '*', 'id', f.id).incr(`${this.p}:pending`).sadd(`${this.p}:buckets`, f.bucket);
-    }
     try {
-      const r = await multi.exec();
-      const failed = r?.find(([err]) => err !== null);
-      if (r === null || failed) throw new Error(`could not store an async event's outcome: ${failed?.[0]?.message ?? 'transaction aborted'}`);
+      const stored = await this.redis.hearthSettle(
+        this.k('ev', rec.id), `${this.p}:pending`, `${this.p}:delayed`, this.k('dead', rec.functionName), `${this.p}:buckets`,
+        h?.sha1 ?? '', encode(rec), rec.status, this.opts.retentionMs, h?.stream ?? '', h?.entryId ?? '',
+        rec.nextAttemptAt, `${rec.bucket}\n${rec.id}`, rec.finishedAt ?? 0, rec.id, `${this.p}:ev:`, `${this.p}:s:`,
+        ...followUps.flatMap((f) => [f.id, f.bucket, encode(f)]),
+      ).catch((err: Error) => { throw new Error(`could not store an async event's outcome: ${err.message}`); });
+      if (stored === 0) {
+        log.warn({ requestId: rec.id, function: rec.functionName }, 'an async event was taken over by another replica while this one ran it (it stalled past the claim timeout): its run there stores the outcome, this one is dropped');
+      }
     } finally {
       // Not refreshed any more either way: if the outcome was not stored, its entry goes idle and
       // is taken over after the claim timeout (by this replica or another), and runs again.
@@ -345,4 +413,8 @@ function redact(url: string): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
+}
+
+function sha1(text: string): string {
+  return createHash('sha1').update(text).digest('hex');
 }
