@@ -7,7 +7,7 @@
 // their labels on every inc/observe (measured: 12% less hello throughput over HTTP with them), so
 // the per-call series are registered as metrics that prom-client asks for their values when
 // Prometheus scrapes. Pool figures (instances, queue, evictions, memory) are read from the
-// backends then too.
+// backends then too, and the async queue's depth from the queue.
 
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { Backend, Invocation } from './backend.js';
@@ -24,6 +24,13 @@ export function outcomeOf(inv: Invocation): number {
   if (e.status === 429) return 3;
   return 4;
 }
+
+/** How an async event's attempt ended: done, queued again for a retry, or a dead letter. */
+export type AsyncAttemptOutcome = 'succeeded' | 'retried' | 'failed';
+const ASYNC_OUTCOMES: AsyncAttemptOutcome[] = ['succeeded', 'retried', 'failed'];
+
+/** What the async queue holds, read at scrape time. */
+export interface AsyncQueueStats { pending: number; held: number }
 
 /** Seconds: from 100 µs (a warm isolate call) to 30 s (a slow container call). */
 const DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -68,6 +75,12 @@ interface PerFunction {
   duration: Buckets;
 }
 
+/** A function's async events: enqueued, then attempts by outcome (ASYNC_OUTCOMES' order). */
+interface AsyncPerFunction {
+  enqueued: number;
+  attempts: Float64Array;
+}
+
 /** A metric whose values are computed when Prometheus scrapes. */
 function scraped(registry: Registry, name: string, help: string, type: 'counter' | 'histogram', values: () => SeriesValue[]): void {
   const metric = {
@@ -83,6 +96,10 @@ export class Metrics {
   private readonly perFunction = new Map<string, PerFunction>();
   /** Cold starts by runtime: their init time (its count is the cold-start count). */
   private readonly init = new Map<string, Buckets>();
+  private readonly asyncPerFunction = new Map<string, AsyncPerFunction>();
+  /** Destination deliveries (HTTP POSTs) by attempt outcome. */
+  private readonly deliveries = new Float64Array(ASYNC_OUTCOMES.length);
+  private asyncQueue: (() => Promise<AsyncQueueStats>) | null = null;
 
   constructor(backends: () => Backend[]) {
     const registers = [this.registry];
@@ -125,7 +142,49 @@ export class Metrics {
         for (const { tier, s } of stats()) this.inc({ tier }, s.evictions);
       },
     });
+    scraped(this.registry, 'hearth_async_events_enqueued_total', 'Async events accepted into the durable queue (a repeated Idempotency-Key not counted), by function.', 'counter',
+      () => [...this.asyncPerFunction].map(([name, f]) => ({ labels: { function: name }, value: f.enqueued })));
+    scraped(this.registry, 'hearth_async_attempts_total', 'Attempts of async events, by function and how they ended: succeeded, retried (queued again) or failed (a dead letter).', 'counter', () => {
+      const out: SeriesValue[] = [];
+      for (const [name, f] of this.asyncPerFunction) ASYNC_OUTCOMES.forEach((outcome, i) => out.push({ labels: { function: name, outcome }, value: f.attempts[i]! }));
+      return out;
+    });
+    scraped(this.registry, 'hearth_async_deliveries_total', 'POSTs of async outcomes to URL destinations, by how they ended: succeeded, retried or failed (a dead letter).', 'counter',
+      () => ASYNC_OUTCOMES.map((outcome, i) => ({ labels: { outcome }, value: this.deliveries[i]! })));
+    const queue = () => this.asyncQueue;
+    // A queue that does not answer (Redis away) leaves the gauge as it was; the scrape still works.
+    const asyncGauge = (name: string, help: string, pick: (s: AsyncQueueStats) => number) => new Gauge({
+      name, help, registers,
+      async collect() {
+        const stats = queue();
+        if (stats) await stats().then((s) => this.set(pick(s)), () => undefined);
+      },
+    });
+    asyncGauge('hearth_async_queue_events', 'Async events queued or running in the durable queue (with Redis: across every replica sharing it).', (q) => q.pending);
+    asyncGauge('hearth_async_running_events', 'Async events this process is running.', (q) => q.held);
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Where the async gauges read from (the queue is made after the metrics). */
+  watchAsyncQueue(stats: () => Promise<AsyncQueueStats>): void {
+    this.asyncQueue = stats;
+  }
+
+  private asyncOf(functionName: string): AsyncPerFunction {
+    let f = this.asyncPerFunction.get(functionName);
+    if (f === undefined) this.asyncPerFunction.set(functionName, (f = { enqueued: 0, attempts: new Float64Array(ASYNC_OUTCOMES.length) }));
+    return f;
+  }
+
+  asyncEnqueued(functionName: string): void {
+    this.asyncOf(functionName).enqueued++;
+  }
+
+  /** After an async attempt ended; `delivery`: a POST to a URL destination, not a function's event. */
+  asyncAttempt(functionName: string, delivery: boolean, outcome: AsyncAttemptOutcome): void {
+    const i = ASYNC_OUTCOMES.indexOf(outcome);
+    if (delivery) this.deliveries[i]!++;
+    else this.asyncOf(functionName).attempts[i]!++;
   }
 
   /** After a call ended (the dispatcher's one place). */
@@ -147,6 +206,7 @@ export class Metrics {
   /** A deleted function's series go (its name would otherwise stay in every scrape). */
   forget(functionName: string): void {
     this.perFunction.delete(functionName);
+    this.asyncPerFunction.delete(functionName);
   }
 
   text(): Promise<string> {

@@ -88,7 +88,7 @@ export async function startServer(config: Config): Promise<Server> {
   const asyncInvoker = new AsyncInvoker(queue, registry, dispatcher, records, {
     maxQueued: config.asyncQueueSize, concurrency: config.asyncConcurrency, idempotencyWindowMs: config.idempotencyWindowMs,
     retryBaseMs: config.asyncRetryBaseMs, retryMaxMs: config.asyncRetryMaxMs, maxFetchBytes: config.maxBodyBytes,
-  });
+  }, metrics);
 
   let isolatesReady = false;
   const fe = new FrontEnd({ config, registry, dispatcher, asyncInvoker });

@@ -5,7 +5,7 @@ import { deployOk, jsSource, startHearth, type Hearth } from './support/hearth.j
 
 let h: Hearth;
 beforeAll(async () => {
-  h = await startHearth({ args: ['--wait-queue-size', '1', '--no-docker'] });
+  h = await startHearth({ args: ['--wait-queue-size', '1', '--no-docker', '--async-retry-base-ms', '20', '--async-retry-max-ms', '50'] });
   await deployOk(h, 'hello', jsSource('exports.handler = async (e) => ({ hello: e.name });'));
   await deployOk(h, 'throws', jsSource("exports.handler = async () => { throw new TypeError('boom'); };"));
   await deployOk(h, 'spin', jsSource('exports.handler = async () => { while (true) {} };', { timeoutMs: 100 }));
@@ -48,6 +48,37 @@ describe('GET /metrics', () => {
     // No high-cardinality labels: no request ids anywhere.
     expect(m).not.toMatch(/request_?id/i);
     expect(m).not.toMatch(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-/);
+  });
+
+  it('counts async events: enqueued, attempts by outcome, URL deliveries, and the queue\'s depth', async () => {
+    await deployOk(h, 'evok', jsSource('exports.handler = async () => 1;'));
+    await deployOk(h, 'evbad', jsSource("exports.handler = async () => { throw new Error('no'); };", { maxRetries: 1 }));
+    const ids: string[] = [];
+    for (const [name, n] of [['evok', 2], ['evbad', 1]] as const) {
+      for (let i = 0; i < n; i++) {
+        const r = await h.invoke(name, {}, { 'X-Hearth-Invocation-Type': 'Event' });
+        expect(r.status).toBe(202);
+        ids.push(((await r.json()) as { requestId: string }).requestId);
+      }
+    }
+    for (const id of ids) {
+      for (let i = 0; i < 400; i++) {
+        const v = await (await fetch(`${h.url}/v1/invocations/${id}`)).json() as { status: string };
+        if (v.status === 'succeeded' || v.status === 'failed') break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    }
+    const m = await scrape();
+    expect(value(m, 'hearth_async_events_enqueued_total{function="evok"}')).toBe(2);
+    expect(value(m, 'hearth_async_events_enqueued_total{function="evbad"}')).toBe(1);
+    expect(value(m, 'hearth_async_attempts_total{function="evok",outcome="succeeded"}')).toBe(2);
+    expect(value(m, 'hearth_async_attempts_total{function="evbad",outcome="retried"}')).toBe(1);
+    expect(value(m, 'hearth_async_attempts_total{function="evbad",outcome="failed"}')).toBe(1);
+    expect(value(m, 'hearth_async_deliveries_total{outcome="succeeded"}')).toBe(0);
+    expect(value(m, 'hearth_async_queue_events')).toBe(0);
+    expect(value(m, 'hearth_async_running_events')).toBe(0);
+    // Each attempt is a call too.
+    expect(value(m, 'hearth_invocations_total{function="evbad",outcome="function_error"}')).toBe(2);
   });
 
   it('drops a deleted function\'s series', async () => {

@@ -22,6 +22,7 @@ import { EgressPolicy, FetchFailure, hostFetch } from '../egress.js';
 import { ErrorKinds, HearthError, toHearthError } from '../errors.js';
 import { log } from '../log.js';
 import type { InvocationRecords } from '../logs.js';
+import type { Metrics } from '../metrics.js';
 import type { Registry } from '../registry.js';
 import { decide, type RetryPolicy } from './policy.js';
 import {
@@ -77,14 +78,17 @@ export class AsyncInvoker {
     private readonly dispatcher: Dispatcher,
     private readonly records: InvocationRecords,
     private readonly s: AsyncSettings,
-  ) {}
+    private readonly metrics: Metrics | null = null,
+  ) {
+    metrics?.watchAsyncQueue(() => queue.stats());
+  }
 
   start(): void {
     this.loopDone = this.loop();
   }
 
   /** Stores the event durably; resolves with its id (the first one's for a repeated Idempotency-Key). */
-  enqueue(e: NewEvent): Promise<EnqueueResult> {
+  async enqueue(e: NewEvent): Promise<EnqueueResult> {
     const now = Date.now();
     const body = new Uint8Array(e.body);
     const rec: EventRecord = {
@@ -93,10 +97,12 @@ export class AsyncInvoker {
       attempts: [], retries: 0, logs: [],
       ...(e.idempotencyKey !== undefined ? { idempotencyKey: e.idempotencyKey } : {}),
     };
-    return this.queue.enqueue(rec, {
+    const r = await this.queue.enqueue(rec, {
       maxQueued: this.s.maxQueued, idempotencyWindowMs: this.s.idempotencyWindowMs,
       ...(e.idempotencyKey !== undefined ? { idempotencyKey: e.idempotencyKey, bodyHash: createHash('sha256').update(body).digest('hex') } : {}),
     });
+    if (!r.duplicate) this.metrics?.asyncEnqueued(rec.functionName);
+    return r;
   }
 
   /** The record of an async event (null: not one), as GET /v1/invocations/{id} shows it. */
@@ -208,6 +214,7 @@ export class AsyncInvoker {
       else rec.result = result;
       if (rec.kind === 'invoke') followUps = this.destinations(rec, fn, d.condition);
     }
+    this.metrics?.asyncAttempt(rec.functionName, rec.kind === 'deliver', rec.status === 'queued' ? 'retried' : rec.status === 'succeeded' ? 'succeeded' : 'failed');
     try {
       await this.queue.settle(rec, followUps);
     } catch (err) {
