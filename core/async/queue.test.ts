@@ -226,9 +226,9 @@ describe('redis queue: a holder that stalls past the claim timeout', () => {
   beforeAll(async () => { server = await startRedis(); });
   afterAll(async () => { await server.stop(); });
 
-  it('stores its success between another replica taking the event over and marking it: the success stands, the event is not run again', async () => {
+  /** Replicas A and B on one prefix, and an event A has taken (A is then stalled: it refreshes its hold only every 200 s; B takes over after 200 ms idle). */
+  async function stalledHolder(run: (a: RedisQueue, b: RedisQueue, ev: EventRecord, byA: EventRecord) => Promise<void>): Promise<void> {
     const prefix = `t-${randomUUID()}`;
-    // A refreshes what it holds only every 200 s (a stalled replica); B takes over after 200 ms idle.
     const a = new RedisQueue({ url: server.url, retentionMs: 60_000, claimTimeoutMs: 600_000, prefix });
     const b = new RedisQueue({ url: server.url, retentionMs: 60_000, claimTimeoutMs: 200, prefix });
     await a.open();
@@ -236,8 +236,17 @@ describe('redis queue: a holder that stalls past the claim timeout', () => {
     try {
       const ev = event();
       await a.enqueue(ev, opts);
-      const [held] = await takeN(a, 1);
-      expect(held!.id).toBe(ev.id);
+      const [byA] = await takeN(a, 1);
+      expect(byA!.id).toBe(ev.id);
+      await run(a, b, ev, byA!);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  }
+
+  it('stores its success between another replica taking the event over and marking it: the success stands, the event is not run again', async () => {
+    await stalledHolder(async (a, b, ev, held) => {
       // B reads the record (still "running" by A); A comes back and stores its success before B writes.
       const bRedis = (b as unknown as { redis: { mget(...keys: string[]): Promise<(string | null)[]> } }).redis;
       const mget = bRedis.mget.bind(bRedis);
@@ -246,7 +255,7 @@ describe('redis queue: a holder that stalls past the claim timeout', () => {
         const read = await mget(...keys);
         if (!raced && read.some((t) => t?.includes(ev.id))) {
           raced = true;
-          await a.settle(finish(held!, 'succeeded'), []);
+          await a.settle(finish(held, 'succeeded'), []);
         }
         return read;
       };
@@ -258,29 +267,18 @@ describe('redis queue: a holder that stalls past the claim timeout', () => {
       expect(taken).toEqual([]);
       expect(await b.get(ev.id)).toMatchObject({ status: 'succeeded', attempts: [{ endedAt: expect.any(Number) }] });
       expect(await b.stats()).toMatchObject({ pending: 0, held: 0 });
-    } finally {
-      await a.close();
-      await b.close();
-    }
+    });
   });
 
   it('comes back after another replica took the event over: its outcome and follow-ups are dropped, the taker\'s run settles it once', async () => {
-    const prefix = `t-${randomUUID()}`;
-    const a = new RedisQueue({ url: server.url, retentionMs: 60_000, claimTimeoutMs: 600_000, prefix });
-    const b = new RedisQueue({ url: server.url, retentionMs: 60_000, claimTimeoutMs: 200, prefix });
-    await a.open();
-    await b.open();
-    try {
-      const ev = event();
-      await a.enqueue(ev, opts);
-      const [byA] = await takeN(a, 1);
+    await stalledHolder(async (a, b, ev, byA) => {
       const [byB] = await takeN(b, 1);
       expect(byB!.id).toBe(ev.id);
       expect(byB!.attempts).toHaveLength(2);
       expect(byB!.attempts[0]).toMatchObject({ interrupted: true });
       // A stored nothing: not its failure, not the follow-up its failure would send.
       const followUp = { ...event('other'), kind: 'invoke' as const };
-      await a.settle(finish(byA!, 'failed'), [followUp]);
+      await a.settle(finish(byA, 'failed'), [followUp]);
       expect(await a.get(followUp.id)).toBeNull();
       expect(await a.deadLetters('f', 10)).toEqual([]);
       expect(await b.get(ev.id)).toMatchObject({ status: 'running' });
@@ -288,9 +286,6 @@ describe('redis queue: a holder that stalls past the claim timeout', () => {
       expect(await b.get(ev.id)).toMatchObject({ status: 'succeeded', attempts: [{ interrupted: true }, { endedAt: expect.any(Number) }] });
       expect(await b.stats()).toMatchObject({ pending: 0, held: 0 });
       expect(await b.take(() => 10, 50)).toEqual([]);
-    } finally {
-      await a.close();
-      await b.close();
-    }
+    });
   });
 });
