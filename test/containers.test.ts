@@ -100,6 +100,11 @@ def main_handler(event, context):
     expect(body.errorType).toBe('ValueError');
     expect(body.errorMessage).toBe('bad value 1');
     expect(body.stackTrace.join('\n')).toContain('main_handler');
+    // A body that is not JSON is decoded (and refused) in the container, as the Lambda route relies on.
+    const notJson = await fetch(`${h.url}/v1/functions/pythrow/invoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"x": ' });
+    expect(notJson.status).toBe(400);
+    expect(await notJson.json()).toMatchObject({ errorType: 'InvalidRequestContent', errorMessage: expect.stringMatching(/not valid JSON/) });
+    expect((await h.invoke('pythrow', { x: 2 })).status).toBe(500);
 
     const bad = await h.deploy('pybad', py('def main_handler(event, context)\n    return 1\n'));
     expect(bad.status).toBe(400);

@@ -205,9 +205,13 @@ describe('without tokens', () => {
   });
 
   it('a payload that is not JSON is InvalidRequestContentException', async () => {
-    const e = await failure(client, { FunctionName: 'echo', Payload: te.encode('{"a": ') });
-    expect(e).toMatchObject({ name: 'InvalidRequestContentException', status: 400 });
-    expect(e.message).toMatch(/json/i);
+    // A sync call's payload is decoded where the function runs (not on Hearth's main thread too);
+    // an Event's and a DryRun's are checked before the answer.
+    for (const InvocationType of ['RequestResponse', 'Event', 'DryRun'] as const) {
+      const e = await failure(client, { FunctionName: 'echo', InvocationType, Payload: te.encode('{"a": ') });
+      expect(e, InvocationType).toMatchObject({ name: 'InvalidRequestContentException', status: 400 });
+      expect(e.message).toMatch(/json/i);
+    }
     // JSON that is not an object is still JSON.
     const s = await client.send(new InvokeCommand({ FunctionName: 'echo', Payload: te.encode('"just a string"') }));
     expect(JSON.parse(text(s.Payload)).event).toBe('just a string');
