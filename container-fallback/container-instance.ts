@@ -133,8 +133,9 @@ export class ContainerInstance extends PoolMember {
   /**
    * A custom image's container (runtime "image"): made for its version (no stem cell: the image is
    * the function's own), ready when its server answers on port 9000. Its stdout/stderr are followed
-   * and each line goes to the call that had started when Docker read it (exact at concurrency 1;
-   * the two streams are separate pipes, so their lines keep their order within each, not across).
+   * and each line goes to the call that had started when Docker read it (at concurrency 1 that is
+   * the call that wrote it, unless Docker reads the pipe only after the next call has started; the
+   * two streams are separate pipes, so their lines keep their order within each, not across).
    */
   static async forImage(engine: Engine, fn: FunctionVersion, opts: { cpus: number; pids: number; hostLog: HostLog }): Promise<ContainerInstance> {
     const inst = await ContainerInstance.start(engine, {
@@ -155,7 +156,8 @@ export class ContainerInstance extends PoolMember {
    * A log line goes to the newest call that started at or before the engine's timestamp for it
    * (Docker stamps a line when it reads it from the container's pipe). The stream itself runs
    * behind, sometimes past the start of the next call, so its arrival time cannot say whose a
-   * line is. Lines before the first call (the server starting) belong to no call.
+   * line is. Lines before the first call (the server starting) belong to no call. Docker's clock
+   * is taken to be Hearth's: true of a local engine, not of a remote one whose clock is off.
    */
   private readonly callIds: string[] = [];
   private readonly callStarts: number[] = [];
@@ -172,23 +174,26 @@ export class ContainerInstance extends PoolMember {
         log.warn({ function: this.functionName, container: this.containerId.slice(0, 12), err: (err as Error | null)?.message }, "a custom image's output cannot be followed: its calls show no logs");
         return;
       }
-      const pending = ['', ''];
-      const emit = (streamNo: number, text: string) => {
-        pending[streamNo] += text;
+      // One write per frame, and with timestamps every frame is "<RFC 3339 nano> <bytes>": a line,
+      // or a 16 KiB piece of a longer one (its pieces each stamped; the line takes the first's).
+      const line = [new LineBuffer(), new LineBuffer()];
+      const frame = (streamNo: number, b: Buffer) => {
+        const buf = line[streamNo]!;
+        const sp = b.indexOf(0x20);
+        const at = sp > 0 && sp < 40 ? Date.parse(b.toString('latin1', 0, sp)) : NaN;
+        if (!buf.started) buf.time = Number.isNaN(at) ? Date.now() : at;
+        let rest = Number.isNaN(at) ? b : b.subarray(sp + 1);
         let nl: number;
-        while ((nl = pending[streamNo]!.indexOf('\n')) >= 0) {
-          const stamped = pending[streamNo]!.slice(0, nl);
-          pending[streamNo] = pending[streamNo]!.slice(nl + 1);
-          // "2026-12-03T00:04:09.123456789Z message": Date.parse keeps the milliseconds.
-          const sp = stamped.indexOf(' ');
-          const at = sp > 0 ? Date.parse(stamped.slice(0, sp)) : NaN;
-          const time = Number.isNaN(at) ? Date.now() : at;
-          const line = Number.isNaN(at) ? stamped : stamped.slice(sp + 1);
-          this.hostLog(this.functionName, this.callAt(time), streamNo, time, line.slice(0, 16 * 1024));
+        while ((nl = rest.indexOf(0x0a)) >= 0) {
+          buf.add(rest.subarray(0, nl));
+          this.hostLog(this.functionName, this.callAt(buf.time), streamNo, buf.time, buf.take());
+          rest = rest.subarray(nl + 1);
+          buf.time = Number.isNaN(at) ? Date.now() : at;
         }
+        if (rest.length > 0) buf.add(rest);
       };
-      const out = { write: (b: Buffer) => { emit(0, b.toString('utf8')); return true; } };
-      const errOut = { write: (b: Buffer) => { emit(1, b.toString('utf8')); return true; } };
+      const out = { write: (b: Buffer) => { frame(0, b); return true; } };
+      const errOut = { write: (b: Buffer) => { frame(1, b); return true; } };
       this.engine.docker.modem.demuxStream(stream as NodeJS.ReadableStream, out as unknown as NodeJS.WritableStream, errOut as unknown as NodeJS.WritableStream);
       (stream as NodeJS.ReadableStream).on('error', () => undefined);
     });
@@ -353,3 +358,30 @@ export class ContainerInstance extends PoolMember {
 }
 
 export { Encoding };
+
+/** One stream's line being read: its first 16 KiB (the rest is dropped) and when it began. */
+class LineBuffer {
+  private static readonly MAX = 16 * 1024;
+  private parts: Buffer[] = [];
+  private size = 0;
+  time = 0;
+
+  get started(): boolean {
+    return this.parts.length > 0 || this.size > 0;
+  }
+
+  add(b: Buffer): void {
+    if (this.size >= LineBuffer.MAX) { this.size += b.length; return; }
+    const keep = b.subarray(0, LineBuffer.MAX - this.size);
+    this.parts.push(Buffer.from(keep));
+    this.size += b.length;
+  }
+
+  /** The line as text (a code point cut at the limit becomes U+FFFD); empties the buffer. */
+  take(): string {
+    const text = Buffer.concat(this.parts).toString('utf8');
+    this.parts = [];
+    this.size = 0;
+    return text;
+  }
+}
