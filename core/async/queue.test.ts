@@ -270,6 +270,41 @@ describe('redis queue: a holder that stalls past the claim timeout', () => {
     });
   });
 
+  it('stores a retry between another replica taking the event over and reading it: the retry waits for its backoff, it is not run at once', async () => {
+    await stalledHolder(async (a, b, ev, held) => {
+      // B has the entry (XAUTOCLAIM); A comes back and queues a retry before B reads the record.
+      const bRedis = (b as unknown as { redis: { mget(...keys: string[]): Promise<(string | null)[]> } }).redis;
+      const mget = bRedis.mget.bind(bRedis);
+      let raced = false;
+      let retryAt = 0;
+      bRedis.mget = async (...keys: string[]) => {
+        if (!raced && keys.some((k) => k.endsWith(ev.id))) {
+          raced = true;
+          const a0 = held.attempts[held.attempts.length - 1]!;
+          a0.endedAt = Date.now();
+          held.status = 'queued';
+          held.retries = 1;
+          retryAt = held.nextAttemptAt = Date.now() + 400;
+          await a.settle(held, []);
+        }
+        return mget(...keys);
+      };
+      const taken: EventRecord[] = [];
+      const deadline = Date.now() + 5_000;
+      while (!raced && Date.now() < deadline) taken.push(...await b.take(() => 10, 50));
+      expect(raced).toBe(true);
+      expect(taken).toEqual([]);
+      expect(await b.get(ev.id)).toMatchObject({ status: 'queued', retries: 1 });
+      // Once due, it comes back once, as the retry it is (no interrupted attempt).
+      const [again] = await takeN(b, 1);
+      expect(Date.now()).toBeGreaterThanOrEqual(retryAt);
+      expect(again!.attempts).toHaveLength(2);
+      expect(again!.attempts[0]!.interrupted).toBeFalsy();
+      await b.settle(finish(again!, 'succeeded'), []);
+      expect(await b.stats()).toMatchObject({ pending: 0, held: 0 });
+    });
+  });
+
   it('comes back after another replica took the event over: its outcome and follow-ups are dropped, the taker\'s run settles it once', async () => {
     await stalledHolder(async (a, b, ev, byA) => {
       const [byB] = await takeN(b, 1);

@@ -8,12 +8,13 @@
 // - A replica holds what it read in the group's pending list and refreshes it (XCLAIM … JUSTID)
 //   while it runs. Entries idle longer than the claim timeout, i.e. held by a replica that died,
 //   are taken over by another with XAUTOCLAIM; their open attempt is recorded as interrupted.
-//   The taker marks an event running only if its record has not changed since it read it (a
-//   compare-and-set in Lua), so a stalled holder that comes back and stores a success in between
-//   is not run again. A holder that comes back later, while the taker runs it, stores its own
-//   outcome: the event ran twice (at least once, as for a kill).
-// - An attempt's outcome is one MULTI: the record, XACK + XDEL of the entry, and a retry in the
-//   sorted set `<p>:delayed` (moved back into its stream when due, by whichever replica looks
+//   The taker marks an event running only if its entry is still there and its record has not
+//   changed since it read it (a compare-and-set in Lua), so a stalled holder that comes back and
+//   stores an outcome in between is not overridden. One that comes back later, while the taker
+//   runs the event, finds the record changed and drops its outcome: the event ran twice (at
+//   least once, as for a kill) and the taker's run settles it.
+// - An attempt's outcome is one Lua script: the record, XACK + XDEL of the entry, and a retry in
+//   the sorted set `<p>:delayed` (moved back into its stream when due, by whichever replica looks
 //   first, atomically in Lua), or the dead-letter set `<p>:dead:<function>`, plus the events it
 //   causes. So an event that succeeded is never handed out again.
 // - Enqueue is one Lua script: idempotency key check, the bound on pending events (a counter),
@@ -64,16 +65,19 @@ end
 return #due`;
 
 /**
- * Marks taken events running, each only if its record is still the one that was read (same
- * SHA-1): a replica that stalled past the claim timeout may store its outcome between another's
- * read and write, and a success must not be overwritten by "running" and run again. 1 or 0 each.
+ * Marks taken events running, each only if its stream entry is still there and its record is
+ * still the one that was read (same SHA-1): a replica that stalled past the claim timeout may
+ * store its outcome between another's take and write (a success must not be overwritten by
+ * "running" and run again; a retry must wait for its backoff, not run at once beside the entry
+ * it was given). 1 or 0 each. KEYS: records; ARGV: SHA-1s, new records, streams, entry ids.
  */
 const MARK = `
 local n = #KEYS
 local out = {}
 for i = 1, n do
   local cur = redis.call('GET', KEYS[i])
-  if cur and redis.sha1hex(cur) == ARGV[i] then
+  local entry = redis.call('XRANGE', ARGV[2 * n + i], ARGV[3 * n + i], ARGV[3 * n + i])
+  if cur and #entry == 1 and redis.sha1hex(cur) == ARGV[i] then
     redis.call('SET', KEYS[i], ARGV[n + i])
     out[i] = 1
   else
@@ -281,6 +285,8 @@ export class RedisQueue implements Queue {
       ...marked.map((m) => this.k('ev', m.rec.id)),
       ...marked.map((m) => sha1(m.read)),
       ...marked.map((m) => m.text),
+      ...marked.map((m) => m.stream),
+      ...marked.map((m) => m.entryId),
     ).catch((err: Error) => { throw new Error(`could not mark async events running: ${err.message}`); });
     const out: EventRecord[] = [];
     marked.forEach((m, i) => {
@@ -306,7 +312,7 @@ export class RedisQueue implements Queue {
         ...followUps.flatMap((f) => [f.id, f.bucket, encode(f)]),
       ).catch((err: Error) => { throw new Error(`could not store an async event's outcome: ${err.message}`); });
       if (stored === 0) {
-        log.warn({ requestId: rec.id, function: rec.functionName }, 'an async event was taken over by another replica while this one ran it (it stalled past the claim timeout): its run there stores the outcome, this one is dropped');
+        log.warn({ requestId: rec.id, function: rec.functionName }, 'an async event was taken over by another replica while this one ran it (it stalled past the claim timeout), or its record is gone: this outcome is dropped');
       }
     } finally {
       // Not refreshed any more either way: if the outcome was not stored, its entry goes idle and
