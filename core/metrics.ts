@@ -29,6 +29,9 @@ export function outcomeOf(inv: Invocation): number {
 export type AsyncAttemptOutcome = 'succeeded' | 'retried' | 'failed';
 const ASYNC_OUTCOMES: AsyncAttemptOutcome[] = ['succeeded', 'retried', 'failed'];
 
+/** How long a scrape waits for the async queue's figures. */
+const QUEUE_STATS_TIMEOUT_MS = 1_000;
+
 /** What the async queue holds, read at scrape time. */
 export interface AsyncQueueStats { pending: number; held: number }
 
@@ -152,12 +155,18 @@ export class Metrics {
     scraped(this.registry, 'hearth_async_deliveries_total', 'POSTs of async outcomes to URL destinations, by how they ended: succeeded, retried or failed (a dead letter).', 'counter',
       () => ASYNC_OUTCOMES.map((outcome, i) => ({ labels: { outcome }, value: this.deliveries[i]! })));
     const queue = () => this.asyncQueue;
-    // A queue that does not answer (Redis away) leaves the gauge as it was; the scrape still works.
+    // A queue that fails or does not answer within a second (Redis away, or a half-open
+    // connection) leaves the gauge as it was; the scrape still answers.
     const asyncGauge = (name: string, help: string, pick: (s: AsyncQueueStats) => number) => new Gauge({
       name, help, registers,
       async collect() {
         const stats = queue();
-        if (stats) await stats().then((s) => this.set(pick(s)), () => undefined);
+        if (!stats) return;
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<null>((resolve) => { timer = setTimeout(resolve, QUEUE_STATS_TIMEOUT_MS, null); });
+        const s = await Promise.race([stats().catch(() => null), late]);
+        clearTimeout(timer);
+        if (s !== null) this.set(pick(s));
       },
     });
     asyncGauge('hearth_async_queue_events', 'Async events queued or running in the durable queue (with Redis: across every replica sharing it).', (q) => q.pending);
