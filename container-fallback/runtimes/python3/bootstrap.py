@@ -370,7 +370,13 @@ def decode_event(body, as_msgpack):
         if msgpack is None:
             raise ValueError("msgpack is not installed in this image")
         return msgpack.unpackb(body, raw=False, strict_map_key=False)
-    return json.loads(body)
+    # JSON as RFC 8259 has it, as the other runtimes read it: UTF-8 without a byte order mark
+    # (json.loads would take one, and UTF-16/32), and no NaN or Infinity.
+    return json.loads(body.decode("utf-8"), parse_constant=_not_json)
+
+
+def _not_json(name):
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def encode_result(result, as_msgpack):

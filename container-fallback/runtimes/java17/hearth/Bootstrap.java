@@ -442,8 +442,13 @@ public final class Bootstrap {
         ObjectMapper in = reqMp ? MSGPACK : JSON;
         JsonNode tree;
         try {
+            // JSON as RFC 8259 has it, as the other runtimes read it: no byte order mark (Jackson
+            // would skip one), and a body of only whitespace holds no value (Jackson: missing).
+            if (!reqMp && body.length >= 3 && (body[0] & 0xff) == 0xef && (body[1] & 0xff) == 0xbb && (body[2] & 0xff) == 0xbf) {
+                throw new IllegalArgumentException("a byte order mark is not JSON");
+            }
             tree = body.length == 0 ? JSON.createObjectNode() : in.readTree(body);
-            if (tree == null || tree.isMissingNode()) tree = JSON.createObjectNode();
+            if (tree == null || tree.isMissingNode()) throw new IllegalArgumentException("the body holds no value");
         } catch (Exception e) {
             return new Answer("bad-payload", new byte[0],
                 errorJson(simpleName(e), "the request body is not valid " + (reqMp ? "msgpack" : "JSON") + ": " + e.getMessage(), List.of()), "application/json");
