@@ -204,7 +204,7 @@ describe('a real Docker engine stop and restart', () => {
     } finally {
       if (d) {
         const driver = d.running ? await d.storageDriver().catch(() => '?') : '(stopped)';
-        console.log(`private dockerd: storage driver ${driver}; starts ${d.timings.starts.join(', ')} ms; stops ${d.timings.stops.join(', ')} ms; image loads ${JSON.stringify(d.timings.loads)} ms`);
+        console.log(`private dockerd: storage driver ${driver}; starts ${d.timings.starts.join(', ')} ms; stops ${d.timings.stops.join(', ')} ms; image loads ${JSON.stringify(d.timings.loads)} ms; idle shims killed after a stop ${d.timings.idleShimsKilled}`);
         await d.cleanup();
       }
     }
