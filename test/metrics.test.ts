@@ -24,17 +24,24 @@ function value(text: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
+/** Every listed series has exactly its value. */
+function expectSeries(text: string, want: Record<string, number>): void {
+  expect(Object.fromEntries(Object.keys(want).map((series) => [series, value(text, series)]))).toEqual(want);
+}
+
 describe('GET /metrics', () => {
   it('counts invocations by function and outcome, durations, cold starts and the pool, with process metrics', async () => {
     for (let i = 0; i < 3; i++) expect((await h.invoke('hello', { name: 'a' })).status).toBe(200);
     expect((await h.invoke('throws', {})).status).toBe(500);
     expect((await h.invoke('spin', {})).status).toBe(504);
     const m = await scrape();
-    expect(value(m, 'hearth_invocations_total{function="hello",outcome="success"}')).toBe(3);
-    expect(value(m, 'hearth_invocations_total{function="throws",outcome="function_error"}')).toBe(1);
-    expect(value(m, 'hearth_invocations_total{function="spin",outcome="timeout"}')).toBe(1);
-    expect(value(m, 'hearth_invocation_duration_seconds_count{function="hello"}')).toBe(3);
-    expect(value(m, 'hearth_invocation_duration_seconds_bucket{function="hello",le="+Inf"}')).toBe(3);
+    expectSeries(m, {
+      'hearth_invocations_total{function="hello",outcome="success"}': 3,
+      'hearth_invocations_total{function="throws",outcome="function_error"}': 1,
+      'hearth_invocations_total{function="spin",outcome="timeout"}': 1,
+      'hearth_invocation_duration_seconds_count{function="hello"}': 3,
+      'hearth_invocation_duration_seconds_bucket{function="hello",le="+Inf"}': 3,
+    });
     expect(value(m, 'hearth_cold_starts_total{runtime="js"}')).toBeGreaterThanOrEqual(3);
     expect(value(m, 'hearth_init_duration_seconds_count{runtime="js"}')).toBe(value(m, 'hearth_cold_starts_total{runtime="js"}'));
     expect(value(m, 'hearth_instances{tier="isolate",state="warm"}')).toBeGreaterThanOrEqual(2);
@@ -69,16 +76,18 @@ describe('GET /metrics', () => {
       }
     }
     const m = await scrape();
-    expect(value(m, 'hearth_async_events_enqueued_total{function="evok"}')).toBe(2);
-    expect(value(m, 'hearth_async_events_enqueued_total{function="evbad"}')).toBe(1);
-    expect(value(m, 'hearth_async_attempts_total{function="evok",outcome="succeeded"}')).toBe(2);
-    expect(value(m, 'hearth_async_attempts_total{function="evbad",outcome="retried"}')).toBe(1);
-    expect(value(m, 'hearth_async_attempts_total{function="evbad",outcome="failed"}')).toBe(1);
-    expect(value(m, 'hearth_async_deliveries_total{outcome="succeeded"}')).toBe(0);
-    expect(value(m, 'hearth_async_queue_events')).toBe(0);
-    expect(value(m, 'hearth_async_running_events')).toBe(0);
-    // Each attempt is a call too.
-    expect(value(m, 'hearth_invocations_total{function="evbad",outcome="function_error"}')).toBe(2);
+    expectSeries(m, {
+      'hearth_async_events_enqueued_total{function="evok"}': 2,
+      'hearth_async_events_enqueued_total{function="evbad"}': 1,
+      'hearth_async_attempts_total{function="evok",outcome="succeeded"}': 2,
+      'hearth_async_attempts_total{function="evbad",outcome="retried"}': 1,
+      'hearth_async_attempts_total{function="evbad",outcome="failed"}': 1,
+      'hearth_async_deliveries_total{outcome="succeeded"}': 0,
+      'hearth_async_queue_events': 0,
+      'hearth_async_running_events': 0,
+      // Each attempt is a call too.
+      'hearth_invocations_total{function="evbad",outcome="function_error"}': 2,
+    });
   });
 
   it('drops a deleted function\'s series', async () => {
