@@ -246,10 +246,12 @@ export class Engine {
   remove(id: string): Promise<void> {
     const p = this.docker.getContainer(id).remove({ force: true, v: true }).then(
       () => { this.unremoved.delete(id); },
-      (err: { statusCode?: number }) => {
-        // 404: already gone. Otherwise the engine is gone (or refused): again when it is back, and
-        // what is left when Hearth stops, the leftover sweep at the next start removes.
-        if (err?.statusCode === 404) this.unremoved.delete(id);
+      async (err: { statusCode?: number }) => {
+        // 404: already gone. 409: the engine is removing it already (an earlier call, or its own
+        // clean-up of a container a stop killed): done once that ends. Otherwise the engine is gone
+        // (or refused): again when it is back, and at Hearth's stop; what is left then, the
+        // leftover sweep at the next start removes.
+        if (err?.statusCode === 404 || (err?.statusCode === 409 && await this.gone(id, REMOVAL_WAIT_MS))) this.unremoved.delete(id);
         else this.unremoved.add(id);
       },
     );
@@ -258,8 +260,26 @@ export class Engine {
     return p;
   }
 
-  /** Resolves when the removals asked for so far are done (at shutdown). */
+  /** Whether the container is gone within `ms` (asked every 100 ms). */
+  private async gone(id: string, ms: number): Promise<boolean> {
+    const until = Date.now() + ms;
+    for (;;) {
+      try {
+        await this.docker.getContainer(id).inspect();
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode === 404) return true;
+      }
+      if (Date.now() >= until) return false;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /**
+   * At shutdown: resolves when the removals asked for so far are done, after asking once more
+   * for those that failed while the engine was gone.
+   */
   async settled(): Promise<void> {
+    if (this.available) for (const id of this.unremoved) void this.remove(id);
     await Promise.all([...this.removing]);
   }
 
@@ -294,6 +314,9 @@ export class Engine {
     }
   }
 }
+
+/** How long a removal the engine has in progress is waited for. */
+const REMOVAL_WAIT_MS = 15_000;
 
 /** Whether a process with this id runs on this machine (the containers' owner). */
 function processRuns(pid: number): boolean {
