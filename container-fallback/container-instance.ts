@@ -181,14 +181,16 @@ export class ContainerInstance extends PoolMember {
         const buf = line[streamNo]!;
         const sp = b.indexOf(0x20);
         const at = sp > 0 && sp < 40 ? Date.parse(b.toString('latin1', 0, sp)) : NaN;
-        if (!buf.started) buf.time = Number.isNaN(at) ? Date.now() : at;
-        let rest = Number.isNaN(at) ? b : b.subarray(sp + 1);
+        const stamped = !Number.isNaN(at);
+        const time = stamped ? at : Date.now();
+        if (!buf.started) buf.time = time;
+        let rest = stamped ? b.subarray(sp + 1) : b;
         let nl: number;
         while ((nl = rest.indexOf(0x0a)) >= 0) {
           buf.add(rest.subarray(0, nl));
           this.hostLog(this.functionName, this.callAt(buf.time), streamNo, buf.time, buf.take());
           rest = rest.subarray(nl + 1);
-          buf.time = Number.isNaN(at) ? Date.now() : at;
+          buf.time = time;
         }
         if (rest.length > 0) buf.add(rest);
       };
@@ -367,13 +369,11 @@ class LineBuffer {
   time = 0;
 
   get started(): boolean {
-    return this.parts.length > 0 || this.size > 0;
+    return this.size > 0 || this.parts.length > 0;
   }
 
   add(b: Buffer): void {
-    if (this.size >= LineBuffer.MAX) { this.size += b.length; return; }
-    const keep = b.subarray(0, LineBuffer.MAX - this.size);
-    this.parts.push(Buffer.from(keep));
+    if (this.size < LineBuffer.MAX) this.parts.push(Buffer.from(b.subarray(0, LineBuffer.MAX - this.size)));
     this.size += b.length;
   }
 

@@ -154,18 +154,11 @@ export class Metrics {
     });
     scraped(this.registry, 'hearth_async_deliveries_total', 'POSTs of async outcomes to URL destinations, by how they ended: succeeded, retried or failed (a dead letter).', 'counter',
       () => ASYNC_OUTCOMES.map((outcome, i) => ({ labels: { outcome }, value: this.deliveries[i]! })));
-    const queue = () => this.asyncQueue;
-    // A queue that fails or does not answer within a second (Redis away, or a half-open
-    // connection) leaves the gauge as it was; the scrape still answers.
+    const read = () => this.readAsyncQueue();
     const asyncGauge = (name: string, help: string, pick: (s: AsyncQueueStats) => number) => new Gauge({
       name, help, registers,
       async collect() {
-        const stats = queue();
-        if (!stats) return;
-        let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<null>((resolve) => { timer = setTimeout(resolve, QUEUE_STATS_TIMEOUT_MS, null); });
-        const s = await Promise.race([stats().catch(() => null), late]);
-        clearTimeout(timer);
+        const s = await read();
         if (s !== null) this.set(pick(s));
       },
     });
@@ -177,6 +170,27 @@ export class Metrics {
   /** Where the async gauges read from (the queue is made after the metrics). */
   watchAsyncQueue(stats: () => Promise<AsyncQueueStats>): void {
     this.asyncQueue = stats;
+  }
+
+  private asyncRead: Promise<AsyncQueueStats | null> | null = null;
+
+  /**
+   * The queue's figures for one scrape: its gauges share one read. A queue that fails or does not
+   * answer within a second (Redis away, or a half-open connection) gives null: the gauges stay
+   * as they were and the scrape still answers.
+   */
+  private readAsyncQueue(): Promise<AsyncQueueStats | null> {
+    const stats = this.asyncQueue;
+    if (stats === null) return Promise.resolve(null);
+    if (this.asyncRead === null) {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<null>((resolve) => { timer = setTimeout(resolve, QUEUE_STATS_TIMEOUT_MS, null); });
+      this.asyncRead = Promise.race([stats().catch(() => null), late]).finally(() => {
+        clearTimeout(timer);
+        this.asyncRead = null;
+      });
+    }
+    return this.asyncRead;
   }
 
   private asyncOf(functionName: string): AsyncPerFunction {

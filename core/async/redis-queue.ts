@@ -103,7 +103,7 @@ local status = ARGV[3]
 if status == 'succeeded' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
 else redis.call('SET', KEYS[1], ARGV[2]) end
 if ARGV[5] ~= '' then
-  redis.call('XACK', ARGV[5], 'hearth', ARGV[6])
+  redis.call('XACK', ARGV[5], '${GROUP}', ARGV[6])
   redis.call('XDEL', ARGV[5], ARGV[6])
 end
 if status == 'queued' then redis.call('ZADD', KEYS[3], ARGV[7], ARGV[8]) end
