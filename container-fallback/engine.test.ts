@@ -45,3 +45,30 @@ describe('Engine.remove', () => {
     await engine.settled();
   });
 });
+
+describe('Engine.network', () => {
+  const name = `hearth-test-net-${process.pid}`;
+  const ours = async () => (await docker.listNetworks({ filters: JSON.stringify({ name: [name] }) })).filter((n) => n.Name === name);
+  afterAll(async () => {
+    for (const n of await ours()) await docker.getNetwork(n.Id).remove().catch(() => undefined);
+  });
+
+  it('two processes making the network at once end with one, the same for both, and a duplicate left earlier is removed', async () => {
+    // Two Hearth processes starting at once on a fresh engine each created one (the engine's check
+    // is best effort), and every container start then failed: "network ... is ambiguous".
+    const a = new Engine(docker, name);
+    const b = new Engine(docker, name);
+    const [ida, idb] = await Promise.all([a.network(), b.network()]);
+    expect(ida).toBe(idb);
+    expect((await ours()).map((n) => n.Id)).toEqual([ida]);
+
+    // A duplicate made behind its back (as the race above left on engines before this fix).
+    const extra = await docker.createNetwork({ Name: name, Driver: 'bridge', Internal: true, CheckDuplicate: false });
+    expect((await ours()).length).toBe(2);
+    const c = new Engine(docker, name);
+    expect(await c.network()).toBe(ida);
+    expect((await ours()).map((n) => n.Id)).toEqual([ida]);
+    await docker.getNetwork(extra.id).inspect().then(() => { throw new Error('the duplicate is still there'); }, (err: { statusCode?: number }) => expect(err.statusCode).toBe(404));
+    for (const e of [a, b, c]) e.close();
+  });
+});

@@ -44,7 +44,8 @@ export class Engine {
   private networkId: string | null = null;
   private readonly listeners: ((up: boolean) => void)[] = [];
 
-  constructor(docker = new Docker()) {
+  /** `networkName`: the functions network (tests use their own). */
+  constructor(docker = new Docker(), private readonly networkName = NETWORK_NAME) {
     this.docker = docker;
   }
 
@@ -172,20 +173,36 @@ export class Engine {
    */
   async network(): Promise<string> {
     if (this.networkId) return this.networkId;
-    const found = await this.docker.listNetworks({ filters: JSON.stringify({ name: [NETWORK_NAME] }) });
-    const exact = found.find((n) => n.Name === NETWORK_NAME);
-    if (exact) {
-      this.networkId = exact.Id;
-    } else {
-      const n = await this.docker.createNetwork({
-        Name: NETWORK_NAME, Driver: 'bridge', Internal: true, CheckDuplicate: true,
+    let id = await this.findNetwork();
+    if (id === null) {
+      await this.docker.createNetwork({
+        Name: this.networkName, Driver: 'bridge', Internal: true, CheckDuplicate: true,
         Options: { 'com.docker.network.bridge.enable_icc': 'false' },
         Labels: { [MANAGED_LABEL]: 'network' },
-      });
-      this.networkId = n.id;
+      }).catch((err: { statusCode?: number }) => { if (err?.statusCode !== 409) throw err; });
+      id = await this.findNetwork();
+      if (id === null) throw new Error(`the network ${this.networkName} was created but is not listed`);
     }
-    await closeHostToContainers(this.networkId!).catch(() => undefined);
-    return this.networkId!;
+    this.networkId = id;
+    await closeHostToContainers(id).catch(() => undefined);
+    return id;
+  }
+
+  /**
+   * The functions network's id, or null. The engine's duplicate check on create is best effort:
+   * two Hearth processes starting at once on a fresh engine each made one (seen in a CI run: 12 ms
+   * apart), and a container on a name with two networks is refused ("network hearth-functions is
+   * ambiguous") from then on. Every process keeps the oldest (ties by id) and removes the others;
+   * one still in use stays, and is not used.
+   */
+  private async findNetwork(): Promise<string | null> {
+    const found = (await this.docker.listNetworks({ filters: JSON.stringify({ name: [this.networkName] }) }))
+      .filter((n) => n.Name === this.networkName)
+      .sort((a, b) => (Date.parse(a.Created) - Date.parse(b.Created)) || a.Id.localeCompare(b.Id));
+    for (const extra of found.slice(1)) {
+      await this.docker.getNetwork(extra.Id).remove().catch(() => undefined);
+    }
+    return found[0]?.Id ?? null;
   }
 
   /** Changes a running container's CPU share and pids limit (a stem cell taken by a function that asks for others). */
@@ -195,6 +212,18 @@ export class Engine {
 
   /** Creates and starts a container with the isolation settings; returns its id and address. */
   async run(spec: ContainerSpec): Promise<{ id: string; address: string }> {
+    try {
+      return await this.runOnce(spec);
+    } catch (err) {
+      // The functions network was removed or duplicated by another Hearth starting at the same
+      // moment (see findNetwork): look it up again, once.
+      if (spec.egress || !/network .*(not found|ambiguous)/i.test((err as Error).message)) throw err;
+      this.networkId = null;
+      return this.runOnce(spec);
+    }
+  }
+
+  private async runOnce(spec: ContainerSpec): Promise<{ id: string; address: string }> {
     const networkId = await this.network();
     const container = await this.docker.createContainer({
       name: spec.name,
