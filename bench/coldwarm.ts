@@ -128,7 +128,7 @@ export async function runColdWarm(opts: BenchOptions): Promise<SectionResult> {
   } else {
     md.push(`### python3 and java17 (containers)`, '', `Not measured: ${skippedContainers}.`, '');
     for (const path of ['Python cold start from a stem cell / without', 'Java cold start from a stem cell', 'container warm overhead over calling the container directly']) {
-      targets.push({ path, target: '(see DESIGN.md)', measured: `not measured: ${skippedContainers}`, met: null });
+      targets.push({ path, target: '(see ARCHITECTURE.md, Targets)', measured: `not measured: ${skippedContainers}`, met: null });
     }
   }
   return { id: 'coldwarm', title: 'Cold versus warm, end to end', data: { js, containers, skippedContainers }, markdown: md.join('\n'), targets, charts };

@@ -15,7 +15,8 @@ import os from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { runtimeImageTag, type ContainerRuntime } from '../container-fallback/images.js';
+import type { ContainerRuntime } from '../container-fallback/contract.js';
+import { runtimeImageTag } from '../container-fallback/images.js';
 import { startHearth } from './processes.js';
 import { dist, type Dist } from './section.js';
 

@@ -36,9 +36,9 @@ import { parseArgs } from 'node:util';
 import { cell, dist, fmt, stat, type BenchOptions, type Chart, type Dist, type Mode, type SectionResult, type Stat, type TargetRow } from './section.js';
 
 const MIB = 1024 * 1024;
-/** The DESIGN.md RSS bound, MiB. */
+/** The RSS bound (ARCHITECTURE.md, Targets), MiB. */
 const RSS_BOUND_MB = 2048;
-/** The DESIGN.md p50 bound: within 10% of the 10-function figure. */
+/** The p50 bound (ARCHITECTURE.md, Targets): within 10% of the 10-function figure. */
 const P50_BOUND = 1.1;
 /** Budgets far above anything measured here, so eviction never decides a figure. */
 const MAX_INSTANCES = 20_000;
@@ -444,15 +444,17 @@ async function prepareDataDirs(root: string, n: number, log: (l: string) => void
   const t0 = performance.now();
   const mod = (p: string) => import(pathToFileURL(join(root, 'dist', p)).href);
   const { DataDir, sha256 } = await mod('core/store.js') as typeof import('../core/store.js');
-  const { Registry, versionDigest: registryVersionDigest } = await mod('core/registry.js') as typeof import('../core/registry.js');
+  const { Catalog, Registry, versionDigest: registryVersionDigest } = await mod('core/registry/index.js') as typeof import('../core/registry/index.js');
   const { UnavailableBackend } = await mod('core/unavailable-backend.js') as typeof import('../core/unavailable-backend.js');
+  const { Tiers } = await mod('core/backend.js') as typeof import('../core/backend.js');
   const few = tempDir('hearth-bench-density-10-');
   const many = tempDir('hearth-bench-density-10k-');
   const noIsolates = new UnavailableBackend('bench: records only');
+  const tiers = new Tiers(noIsolates, noIsolates);
   const limits = { maxCodeBytes: 64 * MIB };
-  const regFew = new Registry(new DataDir(few), () => noIsolates, limits);
+  const regFew = new Registry({ catalog: new Catalog(), data: new DataDir(few), tiers, limits, listeners: [] });
   const manyData = new DataDir(many);
-  const regMany = new Registry(manyData, () => noIsolates, limits);
+  const regMany = new Registry({ catalog: new Catalog(), data: manyData, tiers, limits, listeners: [] });
   for (let i = 0; i < 10; i++) {
     await regFew.deploy(`f${i}`, helloSpec(i));
     await regMany.deploy(`f${i}`, helloSpec(i));

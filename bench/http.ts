@@ -36,7 +36,7 @@ const PYTHON_SOURCE = 'def main_handler(event, context):\n    return {"hello": e
 const WEB_NAME = 'hello-fetch';
 const PY_NAME = 'hello-py';
 const WARMUP_SEC = 1;
-/** The DESIGN.md target's row; its figures are taken at this many connections. */
+/** The target's row (ARCHITECTURE.md, Targets); its figures are taken at this many connections. */
 const TARGET_PATH = 'JS warm invoke over HTTP, hello event function, 32 connections';
 const TARGET_CONNECTIONS = 32;
 

@@ -8,8 +8,8 @@
 //   4. payload path: an echo handler, JSON vs msgpack at 100 B, 10 KB and 1 MB
 //   5. registry: Registry.resolve with 10 vs 10,000 functions, and resolve + warm invoke at both
 //
-// Each tinybench task times only the part named (tinybench's overriddenDuration): the Invocation
-// and its request bytes are made before the clock starts, as the HTTP layer would have made them.
+// Each tinybench task times only the part named (tinybench's overriddenDuration): the call's request
+// and its bytes are made before the clock starts, as the HTTP layer would have made them.
 //
 // CLI (for trying it alone): node --no-node-snapshot dist/bench/micro.js [--tiny|--full] [--rounds N]
 
@@ -20,12 +20,12 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Packr } from 'msgpackr';
 import { Bench } from 'tinybench';
-import type { FunctionVersion, Invocation } from '../core/backend.js';
-import { Registry } from '../core/registry.js';
+import { Tiers, type FunctionVersion } from '../core/backend.js';
+import { newCall, SUPERSEDED, type CallOutcome, type CallRequest, type Superseded } from '../core/call.js';
+import { Catalog, Registry } from '../core/registry/index.js';
 import { DataDir, sha256 } from '../core/store.js';
 import { UnavailableBackend } from '../core/unavailable-backend.js';
-import { IsolateBackend, ivm } from '../pool/isolate-backend.js';
-import { IsolateInstance } from '../pool/isolate-instance.js';
+import { IsolateBackend, ivm } from '../pool/isolate/backend.js';
 import { Encoding, type EncodingCode } from '../runtime/protocol.js';
 import { cell, dist, fmt, percentile, stat, type BenchOptions, type Chart, type Dist, type Mode, type SectionResult, type Stat, type TargetRow } from './section.js';
 
@@ -106,23 +106,22 @@ interface LookupRow { functions: number; what: string; p50Ns: Stat; p99Ns: Stat;
 
 const te = new TextEncoder();
 
-/** An exact ArrayBuffer of these bytes (the Invocation's body: whole and un-pooled). */
+/** An exact ArrayBuffer of these bytes (the call's body: whole and un-pooled). */
 function exact(bytes: Uint8Array): ArrayBuffer {
   return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }
 
 let ridCounter = 0;
-function invocation(fn: FunctionVersion, body: ArrayBuffer, reqEnc: EncodingCode = Encoding.json, resEnc: EncodingCode = reqEnc): Invocation {
-  return {
-    requestId: `mb${++ridCounter}`, functionName: fn.name, version: fn.version, digest: fn.digest, body, reqEnc, resEnc,
-    startedAt: performance.now(), startedAtEpoch: Date.now(), result: null, status: 'running', cold: false,
-    queueMs: 0, initMs: 0, durationMs: 0, error: null, logs: null, forceCold: false,
-  };
+function invocation(fn: FunctionVersion, body: ArrayBuffer, reqEnc: EncodingCode = Encoding.json, resEnc: EncodingCode = reqEnc): CallRequest {
+  return newCall({ requestId: `mb${++ridCounter}`, functionName: fn.name, source: 'v1', body, reqEnc, resEnc });
 }
 
-function checkOk(inv: Invocation, what: string): void {
-  if (inv.error !== null) throw new Error(`${what}: ${inv.error.errorType}: ${inv.error.errorMessage}`);
-  if (inv.result === null) throw new Error(`${what}: no result`);
+/** The outcome of a call that must have worked. */
+function checkOk(got: CallOutcome | Superseded, what: string): CallOutcome {
+  if (got === SUPERSEDED) throw new Error(`${what}: superseded`);
+  if (got.error !== null) throw new Error(`${what}: ${got.error.errorType}: ${got.error.errorMessage}`);
+  if (got.result === null) throw new Error(`${what}: no result`);
+  return got;
 }
 
 /** An event whose JSON is exactly `bytes` long: records, then a pad string to the exact size. */
@@ -230,30 +229,30 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
     maxTotalInstances: 1_000, memoryBudgetMb: 4_096, waitQueueSize: 100, waitQueueTimeoutMs: 5_000,
     scaleUpThreshold: 0.8, scaleDownThreshold: 0.5, scaleDownDelayMs: 10_000, sweepIntervalMs: 60_000,
   };
-  const quiet = () => undefined;
+  const isolates = { defaultMemoryMb: 128, runtimePath: RUNTIME_PATH, batching: true, maxFetchBytes: 6 * 1024 * 1024, sink: () => undefined };
   const dataA = new DataDir(join(tmp, 'a'));
   const dataB = new DataDir(join(tmp, 'b'));
   // A: the server's default shape (one blank isolate kept ready). B: no reserve at all.
-  const backendA = new IsolateBackend({ ...pool, prewarmIsolates: 1, defaultMemoryMb: 128, runtimePath: RUNTIME_PATH }, dataA, quiet);
-  const backendB = new IsolateBackend({ ...pool, prewarmIsolates: 0, defaultMemoryMb: 128, runtimePath: RUNTIME_PATH }, dataB, quiet);
+  const backendA = new IsolateBackend({ ...pool, ...isolates, prewarmIsolates: 1 }, dataA);
+  const backendB = new IsolateBackend({ ...pool, ...isolates, prewarmIsolates: 0 }, dataB);
+  // The hello row's neighbour: the same call with batching off (--no-batch-calls), its own backend.
+  const backendU = new IsolateBackend({ ...pool, ...isolates, prewarmIsolates: 0, batching: false }, dataA);
   const other = new UnavailableBackend('not in this bench');
   const limits = { maxCodeBytes: 1 << 20 };
-  const regA = new Registry(dataA, (rt) => (rt === 'js' ? backendA : other), limits);
-  const regB = new Registry(dataB, (rt) => (rt === 'js' ? backendB : other), limits);
+  const regA = new Registry({ catalog: new Catalog(), data: dataA, tiers: new Tiers(backendA, other), limits, listeners: [] });
+  const regB = new Registry({ catalog: new Catalog(), data: dataB, tiers: new Tiers(backendB, other), limits, listeners: [] });
   let closeFloor = (): void => undefined;
-  // The hello row is measured with batching on, its neighbour with it off; put back what was set.
-  const batchingBefore = IsolateInstance.batching;
-  const extraBackends: IsolateBackend[] = [];
+  const extraBackends: IsolateBackend[] = [backendU];
   try {
     await Promise.all([backendA.ready(), backendB.ready()]);
     const deploy = async (reg: Registry, name: string, source: string): Promise<FunctionVersion> => {
       await reg.deploy(name, { runtime: 'js', handler: 'index.main_handler', code: { source } });
-      return reg.resolve(name, '');
+      return reg.catalog.resolve(name, '');
     };
     const hello = await deploy(regA, 'hello', HELLO_SOURCE);
     const order = await deploy(regA, 'order', ORDER_SOURCE);
     // One echo function per size: a function whose calls average over 2 ms stops batching
-    // (pool/isolate-instance.ts observe()), which would change the small rows' path.
+    // (pool/isolate/crossing.ts observe()), which would change the small rows' path.
     const echo = new Map<string, FunctionVersion>();
     for (const p of PAYLOAD_SIZES) echo.set(p.label, await deploy(regA, `echo-${p.bytes}`, ECHO_SOURCE));
 
@@ -261,13 +260,12 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
     const orderBytes = te.encode(ORDER_EVENT);
     // First calls (cold) out of the way, and the answers checked once.
     for (const [fn, bytes, want] of [[hello, helloBytes, '{"hello":"world"}'], [order, orderBytes, null]] as const) {
-      const inv = invocation(fn, exact(bytes));
-      await backendA.invoke(fn, inv);
-      checkOk(inv, fn.name);
-      const got = new TextDecoder().decode(inv.result!);
+      const out = checkOk(await backendA.invoke(fn, invocation(fn, exact(bytes))), fn.name);
+      const got = new TextDecoder().decode(out.result!);
       if (want !== null && got !== want) throw new Error(`${fn.name} answered ${got}`);
       if (fn === order && JSON.parse(got).total !== 51.51) throw new Error(`order answered ${got}`);
     }
+    checkOk(await backendU.invoke(hello, invocation(hello, exact(helloBytes))), 'hello, batching off');
 
     // The floor under any of this: one async isolated-vm crossing of a trivial function (bytes
     // copied in, JSON parsed, a small ArrayBuffer copied out), no Hearth code on either side.
@@ -287,18 +285,12 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
     closeFloor = () => { floorFn.release(); floorContext.release(); if (!floorIsolate.isDisposed) floorIsolate.dispose(); };
 
     const warmCall = (fn: FunctionVersion, bytes: Uint8Array, what: string, enc: EncodingCode = Encoding.json, batching = true) => async (): Promise<number> => {
-      const inv = invocation(fn, exact(bytes), enc);
-      // Calls run one at a time: the switch holds for exactly this call.
-      IsolateInstance.batching = batching;
+      const req = invocation(fn, exact(bytes), enc);
+      const backend = batching ? backendA : backendU;
       const t0 = performance.now();
-      try {
-        await backendA.invoke(fn, inv);
-      } finally {
-        IsolateInstance.batching = true;
-      }
+      const got = await backend.invoke(fn, req);
       const ms = performance.now() - t0;
-      checkOk(inv, what);
-      if (inv.cold) throw new Error(`${what}: a cold call in the warm loop`);
+      if (checkOk(got, what).cold) throw new Error(`${what}: a cold call in the warm loop`);
       return ms;
     };
 
@@ -310,14 +302,12 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
       for (const encoding of ['json', 'msgpack'] as const) {
         const bytes = encoding === 'json' ? te.encode(JSON.stringify(ev)) : new Uint8Array(packr.pack(ev));
         const enc = Encoding[encoding];
-        const inv = invocation(fn, exact(bytes), enc);
-        await backendA.invoke(fn, inv);
-        checkOk(inv, `echo ${p.label} ${encoding}`);
-        const back = encoding === 'json' ? JSON.parse(new TextDecoder().decode(inv.result!)) : packr.unpack(new Uint8Array(inv.result!));
+        const out = checkOk(await backendA.invoke(fn, invocation(fn, exact(bytes), enc)), `echo ${p.label} ${encoding}`);
+        const back = encoding === 'json' ? JSON.parse(new TextDecoder().decode(out.result!)) : packr.unpack(new Uint8Array(out.result!));
         if ((back as { items: unknown[] }).items.length !== (ev.items as unknown[]).length || (back as { pad: string }).pad !== ev.pad) {
           throw new Error(`echo ${p.label} ${encoding}: the answer is not the event`);
         }
-        payloads.push({ size: p.label, encoding, fn, bytes, enc, responseBytes: inv.result!.byteLength, big: p.bytes >= 1_000_000 });
+        payloads.push({ size: p.label, encoding, fn, bytes, enc, responseBytes: out.result!.byteLength, big: p.bytes >= 1_000_000 });
       }
     }
 
@@ -342,14 +332,14 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
         names.push(name);
       }
       const store = { records: () => records, collectGarbage: () => 0 } as unknown as DataDir;
-      const backend = new IsolateBackend({ ...pool, sweepIntervalMs: 24 * 3_600_000, prewarmIsolates: 0, defaultMemoryMb: 128, runtimePath: RUNTIME_PATH }, dataA, quiet);
+      const backend = new IsolateBackend({ ...pool, ...isolates, sweepIntervalMs: 24 * 3_600_000, prewarmIsolates: 0 }, dataA);
       extraBackends.push(backend);
-      const reg = new Registry(store, (rt) => (rt === 'js' ? backend : other), limits);
+      const reg = new Registry({ catalog: new Catalog(), data: store, tiers: new Tiers(backend, other), limits, listeners: [] });
       const t0 = performance.now();
       const restored = reg.restore();
       const restoreMs = performance.now() - t0;
       if (restored.length !== n) throw new Error(`restored ${restored.length} of ${n} functions`);
-      if (reg.resolve('hello', '').digest !== hello.digest) throw new Error('the restored hello is another version');
+      if (reg.catalog.resolve('hello', '').digest !== hello.digest) throw new Error('the restored hello is another version');
       registries.set(n, { reg, backend, names: shuffle(names), restoreMs });
     }
     let sink = 0;
@@ -359,7 +349,7 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
       return (): number => {
         const t0 = performance.now();
         for (let k = 0; k < s.lookupBatch; k++) {
-          sink += reg.resolve(names[i]!, '').digest.length;
+          sink += reg.catalog.resolve(names[i]!, '').digest.length;
           if (++i === names.length) i = 0;
         }
         return performance.now() - t0;
@@ -368,21 +358,18 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
     const resolveInvoke = (n: number) => {
       const { reg, backend } = registries.get(n)!;
       return async (): Promise<number> => {
-        const inv = invocation(hello, exact(helloBytes));
+        const req = invocation(hello, exact(helloBytes));
         const t0 = performance.now();
-        const fn = reg.resolve('hello', '');
-        await backend.invoke(fn, inv);
+        const fn = reg.catalog.resolve('hello', '');
+        const got = await backend.invoke(fn, req);
         const ms = performance.now() - t0;
-        checkOk(inv, `resolve + invoke (${n} functions)`);
-        if (inv.cold) throw new Error(`resolve + invoke (${n} functions): a cold call in the warm loop`);
+        if (checkOk(got, `resolve + invoke (${n} functions)`).cold) throw new Error(`resolve + invoke (${n} functions): a cold call in the warm loop`);
         return ms;
       };
     };
     // Each registry's backend starts its hello instance.
     for (const [n, { reg, backend }] of registries) {
-      const inv = invocation(hello, exact(helloBytes));
-      await backend.invoke(reg.resolve('hello', ''), inv);
-      checkOk(inv, `hello with ${n} functions`);
+      checkOk(await backend.invoke(reg.catalog.resolve('hello', ''), invocation(hello, exact(helloBytes))), `hello with ${n} functions`);
     }
 
     // ---- cold starts ------------------------------------------------------------------------
@@ -397,13 +384,13 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
       const until = performance.now() + 3_000;
       while (variant === 'with' && backend.stats().prewarmed < 1 && performance.now() < until) await sleep(2);
       await sleep(20);
-      const inv = invocation(fn, exact(helloBytes));
+      const req = invocation(fn, exact(helloBytes));
       const t0 = performance.now();
-      await backend.invoke(fn, inv);
+      const got = await backend.invoke(fn, req);
       const ms = performance.now() - t0;
-      checkOk(inv, name);
+      const out = checkOk(got, name);
       reg.delete(name);
-      return { ms, initMs: inv.initMs, cold: inv.cold };
+      return { ms, initMs: out.initMs, cold: out.cold };
     };
     // One of each first, not kept: the host's own code paths get compiled.
     await coldOnce('with');
@@ -484,7 +471,7 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
     const warm = {
       floor: warmRow('floor', `one async isolated-vm Reference.apply of a trivial function: the same ${helloBytes.length} B copied in and JSON-parsed, 2 B copied out; no Hearth code`, floorRounds),
       hello: warmRow('hello', `warm IsolateBackend.invoke of the bare hello handler, ${helloBytes.length} B JSON event in, 17 B out`, helloRounds),
-      unbatched: warmRow('hello-unbatched', 'the same hello call with call batching off (IsolateInstance.batching = false, as --no-batch-calls): it crosses at once instead of after a setImmediate', unbatchedRounds),
+      unbatched: warmRow('hello-unbatched', 'the same hello call with call batching off (a backend with batching off, as --no-batch-calls): it crosses at once instead of after a setImmediate', unbatchedRounds),
       order: warmRow('order', `warm IsolateBackend.invoke of a handler that reads a ${orderBytes.length} B JSON order event (sums its items) and returns a 6-field object`, orderRounds),
     };
     const coldVariant = (v: 'with' | 'without'): ColdVariant => ({
@@ -555,7 +542,7 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
     const elapsedSec = (performance.now() - started) / 1000;
     const us = (x: Stat, d = 1) => cell(x, d);
     const md = [
-      `Everything here runs in one process: the isolate backend (pool/isolate-backend.ts) and the registry driven directly, no HTTP, no sockets. ${rounds} round${rounds > 1 ? 's' : ''}; tinybench, ${s.timeMs} ms per task per round, one call at a time. Rows compared with each other (the warm-call rows; JSON vs msgpack of one size; 10 vs 10,000 functions) run in ${s.segments} alternating slices per round, their samples pooled, so that drift on a busy machine lands on all of them. Each sample times only the call named: the Invocation and its request bytes are made before the clock starts. A cell is the median of the rounds' figures [min – max].`,
+      `Everything here runs in one process: the isolate backend (pool/isolate/backend.ts) and the registry driven directly, no HTTP, no sockets. ${rounds} round${rounds > 1 ? 's' : ''}; tinybench, ${s.timeMs} ms per task per round, one call at a time. Rows compared with each other (the warm-call rows; JSON vs msgpack of one size; 10 vs 10,000 functions) run in ${s.segments} alternating slices per round, their samples pooled, so that drift on a busy machine lands on all of them. Each sample times only the call named: the call's request and its bytes are made before the clock starts. A cell is the median of the rounds' figures [min – max].`,
       '',
       '### Warm calls',
       '',
@@ -572,7 +559,7 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
       '',
       '### Cold start, with and without a pre-warmed blank isolate',
       '',
-      `Each function is deployed through the registry (bundle, check in a scratch isolate, V8 cached data made), the reserve is given time to refill, and its first call is timed around IsolateBackend.invoke, then the function is deleted. ${s.cold} functions per variant per round, variants alternating; one of each beforehand not kept. Time is the call's, in-process (no HTTP); init is the pool's own figure for the start (inv.initMs).`,
+      `Each function is deployed through the registry (bundle, check in a scratch isolate, V8 cached data made), the reserve is given time to refill, and its first call is timed around IsolateBackend.invoke, then the function is deleted. ${s.cold} functions per variant per round, variants alternating; one of each beforehand not kept. Time is the call's, in-process (no HTTP); init is the pool's own figure for the start (outcome.initMs).`,
       '',
       '| variant | what is measured | p50 ms | p90 ms | p99 ms | max ms | n | init p50 ms | p50 per round ms |',
       '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
@@ -622,7 +609,7 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
       charts,
     };
   } finally {
-    IsolateInstance.batching = batchingBefore;
+
     closeFloor();
     for (const b of extraBackends) await b.close();
     await backendA.close();

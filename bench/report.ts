@@ -1,5 +1,5 @@
-// The bench's report: one JSON with every figure, a Markdown summary that opens with DESIGN.md's
-// targets against what was measured, and SVG plots rendered by Vega-Lite (compiled to Vega, drawn
+// The bench's report: one JSON with every figure, a Markdown summary that opens with the targets
+// (ARCHITECTURE.md) against what was measured, and SVG plots rendered by Vega-Lite (compiled to Vega, drawn
 // headless by Vega's SVG renderer: no canvas, no browser).
 
 import { writeFileSync } from 'node:fs';
@@ -100,7 +100,7 @@ export async function writeReport(dir: string, r: Report): Promise<{ json: strin
     '',
     'Every figure over rounds is the median of the rounds with [min – max]; a distribution is of single calls. Ratios are taken within this run. This machine is noisy: compare runs by their ratios, not their absolute figures.',
     '',
-    '## DESIGN.md targets',
+    '## Targets (ARCHITECTURE.md)',
     '',
     ...targetsTable(r.sections.flatMap((s) => s.targets)),
     '',

@@ -48,7 +48,7 @@ export function dist(xs: number[]): Dist {
   return { p50: percentile(s, 50), p90: percentile(s, 90), p99: percentile(s, 99), min: s[0]!, max: s[s.length - 1]!, n: s.length, samples };
 }
 
-/** A DESIGN.md target, the figure measured against it, and whether it holds. */
+/** A target (ARCHITECTURE.md, Targets), the figure measured against it, and whether it holds. */
 export interface TargetRow {
   path: string;
   target: string;

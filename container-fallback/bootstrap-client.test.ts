@@ -3,7 +3,8 @@
 
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BootstrapClient, BootstrapConnectionError, BootstrapTimeout } from './bootstrap-client.js';
+import { BootstrapConnectionError, BootstrapTimeout } from '../core/errors.js';
+import { BootstrapClient } from './bootstrap-client.js';
 
 type Answer = (request: string, socket: net.Socket) => void;
 const servers: net.Server[] = [];

@@ -4,11 +4,12 @@
 // Why not node:http or undici: the bootstraps are ours, and always answer with a Content-Length,
 // so a call needs one write and a scan for the end of the head. Measured on this machine against
 // the same warm python container, interleaved, 500 calls each: node:http's request 0.42–0.45 ms
-// p50, this 0.27–0.29 ms. The container's warm overhead target (DESIGN.md: ≤ 0.5 ms over calling
+// p50, this 0.27–0.29 ms. The container's warm overhead target (ARCHITECTURE.md: ≤ 0.5 ms over calling
 // its server directly) is mostly this hop. Custom images (any server) and /init still go through
 // undici.
 
 import net from 'node:net';
+import { BootstrapConnectionError, BootstrapTimeout } from '../core/errors.js';
 
 export interface BootstrapAnswer {
   status: number;
@@ -19,11 +20,6 @@ export interface BootstrapAnswer {
   body: Buffer;
 }
 
-/** A connection to the bootstrap died, or its answer was not HTTP we can read. */
-export class BootstrapConnectionError extends Error {}
-
-/** No answer within the call's time limit (the connection is closed). */
-export class BootstrapTimeout extends Error {}
 
 const HEAD_END = Buffer.from('\r\n\r\n');
 

@@ -12,7 +12,9 @@ import { join } from 'node:path';
 import { pack, unpack } from 'msgpackr';
 import { zipSync, strToU8 } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRuntimeImages, runtimeImageTag, type ContainerRuntime } from './images.js';
+import type { ContainerRuntime } from './contract.js';
+import { buildRuntimeImages } from './image-build.js';
+import { runtimeImageTag } from './images.js';
 
 const docker = new Docker();
 const containers: string[] = [];

@@ -4,8 +4,9 @@
 
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine } from './engine.js';
-import { buildRuntimeImages, runtimeImageTag } from './images.js';
+import { DockerEngine } from './docker-engine.js';
+import { buildRuntimeImages } from './image-build.js';
+import { runtimeImageTag } from './images.js';
 
 const docker = new Docker();
 const made: string[] = [];
@@ -28,9 +29,9 @@ async function exists(id: string): Promise<boolean> {
   }
 }
 
-describe('Engine.remove', () => {
+describe('DockerEngine.remove', () => {
   it('waits for a removal the engine already has in progress (409) to end', async () => {
-    const engine = new Engine(docker);
+    const engine = new DockerEngine(docker);
     for (let i = 0; i < 3; i++) {
       const c = await docker.createContainer({ Image: runtimeImageTag('python3'), Cmd: ['sleep', '60'], HostConfig: { NetworkMode: 'none', Init: true } });
       made.push(c.id);
@@ -46,7 +47,7 @@ describe('Engine.remove', () => {
   });
 });
 
-describe('Engine.network', () => {
+describe('DockerEngine.network', () => {
   const name = `hearth-test-net-${process.pid}`;
   const ours = async () => (await docker.listNetworks({ filters: JSON.stringify({ name: [name] }) })).filter((n) => n.Name === name);
   afterAll(async () => {
@@ -56,8 +57,8 @@ describe('Engine.network', () => {
   it('two processes making the network at once end with one, the same for both, and a duplicate left earlier is removed', async () => {
     // Two Hearth processes starting at once on a fresh engine each created one (the engine's check
     // is best effort), and every container start then failed: "network ... is ambiguous".
-    const a = new Engine(docker, name);
-    const b = new Engine(docker, name);
+    const a = new DockerEngine(docker, name);
+    const b = new DockerEngine(docker, name);
     const [ida, idb] = await Promise.all([a.network(), b.network()]);
     expect(ida).toBe(idb);
     expect((await ours()).map((n) => n.Id)).toEqual([ida]);
@@ -65,7 +66,7 @@ describe('Engine.network', () => {
     // A duplicate made behind its back (as the race above left on engines before this fix).
     const extra = await docker.createNetwork({ Name: name, Driver: 'bridge', Internal: true, CheckDuplicate: false });
     expect((await ours()).length).toBe(2);
-    const c = new Engine(docker, name);
+    const c = new DockerEngine(docker, name);
     expect(await c.network()).toBe(ida);
     expect((await ours()).map((n) => n.Id)).toEqual([ida]);
     await docker.getNetwork(extra.id).inspect().then(() => { throw new Error('the duplicate is still there'); }, (err: { statusCode?: number }) => expect(err.statusCode).toBe(404));

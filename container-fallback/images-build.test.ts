@@ -8,7 +8,8 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BASE_LABEL, buildRuntimeImages, defaultRuntimesDir, INPUTS_LABEL, runtimeImageTag, runtimeInputsHash } from './images.js';
+import { buildRuntimeImages } from './image-build.js';
+import { BASE_LABEL, defaultRuntimesDir, INPUTS_LABEL, runtimeImageTag, runtimeInputsHash } from './images.js';
 
 const docker = new Docker();
 const dirs: string[] = [];

@@ -4,7 +4,8 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync, appendFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CONTAINER_RUNTIMES, defaultRuntimesDir, runtimeImageTag, runtimeInputsHash } from './images.js';
+import { CONTAINER_RUNTIMES } from './contract.js';
+import { defaultRuntimesDir, runtimeImageTag, runtimeInputsHash } from './images.js';
 
 const dirs: string[] = [];
 afterAll(() => {

@@ -1,8 +1,9 @@
 // The one seam between the dispatcher and the two tiers (isolates, containers). The dispatcher,
-// registry, HTTP layer, logs and metrics never know which tier served a call.
+// registry, HTTP layer, logs and metrics never know which tier served a call; `Tiers` is the one
+// place that picks a tier for a runtime.
 
-import type { EncodingCode } from '../runtime/protocol.js';
-import type { FunctionSpec, Runtime } from './spec.js';
+import type { CallOutcome, CallRequest, Superseded } from './call.js';
+import { tierOf, type FunctionSpec, type Runtime, type Tier } from './spec.js';
 
 /** An immutable, resolved function version: everything an instance is made from. */
 export interface FunctionVersion {
@@ -29,93 +30,9 @@ export interface FunctionVersion {
   readonly lifecycle?: { retired: boolean };
 }
 
-/**
- * One invocation as it moves through Hearth: filled in by the HTTP layer, the dispatcher and the
- * backend, then kept (bounded) as the invocation record.
- */
-export interface Invocation {
-  readonly requestId: string;
-  readonly functionName: string;
-  version: string;
-  digest: string;
-  /** Request bytes: a whole, un-pooled ArrayBuffer that the backend may transfer (detach). */
-  body: ArrayBuffer;
-  reqEnc: EncodingCode;
-  resEnc: EncodingCode;
-  /** performance.now() when the request was read completely. */
-  startedAt: number;
-  /** Epoch ms. */
-  startedAtEpoch: number;
-  /** Result bytes, set on success. */
-  result: ArrayBuffer | null;
-  status: 'running' | 'succeeded' | 'failed';
-  cold: boolean;
-  queueMs: number;
-  initMs: number;
-  durationMs: number;
-  error: { errorType: string; errorMessage: string; stackTrace?: string[]; status: number; functionError: boolean } | null;
-  logs: LogLine[] | null;
-  /** Bytes of log text on `logs` (bounded per invocation). */
-  logBytes?: number;
-  /** Force a fresh instance (admin, for benchmarking cold paths). */
-  forceCold: boolean;
-  /** A web call: the HTTP request itself (body in `body`); the answer goes to `response` + `result`. */
-  web?: WebRequest;
-  /** A web call's answer (status and headers; the body bytes are `result`). */
-  response?: WebResponse;
-  /** An attempt of an async event: its record is the queue's (this one only carries its live logs). */
-  async?: true;
-  /** A cron tick (body: the timer event, JSON). */
-  schedule?: { cron: string; scheduledTime: number; trigger: string };
-  /** Set when the call answered but its ctx.waitUntil work goes on: resolves when that ends. */
-  tail?: Promise<void>;
-}
-
-/**
- * A call about to be dispatched, with nothing measured yet. Every entry (invoke, web, Lambda API,
- * timers, async attempts) makes its invocation here; a web call, a timer tick or an async attempt
- * then sets its own field (`web`, `schedule`, `async`).
- */
-export function newInvocation(
-  requestId: string, fn: FunctionVersion, body: ArrayBuffer, reqEnc: EncodingCode, resEnc: EncodingCode, forceCold = false,
-): Invocation {
-  return {
-    requestId, functionName: fn.name, version: fn.version, digest: fn.digest, body, reqEnc, resEnc,
-    startedAt: performance.now(), startedAtEpoch: Date.now(), result: null, status: 'running',
-    cold: false, queueMs: 0, initMs: 0, durationMs: 0, error: null, logs: null, forceCold,
-  };
-}
-
-export interface WebRequest {
-  method: string;
-  /** Absolute URL as the function sees it. */
-  url: string;
-  /** Flat [name, value, ...], lower-case names. */
-  headers: string[];
-  /** The client's address (the TCP peer). */
-  remoteAddress: string;
-}
-
-export interface WebResponse {
-  status: number;
-  statusText: string;
-  /** Flat [name, value, ...], checked: safe to write. */
-  headers: string[];
-}
-
-export interface LogLine {
-  time: number;
-  requestId: string;
-  stream: 'stdout' | 'stderr';
-  message: string;
-}
-
-/** Receives function output lines as they are written. */
-export type LogListener = (functionName: string, requestId: string, stream: number, timeMs: number, message: string) => void;
-
 export interface InstanceInfo {
   id: string;
-  tier: 'isolate' | 'container';
+  tier: Tier;
   state: string;
   digest: string;
   version: string;
@@ -144,8 +61,10 @@ export interface BackendStats {
   coldStarts: number;
 }
 
+export type { Tier };
+
 export interface Backend {
-  readonly tier: 'isolate' | 'container';
+  readonly tier: Tier;
   /** Ready once pre-warming has filled. */
   ready(): Promise<void>;
   /**
@@ -156,10 +75,11 @@ export interface Backend {
   /** runtime "image": the id of the image a reference names now (deploy pins it); throws 400/503. */
   pinImage?(reference: string): Promise<string>;
   /**
-   * Run one invocation: on success set inv.result; on a function error set inv.error; throw a
-   * HearthError for everything else (timeouts, OOM, capacity). Fills cold/queueMs/initMs.
+   * Runs one call on an instance of the version and says what happened (the function's own error
+   * included, with the call's timings). Throws a HearthError for a call no instance took (no
+   * capacity, no engine). SUPERSEDED: the version was replaced before an instance took the call.
    */
-  invoke(version: FunctionVersion, inv: Invocation): Promise<void>;
+  invoke(version: FunctionVersion, req: CallRequest): Promise<CallOutcome | Superseded>;
   /** Keep the version's minInstances ready (reserved instances); a no-op when it has none. */
   reserve(version: FunctionVersion): void;
   /**
@@ -170,4 +90,17 @@ export interface Backend {
   instances(digest?: string): InstanceInfo[];
   stats(): BackendStats;
   close(): Promise<void>;
+}
+
+/** The two tiers' backends; `for` gives the one that runs a runtime (spec.ts tierOf). */
+export class Tiers {
+  constructor(readonly isolates: Backend, readonly containers: Backend) {}
+
+  for(runtime: Runtime): Backend {
+    return tierOf(runtime) === 'isolate' ? this.isolates : this.containers;
+  }
+
+  all(): Backend[] {
+    return [this.isolates, this.containers];
+  }
 }

@@ -3,7 +3,9 @@
 
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type Docker from 'dockerode';
-import { buildRuntimeImages, CONTAINER_RUNTIMES, DEFAULT_BASE_IMAGES, listRuntimeImages, type ContainerRuntime } from '../container-fallback/images.js';
+import { CONTAINER_RUNTIMES, type ContainerRuntime } from '../container-fallback/contract.js';
+import { buildRuntimeImages, DEFAULT_BASE_IMAGES } from '../container-fallback/image-build.js';
+import { listRuntimeImages } from '../container-fallback/images.js';
 import { addClientCommands, CliError } from './cli-client.js';
 import { CONFIG_FILE, DEFAULTS, envName, flagName, loadConfig, SETTINGS, type Config, type ConfigKey } from './config.js';
 import { log } from './log.js';
@@ -53,8 +55,8 @@ serve.action(async (opts: Record<string, unknown>) => {
   let server;
   try {
     // Loaded here: the client commands need none of the server (isolated-vm, uWS, dockerode).
-    const { startServer } = await import('./server.js');
-    server = await startServer(config);
+    const { Hearth } = await import('./hearth.js');
+    server = await Hearth.start(config);
   } catch (err) {
     log.fatal({ err: (err as Error).message }, 'could not start');
     log.flush();

@@ -5,7 +5,7 @@
 import { zipSync } from 'fflate';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
-import type { Registry } from './registry.js';
+import type { Registry } from './registry/index.js';
 
 export interface FolderFunction {
   name: string;

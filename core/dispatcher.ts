@@ -1,59 +1,51 @@
-// Picks the tier for a resolved version and runs the call; records it. It never knows more of
-// a tier than the Backend interface.
+// The dispatch step every entry uses (HTTP protocols, timers, async attempts): pick the tier, run
+// the call, say what happened; the record and the metrics hang off its end (CallHooks), so no
+// caller has to remember them. It never knows more of a tier than the Backend interface.
 
-import type { Backend, FunctionVersion, Invocation } from './backend.js';
+import type { FunctionVersion, Tiers } from './backend.js';
+import { failedOutcome, SUPERSEDED, type CallOutcome, type CallRequest } from './call.js';
 import { HearthError, toHearthError } from './errors.js';
-import type { InvocationRecords } from './logs.js';
-import type { Metrics } from './metrics.js';
 
-/** Results larger than this are answered but not kept on the invocation record. */
-const MAX_KEPT_RESULT = 64 * 1024;
+/** Name + version → the version as it is now (the registry's catalog). */
+export interface Resolver {
+  resolve(name: string, qualifier: string): FunctionVersion;
+}
+
+/**
+ * What runs around every call: `begin` before the tier has it (a record to attach its log lines
+ * to), `end` once it has an outcome. core/call-recorder.ts is the one implementation (records,
+ * metrics).
+ */
+export interface CallHooks<T = unknown> {
+  begin(req: CallRequest, fn: FunctionVersion): T;
+  end(token: T, req: CallRequest, fn: FunctionVersion, out: CallOutcome): void;
+}
 
 export class Dispatcher {
   constructor(
-    private readonly isolates: Backend,
-    private readonly containers: Backend,
-    private readonly records: InvocationRecords,
-    private readonly metrics: Metrics | null = null,
+    private readonly tiers: Tiers,
+    private readonly resolver: Resolver,
+    private readonly hooks: CallHooks,
   ) {}
 
-  backendFor(runtime: FunctionVersion['runtime']): Backend {
-    return runtime === 'js' ? this.isolates : this.containers;
-  }
-
-  /** Resolves a version again by name and version (the registry's resolve); set by the server. */
-  resolveAgain: ((name: string, version: string) => FunctionVersion) | null = null;
-
-  /** Runs the call. Never throws: the outcome is on `inv` (result, or error with its status). */
-  async invoke(fn: FunctionVersion, inv: Invocation): Promise<void> {
-    inv.version = fn.version;
-    inv.digest = fn.digest;
-    this.records.add(inv);
+  /** Runs the call. Never throws: the outcome says what happened (a result, or an error with its status). */
+  async run(fn: FunctionVersion, req: CallRequest): Promise<CallOutcome> {
+    const token = this.hooks.begin(req, fn);
+    let out: CallOutcome;
     try {
-      try {
-        await (fn.runtime === 'js' ? this.isolates : this.containers).invoke(fn, inv);
-      } catch (err) {
+      let r = await this.tiers.for(fn.runtime).invoke(fn, req);
+      if (r === SUPERSEDED) {
         // Redeployed (or deleted) between resolve and run, with no warm instance of it left: run
-        // what the name and version mean now (or answer that they are gone).
-        if (!(err instanceof HearthError && err.type === 'Superseded') || this.resolveAgain === null) throw err;
-        fn = this.resolveAgain(fn.name, fn.version);
-        inv.version = fn.version;
-        inv.digest = fn.digest;
-        await (fn.runtime === 'js' ? this.isolates : this.containers).invoke(fn, inv);
+        // what the name and version mean now (or answer that they are gone). Once.
+        fn = this.resolver.resolve(fn.name, fn.version);
+        r = await this.tiers.for(fn.runtime).invoke(fn, req);
+        if (r === SUPERSEDED) throw new HearthError('Superseded', `${fn.name}: version ${fn.version} was replaced again while this call waited`);
       }
+      out = r;
     } catch (err) {
-      const e = toHearthError(err);
-      inv.error = {
-        errorType: e.errorType, errorMessage: e.message, status: e.status, functionError: e.functionError,
-        ...(e.functionStack ? { stackTrace: e.functionStack } : {}),
-      };
+      out = failedOutcome(fn.version, toHearthError(err));
     }
-    inv.status = inv.error ? 'failed' : 'succeeded';
-    this.metrics?.observe(fn.runtime, inv);
-  }
-
-  /** After the response is written: keep small results on the record only. */
-  settle(inv: Invocation): void {
-    if (inv.result !== null && inv.result.byteLength > MAX_KEPT_RESULT) inv.result = null;
+    this.hooks.end(token, req, fn, out);
+    return out;
   }
 }

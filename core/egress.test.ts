@@ -2,7 +2,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkEgressPatterns, EgressPolicy, FetchFailure, hostFetch, type FetchLimits, type InboundResponse, type OutboundRequest } from './egress.js';
+import { FetchFailure } from './errors.js';
+import { checkEgressPatterns, EgressPolicy, hostFetch, type FetchLimits, type InboundResponse, type OutboundRequest } from './egress.js';
 
 // ---------------------------------------------------------------------------------------------
 // Patterns and the policy

@@ -4,7 +4,7 @@
 // here, not by undici, so that every hop is checked against the policy.
 
 import { isIPv4 } from 'node:net';
-import { HearthError } from './errors.js';
+import { FetchFailure, HearthError } from './errors.js';
 
 export const MAX_EGRESS_PATTERNS = 100;
 export const MAX_REDIRECTS = 20;
@@ -164,19 +164,6 @@ export interface FetchLimits {
   maxResponseBytes: number;
   /** Aborts the fetch (the isolate called AbortController.abort, or the instance went away). */
   signal?: AbortSignal;
-}
-
-export type FetchFailureKind = 'TypeError' | 'AbortError' | 'TimeoutError';
-
-export class FetchFailure extends Error {
-  /** What the isolate should throw: 'TypeError' for network failures and denials (as fetch does), 'AbortError' / 'TimeoutError' (DOMException names) for aborts and the deadline. */
-  readonly kind: FetchFailureKind;
-
-  constructor(kind: FetchFailureKind, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'FetchFailure';
-    this.kind = kind;
-  }
 }
 
 /** Request headers a page may not set, or that the host (undici) controls. */

@@ -1,5 +1,7 @@
 // Every error Hearth answers with, and its HTTP status, in one place. Code throws HearthError
-// with a stable `type`; the HTTP layer turns it into `{errorType, errorMessage}` with `status`.
+// with a stable `type`; each protocol's renderer (core/http/render-v1.ts, core/http/lambda.ts)
+// turns it into its own error shape with `status`. The few internal errors that never reach a
+// client as they are (a host fetch failing, a bootstrap connection dying) are declared here too.
 
 export const ErrorKinds = {
   InvalidRequestContent: 400,
@@ -10,7 +12,17 @@ export const ErrorKinds = {
   /** An event call to a module with only a fetch handler, and the like. */
   WrongFunctionKind: 400,
   InvalidRequest: 400,
+  /** Lambda API: a parameter out of its range or shape (FunctionName, X-Amz-Log-Type, ...). */
+  InvalidParameterValue: 400,
+  /** Lambda API: a SigV4 Authorization header that is not well formed. */
+  IncompleteSignature: 400,
   Unauthorized: 401,
+  /** Lambda API: no Authorization header while an invoke token is set. */
+  MissingAuthenticationToken: 403,
+  /** Lambda API: a Bearer token that is not the invoke (or admin) token. */
+  UnrecognizedClient: 403,
+  /** Lambda API: a SigV4 signature that does not match, or a date too far from now. */
+  InvalidSignature: 403,
   NotFound: 404,
   FunctionNotFound: 404,
   VersionNotFound: 404,
@@ -31,7 +43,7 @@ export const ErrorKinds = {
   InternalError: 500,
   BackendUnavailable: 503,
   Draining: 503,
-  /** A call's version was replaced before it got an instance (the dispatcher re-resolves it once). */
+  /** A call's version was replaced twice before it got an instance (the dispatcher re-resolves once). */
   Superseded: 503,
   Timeout: 504,
 } as const;
@@ -80,10 +92,32 @@ export function errorBody(err: HearthError): string {
   return errorJson(err.errorType, err.message, err.functionStack);
 }
 
+// ---- internal errors --------------------------------------------------------------------------
+
+export type FetchFailureKind = 'TypeError' | 'AbortError' | 'TimeoutError';
+
+/** A fetch made for a function failed (core/egress.ts); the isolate throws it as `kind`. */
+export class FetchFailure extends Error {
+  /** What the isolate should throw: 'TypeError' for network failures and denials (as fetch does), 'AbortError' / 'TimeoutError' (DOMException names) for aborts and the deadline. */
+  readonly kind: FetchFailureKind;
+
+  constructor(kind: FetchFailureKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'FetchFailure';
+    this.kind = kind;
+  }
+}
+
+/** A connection to a runtime bootstrap died, or its answer was not HTTP it can read. */
+export class BootstrapConnectionError extends Error {}
+
+/** A runtime bootstrap gave no answer within the call's time limit (the connection is closed). */
+export class BootstrapTimeout extends Error {}
+
 /** "400 Bad Request"-style status lines for uWS's writeStatus, precomputed. */
 export const StatusLine: Record<number, string> = {
   200: '200 OK', 201: '201 Created', 202: '202 Accepted', 204: '204 No Content',
-  400: '400 Bad Request', 401: '401 Unauthorized', 404: '404 Not Found', 405: '405 Method Not Allowed',
+  400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found', 405: '405 Method Not Allowed',
   406: '406 Not Acceptable', 409: '409 Conflict', 413: '413 Payload Too Large',
   415: '415 Unsupported Media Type', 429: '429 Too Many Requests', 500: '500 Internal Server Error',
   502: '502 Bad Gateway', 503: '503 Service Unavailable', 504: '504 Gateway Timeout',

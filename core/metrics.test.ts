@@ -6,17 +6,15 @@ import { Metrics } from './metrics.js';
 
 describe('async queue gauges', () => {
   it('come from the queue when it answers', async () => {
-    const m = new Metrics(() => []);
-    m.watchAsyncQueue(async () => ({ pending: 7, held: 2 }));
+    const m = new Metrics({ backends: () => [], asyncQueue: async () => ({ pending: 7, held: 2 }) });
     const text = await m.text();
     expect(text).toContain('\nhearth_async_queue_events 7\n');
     expect(text).toContain('\nhearth_async_running_events 2\n');
   });
 
   it('stay as they were when the queue fails, or does not answer within a second', async () => {
-    const m = new Metrics(() => []);
     let answer: () => Promise<{ pending: number; held: number }> = async () => ({ pending: 3, held: 1 });
-    m.watchAsyncQueue(() => answer());
+    const m = new Metrics({ backends: () => [], asyncQueue: () => answer() });
     expect(await m.text()).toContain('\nhearth_async_queue_events 3\n');
     answer = async () => { throw new Error('redis away'); };
     expect(await m.text()).toContain('\nhearth_async_queue_events 3\n');

@@ -10,14 +10,17 @@
 // backends then too, and the async queue's depth from the queue.
 
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { Backend, Invocation } from './backend.js';
+import type { QueueStats } from './async/queue.js';
+import type { Backend, FunctionVersion } from './backend.js';
+import type { FunctionListener } from './registry/index.js';
+import type { CallOutcome } from './call.js';
 
 /** What a call ended as, for hearth_invocations_total. */
 export type Outcome = 'success' | 'function_error' | 'timeout' | 'throttled' | 'error';
 const OUTCOMES: Outcome[] = ['success', 'function_error', 'timeout', 'throttled', 'error'];
 
-export function outcomeOf(inv: Invocation): number {
-  const e = inv.error;
+export function outcomeOf(out: CallOutcome): number {
+  const e = out.error;
   if (e === null) return 0;
   if (e.functionError) return 1;
   if (e.status === 504) return 2;
@@ -32,8 +35,12 @@ const ASYNC_OUTCOMES: AsyncAttemptOutcome[] = ['succeeded', 'retried', 'failed']
 /** How long a scrape waits for the async queue's figures. */
 const QUEUE_STATS_TIMEOUT_MS = 1_000;
 
-/** What the async queue holds, read at scrape time. */
-export interface AsyncQueueStats { pending: number; held: number }
+/** Where the scraped figures come from: the tiers' pools and the async queue. */
+export interface MetricSources {
+  backends(): Backend[];
+  /** What the async queue holds, read at scrape time (none: no async gauges' values). */
+  asyncQueue?(): Promise<QueueStats>;
+}
 
 /** Seconds: from 100 µs (a warm isolate call) to 30 s (a slow container call). */
 const DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -94,7 +101,7 @@ function scraped(registry: Registry, name: string, help: string, type: 'counter'
   registry.registerMetric(metric as never);
 }
 
-export class Metrics {
+export class Metrics implements FunctionListener {
   readonly registry = new Registry();
   private readonly perFunction = new Map<string, PerFunction>();
   /** Cold starts by runtime: their init time (its count is the cold-start count). */
@@ -102,9 +109,8 @@ export class Metrics {
   private readonly asyncPerFunction = new Map<string, AsyncPerFunction>();
   /** Destination deliveries (HTTP POSTs) by attempt outcome. */
   private readonly deliveries = new Float64Array(ASYNC_OUTCOMES.length);
-  private asyncQueue: (() => Promise<AsyncQueueStats>) | null = null;
-
-  constructor(backends: () => Backend[]) {
+  constructor(private readonly sources: MetricSources) {
+    const backends = () => sources.backends();
     const registers = [this.registry];
     scraped(this.registry, 'hearth_invocations_total', 'Invocations that ended, by function and outcome (success, function_error, timeout, throttled, error).', 'counter', () => {
       const out: SeriesValue[] = [];
@@ -155,7 +161,7 @@ export class Metrics {
     scraped(this.registry, 'hearth_async_deliveries_total', 'POSTs of async outcomes to URL destinations, by how they ended: succeeded, retried or failed (a dead letter).', 'counter',
       () => ASYNC_OUTCOMES.map((outcome, i) => ({ labels: { outcome }, value: this.deliveries[i]! })));
     const read = () => this.readAsyncQueue();
-    const asyncGauge = (name: string, help: string, pick: (s: AsyncQueueStats) => number) => new Gauge({
+    const asyncGauge = (name: string, help: string, pick: (s: QueueStats) => number) => new Gauge({
       name, help, registers,
       async collect() {
         const s = await read();
@@ -167,21 +173,17 @@ export class Metrics {
     collectDefaultMetrics({ register: this.registry });
   }
 
-  /** Where the async gauges read from (the queue is made after the metrics). */
-  watchAsyncQueue(stats: () => Promise<AsyncQueueStats>): void {
-    this.asyncQueue = stats;
-  }
-
-  private asyncRead: Promise<AsyncQueueStats | null> | null = null;
+  private asyncRead: Promise<QueueStats | null> | null = null;
 
   /**
    * The queue's figures for one scrape: its gauges share one read. A queue that fails or does not
    * answer within a second (Redis away, or a half-open connection) gives null: the gauges stay
    * as they were and the scrape still answers.
    */
-  private readAsyncQueue(): Promise<AsyncQueueStats | null> {
-    const stats = this.asyncQueue;
-    if (stats === null) return Promise.resolve(null);
+  private readAsyncQueue(): Promise<QueueStats | null> {
+    const sources = this.sources;
+    if (sources.asyncQueue === undefined) return Promise.resolve(null);
+    const stats = () => sources.asyncQueue!();
     if (this.asyncRead === null) {
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<null>((resolve) => { timer = setTimeout(resolve, QUEUE_STATS_TIMEOUT_MS, null); });
@@ -210,23 +212,27 @@ export class Metrics {
     else this.asyncOf(functionName).attempts[i]!++;
   }
 
-  /** After a call ended (the dispatcher's one place). */
-  observe(runtime: string, inv: Invocation): void {
-    let f = this.perFunction.get(inv.functionName);
+  /** After a call ended (core/call-recorder.ts: the one place). */
+  observe(runtime: string, functionName: string, out: CallOutcome): void {
+    let f = this.perFunction.get(functionName);
     if (f === undefined) {
       f = { byOutcome: new Float64Array(OUTCOMES.length), duration: new Buckets(DURATION_BUCKETS) };
-      this.perFunction.set(inv.functionName, f);
+      this.perFunction.set(functionName, f);
     }
-    f.byOutcome[outcomeOf(inv)]!++;
-    f.duration.observe(inv.durationMs / 1000);
-    if (inv.cold) {
+    f.byOutcome[outcomeOf(out)]!++;
+    f.duration.observe(out.durationMs / 1000);
+    if (out.cold) {
       let b = this.init.get(runtime);
       if (b === undefined) this.init.set(runtime, (b = new Buckets(INIT_BUCKETS)));
-      b.observe(inv.initMs / 1000);
+      b.observe(out.initMs / 1000);
     }
   }
 
   /** A deleted function's series go (its name would otherwise stay in every scrape). */
+  functionChanged(name: string, latest: FunctionVersion | null): void {
+    if (latest === null) this.forget(name);
+  }
+
   forget(functionName: string): void {
     this.perFunction.delete(functionName);
     this.asyncPerFunction.delete(functionName);

@@ -8,6 +8,14 @@ import { HearthError } from './errors.js';
 export const Runtimes = ['js', 'python3', 'java17', 'image'] as const;
 export type Runtime = (typeof Runtimes)[number];
 
+/** The two tiers: V8 isolates and containers. */
+export type Tier = 'isolate' | 'container';
+
+/** Which tier runs a runtime (the one place that says it): js in isolates, the rest in containers. */
+export function tierOf(runtime: Runtime): Tier {
+  return runtime === 'js' ? 'isolate' : 'container';
+}
+
 export const FUNCTION_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
 const base64 = z.string().regex(/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/, 'must be base64');
@@ -79,7 +87,7 @@ export const FunctionSpecSchema = z
       else if (s.runtime === 'java17' && !('jar' in s.code)) need('code', 'must be {jar} for runtime "java17"');
       else if (s.runtime !== 'java17' && 'jar' in s.code) need('code', `must be {source} or {zip} for runtime "${s.runtime}"`);
     }
-    if (s.runtime === 'js') {
+    if (tierOf(s.runtime) === 'isolate') {
       if (s.cpus !== undefined) need('cpus', 'applies to container runtimes (python3, java17, image); a js function runs in an isolate and gets one thread');
       if (s.pids !== undefined) need('pids', 'applies to container runtimes (python3, java17, image); a js function runs in an isolate and cannot start processes');
     }
@@ -111,7 +119,7 @@ export type FunctionSpec = z.output<typeof FunctionSpecSchema> & { concurrency: 
 
 /** Isolates take many calls at once (like Workers); containers one (like Lambda and SCF). */
 export function defaultConcurrency(runtime: Runtime): number {
-  return runtime === 'js' ? 16 : 1;
+  return tierOf(runtime) === 'isolate' ? 16 : 1;
 }
 
 /** Validates a parsed JSON body; a bad spec is a 400 that names the field. `name`: the function's own (it may not be its own destination). */

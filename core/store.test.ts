@@ -1,13 +1,13 @@
 // Stored code and its V8 cached data go when no function names them any more, and not before.
-// A real DataDir and Registry on a temp dir; the backend is the no-op one (nothing runs here).
+// A real DataDir and Registry on a temp dir; the tiers are no-ops (nothing runs here).
 
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Registry } from './registry.js';
+import { Tiers, type Backend } from './backend.js';
+import { Catalog, Registry } from './registry/index.js';
 import { DataDir } from './store.js';
-import { UnavailableBackend } from './unavailable-backend.js';
 
 const dirs: string[] = [];
 afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true }); });
@@ -15,8 +15,19 @@ afterEach(() => { for (const d of dirs.splice(0)) rmSync(d, { recursive: true, f
 function setup(dir = mkdtempSync(join(tmpdir(), 'hearth-store-'))) {
   dirs.push(dir);
   const data = new DataDir(dir);
-  const none = new UnavailableBackend('test');
-  return { dir, data, registry: new Registry(data, () => none, { maxCodeBytes: 1 << 20 }) };
+  const none: Backend = {
+    tier: 'container',
+    ready: async () => undefined,
+    prepare: async () => undefined,
+    invoke: () => Promise.reject(new Error('nothing runs here')),
+    reserve: () => undefined,
+    retire: () => undefined,
+    instances: () => [],
+    stats: () => ({ instances: 0, prewarmed: 0, busy: 0, waiting: 0, memoryMb: 0, evictions: 0, coldStarts: 0 }),
+    close: async () => undefined,
+  };
+  const registry = new Registry({ catalog: new Catalog(), data, tiers: new Tiers(none, none), limits: { maxCodeBytes: 1 << 20 }, listeners: [] });
+  return { dir, data, registry };
 }
 const spec = (n: number) => ({ runtime: 'js', handler: 'index.main_handler', code: { source: `exports.main_handler = () => ${n}` } });
 const files = (dir: string, sub: string) => readdirSync(join(dir, sub)).sort();

@@ -7,10 +7,12 @@
 
 import { Cron } from 'croner';
 import { randomUUID } from 'node:crypto';
-import { newInvocation, type FunctionVersion } from './backend.js';
-import type { Dispatcher } from './dispatcher.js';
 import { Encoding } from '../runtime/protocol.js';
+import type { FunctionVersion } from './backend.js';
+import { newCall } from './call.js';
+import type { Dispatcher } from './dispatcher.js';
 import { log } from './log.js';
+import type { Catalog, FunctionListener } from './registry/index.js';
 
 interface Job {
   digest: string;
@@ -24,18 +26,23 @@ interface Job {
 
 const KEEP_RUNS = 20;
 
-export class Triggers {
+export class Triggers implements FunctionListener {
   private readonly jobs = new Map<string, Job[]>();
   private closed = false;
 
   constructor(
-    private readonly resolve: (name: string) => FunctionVersion | null,
+    private readonly catalog: Catalog,
     private readonly dispatcher: Dispatcher,
   ) {}
 
-  /** Makes the function's jobs match its current version (after deploy, delete or restore). */
-  sync(name: string): void {
-    const fn = this.closed ? null : this.resolve(name);
+  /** A function's $LATEST changed or went (deploy, delete, restore): its jobs follow. */
+  functionChanged(name: string, latest: FunctionVersion | null): void {
+    this.sync(name, latest);
+  }
+
+  /** Makes the function's jobs match its current version. */
+  private sync(name: string, latest: FunctionVersion | null): void {
+    const fn = this.closed ? null : latest;
     const old = this.jobs.get(name) ?? [];
     if (fn !== null && old.length > 0 && old[0]!.digest === fn.digest) return;
     for (const j of old) j.cron.stop();
@@ -69,27 +76,26 @@ export class Triggers {
     this.jobs.clear();
   }
 
+  /** A tick: the timer event (parse), run through the dispatcher like any call, its outcome on the job's last runs (render). */
   private fire(name: string, job: Job, message: string, scheduledTime: number): void {
-    const fn = this.resolve(name);
+    const fn = this.catalog.latest(name);
     if (fn === null || fn.digest !== job.digest) return; // replaced or deleted meanwhile
     const time = new Date(scheduledTime).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const event = { Type: 'Timer', TriggerName: job.name, Time: time, Message: message };
     const bytes = Buffer.from(JSON.stringify(event));
     const body = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    const inv = newInvocation(randomUUID(), fn, body, Encoding.json, Encoding.json);
-    inv.schedule = { cron: job.expression, scheduledTime, trigger: job.name };
-    const run = { requestId: inv.requestId, scheduledTime: time, status: 'running' };
+    const req = newCall({
+      requestId: randomUUID(), functionName: fn.name, source: 'timer', body, reqEnc: Encoding.json, resEnc: Encoding.json,
+      schedule: { cron: job.expression, scheduledTime, trigger: job.name },
+    });
+    const run = { requestId: req.requestId, scheduledTime: time, status: 'running' };
     job.runs.unshift(run);
     if (job.runs.length > KEEP_RUNS) job.runs.length = KEEP_RUNS;
-    this.dispatcher.invoke(fn, inv).then(() => {
-      run.status = inv.status;
-      this.dispatcher.settle(inv);
-      if (inv.error) {
-        log.warn({ function: name, trigger: job.name, requestId: inv.requestId, errorType: inv.error.errorType, err: inv.error.errorMessage }, 'scheduled run failed');
+    void this.dispatcher.run(fn, req).then((out) => {
+      run.status = out.error === null ? 'succeeded' : 'failed';
+      if (out.error) {
+        log.warn({ function: name, trigger: job.name, requestId: req.requestId, errorType: out.error.errorType, err: out.error.errorMessage }, 'scheduled run failed');
       }
-    }, (err: unknown) => {
-      run.status = 'failed';
-      log.error({ err, function: name, requestId: inv.requestId }, 'scheduled run could not be dispatched');
     });
   }
 }

@@ -1,7 +1,8 @@
 // The container tier until a Docker engine is driven (container-fallback/): deploys are stored,
 // calls answer 503 and say why.
 
-import type { Backend, BackendStats, FunctionVersion, InstanceInfo, Invocation } from './backend.js';
+import type { Backend, BackendStats, FunctionVersion, InstanceInfo } from './backend.js';
+import type { CallOutcome, CallRequest } from './call.js';
 import { HearthError } from './errors.js';
 
 export class UnavailableBackend implements Backend {
@@ -9,7 +10,7 @@ export class UnavailableBackend implements Backend {
   constructor(private readonly reason: string) {}
   ready(): Promise<void> { return Promise.resolve(); }
   prepare(): Promise<void> { return Promise.resolve(); }
-  invoke(fn: FunctionVersion, _inv: Invocation): Promise<void> {
+  invoke(fn: FunctionVersion, _req: CallRequest): Promise<CallOutcome> {
     return Promise.reject(new HearthError('BackendUnavailable', `${fn.name} (runtime ${fn.runtime}): ${this.reason}`));
   }
   retire(): void {}

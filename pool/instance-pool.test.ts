@@ -1,17 +1,24 @@
 // InstancePool with a fake factory (a small collaborator): queueing, start failures, draining.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FunctionVersion, Invocation } from '../core/backend.js';
-import { InstancePool, type InstanceFactory } from './instance-pool.js';
-import { InstanceState, type PooledInstance } from './states.js';
+import type { FunctionVersion } from '../core/backend.js';
+import { newCall, SUPERSEDED, type CallRequest } from '../core/call.js';
+import { InstancePool, type Acquired, type InstanceFactory } from './instance-pool.js';
+import { InstanceState, transition } from './lifecycle.js';
+import type { PooledInstance } from './pool-member.js';
 
 const version = (digest: string, over: Partial<FunctionVersion['spec']> = {}): FunctionVersion => ({
   name: 'f', version: '$LATEST', digest, codeDigest: 'c', runtime: 'js', handler: 'index.handler', exportName: 'handler', imageId: null, createdAt: '',
   spec: { runtime: 'js', handler: 'index.handler', env: {}, memoryMb: 128, timeoutMs: 1000, concurrency: 1, minInstances: 0, maxInstances: 1, keepAliveMs: 1000, ...over } as FunctionVersion['spec'],
 });
-const inv = (): Invocation => ({
-  requestId: 'r', functionName: 'f', version: '', digest: '', body: new ArrayBuffer(0), reqEnc: 0, resEnc: 0, startedAt: 0, startedAtEpoch: 0,
-  result: null, status: 'running', cold: false, queueMs: 0, initMs: 0, durationMs: 0, error: null, logs: null, forceCold: false,
-});
+const inv = (forceCold = false): CallRequest => newCall({ requestId: 'r', functionName: 'f', source: 'v1', body: new ArrayBuffer(0), reqEnc: 0, resEnc: 0, forceCold });
+
+type Got = PooledInstance | Promise<Acquired<PooledInstance>> | typeof SUPERSEDED;
+/** What acquire() gave: the instance, and what it cost (a warm one: nothing). */
+async function acquired(g: Got): Promise<Acquired<PooledInstance>> {
+  if (g === SUPERSEDED) throw new Error('superseded');
+  return g instanceof Promise ? g : { inst: g, cold: false, initMs: 0, queueMs: 0 };
+}
+const instance = async (g: Got): Promise<PooledInstance> => (await acquired(g)).inst;
 
 class Fake implements InstanceFactory<PooledInstance> {
   made: PooledInstance[] = [];
@@ -21,7 +28,7 @@ class Fake implements InstanceFactory<PooledInstance> {
   async create(v: FunctionVersion): Promise<PooledInstance> {
     await new Promise((r) => setTimeout(r, 5));
     if (this.fail) throw this.fail;
-    const i = { id: `x${++this.n}`, digest: v.digest, version: v.version, state: InstanceState.initializing, inFlight: 0, callsServed: 0, createdAt: 0, lastUsedAt: 0, footprintMb: 1, broken: false } as PooledInstance;
+    const i = { id: `x${++this.n}`, digest: v.digest, version: v.version, state: InstanceState.initializing, inFlight: 0, callsServed: 0, createdAt: 0, lastUsedAt: 0, footprintMb: 1 } as PooledInstance;
     this.made.push(i);
     return i;
   }
@@ -38,15 +45,15 @@ describe('InstancePool', () => {
     const f = new Fake();
     pool = new InstancePool(f, settings);
     const v = version('a');
-    const i1 = inv();
-    const a = await pool.acquire(v, i1);
-    expect(i1.cold).toBe(true);
-    const i2 = inv();
-    const waiting = pool.acquire(v, i2);
+    const first = await acquired(pool.acquire(v, inv()));
+    expect(first.cold).toBe(true);
+    const a = first.inst;
+    const waiting = pool.acquire(v, inv());
     expect(waiting).toBeInstanceOf(Promise);
     pool.release(a);
-    expect(await waiting).toBe(a);
-    expect(i2.cold).toBe(false);
+    const second = await acquired(waiting);
+    expect(second.inst).toBe(a);
+    expect(second.cold).toBe(false);
     pool.release(a);
     expect(pool.acquire(v, inv())).toBe(a);
   });
@@ -55,7 +62,7 @@ describe('InstancePool', () => {
     const f = new Fake();
     pool = new InstancePool(f, settings);
     const v = version('b');
-    await pool.acquire(v, inv());
+    await instance(pool.acquire(v, inv()));
     const w1 = pool.acquire(v, inv()) as Promise<unknown>;
     const w2 = pool.acquire(v, inv()) as Promise<unknown>;
     expect(() => pool.acquire(v, inv())).toThrow(expect.objectContaining({ status: 429, type: 'TooManyRequests' }));
@@ -78,29 +85,43 @@ describe('InstancePool', () => {
     const f = new Fake();
     pool = new InstancePool(f, settings);
     const v = version('d', { maxInstances: 2 });
-    const busy = await pool.acquire(v, inv());
-    const idle = await pool.acquire(v, inv());
+    const busy = await instance(pool.acquire(v, inv()));
+    const idle = await instance(pool.acquire(v, inv()));
     pool.release(idle);
     pool.retire('d');
     expect(f.disposed).toEqual([`${idle.id}:retired`]);
     expect(busy.state).toBe(InstanceState.draining);
     pool.release(busy);
     expect(f.disposed).toEqual([`${idle.id}:retired`, `${busy.id}:drained`]);
-    expect(pool.slots.has('d')).toBe(false);
+    expect(pool.peek('d')).toBeUndefined();
+  });
+
+  it('a replaced version with no warm instance answers SUPERSEDED (the dispatcher resolves again), not an error', async () => {
+    const f = new Fake();
+    pool = new InstancePool(f, settings);
+    const life = { retired: false };
+    const v = { ...version('g'), lifecycle: life };
+    const a = await instance(pool.acquire(v, inv()));
+    pool.release(a);
+    life.retired = true; // redeployed: the registry marks the digest's lifecycle
+    expect(pool.acquire(v, inv())).toBe(a); // a warm one still serves what already resolved to it
+    pool.release(a);
+    pool.retire('g');
+    expect(pool.acquire(v, inv())).toBe(SUPERSEDED);
   });
 
   it('a broken instance is replaced by the next call', async () => {
     const f = new Fake();
     pool = new InstancePool(f, settings);
     const v = version('e');
-    const a = await pool.acquire(v, inv());
-    (a as { broken: boolean }).broken = true;
+    const a = await instance(pool.acquire(v, inv()));
+    transition(a, 'break');
     pool.release(a);
     expect(f.disposed).toEqual([`${a.id}:broken`]);
-    const i = inv();
-    const b = await pool.acquire(v, i);
-    expect(b).not.toBe(a);
-    expect(i.cold).toBe(true);
+    expect(a.state).toBe(InstanceState.disposed);
+    const b = await acquired(pool.acquire(v, inv()));
+    expect(b.inst).not.toBe(a);
+    expect(b.cold).toBe(true);
   });
 
   it('keeps its memory total in step with what the factory measures, and back to 0 when the instances go', async () => {
@@ -110,7 +131,7 @@ describe('InstancePool', () => {
     const measured = Object.assign(f, { measure: (i: PooledInstance) => now[i.id] ?? i.footprintMb });
     pool = new InstancePool(measured, settings);
     const v = version('m', { maxInstances: 3, keepAliveMs: 0 });
-    const held = [await pool.acquire(v, inv()), await pool.acquire(v, inv()), await pool.acquire(v, inv())] as PooledInstance[];
+    const held = [await instance(pool.acquire(v, inv())), await instance(pool.acquire(v, inv())), await instance(pool.acquire(v, inv()))];
     expect(pool.stats(0).memoryMb).toBe(3);
     for (const i of held) { now[i.id] = 20; pool.release(i); }
     pool.sweep(-1); // measures, and releases nothing yet (nothing is idle past its keepalive at t = -1)
@@ -131,14 +152,14 @@ describe('InstancePool', () => {
     pool = new InstancePool(f, settings);
     // Concurrency 4 at threshold 0.8: 3 calls an instance before the next gets any.
     const v = version('s', { concurrency: 4, maxInstances: 3, keepAliveMs: 1_000 });
-    const held: PooledInstance[] = [await pool.acquire(v, inv())];
+    const held: PooledInstance[] = [await instance(pool.acquire(v, inv()))];
     for (let i = 0; i < 2; i++) held.push(pool.acquire(v, inv()) as PooledInstance);
     expect(new Set(held).size).toBe(1); // packed on the first
-    expect(pool.slots.get('s')!.starting).toBe(0);
+    expect(pool.peek('s')!.starting).toBe(0);
     held.push(pool.acquire(v, inv()) as PooledInstance); // 4 > 0.8 × 4: one more starts ahead of demand
-    expect(pool.slots.get('s')!.starting).toBe(1);
+    expect(pool.peek('s')!.starting).toBe(1);
     await new Promise((r) => setTimeout(r, 20));
-    const [first, second] = pool.slots.get('s')!.instances;
+    const [first, second] = pool.peek('s')!.instances;
     held.push(pool.acquire(v, inv()) as PooledInstance); // the first is full to its pack limit: the new one
     expect(held.at(-1)).toBe(second);
     for (const i of held) pool.release(i);
@@ -147,12 +168,12 @@ describe('InstancePool', () => {
     expect(second!.callsServed).toBe(1);
     const t = second!.lastUsedAt;
     pool.sweep(t + 50); // not idle for scaleDownDelayMs yet
-    expect(pool.slots.get('s')!.instances).toHaveLength(2);
+    expect(pool.peek('s')!.instances).toHaveLength(2);
     first!.lastUsedAt = t + 500; // the trickle went on
     pool.sweep(t + 600);
     expect(f.disposed).toEqual([`${second!.id}:scale-down`]);
     pool.sweep(t + 1_400); // the last one: not before its keepalive …
-    expect(pool.slots.get('s')!.instances).toEqual([first]);
+    expect(pool.peek('s')!.instances).toEqual([first]);
     // … then it goes too (1 ms past: t is a fractional performance.now(), and (t + 1500) - (t + 500)
     // can come out a hair under 1000 in floating point, which failed a CI run)
     pool.sweep(t + 1_501);
@@ -165,44 +186,44 @@ describe('InstancePool', () => {
     const v = version('r', { minInstances: 1, maxInstances: 2 });
     pool.reserve(v);
     await new Promise((r) => setTimeout(r, 20));
-    const [a] = pool.slots.get('r')!.instances;
+    const [a] = pool.peek('r')!.instances;
     // Broken while idle (e.g. its container was killed): the backend drops it, a new one starts.
-    (a as { broken: boolean }).broken = true;
+    transition(a!, 'break');
     pool.dropBroken('exited');
     expect(f.disposed).toEqual([`${a!.id}:exited`]);
-    expect(pool.slots.get('r')!.starting).toBe(1);
+    expect(pool.peek('r')!.starting).toBe(1);
     await new Promise((r) => setTimeout(r, 20));
-    const [b] = pool.slots.get('r')!.instances;
+    const [b] = pool.peek('r')!.instances;
     expect(b!.state).toBe(InstanceState.idle);
     // Broken by a call (out of memory): replaced when that call ends.
     const got = pool.acquire(v, inv()) as PooledInstance;
     expect(got).toBe(b);
-    (b as { broken: boolean }).broken = true;
+    transition(b!, 'break');
     pool.release(b!);
-    expect(pool.slots.get('r')!.starting).toBe(1);
+    expect(pool.peek('r')!.starting).toBe(1);
     await new Promise((r) => setTimeout(r, 20));
-    expect(pool.slots.get('r')!.instances.map((i) => i.state)).toEqual([InstanceState.idle]);
+    expect(pool.peek('r')!.instances.map((i) => i.state)).toEqual([InstanceState.idle]);
     // Broken while idle and nobody told: the sweep finds it.
-    const [c] = pool.slots.get('r')!.instances;
-    (c as { broken: boolean }).broken = true;
+    const [c] = pool.peek('r')!.instances;
+    transition(c!, 'break');
     pool.sweep();
     expect(f.disposed.at(-1)).toBe(`${c!.id}:broken`);
-    expect(pool.slots.get('r')!.starting).toBe(1);
+    expect(pool.peek('r')!.starting).toBe(1);
   });
 
   it('a forced cold start stays within maxInstances: an idle instance makes room, or the call is refused', async () => {
     const f = new Fake();
     pool = new InstancePool(f, settings);
     const v = version('f', { maxInstances: 1 });
-    const a = await pool.acquire(v, inv());
+    const a = await instance(pool.acquire(v, inv()));
     pool.release(a);
-    const forced = { ...inv(), forceCold: true };
-    const b = await pool.acquire(v, forced);
+    const forced = await acquired(pool.acquire(v, inv(true)));
     expect(forced.cold).toBe(true);
+    const b = forced.inst;
     expect(b).not.toBe(a);
     expect(f.disposed).toEqual([`${a.id}:force-cold`]);
-    expect(pool.slots.get('f')!.instances).toEqual([b]);
+    expect(pool.peek('f')!.instances).toEqual([b]);
     // b is busy: no room for another fresh one.
-    expect(() => pool.acquire(v, { ...inv(), forceCold: true })).toThrow(expect.objectContaining({ status: 429, type: 'TooManyRequests' }));
+    expect(() => pool.acquire(v, inv(true))).toThrow(expect.objectContaining({ status: 429, type: 'TooManyRequests' }));
   });
 });

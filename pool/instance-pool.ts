@@ -3,11 +3,13 @@
 // the decisions come from policy.ts. The hot path is acquire() finding a warm slot synchronously.
 
 import { LRUCache } from 'lru-cache';
-import type { BackendStats, FunctionVersion, InstanceInfo, Invocation } from '../core/backend.js';
-import { HearthError } from '../core/errors.js';
+import type { BackendStats, FunctionVersion, InstanceInfo, Tier } from '../core/backend.js';
+import { failedOutcome, ranOutcome, SUPERSEDED, type CallOutcome, type CallRequest, type Superseded } from '../core/call.js';
+import { HearthError, toHearthError } from '../core/errors.js';
 import { log } from '../core/log.js';
+import { InstanceState, isOver, transition } from './lifecycle.js';
+import type { CallableInstance, PooledInstance } from './pool-member.js';
 import { packLimit, pickEvictions, pickInstance, placeCall, releasable, shouldScaleUp } from './policy.js';
-import { InstanceState, moveTo, type CallableInstance, type PooledInstance } from './states.js';
 import { WaitQueue } from './wait-queue.js';
 
 export interface InstanceFactory<I extends PooledInstance> {
@@ -40,8 +42,23 @@ export interface PoolEvents {
   evicted?(reason: string): void;
 }
 
+/** An instance a call got after waiting or starting one, and what that cost. */
+export interface Acquired<I> {
+  inst: I;
+  cold: boolean;
+  initMs: number;
+  queueMs: number;
+}
+
+/** What the pool tells of one version's instances (tests, the backends' checks). */
+export interface SlotView<I> {
+  readonly instances: readonly I[];
+  readonly starting: number;
+  readonly waiting: number;
+}
+
 /** One version's instances, its starts in progress and its waiting calls. */
-export class VersionSlot<I extends PooledInstance> {
+class VersionSlot<I extends PooledInstance> {
   readonly instances: I[] = [];
   starting = 0;
   /** Starts made for a call, which takes the new instance's first slot. */
@@ -58,7 +75,7 @@ export class VersionSlot<I extends PooledInstance> {
 }
 
 export class InstancePool<I extends PooledInstance> {
-  readonly slots = new Map<string, VersionSlot<I>>();
+  private readonly slots = new Map<string, VersionSlot<I>>();
   /** Instances in least-recently-used order (touched when they go idle), for eviction. */
   private readonly lru: LRUCache<string, I>;
   private readonly sweeper: NodeJS.Timeout;
@@ -79,7 +96,7 @@ export class InstancePool<I extends PooledInstance> {
     this.sweeper.unref();
   }
 
-  slot(version: FunctionVersion): VersionSlot<I> {
+  private slot(version: FunctionVersion): VersionSlot<I> {
     let s = this.slots.get(version.digest);
     if (s === undefined) {
       s = new VersionSlot<I>(version, this.settings.waitQueueSize);
@@ -88,32 +105,56 @@ export class InstancePool<I extends PooledInstance> {
     return s;
   }
 
-  /**
-   * An instance with a free slot for this call, counted in. Synchronous when a warm one has room;
-   * otherwise a promise (cold start or a wait in the queue). Sets inv.cold / initMs / queueMs.
-   */
-  /**
-   * One call on an instance of the version, for either tier: acquire (maybe waiting or starting
-   * one), run, time it (inv.durationMs), release. A call whose ctx.waitUntil work goes on
-   * (inv.tail) keeps its slot on the instance until that ends.
-   */
-  async serve(this: InstancePool<I & CallableInstance>, version: FunctionVersion, inv: Invocation): Promise<void> {
-    const got = this.acquire(version, inv);
-    const inst = got instanceof Promise ? await got : got;
-    const t0 = performance.now();
-    try {
-      await inst.call(inv);
-    } finally {
-      inv.durationMs = performance.now() - t0;
-      if (inv.tail === undefined) this.release(inst);
-      else inv.tail.then(() => this.release(inst));
-    }
+  /** A version's instances, starts and waiting calls, as they are now (undefined: none). */
+  peek(digest: string): SlotView<I> | undefined {
+    const s = this.slots.get(digest);
+    return s === undefined ? undefined : { instances: s.instances, starting: s.starting, waiting: s.waiters.length };
   }
 
-  acquire(version: FunctionVersion, inv: Invocation): I | Promise<I> {
+  /** Every instance the pool holds that is not over (routed or draining). */
+  *live(): Generator<I> {
+    for (const slot of this.slots.values()) for (const inst of slot.instances) if (!isOver(inst.state)) yield inst;
+  }
+
+  /**
+   * One call on an instance of the version, for either tier: acquire (maybe waiting or starting
+   * one), run, time it, release, and say what happened. Errors before an instance took the call
+   * (no capacity, a start that failed) are thrown; from then on the outcome carries them with the
+   * call's timings. A call whose ctx.waitUntil work goes on (outcome.tail) keeps its slot on the
+   * instance until that ends.
+   */
+  async serve(this: InstancePool<I & CallableInstance>, version: FunctionVersion, req: CallRequest): Promise<CallOutcome | Superseded> {
+    const got = this.acquire(version, req);
+    if (got === SUPERSEDED) return SUPERSEDED;
+    let inst: I & CallableInstance, cold = false, initMs = 0, queueMs = 0;
+    if (got instanceof Promise) {
+      const a = await got;
+      inst = a.inst; cold = a.cold; initMs = a.initMs; queueMs = a.queueMs;
+    } else {
+      inst = got;
+    }
+    const t0 = performance.now();
+    let out: CallOutcome;
+    try {
+      const r = await inst.call(req);
+      out = ranOutcome(version.version, { cold, initMs, queueMs, durationMs: performance.now() - t0 }, r);
+    } catch (err) {
+      out = failedOutcome(version.version, toHearthError(err), { cold, initMs, queueMs, durationMs: performance.now() - t0 });
+    }
+    if (out.tail === null) this.release(inst);
+    else out.tail.then(() => this.release(inst));
+    return out;
+  }
+
+  /**
+   * An instance with a free slot for this call, counted in. Synchronous when a warm one has room;
+   * otherwise a promise (cold start or a wait in the queue) that says what it cost. SUPERSEDED when
+   * the version was replaced since the call resolved it and no warm instance of it is left.
+   */
+  acquire(version: FunctionVersion, req: CallRequest): I | Promise<Acquired<I>> | Superseded {
     const slot = this.slot(version);
     const conc = version.spec.concurrency;
-    if (!inv.forceCold) {
+    if (!req.forceCold) {
       const idx = pickInstance(slot.instances, conc, packLimit(conc, this.settings.scaleUpThreshold));
       if (idx >= 0) {
         const inst = slot.instances[idx]!;
@@ -126,10 +167,8 @@ export class InstancePool<I extends PooledInstance> {
     }
     // The cold path only: a version replaced since the call resolved it starts nothing (the
     // dispatcher resolves the call again); its warm instances above were draining, so not picked.
-    if (slot.retired || version.lifecycle?.retired === true) {
-      throw new HearthError('Superseded', `${version.name}: version ${version.version} (${version.digest.slice(0, 12)}) was replaced or deleted while this call waited`);
-    }
-    const placement = inv.forceCold
+    if (slot.retired || version.lifecycle?.retired === true) return SUPERSEDED;
+    const placement = req.forceCold
       ? this.placeForcedCold(slot)
       : placeCall({
           instances: slot.instances.length,
@@ -140,9 +179,9 @@ export class InstancePool<I extends PooledInstance> {
           maxInstances: version.spec.maxInstances,
           queueLimit: this.settings.waitQueueSize,
         });
-    if (placement === 'start') return this.coldStart(slot, inv);
-    if (placement === 'wait') return this.wait(slot, inv);
-    if (inv.forceCold) {
+    if (placement === 'start') return this.coldStart(slot, req.requestId);
+    if (placement === 'wait') return this.wait(slot);
+    if (req.forceCold) {
       throw new HearthError('TooManyRequests', `${version.name}: no room for a fresh instance (X-Hearth-Force-Cold): all ${slot.instances.length} instances are busy or starting and maxInstances is ${version.spec.maxInstances}`);
     }
     throw new HearthError(
@@ -153,13 +192,12 @@ export class InstancePool<I extends PooledInstance> {
 
   /** The call is over. A broken instance (timed out, out of memory, crashed) is disposed. */
   release(inst: I): void {
-    const broken = inst.broken;
     const slot = this.slots.get(inst.digest);
     inst.inFlight--;
     inst.callsServed++;
     inst.lastUsedAt = performance.now();
     if (slot) slot.inFlight--;
-    if (broken) {
+    if (inst.state === InstanceState.broken) {
       this.remove(inst, 'broken');
       if (slot) {
         this.serveWaiters(slot);
@@ -180,7 +218,7 @@ export class InstancePool<I extends PooledInstance> {
       if (inst.state === InstanceState.draining || !slot || slot.retired) {
         this.remove(inst, 'drained');
       } else {
-        moveTo(inst, InstanceState.idle);
+        transition(inst, 'release');
         this.lru.set(inst.id, inst);
       }
     }
@@ -195,7 +233,7 @@ export class InstancePool<I extends PooledInstance> {
     for (const slot of [...this.slots.values()]) {
       let dropped = false;
       for (const inst of [...slot.instances]) {
-        if (inst.broken && inst.inFlight === 0) { this.remove(inst, reason); dropped = true; }
+        if (inst.state === InstanceState.broken && inst.inFlight === 0) { this.remove(inst, reason); dropped = true; }
       }
       if (dropped) this.refill(slot);
     }
@@ -210,7 +248,7 @@ export class InstancePool<I extends PooledInstance> {
     if (gone) slot.waiters.rejectAll(new HearthError('FunctionNotFound', `${slot.version.name} was deleted`));
     for (const inst of [...slot.instances]) {
       if (inst.inFlight === 0) this.remove(inst, 'retired');
-      else moveTo(inst, InstanceState.draining);
+      else if (inst.state === InstanceState.busy) transition(inst, 'retire');
     }
     if (slot.instances.length === 0 && slot.starting === 0 && slot.waiters.length === 0) this.slots.delete(digest);
   }
@@ -222,7 +260,7 @@ export class InstancePool<I extends PooledInstance> {
     if (slot.retired) {
       slot.retired = false;
       for (const i of slot.instances) {
-        if (i.state === InstanceState.draining && !i.broken) moveTo(i, i.inFlight > 0 ? InstanceState.busy : InstanceState.idle);
+        if (i.state === InstanceState.draining) transition(i, i.inFlight > 0 ? 'reviveBusy' : 'reviveIdle');
       }
     }
     this.refill(slot);
@@ -232,7 +270,7 @@ export class InstancePool<I extends PooledInstance> {
   private refill(slot: VersionSlot<I>): void {
     if (slot.retired || this.closed || slot.version.spec.minInstances === 0) return;
     let have = slot.starting;
-    for (const i of slot.instances) if (!i.broken) have++;
+    for (const i of slot.instances) if (i.state !== InstanceState.broken) have++;
     for (; have < slot.version.spec.minInstances; have++) this.startInBackground(slot);
   }
 
@@ -247,7 +285,7 @@ export class InstancePool<I extends PooledInstance> {
   }
 
   /** The instances (of one digest, or all) as the management API shows them; `detail` adds the tier's facts. */
-  describe(tier: InstanceInfo['tier'], detail: (inst: I) => Record<string, unknown>, digest?: string): InstanceInfo[] {
+  describe(tier: Tier, detail: (inst: I) => Record<string, unknown>, digest?: string): InstanceInfo[] {
     const out: InstanceInfo[] = [];
     const now = performance.now();
     const epoch = Date.now();
@@ -287,7 +325,7 @@ export class InstancePool<I extends PooledInstance> {
       const min = slot.retired ? 0 : spec.minInstances;
       for (let k = slot.instances.length - 1; k >= 0; k--) {
         const inst = slot.instances[k]!;
-        if (inst.inFlight === 0 && inst.broken) this.remove(inst, 'broken');
+        if (inst.inFlight === 0 && inst.state === InstanceState.broken) this.remove(inst, 'broken');
       }
       if (this.factory.measure) {
         for (const inst of slot.instances) {
@@ -327,30 +365,26 @@ export class InstancePool<I extends PooledInstance> {
   private take(slot: VersionSlot<I>, inst: I): void {
     inst.inFlight++;
     slot.inFlight++;
-    // idle → busy (a draining instance stays draining while it finishes what it holds).
-    if (inst.state === InstanceState.idle) inst.state = InstanceState.busy;
+    // idle → busy; a busy one stays busy, a draining one draining while it finishes what it holds.
+    transition(inst, 'acquire');
   }
 
-  private async coldStart(slot: VersionSlot<I>, inv: Invocation): Promise<I> {
+  private async coldStart(slot: VersionSlot<I>, requestId: string): Promise<Acquired<I>> {
     const t0 = performance.now();
-    const inst = await this.start(slot, inv.requestId);
-    inv.cold = true;
-    inv.initMs = performance.now() - t0;
+    const inst = await this.start(slot, requestId);
+    const initMs = performance.now() - t0;
     // The new instance may have room for calls that queued behind this one.
     this.serveWaiters(slot);
-    return inst;
+    return { inst, cold: true, initMs, queueMs: 0 };
   }
 
-  private wait(slot: VersionSlot<I>, inv: Invocation): Promise<I> {
+  private wait(slot: VersionSlot<I>): Promise<Acquired<I>> {
     const t0 = performance.now();
     const name = slot.version.name;
     const timeout = this.settings.waitQueueTimeoutMs;
     return slot.waiters
       .push(timeout, () => new HearthError('QueueTimeout', `${name}: waited ${timeout} ms for a free instance`))
-      .then((inst) => {
-        inv.queueMs = performance.now() - t0;
-        return inst;
-      });
+      .then((inst) => ({ inst, cold: false, initMs: 0, queueMs: performance.now() - t0 }));
   }
 
   private startInBackground(slot: VersionSlot<I>): void {
@@ -389,12 +423,12 @@ export class InstancePool<I extends PooledInstance> {
     slot.instances.push(inst);
     this.totalInstances++;
     this.usedMb += inst.footprintMb;
-    moveTo(inst, InstanceState.idle);
+    transition(inst, 'ready');
     this.lru.set(inst.id, inst);
     // The call that started it takes its first slot now, before anything else can.
     if (forCall) this.take(slot, inst);
     // Replaced while starting: it serves the call that started it, then goes.
-    if (slot.retired) moveTo(inst, InstanceState.draining);
+    if (slot.retired) transition(inst, 'retire');
     this.enforceMemoryBudget(inst);
     return inst;
   }
@@ -476,7 +510,7 @@ export class InstancePool<I extends PooledInstance> {
       }
     }
     this.lru.delete(inst.id);
-    inst.state = InstanceState.disposed;
+    transition(inst, 'dispose');
     this.factory.dispose(inst, reason);
     log.debug({ function: slot?.version.name, version: inst.version, instance: inst.id, reason }, 'instance released');
   }

@@ -1,12 +1,13 @@
 // The scheduling policy as plain functions: no instance is started here.
 import { describe, expect, it } from 'vitest';
 import { packLimit, pickEvictions, pickInstance, placeCall, releasable, shouldScaleUp, type ReleasePolicy } from './policy.js';
-import { InstanceState, canMove, type PooledInstance } from './states.js';
+import { InstanceState } from './lifecycle.js';
+import type { PooledInstance } from './pool-member.js';
 
 let n = 0;
 const inst = (over: Partial<PooledInstance> = {}): PooledInstance => ({
   id: `t${++n}`, digest: 'd', version: '$LATEST', state: InstanceState.idle, inFlight: 0, callsServed: 0,
-  createdAt: 0, lastUsedAt: 0, footprintMb: 10, broken: false, ...over,
+  createdAt: 0, lastUsedAt: 0, footprintMb: 10, ...over,
 });
 
 describe('placeCall', () => {
@@ -72,9 +73,9 @@ describe('pickInstance', () => {
     expect(pickInstance([busy(4), busy(4)], 4, 4)).toBe(-1);
   });
   it('never a draining, initializing or broken one', () => {
-    expect(pickInstance([inst({ state: 'draining' }), inst({ state: 'initializing' }), inst({ broken: true })], 4, 3)).toBe(-1);
-    expect(pickInstance([busy(2, { broken: true }), busy(1)], 4, 3)).toBe(1);
-    expect(pickInstance([busy(3, { state: 'draining' }), busy(3, { broken: true }), busy(3)], 4, 3)).toBe(2);
+    expect(pickInstance([inst({ state: 'draining' }), inst({ state: 'initializing' }), inst({ state: 'broken' })], 4, 3)).toBe(-1);
+    expect(pickInstance([busy(2, { state: 'broken' }), busy(1)], 4, 3)).toBe(1);
+    expect(pickInstance([busy(3, { state: 'draining' }), busy(3, { state: 'broken' }), busy(3)], 4, 3)).toBe(2);
   });
 });
 
@@ -134,10 +135,10 @@ describe('releasable', () => {
   it('keepalive first, then surplus, and nothing busy, broken, draining or initializing', () => {
     const old = idle(0), a = idle(1_900), b = idle(1_950), last = idle(1_990);
     expect(releasable([last, b, a, old], 0, 2_000, { ...p, scaleDownDelayMs: 40 })).toEqual({ expired: [old], surplus: [a, b] });
-    const odd = [inst({ state: 'draining' }), inst({ state: 'initializing' }), inst({ broken: true }), busy(1)];
+    const odd = [inst({ state: 'draining' }), inst({ state: 'initializing' }), inst({ state: 'broken' }), busy(1)];
     expect(releasable(odd, 1, 10_000, p)).toEqual({ expired: [], surplus: [] });
     // A broken instance does not count as one that carries load: the idle one is the last.
-    expect(releasable([inst({ broken: true }), old], 0, 500, p)).toEqual({ expired: [], surplus: [] });
+    expect(releasable([inst({ state: 'broken' }), old], 0, 500, p)).toEqual({ expired: [], surplus: [] });
   });
 });
 
@@ -157,17 +158,5 @@ describe('pickEvictions', () => {
   });
   it('says when it cannot fit', () => {
     expect(pickEvictions([inst({ state: 'busy', inFlight: 1 })], { instances: 3, memoryMb: 0 }, budget, { instances: 1, memoryMb: 0 }, () => true).fits).toBe(false);
-  });
-});
-
-describe('instance states', () => {
-  it('follows the lifecycle', () => {
-    expect(canMove('prewarmed', 'initializing')).toBe(true);
-    expect(canMove('initializing', 'idle')).toBe(true);
-    expect(canMove('idle', 'busy')).toBe(true);
-    expect(canMove('busy', 'draining')).toBe(true);
-    expect(canMove('draining', 'disposed')).toBe(true);
-    expect(canMove('disposed', 'idle')).toBe(false);
-    expect(canMove('prewarmed', 'busy')).toBe(false);
   });
 });

@@ -1,7 +1,8 @@
 // Scheduling policy shared by the isolate pool and the container pool: plain functions over
 // counts and lists, tested without starting a single instance (as OpenWhisk's ContainerPool does).
 
-import { InstanceState, type PooledInstance } from './states.js';
+import { InstanceState } from './lifecycle.js';
+import type { PooledInstance } from './pool-member.js';
 
 export interface SlotView {
   /** Ready instances (idle or busy) of this version. */
@@ -67,7 +68,7 @@ export function pickInstance(instances: readonly PooledInstance[], concurrency: 
     } else if (load >= spareLoad) {
       continue;
     }
-    if ((inst.state !== InstanceState.idle && inst.state !== InstanceState.busy) || inst.broken) continue;
+    if ((inst.state !== InstanceState.idle && inst.state !== InstanceState.busy)) continue;
     if (load < pack) {
       packed = i;
       packedLoad = load;
@@ -110,7 +111,7 @@ export function releasable<I extends PooledInstance>(instances: readonly I[], in
   let live = 0;
   const idle: I[] = [];
   for (const i of instances) {
-    if ((i.state !== InstanceState.idle && i.state !== InstanceState.busy) || i.broken) continue;
+    if ((i.state !== InstanceState.idle && i.state !== InstanceState.busy)) continue;
     live++;
     if (i.state === InstanceState.idle && i.inFlight === 0) idle.push(i);
   }

@@ -5,6 +5,9 @@
 export const Encoding = { json: 0, msgpack: 1 } as const;
 export type EncodingCode = (typeof Encoding)[keyof typeof Encoding];
 
+/** The media type of each encoding, by code. */
+export const CONTENT_TYPES = ['application/json', 'application/msgpack'] as const;
+
 /** What an invoke returns when it does not return the result bytes (an ArrayBuffer). */
 export const Outcome = {
   /** The handler threw or rejected: [Outcome.functionError, errorType, errorMessage, stack]. */
@@ -23,6 +26,9 @@ export const Outcome = {
 } as const;
 
 export type WebResponseTuple = [code: 4, status: number, statusText: string, headers: string[], body: ArrayBuffer, tailPending: boolean];
+
+/** Where each field of a WebResponseTuple is (both sides read the tuple by these, not by number). */
+export const WebField = { status: 1, statusText: 2, headers: 3, body: 4, tailPending: 5 } as const;
 
 /** What a loaded module offers (a bit set, returned by the runtime's load). */
 export const ModuleKind = { event: 1, fetch: 2, scheduled: 4 } as const;
@@ -55,7 +61,11 @@ export const Deliver = {
   tailCancel: 4,
 } as const;
 
+/** An invoke's failure: [Outcome.functionError | badPayload | badResult | unsupported, errorType, errorMessage, stack]. */
 export type FailureTuple = [code: number, errorType: string, errorMessage: string, stack: string];
+
+/** What an invoke returns: the result bytes, a failure, or (web calls) a response. */
+export type ResultTuple = ArrayBuffer | FailureTuple | WebResponseTuple;
 
 /**
  * A batched invoke waits this many microtask turns for its calls to finish before it returns;

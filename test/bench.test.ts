@@ -21,7 +21,7 @@ it('npm run bench (tiny) runs every part and writes JSON, Markdown and SVG plots
     for (const id of ['micro', 'http', 'coldwarm', 'density']) expect(result[id], id).toBeTruthy();
     expect(result.coldwarm.js.allCold).toBe(true);
     expect(result.coldwarm.js.cold.n).toBe(5);
-    // Every DESIGN.md target has a row (measured, or saying why not).
+    // Every target (ARCHITECTURE.md) has a row (measured, or saying why not).
     const paths = (result.targets as { path: string }[]).map((t) => t.path).join('\n');
     for (const p of ['JS warm invoke over HTTP', 'JS dispatch overhead', 'JS cold start', 'idle warm JS instances', '10,000 deployed functions']) expect(paths).toContain(p);
     // Plots are SVG, one file per chart, linked from the summary.
@@ -29,7 +29,7 @@ it('npm run bench (tiny) runs every part and writes JSON, Markdown and SVG plots
     expect(svgs.length).toBeGreaterThanOrEqual(4);
     for (const f of svgs) expect(readFileSync(join(out, f), 'utf8').startsWith('<svg')).toBe(true);
     const md = readFileSync(join(out, 'latest.md'), 'utf8');
-    expect(md).toContain('## DESIGN.md targets');
+    expect(md).toContain('## Targets (ARCHITECTURE.md)');
     for (const f of svgs) expect(md).toContain(`](${f})`);
   } finally {
     rmSync(out, { recursive: true, force: true });

@@ -12,10 +12,11 @@
 
 import Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MANAGED_LABEL, NETWORK_NAME } from '../container-fallback/engine.js';
+import { MANAGED_LABEL, NETWORK_NAME } from '../container-fallback/contract.js';
 import { runtimeImageTag } from '../container-fallback/images.js';
 import { deployOk, startHearth, type Hearth } from './support/hearth.js';
 import { createPrivateDockerd, type PrivateDockerd } from './support/private-dockerd.js';
+import { waitFor } from './support/until.js';
 
 const PY_TAG = runtimeImageTag('python3');
 const MANAGED = MANAGED_LABEL;
@@ -86,17 +87,6 @@ async function managed(): Promise<Managed[]> {
   }));
 }
 
-/** Polls `probe` until it returns a value (not undefined), or fails with `what` at the deadline. */
-async function until<T>(what: string, ms: number, probe: () => Promise<T | undefined> | T | undefined, everyMs = 200): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`${what} (not within ${ms} ms)`);
-    await sleep(everyMs);
-  }
-}
-
 async function healthy(address: string): Promise<boolean> {
   if (!address) return false;
   try {
@@ -115,7 +105,7 @@ async function healthy(address: string): Promise<boolean> {
  */
 async function readyStemCell(what: string, functions: string[]): Promise<string> {
   let last = '';
-  return until(what, STEM_DEADLINE_MS, async () => {
+  return waitFor(async () => {
     const held = (await Promise.all(functions.map(instanceContainers))).flat();
     const stems = (await managed()).filter((c) => c.state === 'running' && c.runtime === 'python3' &&
       !held.some((i) => c.id.startsWith(i)) && !killedByStops.has(c.id));
@@ -123,7 +113,7 @@ async function readyStemCell(what: string, functions: string[]): Promise<string>
     if (one && one === last) return one;
     last = one;
     return undefined;
-  }, 300);
+  }, STEM_DEADLINE_MS, what, 300);
 }
 
 /** Hearth's warnings and errors (pino JSON lines, level >= 40) logged after `from`, for failure messages. */
@@ -135,7 +125,7 @@ function hearthWarnings(from = 0): string {
 }
 
 function waitForLog(what: string, re: RegExp, from: number): Promise<true> {
-  return until(`Hearth logging that ${what}`, 20_000, () => (re.test(h!.log().slice(from)) ? true : undefined), 100);
+  return waitFor(() => (re.test(h!.log().slice(from)) ? true as const : undefined), 20_000, `Hearth logging that ${what}`, 100);
 }
 
 function errorJson(a: Answer): { errorType: string; errorMessage: string } {
@@ -260,17 +250,17 @@ describe('a real Docker engine stop and restart', () => {
 
     // The first answer that is not a 503 is a 200 from a new (cold) container: the warm instance
     // from before the stop died with the engine (and its address may be another container's now).
-    const first = await until('the python function answering other than 503 after the engine came back', 40_000, async () => {
+    const first = await waitFor(async () => {
       const a = await call('pyrestart');
       return a.status === 503 ? undefined : a;
-    }, 250);
+    }, 40_000, 'the python function answering other than 503 after the engine came back', 250);
     expect.soft(first.status, `first call after the engine came back: ${first.status} ${first.text}`).toBe(200);
     expect.soft(first.cold, `first call after the engine came back: ${first.status} ${first.text}`).toBe('true');
     // Whatever the first answer was, the function serves again within a bounded poll.
-    const ok = first.status === 200 ? first : await until('the python function answering 200 again', 40_000, async () => {
+    const ok = first.status === 200 ? first : await waitFor(async () => {
       const a = await call('pyrestart');
       return a.status === 200 ? a : undefined;
-    }, 250);
+    }, 40_000, 'the python function answering 200 again', 250);
     expect(JSON.parse(ok.text)).toBe('py up');
     phase('python answers 200 again');
     const warmAgain = await call('pyrestart');
@@ -332,7 +322,7 @@ describe('a real Docker engine stop and restart', () => {
 
     await startEngine();
     phase('engine started and Hearth noticed');
-    await until('pyrace answering 200 after the engine came back', 40_000, async () => ((await call('pyrace')).status === 200 ? true : undefined), 250);
+    await waitFor(async () => ((await call('pyrace')).status === 200 ? true : undefined), 40_000, 'pyrace answering 200 after the engine came back', 250);
     phase('pyrace answers 200');
     // The reserve is not stuck behind the start the stop cut short (${startedName}).
     await readyStemCell(`a ready python3 stem cell after the engine came back (the stop cut short the start of ${startedName})`, ['pyrestart', 'pyrace'])

@@ -1,4 +1,4 @@
-// Every row of DESIGN.md's error table, over real HTTP against a real Hearth process: the status,
+// Every row of ARCHITECTURE.md's error table, over real HTTP against a real Hearth process: the status,
 // the errorType, and a JSON body — plus the encodings (JSON / msgpack in and out).
 
 import { pack, unpack } from 'msgpackr';
@@ -173,6 +173,9 @@ describe('404 and 405', () => {
     await expectError(await fetch(`${a.url}/v1/functions/echo/invoke`), 405, 'MethodNotAllowed');
     await expectError(await fetch(`${a.url}/healthz`, { method: 'DELETE' }), 405, 'MethodNotAllowed');
     await expectError(await fetch(`${a.url}/v1/functions/echo`, { method: 'POST', body: '{}' }), 405, 'MethodNotAllowed');
+    // The 405s are derived from the route tables: the Lambda API's route too (it was a 404 while
+    // the list was kept by hand).
+    await expectError(await fetch(`${a.url}/2015-03-31/functions/echo/invocations`), 405, 'MethodNotAllowed');
   });
 });
 

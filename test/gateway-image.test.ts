@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT } from './support/hearth.js';
+import { waitFor } from './support/until.js';
 
 const BASE = 'hearth-local/node:20-bookworm';
 const RUN_ID = `${process.pid}-${Date.now().toString(36)}`;
@@ -135,15 +136,6 @@ function pruneBuildCache(before: Set<string>): void {
   }
 }
 
-async function until<T>(what: string, probe: () => T | null | Promise<T | null>, tries = 240): Promise<T> {
-  for (let i = 0; i < tries; i++) {
-    const v = await probe();
-    if (v !== null) return v;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`gave up waiting: ${what}`);
-}
-
 describe('examples/gateway/Dockerfile', () => {
   it('builds; the image runs Hearth as its own user, needs an admin token, turns healthy, serves a call, drains and exits 0 on docker stop', async () => {
     const t0 = performance.now();
@@ -180,11 +172,11 @@ describe('examples/gateway/Dockerfile', () => {
       docker('run', '-d', '--name', name, '--init', '-p', '127.0.0.1::8080', '--health-interval', '1s', '-e', `HEARTH_ADMIN_TOKEN=${TOKEN}`,
         IMAGE, 'serve', '--deploy', '/hearth/examples', '--no-docker', '--drain-timeout-ms', '5000');
       const port = Number(docker('port', name, '8080/tcp').split('\n')[0]!.split(':').pop());
-      const health = await until('the container turns healthy', () => {
+      const health = await waitFor(() => {
         const s = sh('docker', ['inspect', '--format', '{{.State.Status}} {{.State.Health.Status}}', name]).stdout.trim();
         if (s.startsWith('exited')) throw new Error(`the container exited:\n${sh('docker', ['logs', name]).stderr}`);
         return s === 'running healthy' ? s : null;
-      });
+      }, 60_000, 'the container turns healthy', 250);
       expect(health).toBe('running healthy');
       mark('healthy');
       expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, startHearth, type Hearth } from './support/hearth.js';
+import { until } from './support/until.js';
 
 const EXAMPLE = join(ROOT, 'examples/gateway/nginx.conf');
 const CLIENTS = 8;
@@ -200,11 +201,8 @@ describe('behind nginx (examples/gateway/nginx.conf), two replicas under load', 
         return calls.filter((c) => c.start >= from && log.get(c.id)?.upstreams.at(-1) === addr).length;
       };
       /** Waits for progress (bounded), never for a time. */
-      const until = async (what: string, cond: () => boolean) => {
-        for (let i = 0; i < 400 && !cond(); i++) await sleep(50);
-        if (!cond()) throw new Error(`gave up waiting: ${what}\n${readIf(join(prefix, 'logs/error.log')).slice(-3000)}`);
-      };
-      await until('both replicas serve', () => servedBy(addrA, 0) >= 50 && servedBy(addrB, 0) >= 50);
+      const serves = (what: string, cond: () => boolean) => until(cond, 20_000, () => `${what}\n${readIf(join(prefix, 'logs/error.log')).slice(-3000)}`, 50);
+      await serves('both replicas serve', () => servedBy(addrA, 0) >= 50 && servedBy(addrB, 0) >= 50);
 
       // (a) Rolling restart of A: SIGTERM (it drains and exits 0), then again on the same port.
       traffic.setPhase('rolling');
@@ -213,7 +211,7 @@ describe('behind nginx (examples/gateway/nginx.conf), two replicas under load', 
       a = null;
       a = await replica(portA, 'a');
       const restartedAt = performance.now();
-      await until('the restarted replica serves again', () => servedBy(addrA, restartedAt) >= 50);
+      await serves('the restarted replica serves again', () => servedBy(addrA, restartedAt) >= 50);
 
       // (b) SIGKILL of B. The kill is not an instant: the kernel closes a killed process's sockets
       // only at the end of its exit, some ms after the signal (its memory is unmapped first), and
@@ -228,7 +226,7 @@ describe('behind nginx (examples/gateway/nginx.conf), two replicas under load', 
       b.proc.kill('SIGKILL');
       await bExited;
       const goneAt = performance.now();
-      await until('A serves after the kill', () => servedBy(addrA, goneAt) >= 100);
+      await serves('A serves after the kill', () => servedBy(addrA, goneAt) >= 100);
       await traffic.stop();
       const log = accessLog(prefix);
       for (let i = 0; i < 40 && calls.some((c) => !log.has(c.id)); i++) { await sleep(50); for (const [k, v] of accessLog(prefix)) log.set(k, v); }

@@ -2,16 +2,11 @@
 // instances, per-instance concurrency, scale-up and LRU eviction under a global budget.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployOk, jsSource, startHearth, type Hearth } from './support/hearth.js';
+import { until } from './support/until.js';
 
 const instances = async (h: Hearth, name: string) =>
   ((await (await fetch(`${h.url}/v1/functions/${name}/instances`)).json()) as any).instances as any[];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until(what: () => Promise<boolean>, ms = 5_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) { if (await what()) return; await sleep(25); }
-  throw new Error('condition not reached');
-}
-
 describe('keepalive and reserved instances', () => {
   let h: Hearth;
   beforeAll(async () => { h = await startHearth({ args: ['--sweep-interval-ms', '50'] }); });
@@ -19,13 +14,13 @@ describe('keepalive and reserved instances', () => {
 
   it('/readyz is 200 once the pre-warm pool is filled; a cold start takes a blank that is refilled', async () => {
     // Ready once both tiers' pre-warm pools are there (the stem cells may come just after the port opens).
-    await until(async () => (await fetch(`${h.url}/readyz`)).status === 200);
+    await until(async () => (await fetch(`${h.url}/readyz`)).status === 200, 5_000, 'ready');
     const r = await fetch(`${h.url}/readyz`);
     expect(((await r.json()) as any).isolates.prewarmed).toBe(2);
     expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
     await deployOk(h, 'taker', jsSource('exports.handler = async () => 1'));
     expect((await h.invoke('taker', {})).headers.get('x-hearth-cold')).toBe('true');
-    await until(async () => ((await (await fetch(`${h.url}/readyz`)).json()) as any).isolates.prewarmed === 2);
+    await until(async () => ((await (await fetch(`${h.url}/readyz`)).json()) as any).isolates.prewarmed === 2, 5_000, 'two blank isolates ready');
   });
 
   it('an idle instance is released after keepAliveMs, the last one too, not before', async () => {
@@ -36,13 +31,13 @@ describe('keepalive and reserved instances', () => {
     // Still there well before the delay: no start/stop flapping.
     expect(await instances(h, 'brief')).toHaveLength(1);
     expect((await h.invoke('brief', {})).headers.get('x-hearth-cold')).toBe('false');
-    await until(async () => (await instances(h, 'brief')).length === 0, 3_000);
+    await until(async () => (await instances(h, 'brief')).length === 0, 3_000, 'the brief function\'s instances gone');
     expect((await h.invoke('brief', {})).headers.get('x-hearth-cold')).toBe('true');
   });
 
   it('minInstances are started with the code loaded and never released', async () => {
     await deployOk(h, 'reserved', jsSource('exports.handler = async () => 1', { keepAliveMs: 50, minInstances: 2 }));
-    await until(async () => (await instances(h, 'reserved')).length === 2);
+    await until(async () => (await instances(h, 'reserved')).length === 2, 5_000, 'two reserved instances');
     const first = await h.invoke('reserved', {});
     expect(first.headers.get('x-hearth-cold')).toBe('false');
     await sleep(400);
@@ -81,7 +76,7 @@ describe('concurrency, scale-up and the global budget', () => {
   it('past the instance budget the least recently used idle instance is evicted', async () => {
     await fetch(`${h.url}/v1/functions/single`, { method: 'DELETE' });
     await fetch(`${h.url}/v1/functions/shared`, { method: 'DELETE' });
-    await until(async () => true);
+    await until(async () => true, 5_000, 'true');
     for (const n of ['lru-a', 'lru-b', 'lru-c', 'lru-d']) await deployOk(h, n, jsSource('exports.handler = async () => 1', { keepAliveMs: 60_000 }));
     for (const n of ['lru-a', 'lru-b', 'lru-c']) expect((await h.invoke(n, {})).status).toBe(200);
     await h.invoke('lru-a', {}); // a is now more recent than b

@@ -4,6 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployOk, jsSource, startHearth, type Hearth } from './support/hearth.js';
+import { until } from './support/until.js';
 
 const CODE = (v: number) => jsSource(`exports.handler = async (e, context) => ({ v: ${v}, functionVersion: context.functionVersion });`);
 
@@ -144,18 +145,11 @@ describe('versions and aliases', () => {
     await deployOk(h, 'res', CODE(2));
     await json(h, 'POST', '/v1/functions/res/versions');
     const count = async (q: string) => ((await json(h, 'GET', `/v1/functions/res/instances?qualifier=${q}`)).body.instances as unknown[]).length;
-    const until = async (what: () => Promise<boolean>, why: string) => {
-      for (let i = 0; i < 400; i++) {
-        if (await what()) return;
-        await new Promise((r) => setTimeout(r, 25));
-      }
-      throw new Error(`not reached: ${why}`);
-    };
     await json(h, 'PUT', '/v1/functions/res/aliases/live', { version: '1', minInstances: 2 });
-    await until(async () => (await count('1')) === 2, 'two reserved instances of version 1, with no call made');
+    await until(async () => (await count('1')) === 2, 10_000, 'two reserved instances of version 1, with no call made');
     // Split 50/50: each version keeps half, rounded up.
     await json(h, 'PUT', '/v1/functions/res/aliases/live', { version: '1', additionalVersionWeights: { 2: 0.5 }, minInstances: 2 });
-    await until(async () => (await count('2')) === 1, 'a reserved instance of version 2');
+    await until(async () => (await count('2')) === 1, 10_000, 'a reserved instance of version 2');
     expect(await count('1')).toBe(2); // the surplus one idles out later, by keepalive
     // The alias lists the instances of both its versions; no qualifier lists every version's.
     const versions = async (q?: string) => ((await json(h, 'GET', `/v1/functions/res/instances${q ? `?qualifier=${q}` : ''}`)).body.instances as { version: string }[]).map((i) => i.version).sort();

@@ -16,14 +16,16 @@
 
 import { createHash, randomUUID } from 'node:crypto';
 import { unpack } from 'msgpackr';
-import { newInvocation, type FunctionVersion, type Invocation, type LogLine } from '../backend.js';
+import { CONTENT_TYPES } from '../../runtime/protocol.js';
+import type { FunctionVersion } from '../backend.js';
+import { newCall, type CallRequest, type LogLine } from '../call.js';
 import type { Dispatcher } from '../dispatcher.js';
-import { EgressPolicy, FetchFailure, hostFetch } from '../egress.js';
-import { ErrorKinds, HearthError, toHearthError } from '../errors.js';
+import { EgressPolicy, hostFetch } from '../egress.js';
+import { ErrorKinds, FetchFailure, HearthError, toHearthError } from '../errors.js';
 import { log } from '../log.js';
-import type { InvocationRecords } from '../logs.js';
+import type { InvocationRecords } from '../records.js';
 import type { Metrics } from '../metrics.js';
-import type { Registry } from '../registry.js';
+import type { Catalog } from '../registry/index.js';
 import { decide, type RetryPolicy } from './policy.js';
 import {
   ageStart, DELIVERY_BUCKET, MAX_EVENT_LOG_BYTES, MAX_EVENT_LOG_LINES, MAX_EVENT_RESULT_BYTES,
@@ -74,14 +76,12 @@ export class AsyncInvoker {
 
   constructor(
     readonly queue: Queue,
-    private readonly registry: Registry,
+    private readonly catalog: Catalog,
     private readonly dispatcher: Dispatcher,
     private readonly records: InvocationRecords,
     private readonly s: AsyncSettings,
     private readonly metrics: Metrics | null = null,
-  ) {
-    metrics?.watchAsyncQueue(() => queue.stats());
-  }
+  ) {}
 
   start(): void {
     this.loopDone = this.loop();
@@ -111,7 +111,7 @@ export class AsyncInvoker {
     const rec = live ?? await this.queue.get(id);
     if (!rec) return null;
     // While it runs here, the lines written so far are on the in-memory invocation record.
-    const running = live ? this.records.get(id)?.logs ?? [] : [];
+    const running = live ? this.records.logsOf(id) : [];
     return eventView(rec, running);
   }
 
@@ -161,8 +161,8 @@ export class AsyncInvoker {
   private limit(bucket: string): number {
     if (bucket === DELIVERY_BUCKET) return DELIVERY_CONCURRENCY;
     // A deleted function's events still run (and fail, NotRetryable), one at a time.
-    if (!this.registry.has(bucket)) return 1;
-    return this.registry.resolve(bucket, '').spec.asyncConcurrency ?? this.s.concurrency;
+    if (!this.catalog.has(bucket)) return 1;
+    return this.catalog.resolve(bucket, '').spec.asyncConcurrency ?? this.s.concurrency;
   }
 
   private async run(rec: EventRecord): Promise<void> {
@@ -177,18 +177,16 @@ export class AsyncInvoker {
       if (rec.kind === 'deliver') {
         await this.deliver(rec);
       } else {
-        fn = this.registry.resolve(rec.functionName, rec.qualifier);
-        const inv = invocationOf(rec, fn);
-        await this.dispatcher.invoke(fn, inv);
-        attempt.version = inv.version;
-        if (inv.error) {
-          const { errorType, errorMessage, stackTrace, functionError } = inv.error;
-          error = { errorType, errorMessage, functionError, ...(stackTrace ? { stackTrace } : {}) };
-        } else if (inv.result) {
-          result = new Uint8Array(inv.result.slice(0));
+        fn = this.catalog.resolve(rec.functionName, rec.qualifier);
+        const out = await this.dispatcher.run(fn, attemptCall(rec, fn));
+        attempt.version = out.version;
+        if (out.error) {
+          const { errorType, errorMessage, stackTrace, functionError } = out.error;
+          error = { errorType, errorMessage, functionError, ...(stackTrace ? { stackTrace: [...stackTrace] } : {}) };
+        } else if (out.result) {
+          result = new Uint8Array(out.result.slice(0));
         }
-        keepLogs(rec, inv.logs);
-        this.dispatcher.settle(inv);
+        keepLogs(rec, this.records.logsOf(rec.id));
       }
     } catch (err) {
       const e = toHearthError(err);
@@ -259,7 +257,7 @@ export class AsyncInvoker {
    * (the URL must be in its egress.allow, checked at deploy and again here on every redirect hop).
    */
   private async deliver(rec: EventRecord): Promise<void> {
-    const source = this.registry.resolve(rec.functionName, '');
+    const source = this.catalog.resolve(rec.functionName, '');
     const policy = new EgressPolicy(source.spec.egress.allow);
     let status: number;
     try {
@@ -275,16 +273,17 @@ export class AsyncInvoker {
   }
 }
 
-/** One attempt as an invocation for the dispatcher: the event's bytes in a fresh buffer (it may be transferred). */
-function invocationOf(rec: EventRecord, fn: FunctionVersion): Invocation {
-  const inv = newInvocation(rec.id, fn, new Uint8Array(rec.body).slice().buffer as ArrayBuffer, rec.enc, rec.enc);
-  inv.async = true;
-  return inv;
+/** One attempt as a call for the dispatcher (parse): the event's bytes in a fresh buffer (it may be transferred). */
+function attemptCall(rec: EventRecord, fn: FunctionVersion): CallRequest {
+  return newCall({
+    requestId: rec.id, functionName: fn.name, qualifier: rec.qualifier, source: 'async',
+    body: new Uint8Array(rec.body).slice().buffer as ArrayBuffer, reqEnc: rec.enc, resEnc: rec.enc,
+  });
 }
 
 /** Appends an attempt's log lines to the record, keeping the newest within the bounds. */
-function keepLogs(rec: EventRecord, lines: LogLine[] | null): void {
-  if (!lines || lines.length === 0) return;
+function keepLogs(rec: EventRecord, lines: readonly LogLine[]): void {
+  if (lines.length === 0) return;
   rec.logs.push(...lines.map((l) => ({ time: l.time, requestId: l.requestId, stream: l.stream, message: l.message })));
   let bytes = rec.logs.reduce((n, l) => n + l.message.length, 0);
   let drop = Math.max(0, rec.logs.length - MAX_EVENT_LOG_LINES);
@@ -334,7 +333,7 @@ function statusOf(errorType: string): number {
 }
 
 /** The JSON view of an async event. */
-export function eventView(rec: EventRecord, runningLogs: LogLine[]): Record<string, unknown> {
+export function eventView(rec: EventRecord, runningLogs: readonly LogLine[]): Record<string, unknown> {
   const view: Record<string, unknown> = {
     requestId: rec.id,
     functionName: rec.functionName,
@@ -365,7 +364,7 @@ export function eventView(rec: EventRecord, runningLogs: LogLine[]): Record<stri
     else if (rec.result) {
       if (rec.enc === 0) view.result = payloadValue(rec.result, 0);
       else view.resultBase64 = Buffer.from(rec.result).toString('base64');
-      view.resultEncoding = rec.enc === 0 ? 'application/json' : 'application/msgpack';
+      view.resultEncoding = CONTENT_TYPES[rec.enc];
     }
   }
   return view;

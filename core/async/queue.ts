@@ -8,7 +8,7 @@
 // results go. An event's whole life is one EventRecord, written durably at every step that
 // matters: accepted (before the 202), outcome of each attempt (before anything depends on it).
 
-import type { LogLine } from '../backend.js';
+import type { LogLine } from '../call.js';
 
 export type EventStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 

@@ -3,7 +3,7 @@
 // deliver) through a global that it then deletes, installs console and the web platform APIs, and
 // keeps every host handle in closures that user code cannot reach.
 
-import { BATCH_SETTLE_TURNS, Deliver, Encoding, HostGlobal, HostOp, ModuleKind, Outcome, type WebResponseTuple } from '../protocol.js';
+import { BATCH_SETTLE_TURNS, Deliver, Encoding, HostGlobal, HostOp, ModuleKind, Outcome, WebField, type FailureTuple, type ResultTuple, type WebResponseTuple } from '../protocol.js';
 import { begin, calls, end, host } from './calls.js';
 import { decodeEvent, encodeResult } from './codec.js';
 import { formatValue, makeConsole, type LogSink } from './console.js';
@@ -22,8 +22,8 @@ delete g[HostGlobal.result];
 const seed = g[HostGlobal.seed];
 delete g[HostGlobal.seed];
 
-type Failure = [number, string, string, string];
-type Result = ArrayBuffer | Failure | WebResponseTuple;
+type Failure = FailureTuple;
+type Result = ResultTuple;
 
 let handler: Handler | null = null;
 let workers: WorkersModule | null = null;
@@ -225,7 +225,7 @@ let batchAt = 0;
 
 function resultBytes(r: Result): number {
   if (r instanceof ArrayBuffer) return r.byteLength;
-  return r[0] === Outcome.webResponse ? (r as WebResponseTuple)[4].byteLength + 256 : 256;
+  return r[0] === Outcome.webResponse ? (r as WebResponseTuple)[WebField.body].byteLength + 256 : 256;
 }
 
 /** Keeps a finished call's result; true when it was answered here (the host had asked for it). */

@@ -8,7 +8,7 @@
 //   Lambda function URLs do.
 
 import { lambdaUrlEvent as urlEvent, lambdaUrlResult as urlResult, type Codecs } from '../lambda-url.js';
-import { HostOp, Outcome, type WebResponseTuple } from '../protocol.js';
+import { HostOp, Outcome, type FailureTuple, type WebResponseTuple } from '../protocol.js';
 import { calls, host } from './calls.js';
 import { AbortController } from './web/abort.js';
 import { Body } from './web/body.js';
@@ -18,7 +18,7 @@ import { Request } from './web/request.js';
 import { Response } from './web/response.js';
 import { decodeUtf8 } from './utf8.js';
 
-type Failure = [number, string, string, string];
+type Failure = FailureTuple;
 
 export interface WorkersModule {
   fetch?: (request: Request, env: unknown, ctx: unknown) => unknown;

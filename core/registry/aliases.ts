@@ -1,9 +1,10 @@
 // Aliases: a name for a function's version, optionally splitting calls with one more version by
-// weight (Lambda's routing config), and holding reserved instances for what it points to.
+// weight (Lambda's routing config), and holding reserved instances for what it points to. Owns the
+// alias spec (parse, name rule), the hot-path route (AliasRoute) and what an alias reserves.
 
 import { z } from 'zod';
-import type { FunctionVersion } from './backend.js';
-import { HearthError } from './errors.js';
+import type { FunctionVersion } from '../backend.js';
+import { HearthError } from '../errors.js';
 
 /** Not a number (those are versions), not $LATEST. Lambda's rule. */
 export const ALIAS_NAME = /^(?!\d+$)[A-Za-z0-9_-]{1,128}$/;

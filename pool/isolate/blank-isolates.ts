@@ -2,9 +2,9 @@
 // code. A cold start takes one and loads its function into it; the reserve (pool/reserve.ts)
 // refills in the background, one isolate at a time.
 
-import type { HostLog, RuntimeScript } from './isolate-instance.js';
-import { IsolateInstance } from './isolate-instance.js';
-import { Reserve } from './reserve.js';
+import { Reserve } from '../reserve.js';
+import type { RuntimeScript } from './boot.js';
+import { IsolateInstance, type IsolateSettings } from './instance.js';
 
 /**
  * Refill a little later, not at once: making an isolate blocks the main thread for ~2.5 ms and
@@ -21,7 +21,7 @@ export class BlankIsolates {
 
   constructor(
     private readonly runtime: RuntimeScript,
-    private readonly hostLog: HostLog,
+    private readonly settings: IsolateSettings,
     defaultMemoryMb: number,
     count: number,
   ) {
@@ -32,7 +32,7 @@ export class BlankIsolates {
         return null;
       },
       // Made ahead of need: URL and crypto preloaded. setImmediate: the call that took one goes first.
-      make: (key) => new Promise<void>((r) => setImmediate(r)).then(() => IsolateInstance.prewarm(Number(key), this.runtime, this.hostLog, true)),
+      make: (key) => new Promise<void>((r) => setImmediate(r)).then(() => IsolateInstance.prewarm(Number(key), this.runtime, this.settings, true)),
       dispose: (inst) => inst.dispose(),
       failed: (_key, err) => {
         process.emitWarning(`could not pre-warm an isolate: ${(err as Error).message}`);
@@ -55,7 +55,7 @@ export class BlankIsolates {
   /** A blank isolate of this size: from the reserve when there is one, else made now. */
   async take(memoryMb: number): Promise<IsolateInstance> {
     if (!this.targets.has(memoryMb) && this.targets.size < 8) this.targets.set(memoryMb, 1);
-    return this.reserve.take(String(memoryMb)) ?? IsolateInstance.prewarm(memoryMb, this.runtime, this.hostLog);
+    return this.reserve.take(String(memoryMb)) ?? IsolateInstance.prewarm(memoryMb, this.runtime, this.settings);
   }
 
   /**
@@ -63,7 +63,7 @@ export class BlankIsolates {
    * deploy must not eat the reserve that cold calls draw on). It loads URL and crypto on first use.
    */
   fresh(memoryMb: number): Promise<IsolateInstance> {
-    return IsolateInstance.prewarm(memoryMb, this.runtime, this.hostLog);
+    return IsolateInstance.prewarm(memoryMb, this.runtime, this.settings);
   }
 
   close(): Promise<void> {

@@ -1,9 +1,10 @@
-// uWS request/response primitives: body reading with a size limit, JSON and error responses.
+// uWS request/response primitives: body reading with a size limit, JSON and text responses. Error
+// bodies are each protocol's renderer's (render-v1.ts, lambda.ts).
 // uWS rules honoured here: onAborted before any async step, copy every onData chunk (it is only
 // valid during the callback), cork every write made after an await.
 
 import type { HttpResponse } from 'uWebSockets.js';
-import { errorBody, HearthError, StatusLine } from './errors.js';
+import { HearthError, StatusLine } from '../errors.js';
 
 export interface Exchange {
   res: HttpResponse;
@@ -44,14 +45,14 @@ const DRAIN_CAP = 64 * 1024 * 1024;
  * Reads the whole body into one fresh ArrayBuffer (never a view of a pooled buffer: it may be
  * transferred into an isolate). Over `limit` → `fail` with a 413 once the rest of the body has
  * been read and thrown away (a lingering close: a client still sending would otherwise see a
- * reset instead of the answer), and the connection is then closed. `fail` defaults to sendError.
+ * reset instead of the answer), and the connection is then closed.
  */
 export function readBody(
   ex: Exchange,
   contentLength: string,
   limit: number,
   done: (body: ArrayBuffer) => void,
-  fail: (err: HearthError, close: boolean) => void = (err, close) => sendError(ex, err, undefined, close),
+  fail: (err: HearthError, close: boolean) => void,
 ): void {
   const declared = contentLength === '' ? -1 : Number(contentLength);
   if (declared > limit) {
@@ -98,17 +99,17 @@ function discard(ex: Exchange, seen: number, err: HearthError, fail: (err: Heart
 }
 
 /** Reads a JSON body (management calls: the host parses these, they are not payloads). */
-export function readJson(ex: Exchange, contentLength: string, limit: number, done: (value: unknown) => void): void {
+export function readJson(ex: Exchange, contentLength: string, limit: number, done: (value: unknown) => void, fail: (err: HearthError, close: boolean) => void): void {
   readBody(ex, contentLength, limit, (body) => {
     let value: unknown;
     try {
       value = body.byteLength === 0 ? undefined : JSON.parse(Buffer.from(body).toString('utf8'));
     } catch (err) {
-      sendError(ex, new HearthError('InvalidRequestContent', `the body is not valid JSON: ${(err as Error).message}`));
+      fail(new HearthError('InvalidRequestContent', `the body is not valid JSON: ${(err as Error).message}`), false);
       return;
     }
     done(value);
-  });
+  }, fail);
 }
 
 /**
@@ -141,17 +142,6 @@ export function sendText(ex: Exchange, status: number, contentType: string, text
   if (ex.aborted) return;
   ex.res.cork(() => {
     ex.res.writeStatus(StatusLine[status] ?? String(status)).writeHeader('Content-Type', contentType).end(text, ex.server.draining);
-  });
-  finish(ex);
-}
-
-export function sendError(ex: Exchange, err: HearthError, headers?: Record<string, string>, close = false): void {
-  if (ex.aborted) return;
-  ex.res.cork(() => {
-    ex.res.writeStatus(StatusLine[err.status] ?? String(err.status));
-    ex.res.writeHeader('Content-Type', 'application/json');
-    if (headers) for (const k in headers) ex.res.writeHeader(k, headers[k]!);
-    ex.res.end(errorBody(err), close || ex.server.draining);
   });
   finish(ex);
 }

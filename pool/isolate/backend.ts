@@ -6,14 +6,16 @@
 
 import ivm from 'isolated-vm';
 import { readFileSync } from 'node:fs';
-import type { Backend, BackendStats, FunctionVersion, InstanceInfo, Invocation } from '../core/backend.js';
-import { HearthError } from '../core/errors.js';
+import type { Backend, BackendStats, FunctionVersion, InstanceInfo } from '../../core/backend.js';
+import type { CallOutcome, CallRequest, Superseded } from '../../core/call.js';
+import { HearthError } from '../../core/errors.js';
+import { InstancePool, type InstanceFactory, type PoolEvents, type PoolSettings } from '../instance-pool.js';
 import { BlankIsolates } from './blank-isolates.js';
+import type { RuntimeScript } from './boot.js';
 import { CodeCache, type CodeStore } from './code-cache.js';
-import { InstancePool, type InstanceFactory, type PoolEvents, type PoolSettings } from './instance-pool.js';
-import { IsolateInstance, type HostLog, type RuntimeScript } from './isolate-instance.js';
+import { IsolateInstance, type IsolateSettings } from './instance.js';
 
-export interface IsolateBackendOptions extends PoolSettings {
+export interface IsolateBackendOptions extends PoolSettings, IsolateSettings {
   prewarmIsolates: number;
   defaultMemoryMb: number;
   runtimePath: string;
@@ -25,10 +27,11 @@ export class IsolateBackend implements Backend {
   private readonly code: CodeCache;
   readonly pool: InstancePool<IsolateInstance>;
 
-  constructor(opts: IsolateBackendOptions, store: CodeStore, hostLog: HostLog, events: PoolEvents = {}) {
+  constructor(opts: IsolateBackendOptions, store: CodeStore, events: PoolEvents = {}) {
     const runtime: RuntimeScript = { source: readFileSync(opts.runtimePath, 'utf8'), cachedData: null };
+    const settings: IsolateSettings = { batching: opts.batching, maxFetchBytes: opts.maxFetchBytes, sink: opts.sink };
     this.code = new CodeCache(store);
-    this.blanks = new BlankIsolates(runtime, hostLog, opts.defaultMemoryMb, opts.prewarmIsolates);
+    this.blanks = new BlankIsolates(runtime, settings, opts.defaultMemoryMb, opts.prewarmIsolates);
     const factory: InstanceFactory<IsolateInstance> = {
       create: async (fn, requestId) => {
         const inst = await this.blanks.take(fn.spec.memoryMb);
@@ -70,8 +73,8 @@ export class IsolateBackend implements Backend {
     }
   }
 
-  invoke(fn: FunctionVersion, inv: Invocation): Promise<void> {
-    return this.pool.serve(fn, inv);
+  invoke(fn: FunctionVersion, req: CallRequest): Promise<CallOutcome | Superseded> {
+    return this.pool.serve(fn, req);
   }
 
   retire(digest: string, gone = false): void {

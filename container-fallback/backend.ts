@@ -1,21 +1,24 @@
 // The container tier behind the Backend interface: stem cells per runtime image (started ahead,
 // refilled in the background), per-version warm containers in the same InstancePool as isolates
-// (same policy code), and the call itself over HTTP to the container's bootstrap.
+// (same policy code), and the call itself over HTTP to the container's server.
 //
 // Without a Docker engine, or without the runtime image, calls answer 503 with what to do; the
 // engine is watched, and the tier works again when it is back.
 
-import type { Backend, BackendStats, FunctionVersion, InstanceInfo, Invocation, WebRequest } from '../core/backend.js';
+import type { Backend, BackendStats, FunctionVersion, InstanceInfo } from '../core/backend.js';
+import { SUPERSEDED, type CallOutcome, type CallRequest, type LogSink, type Superseded } from '../core/call.js';
 import { HearthError } from '../core/errors.js';
-import { checkedHeaders } from '../core/web-headers.js';
 import { log } from '../core/log.js';
 import { InstancePool, type InstanceFactory, type PoolSettings } from '../pool/instance-pool.js';
+import { InstanceState } from '../pool/lifecycle.js';
 import { Reserve } from '../pool/reserve.js';
-import { lambdaUrlEvent, lambdaUrlResult, type Codecs } from '../runtime/lambda-url.js';
-import { Encoding } from '../runtime/protocol.js';
-import { ContainerInstance, type HostLog } from './container-instance.js';
+import type { Container } from './container.js';
+import { CONTAINER_RUNTIMES, isContainerRuntime, type ContainerRuntime } from './contract.js';
 import { NO_ENGINE_HELP, type Engine } from './engine.js';
-import { runtimeImageTag, type ContainerRuntime } from './images.js';
+import { urlEventCall, urlOutcome } from './function-url.js';
+import { ImageContainer } from './image-container.js';
+import { runtimeImageTag } from './images.js';
+import { RuntimeContainer } from './runtime-container.js';
 
 export interface ContainerBackendOptions extends PoolSettings {
   /** Stem cells kept ready per runtime image. */
@@ -29,34 +32,27 @@ export interface CodeSource {
   getCode(digest: string): Buffer;
 }
 
-const RUNTIMES: ContainerRuntime[] = ['python3', 'java17'];
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-const NODE_CODECS: Codecs = {
-  decodeUtf8: (b) => utf8.decode(b),
-  encodeUtf8: (t) => Buffer.from(t, 'utf8'),
-  toBase64: (b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64'),
-  fromBase64: (t) => Buffer.from(t, 'base64'),
-};
-const RUNTIME_USER = '10001:10001';
 /** Processes and threads a container may have when its spec does not say (Docker's --pids-limit). */
 export const DEFAULT_PIDS = 256;
 
 export class ContainerBackend implements Backend {
   readonly tier = 'container' as const;
-  readonly pool: InstancePool<ContainerInstance>;
+  readonly pool: InstancePool<Container>;
   /** Stem cells by runtime, at the default memory size (pool/reserve.ts). */
-  private readonly stems: Reserve<ContainerInstance>;
+  private readonly stems: Reserve<RuntimeContainer>;
   private closed = false;
-  /** Runtime images found in the engine (tag → present). */
+  /** Runtime images found in the engine (runtime → present). */
   private readonly images = new Map<ContainerRuntime, boolean>();
+  /** Set while the instances are checked against the engine that came back; calls wait for it. */
+  private reconciling: Promise<void> | null = null;
 
   constructor(
     private readonly opts: ContainerBackendOptions,
     private readonly engine: Engine,
     private readonly code: CodeSource,
-    private readonly hostLog: HostLog,
+    private readonly sink: LogSink,
   ) {
-    const factory: InstanceFactory<ContainerInstance> = {
+    const factory: InstanceFactory<Container> = {
       create: (fn, requestId) => this.create(fn, requestId),
       dispose: (inst) => inst.dispose(),
       estimateMb: (fn) => fn.spec.memoryMb,
@@ -66,10 +62,10 @@ export class ContainerBackend implements Backend {
       },
     };
     this.pool = new InstancePool(factory, opts, {});
-    this.stems = new Reserve<ContainerInstance>({
+    this.stems = new Reserve<RuntimeContainer>({
       next: (have) => {
         if (!this.engine.available || this.closed) return null;
-        return RUNTIMES.find((r) => have(r) < opts.stemCells && this.images.get(r) !== false) ?? null;
+        return CONTAINER_RUNTIMES.find((r) => have(r) < opts.stemCells && this.images.get(r) !== false) ?? null;
       },
       make: (runtime) => this.startStem(runtime as ContainerRuntime, opts.defaultMemoryMb),
       dispose: (inst) => inst.dispose(),
@@ -105,10 +101,8 @@ export class ContainerBackend implements Backend {
    */
   private exited(id: string): void {
     let lost = false;
-    for (const slot of this.pool.slots.values()) {
-      for (const inst of slot.instances) {
-        if (inst.containerId === id && !inst.broken) { inst.lost(); lost = true; }
-      }
+    for (const inst of this.pool.live()) {
+      if (inst.containerId === id) { inst.lost(); lost = true; }
     }
     if (lost) {
       log.info({ container: id.slice(0, 12) }, 'a warm container stopped: it is replaced');
@@ -121,8 +115,7 @@ export class ContainerBackend implements Backend {
 
   /** The exit events had a gap (the engine stayed up): the warm containers that stopped meanwhile go. */
   private async resync(): Promise<void> {
-    const held: ContainerInstance[] = [];
-    for (const slot of this.pool.slots.values()) for (const inst of slot.instances) if (!inst.broken) held.push(inst);
+    const held = [...this.pool.live()];
     let running: Set<string>;
     try {
       running = await this.engine.running();
@@ -131,9 +124,6 @@ export class ContainerBackend implements Backend {
     }
     for (const inst of held) if (!running.has(inst.containerId)) this.exited(inst.containerId);
   }
-
-  /** Set while the instances are checked against the engine that came back; calls wait for it. */
-  private reconciling: Promise<void> | null = null;
 
   /**
    * After the engine was gone: a warm container that is no longer running (a restarted engine
@@ -149,10 +139,8 @@ export class ContainerBackend implements Backend {
       running = new Set();
     }
     let lost = 0;
-    for (const slot of this.pool.slots.values()) {
-      for (const inst of slot.instances) {
-        if (!running.has(inst.containerId) && !inst.broken) { inst.lost(); lost++; }
-      }
+    for (const inst of this.pool.live()) {
+      if (!running.has(inst.containerId)) { inst.lost(); lost++; }
     }
     this.pool.dropBroken('engine restarted');
     // A stem cell that finished starting as the engine went (after the reserve was cleared).
@@ -177,7 +165,7 @@ export class ContainerBackend implements Backend {
   private async imageFor(runtime: ContainerRuntime): Promise<string> {
     const tag = runtimeImageTag(runtime);
     if (this.images.get(runtime) !== true) {
-      const id = await this.engine.imageId(tag).catch((err) => { this.engine.lost(err); throw this.unavailable(); });
+      const id = await this.engine.imageId(tag).catch((err: unknown) => { this.engine.lost(err); throw this.unavailable(); });
       if (id === null) this.images.set(runtime, false);
       if (id === null) throw new HearthError('BackendUnavailable', `the ${runtime} runtime image (${tag}) is not in the Docker engine: run \`hearth images build\` (npm test's set-up does)`);
       this.images.set(runtime, true);
@@ -187,9 +175,9 @@ export class ContainerBackend implements Backend {
 
   /** Deploy-time: with an engine, load the code once in a fresh container (bad code is a 400 now). */
   async prepare(fn: FunctionVersion, code: Buffer): Promise<void> {
-    if (fn.runtime !== 'python3' && fn.runtime !== 'java17') return;
+    if (!isContainerRuntime(fn.runtime)) return;
     if (!this.engine.available) return; // checked at the first call instead
-    let inst: ContainerInstance | null = null;
+    let inst: RuntimeContainer | null = null;
     try {
       // A container of its own: a deploy must not eat the stem cells that cold calls draw on.
       inst = await this.startStem(fn.runtime, fn.spec.memoryMb);
@@ -223,59 +211,23 @@ export class ContainerBackend implements Backend {
     return id;
   }
 
-  async invoke(fn: FunctionVersion, inv: Invocation): Promise<void> {
+  /**
+   * One call. A web call to a python3 or java17 function runs as an event call of its own (the
+   * Lambda function URL event, function-url.ts), and its outcome is made the web call's.
+   */
+  async invoke(fn: FunctionVersion, req: CallRequest): Promise<CallOutcome | Superseded> {
     if (!this.engine.available) throw this.unavailable();
     if (this.reconciling !== null) await this.reconciling;
-    const web = inv.web !== undefined && fn.runtime !== 'image' ? this.asUrlEvent(inv) : null;
-    try {
-      await this.pool.serve(fn, inv);
-    } finally {
-      if (web !== null) inv.web = web;
-    }
-    if (web !== null) this.fromUrlResult(fn, inv);
+    if (req.web === null || fn.runtime === 'image') return this.pool.serve(fn, req);
+    const out = await this.pool.serve(fn, urlEventCall(req));
+    return out === SUPERSEDED ? out : urlOutcome(fn, out);
   }
 
-  /**
-   * A web call to a python3 or java17 function: the handler gets the Lambda function URL event
-   * (payload 2.0) as its JSON event, as js event functions do (runtime/lambda-url.ts).
-   */
-  private asUrlEvent(inv: Invocation): WebRequest {
-    const web = inv.web!;
-    const event = lambdaUrlEvent(NODE_CODECS, web.method, web.url, web.headers, inv.body, inv.requestId, web.remoteAddress);
-    const bytes = Buffer.from(JSON.stringify(event));
-    inv.body = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
-    inv.reqEnc = Encoding.json;
-    inv.resEnc = Encoding.json;
-    inv.web = undefined;
-    return web;
-  }
-
-  /** The handler's JSON result as the web response ({statusCode, headers, body, …} or any value). */
-  private fromUrlResult(fn: FunctionVersion, inv: Invocation): void {
-    if (inv.result === null || inv.result === undefined) return;
-    const invalid = (why: string) => {
-      inv.result = null;
-      inv.error = { errorType: 'InvalidResponse', errorMessage: `${fn.name}: ${why}`, stackTrace: [], status: 500, functionError: true };
-    };
-    let r;
-    try {
-      r = lambdaUrlResult(NODE_CODECS, JSON.parse(Buffer.from(inv.result).toString('utf8')));
-    } catch (err) {
-      return invalid(`the result is not a function URL response: ${(err as Error).message}`);
-    }
-    // Final statuses only (a 1xx would leave clients and proxies waiting), as for js functions.
-    if (r.status < 200) return invalid(`statusCode ${r.status} is not a final HTTP status`);
-    const headers = checkedHeaders(r.headers);
-    if (headers === null) return invalid('the response has a header name or value HTTP does not allow');
-    inv.response = { status: r.status, statusText: '', headers };
-    inv.result = r.body.buffer.slice(r.body.byteOffset, r.body.byteOffset + r.body.byteLength) as ArrayBuffer;
-  }
-
-  private async create(fn: FunctionVersion, requestId: string): Promise<ContainerInstance> {
+  private async create(fn: FunctionVersion, requestId: string): Promise<Container> {
     if (!this.engine.available) throw this.unavailable();
     if (fn.runtime === 'image') {
       try {
-        const inst = await ContainerInstance.forImage(this.engine, fn, { ...this.limits(fn), hostLog: this.hostLog });
+        const inst = await ImageContainer.start(this.engine, fn, { ...this.limits(fn), sink: this.sink });
         inst.footprintMb = inst.memoryMb; // the limit, until measured
         void inst.measure();
         return inst;
@@ -285,10 +237,10 @@ export class ContainerBackend implements Backend {
         throw new HearthError('BackendUnavailable', `could not start a container of ${fn.spec.image} (${fn.imageId}): ${(err as Error).message}`);
       }
     }
-    const runtime = fn.runtime as ContainerRuntime;
+    if (!isContainerRuntime(fn.runtime)) throw new HearthError('InternalError', `${fn.name}: runtime ${fn.runtime} does not run in a container`);
     // Read before the first await: a redeploy meanwhile may drop this code from the store.
     const code = this.code.getCode(fn.codeDigest);
-    const inst = await this.stemCell(runtime, fn.spec.memoryMb);
+    const inst = await this.stemCell(fn.runtime, fn.spec.memoryMb);
     try {
       await inst.specialize(fn, code, requestId, this.limits(fn));
     } catch (err) {
@@ -306,16 +258,14 @@ export class ContainerBackend implements Backend {
   }
 
   /** A ready stem cell of this runtime and memory size: from the reserve, else started now. */
-  private async stemCell(runtime: ContainerRuntime, memoryMb: number): Promise<ContainerInstance> {
-    return this.stems.take(runtime, (s) => s.memoryMb === memoryMb && !s.broken) ?? this.startStem(runtime, memoryMb);
+  private async stemCell(runtime: ContainerRuntime, memoryMb: number): Promise<RuntimeContainer> {
+    return this.stems.take(runtime, (s) => s.memoryMb === memoryMb && s.state === InstanceState.prewarmed) ?? this.startStem(runtime, memoryMb);
   }
 
-  private async startStem(runtime: ContainerRuntime, memoryMb: number): Promise<ContainerInstance> {
+  private async startStem(runtime: ContainerRuntime, memoryMb: number): Promise<RuntimeContainer> {
     const image = await this.imageFor(runtime);
     try {
-      return await ContainerInstance.start(this.engine, {
-        image, runtime, memoryMb, cpus: this.opts.cpus, pids: DEFAULT_PIDS, hostLog: this.hostLog, user: RUNTIME_USER,
-      });
+      return await RuntimeContainer.start(this.engine, { runtime, image, memoryMb, cpus: this.opts.cpus, pids: DEFAULT_PIDS, sink: this.sink });
     } catch (err) {
       if (err instanceof HearthError) throw err;
       // The engine refused: is it still there?

@@ -1,39 +1,47 @@
-// Management routes: functions (deploy, read, list, delete), versions and aliases, logs,
-// invocation records, health.
+// Management routes (a table for routes.ts): functions (deploy, read, list, delete), versions and
+// aliases, instances, schedules, logs, invocation records, dead letters, metrics, health.
 
-import type { AsyncInvoker } from './async/invoker.js';
-import type { Triggers } from './triggers.js';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
-import type { Backend, BackendStats, FunctionVersion } from './backend.js';
-import type { Config } from './config.js';
-import { HearthError, toHearthError } from './errors.js';
-import type { FrontEnd } from './http.js';
-import { readJson, sendError, sendJson, sendText, type Exchange } from './http-io.js';
-import { invocationView, type FunctionLogs, type InvocationRecords } from './logs.js';
-import type { Metrics } from './metrics.js';
-import type { Registry } from './registry.js';
+import type { AsyncInvoker } from '../async/invoker.js';
+import type { Tiers } from '../backend.js';
+import type { Config } from '../config.js';
+import { HearthError, toHearthError } from '../errors.js';
+import type { FunctionLogs } from '../logs.js';
+import { invocationView, type InvocationRecords } from '../records.js';
+import type { Metrics } from '../metrics.js';
+import type { Registry } from '../registry/index.js';
+import type { Triggers } from '../triggers.js';
+import { readJson, sendJson, sendText, type Exchange } from './exchange.js';
+import type { FrontEnd } from './front-end.js';
+import type { Gate } from './gate.js';
+import { v1Error } from './render-v1.js';
+import { route, type Route } from './routes.js';
 
 export interface ManagementDeps {
   config: Config;
+  frontEnd: FrontEnd;
+  gate: Gate;
   registry: Registry;
   records: InvocationRecords;
   functionLogs: FunctionLogs;
   isReady: () => boolean;
-  backendFor: (runtime: FunctionVersion['runtime']) => Backend;
-  isolateStats: () => BackendStats;
+  tiers: Tiers;
   triggers: Triggers;
   metrics: Metrics;
   asyncInvoker: AsyncInvoker;
 }
 
-export function mountManagement(fe: FrontEnd, deps: ManagementDeps): void {
-  const app = fe.app;
+export function managementRoutes(deps: ManagementDeps): Route[] {
+  const fe = deps.frontEnd;
   const { registry, records, functionLogs, config } = deps;
+  const routes: Route[] = [];
+  const sendError = (ex: Exchange, err: HearthError, headers?: Record<string, string>, close = false) => v1Error(ex, err, { ...(headers ? { headers } : {}), close });
+  const failBody = (ex: Exchange) => (err: HearthError, close: boolean) => sendError(ex, err, undefined, close);
 
   /** An admin route: token checked, errors mapped, headers read before anything async. */
-  const admin = (handler: (ex: Exchange, req: HttpRequest) => void) => (res: HttpResponse, req: HttpRequest) => {
+  const admin = (method: Route['method'], path: string, handler: (ex: Exchange, req: HttpRequest) => void) => routes.push(route(method, path, (res: HttpResponse, req: HttpRequest) => {
     const ex = fe.track(res);
-    if (!fe.authorized(req)) {
+    if (!deps.gate.isAdmin(req.getHeader('authorization'))) {
       return sendError(ex, new HearthError('Unauthorized', 'management calls need "Authorization: Bearer <HEARTH_ADMIN_TOKEN>"'), { 'WWW-Authenticate': 'Bearer' });
     }
     try {
@@ -41,9 +49,9 @@ export function mountManagement(fe: FrontEnd, deps: ManagementDeps): void {
     } catch (err) {
       sendError(ex, toHearthError(err));
     }
-  };
+  }));
 
-  app.put('/v1/functions/:name', admin((ex, req) => {
+  admin('PUT', '/v1/functions/:name', (ex, req) => {
     const name = req.getParameter(0)!;
     const contentType = req.getHeader('content-type');
     if (contentType !== '' && !contentType.startsWith('application/json')) {
@@ -54,36 +62,35 @@ export function mountManagement(fe: FrontEnd, deps: ManagementDeps): void {
         (r) => sendJson(ex, r.created ? 201 : 200, r.view),
         (err) => sendError(ex, toHearthError(err)),
       );
-    });
-  }));
+    }, failBody(ex));
+  });
 
-  app.get('/v1/functions', admin((ex) => sendJson(ex, 200, { functions: registry.list() })));
-  app.get('/v1/functions/:name', admin((ex, req) => sendJson(ex, 200, registry.get(req.getParameter(0)!))));
-  app.del('/v1/functions/:name', admin((ex, req) => {
+  admin('GET', '/v1/functions', (ex) => sendJson(ex, 200, { functions: registry.list() }));
+  admin('GET', '/v1/functions/:name', (ex, req) => sendJson(ex, 200, registry.get(req.getParameter(0)!)));
+  admin('DELETE', '/v1/functions/:name', (ex, req) => {
     const name = req.getParameter(0)!;
     registry.delete(name);
-    functionLogs.drop(name);
     sendJson(ex, 204, null);
-  }));
+  });
 
   // Versions: POST publishes $LATEST as the next number (or answers the last one if unchanged).
-  app.post('/v1/functions/:name/versions', admin((ex, req) => {
+  admin('POST', '/v1/functions/:name/versions', (ex, req) => {
     const name = req.getParameter(0)!;
     readJson(ex, req.getHeader('content-length'), 64 * 1024, (body) => {
       registry.publish(name, body).then(
         (r) => sendJson(ex, r.created ? 201 : 200, r.view),
         (err) => sendError(ex, toHearthError(err)),
       );
-    });
-  }));
-  app.get('/v1/functions/:name/versions', admin((ex, req) => sendJson(ex, 200, { versions: registry.versions(req.getParameter(0)!) })));
-  app.del('/v1/functions/:name/versions/:version', admin((ex, req) => {
+    }, failBody(ex));
+  });
+  admin('GET', '/v1/functions/:name/versions', (ex, req) => sendJson(ex, 200, { versions: registry.versions(req.getParameter(0)!) }));
+  admin('DELETE', '/v1/functions/:name/versions/:version', (ex, req) => {
     registry.deleteVersion(req.getParameter(0)!, req.getParameter(1)!);
     sendJson(ex, 204, null);
-  }));
+  });
 
   // Aliases: {version, additionalVersionWeights: {"N": weight}, minInstances, description}.
-  app.put('/v1/functions/:name/aliases/:alias', admin((ex, req) => {
+  admin('PUT', '/v1/functions/:name/aliases/:alias', (ex, req) => {
     const name = req.getParameter(0)!;
     const alias = req.getParameter(1)!;
     readJson(ex, req.getHeader('content-length'), 64 * 1024, (body) => {
@@ -91,65 +98,65 @@ export function mountManagement(fe: FrontEnd, deps: ManagementDeps): void {
         (r) => sendJson(ex, r.created ? 201 : 200, r.view),
         (err) => sendError(ex, toHearthError(err)),
       );
-    });
-  }));
-  app.get('/v1/functions/:name/aliases', admin((ex, req) => sendJson(ex, 200, { aliases: registry.aliases(req.getParameter(0)!) })));
-  app.get('/v1/functions/:name/aliases/:alias', admin((ex, req) => sendJson(ex, 200, registry.alias(req.getParameter(0)!, req.getParameter(1)!))));
-  app.del('/v1/functions/:name/aliases/:alias', admin((ex, req) => {
+    }, failBody(ex));
+  });
+  admin('GET', '/v1/functions/:name/aliases', (ex, req) => sendJson(ex, 200, { aliases: registry.aliases(req.getParameter(0)!) }));
+  admin('GET', '/v1/functions/:name/aliases/:alias', (ex, req) => sendJson(ex, 200, registry.alias(req.getParameter(0)!, req.getParameter(1)!)));
+  admin('DELETE', '/v1/functions/:name/aliases/:alias', (ex, req) => {
     registry.deleteAlias(req.getParameter(0)!, req.getParameter(1)!);
     sendJson(ex, 204, null);
-  }));
+  });
 
-  app.get('/v1/functions/:name/instances', admin((ex, req) => {
+  admin('GET', '/v1/functions/:name/instances', (ex, req) => {
     const name = req.getParameter(0)!;
     // No qualifier: every version's instances; an alias: those of the versions it routes to.
     const versions = registry.versionsFor(name, req.getQuery('qualifier') ?? '');
-    sendJson(ex, 200, { functionName: name, instances: versions.flatMap((fn) => deps.backendFor(fn.runtime).instances(fn.digest)) });
-  }));
+    sendJson(ex, 200, { functionName: name, instances: versions.flatMap((fn) => deps.tiers.for(fn.runtime).instances(fn.digest)) });
+  });
 
-  app.get('/v1/functions/:name/schedules', admin((ex, req) => {
+  admin('GET', '/v1/functions/:name/schedules', (ex, req) => {
     const name = req.getParameter(0)!;
     registry.get(name); // 404 for an unknown function
     sendJson(ex, 200, { schedules: deps.triggers.describe(name) });
-  }));
-  app.get('/v1/functions/:name/logs', admin((ex, req) => {
+  });
+  admin('GET', '/v1/functions/:name/logs', (ex, req) => {
     const name = req.getParameter(0)!;
     const since = parseTime(req.getQuery('since'));
     const limit = clampInt(req.getQuery('limit'), 100, 1, 10_000, 'limit');
     const requestId = req.getQuery('requestId') || undefined;
     if (!registry.has(name)) throw new HearthError('FunctionNotFound', `function "${name}" does not exist`);
     sendJson(ex, 200, { functionName: name, lines: functionLogs.query(name, since, limit, requestId) });
-  }));
+  });
 
   // An async event's record comes from the queue (it survives restarts and is shared by
   // replicas); sync calls' from memory.
-  app.get('/v1/invocations/:id', admin((ex, req) => {
+  admin('GET', '/v1/invocations/:id', (ex, req) => {
     const id = req.getParameter(0)!;
     const fromMemory = (cause: unknown) => {
       // The queue is unreachable (e.g. Redis is down): a sync call's record is still in memory.
       const inv = records.get(id);
-      if (inv && !inv.async) return sendJson(ex, 200, invocationView(inv));
+      if (inv && inv.source !== 'async') return sendJson(ex, 200, invocationView(inv));
       sendError(ex, toHearthError(cause));
     };
     deps.asyncInvoker.view(id).then((view) => {
       if (view) return sendJson(ex, 200, view);
       const inv = records.get(id);
       // An async event the queue no longer has (discarded, expired) is gone, whatever memory holds.
-      if (!inv || inv.async) throw new HearthError('InvocationNotFound', `no invocation "${id}" on record (sync calls are kept for the last ${config.invocationRetention}; async events for --async-retention-ms once they succeed)`);
+      if (!inv || inv.source === 'async') throw new HearthError('InvocationNotFound', `no invocation "${id}" on record (sync calls are kept for the last ${config.invocationRetention}; async events for --async-retention-ms once they succeed)`);
       sendJson(ex, 200, invocationView(inv));
     }, fromMemory).catch((err) => sendError(ex, toHearthError(err)));
-  }));
+  });
 
   // Dead letters: async events that failed for good (retries exhausted, too old, not retryable).
-  app.get('/v1/functions/:name/dead-letters', admin((ex, req) => {
+  admin('GET', '/v1/functions/:name/dead-letters', (ex, req) => {
     const name = req.getParameter(0)!;
     const limit = clampInt(req.getQuery('limit'), 100, 1, 10_000, 'limit');
     deps.asyncInvoker.deadLetters(name, limit).then(
       (events) => sendJson(ex, 200, { functionName: name, deadLetters: events }),
       (err) => sendError(ex, toHearthError(err)),
     );
-  }));
-  app.post('/v1/functions/:name/dead-letters/redrive', admin((ex, req) => {
+  });
+  admin('POST', '/v1/functions/:name/dead-letters/redrive', (ex, req) => {
     const name = req.getParameter(0)!;
     const limit = clampInt(req.getQuery('limit'), 1_000, 1, 10_000, 'limit');
     (async () => {
@@ -159,55 +166,43 @@ export function mountManagement(fe: FrontEnd, deps: ManagementDeps): void {
       }
       return redriven;
     })().then((ids) => sendJson(ex, 200, { functionName: name, redriven: ids }), (err) => sendError(ex, toHearthError(err)));
-  }));
-  app.post('/v1/functions/:name/dead-letters/:id/redrive', admin((ex, req) => {
+  });
+  admin('POST', '/v1/functions/:name/dead-letters/:id/redrive', (ex, req) => {
     const name = req.getParameter(0)!;
     const id = req.getParameter(1)!;
     deps.asyncInvoker.redrive(name, id).then((view) => {
       if (!view) return sendError(ex, new HearthError('InvocationNotFound', `"${id}" is not a dead letter of function "${name}"`));
       sendJson(ex, 200, view);
     }, (err) => sendError(ex, toHearthError(err)));
-  }));
-  app.del('/v1/functions/:name/dead-letters/:id', admin((ex, req) => {
+  });
+  admin('DELETE', '/v1/functions/:name/dead-letters/:id', (ex, req) => {
     const name = req.getParameter(0)!;
     const id = req.getParameter(1)!;
     deps.asyncInvoker.queue.discard(name, id).then((gone) => {
       if (!gone) return sendError(ex, new HearthError('InvocationNotFound', `"${id}" is not a dead letter of function "${name}"`));
       sendJson(ex, 204, null);
     }, (err) => sendError(ex, toHearthError(err)));
-  }));
+  });
 
   // Prometheus' text format; behind the admin token when one is set, like the other management routes.
-  app.get('/metrics', admin((ex) => {
+  admin('GET', '/metrics', (ex) => {
     deps.metrics.text().then(
       (text) => sendText(ex, 200, deps.metrics.contentType, text),
       (err) => sendError(ex, toHearthError(err)),
     );
-  }));
+  });
 
-  app.get('/healthz', (res) => {
+  routes.push(route('GET', '/healthz', (res) => {
     const ex = fe.track(res);
     sendJson(ex, 200, { status: 'ok' });
-  });
-  app.get('/readyz', (res) => {
+  }));
+  routes.push(route('GET', '/readyz', (res) => {
     const ex = fe.track(res);
     if (fe.draining) return sendError(ex, new HearthError('Draining', 'draining: not taking new calls'));
     if (!deps.isReady()) return sendError(ex, new HearthError('BackendUnavailable', 'starting: functions, pre-warmed isolates or stem cells not ready yet'));
-    sendJson(ex, 200, { status: 'ready', isolates: deps.isolateStats() });
-  });
-
-  // Known paths with another method: 405; anything else: 404. Both JSON.
-  const known = ['/metrics', '/v1/functions', '/v1/functions/:name', '/v1/functions/:name/invoke', '/v1/functions/:name/logs', '/v1/functions/:name/instances', '/v1/functions/:name/schedules', '/v1/functions/:name/versions', '/v1/functions/:name/versions/:version', '/v1/functions/:name/aliases', '/v1/functions/:name/aliases/:alias', '/v1/functions/:name/dead-letters', '/v1/functions/:name/dead-letters/redrive', '/v1/functions/:name/dead-letters/:id', '/v1/functions/:name/dead-letters/:id/redrive', '/v1/invocations/:id', '/healthz', '/readyz'];
-  for (const path of known) {
-    app.any(path, (res, req) => {
-      const ex = fe.track(res);
-      sendError(ex, new HearthError('MethodNotAllowed', `${req.getMethod().toUpperCase()} is not allowed on ${req.getUrl()}`));
-    });
-  }
-  app.any('/*', (res, req) => {
-    const ex = fe.track(res);
-    sendError(ex, new HearthError('NotFound', `no route for ${req.getMethod().toUpperCase()} ${req.getUrl()}`));
-  });
+    sendJson(ex, 200, { status: 'ready', isolates: deps.tiers.isolates.stats() });
+  }));
+  return routes;
 }
 
 function parseTime(v: string | undefined): number {

@@ -1,0 +1,33 @@
+// The container contract, stated once: what every container of this tier is (the runtime images
+// the image builder makes, and the containers the engine starts from them or from a function's
+// own image) and how the host finds and reaches it.
+
+import { Runtimes, type Runtime } from '../core/spec.js';
+
+/** Where the function's server listens in every container (the SCF custom-image contract). */
+export const FUNCTION_PORT = 9000;
+
+/** The uid and gid functions of the runtime images run as (the image's user, and the host's run option). */
+export const RUNTIME_UID = 10001;
+export const RUNTIME_GID = 10001;
+export const RUNTIME_USER = `${RUNTIME_UID}:${RUNTIME_GID}`;
+
+/** Every container and network Hearth makes carries this label (value: the Hearth process's id). */
+export const MANAGED_LABEL = 'hearth.managed';
+/** On runtime images and on every container: its runtime (python3, java17, or image). */
+export const RUNTIME_LABEL = 'hearth.runtime';
+/** On a custom image's container: the function it runs. */
+export const FUNCTION_LABEL = 'hearth.function';
+
+/** The network function containers join (internal, no traffic between containers). */
+export const NETWORK_NAME = 'hearth-functions';
+
+/** The runtimes that run in a runtime image of this tier: every runtime but js (isolates) and image (the function's own). */
+export type ContainerRuntime = Exclude<Runtime, 'js' | 'image'>;
+
+export function isContainerRuntime(runtime: string): runtime is ContainerRuntime {
+  return runtime !== 'js' && runtime !== 'image' && (Runtimes as readonly string[]).includes(runtime);
+}
+
+/** python3, java17: derived from the spec's runtimes, so a new one cannot be left out here. */
+export const CONTAINER_RUNTIMES: readonly ContainerRuntime[] = Runtimes.filter(isContainerRuntime);

@@ -1,0 +1,391 @@
+// The Docker engine, through dockerode (the Engine of engine.ts): whether it answers (watched, so
+// container functions answer 503 while it is gone and work again when it is back), the isolated
+// network functions run on, containers made with the isolation settings, their exits and output,
+// and the clean-up of what a previous run left. The only module that runs containers through
+// dockerode.
+
+import Docker from 'dockerode';
+import { execFile } from 'node:child_process';
+import { FUNCTION_PORT, MANAGED_LABEL, NETWORK_NAME } from './contract.js';
+import { logLines } from './docker-log-lines.js';
+import type { ContainerSpec, Engine, OutputLine, RunningContainer } from './engine.js';
+
+export class DockerEngine implements Engine {
+  private readonly docker: Docker;
+  available = false;
+  /**
+   * Counts the times the engine went away. A container started in an earlier epoch may have gone
+   * with it (a restarted engine without live-restore stops its containers).
+   */
+  epoch = 0;
+  lastError = '';
+  private watcher: NodeJS.Timeout | null = null;
+  private networkId: string | null = null;
+  private readonly listeners: ((up: boolean) => void)[] = [];
+
+  /** `networkName`: the functions network (tests use their own). */
+  constructor(docker = new Docker(), private readonly networkName = NETWORK_NAME) {
+    this.docker = docker;
+  }
+
+  /** Pings now; true when the engine answers. */
+  async ping(): Promise<boolean> {
+    try {
+      await withTimeout(this.docker.ping(), 3_000, 'the Docker engine did not answer a ping in 3 s');
+      this.set(true, '');
+    } catch (err) {
+      this.set(false, (err as Error).message);
+    }
+    return this.available;
+  }
+
+  /** Pings every `ms` and tells listeners when the engine goes or comes back. */
+  watch(ms = 2_000): void {
+    if (this.watcher) return;
+    this.watcher = setInterval(() => void this.ping(), ms);
+    this.watcher.unref();
+  }
+
+  onChange(fn: (up: boolean) => void): void {
+    this.listeners.push(fn);
+  }
+
+  close(): void {
+    if (this.watcher) clearInterval(this.watcher);
+    this.watcher = null;
+    this.closed = true;
+    if (this.exitRetry) clearTimeout(this.exitRetry);
+    this.exitRetry = null;
+    this.exitStream?.destroy();
+    this.exitStream = null;
+  }
+
+  private closed = false;
+  private exitStream: NodeJS.ReadableStream & { destroy(): void } | null = null;
+  private exitRetry: NodeJS.Timeout | null = null;
+  private onExit: ((id: string) => void) | null = null;
+  private onExitGap: (() => void) | null = null;
+
+  /**
+   * Tells `onExit` the id of every container of this process that stops — killed from outside,
+   * out of memory, crashed, or removed by Hearth itself — as the engine reports it ("die" events),
+   * so a dead warm container is noticed without waiting for a call. One event stream, reopened
+   * when it breaks and when the engine is back; `onGap` runs when it was reopened while the engine
+   * stayed up (exits in the gap were not reported: look for yourself). Call once.
+   */
+  watchExits(onExit: (id: string) => void, onGap: () => void): void {
+    this.onExit = onExit;
+    this.onExitGap = onGap;
+    this.onChange((up) => { if (up) this.openExits(false); });
+    this.openExits(false);
+  }
+
+  private openExits(gap: boolean): void {
+    if (this.exitStream !== null || this.closed || !this.available || this.onExit === null) return;
+    const epoch = this.epoch;
+    const filters = JSON.stringify({ type: ['container'], event: ['die'], label: [`${MANAGED_LABEL}=${process.pid}`] });
+    (this.docker.getEvents({ filters }) as Promise<NodeJS.ReadableStream & { destroy(): void }>).then((stream) => {
+      if (this.closed || this.exitStream !== null) return stream.destroy();
+      this.exitStream = stream;
+      let buf = '';
+      stream.on('data', (chunk: Buffer | string) => {
+        buf += chunk.toString();
+        for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+          const line = buf.slice(0, nl);
+          buf = buf.slice(nl + 1);
+          let id: unknown;
+          try {
+            const e = JSON.parse(line) as { id?: string; Actor?: { ID?: string } };
+            id = e.Actor?.ID ?? e.id;
+          } catch {
+            continue;
+          }
+          if (typeof id === 'string' && id !== '') this.onExit?.(id);
+        }
+      });
+      const ended = () => {
+        if (this.exitStream !== stream) return;
+        this.exitStream = null;
+        this.retryExits();
+      };
+      stream.on('end', ended);
+      stream.on('error', ended);
+      stream.on('close', ended);
+      if (gap && this.epoch === epoch) this.onExitGap?.();
+    }, () => this.retryExits());
+  }
+
+  /** The stream broke or could not open: again in a second (while the engine answers; else when it is back). */
+  private retryExits(): void {
+    if (this.closed || this.exitRetry !== null) return;
+    this.exitRetry = setTimeout(() => {
+      this.exitRetry = null;
+      this.openExits(true);
+    }, 1_000);
+    this.exitRetry.unref();
+  }
+
+  /** Marks the engine gone after a failed call (the watcher finds out when it is back). */
+  lost(err: unknown): void {
+    this.set(false, (err as Error)?.message ?? String(err));
+  }
+
+  private set(up: boolean, error: string): void {
+    this.lastError = error;
+    if (up === this.available) return;
+    this.available = up;
+    if (!up) {
+      this.networkId = null;
+      this.epoch++;
+    } else {
+      // Removals that failed while it was gone.
+      for (const id of this.unremoved) void this.remove(id);
+    }
+    for (const l of this.listeners) l(up);
+  }
+
+  /**
+   * The network function containers join: a bridge that is internal (no route out) and with
+   * inter-container traffic off (a function cannot reach another's container). The host reaches
+   * each container by its address on it. As root, the host's own addresses on the bridge are
+   * closed to the containers too (only replies to the host's connections pass).
+   */
+  async network(): Promise<string> {
+    if (this.networkId) return this.networkId;
+    let id = await this.findNetwork();
+    if (id === null) {
+      await this.docker.createNetwork({
+        Name: this.networkName, Driver: 'bridge', Internal: true, CheckDuplicate: true,
+        Options: { 'com.docker.network.bridge.enable_icc': 'false' },
+        Labels: { [MANAGED_LABEL]: 'network' },
+      }).catch((err: { statusCode?: number }) => { if (err?.statusCode !== 409) throw err; });
+      id = await this.findNetwork();
+      if (id === null) throw new Error(`the network ${this.networkName} was created but is not listed`);
+    }
+    this.networkId = id;
+    await closeHostToContainers(id).catch(() => undefined);
+    return id;
+  }
+
+  /**
+   * The functions network's id, or null. The engine's duplicate check on create is best effort:
+   * two Hearth processes starting at once on a fresh engine each made one (seen in a CI run: 12 ms
+   * apart), and a container on a name with two networks is refused ("network hearth-functions is
+   * ambiguous") from then on. Every process keeps the oldest (ties by id) and removes the others;
+   * one still in use stays, and is not used.
+   */
+  private async findNetwork(): Promise<string | null> {
+    const found = (await this.docker.listNetworks({ filters: JSON.stringify({ name: [this.networkName] }) }))
+      .filter((n) => n.Name === this.networkName)
+      .sort((a, b) => (Date.parse(a.Created) - Date.parse(b.Created)) || a.Id.localeCompare(b.Id));
+    for (const extra of found.slice(1)) {
+      await this.docker.getNetwork(extra.Id).remove().catch(() => undefined);
+    }
+    return found[0]?.Id ?? null;
+  }
+
+  /** Changes a running container's CPU share and pids limit (a stem cell taken by a function that asks for others). */
+  async limit(id: string, cpus: number, pids: number): Promise<void> {
+    await this.docker.getContainer(id).update({ NanoCpus: Math.round(cpus * 1e9), PidsLimit: pids });
+  }
+
+  /** Creates and starts a container with the isolation settings; its server is on FUNCTION_PORT. */
+  async run(spec: ContainerSpec): Promise<RunningContainer> {
+    try {
+      return await this.runOnce(spec);
+    } catch (err) {
+      // The functions network was removed or duplicated by another Hearth starting at the same
+      // moment (see findNetwork): look it up again, once.
+      if (spec.egress || !/network .*(not found|ambiguous)/i.test((err as Error).message)) throw err;
+      this.networkId = null;
+      return this.runOnce(spec);
+    }
+  }
+
+  private async runOnce(spec: ContainerSpec): Promise<RunningContainer> {
+    const networkId = await this.network();
+    const container = await this.docker.createContainer({
+      name: spec.name,
+      Image: spec.image,
+      ...(spec.cmd ? { Cmd: spec.cmd } : {}),
+      ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
+      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+      ...(spec.user ? { User: spec.user } : {}),
+      Labels: { [MANAGED_LABEL]: String(process.pid), ...spec.labels },
+      ExposedPorts: { [`${FUNCTION_PORT}/tcp`]: {} },
+      HostConfig: {
+        NetworkMode: spec.egress ? 'bridge' : networkId,
+        ReadonlyRootfs: true,
+        Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${Math.max(16, Math.min(512, spec.memoryMb))}m` },
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        PidsLimit: spec.pids,
+        Memory: spec.memoryMb * 1024 * 1024,
+        MemorySwap: spec.memoryMb * 1024 * 1024,
+        NanoCpus: Math.round(spec.cpus * 1e9),
+        AutoRemove: false,
+        Init: true,
+      },
+    });
+    try {
+      await container.start();
+      const info = await container.inspect();
+      const nets = info.NetworkSettings.Networks;
+      const address = Object.values(nets).map((n) => n.IPAddress).find((ip) => ip) ?? '';
+      if (!address) throw new Error(`container ${container.id.slice(0, 12)} has no address`);
+      return { id: container.id, address, port: FUNCTION_PORT };
+    } catch (err) {
+      await this.remove(container.id);
+      throw err;
+    }
+  }
+
+  private readonly removing = new Set<Promise<void>>();
+  /** Containers whose removal failed (the engine was gone): tried again when it is back. */
+  private readonly unremoved = new Set<string>();
+
+  /** The ids of the running containers this process made. */
+  async running(): Promise<Set<string>> {
+    const list = await this.docker.listContainers({ filters: JSON.stringify({ label: [`${MANAGED_LABEL}=${process.pid}`], status: ['running'] }) });
+    return new Set(list.map((c) => c.Id));
+  }
+
+  /** Removes a container (killing it first); never throws. */
+  remove(id: string): Promise<void> {
+    const p = this.docker.getContainer(id).remove({ force: true, v: true }).then(
+      () => { this.unremoved.delete(id); },
+      async (err: { statusCode?: number }) => {
+        // 404: already gone. 409: the engine is removing it already (an earlier call, or its own
+        // clean-up of a container a stop killed): done once that ends. Otherwise the engine is gone
+        // (or refused): again when it is back, and at Hearth's stop; what is left then, the
+        // leftover sweep at the next start removes.
+        if (err?.statusCode === 404 || (err?.statusCode === 409 && await this.gone(id, REMOVAL_WAIT_MS))) this.unremoved.delete(id);
+        else this.unremoved.add(id);
+      },
+    );
+    this.removing.add(p);
+    void p.finally(() => this.removing.delete(p));
+    return p;
+  }
+
+  /** Whether the container is gone within `ms` (asked every 100 ms). */
+  private async gone(id: string, ms: number): Promise<boolean> {
+    const until = Date.now() + ms;
+    for (;;) {
+      try {
+        await this.docker.getContainer(id).inspect();
+      } catch (err) {
+        if ((err as { statusCode?: number }).statusCode === 404) return true;
+      }
+      if (Date.now() >= until) return false;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  /**
+   * At shutdown: resolves when the removals asked for so far are done, after asking once more
+   * for those that failed while the engine was gone.
+   */
+  async settled(): Promise<void> {
+    if (this.available) for (const id of this.unremoved) void this.remove(id);
+    await Promise.all([...this.removing]);
+  }
+
+  /**
+   * Removes the containers a previous run of Hearth left behind: labelled with the id of a Hearth
+   * process that no longer runs (another Hearth on this engine keeps its own). Returns how many.
+   */
+  async removeLeftovers(): Promise<number> {
+    const list = await this.docker.listContainers({ all: true, filters: JSON.stringify({ label: [MANAGED_LABEL] }) });
+    const stale = list.filter((c) => !processRuns(Number(c.Labels[MANAGED_LABEL])));
+    await Promise.all(stale.map((c) => this.remove(c.Id)));
+    return stale.length;
+  }
+
+  /** The image's id (sha256:…), or null when the engine has no such image. */
+  async imageId(ref: string): Promise<string | null> {
+    try {
+      return (await this.docker.getImage(ref).inspect()).Id;
+    } catch (err) {
+      if ((err as { statusCode?: number }).statusCode === 404) return null;
+      throw err;
+    }
+  }
+
+  /** Memory a container uses now, MiB (0 when unknown). */
+  async memoryMb(id: string): Promise<number> {
+    try {
+      const s = await this.docker.getContainer(id).stats({ stream: false }) as { memory_stats?: { usage?: number } };
+      return (s.memory_stats?.usage ?? 0) / (1024 * 1024);
+    } catch {
+      return 0;
+    }
+  }
+
+  /**
+   * Follows a container's stdout and stderr (docker-log-lines.ts cuts Docker's stamped frames back
+   * into lines). Ends when the container is removed.
+   */
+  followLogs(id: string, onLine: OutputLine): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.docker.getContainer(id).logs({ follow: true, stdout: true, stderr: true, since: 0, timestamps: true }, (err, stream) => {
+        if (err || !stream) {
+          reject(err instanceof Error ? err : new Error(`no log stream for container ${id.slice(0, 12)}`));
+          return;
+        }
+        const frame = logLines(onLine);
+        const out = { write: (b: Buffer) => { frame(0, b); return true; } };
+        const errOut = { write: (b: Buffer) => { frame(1, b); return true; } };
+        this.docker.modem.demuxStream(stream as NodeJS.ReadableStream, out as unknown as NodeJS.WritableStream, errOut as unknown as NodeJS.WritableStream);
+        (stream as NodeJS.ReadableStream).on('error', () => undefined);
+        resolve();
+      });
+    });
+  }
+}
+
+/** How long a removal the engine has in progress is waited for. */
+const REMOVAL_WAIT_MS = 15_000;
+
+/** Whether a process with this id runs on this machine (the containers' owner). */
+function processRuns(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(message)), ms);
+    p.then((v) => { clearTimeout(t); resolve(v); }, (e) => { clearTimeout(t); reject(e); });
+  });
+}
+
+/**
+ * Containers on the functions network may not open connections to the host (e.g. Hearth's API
+ * when it listens beyond loopback): iptables INPUT rules on the bridge, replies excepted. Needs
+ * root and iptables; without them it does nothing (Hearth on 127.0.0.1 is out of reach anyway).
+ */
+async function closeHostToContainers(networkId: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const bridge = `br-${networkId.slice(0, 12)}`;
+  const rules = [
+    ['-i', bridge, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
+    ['-i', bridge, '-j', 'DROP'],
+  ];
+  for (const r of rules) {
+    const exists = await iptables(['-C', 'INPUT', ...r]).then(() => true, () => false);
+    if (!exists) await iptables([r[r.length - 1] === 'DROP' ? '-A' : '-I', 'INPUT', ...r]);
+  }
+}
+
+function iptables(args: string[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    execFile('iptables', ['-w', ...args], (err) => (err ? reject(err) : resolve()));
+  });
+}

@@ -1,0 +1,177 @@
+// The composition root: Hearth built from validated options (core/config.ts), in one place, in the
+// order each part needs the others (ARCHITECTURE.md "Layers"). Nothing is wired after it is made:
+// every part gets what it uses in its constructor, and nothing is global.
+
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { AsyncInvoker } from './async/invoker.js';
+import { EmbeddedQueue } from './async/embedded-queue.js';
+import type { Queue } from './async/queue.js';
+import { RedisQueue } from './async/redis-queue.js';
+import { Tiers, type Backend } from './backend.js';
+import type { LogSink } from './call.js';
+import { CallRecorder } from './call-recorder.js';
+import type { Config } from './config.js';
+import { loadFunctionFolders } from './deploy-dir.js';
+import { Dispatcher } from './dispatcher.js';
+import { FrontEnd } from './http/front-end.js';
+import { Gate } from './http/gate.js';
+import { LambdaApi } from './http/lambda.js';
+import { managementRoutes } from './http/management.js';
+import { pipeline, type PipelineDeps } from './http/pipeline.js';
+import { mount, route, type Route } from './http/routes.js';
+import { V1Invoke } from './http/v1-invoke.js';
+import { WebRoute } from './http/web.js';
+import { log } from './log.js';
+import { FunctionLogs, logSink } from './logs.js';
+import { InvocationRecords } from './records.js';
+import { Metrics } from './metrics.js';
+import { Catalog, Registry } from './registry/index.js';
+import { DataDir } from './store.js';
+import { Triggers } from './triggers.js';
+import { UnavailableBackend } from './unavailable-backend.js';
+import type { PoolSettings } from '../pool/instance-pool.js';
+import { IsolateBackend } from '../pool/isolate/backend.js';
+import { ContainerBackend } from '../container-fallback/backend.js';
+import { DockerEngine } from '../container-fallback/docker-engine.js';
+
+/** The in-isolate runtime, bundled by scripts/build-runtime.mjs. */
+export const RUNTIME_PATH = fileURLToPath(new URL('../runtime/isolate-runtime.js', import.meta.url));
+
+/** The routes that run calls: each protocol through the one pipeline. */
+export function callRoutes(deps: PipelineDeps, config: Config): Route[] {
+  const web = pipeline(deps, new WebRoute(config, deps.gate));
+  return [
+    route('POST', '/v1/functions/:name/invoke', pipeline(deps, new V1Invoke(config))),
+    route('ANY', '/v1/web/:name', web),
+    route('ANY', '/v1/web/:name/*', web),
+    route('POST', '/2015-03-31/functions/:name/invocations', pipeline(deps, new LambdaApi(config, deps.gate))),
+  ];
+}
+
+export class Hearth {
+  private constructor(
+    readonly port: number,
+    readonly catalog: Catalog,
+    readonly registry: Registry,
+    readonly dispatcher: Dispatcher,
+    readonly tiers: Tiers,
+    private readonly stop: (deadlineMs: number) => Promise<void>,
+  ) {}
+
+  /** Graceful: stop listening, let calls in flight finish (up to deadlineMs), dispose instances. */
+  close(deadlineMs = 10_000): Promise<void> {
+    return this.stop(deadlineMs);
+  }
+
+  static async start(config: Config): Promise<Hearth> {
+    // Where things are kept, and where functions' output goes.
+    const data = new DataDir(config.dataDir);
+    const records = new InvocationRecords(config.invocationRetention);
+    const functionLogs = new FunctionLogs(config.logLinesPerFunction);
+    const sink = logSink(functionLogs, records);
+
+    // The two tiers.
+    const pool = {
+      maxTotalInstances: config.maxTotalInstances, memoryBudgetMb: config.memoryBudgetMb,
+      waitQueueSize: config.waitQueueSize, waitQueueTimeoutMs: config.waitQueueTimeoutMs,
+      scaleUpThreshold: config.scaleUpThreshold, scaleDownThreshold: config.scaleDownThreshold,
+      scaleDownDelayMs: config.scaleDownDelayMs, sweepIntervalMs: config.sweepIntervalMs,
+    };
+    const isolates = new IsolateBackend({
+      ...pool, prewarmIsolates: config.prewarmIsolates, defaultMemoryMb: 128, runtimePath: RUNTIME_PATH,
+      batching: config.batchCalls, maxFetchBytes: config.maxBodyBytes, sink,
+    }, data);
+    const containers = await startContainerTier(config, data, sink, pool);
+    const tiers = new Tiers(isolates, containers);
+    // The stem cells start now, while the functions load; they count for readiness, not for start-up:
+    // an engine that keeps failing to start them must not keep Hearth (and its JS functions) down.
+    let containersReady = false;
+    void containers.ready().then(() => { containersReady = true; });
+
+    // Async events' durable queue (opened below: events a previous run held become runnable again).
+    const queue: Queue = config.queue === 'redis'
+      ? new RedisQueue({ url: config.queueUrl!, retentionMs: config.asyncRetentionMs, claimTimeoutMs: config.queueClaimTimeoutMs })
+      : new EmbeddedQueue(join(data.root, 'queue'), config.asyncRetentionMs);
+    const metrics = new Metrics({ backends: () => tiers.all(), asyncQueue: () => queue.stats() });
+
+    // What calls resolve to, how they run, and what tells them apart when they change.
+    const catalog = new Catalog();
+    const dispatcher = new Dispatcher(tiers, catalog, new CallRecorder(records, metrics));
+    const triggers = new Triggers(catalog, dispatcher);
+    const registry = new Registry({
+      catalog, data, tiers, limits: { maxCodeBytes: config.maxCodeBytes }, listeners: [triggers, metrics, functionLogs],
+    });
+    registry.restore();
+    await queue.open();
+    const asyncInvoker = new AsyncInvoker(queue, catalog, dispatcher, records, {
+      maxQueued: config.asyncQueueSize, concurrency: config.asyncConcurrency, idempotencyWindowMs: config.idempotencyWindowMs,
+      retryBaseMs: config.asyncRetryBaseMs, retryMaxMs: config.asyncRetryMaxMs, maxFetchBytes: config.maxBodyBytes,
+    }, metrics);
+
+    // HTTP: the call protocols through the pipeline, and the management API.
+    let isolatesReady = false;
+    const frontEnd = new FrontEnd();
+    const gate = new Gate(config);
+    mount(frontEnd, [
+      ...callRoutes({ frontEnd, gate, catalog, dispatcher, asyncInvoker, records }, config),
+      ...managementRoutes({
+        config, frontEnd, gate, registry, records, functionLogs, tiers, triggers, metrics, asyncInvoker,
+        isReady: () => isolatesReady && containersReady,
+      }),
+    ]);
+
+    // The functions folder is loaded before the port opens: a gateway sends calls as soon as a
+    // connection is accepted, and a restarted replica must not answer them 404 meanwhile.
+    if (config.functions.length > 0) {
+      const r = await loadFunctionFolders(registry, config.functions, (name, folder, changed) => log.info({ function: name, folder, changed }, 'loaded from the functions folder'));
+      if (r.deleted.length > 0) log.info({ deleted: r.deleted }, 'deleted: gone from the functions folder');
+    }
+    const port = await frontEnd.listen(config.host, config.port);
+    log.info({ host: config.host, port, dataDir: data.root, functions: registry.list().length, queue: queue.kind }, 'listening');
+    asyncInvoker.start();
+    // Start-up waits for the pre-warmed isolates.
+    await isolates.ready();
+    isolatesReady = true;
+
+    return new Hearth(port, catalog, registry, dispatcher, tiers, async (deadlineMs) => {
+      triggers.close();
+      // Async: no new events are taken; running ones get the same deadline; the rest stay queued.
+      await Promise.all([frontEnd.drain(deadlineMs), asyncInvoker.stop(deadlineMs)]);
+      await queue.close();
+      await isolates.close();
+      await containers.close();
+      frontEnd.close();
+    });
+  }
+}
+
+/**
+ * The container tier: with a Docker engine (DOCKER_HOST or the local socket), containers; without
+ * one, the same backend answers 503 with what to do, and starts working when an engine appears.
+ */
+async function startContainerTier(config: Config, data: DataDir, sink: LogSink, pool: PoolSettings): Promise<Backend> {
+  if (!config.docker) {
+    return new UnavailableBackend('the container tier is switched off (--no-docker); only runtime "js" runs');
+  }
+  const engine = new DockerEngine();
+  if (await engine.ping()) {
+    try {
+      const removed = await engine.removeLeftovers();
+      if (removed > 0) log.info({ removed }, 'removed containers a previous run left behind');
+      await engine.network();
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not prepare the Docker engine');
+    }
+  } else {
+    log.warn({ err: engine.lastError }, 'no Docker engine: container functions answer 503 until one answers');
+  }
+  engine.watch();
+  return new ContainerBackend(
+    {
+      ...pool, stemCells: config.stemCells, defaultMemoryMb: 128, cpus: config.containerCpus,
+      maxTotalInstances: config.maxContainers, memoryBudgetMb: config.containerMemoryBudgetMb,
+    },
+    engine, data, sink,
+  );
+}

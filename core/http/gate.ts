@@ -1,0 +1,41 @@
+// Who may call what: the admin token (management, X-Hearth-Force-Cold) and the invoke token
+// (invoke and web calls, which the admin token may make too). Tokens are compared in constant time.
+
+import { timingSafeEqual } from 'node:crypto';
+import type { Config } from '../config.js';
+
+export class Gate {
+  private readonly admin: Buffer | null;
+  private readonly invoker: Buffer | null;
+  /** The secrets a SigV4 signature may be made with (the invoke token, then the admin token). */
+  readonly signingSecrets: readonly string[];
+
+  constructor(config: Pick<Config, 'adminToken' | 'invokeToken'>) {
+    this.admin = config.adminToken ? Buffer.from(`Bearer ${config.adminToken}`) : null;
+    this.invoker = config.invokeToken ? Buffer.from(`Bearer ${config.invokeToken}`) : null;
+    this.signingSecrets = [config.invokeToken, config.adminToken].filter((s): s is string => typeof s === 'string');
+  }
+
+  /** Set: invoke and web calls need it (or the admin token). */
+  get invokeTokenSet(): boolean {
+    return this.invoker !== null;
+  }
+
+  /** A management call's Authorization header: fine when no admin token is set. */
+  isAdmin(authorization: string): boolean {
+    if (this.admin === null) return true;
+    return sameToken(Buffer.from(authorization), this.admin);
+  }
+
+  /** An invoke or web call's Authorization header: fine when no invoke token is set. */
+  mayInvoke(authorization: string): boolean {
+    if (this.invoker === null) return true;
+    const got = Buffer.from(authorization);
+    return sameToken(got, this.invoker) || (this.admin !== null && sameToken(got, this.admin));
+  }
+}
+
+/** Equal tokens, in constant time for equal lengths (a length tells nothing a guess could use). */
+function sameToken(got: Buffer, want: Buffer): boolean {
+  return got.length === want.length && timingSafeEqual(got, want);
+}

@@ -1,0 +1,171 @@
+// The invocation pipeline over HTTP, written once (ARCHITECTURE.md "One pipeline"):
+//
+//   receive → authorize → resolve → read body → dispatch → render → record
+//
+// Each protocol (v1 invoke, web, the Lambda API; the event sources next) supplies only how it
+// parses a request (CallProtocol.receive/authorize/check/target/plan) and how it answers
+// (render*). The record (invocation record, metrics) hangs off dispatch (core/call-recorder.ts);
+// nothing here or in a protocol has to remember it. A request is always answered: an error from
+// any step, or from a renderer, becomes the protocol's error response.
+//
+// A protocol whose authorization covers the body (the Lambda API's SigV4 signature) reads the body
+// right after authorize, and checks and resolves only then: nothing about a function is told to a
+// caller not yet authorized.
+
+import { randomUUID } from 'node:crypto';
+import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
+import type { EnqueueResult } from '../async/queue.js';
+import type { AsyncInvoker, NewEvent } from '../async/invoker.js';
+import type { FunctionVersion } from '../backend.js';
+import type { CallOutcome, CallRequest, LogLine } from '../call.js';
+import type { Dispatcher, Resolver } from '../dispatcher.js';
+import { HearthError, toHearthError } from '../errors.js';
+import { log } from '../log.js';
+import type { InvocationRecords } from '../records.js';
+import { readBody, type Exchange } from './exchange.js';
+import type { FrontEnd } from './front-end.js';
+import type { Gate } from './gate.js';
+
+/** What every protocol reads of a request. */
+export interface Received {
+  readonly requestId: string;
+  readonly contentLength: string;
+}
+
+/** Which function a request names. */
+export interface Target {
+  readonly name: string;
+  readonly qualifier: string;
+}
+
+/** What a checked request becomes: a call to run now, an event for the durable queue, or nothing to run (a dry run). */
+export type Plan =
+  | { readonly kind: 'run'; readonly call: CallRequest }
+  | { readonly kind: 'enqueue'; readonly event: NewEvent }
+  | { readonly kind: 'none' };
+
+/** Where an error happened: the version is known once the function was resolved. */
+export interface ErrorContext {
+  readonly version: string | null;
+  /** Close the connection after the answer (a body left unread). */
+  readonly close: boolean;
+}
+
+/** One HTTP protocol that runs calls: how it reads a request, and how it answers. */
+export interface CallProtocol<R extends Received> {
+  /** Read the body right after authorize (the authorization covers it), then check and resolve. */
+  readonly bodyFirst: boolean;
+  /** receive: everything it needs of `req`, which is invalid once the handler returns. */
+  receive(req: HttpRequest, res: HttpResponse, requestId: string): R;
+  /** authorize: may this caller make this call? (From the headers.) */
+  authorize(r: R, gate: Gate): HearthError | null;
+  /** authorize, the part that needs the body (a signature over it). */
+  authorizeBody?(r: R, body: ArrayBuffer, gate: Gate): Promise<HearthError | null>;
+  /** The request's own form: invocation type, encodings, names (400, 415, 406). */
+  check(r: R): HearthError | null;
+  /** resolve: which function and qualifier (throws HearthError for one it cannot name). */
+  target(r: R): Target;
+  /** read body: the largest it may be. */
+  bodyLimit(r: R): number;
+  /** dispatch: what the request asks for (throws HearthError for a body that does not fit it). */
+  plan(r: R, fn: FunctionVersion, body: ArrayBuffer): Plan;
+  /** render: a call that ran (or could not run: `out.error`). `logs` is the call's log so far. */
+  renderOutcome(ex: Exchange, r: R, out: CallOutcome, logs: () => readonly LogLine[]): void;
+  /** render: an event stored in the durable queue. */
+  renderQueued(ex: Exchange, r: R, fn: FunctionVersion, q: EnqueueResult): void;
+  /** render: a dry run, every check passed. */
+  renderChecked(ex: Exchange, r: R, fn: FunctionVersion): void;
+  /** render: an error from any step before the call ran, or a renderer that failed. */
+  renderError(ex: Exchange, r: R, err: HearthError, at: ErrorContext): void;
+}
+
+export interface PipelineDeps {
+  readonly frontEnd: FrontEnd;
+  readonly gate: Gate;
+  readonly catalog: Resolver;
+  readonly dispatcher: Dispatcher;
+  readonly asyncInvoker: AsyncInvoker;
+  readonly records: InvocationRecords;
+}
+
+/** The uWS handler that runs a protocol's requests through the pipeline. */
+export function pipeline<R extends Received>(deps: PipelineDeps, p: CallProtocol<R>): (res: HttpResponse, req: HttpRequest) => void {
+  return (res, req) => {
+    // receive: everything from `req` is read now (it is invalid after the first await)
+    const ex = deps.frontEnd.track(res);
+    const r = p.receive(req, res, randomUUID());
+    const fail = (err: HearthError, version: string | null = null, close = false) => {
+      if (!ex.aborted) p.renderError(ex, r, err, { version, close });
+    };
+    // authorize
+    const denied = p.authorize(r, deps.gate);
+    if (denied !== null) return fail(denied);
+    if (p.bodyFirst) {
+      readBody(ex, r.contentLength, p.bodyLimit(r), (body) => {
+        const verified = p.authorizeBody?.(r, body, deps.gate) ?? Promise.resolve(null);
+        verified.then((err) => {
+          if (ex.aborted) return;
+          if (err !== null) return fail(err);
+          const fn = checkAndResolve(deps, p, r, fail);
+          if (fn !== null) dispatch(deps, p, ex, r, fn, body, fail);
+        }, (err: unknown) => {
+          log.error({ err: (err as Error).message, requestId: r.requestId }, 'could not check a request signature');
+          fail(new HearthError('InternalError', 'the request signature could not be checked'));
+        });
+      }, (err, close) => fail(err, null, close));
+      return;
+    }
+    const fn = checkAndResolve(deps, p, r, fail);
+    if (fn === null) return;
+    // read body
+    readBody(ex, r.contentLength, p.bodyLimit(r), (body) => dispatch(deps, p, ex, r, fn, body, fail), (err, close) => fail(err, fn.version, close));
+  };
+}
+
+/** The request's own checks, then resolve: the version, or null once the error was answered. */
+function checkAndResolve<R extends Received>(deps: PipelineDeps, p: CallProtocol<R>, r: R, fail: (err: HearthError) => void): FunctionVersion | null {
+  const bad = p.check(r);
+  if (bad !== null) {
+    fail(bad);
+    return null;
+  }
+  try {
+    const t = p.target(r);
+    return deps.catalog.resolve(t.name, t.qualifier);
+  } catch (err) {
+    fail(toHearthError(err));
+    return null;
+  }
+}
+
+/** dispatch → render (the record hangs off the dispatcher). A request is never left unanswered. */
+function dispatch<R extends Received>(
+  deps: PipelineDeps, p: CallProtocol<R>, ex: Exchange, r: R, fn: FunctionVersion, body: ArrayBuffer,
+  fail: (err: HearthError, version?: string | null) => void,
+): void {
+  let plan: Plan;
+  try {
+    plan = p.plan(r, fn, body);
+  } catch (err) {
+    return fail(toHearthError(err), fn.version);
+  }
+  if (plan.kind === 'run') {
+    const requestId = plan.call.requestId;
+    deps.dispatcher.run(fn, plan.call).then((out) => {
+      if (!ex.aborted) p.renderOutcome(ex, r, out, () => deps.records.logsOf(requestId));
+    }).catch((err: unknown) => {
+      // A renderer failed part-way (it must not, but a request must never go unanswered).
+      log.error({ err, requestId }, 'could not write a call\'s response');
+      fail(toHearthError(err), fn.version);
+    });
+    return;
+  }
+  if (plan.kind === 'enqueue') {
+    deps.asyncInvoker.enqueue(plan.event).then(
+      (q) => { if (!ex.aborted) p.renderQueued(ex, r, fn, q); },
+      (err: unknown) => fail(toHearthError(err), fn.version),
+    );
+    return;
+  }
+  p.renderChecked(ex, r, fn);
+}

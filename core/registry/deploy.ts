@@ -1,0 +1,80 @@
+// The deploy pipeline: a request body → checked spec, deployable code (bundled for js), the size
+// limit, a custom image pinned to an id, the version digest; then the tier's deploy-time check.
+// Stores nothing and changes no table: the registry decides what a built version replaces.
+
+import type { Tiers } from '../backend.js';
+import { bundleFunction, splitHandler } from '../bundler.js';
+import { HearthError } from '../errors.js';
+import { checkFunctionName, parseSpec, type FunctionSpec } from '../spec.js';
+import { sha256 } from '../store.js';
+import type { StoredRecord } from './records.js';
+import { PREPARING, toVersion } from './versions.js';
+
+/** A deploy's candidate $LATEST, built but not yet prepared on its tier nor stored. */
+export interface BuiltVersion {
+  /** The spec without its code (what records keep). */
+  spec: Omit<FunctionSpec, 'code'>;
+  code: Buffer;
+  codeDigest: string;
+  exportName: string;
+  imageId: string | undefined;
+  digest: string;
+}
+
+export class DeployPipeline {
+  constructor(
+    private readonly tiers: Tiers,
+    private readonly limits: { maxCodeBytes: number },
+  ) {}
+
+  async build(name: string, body: unknown): Promise<BuiltVersion> {
+    checkFunctionName(name);
+    const spec = parseSpec(body, name);
+    const { code, exportName } = await this.buildCode(spec);
+    if (code.length > this.limits.maxCodeBytes) {
+      throw new HearthError('CodeTooLarge', `the code is ${code.length} bytes, over the ${this.limits.maxCodeBytes}-byte limit`);
+    }
+    const codeDigest = sha256(code);
+    const { code: _omit, ...rest } = spec;
+    // A custom image is pinned to what its reference names now: a re-tag changes nothing until redeploy.
+    const imageId = spec.runtime === 'image' ? await this.tiers.for(spec.runtime).pinImage?.(spec.image!) : undefined;
+    return { spec: rest, code, codeDigest, exportName, imageId, digest: versionDigest(name, rest, codeDigest, imageId) };
+  }
+
+  /** Compiles and loads it once before anyone can call it: bad code is a 400 here, not a 500 later. */
+  prepare(record: StoredRecord, code: Buffer): Promise<void> {
+    return this.tiers.for(record.spec.runtime).prepare(toVersion(record, 0, PREPARING), code);
+  }
+
+  private async buildCode(spec: FunctionSpec): Promise<{ code: Buffer; exportName: string }> {
+    const handler = spec.handler ?? '';
+    if (spec.runtime === 'js') {
+      const code = spec.code!;
+      if ('jar' in code) throw new HearthError('InvalidSpec', 'code: must be {source} or {zip} for runtime "js"');
+      const b = await bundleFunction({ handler, code, maxBytes: this.limits.maxCodeBytes });
+      return { code: Buffer.from(b.script), exportName: b.exportName };
+    }
+    if (!spec.code) return { code: Buffer.alloc(0), exportName: '' };
+    const c = spec.code;
+    const bytes = 'source' in c ? Buffer.from(c.source) : Buffer.from('zip' in c ? c.zip : c.jar, 'base64');
+    return { code: bytes, exportName: handler.includes('::') ? handler.split('::')[1]! : splitHandler(handler).exportName };
+  }
+}
+
+/**
+ * The digest covers everything an instance is made from (its name too: instances of two functions
+ * with the same code are never shared), so equal digests are interchangeable instances.
+ */
+export function versionDigest(name: string, spec: Omit<FunctionSpec, 'code'>, codeDigest: string, imageId?: string, version?: string): string {
+  const env = Object.fromEntries(Object.entries(spec.env).sort(([a], [b]) => a.localeCompare(b)));
+  return sha256(JSON.stringify({
+    name, runtime: spec.runtime, handler: spec.handler ?? null, codeDigest, image: spec.image ?? null,
+    command: spec.command ?? null, args: spec.args ?? null, env, memoryMb: spec.memoryMb,
+    timeoutMs: spec.timeoutMs, concurrency: spec.concurrency, minInstances: spec.minInstances,
+    maxInstances: spec.maxInstances, keepAliveMs: spec.keepAliveMs,
+    egress: [...(spec.egress?.allow ?? [])].sort(), schedules: spec.schedules ?? [],
+    ...(imageId ? { imageId } : {}),
+    // A published version's instances are its own (they report its number to the function).
+    ...(version ? { version } : {}),
+  }));
+}

@@ -1,0 +1,156 @@
+// Making an isolate: a blank one with the in-isolate runtime loaded (prewarmed), then one version's
+// code compiled into it (from V8 cached data when there is some) and its handler bound. What the
+// isolate then does is the instance's (instance.ts), its calls the crossing's (crossing.ts).
+
+import ivm from 'isolated-vm';
+import { randomBytes } from 'node:crypto';
+import type { FunctionVersion } from '../../core/backend.js';
+import { HearthError } from '../../core/errors.js';
+import { HostGlobal, ModuleKind } from '../../runtime/protocol.js';
+import type { CodeCache } from './code-cache.js';
+
+/** The runtime script, compiled once per process and then from V8 cached data. */
+export interface RuntimeScript {
+  source: string;
+  cachedData: ivm.ExternalCopy<ArrayBuffer> | null;
+}
+
+/** The runtime's entry points, as references the host calls (released with the isolate). */
+export interface RuntimeRefs {
+  readonly invoke: ivm.Reference<Function>;
+  readonly invokeBatch: ivm.Reference<Function>;
+  readonly invokeWeb: ivm.Reference<Function>;
+  readonly invokeScheduled: ivm.Reference<Function>;
+  readonly deliver: ivm.Reference<Function>;
+  readonly recover: ivm.Reference<Function>;
+  /** Binds the function's handler; released once the code is loaded. */
+  load: ivm.Reference<Function> | null;
+}
+
+/**
+ * What the runtime calls on the host. The arguments come from user-reachable code paths (a
+ * function can call the runtime's channels too): the receiver checks them all.
+ */
+export interface HostCallbacks {
+  /** A console line: (requestId, stream, timeMs, text). */
+  log(rid: unknown, stream: unknown, t: unknown, msg: unknown): void;
+  /** A batched call that outlived its batch has finished. */
+  result(rid: unknown, r: unknown): void;
+  /** A HostOp request (timers, fetch, waitUntil). */
+  host(args: unknown[]): void;
+}
+
+export interface BootedIsolate {
+  readonly isolate: ivm.Isolate;
+  readonly context: ivm.Context;
+  readonly refs: RuntimeRefs;
+}
+
+/**
+ * A blank isolate with the runtime loaded: no function code yet. `preload`: also load what the
+ * runtime otherwise loads on first use (URL, crypto: ~10 ms), for isolates made ahead of need.
+ */
+export async function bootIsolate(memoryMb: number, runtime: RuntimeScript, host: HostCallbacks, preload: boolean): Promise<BootedIsolate> {
+  const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
+  try {
+    const context = await isolate.createContext();
+    const g = context.global;
+    await g.set(HostGlobal.log, new ivm.Callback((rid: unknown, stream: unknown, t: unknown, msg: unknown) => host.log(rid, stream, t, msg), { ignored: true }));
+    await g.set(HostGlobal.result, new ivm.Callback((rid: unknown, r: unknown) => host.result(rid, r), { ignored: true }));
+    await g.set(HostGlobal.host, new ivm.Callback((...a: unknown[]) => host.host(a), { ignored: true }));
+    await g.set(HostGlobal.seed, new ivm.ExternalCopy(randomBytes(32).buffer).copyInto({ release: true }));
+    const script: ivm.Script & ivm.CachedDataResult = await isolate.compileScript(runtime.source, {
+      filename: 'hearth:runtime',
+      ...(runtime.cachedData ? { cachedData: runtime.cachedData } : { produceCachedData: true }),
+    });
+    if (!runtime.cachedData && script.cachedData) runtime.cachedData = script.cachedData;
+    await script.run(context);
+    script.release();
+    const rt = await g.get(HostGlobal.exportsOut, { reference: true });
+    const ref = (name: string) => rt.get(name, { reference: true }) as Promise<ivm.Reference<Function>>;
+    const refs: RuntimeRefs = {
+      load: await ref('load'),
+      invoke: await ref('invoke'),
+      invokeBatch: await ref('invokeBatch'),
+      invokeWeb: await ref('invokeWeb'),
+      invokeScheduled: await ref('invokeScheduled'),
+      deliver: await ref('deliver'),
+      recover: await ref('recover'),
+    };
+    if (preload) {
+      const p = await ref('preload');
+      await p.apply(undefined, [], { timeout: 5_000 });
+      p.release();
+    }
+    rt.release();
+    await g.delete(HostGlobal.exportsOut);
+    return { isolate, context, refs };
+  } catch (err) {
+    if (!isolate.isDisposed) isolate.dispose();
+    throw err;
+  }
+}
+
+export type CodeCacheUse = 'consumed' | 'produced' | 'rejected' | 'none';
+
+/**
+ * Compiles the version's code, from V8 cached data when the cache has some (and keeps the data it
+ * produced, or forgets data V8 rejected). Throws what V8 threw (a syntax error).
+ */
+export async function compileFunction(b: BootedIsolate, fn: FunctionVersion, code: CodeCache): Promise<{ script: ivm.Script; cache: CodeCacheUse }> {
+  const compiled = code.get(fn.codeDigest);
+  const script: ivm.Script & ivm.CachedDataResult & { cachedDataRejected?: boolean } = await b.isolate.compileScript(compiled.source, {
+    filename: `file:///${fn.name}/${fn.handler.slice(0, fn.handler.lastIndexOf('.'))}.js`,
+    ...(compiled.cachedData ? { cachedData: compiled.cachedData } : { produceCachedData: true }),
+  });
+  let cache: CodeCacheUse = 'none';
+  if (script.cachedDataRejected) {
+    cache = 'rejected';
+    code.reject(fn.codeDigest);
+  } else if (compiled.cachedData) {
+    cache = 'consumed';
+  } else if (script.cachedData) {
+    cache = 'produced';
+    code.setCachedData(fn.codeDigest, script.cachedData);
+  }
+  return { script, cache };
+}
+
+/**
+ * Runs the compiled module and binds its handler (the runtime's load). Returns what the module
+ * offers (ModuleKind bits). Throws HearthError('FunctionInitError') when it names no handler, and
+ * what V8 threw when the module's own code throws.
+ */
+export async function runFunction(b: BootedIsolate, script: ivm.Script, fn: FunctionVersion): Promise<number> {
+  const limit = { timeout: fn.spec.timeoutMs };
+  const exportsRef = await script.run(b.context, { reference: true, ...limit });
+  const problem = await b.refs.load!.apply(
+    undefined,
+    [exportsRef.derefInto({ release: true }), fn.exportName, fn.name, fn.version, fn.spec.memoryMb, fn.spec.timeoutMs,
+      new ivm.ExternalCopy(Object.entries(fn.spec.env).flat()).copyInto({ release: true })],
+    { result: { copy: true }, ...limit },
+  );
+  if (typeof problem === 'string') throw new HearthError('FunctionInitError', `handler "${fn.handler}": ${problem}`);
+  b.refs.load!.release();
+  b.refs.load = null;
+  return typeof problem === 'number' ? problem : ModuleKind.event;
+}
+
+/** Releases the references and the context, and disposes the isolate (never throws). */
+export function disposeIsolate(b: BootedIsolate): void {
+  if (b.isolate.isDisposed) return;
+  try {
+    const r = b.refs;
+    r.invoke.release();
+    r.invokeBatch.release();
+    r.invokeWeb.release();
+    r.invokeScheduled.release();
+    r.deliver.release();
+    r.recover.release();
+    r.load?.release();
+    b.context.release();
+    b.isolate.dispose();
+  } catch {
+    // already gone
+  }
+}

@@ -1,0 +1,302 @@
+// Calls crossing into an isolate and their answers coming back. Only bytes cross: the request's
+// in, the result's out (ARCHITECTURE.md "The hot path").
+//
+// Three ways across:
+//   batched   the event calls an instance receives in one poll phase go together in the check phase
+//             right after it (setImmediate: on a quiet server the next thing that runs) through the
+//             runtime's invokeBatch. The main thread's share of a crossing is ~13–20 µs whatever it
+//             carries (bench/README.md), so one crossing per turn, not per call.
+//   alone     one call, one crossing: large bodies (transferred, not copied), slow functions (a
+//             batch answers when its calls do), or batching switched off.
+//   special   web calls and cron ticks, through invokeWeb / invokeScheduled.
+// A batched call still running when its batch returns answers later through HostGlobal.result.
+
+import ivm from 'isolated-vm';
+import { functionError, WebAnswer, type CallRequest, type RunResult } from '../../core/call.js';
+import { HearthError } from '../../core/errors.js';
+import { checkedHeaders } from '../../core/web-headers.js';
+import { Outcome, WebField, type FailureTuple, type ResultTuple, type WebResponseTuple } from '../../runtime/protocol.js';
+import type { RuntimeRefs } from './boot.js';
+import { classifyV8Failure } from './v8-failure.js';
+
+interface PendingCall {
+  req: CallRequest;
+  resolve: (r: RunResult) => void;
+  reject: (err: unknown) => void;
+  started: number;
+  /** Null once answered. */
+  timer: NodeJS.Timeout | null;
+}
+
+/** Calls slower than this on average (ms) are not batched: a batch answers when its calls do. */
+const SLOW_CALL_MS = 2;
+/** Request bodies from this size on are transferred into the isolate instead of copied. */
+const TRANSFER_AT = 64 * 1024;
+
+/** What the crossing needs of its instance. */
+export interface CrossingOwner {
+  readonly functionName: string;
+  /** Nothing runs in the isolate any more (killed or torn down). */
+  readonly over: boolean;
+  /** The error a failed crossing gives its calls (it may kill the instance: a timeout, out of memory). */
+  runError(err: unknown, startedAt: number): HearthError;
+  /** A call's wall-clock deadline passed: the instance is killed. */
+  expired(): void;
+  logError(requestId: string, message: string): void;
+  /** A web call answered with its waitUntil work still running: resolves when that ends. */
+  holdTail(requestId: string, remainingMs: number): Promise<void>;
+}
+
+export class Crossing {
+  private applyOptions: ivm.ReferenceApplyOptions = {};
+  private applyCopyOptions: ivm.ReferenceApplyOptions = {};
+  private timeoutMs = 0;
+  private queue: PendingCall[] = [];
+  private flushScheduled = false;
+  /** Batched calls still running after their batch returned: they answer through HostGlobal.result. */
+  private readonly late = new Map<string, PendingCall>();
+  /** Late answers that arrived before their batch's answer (ordering across the two is not FIFO). */
+  private readonly early = new Map<string, ResultTuple>();
+  /** Batching is for short calls: results of a batch return together, so slow calls go alone. */
+  private batchable = true;
+  private avgRunMs = 0;
+
+  constructor(
+    private readonly isolate: ivm.Isolate,
+    private readonly refs: RuntimeRefs,
+    private readonly owner: CrossingOwner,
+    /** Coalesce calls into one crossing (on by default; off for A/B measurements). */
+    private readonly batching: boolean,
+  ) {}
+
+  /** The version's per-call time limit (CPU inside V8, and the wall-clock deadline). */
+  bind(timeoutMs: number): void {
+    this.timeoutMs = timeoutMs;
+    this.applyOptions = { result: { promise: true, copy: true }, timeout: timeoutMs };
+    this.applyCopyOptions = { arguments: { copy: true }, result: { promise: true, copy: true }, timeout: timeoutMs };
+  }
+
+  /** Calls not yet answered (queued, or still running after their batch). */
+  get pending(): number {
+    return this.queue.length + this.late.size;
+  }
+
+  call(req: CallRequest): Promise<RunResult> {
+    return new Promise<RunResult>((resolve, reject) => {
+      const p: PendingCall = { req, resolve, reject, started: performance.now(), timer: null };
+      p.timer = setTimeout(expireCall, this.timeoutMs, this, p);
+      if (this.owner.over) return this.fail(p, new Error('instance killed'));
+      if (req.kind !== 'event') {
+        this.crossSpecial(p);
+        return;
+      }
+      if (req.body.byteLength >= TRANSFER_AT || !this.batching || !this.batchable) {
+        this.crossAlone(p);
+        return;
+      }
+      this.queue.push(p);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(this.flush);
+      }
+    });
+  }
+
+  private readonly flush = (): void => {
+    this.flushScheduled = false;
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    if (batch.length === 1) return this.crossAlone(batch[0]!);
+    const n = batch.length;
+    const bodies = new Array<ArrayBuffer>(n), reqEncs = new Array<number>(n), resEncs = new Array<number>(n);
+    const rids = new Array<string>(n), deadlines = new Array<number>(n);
+    const now = Date.now();
+    for (let i = 0; i < n; i++) {
+      const req = batch[i]!.req;
+      bodies[i] = req.body; reqEncs[i] = req.reqEnc; resEncs[i] = req.resEnc; rids[i] = req.requestId;
+      deadlines[i] = now + this.timeoutMs;
+    }
+    (this.refs.invokeBatch.apply(undefined, [bodies, reqEncs, resEncs, rids, deadlines], this.applyCopyOptions) as unknown as Promise<(ResultTuple | null)[]>).then(
+      (results) => {
+        for (let i = 0; i < n; i++) {
+          const r = results[i];
+          const p = batch[i]!;
+          if (r !== null && r !== undefined) this.settle(p, r);
+          else {
+            // Still running when the batch returned; its answer may even have overtaken the batch's.
+            const early = this.early.get(p.req.requestId);
+            if (early !== undefined) {
+              this.early.delete(p.req.requestId);
+              this.settle(p, early);
+            } else this.late.set(p.req.requestId, p);
+          }
+        }
+      },
+      (err) => {
+        if (this.stray(err, batch)) return;
+        // Any other rejection that did not kill the isolate fails the whole batch: stop batching
+        // on this instance so it cannot happen again to others.
+        if (!this.owner.over && !this.isolate.isDisposed) this.batchable = false;
+        for (const p of batch) {
+          this.late.delete(p.req.requestId);
+          this.early.delete(p.req.requestId);
+          this.fail(p, err);
+        }
+      },
+    );
+  };
+
+  private observe(ms: number): void {
+    this.avgRunMs = this.avgRunMs * 0.9 + ms * 0.1;
+    if (this.avgRunMs > SLOW_CALL_MS) this.batchable = false;
+    else if (this.avgRunMs < SLOW_CALL_MS / 4) this.batchable = true;
+  }
+
+  private crossAlone(p: PendingCall): void {
+    const req = p.req;
+    // Small bodies are copied in with the call; large ones are transferred, not copied.
+    const large = req.body.byteLength >= TRANSFER_AT;
+    const body = large
+      ? new ivm.ExternalCopy(req.body, { transferOut: true }).copyInto({ release: true, transferIn: true })
+      : req.body;
+    (this.refs.invoke.apply(
+      undefined,
+      [body, req.reqEnc, req.resEnc, req.requestId, Date.now() + this.timeoutMs],
+      large ? this.applyOptions : this.applyCopyOptions,
+    ) as unknown as Promise<ResultTuple>).then(
+      (r) => this.settle(p, r),
+      (err) => { if (!this.stray(err, [p])) this.fail(p, err); },
+    );
+  }
+
+  /** A web call or a cron tick: one crossing of its own, through invokeWeb / invokeScheduled. */
+  private crossSpecial(p: PendingCall): void {
+    const req = p.req;
+    const deadline = Date.now() + this.timeoutMs;
+    const large = req.body.byteLength >= TRANSFER_AT;
+    const body = large
+      ? new ivm.ExternalCopy(req.body, { transferOut: true }).copyInto({ release: true, transferIn: true })
+      : new ivm.ExternalCopy(req.body).copyInto({ release: true });
+    let ref: ivm.Reference<Function>, args: unknown[];
+    if (req.web !== null) {
+      const w = req.web;
+      ref = this.refs.invokeWeb;
+      args = [w.method, w.url, new ivm.ExternalCopy(w.headers).copyInto({ release: true }), body, req.requestId, deadline, w.remoteAddress];
+    } else {
+      const s = req.schedule!;
+      ref = this.refs.invokeScheduled;
+      args = [s.cron, s.scheduledTime, body, req.requestId, deadline];
+    }
+    (ref.apply(undefined, args, this.applyOptions) as unknown as Promise<ResultTuple>).then(
+      (r) => this.settle(p, r),
+      (err) => { if (!this.stray(err, [p])) this.fail(p, err); },
+    );
+  }
+
+  /**
+   * A crossing failed because a promise was rejected with no handler during it (isolated-vm fails
+   * the crossing; Workers and Node only report it). The calls it carried are not lost: the runtime
+   * remembers recent results and answers them again (recover). True when that is what happened.
+   */
+  private stray(err: unknown, calls: PendingCall[]): boolean {
+    if (this.owner.over || this.isolate.isDisposed) return false;
+    if (classifyV8Failure(err) !== null) return false;
+    const open = calls.filter((p) => p.timer !== null);
+    const stack = err instanceof Error && err.stack ? err.stack : err instanceof Error ? err.message : String(err);
+    for (const p of open) {
+      this.owner.logError(p.req.requestId, `Uncaught (in promise) ${stack}`);
+      this.late.set(p.req.requestId, p);
+    }
+    if (open.length > 0) {
+      (this.refs.recover.apply(undefined, [open.map((p) => p.req.requestId)], { arguments: { copy: true } }) as Promise<unknown>).catch((e: unknown) => {
+        for (const p of open) {
+          this.late.delete(p.req.requestId);
+          this.fail(p, e);
+        }
+      });
+    }
+    return true;
+  }
+
+  /** A batched call that outlived its batch has finished (HostGlobal.result). */
+  lateResult(requestId: unknown, r: unknown): void {
+    if (typeof requestId !== 'string') return;
+    const p = this.late.get(requestId);
+    if (p === undefined) {
+      // The callback can arrive before the batch's own answer: keep it for the batch.
+      if (this.early.size < 10_000 && isResult(r)) this.early.set(requestId, r);
+      return;
+    }
+    this.late.delete(requestId);
+    this.settle(p, r);
+  }
+
+  private settle(p: PendingCall, r: unknown): void {
+    if (p.timer === null) return; // already answered (e.g. expired)
+    if (!isResult(r)) return this.fail(p, new Error('the runtime answered with something that is not a result'));
+    clearTimeout(p.timer);
+    p.timer = null;
+    this.observe(performance.now() - p.started);
+    if (r instanceof ArrayBuffer) return p.resolve(r);
+    if (r[0] === Outcome.webResponse) {
+      const w = r as WebResponseTuple;
+      const headers = checkedHeaders(w[WebField.headers]);
+      if (headers === null) return p.reject(new HearthError('Unhandled', `${this.owner.functionName}: the response has a header name or value HTTP does not allow`, { functionError: true, errorType: 'InvalidResponse' }));
+      const response = { status: w[WebField.status], statusText: w[WebField.statusText].replace(/[^\t\x20-\x7e]/g, ''), headers };
+      const tail = w[WebField.tailPending] === true
+        ? this.owner.holdTail(p.req.requestId, this.timeoutMs - (performance.now() - p.started))
+        : null;
+      return p.resolve(new WebAnswer(response, w[WebField.body], tail));
+    }
+    const [code, errorType, errorMessage, stack] = r as FailureTuple;
+    if (code === Outcome.badPayload) return p.reject(new HearthError(errorType === 'InvalidRequest' ? 'InvalidRequest' : 'InvalidRequestContent', errorMessage));
+    if (code === Outcome.unsupported) return p.reject(new HearthError('WrongFunctionKind', errorMessage));
+    p.resolve(functionError(code === Outcome.badResult ? 'ResultNotSerializable' : errorType, errorMessage, stack ? stackLines(stack) : []));
+  }
+
+  private fail(p: PendingCall, err: unknown): void {
+    if (p.timer === null) return;
+    clearTimeout(p.timer);
+    p.timer = null;
+    p.reject(this.owner.runError(err, p.started));
+  }
+
+  /** A call's wall-clock deadline passed (the CPU time inside V8 is capped by `timeout`). */
+  expire(p: PendingCall): void {
+    if (p.timer === null) return;
+    this.owner.expired();
+    this.fail(p, new Error('timed out'));
+  }
+
+  /** The isolate is gone: calls not inside a crossing would never hear back, so they fail now. */
+  failWaiting(): void {
+    // (Calls inside one get the crossing's rejection.)
+    const waiting = [...this.queue, ...this.late.values()];
+    this.queue = [];
+    this.late.clear();
+    this.early.clear();
+    for (const p of waiting) this.fail(p, new Error('instance killed'));
+  }
+}
+
+function expireCall(c: Crossing, p: PendingCall): void {
+  c.expire(p);
+}
+
+function isResult(r: unknown): r is ResultTuple {
+  if (r instanceof ArrayBuffer) return true;
+  if (!Array.isArray(r)) return false;
+  if (r.length === 6 && r[0] === Outcome.webResponse) {
+    // Final statuses only: a 1xx written as the response would leave clients and proxies waiting
+    // (or switching protocols).
+    const status = r[WebField.status];
+    return Number.isInteger(status) && status >= 200 && status <= 599 && typeof r[WebField.statusText] === 'string'
+      && Array.isArray(r[WebField.headers]) && r[WebField.body] instanceof ArrayBuffer && typeof r[WebField.tailPending] === 'boolean';
+  }
+  return r.length === 4 && typeof r[0] === 'number' && typeof r[1] === 'string' && typeof r[2] === 'string' && typeof r[3] === 'string';
+}
+
+export function stackLines(stack: string): string[] {
+  return stack.split('\n').slice(1).map((l) => l.trim()).filter(Boolean);
+}

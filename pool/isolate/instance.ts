@@ -1,0 +1,198 @@
+// One V8 isolate as a pool instance: booted blank (prewarmed, boot.ts), specialized with one
+// version's code, then called many times (crossing.ts) with the host work it asks for
+// (host-work.ts), until it is killed (timeout, out of memory) or torn down. Its state changes go
+// through the lifecycle table (pool/lifecycle.ts); why it ended is `endCause`.
+
+import type ivm from 'isolated-vm';
+import type { FunctionVersion } from '../../core/backend.js';
+import type { CallRequest, LogSink, RunResult } from '../../core/call.js';
+import { HearthError } from '../../core/errors.js';
+import { PoolMember, type CallableInstance } from '../pool-member.js';
+import { bootIsolate, compileFunction, disposeIsolate, runFunction, type BootedIsolate, type CodeCacheUse, type RuntimeScript } from './boot.js';
+import type { CodeCache } from './code-cache.js';
+import { Crossing, stackLines } from './crossing.js';
+import { HostWork } from './host-work.js';
+import { classifyV8Failure } from './v8-failure.js';
+
+const MB = 1024 * 1024;
+const MAX_LOG_LINE = 16 * 1024;
+
+/** How isolates behave, from the server's settings (no global state: each instance is given them). */
+export interface IsolateSettings {
+  /** Coalesce the calls of one event-loop turn into one crossing (off for A/B measurements). */
+  batching: boolean;
+  /** Largest body an outbound fetch may bring back. */
+  maxFetchBytes: number;
+  /** Where the functions' console lines go. */
+  sink: LogSink;
+}
+
+export class IsolateInstance extends PoolMember implements CallableInstance {
+  /** How the function's code was compiled: from V8 cached data, or parsed (and cache produced). */
+  codeCache: CodeCacheUse = 'none';
+  /** What the loaded module offers (ModuleKind bits). */
+  kinds = 0;
+  /** The request whose cold start runs module init (its console lines go to that call). */
+  private initRequestId = '';
+  private readonly crossing: Crossing;
+  private readonly host: HostWork;
+
+  private constructor(
+    private readonly booted: BootedIsolate,
+    readonly memoryMb: number,
+    private readonly settings: IsolateSettings,
+  ) {
+    super('i');
+    this.crossing = new Crossing(booted.isolate, booted.refs, this, settings.batching);
+    this.host = new HostWork(booted.isolate, booted.refs, this, settings.maxFetchBytes);
+  }
+
+  get isolate(): ivm.Isolate {
+    return this.booted.isolate;
+  }
+
+  /** A blank isolate with the runtime loaded (boot.ts); `preload` for isolates made ahead of need. */
+  static async prewarm(memoryMb: number, runtime: RuntimeScript, settings: IsolateSettings, preload = false): Promise<IsolateInstance> {
+    let inst: IsolateInstance | null = null;
+    const booted = await bootIsolate(memoryMb, runtime, {
+      log: (rid, stream, t, msg) => inst?.consoleLine(rid, stream, t, msg),
+      result: (rid, r) => inst?.crossing.lateResult(rid, r),
+      host: (a) => inst?.host.op(a),
+    }, preload);
+    inst = new IsolateInstance(booted, memoryMb, settings);
+    return inst;
+  }
+
+  /** A console line from the isolate: every argument checked (types, sizes, times). */
+  private consoleLine(rid: unknown, stream: unknown, t: unknown, msg: unknown): void {
+    const id = typeof rid === 'string' && rid.length <= 64 ? rid : '';
+    const time = typeof t === 'number' && Number.isFinite(t) && Math.abs(t - Date.now()) < 86_400_000 ? t : Date.now();
+    const text = typeof msg === 'string' ? (msg.length > MAX_LOG_LINE ? msg.slice(0, MAX_LOG_LINE) : msg) : String(msg).slice(0, MAX_LOG_LINE);
+    this.settings.sink(this.functionName, id || this.initRequestId, stream === 1 ? 1 : 0, time, text);
+  }
+
+  /**
+   * Loads the version's code (V8 cached data when there is some) and binds its handler. Throws
+   * HearthError('FunctionInitError') for code that throws at load or names no handler.
+   */
+  async specialize(fn: FunctionVersion, code: CodeCache, requestId: string): Promise<void> {
+    this.specializeFor(fn);
+    this.initRequestId = requestId;
+    this.crossing.bind(fn.spec.timeoutMs);
+    this.host.bind(fn.spec.egress.allow, fn.spec.timeoutMs);
+    const started = performance.now();
+    let compiled;
+    try {
+      compiled = await compileFunction(this.booted, fn, code);
+    } catch (err) {
+      this.initRequestId = '';
+      throw this.initError(err, fn, started);
+    }
+    this.codeCache = compiled.cache;
+    // Module init's wall-clock deadline (calls have theirs in the crossing).
+    const timer = setTimeout(() => this.kill('timeout'), fn.spec.timeoutMs);
+    try {
+      this.kinds = await runFunction(this.booted, compiled.script, fn);
+    } catch (err) {
+      throw err instanceof HearthError ? err : this.initError(err, fn, started);
+    } finally {
+      clearTimeout(timer);
+      compiled.script.release();
+      this.initRequestId = '';
+    }
+    this.footprintMb = this.heapMb();
+  }
+
+  /** Runs one call (crossing.ts); the function's own errors come back as a CallError. */
+  call(req: CallRequest): Promise<RunResult> {
+    return this.crossing.call(req);
+  }
+
+  // ---- what the crossing and the host work need of it ---------------------------------------
+
+  /** Nothing runs in the isolate any more (it was killed, or torn down). */
+  get over(): boolean {
+    return this.endCause !== null || this.state === 'disposed';
+  }
+
+  logError(requestId: string, message: string): void {
+    this.settings.sink(this.functionName, requestId, 1, Date.now(), message);
+  }
+
+  holdTail(requestId: string, remainingMs: number): Promise<void> {
+    return this.host.holdTail(requestId, remainingMs);
+  }
+
+  killFor(failure: 'timeout' | 'memory'): void {
+    this.kill(failure);
+  }
+
+  /** A call's wall-clock deadline passed; the isolate may also be gone on its own already (out of memory while only late calls ran). */
+  expired(): void {
+    this.kill(this.isolate.isDisposed && this.endCause === null ? 'memory' : 'timeout');
+  }
+
+  /** The error a failed crossing gives its call, killing the instance when the isolate cannot go on. */
+  runError(err: unknown, startedAt: number): HearthError {
+    if (this.endCause === null) {
+      const f = classifyV8Failure(err);
+      if (f === 'timeout') this.kill('timeout'); // CPU time, inside V8
+      else if (f === 'memory' || this.isolate.isDisposed) this.kill('memory');
+      else return new HearthError('InternalError', err instanceof Error ? err.message : String(err));
+    }
+    if (this.endCause === 'shutdown') {
+      return new HearthError('Draining', `${this.functionName}: the instance was shut down during the call`);
+    }
+    if (this.endCause === 'memory') {
+      return new HearthError('OutOfMemory', `${this.functionName}: the function ran out of memory (memoryMb ${this.memoryMb}); the instance was replaced`, { errorType: 'OutOfMemory' });
+    }
+    // Killed for a timeout: this call's, or another call's on the same instance?
+    if (performance.now() - startedAt >= this.timeoutMs - 1) {
+      return new HearthError('Timeout', `${this.functionName}: task timed out after ${this.timeoutMs} ms`);
+    }
+    return new HearthError('InstanceFailed', `${this.functionName}: another call on this instance ran past its timeout and the instance was replaced; this call was stopped with it`);
+  }
+
+  private initError(err: unknown, fn: FunctionVersion, startedAt: number): HearthError {
+    const e = this.runError(err, startedAt);
+    if (e.type === 'Timeout' || e.type === 'OutOfMemory') return e;
+    const stack = err instanceof Error && err.stack ? stackLines(err.stack) : [];
+    return new HearthError('FunctionInitError', `${fn.name}: the code failed to load: ${err instanceof Error ? err.message : String(err)}`, { functionStack: stack });
+  }
+
+  // ---- the end --------------------------------------------------------------------------------
+
+  /**
+   * The isolate cannot go on (a call or a delivery ran past its time or out of memory): it is
+   * disposed, the instance is broken (never routed again), and every call still on it fails.
+   */
+  private kill(cause: 'timeout' | 'memory' | 'shutdown'): void {
+    if (this.endCause === null) this.endCause = cause;
+    this.markBroken(cause);
+    if (!this.isolate.isDisposed) this.isolate.dispose();
+    this.host.end();
+    this.crossing.failWaiting();
+  }
+
+  /** Tears the isolate down (evicted, drained, or Hearth stopping); calls still on it fail with Draining. */
+  dispose(): void {
+    if (this.endCause === null && (this.crossing.pending > 0 || this.inFlight > 0)) {
+      this.endCause = 'shutdown';
+      if (!this.isolate.isDisposed) this.isolate.dispose();
+      this.crossing.failWaiting();
+    }
+    this.markDisposed();
+    this.host.end();
+    disposeIsolate(this.booted);
+  }
+
+  /** The isolate's heap now, MiB (the pool moves it into footprintMb and its total at a sweep). */
+  heapMb(): number {
+    try {
+      const h = this.isolate.getHeapStatisticsSync();
+      return (h.total_heap_size + h.externally_allocated_size) / MB;
+    } catch {
+      return this.footprintMb; // disposed
+    }
+  }
+}
