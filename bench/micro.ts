@@ -30,7 +30,7 @@ import { Encoding, type EncodingCode } from '../runtime/protocol.js';
 import { cell, dist, fmt, percentile, stat, type BenchOptions, type Chart, type Dist, type Mode, type SectionResult, type Stat, type TargetRow } from './section.js';
 
 /**
- * The in-isolate runtime, as core/server.ts finds it (dist/runtime/isolate-runtime.js). Not
+ * The in-isolate runtime, as core/hearth.ts finds it (dist/runtime/isolate-runtime.js). Not
  * imported from there: that would load uWebSockets.js into a section that never serves HTTP.
  */
 const RUNTIME_PATH = fileURLToPath(new URL('../runtime/isolate-runtime.js', import.meta.url));
@@ -555,7 +555,7 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
       `| hello, batching off | ${warm.unbatched.what} | ${us(warm.unbatched.p50Us)} | ${us(warm.unbatched.p99Us)} | ${us(warm.unbatched.meanUs)} |`,
       `| order event | ${warm.order.what} | ${us(warm.order.p50Us)} | ${us(warm.order.p99Us)} | ${us(warm.order.meanUs)} |`,
       '',
-      `Target: dispatch overhead p50 ≤ 20 µs. Over the isolated-vm floor, Hearth's calls add ${fmt(warm.hello.p50Us.median - warm.floor.p50Us.median, 1)} µs at p50 (${fmt(warm.unbatched.p50Us.median - warm.floor.p50Us.median, 1)} µs with batching off). With batching on, a lone call waits for a setImmediate before it crosses, so that calls arriving in the same turn cross together (pool/isolate-instance.ts call()); the two hello rows differ by that wait alone.`,
+      `Target: dispatch overhead p50 ≤ 20 µs. Over the isolated-vm floor, Hearth's calls add ${fmt(warm.hello.p50Us.median - warm.floor.p50Us.median, 1)} µs at p50 (${fmt(warm.unbatched.p50Us.median - warm.floor.p50Us.median, 1)} µs with batching off). With batching on, a lone call waits for a setImmediate before it crosses, so that calls arriving in the same turn cross together (pool/isolate/crossing.ts call()); the two hello rows differ by that wait alone.`,
       '',
       '### Cold start, with and without a pre-warmed blank isolate',
       '',

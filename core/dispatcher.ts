@@ -39,7 +39,7 @@ export class Dispatcher {
         // what the name and version mean now (or answer that they are gone). Once.
         fn = this.resolver.resolve(fn.name, fn.version);
         r = await this.tiers.for(fn.runtime).invoke(fn, req);
-        if (r === SUPERSEDED) throw new HearthError('Superseded', `${fn.name}: version ${fn.version} was replaced again while this call waited`);
+        if (r === SUPERSEDED) throw new HearthError('Superseded', `${fn.name}: version ${fn.version} (${fn.digest.slice(0, 12)}) was replaced or deleted while this call waited`);
       }
       out = r;
     } catch (err) {

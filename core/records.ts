@@ -46,8 +46,20 @@ export type InvocationRecord = Readonly<RecordState>;
 
 export class InvocationRecords {
   private readonly records: LRUCache<string, RecordState>;
+  /**
+   * Records of calls still running that the newest `retention` pushed out: kept until the call
+   * ends, so its log lines still attach and its log tail and an async attempt's lines are whole
+   * (bounded by the calls in flight).
+   */
+  private readonly evictedRunning = new Map<string, RecordState>();
+
   constructor(retention: number) {
-    this.records = new LRUCache<string, RecordState>({ max: retention });
+    this.records = new LRUCache<string, RecordState>({
+      max: retention,
+      dispose: (rec, id, reason) => {
+        if (reason === 'evict' && rec.status === 'running') this.evictedRunning.set(id, rec);
+      },
+    });
   }
 
   /** A running call's record (its log lines attach to it from now on). */
@@ -65,6 +77,11 @@ export class InvocationRecords {
   /** The call ended: what happened goes on its record (a large result is answered, not kept). */
   close(record: InvocationRecord, out: CallOutcome): void {
     const rec = record as RecordState;
+    if (this.evictedRunning.size > 0 && this.evictedRunning.get(rec.requestId) === rec) {
+      // Kept until the caller that awaits this outcome has read the call's lines (the log tail it
+      // answers with, an async attempt's record): it does so in the microtasks right after.
+      setImmediate(() => { if (this.evictedRunning.get(rec.requestId) === rec) this.evictedRunning.delete(rec.requestId); });
+    }
     rec.version = out.version;
     rec.status = out.error === null ? 'succeeded' : 'failed';
     rec.cold = out.cold;
@@ -82,12 +99,16 @@ export class InvocationRecords {
 
   /** A call's log lines so far (the X-Hearth-Log-Type: Tail answer, an async attempt's lines). */
   logsOf(requestId: string): readonly LogLine[] {
-    return this.records.peek(requestId)?.logs ?? [];
+    return this.find(requestId)?.logs ?? [];
   }
 
-  /** Attach a line to the invocation that wrote it, if it is still on record. */
+  private find(requestId: string): RecordState | undefined {
+    return this.records.peek(requestId) ?? (this.evictedRunning.size > 0 ? this.evictedRunning.get(requestId) : undefined);
+  }
+
+  /** Attach a line to the invocation that wrote it, if it is still on record (or still running). */
   attach(line: LogLine): void {
-    const rec = this.records.peek(line.requestId);
+    const rec = this.find(line.requestId);
     if (!rec) return;
     if (rec.logs === null) rec.logs = [];
     const bytes = rec.logBytes + line.message.length;

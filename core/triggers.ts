@@ -91,11 +91,14 @@ export class Triggers implements FunctionListener {
     const run = { requestId: req.requestId, scheduledTime: time, status: 'running' };
     job.runs.unshift(run);
     if (job.runs.length > KEEP_RUNS) job.runs.length = KEEP_RUNS;
-    void this.dispatcher.run(fn, req).then((out) => {
+    this.dispatcher.run(fn, req).then((out) => {
       run.status = out.error === null ? 'succeeded' : 'failed';
       if (out.error) {
         log.warn({ function: name, trigger: job.name, requestId: req.requestId, errorType: out.error.errorType, err: out.error.errorMessage }, 'scheduled run failed');
       }
+    }, (err: unknown) => {
+      run.status = 'failed';
+      log.error({ err, function: name, requestId: req.requestId }, 'scheduled run could not be dispatched');
     });
   }
 }

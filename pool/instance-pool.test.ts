@@ -110,6 +110,34 @@ describe('InstancePool', () => {
     expect(pool.acquire(v, inv())).toBe(SUPERSEDED);
   });
 
+  it('an instance the tier finds dead underneath (check) gets no call: it is broken at once and replaced', async () => {
+    const f = new Fake();
+    const gone = new Set<string>();
+    // As an isolate V8 disposed for its memory limit before the call that did it has its answer.
+    const checked = Object.assign(f, { check: (i: PooledInstance) => { if (!gone.has(i.id)) return true; if (i.state !== 'broken') transition(i, 'break'); return false; } });
+    pool = new InstancePool(checked, settings);
+    const v = version('h', { concurrency: 4, maxInstances: 2 });
+    const a = await instance(pool.acquire(v, inv()));
+    gone.add(a.id);
+    const next = await acquired(pool.acquire(v, inv()));
+    expect(next.inst).not.toBe(a);
+    expect(next.cold).toBe(true);
+    expect(a.state).toBe(InstanceState.broken);
+    pool.release(a);
+    expect(f.disposed).toEqual([`${a.id}:broken`]);
+  });
+
+  it('an instance that died between loading its code and joining the pool is a failed start, not a pooled one', async () => {
+    const f = new Fake();
+    const create = f.create.bind(f);
+    f.create = async (v) => { const i = await create(v); transition(i, 'break'); return i; };
+    pool = new InstancePool(f, settings);
+    const v = version('k');
+    await expect(acquired(pool.acquire(v, inv()))).rejects.toMatchObject({ type: 'InstanceFailed' });
+    expect(f.disposed).toEqual(['x1:broken']);
+    expect(pool.peek('k')?.instances ?? []).toEqual([]);
+  });
+
   it('a broken instance is replaced by the next call', async () => {
     const f = new Fake();
     pool = new InstancePool(f, settings);

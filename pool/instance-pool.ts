@@ -21,6 +21,12 @@ export interface InstanceFactory<I extends PooledInstance> {
   estimateMb(version: FunctionVersion): number;
   /** Measures an instance's memory now, MiB (heaps grow after init). */
   measure?(inst: I): number;
+  /**
+   * Whether the instance still works underneath. One that died on its own, unseen (an isolate V8
+   * disposed for its memory limit 20–40 ms before the call that did it has its answer), is moved
+   * to broken by the tier, so no call is given to it meanwhile.
+   */
+  check?(inst: I): boolean;
 }
 
 export interface PoolSettings {
@@ -155,7 +161,7 @@ export class InstancePool<I extends PooledInstance> {
     const slot = this.slot(version);
     const conc = version.spec.concurrency;
     if (!req.forceCold) {
-      const idx = pickInstance(slot.instances, conc, packLimit(conc, this.settings.scaleUpThreshold));
+      const idx = this.pick(slot, conc, packLimit(conc, this.settings.scaleUpThreshold));
       if (idx >= 0) {
         const inst = slot.instances[idx]!;
         this.take(slot, inst);
@@ -190,6 +196,14 @@ export class InstancePool<I extends PooledInstance> {
     );
   }
 
+  /** The instance a call goes to (policy.ts pickInstance), skipping one the tier finds dead underneath. */
+  private pick(slot: VersionSlot<I>, conc: number, pack: number): number {
+    for (;;) {
+      const idx = pickInstance(slot.instances, conc, pack);
+      if (idx < 0 || this.factory.check === undefined || this.factory.check(slot.instances[idx]!)) return idx;
+    }
+  }
+
   /** The call is over. A broken instance (timed out, out of memory, crashed) is disposed. */
   release(inst: I): void {
     const slot = this.slots.get(inst.digest);
@@ -197,6 +211,7 @@ export class InstancePool<I extends PooledInstance> {
     inst.callsServed++;
     inst.lastUsedAt = performance.now();
     if (slot) slot.inFlight--;
+    this.factory.check?.(inst);
     if (inst.state === InstanceState.broken) {
       this.remove(inst, 'broken');
       if (slot) {
@@ -325,7 +340,7 @@ export class InstancePool<I extends PooledInstance> {
       const min = slot.retired ? 0 : spec.minInstances;
       for (let k = slot.instances.length - 1; k >= 0; k--) {
         const inst = slot.instances[k]!;
-        if (inst.inFlight === 0 && inst.state === InstanceState.broken) this.remove(inst, 'broken');
+        if (inst.inFlight === 0 && (inst.state === InstanceState.broken || this.factory.check?.(inst) === false)) this.remove(inst, 'broken');
       }
       if (this.factory.measure) {
         for (const inst of slot.instances) {
@@ -405,6 +420,13 @@ export class InstancePool<I extends PooledInstance> {
     let inst: I;
     try {
       inst = await this.factory.create(slot.version, requestId);
+      // Died between loading its code and now (a timer of its module init that ran too long):
+      // a start that failed.
+      if (isOver(inst.state) || this.factory.check?.(inst) === false) {
+        const cause = inst.endCause ?? 'gone';
+        this.factory.dispose(inst, 'broken');
+        throw new HearthError('InstanceFailed', `${slot.version.name}: the new instance stopped as it started (${cause}); it was replaced`);
+      }
     } catch (err) {
       slot.lastStartError = err;
       if (slot.instances.length === 0 && slot.starting === 1) slot.waiters.rejectAll(err);
@@ -437,7 +459,7 @@ export class InstancePool<I extends PooledInstance> {
     const conc = slot.version.spec.concurrency;
     const pack = packLimit(conc, this.settings.scaleUpThreshold);
     while (slot.waiters.length > 0) {
-      const idx = pickInstance(slot.instances, conc, pack);
+      const idx = this.pick(slot, conc, pack);
       if (idx < 0) break;
       const w = slot.waiters.shift();
       if (!w) break;

@@ -113,7 +113,7 @@ describe('stem cells, keepalive and reserved containers', () => {
     };
     await until(async () => (await ready('python3')) && (await ready('java17')), 40_000,
       async () => `python3 stems ${(await stemCells(h, 'python3')).length}, java17 stems ${(await stemCells(h, 'java17')).length}`);
-    // Readiness follows the reserve (core/server.ts): it may say so just after the last stem cell answers.
+    // Readiness follows the reserve (core/hearth.ts): it may say so just after the last stem cell answers.
     await until(async () => (await fetch(`${h.url}/readyz`)).status === 200, 10_000, '/readyz 200 once the stem cells are there');
 
     await deployOk(h, 'pystem', py(HOST));

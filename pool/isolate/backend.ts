@@ -46,6 +46,7 @@ export class IsolateBackend implements Backend {
       dispose: (inst) => inst.dispose(),
       estimateMb: () => 2,
       measure: (inst) => inst.heapMb(),
+      check: (inst) => inst.check(),
     };
     this.pool = new InstancePool(factory, opts, events);
   }

@@ -103,6 +103,17 @@ export class IsolateInstance extends PoolMember implements CallableInstance {
     this.footprintMb = this.heapMb();
   }
 
+  /**
+   * Whether the isolate still works. V8 disposes an isolate that passed its memory limit on its
+   * own, 20–40 ms before the call that did it has its answer: the instance is then broken at once,
+   * so the pool gives it no other call meanwhile.
+   */
+  check(): boolean {
+    if (!this.isolate.isDisposed) return true;
+    if (!this.over) this.kill('memory');
+    return false;
+  }
+
   /** Runs one call (crossing.ts); the function's own errors come back as a CallError. */
   call(req: CallRequest): Promise<RunResult> {
     return this.crossing.call(req);
