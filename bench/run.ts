@@ -11,6 +11,8 @@
 //
 // Results: bench/results/<timestamp>.json, .md and -<plot>.svg, and latest.md (bench/report.ts).
 // `--compare-cold DIR`: only JS cold starts, this build against another checkout's, rounds alternating.
+// `--compare DIR`: this build against another checkout's, each build's own bench as a child process
+// per round (sections micro and http by default), rounds alternating; per-figure ratios (bench/compare.ts).
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,6 +20,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { jsColdWarm, runColdWarm } from './coldwarm.js';
+import { runCompare } from './compare.js';
 import { runDensity } from './density.js';
 import { runHttp } from './http.js';
 import { haveWrk } from './load.js';
@@ -40,6 +43,11 @@ const { values: args } = parseArgs({
     out: { type: 'string', default: join(ROOT, 'bench/results') },
     /** Only cold starts, this build against another checkout's build (its dist/), rounds alternating. */
     'compare-cold': { type: 'string' },
+    /**
+     * This build against another checkout's (its dist/): per round, each build's own run.js as a
+     * child (--only, default micro,http; --rounds 1), the order alternating; see bench/compare.ts.
+     */
+    compare: { type: 'string' },
     cold: { type: 'string', default: '60' },
     /** Pause between a cold-start function's deploy and its first call (the reserve refills meanwhile). */
     'cold-gap-ms': { type: 'string', default: '50' },
@@ -105,8 +113,23 @@ async function compareCold(other: string): Promise<void> {
   process.stdout.write(md + `\nwritten: bench/results/cold-compare-${stamp}.md\n`);
 }
 
+/** Every figure of micro and http, this build against another, each build's own bench per round (bench/compare.ts). */
+async function compare(other: string): Promise<void> {
+  const sections = (args.only ?? 'micro,http').split(',').map((x) => x.trim()).filter(Boolean);
+  if (sections.includes('http') && !haveWrk()) throw new Error('wrk is not installed: apt-get install -y wrk (npm run bench\'s set-up does this)');
+  const r = await runCompare({
+    thisRoot: ROOT, otherRoot: other, sections, mode,
+    rounds: args.rounds ? Number(args.rounds) : Math.max(2, DEFAULTS.rounds),
+    ...(args.duration ? { durationSec: Number(args.duration) } : {}),
+    ...(args.connections ? { connections: Number(args.connections) } : {}),
+    outDir: args.out!, machine: machine(), log: opts.log,
+  });
+  process.stdout.write(`${r.md}\nwritten: ${r.mdPath} and ${r.jsonPath}\n`);
+}
+
 async function main() {
   if (args['compare-cold']) return compareCold(resolve(args['compare-cold']));
+  if (args.compare) return compare(resolve(args.compare));
   if (!haveWrk()) throw new Error('wrk is not installed: apt-get install -y wrk (npm run bench\'s set-up does this)');
   const startedAt = new Date();
   const only = args.only ? args.only.split(',') : Object.keys(SECTIONS);

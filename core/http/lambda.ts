@@ -15,14 +15,14 @@ import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { Encoding } from '../../runtime/protocol.js';
 import type { EnqueueResult } from '../async/queue.js';
 import type { FunctionVersion } from '../backend.js';
-import { newCall, type CallOutcome, type LogLine } from '../call.js';
+import { newCall, type CallOutcome } from '../call.js';
 import type { Config } from '../config.js';
 import { errorJson, HearthError, type ErrorType } from '../errors.js';
 import { tailBase64 } from '../logs.js';
 import { endWithoutBody, finish, type Exchange } from './exchange.js';
 import type { Gate } from './gate.js';
 import { parseSignature, signatureMatches, type SignedRequest } from './lambda-sigv4.js';
-import type { CallProtocol, ErrorContext, Plan, Received, Target } from './pipeline.js';
+import { DRY_RUN, Enqueue, type CallProtocol, type ErrorContext, type LogSource, type Plan, type Received, type Target } from './pipeline.js';
 import { statusLine, writeCallHeaders, writeInvocationHeaders } from './render-v1.js';
 import { IDEMPOTENCY_KEY } from './v1-invoke.js';
 
@@ -177,28 +177,22 @@ export class LambdaApi implements CallProtocol<LambdaCall> {
         throw new HearthError('InvalidRequestContent', `Could not parse request body into json: ${(err as Error).message}`);
       }
     }
-    if (r.invocationType === 'DryRun') return { kind: 'none' };
+    if (r.invocationType === 'DryRun') return DRY_RUN;
     const qualifier = (r.target as Target).qualifier;
     if (r.invocationType === 'Event') {
       // 202 once the durable queue has it (a repeated Idempotency-Key: 202 with the first id).
       if (r.idempotencyKey !== '' && !IDEMPOTENCY_KEY.test(r.idempotencyKey)) {
         throw new HearthError('InvalidRequestContent', 'Idempotency-Key must be 1-255 visible ASCII characters');
       }
-      return {
-        kind: 'enqueue',
-        event: {
-          fn, qualifier, body, enc: Encoding.json, source: 'lambda', requestId: r.requestId,
-          ...(r.idempotencyKey !== '' ? { idempotencyKey: r.idempotencyKey } : {}),
-        },
-      };
+      return new Enqueue({
+        fn, qualifier, body, enc: Encoding.json, source: 'lambda', requestId: r.requestId,
+        ...(r.idempotencyKey !== '' ? { idempotencyKey: r.idempotencyKey } : {}),
+      });
     }
-    return {
-      kind: 'run',
-      call: newCall({ requestId: r.requestId, functionName: fn.name, qualifier, source: 'lambda', body, reqEnc: Encoding.json, resEnc: Encoding.json }),
-    };
+    return newCall({ requestId: r.requestId, functionName: fn.name, qualifier, source: 'lambda', body, reqEnc: Encoding.json, resEnc: Encoding.json });
   }
 
-  renderOutcome(ex: Exchange, r: LambdaCall, out: CallOutcome, logs: () => readonly LogLine[]): void {
+  renderOutcome(ex: Exchange, r: LambdaCall, out: CallOutcome, logs: LogSource): void {
     const res = ex.res;
     const err = out.error;
     const outcome = err ? lambdaOutcome(err.errorType, err.status, err.functionError) : null;
@@ -214,7 +208,7 @@ export class LambdaApi implements CallProtocol<LambdaCall> {
         res.end(body, ex.server.draining);
       });
     } else {
-      const logResult = r.logType === 'Tail' ? tailBase64(logs()) : null;
+      const logResult = r.logType === 'Tail' ? tailBase64(logs.logsOf(r.requestId)) : null;
       const functionError = outcome !== null;
       const body = functionError ? errorJson(outcome.errorType ?? err!.errorType, err!.errorMessage, err!.stackTrace as string[] | undefined) : out.result ?? 'null';
       res.cork(() => {

@@ -38,11 +38,24 @@ export interface Target {
   readonly qualifier: string;
 }
 
-/** What a checked request becomes: a call to run now, an event for the durable queue, or nothing to run (a dry run). */
-export type Plan =
-  | { readonly kind: 'run'; readonly call: CallRequest }
-  | { readonly kind: 'enqueue'; readonly event: NewEvent }
-  | { readonly kind: 'none' };
+/** A request that asks for its event to be stored in the durable queue (answered 202), not run now. */
+export class Enqueue {
+  constructor(readonly event: NewEvent) {}
+}
+
+/** A dry run: every check passed, nothing to run. */
+export const DRY_RUN: unique symbol = Symbol('dry run');
+
+/**
+ * What a checked request becomes: a call to run now (the CallRequest itself: no wrapper on the hot
+ * path), an event for the durable queue, or nothing to run.
+ */
+export type Plan = CallRequest | Enqueue | typeof DRY_RUN;
+
+/** Where a renderer finds a call's log lines (the log tail). */
+export interface LogSource {
+  logsOf(requestId: string): readonly LogLine[];
+}
 
 /** Where an error happened: the version is known once the function was resolved. */
 export interface ErrorContext {
@@ -69,8 +82,8 @@ export interface CallProtocol<R extends Received> {
   bodyLimit(r: R): number;
   /** dispatch: what the request asks for (throws HearthError for a body that does not fit it). */
   plan(r: R, fn: FunctionVersion, body: ArrayBuffer): Plan;
-  /** render: a call that ran (or could not run: `out.error`). `logs` is the call's log so far. */
-  renderOutcome(ex: Exchange, r: R, out: CallOutcome, logs: () => readonly LogLine[]): void;
+  /** render: a call that ran (or could not run: `out.error`); `logs` has its log lines, for a tail. */
+  renderOutcome(ex: Exchange, r: R, out: CallOutcome, logs: LogSource): void;
   /** render: an event stored in the durable queue. */
   renderQueued(ex: Exchange, r: R, fn: FunctionVersion, q: EnqueueResult): void;
   /** render: a dry run, every check passed. */
@@ -149,23 +162,19 @@ function dispatch<R extends Received>(
   } catch (err) {
     return fail(toHearthError(err), fn.version);
   }
-  if (plan.kind === 'run') {
-    const requestId = plan.call.requestId;
-    deps.dispatcher.run(fn, plan.call).then((out) => {
-      if (!ex.aborted) p.renderOutcome(ex, r, out, () => deps.records.logsOf(requestId));
-    }).catch((err: unknown) => {
-      // A renderer failed part-way (it must not, but a request must never go unanswered).
-      log.error({ err, requestId }, 'could not write a call\'s response');
-      fail(toHearthError(err), fn.version);
-    });
-    return;
-  }
-  if (plan.kind === 'enqueue') {
+  if (plan === DRY_RUN) return p.renderChecked(ex, r, fn);
+  if (plan instanceof Enqueue) {
     deps.asyncInvoker.enqueue(plan.event).then(
       (q) => { if (!ex.aborted) p.renderQueued(ex, r, fn, q); },
       (err: unknown) => fail(toHearthError(err), fn.version),
     );
     return;
   }
-  p.renderChecked(ex, r, fn);
+  deps.dispatcher.run(fn, plan).then((out) => {
+    if (!ex.aborted) p.renderOutcome(ex, r, out, deps.records);
+  }).catch((err: unknown) => {
+    // A renderer failed part-way (it must not, but a request must never go unanswered).
+    log.error({ err, requestId: r.requestId }, 'could not write a call\'s response');
+    fail(toHearthError(err), fn.version);
+  });
 }

@@ -8,14 +8,14 @@ import type { HttpRequest } from 'uWebSockets.js';
 import { CONTENT_TYPES, Encoding, type EncodingCode } from '../../runtime/protocol.js';
 import type { EnqueueResult } from '../async/queue.js';
 import type { FunctionVersion } from '../backend.js';
-import { newCall, type CallOutcome, type LogLine } from '../call.js';
+import { newCall, type CallOutcome } from '../call.js';
 import type { Config } from '../config.js';
 import { HearthError } from '../errors.js';
 import { tailBase64 } from '../logs.js';
 import { requestEncoding, responseEncoding } from './encodings.js';
 import { finish, type Exchange } from './exchange.js';
 import type { Gate } from './gate.js';
-import type { CallProtocol, ErrorContext, Plan, Received, Target } from './pipeline.js';
+import { Enqueue, type CallProtocol, type ErrorContext, type LogSource, type Plan, type Received, type Target } from './pipeline.js';
 import { callErrorBody, statusLine, v1Error, writeCallHeaders, writeInvocationHeaders } from './render-v1.js';
 
 /** An Idempotency-Key: 1-255 visible ASCII characters. */
@@ -99,28 +99,22 @@ export class V1Invoke implements CallProtocol<V1Request> {
 
   plan(r: V1Request, fn: FunctionVersion, body: ArrayBuffer): Plan {
     if (r.event) {
-      return {
-        kind: 'enqueue',
-        event: {
-          fn, qualifier: r.qualifier, body, enc: r.reqEnc as EncodingCode, source: 'v1', requestId: r.requestId,
-          ...(r.idempotencyKey !== '' ? { idempotencyKey: r.idempotencyKey } : {}),
-        },
-      };
+      return new Enqueue({
+        fn, qualifier: r.qualifier, body, enc: r.reqEnc as EncodingCode, source: 'v1', requestId: r.requestId,
+        ...(r.idempotencyKey !== '' ? { idempotencyKey: r.idempotencyKey } : {}),
+      });
     }
-    return {
-      kind: 'run',
-      call: newCall({
-        requestId: r.requestId, functionName: fn.name, qualifier: r.qualifier, source: 'v1', body,
-        reqEnc: r.reqEnc as EncodingCode, resEnc: r.resEnc as EncodingCode, forceCold: r.forceCold,
-      }),
-    };
+    return newCall({
+      requestId: r.requestId, functionName: fn.name, qualifier: r.qualifier, source: 'v1', body,
+      reqEnc: r.reqEnc as EncodingCode, resEnc: r.resEnc as EncodingCode, forceCold: r.forceCold,
+    });
   }
 
-  renderOutcome(ex: Exchange, r: V1Request, out: CallOutcome, logs: () => readonly LogLine[]): void {
+  renderOutcome(ex: Exchange, r: V1Request, out: CallOutcome, logs: LogSource): void {
     const res = ex.res;
     const err = out.error;
     // Everything that could throw is computed before the first write.
-    const logResult = r.tail ? tailBase64(logs()) : null;
+    const logResult = r.tail ? tailBase64(logs.logsOf(r.requestId)) : null;
     const body = err ? callErrorBody(err) : out.result!;
     res.cork(() => {
       res.writeStatus(err ? statusLine(err.status) : '200 OK');

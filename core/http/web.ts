@@ -8,13 +8,13 @@ import { STATUS_CODES } from 'node:http';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { Encoding } from '../../runtime/protocol.js';
 import type { FunctionVersion } from '../backend.js';
-import { newCall, type CallOutcome, type LogLine, type WebRequest } from '../call.js';
+import { newCall, type CallOutcome, type WebRequest } from '../call.js';
 import type { Config } from '../config.js';
 import { HearthError } from '../errors.js';
 import { tailBase64 } from '../logs.js';
 import { endWithoutBody, finish, type Exchange } from './exchange.js';
 import type { Gate } from './gate.js';
-import type { CallProtocol, ErrorContext, Plan, Received, Target } from './pipeline.js';
+import { type CallProtocol, type ErrorContext, type LogSource, type Plan, type Received, type Target } from './pipeline.js';
 import { callErrorBody, statusLine, v1Error, writeCallHeaders } from './render-v1.js';
 
 /** Headers that belong to the connection, not to the message: Hearth writes its own. */
@@ -87,19 +87,16 @@ export class WebRoute implements CallProtocol<WebCall> {
   }
 
   plan(r: WebCall, fn: FunctionVersion, body: ArrayBuffer): Plan {
-    return {
-      kind: 'run',
-      call: newCall({
-        requestId: r.requestId, functionName: fn.name, qualifier: r.qualifier, source: 'web', body,
-        reqEnc: Encoding.json, resEnc: Encoding.json, web: r.web!,
-      }),
-    };
+    return newCall({
+      requestId: r.requestId, functionName: fn.name, qualifier: r.qualifier, source: 'web', body,
+      reqEnc: Encoding.json, resEnc: Encoding.json, web: r.web!,
+    });
   }
 
-  renderOutcome(ex: Exchange, r: WebCall, out: CallOutcome, logs: () => readonly LogLine[]): void {
+  renderOutcome(ex: Exchange, r: WebCall, out: CallOutcome, logs: LogSource): void {
     const res = ex.res;
     const resp = out.response;
-    const logResult = r.tailLogs ? tailBase64(logs()) : null;
+    const logResult = r.tailLogs ? tailBase64(logs.logsOf(r.requestId)) : null;
     if (out.error !== null || resp === null) {
       const e = out.error ?? { errorType: 'InternalError', errorMessage: 'the function gave no response', status: 500, functionError: false };
       const body = callErrorBody(e);
