@@ -18,6 +18,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { unpack } from 'msgpackr';
 import { CONTENT_TYPES } from '../../runtime/protocol.js';
 import type { FunctionVersion } from '../backend.js';
+import type { Config } from '../config.js';
 import { newCall, type CallRequest, type LogLine } from '../call.js';
 import type { Dispatcher } from '../dispatcher.js';
 import { EgressPolicy, hostFetch } from '../egress.js';
@@ -53,6 +54,19 @@ const DELIVERY_MAX_RETRIES = 3;
 const DELIVERY_TIMEOUT_MS = 10_000;
 /** How long one take() may wait for an event before the loop looks again. */
 const TAKE_WAIT_MS = 1_000;
+
+/** An Idempotency-Key: 1-255 visible ASCII characters. */
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/** What is wrong with an Event's Idempotency-Key header ('' is none), or null. Every entry that queues events checks with this. */
+export function badIdempotencyKey(key: string): HearthError | null {
+  return key === '' || IDEMPOTENCY_KEY.test(key) ? null : new HearthError('InvalidRequestContent', 'Idempotency-Key must be 1-255 visible ASCII characters');
+}
+
+/** The largest Event payload: --async-max-body-bytes (Lambda's async limit), never more than --max-body-bytes. */
+export function eventBodyLimit(c: Pick<Config, 'maxBodyBytes' | 'asyncMaxBodyBytes'>): number {
+  return Math.min(c.asyncMaxBodyBytes, c.maxBodyBytes);
+}
 
 export interface NewEvent {
   fn: FunctionVersion;

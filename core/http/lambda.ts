@@ -13,6 +13,7 @@
 
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { Encoding } from '../../runtime/protocol.js';
+import { badIdempotencyKey, eventBodyLimit } from '../async/invoker.js';
 import type { EnqueueResult } from '../async/queue.js';
 import type { FunctionVersion } from '../backend.js';
 import { newCall, type CallOutcome } from '../call.js';
@@ -24,7 +25,6 @@ import type { Gate } from './gate.js';
 import { parseSignature, signatureMatches, type SignedRequest } from './lambda-sigv4.js';
 import { DRY_RUN, Enqueue, type CallProtocol, type ErrorContext, type LogSource, type Plan, type Received, type Target } from './pipeline.js';
 import { statusLine, writeCallHeaders, writeInvocationHeaders } from './render-v1.js';
-import { IDEMPOTENCY_KEY } from './v1-invoke.js';
 
 /** Lambda's limit for X-Amz-Client-Context (base64 characters). */
 const CLIENT_CONTEXT_MAX = 3583;
@@ -157,7 +157,7 @@ export class LambdaApi implements CallProtocol<LambdaCall> {
   }
 
   bodyLimit(r: LambdaCall): number {
-    return r.invocationType === 'Event' ? Math.min(this.config.asyncMaxBodyBytes, this.config.maxBodyBytes) : this.config.maxBodyBytes;
+    return r.invocationType === 'Event' ? eventBodyLimit(this.config) : this.config.maxBodyBytes;
   }
 
   plan(r: LambdaCall, fn: FunctionVersion, received: ArrayBuffer): Plan {
@@ -181,9 +181,8 @@ export class LambdaApi implements CallProtocol<LambdaCall> {
     const qualifier = (r.target as Target).qualifier;
     if (r.invocationType === 'Event') {
       // 202 once the durable queue has it (a repeated Idempotency-Key: 202 with the first id).
-      if (r.idempotencyKey !== '' && !IDEMPOTENCY_KEY.test(r.idempotencyKey)) {
-        throw new HearthError('InvalidRequestContent', 'Idempotency-Key must be 1-255 visible ASCII characters');
-      }
+      const bad = badIdempotencyKey(r.idempotencyKey);
+      if (bad !== null) throw bad;
       return new Enqueue({
         fn, qualifier, body, enc: Encoding.json, source: 'lambda', requestId: r.requestId,
         ...(r.idempotencyKey !== '' ? { idempotencyKey: r.idempotencyKey } : {}),

@@ -6,6 +6,7 @@
 
 import type { HttpRequest } from 'uWebSockets.js';
 import { CONTENT_TYPES, Encoding, type EncodingCode } from '../../runtime/protocol.js';
+import { badIdempotencyKey, eventBodyLimit } from '../async/invoker.js';
 import type { EnqueueResult } from '../async/queue.js';
 import type { FunctionVersion } from '../backend.js';
 import { newCall, type CallOutcome } from '../call.js';
@@ -17,9 +18,6 @@ import { finish, type Exchange } from './exchange.js';
 import type { Gate } from './gate.js';
 import { Enqueue, type CallProtocol, type ErrorContext, type LogSource, type Plan, type Received, type Target } from './pipeline.js';
 import { callErrorBody, statusLine, v1Error, writeCallHeaders, writeInvocationHeaders } from './render-v1.js';
-
-/** An Idempotency-Key: 1-255 visible ASCII characters. */
-export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 interface V1Request extends Received {
   readonly name: string;
@@ -76,8 +74,9 @@ export class V1Invoke implements CallProtocol<V1Request> {
     if (r.invocationType !== '' && r.invocationType !== 'RequestResponse' && !r.event) {
       return new HearthError('InvalidRequestContent', `X-Hearth-Invocation-Type "${r.invocationType}" is not supported; use RequestResponse or Event`);
     }
-    if (r.event && r.idempotencyKey !== '' && !IDEMPOTENCY_KEY.test(r.idempotencyKey)) {
-      return new HearthError('InvalidRequestContent', 'Idempotency-Key must be 1-255 visible ASCII characters');
+    if (r.event) {
+      const bad = badIdempotencyKey(r.idempotencyKey);
+      if (bad !== null) return bad;
     }
     if (r.reqEnc < 0) {
       return new HearthError('UnsupportedMediaType', `Content-Type "${r.contentType}" is not supported; use application/json or application/msgpack`);
@@ -94,7 +93,7 @@ export class V1Invoke implements CallProtocol<V1Request> {
   }
 
   bodyLimit(r: V1Request): number {
-    return r.event ? Math.min(this.config.asyncMaxBodyBytes, this.config.maxBodyBytes) : this.config.maxBodyBytes;
+    return r.event ? eventBodyLimit(this.config) : this.config.maxBodyBytes;
   }
 
   plan(r: V1Request, fn: FunctionVersion, body: ArrayBuffer): Plan {
