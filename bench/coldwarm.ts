@@ -4,9 +4,8 @@
 // answers (bench/containers.ts measures those rows).
 
 import http from 'node:http';
-import Docker from 'dockerode';
 import { measureContainerTier } from './containers.js';
-import { startHearth } from './processes.js';
+import { dockerAnswers, startHearth } from './processes.js';
 import { dist, fmt, type BenchOptions, type Chart, type Dist, type SectionResult, type TargetRow } from './section.js';
 
 const HELLO = JSON.stringify({ name: 'world' });
@@ -65,15 +64,6 @@ export async function jsColdWarm(root: string, n: number, warmCalls: number, gap
     return { n, cold: dist(cold), warm: dist(warm), init: dist(init), allCold };
   } finally {
     await h.stop();
-  }
-}
-
-async function dockerAnswers(): Promise<boolean> {
-  try {
-    await Promise.race([new Docker().ping(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 3_000))]);
-    return true;
-  } catch {
-    return false;
   }
 }
 

@@ -9,13 +9,10 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import Docker from 'dockerode';
 import { runLoad, type LoadResult } from './load.js';
-import { startHearth, type Hearth } from './processes.js';
+import { HELLO, PYTHON_SOURCE, WORKER_SOURCE } from './http.js';
+import { dockerAnswers, startHearth, type Hearth } from './processes.js';
 
-const HELLO = JSON.stringify({ name: 'world' });
-const WORKER_SOURCE = 'export default { async fetch(req) { const { name } = await req.json(); return Response.json({ hello: name }) } }\n';
-const PYTHON_SOURCE = 'def main_handler(event, context):\n    return {"hello": event.get("name")}\n';
 
 export type HttpBuild = 'this' | 'other';
 
@@ -75,15 +72,6 @@ async function call(base: string, s: HttpSystem): Promise<{ status: number; text
 async function deploy(base: string, name: string, spec: unknown): Promise<void> {
   const r = await fetch(`${base}/v1/functions/${name}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(spec) });
   if (r.status !== 200 && r.status !== 201) throw new Error(`deploy ${name}: ${r.status} ${await r.text()}`);
-}
-
-async function dockerAnswers(): Promise<boolean> {
-  try {
-    await Promise.race([new Docker().ping(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 5_000))]);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**

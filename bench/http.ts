@@ -28,11 +28,12 @@ import { childEnv, startChild, startHearth, type Child, type Hearth } from './pr
 import { cell, fmt, stat, type BenchOptions, type Chart, type Mode, type SectionResult, type Stat, type TargetRow } from './section.js';
 import { COMPAT_DATE, COMPAT_FLAGS, startWorkerd } from './workerd.js';
 
-const HELLO = JSON.stringify({ name: 'world' });
+/** The hello event every system answers. */
+export const HELLO = JSON.stringify({ name: 'world' });
 const JSON_HEADERS = { 'content-type': 'application/json' };
 /** The Workers module run by workerd and deployed to Hearth as a web function: one source for both. */
 export const WORKER_SOURCE = 'export default { async fetch(req) { const { name } = await req.json(); return Response.json({ hello: name }) } }\n';
-const PYTHON_SOURCE = 'def main_handler(event, context):\n    return {"hello": event.get("name")}\n';
+export const PYTHON_SOURCE = 'def main_handler(event, context):\n    return {"hello": event.get("name")}\n';
 const WEB_NAME = 'hello-fetch';
 const PY_NAME = 'hello-py';
 const WARMUP_SEC = 1;

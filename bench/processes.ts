@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import Docker from 'dockerode';
 
 export interface Child {
   proc: ChildProcess;
@@ -80,5 +81,15 @@ export async function startHearth(root: string, label: string, flags: string[] =
   } catch (err) {
     if (owned) rmSync(dir, { recursive: true, force: true });
     throw err;
+  }
+}
+
+/** Whether a Docker engine answers a ping within `timeoutMs` (the container rows need one). */
+export async function dockerAnswers(timeoutMs = 3_000): Promise<boolean> {
+  try {
+    await Promise.race([new Docker().ping(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), timeoutMs))]);
+    return true;
+  } catch {
+    return false;
   }
 }

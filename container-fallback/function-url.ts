@@ -20,7 +20,7 @@ const NODE_CODECS: Codecs = {
 export function urlEventCall(req: CallRequest): CallRequest {
   const web = req.web;
   if (web === null) return req;
-  const event = lambdaUrlEvent(NODE_CODECS, web.method, web.url, web.headers.slice(), req.body, req.requestId, web.remoteAddress);
+  const event = lambdaUrlEvent(NODE_CODECS, web.method, web.url, web.headers, req.body, req.requestId, web.remoteAddress);
   const bytes = Buffer.from(JSON.stringify(event));
   return asEventCall(req, bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer, Encoding.json);
 }

@@ -42,7 +42,7 @@ describe('stored code and cached data', () => {
     expect(files(dir, 'code')).toEqual([code1]);
 
     await registry.deploy('a', spec(2)); // a moves on; b still has code1
-    const code2 = registry.resolve('a', '').codeDigest;
+    const code2 = registry.catalog.resolve('a', '').codeDigest;
     expect(files(dir, 'code')).toEqual([code1, code2].sort());
     expect(data.getCache(code1)).not.toBeNull();
 
@@ -55,7 +55,7 @@ describe('stored code and cached data', () => {
   it('at start, removes code no record names and cached data of dead code or of another V8', async () => {
     const { dir, data, registry } = setup();
     await registry.deploy('a', spec(1));
-    const live = registry.resolve('a', '').codeDigest;
+    const live = registry.catalog.resolve('a', '').codeDigest;
     data.putCache(live, new Uint8Array([1]));
     writeFileSync(join(dir, 'code', 'f'.repeat(64)), 'orphan');
     writeFileSync(join(dir, 'cache', `${'f'.repeat(64)}-v8-1.0.0.bin`), 'x');

@@ -20,7 +20,7 @@ export interface UrlResponse {
 }
 
 /** The Lambda function URL event (payload format version 2.0). */
-export function lambdaUrlEvent(codecs: Codecs, method: string, url: string, flat: string[], body: ArrayBuffer, requestId: string, sourceIp: string): Record<string, unknown> {
+export function lambdaUrlEvent(codecs: Codecs, method: string, url: string, flat: readonly string[], body: ArrayBuffer, requestId: string, sourceIp: string): Record<string, unknown> {
   // The host gives a parsed and serialized URL: split it without loading URL.
   const afterScheme = url.indexOf('://') + 3;
   const pathAt = url.indexOf('/', afterScheme);

@@ -110,7 +110,7 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
   admin('GET', '/v1/functions/:name/instances', (ex, req) => {
     const name = req.getParameter(0)!;
     // No qualifier: every version's instances; an alias: those of the versions it routes to.
-    const versions = registry.versionsFor(name, req.getQuery('qualifier') ?? '');
+    const versions = registry.catalog.versionsFor(name, req.getQuery('qualifier') ?? '');
     sendJson(ex, 200, { functionName: name, instances: versions.flatMap((fn) => deps.tiers.for(fn.runtime).instances(fn.digest)) });
   });
 
@@ -124,7 +124,7 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
     const since = parseTime(req.getQuery('since'));
     const limit = clampInt(req.getQuery('limit'), 100, 1, 10_000, 'limit');
     const requestId = req.getQuery('requestId') || undefined;
-    if (!registry.has(name)) throw new HearthError('FunctionNotFound', `function "${name}" does not exist`);
+    if (!registry.catalog.has(name)) throw new HearthError('FunctionNotFound', `function "${name}" does not exist`);
     sendJson(ex, 200, { functionName: name, lines: functionLogs.query(name, since, limit, requestId) });
   });
 

@@ -60,12 +60,12 @@ describe('Registry', () => {
     const d1 = await registry.deploy('f', js(1));
     expect(d1).toMatchObject({ created: true, changed: true, view: { name: 'f', version: LATEST } });
     const v1 = catalog.resolve('f', '');
-    expect(v1).toBe(registry.resolve('f', LATEST));
+    expect(v1).toBe(registry.catalog.resolve('f', LATEST));
     expect(v1).toMatchObject({ name: 'f', version: LATEST, runtime: 'js', exportName: 'main_handler', digest: d1.view.digest });
     expect(of(calls, 'prepare')).toEqual([{ op: 'prepare', tier: 'isolate', name: 'f', digest: v1.digest }]);
     expect(of(calls, 'reserve').map((c) => [c.version, c.digest])).toEqual([[LATEST, v1.digest]]);
     expect(changes).toEqual([['f', v1.digest]]);
-    expect(catalog.has('f') && registry.has('f')).toBe(true);
+    expect(catalog.has('f') && registry.catalog.has('f')).toBe(true);
     expect((await registry.deploy('f', js(1))).changed).toBe(false); // same spec and code: nothing to do
 
     // Publish twice (the second is the same version back), redeploy, publish again: versions 1 and 2.
@@ -75,7 +75,7 @@ describe('Registry', () => {
     await registry.deploy('f', js(2));
     const p2 = await registry.publish('f', {});
     expect(p2.view.version).toBe('2');
-    const [one, two] = [registry.resolve('f', '1'), registry.resolve('f', '2')];
+    const [one, two] = [registry.catalog.resolve('f', '1'), registry.catalog.resolve('f', '2')];
     expect(one.digest).toBe(versionDigest('f', one.spec, one.codeDigest, undefined, '1'));
     expect(registry.versions('f').map((v) => v.version)).toEqual([LATEST, '1', '2']);
 
@@ -85,30 +85,30 @@ describe('Registry', () => {
     expect(a).toMatchObject({ created: true, view: { functionName: 'f', name: 'live', version: '1' } });
     const random = vi.spyOn(Math, 'random');
     random.mockReturnValue(0.1);
-    expect(registry.resolve('f', 'live').digest).toBe(two.digest);
+    expect(registry.catalog.resolve('f', 'live').digest).toBe(two.digest);
     random.mockReturnValue(0.9);
-    expect(registry.resolve('f', 'live').digest).toBe(one.digest);
+    expect(registry.catalog.resolve('f', 'live').digest).toBe(one.digest);
     random.mockRestore();
-    expect(registry.versionsFor('f', 'live').map((v) => v.version)).toEqual(['1', '2']);
+    expect(registry.catalog.versionsFor('f', 'live').map((v) => v.version)).toEqual(['1', '2']);
     expect(of(calls, 'reserve').map((c) => [c.version, c.minInstances])).toEqual([[LATEST, 0], ['1', 3], ['2', 1]]);
     expect(of(calls, 'retire')).toEqual([]); // an alias move retires nothing
 
     // Redeploy: the old $LATEST digest is retired (not gone: its calls finish), calls resolve to the new one.
     calls.length = 0;
     changes.length = 0;
-    const oldLatest = registry.resolve('f', '');
+    const oldLatest = registry.catalog.resolve('f', '');
     await registry.deploy('f', js(3));
-    const latest = registry.resolve('f', '');
+    const latest = registry.catalog.resolve('f', '');
     expect(latest.digest).not.toBe(oldLatest.digest);
     expect(of(calls, 'retire')).toEqual([{ op: 'retire', tier: 'isolate', digest: oldLatest.digest, gone: false }]);
     expect(oldLatest.lifecycle?.retired).toBe(true);
     expect(latest.lifecycle?.retired).toBe(false);
-    expect(registry.resolve('f', '1').lifecycle).toBe(one.lifecycle); // published versions keep theirs
+    expect(registry.catalog.resolve('f', '1').lifecycle).toBe(one.lifecycle); // published versions keep theirs
     expect(changes).toEqual([['f', latest.digest]]);
 
     // A second function, then a restart from the same data dir: same digests, listeners told.
     await registry.deploy('g', { runtime: 'python3', handler: 'index.handler', code: { source: 'def handler(e, c):\n  return 1\n' } });
-    const before = new Map(['f', 'g'].map((n) => [n, registry.versionsFor(n, '').map((v) => v.digest)]));
+    const before = new Map(['f', 'g'].map((n) => [n, registry.catalog.versionsFor(n, '').map((v) => v.digest)]));
     const again = setup(dir);
     const restored = again.registry.restore();
     expect(restored.map((v) => v.name).sort()).toEqual(['f', 'g']);
@@ -136,10 +136,10 @@ describe('Registry', () => {
     await registry.deploy('f', js(1));
     await registry.publish('f', {});
     await registry.putAlias('f', 'live', { version: '1' });
-    expect(() => registry.resolve('f', 'nope')).toThrow('function "f" has no version or alias "nope"');
+    expect(() => registry.catalog.resolve('f', 'nope')).toThrow('function "f" has no version or alias "nope"');
     expect(() => registry.deleteVersion('f', '1')).toThrow('version 1 of "f" is used by alias "live": point it elsewhere first');
     registry.deleteAlias('f', 'live');
     registry.deleteVersion('f', '1');
-    expect(() => registry.resolve('f', '1')).toThrow('function "f" has no version or alias "1"');
+    expect(() => registry.catalog.resolve('f', '1')).toThrow('function "f" has no version or alias "1"');
   });
 });

@@ -61,19 +61,7 @@ export class Registry {
     return out;
   }
 
-  // ---- reads (the catalog's, for callers off the hot path; the hot path holds the catalog) ----
-
-  resolve(name: string, qualifier: string): FunctionVersion {
-    return this.catalog.resolve(name, qualifier);
-  }
-
-  versionsFor(name: string, qualifier: string): FunctionVersion[] {
-    return this.catalog.versionsFor(name, qualifier);
-  }
-
-  has(name: string): boolean {
-    return this.catalog.has(name);
-  }
+  // ---- reads (what calls resolve to is the catalog's: registry.catalog) ----------------------
 
   list(): Record<string, unknown>[] {
     return [...this.records.all()].map(view).sort((a, b) => String(a.name).localeCompare(String(b.name)));
