@@ -42,7 +42,7 @@ export const RUNTIME_PATH = fileURLToPath(new URL('../runtime/isolate-runtime.js
 export function callRoutes(deps: PipelineDeps, config: Config): Route[] {
   const web = pipeline(deps, new WebRoute(config, deps.gate));
   return [
-    route('POST', '/v1/functions/:name/invoke', pipeline(deps, new V1Invoke(config))),
+    route('POST', '/v1/functions/:name/invoke', pipeline(deps, new V1Invoke(config, deps.gate))),
     route('ANY', '/v1/web/:name', web),
     route('ANY', '/v1/web/:name/*', web),
     route('POST', '/2015-03-31/functions/:name/invocations', pipeline(deps, new LambdaApi(config, deps.gate))),

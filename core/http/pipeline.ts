@@ -25,6 +25,7 @@ import type { InvocationRecords } from '../records.js';
 import { readBody, type Exchange } from './exchange.js';
 import type { FrontEnd } from './front-end.js';
 import type { Gate } from './gate.js';
+import { v1Error } from './render-v1.js';
 
 /** What every protocol reads of a request. */
 export interface Received {
@@ -106,32 +107,50 @@ export function pipeline<R extends Received>(deps: PipelineDeps, p: CallProtocol
   return (res, req) => {
     // receive: everything from `req` is read now (it is invalid after the first await)
     const ex = deps.frontEnd.track(res);
-    const r = p.receive(req, res, randomUUID());
-    const fail = (err: HearthError, version: string | null = null, close = false) => {
-      if (!ex.aborted) p.renderError(ex, r, err, { version, close });
-    };
-    // authorize
-    const denied = p.authorize(r, deps.gate);
-    if (denied !== null) return fail(denied);
-    if (p.bodyFirst) {
-      readBody(ex, r.contentLength, p.bodyLimit(r), (body) => {
-        const verified = p.authorizeBody?.(r, body, deps.gate) ?? Promise.resolve(null);
-        verified.then((err) => {
-          if (ex.aborted) return;
-          if (err !== null) return fail(err);
-          const fn = checkAndResolve(deps, p, r, fail);
-          if (fn !== null) dispatch(deps, p, ex, r, fn, body, fail);
-        }, (err: unknown) => {
-          log.error({ err: (err as Error).message, requestId: r.requestId }, 'could not check a request signature');
-          fail(new HearthError('InternalError', 'the request signature could not be checked'));
-        });
-      }, (err, close) => fail(err, null, close));
-      return;
+    let r: R;
+    try {
+      r = p.receive(req, res, randomUUID());
+    } catch (err) {
+      // A request is never left unanswered, even one its protocol could not read.
+      log.error({ err }, 'could not read a request');
+      return v1Error(ex, new HearthError('InternalError', 'the request could not be read'));
     }
-    const fn = checkAndResolve(deps, p, r, fail);
-    if (fn === null) return;
-    // read body
-    readBody(ex, r.contentLength, p.bodyLimit(r), (body) => dispatch(deps, p, ex, r, fn, body, fail), (err, close) => fail(err, fn.version, close));
+    const fail = (err: HearthError, version: string | null = null, close = false) => {
+      if (ex.aborted) return;
+      try {
+        p.renderError(ex, r, err, { version, close });
+      } catch (e) {
+        log.error({ err: e, requestId: r.requestId }, 'could not write an error response');
+        v1Error(ex, err, { close });
+      }
+    };
+    try {
+      // authorize
+      const denied = p.authorize(r, deps.gate);
+      if (denied !== null) return fail(denied);
+      if (p.bodyFirst) {
+        readBody(ex, r.contentLength, p.bodyLimit(r), (body) => {
+          const verified = p.authorizeBody?.(r, body, deps.gate) ?? Promise.resolve(null);
+          verified.then((err) => {
+            if (ex.aborted) return;
+            if (err !== null) return fail(err);
+            const fn = checkAndResolve(deps, p, r, fail);
+            if (fn !== null) dispatch(deps, p, ex, r, fn, body, fail);
+          }, (err: unknown) => {
+            log.error({ err: (err as Error).message, requestId: r.requestId }, 'could not check a request signature');
+            fail(new HearthError('InternalError', 'the request signature could not be checked'));
+          });
+        }, (err, close) => fail(err, null, close));
+        return;
+      }
+      const fn = checkAndResolve(deps, p, r, fail);
+      if (fn === null) return;
+      // read body
+      readBody(ex, r.contentLength, p.bodyLimit(r), (body) => dispatch(deps, p, ex, r, fn, body, fail), (err, close) => fail(err, fn.version, close));
+    } catch (err) {
+      log.error({ err, requestId: r.requestId }, 'a request failed in the pipeline');
+      fail(toHearthError(err));
+    }
   };
 }
 
@@ -156,25 +175,26 @@ function dispatch<R extends Received>(
   deps: PipelineDeps, p: CallProtocol<R>, ex: Exchange, r: R, fn: FunctionVersion, body: ArrayBuffer,
   fail: (err: HearthError, version?: string | null) => void,
 ): void {
+  // A renderer that fails part-way (it must not) still leaves the request answered.
+  const rendered = (err: unknown) => {
+    log.error({ err, requestId: r.requestId }, 'could not write a call\'s response');
+    fail(toHearthError(err), fn.version);
+  };
   let plan: Plan;
   try {
     plan = p.plan(r, fn, body);
+    if (plan === DRY_RUN) return p.renderChecked(ex, r, fn);
   } catch (err) {
     return fail(toHearthError(err), fn.version);
   }
-  if (plan === DRY_RUN) return p.renderChecked(ex, r, fn);
   if (plan instanceof Enqueue) {
     deps.asyncInvoker.enqueue(plan.event).then(
       (q) => { if (!ex.aborted) p.renderQueued(ex, r, fn, q); },
       (err: unknown) => fail(toHearthError(err), fn.version),
-    );
+    ).catch(rendered);
     return;
   }
   deps.dispatcher.run(fn, plan).then((out) => {
     if (!ex.aborted) p.renderOutcome(ex, r, out, deps.records);
-  }).catch((err: unknown) => {
-    // A renderer failed part-way (it must not, but a request must never go unanswered).
-    log.error({ err, requestId: r.requestId }, 'could not write a call\'s response');
-    fail(toHearthError(err), fn.version);
-  });
+  }).catch(rendered);
 }

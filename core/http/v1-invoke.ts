@@ -39,13 +39,14 @@ interface V1Request extends Received {
 export class V1Invoke implements CallProtocol<V1Request> {
   readonly bodyFirst = false;
 
-  constructor(private readonly config: Pick<Config, 'maxBodyBytes' | 'asyncMaxBodyBytes'>) {}
+  constructor(private readonly config: Pick<Config, 'maxBodyBytes' | 'asyncMaxBodyBytes'>, private readonly gate: Gate) {}
 
   receive(req: HttpRequest, _res: unknown, requestId: string): V1Request {
     const contentType = req.getHeader('content-type');
     const accept = req.getHeader('accept');
     const invocationType = req.getHeader('x-hearth-invocation-type');
     const reqEnc = requestEncoding(contentType);
+    const forceCold = req.getHeader('x-hearth-force-cold') === 'true';
     return {
       requestId,
       name: req.getParameter(0)!,
@@ -54,9 +55,10 @@ export class V1Invoke implements CallProtocol<V1Request> {
       accept,
       tail: req.getHeader('x-hearth-log-type') === 'Tail',
       invocationType,
-      forceCold: req.getHeader('x-hearth-force-cold') === 'true',
+      forceCold,
       contentLength: req.getHeader('content-length'),
-      authorization: req.getHeader('authorization'),
+      // Read only when a token decides (the hot path without tokens skips it).
+      authorization: this.gate.invokeTokenSet || forceCold ? req.getHeader('authorization') : '',
       idempotencyKey: invocationType === 'Event' ? req.getHeader('idempotency-key') : '',
       event: invocationType === 'Event',
       reqEnc,
