@@ -11,6 +11,7 @@ import { scheduleProblem } from '../spec.js';
 import { checkAliasName, parseAliasSpec } from './aliases.js';
 import { LATEST, type Catalog } from './catalog.js';
 import { DeployPipeline, versionDigest } from './deploy.js';
+import { InlineDeployWork, type DeployWork } from './deploy-work.js';
 import { FunctionRecords, type StoredAlias, type StoredRecord, type StoredVersion } from './records.js';
 import { catalogEntry, Lifecycles, reservations } from './versions.js';
 import { aliasView, versionView, view } from './views.js';
@@ -28,7 +29,17 @@ export interface RegistryOptions {
   tiers: Tiers;
   limits: { maxCodeBytes: number };
   listeners: readonly FunctionListener[];
+  /** Where a deploy's inflating and bundling run: Hearth gives worker threads; by default in-process (unit tests, benches). */
+  work?: DeployWork;
+  /** Told of each deploy a deploy limit refused (hearth_deploys_refused_total). */
+  onRefused?: (reason: string) => void;
 }
+
+/** Deploy errors that are a deploy limit, as hearth_deploys_refused_total's reason. */
+const REFUSALS: Partial<Record<string, string>> = {
+  ArchiveTooLarge: 'archive_too_large', TooManyFiles: 'too_many_files', CodeTooLarge: 'code_too_large',
+  TooManyRequests: 'queue_full', DeployTimeout: 'timeout',
+};
 
 export interface DeployResult {
   created: boolean;
@@ -43,13 +54,15 @@ export class Registry {
   private readonly tiers: Tiers;
   private readonly listeners: readonly FunctionListener[];
   private readonly lifecycles = new Lifecycles();
+  private readonly onRefused: (reason: string) => void;
   /** Changes of one name run one after another. */
   private readonly deploying = new Map<string, Promise<unknown>>();
 
   constructor(o: RegistryOptions) {
     this.catalog = o.catalog;
     this.records = new FunctionRecords(o.data);
-    this.pipeline = new DeployPipeline(o.tiers, o.limits);
+    this.pipeline = new DeployPipeline(o.tiers, o.limits, o.work ?? new InlineDeployWork());
+    this.onRefused = o.onRefused ?? (() => undefined);
     this.tiers = o.tiers;
     this.listeners = [...o.listeners];
   }
@@ -112,7 +125,11 @@ export class Registry {
 
   /** `origin`: the functions folder it came from (none for an API deploy). */
   deploy(name: string, body: unknown, origin?: string): Promise<DeployResult> {
-    return this.serially(name, () => this.deployNow(name, body, origin));
+    return this.serially(name, () => this.deployNow(name, body, origin)).catch((err: unknown) => {
+      const reason = err instanceof HearthError ? REFUSALS[err.type] : undefined;
+      if (reason) this.onRefused(reason);
+      throw err;
+    });
   }
 
   /** Serialized with the name's other changes: a delete that arrives during a deploy waits for it, then deletes. */
