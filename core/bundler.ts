@@ -1,19 +1,21 @@
 // Turns a js function's code (one source, or a zip) into one script, once, at deploy. The script
 // evaluates to the module's exports, so nothing is left on the isolate's global object.
 
-import { build, type Message, type Plugin } from 'esbuild';
-import { unzipSync } from 'fflate';
+import { build, type Message, type Metafile, type Plugin } from 'esbuild';
 import { isBuiltin } from 'node:module';
-import { mkdtempSync, mkdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { HearthError } from './errors.js';
+import { DEFAULT_ARCHIVE_LIMITS, unpackZip, type ArchiveLimits } from './registry/archive.js';
 
 export interface BundleInput {
   /** "index.main_handler" → file "index", export "main_handler". */
   handler: string;
   code: { source: string; filename?: string } | { zip: string };
   maxBytes: number;
+  /** A zip's limits, measured while inflating. */
+  archive?: ArchiveLimits;
 }
 
 export interface Bundle {
@@ -73,7 +75,7 @@ export async function bundleFunction(input: BundleInput): Promise<Bundle> {
       mkdirSync(dirname(entry), { recursive: true });
       writeFileSync(entry, input.code.source);
     } else {
-      extractZip(input.code.zip, dir, input.maxBytes);
+      extractZip(input.code.zip, dir, input.archive ?? DEFAULT_ARCHIVE_LIMITS);
       const found = ENTRY_EXTENSIONS.map((ext) => safeJoin(dir, file + ext)).find((p) => existsSync(p));
       if (!found) {
         throw new HearthError('CompileError', `handler "${input.handler}": the zip has no ${file}.js (or .mjs, .cjs, .ts) at its root`);
@@ -90,10 +92,59 @@ export async function bundleFunction(input: BundleInput): Promise<Bundle> {
   }
 }
 
+/**
+ * The tsconfig esbuild is given, always (so it reads none itself): the code's own root
+ * tsconfig.json, without "extends". Left to itself esbuild follows "extends" to any path (a zip's
+ * tsconfig extending /etc/passwd made it read the file and quote its first line in the error) and
+ * looks for tsconfig.json in every folder above the code. A base config inside the zip is refused
+ * with a clear error too: the whole of a function's settings are in its own tsconfig.json.
+ */
+function ownTsconfig(dir: string): string {
+  const file = join(dir, 'tsconfig.json');
+  if (!existsSync(file)) return '{}';
+  const text = readFileSync(file, 'utf8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(stripJsonComments(text));
+  } catch {
+    throw new HearthError('CompileError', 'tsconfig.json: not readable JSON (comments and trailing commas are allowed)');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new HearthError('CompileError', 'tsconfig.json: must be a JSON object');
+  if ('extends' in parsed) {
+    throw new HearthError('CompileError', 'tsconfig.json: "extends" is not supported: a function is bundled from its own code only (put the options in its tsconfig.json)');
+  }
+  return JSON.stringify(parsed);
+}
+
+/** JSONC to JSON: drops line and block comments and trailing commas, leaving strings alone. */
+function stripJsonComments(text: string): string {
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '"') {
+      const start = i;
+      for (i++; i < text.length && text[i] !== '"'; i++) if (text[i] === '\\') i++;
+      out += text.slice(start, i + 1);
+    } else if (c === '/' && text[i + 1] === '/') {
+      while (i < text.length && text[i] !== '\n') i++;
+      out += '\n';
+    } else if (c === '/' && text[i + 1] === '*') {
+      const end = text.indexOf('*/', i + 2);
+      i = end < 0 ? text.length : end + 1;
+    } else {
+      out += c;
+    }
+  }
+  return out.replace(/,(\s*[}\]])/g, '$1');
+}
+
 async function runEsbuild(entry: string, dir: string): Promise<string> {
   let out;
   try {
+    const tsconfigRaw = ownTsconfig(dir);
     out = await build({
+      tsconfigRaw,
+      metafile: true,
       entryPoints: [entry],
       absWorkingDir: dir,
       bundle: true,
@@ -115,17 +166,30 @@ async function runEsbuild(entry: string, dir: string): Promise<string> {
   }
   const text = out.outputFiles[0]!.text;
   // One function scope around the CommonJS output; the script's completion value is the exports.
-  // Keep "use strict" first so strict code (every ES module) stays strict.
-  const strict = /^\s*(['"])use strict\1;?/.exec(text);
-  const body = strict ? text.slice(strict[0].length) : text;
-  return `((module)=>(function(exports){${strict ? '"use strict";' : ''}${body}\nreturn module.exports;}).call(module.exports,module.exports))({exports:{}})`;
+  // Keep "use strict" first so strict code stays strict. An ES module entry is strict by spec
+  // although the CommonJS output does not say so: the bundle is then strict as a whole, as
+  // esbuild's own ESM output would be, and its top-level `this` is undefined.
+  const directive = /^\s*(['"])use strict\1;?/.exec(text);
+  const body = directive ? text.slice(directive[0].length) : text;
+  const esm = entryFormat(out.metafile, entry, dir) === 'esm';
+  const strict = directive !== null || esm;
+  return `((module)=>(function(exports){${strict ? '"use strict";' : ''}${body}\nreturn module.exports;}).call(${esm ? 'undefined' : 'module.exports'},module.exports))({exports:{}})`;
 }
 
+/** What esbuild found the entry to be: "esm" (import/export, .mjs, "type": "module"), "cjs", or undefined. */
+function entryFormat(metafile: Metafile | undefined, entry: string, dir: string): string | undefined {
+  if (!metafile) return undefined;
+  const rel = relative(dir, entry).split(sep).join('/');
+  return metafile.inputs[rel]?.format;
+}
+
+/** A message about the function's own files, with its line; anything else without a location (never a host file's text). */
 function formatMessage(m: Message, dir: string): string {
   const loc = m.location;
   if (!loc) return m.text;
-  const file = loc.file.startsWith(dir) ? loc.file.slice(dir.length + 1) : loc.file;
-  return `${file}:${loc.line}:${loc.column}: ${m.text}\n    ${loc.lineText}`;
+  const abs = resolve(dir, loc.file);
+  if (abs !== dir && !abs.startsWith(dir + sep)) return m.text.replaceAll(dir + sep, '');
+  return `${relative(dir, abs)}:${loc.line}:${loc.column}: ${m.text}\n    ${loc.lineText}`;
 }
 
 function safeJoin(root: string, rel: string): string {
@@ -134,25 +198,10 @@ function safeJoin(root: string, rel: string): string {
   return p;
 }
 
-function extractZip(b64: string, dir: string, maxBytes: number): void {
-  let files: Record<string, Uint8Array>;
-  let total = 0;
-  try {
-    files = unzipSync(Buffer.from(b64, 'base64'), {
-      filter: (f) => {
-        total += f.originalSize;
-        if (total > maxBytes) throw new HearthError('CodeTooLarge', `the zip unpacks to more than ${maxBytes} bytes`);
-        return true;
-      },
-    });
-  } catch (err) {
-    if (err instanceof HearthError) throw err;
-    throw new HearthError('InvalidSpec', `code.zip: not a readable zip archive (${(err as Error).message})`);
-  }
-  for (const [name, data] of Object.entries(files)) {
-    if (name.endsWith('/')) continue;
+function extractZip(b64: string, dir: string, limits: ArchiveLimits): void {
+  unpackZip(Buffer.from(b64, 'base64'), limits, 'code.zip', (name, data) => {
     const p = safeJoin(dir, name);
     mkdirSync(dirname(p), { recursive: true });
     writeFileSync(p, data);
-  }
+  });
 }

@@ -23,6 +23,14 @@ export const ConfigSchema = z.strictObject({
   maxBodyBytes: z.number().int().min(1024).default(6 * 1024 * 1024),
   /** Largest management body (a spec with base64 code). */
   maxCodeBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+  /** A deploy's zip/jar: bytes inflated (all files), entries, bytes of one file; measured while inflating. */
+  deployMaxUnzippedBytes: z.number().int().min(1024).default(250 * 1024 * 1024),
+  deployMaxFiles: z.number().int().min(1).default(10_000),
+  deployMaxFileBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
+  /** Deploy builds (inflate, bundle) running at once in worker threads, builds waiting, and one build's time. */
+  deployConcurrency: z.number().int().min(1).max(16).default(1),
+  deployQueueSize: z.number().int().min(0).default(64),
+  deployTimeoutMs: z.number().int().min(1_000).default(120_000),
   /** Blank isolates kept ready for the default memory size. */
   prewarmIsolates: z.number().int().min(0).max(256).default(4),
   /** Global budget across all functions: instances and memory (MiB, measured heap). */
@@ -106,6 +114,12 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'sweepIntervalMs', kind: 'int', arg: 'ms', help: 'how often idle instances are checked' },
   { key: 'maxBodyBytes', kind: 'int', arg: 'bytes', help: 'largest invoke body' },
   { key: 'maxCodeBytes', kind: 'int', arg: 'bytes', help: 'largest deploy body' },
+  { key: 'deployMaxUnzippedBytes', kind: 'int', arg: 'bytes', help: 'a deploy\'s zip or jar: most bytes inflated, all files together (counted while inflating; 413 ArchiveTooLarge)' },
+  { key: 'deployMaxFiles', kind: 'int', arg: 'n', help: 'a deploy\'s zip or jar: most entries (413 TooManyFiles)' },
+  { key: 'deployMaxFileBytes', kind: 'int', arg: 'bytes', help: 'a deploy\'s zip or jar: most bytes inflated of one file (413 ArchiveTooLarge)' },
+  { key: 'deployConcurrency', kind: 'int', arg: 'n', help: 'deploy builds (inflate, bundle) running at once, each in a worker thread' },
+  { key: 'deployQueueSize', kind: 'int', arg: 'n', help: 'deploy builds waiting for a worker; past it a deploy is 429' },
+  { key: 'deployTimeoutMs', kind: 'int', arg: 'ms', help: 'longest deploy build; past it the worker is stopped (504 DeployTimeout)' },
   { key: 'invocationRetention', kind: 'int', arg: 'n', help: 'invocation records kept' },
   { key: 'logLinesPerFunction', kind: 'int', arg: 'n', help: 'function log lines kept per function' },
   { key: 'drainTimeoutMs', kind: 'int', arg: 'ms', help: 'on SIGTERM, how long calls in flight get to finish' },

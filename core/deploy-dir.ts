@@ -95,7 +95,7 @@ export async function loadFunctionFolders(
   for (const dir of dirs.map((d) => resolve(d))) {
     for (const name of registry.namesFrom(dir)) {
       if (seen.has(name)) continue;
-      registry.delete(name);
+      await registry.delete(name);
       deleted.push(name);
     }
   }

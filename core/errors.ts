@@ -32,6 +32,10 @@ export const ErrorKinds = {
   Conflict: 409,
   RequestTooLarge: 413,
   CodeTooLarge: 413,
+  /** A deploy's zip or jar inflates past --deploy-max-unzipped-bytes (all files) or --deploy-max-file-bytes (one). */
+  ArchiveTooLarge: 413,
+  /** A deploy's zip or jar has more entries than --deploy-max-files. */
+  TooManyFiles: 413,
   UnsupportedMediaType: 415,
   TooManyRequests: 429,
   QueueTimeout: 429,
@@ -46,6 +50,8 @@ export const ErrorKinds = {
   /** A call's version was replaced twice before it got an instance (the dispatcher re-resolves once). */
   Superseded: 503,
   Timeout: 504,
+  /** A deploy's build (inflate, bundle) ran past --deploy-timeout-ms; its worker is stopped. */
+  DeployTimeout: 504,
 } as const;
 
 export type ErrorType = keyof typeof ErrorKinds;

@@ -27,6 +27,7 @@ import { FunctionLogs, logSink } from './logs.js';
 import { InvocationRecords } from './records.js';
 import { Metrics } from './metrics.js';
 import { Catalog, Registry } from './registry/index.js';
+import { WorkerDeployWork } from './registry/deploy-work.js';
 import { DataDir } from './store.js';
 import { Triggers } from './triggers.js';
 import { UnavailableBackend } from './unavailable-backend.js';
@@ -99,9 +100,16 @@ export class Hearth {
     const catalog = new Catalog();
     const dispatcher = new Dispatcher(tiers, catalog, new CallRecorder(records, metrics));
     const triggers = new Triggers(catalog, dispatcher);
+    const deployWork = new WorkerDeployWork({
+      archive: { maxUnzippedBytes: config.deployMaxUnzippedBytes, maxFiles: config.deployMaxFiles, maxFileBytes: config.deployMaxFileBytes },
+      concurrency: config.deployConcurrency, queueSize: config.deployQueueSize, timeoutMs: config.deployTimeoutMs,
+    });
     const registry = new Registry({
       catalog, data, tiers, limits: { maxCodeBytes: config.maxCodeBytes }, listeners: [triggers, metrics, functionLogs],
+      work: deployWork, onRefused: (reason) => metrics.deployRefused(reason),
     });
+    metrics.watchDeploys(() => ({ ...deployWork.stats(), broken: registry.broken().length }));
+    // A stored record that cannot be loaded is reported (GET /v1/functions/{name}, /readyz), never a failed start.
     registry.restore();
     await queue.open();
     const asyncInvoker = new AsyncInvoker(queue, catalog, dispatcher, records, {
@@ -138,6 +146,7 @@ export class Hearth {
       triggers.close();
       // Async: no new events are taken; running ones get the same deadline; the rest stay queued.
       await Promise.all([frontEnd.drain(deadlineMs), asyncInvoker.stop(deadlineMs)]);
+      await deployWork.close();
       await queue.close();
       await isolates.close();
       await containers.close();

@@ -170,7 +170,41 @@ export class Metrics implements FunctionListener {
     });
     asyncGauge('hearth_async_queue_events', 'Async events queued or running in the durable queue (with Redis: across every replica sharing it).', (q) => q.pending);
     asyncGauge('hearth_async_running_events', 'Async events this process is running.', (q) => q.held);
+    const deploys = () => this.deploySource?.() ?? { running: 0, queued: 0, broken: 0 };
+    new Gauge({
+      name: 'hearth_deploy_builds', help: 'Deploy builds (inflate, bundle, in worker threads) by state: running or queued.', labelNames: ['state'], registers,
+      collect() {
+        const d = deploys();
+        this.set({ state: 'running' }, d.running);
+        this.set({ state: 'queued' }, d.queued);
+      },
+    });
+    const refusals = this.deployRefusals;
+    new Counter({
+      name: 'hearth_deploys_refused_total', help: 'Deploys refused by a deploy limit, by reason (archive_too_large, too_many_files, code_too_large, queue_full, timeout).', labelNames: ['reason'], registers,
+      collect() {
+        this.reset();
+        for (const [reason, n] of refusals) this.inc({ reason }, n);
+      },
+    });
+    new Gauge({
+      name: 'hearth_broken_functions', help: 'Stored functions that could not be loaded at start (GET /readyz lists them).', registers,
+      collect() { this.set(deploys().broken); },
+    });
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  private readonly deployRefusals = new Map<string, number>();
+  private deploySource: (() => { running: number; queued: number; broken: number }) | null = null;
+
+  /** Where the deploy figures come from (the registry, made after the metrics). */
+  watchDeploys(source: () => { running: number; queued: number; broken: number }): void {
+    this.deploySource = source;
+  }
+
+  /** A deploy refused by a deploy limit (reason: a bounded set, see hearth_deploys_refused_total). */
+  deployRefused(reason: string): void {
+    this.deployRefusals.set(reason, (this.deployRefusals.get(reason) ?? 0) + 1);
   }
 
   private asyncRead: Promise<QueueStats | null> | null = null;

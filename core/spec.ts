@@ -18,13 +18,61 @@ export function tierOf(runtime: Runtime): Tier {
 
 export const FUNCTION_NAME = /^[A-Za-z][A-Za-z0-9_-]{0,63}$/;
 
+/** An environment variable's name (POSIX's portable names; "__proto__" is refused apart, see envProblems). */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Env names and values together, in UTF-8 bytes: Lambda's 4 KB. Env is copied into every instance of every version. */
+export const MAX_ENV_BYTES = 4 * 1024;
+
+/** A time zone Intl (and so croner) can convert to: checked here, or a schedule fails only when it is armed. */
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * What a cron schedule's expression and time zone would fail on when armed (null: none). The one
+ * check both the spec (before anything is stored) and a record loaded at start use: a paused Cron
+ * does not convert to its time zone, so the next run is computed too.
+ */
+export function scheduleProblem(cron: string, timezone: string | undefined): string | null {
+  if (timezone !== undefined && !isTimeZone(timezone)) return `timezone: "${timezone}" is not an IANA time zone this host knows (e.g. "Europe/Berlin", "UTC")`;
+  try {
+    const c = new Cron(cron, { paused: true, ...(timezone ? { timezone } : {}) });
+    try {
+      c.nextRun();
+    } finally {
+      c.stop();
+    }
+    return null;
+  } catch (err) {
+    return `cron: "${cron}" is not a cron expression this accepts: ${(err as Error).message}`;
+  }
+}
+
+/**
+ * Env problems a record of strings cannot show once parsed: JSON.parse makes "__proto__" an own
+ * key, but any object it is copied into takes it as the prototype and the variable vanishes
+ * without a word. Read from the raw body, before the schema copies it.
+ */
+function envProblems(raw: unknown): string[] {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return [];
+  const env = (raw as { env?: unknown }).env;
+  if (env === null || typeof env !== 'object' || Array.isArray(env)) return [];
+  return Object.hasOwn(env, '__proto__') ? ['env.__proto__: "__proto__" is not a usable environment variable name'] : [];
+}
+
 const base64 = z.string().regex(/^[A-Za-z0-9+/\r\n]*={0,2}\s*$/, 'must be base64');
 
 /** A timer trigger: a cron expression (5 fields, or 6 with seconds first), in UTC unless a timezone is given. */
 const Schedule = z.strictObject({
   cron: z.string().min(1).max(200),
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 of [A-Za-z0-9_.-]').optional(),
-  timezone: z.string().min(1).max(64).optional(),
+  timezone: z.string().min(1).max(64).refine(isTimeZone, 'is not an IANA time zone this host knows (e.g. "Europe/Berlin", "UTC")').optional(),
   /** For event functions: the timer event's Message (as SCF's timer trigger carries one). */
   message: z.string().max(4096).optional(),
 });
@@ -52,7 +100,7 @@ export const FunctionSpecSchema = z
     image: z.string().min(1).optional(),
     command: z.array(z.string()).optional(),
     args: z.array(z.string()).optional(),
-    env: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'names must match [A-Za-z_][A-Za-z0-9_]*'), z.string()).default({}),
+    env: z.record(z.string().regex(ENV_NAME, 'names must match [A-Za-z_][A-Za-z0-9_]*'), z.string()).default({}),
     memoryMb: z.number().int().min(16).max(8192).default(128),
     /** Container runtimes: CPU share in cores (Docker's --cpus); default the server's containerCpus. */
     cpus: z.number().min(0.01).max(64).optional(),
@@ -102,12 +150,12 @@ export const FunctionSpecSchema = z
       }
     }
     const names = new Set<string>();
+    const envBytes = Object.entries(s.env).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+    if (envBytes > MAX_ENV_BYTES) need('env', `names and values are ${envBytes} bytes together, over the ${MAX_ENV_BYTES}-byte limit (as Lambda's)`);
     s.schedules.forEach((sc, i) => {
-      try {
-        new Cron(sc.cron, { paused: true, ...(sc.timezone ? { timezone: sc.timezone } : {}) }).stop();
-      } catch (err) {
-        ctx.addIssue({ code: 'custom', path: ['schedules', i, 'cron'], message: `"${sc.cron}" is not a cron expression this accepts: ${(err as Error).message}` });
-      }
+      // A bad time zone is the timezone field's own issue (its refine); the cron is checked in UTC then.
+      const problem = scheduleProblem(sc.cron, sc.timezone !== undefined && isTimeZone(sc.timezone) ? sc.timezone : undefined);
+      if (problem !== null) ctx.addIssue({ code: 'custom', path: ['schedules', i, 'cron'], message: problem.slice('cron: '.length) });
       const name = sc.name ?? `schedule-${i}`;
       if (names.has(name)) ctx.addIssue({ code: 'custom', path: ['schedules', i, 'name'], message: `"${name}" is used twice` });
       names.add(name);
@@ -125,9 +173,9 @@ export function defaultConcurrency(runtime: Runtime): number {
 /** Validates a parsed JSON body; a bad spec is a 400 that names the field. `name`: the function's own (it may not be its own destination). */
 export function parseSpec(value: unknown, name?: string): FunctionSpec {
   const r = FunctionSpecSchema.safeParse(value);
-  if (!r.success) {
-    const msg = r.error.issues
-      .map((i) => `${i.path.length ? i.path.join('.') : '(spec)'}: ${i.message}`)
+  const early = envProblems(value);
+  if (!r.success || early.length > 0) {
+    const msg = [...early, ...(r.success ? [] : r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(spec)'}: ${i.message}`))]
       .join('; ');
     throw new HearthError('InvalidSpec', msg);
   }

@@ -46,7 +46,7 @@ describe('stored code and cached data', () => {
     expect(files(dir, 'code')).toEqual([code1, code2].sort());
     expect(data.getCache(code1)).not.toBeNull();
 
-    registry.delete('b'); // nobody has code1 now
+    await registry.delete('b'); // nobody has code1 now
     expect(files(dir, 'code')).toEqual([code2]);
     expect(data.getCache(code1)).toBeNull();
     expect(files(dir, 'cache')).toEqual([]);

@@ -54,6 +54,24 @@ export class DataDir {
     return out;
   }
 
+  /**
+   * Every stored record file, each read on its own: a file that cannot be read or parsed is
+   * reported (name from its file name) instead of failing the others.
+   */
+  recordFiles(): ({ name: string; record: unknown } | { name: string; error: string })[] {
+    const out: ({ name: string; record: unknown } | { name: string; error: string })[] = [];
+    for (const f of readdirSync(this.functionsDir)) {
+      if (!f.endsWith('.json')) continue;
+      const name = f.slice(0, -'.json'.length);
+      try {
+        out.push({ name, record: JSON.parse(readFileSync(join(this.functionsDir, f), 'utf8')) });
+      } catch (err) {
+        out.push({ name, error: `${f} is not readable JSON (${(err as Error).message})` });
+      }
+    }
+    return out;
+  }
+
   /** V8 cached data is only valid for the V8 that made it, so the key carries V8's version. */
   getCache(key: string): Buffer | null {
     try {

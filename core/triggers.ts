@@ -12,6 +12,7 @@ import type { FunctionVersion } from './backend.js';
 import { newCall } from './call.js';
 import type { Dispatcher } from './dispatcher.js';
 import { log } from './log.js';
+import { scheduleProblem } from './spec.js';
 import type { Catalog, FunctionListener } from './registry/index.js';
 
 interface Job {
@@ -48,7 +49,15 @@ export class Triggers implements FunctionListener {
     for (const j of old) j.cron.stop();
     this.jobs.delete(name);
     if (fn === null || fn.spec.schedules.length === 0) return;
-    const jobs = fn.spec.schedules.map((s, i): Job => {
+    const jobs = fn.spec.schedules.flatMap((s, i): Job[] => {
+      // Specs are checked before they are stored (scheduleProblem); a record that still carries a
+      // schedule that cannot be armed loses that schedule only, logged: a listener never throws
+      // (at start that would stop Hearth; on a deploy, answer 500 after the record is stored).
+      const problem = scheduleProblem(s.cron, s.timezone);
+      if (problem !== null) {
+        log.error({ function: name, schedule: s.name ?? `schedule-${i}`, problem }, 'schedule not armed');
+        return [];
+      }
       const job: Job = {
         digest: fn.digest, name: s.name ?? `schedule-${i}`, expression: s.cron, timezone: s.timezone, runs: [],
         cron: null as unknown as Cron,
@@ -57,7 +66,7 @@ export class Triggers implements FunctionListener {
         const at = self.currentRun() ?? new Date();
         this.fire(name, job, s.message ?? '', at.getTime());
       });
-      return job;
+      return [job];
     });
     this.jobs.set(name, jobs);
   }

@@ -69,8 +69,8 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
   admin('GET', '/v1/functions/:name', (ex, req) => sendJson(ex, 200, registry.get(req.getParameter(0)!)));
   admin('DELETE', '/v1/functions/:name', (ex, req) => {
     const name = req.getParameter(0)!;
-    registry.delete(name);
-    sendJson(ex, 204, null);
+    // Waits for the name's deploy in flight, if any (the registry serializes them): 204 means gone.
+    registry.delete(name).then(() => sendJson(ex, 204, null), (err) => sendError(ex, toHearthError(err)));
   });
 
   // Versions: POST publishes $LATEST as the next number (or answers the last one if unchanged).
@@ -85,8 +85,7 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
   });
   admin('GET', '/v1/functions/:name/versions', (ex, req) => sendJson(ex, 200, { versions: registry.versions(req.getParameter(0)!) }));
   admin('DELETE', '/v1/functions/:name/versions/:version', (ex, req) => {
-    registry.deleteVersion(req.getParameter(0)!, req.getParameter(1)!);
-    sendJson(ex, 204, null);
+    registry.deleteVersion(req.getParameter(0)!, req.getParameter(1)!).then(() => sendJson(ex, 204, null), (err) => sendError(ex, toHearthError(err)));
   });
 
   // Aliases: {version, additionalVersionWeights: {"N": weight}, minInstances, description}.
@@ -103,8 +102,7 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
   admin('GET', '/v1/functions/:name/aliases', (ex, req) => sendJson(ex, 200, { aliases: registry.aliases(req.getParameter(0)!) }));
   admin('GET', '/v1/functions/:name/aliases/:alias', (ex, req) => sendJson(ex, 200, registry.alias(req.getParameter(0)!, req.getParameter(1)!)));
   admin('DELETE', '/v1/functions/:name/aliases/:alias', (ex, req) => {
-    registry.deleteAlias(req.getParameter(0)!, req.getParameter(1)!);
-    sendJson(ex, 204, null);
+    registry.deleteAlias(req.getParameter(0)!, req.getParameter(1)!).then(() => sendJson(ex, 204, null), (err) => sendError(ex, toHearthError(err)));
   });
 
   admin('GET', '/v1/functions/:name/instances', (ex, req) => {
@@ -200,7 +198,10 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
     const ex = fe.track(res);
     if (fe.draining) return sendError(ex, new HearthError('Draining', 'draining: not taking new calls'));
     if (!deps.isReady()) return sendError(ex, new HearthError('BackendUnavailable', 'starting: functions, pre-warmed isolates or stem cells not ready yet'));
-    sendJson(ex, 200, { status: 'ready', isolates: deps.tiers.isolates.stats() });
+    // Stored functions that could not be loaded are listed, not made a reason to be unready: the
+    // replica serves every other function, and readiness that failed for one bad record would take
+    // them all out of service until someone fixed it by hand (the brick this replaced).
+    sendJson(ex, 200, { status: 'ready', isolates: deps.tiers.isolates.stats(), broken: registry.broken() });
   }));
   return routes;
 }

@@ -3,10 +3,11 @@
 // Stores nothing and changes no table: the registry decides what a built version replaces.
 
 import type { Tiers } from '../backend.js';
-import { bundleFunction, splitHandler } from '../bundler.js';
+import { splitHandler } from '../bundler.js';
 import { HearthError } from '../errors.js';
 import { checkFunctionName, parseSpec, type FunctionSpec } from '../spec.js';
 import { sha256 } from '../store.js';
+import type { DeployWork } from './deploy-work.js';
 import type { StoredRecord } from './records.js';
 import { PREPARING, toVersion } from './versions.js';
 
@@ -25,6 +26,8 @@ export class DeployPipeline {
   constructor(
     private readonly tiers: Tiers,
     private readonly limits: { maxCodeBytes: number },
+    /** Where inflating and bundling run (worker threads in Hearth). */
+    private readonly work: DeployWork,
   ) {}
 
   async build(name: string, body: unknown): Promise<BuiltVersion> {
@@ -51,11 +54,14 @@ export class DeployPipeline {
     if (spec.runtime === 'js') {
       const code = spec.code!;
       if ('jar' in code) throw new HearthError('InvalidSpec', 'code: must be {source} or {zip} for runtime "js"');
-      const b = await bundleFunction({ handler, code, maxBytes: this.limits.maxCodeBytes });
+      const b = await this.work.bundle({ handler, code, maxBytes: this.limits.maxCodeBytes });
       return { code: Buffer.from(b.script), exportName: b.exportName };
     }
     if (!spec.code) return { code: Buffer.alloc(0), exportName: '' };
     const c = spec.code;
+    // A container runtime's archive is unpacked by its tier later: measured here first, under the same limits.
+    if ('zip' in c) await this.work.checkArchive(c.zip, 'code.zip');
+    if ('jar' in c) await this.work.checkArchive(c.jar, 'code.jar');
     const bytes = 'source' in c ? Buffer.from(c.source) : Buffer.from('zip' in c ? c.zip : c.jar, 'base64');
     return { code: bytes, exportName: handler.includes('::') ? handler.split('::')[1]! : splitHandler(handler).exportName };
   }

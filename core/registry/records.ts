@@ -42,17 +42,66 @@ export interface StoredAlias extends AliasSpec {
   updatedAt: string;
 }
 
+/** A stored record that could not be loaded: kept on disk untouched, reported, never served. */
+export interface BrokenRecord {
+  name: string;
+  reason: string;
+  /** Its code, when the record could be read: kept by the start's garbage collection. */
+  codeDigests: string[];
+}
+
 /** The functions' records, on disk and in memory (the registry's views and GC read the memory copy). */
 export class FunctionRecords {
   private readonly byName = new Map<string, StoredRecord>();
+  private readonly brokenByName = new Map<string, BrokenRecord>();
+  /** A record file could not even be parsed: what code it names is unknown, so nothing is collected. */
+  private unreadable = false;
 
   constructor(private readonly data: DataDir) {}
 
-  /** Reads every stored record (at start). */
-  load(): StoredRecord[] {
-    const out = this.data.records() as StoredRecord[];
-    for (const rec of out) this.byName.set(rec.name, rec);
-    return out;
+  /**
+   * Reads every stored record (at start). A record that cannot be read or fails `check` is
+   * broken: left on disk as it is (a redeploy or a delete replaces it), not loaded.
+   */
+  load(check: (rec: StoredRecord) => string | null): { loaded: StoredRecord[]; broken: BrokenRecord[] } {
+    const loaded: StoredRecord[] = [];
+    for (const f of this.data.recordFiles()) {
+      if ('error' in f) {
+        this.unreadable = true;
+        this.markBroken({ name: f.name, reason: f.error, codeDigests: [] });
+        continue;
+      }
+      const rec = f.record as StoredRecord;
+      const problem = recordShapeProblem(rec, f.name) ?? check(rec);
+      if (problem !== null) {
+        this.markBroken({ name: f.name, reason: problem, codeDigests: codeDigestsOf(rec) });
+        continue;
+      }
+      this.byName.set(rec.name, rec);
+      loaded.push(rec);
+    }
+    return { loaded, broken: [...this.brokenByName.values()] };
+  }
+
+  /** A record that failed while being loaded (e.g. a listener refused it): it is served no more. */
+  markBroken(b: BrokenRecord): void {
+    const rec = this.byName.get(b.name);
+    this.byName.delete(b.name);
+    this.brokenByName.set(b.name, rec ? { ...b, codeDigests: codeDigestsOf(rec) } : b);
+  }
+
+  broken(name: string): BrokenRecord | undefined {
+    return this.brokenByName.get(name);
+  }
+
+  allBroken(): BrokenRecord[] {
+    return [...this.brokenByName.values()];
+  }
+
+  /** A broken record's file goes (DELETE of a broken function). */
+  deleteBroken(name: string): void {
+    this.brokenByName.delete(name);
+    this.data.deleteRecord(name);
   }
 
   get(name: string): StoredRecord | undefined {
@@ -63,10 +112,11 @@ export class FunctionRecords {
     return this.byName.values();
   }
 
-  /** Writes the record, then makes it the one in memory (a failed write changes nothing). */
+  /** Writes the record, then makes it the one in memory (a failed write changes nothing); it replaces a broken one. */
   put(record: StoredRecord): void {
     this.data.putRecord(record.name, record);
     this.byName.set(record.name, record);
+    this.brokenByName.delete(record.name);
   }
 
   delete(name: string): void {
@@ -79,12 +129,15 @@ export class FunctionRecords {
   }
 
   /** What a crash between writes, or an older V8's cached data, left behind (at start). */
-  collectGarbage(): void {
+  collectGarbage(): boolean {
+    if (this.unreadable) return false;
     this.data.collectGarbage(this.liveCode());
+    return true;
   }
 
   private liveCode(): Set<string> {
     const live = new Set<string>();
+    for (const b of this.brokenByName.values()) for (const d of b.codeDigests) live.add(d);
     for (const rec of this.byName.values()) {
       live.add(rec.codeDigest);
       for (const v of rec.versions ?? []) live.add(v.codeDigest);
@@ -98,10 +151,54 @@ export class FunctionRecords {
    * a listing per delete cost 17 ms of a blocked event loop).
    */
   dropIfUnused(codeDigest: string): void {
+    if (this.unreadable) return;
+    for (const b of this.brokenByName.values()) if (b.codeDigests.includes(codeDigest)) return;
     for (const rec of this.byName.values()) {
       if (rec.codeDigest === codeDigest) return;
       for (const v of rec.versions ?? []) if (v.codeDigest === codeDigest) return;
     }
     this.data.dropCode(codeDigest);
   }
+}
+
+function codeDigestsOf(rec: Partial<StoredRecord> | null): string[] {
+  if (rec === null || typeof rec !== 'object') return [];
+  const out: string[] = [];
+  if (typeof rec.codeDigest === 'string') out.push(rec.codeDigest);
+  if (Array.isArray(rec.versions)) for (const v of rec.versions) if (typeof v?.codeDigest === 'string') out.push(v.codeDigest);
+  return out;
+}
+
+/**
+ * What makes a record impossible to load, in the fields everything after it reads (null: none).
+ * Deliberately not today's deploy-time spec rules: a record an older Hearth accepted still loads.
+ */
+function recordShapeProblem(rec: unknown, fileName: string): string | null {
+  if (rec === null || typeof rec !== 'object' || Array.isArray(rec)) return 'the record is not a JSON object';
+  const r = rec as Partial<StoredRecord>;
+  if (r.name !== fileName) return `its name ${JSON.stringify(r.name)} is not its file's name "${fileName}"`;
+  const code = (c: Partial<StoredCode> | undefined, what: string): string | null => {
+    if (c === null || typeof c !== 'object') return `${what}: missing`;
+    if (c.spec === null || typeof c.spec !== 'object') return `${what}: spec missing`;
+    if (!['js', 'python3', 'java17', 'image'].includes(c.spec.runtime as string)) return `${what}: spec.runtime ${JSON.stringify(c.spec.runtime)} is not a runtime`;
+    for (const k of ['digest', 'codeDigest', 'exportName'] as const) if (typeof c[k] !== 'string') return `${what}: ${k} missing`;
+    if (c.spec.schedules !== undefined && !Array.isArray(c.spec.schedules)) return `${what}: spec.schedules is not a list`;
+    if (c.spec.env !== undefined && (c.spec.env === null || typeof c.spec.env !== 'object')) return `${what}: spec.env is not an object`;
+    return null;
+  };
+  const own = code(r, '$LATEST');
+  if (own !== null) return own;
+  if (r.versions !== undefined && !Array.isArray(r.versions)) return 'versions is not a list';
+  for (const v of r.versions ?? []) {
+    const p = code(v, `version ${JSON.stringify(v?.version)}`);
+    if (p !== null) return p;
+  }
+  if (r.aliases !== undefined && !Array.isArray(r.aliases)) return 'aliases is not a list';
+  const targets = new Set(['$LATEST', ...(r.versions ?? []).map((v) => v.version)]);
+  for (const a of r.aliases ?? []) {
+    if (a === null || typeof a !== 'object' || typeof a.name !== 'string') return 'an alias has no name';
+    if (!targets.has(a.version)) return `alias "${a.name}": version ${JSON.stringify(a.version)} is not one of the function's`;
+    for (const extra of Object.keys(a.additionalVersionWeights ?? {})) if (!targets.has(extra)) return `alias "${a.name}": additional version "${extra}" is not one of the function's`;
+  }
+  return null;
 }

@@ -122,7 +122,7 @@ describe('Registry', () => {
     // Delete (on the restarted one): every digest retired as gone, listeners told (name, null).
     again.calls.length = 0;
     again.changes.length = 0;
-    again.registry.delete('f');
+    await again.registry.delete('f');
     expect(of(again.calls, 'retire')).toEqual(before.get('f')!.map((digest) => ({ op: 'retire', tier: 'isolate', digest, gone: true })));
     expect(again.changes).toEqual([['f', null]]);
     expect(again.catalog.has('f')).toBe(false);
@@ -137,9 +137,9 @@ describe('Registry', () => {
     await registry.publish('f', {});
     await registry.putAlias('f', 'live', { version: '1' });
     expect(() => registry.catalog.resolve('f', 'nope')).toThrow('function "f" has no version or alias "nope"');
-    expect(() => registry.deleteVersion('f', '1')).toThrow('version 1 of "f" is used by alias "live": point it elsewhere first');
-    registry.deleteAlias('f', 'live');
-    registry.deleteVersion('f', '1');
+    await expect(registry.deleteVersion('f', '1')).rejects.toThrow('version 1 of "f" is used by alias "live": point it elsewhere first');
+    await registry.deleteAlias('f', 'live');
+    await registry.deleteVersion('f', '1');
     expect(() => registry.catalog.resolve('f', '1')).toThrow('function "f" has no version or alias "1"');
   });
 });

@@ -6,11 +6,14 @@
 import type { FunctionVersion, Tiers } from '../backend.js';
 import { HearthError } from '../errors.js';
 import type { DataDir } from '../store.js';
+import { log } from '../log.js';
+import { scheduleProblem } from '../spec.js';
 import { checkAliasName, parseAliasSpec } from './aliases.js';
 import { LATEST, type Catalog } from './catalog.js';
 import { DeployPipeline, versionDigest } from './deploy.js';
+import { InlineDeployWork, type DeployWork } from './deploy-work.js';
 import { FunctionRecords, type StoredAlias, type StoredRecord, type StoredVersion } from './records.js';
-import { catalogEntry, Lifecycles } from './versions.js';
+import { catalogEntry, Lifecycles, reservations } from './versions.js';
 import { aliasView, versionView, view } from './views.js';
 
 /** Told when a function's $LATEST changes or goes (e.g. to re-arm its timer triggers). */
@@ -26,7 +29,17 @@ export interface RegistryOptions {
   tiers: Tiers;
   limits: { maxCodeBytes: number };
   listeners: readonly FunctionListener[];
+  /** Where a deploy's inflating and bundling run: Hearth gives worker threads; by default in-process (unit tests, benches). */
+  work?: DeployWork;
+  /** Told of each deploy a deploy limit refused (hearth_deploys_refused_total). */
+  onRefused?: (reason: string) => void;
 }
+
+/** Deploy errors that are a deploy limit, as hearth_deploys_refused_total's reason. */
+const REFUSALS: Partial<Record<string, string>> = {
+  ArchiveTooLarge: 'archive_too_large', TooManyFiles: 'too_many_files', CodeTooLarge: 'code_too_large',
+  TooManyRequests: 'queue_full', DeployTimeout: 'timeout',
+};
 
 export interface DeployResult {
   created: boolean;
@@ -41,33 +54,65 @@ export class Registry {
   private readonly tiers: Tiers;
   private readonly listeners: readonly FunctionListener[];
   private readonly lifecycles = new Lifecycles();
+  private readonly onRefused: (reason: string) => void;
   /** Changes of one name run one after another. */
   private readonly deploying = new Map<string, Promise<unknown>>();
 
   constructor(o: RegistryOptions) {
     this.catalog = o.catalog;
     this.records = new FunctionRecords(o.data);
-    this.pipeline = new DeployPipeline(o.tiers, o.limits);
+    this.pipeline = new DeployPipeline(o.tiers, o.limits, o.work ?? new InlineDeployWork());
+    this.onRefused = o.onRefused ?? (() => undefined);
     this.tiers = o.tiers;
     this.listeners = [...o.listeners];
   }
 
-  /** Loads the stored functions (at start). */
+  /**
+   * Loads the stored functions (at start). A record that cannot be loaded never stops the start:
+   * it is logged, left on disk, reported by get() and broken(), and the others are served.
+   */
   restore(): FunctionVersion[] {
     const out: FunctionVersion[] = [];
-    for (const rec of this.records.load()) out.push(this.publishEntry(rec));
-    this.records.collectGarbage();
-    for (const v of out) this.tell(v.name, v);
-    return out;
+    const { loaded } = this.records.load(storedSchedulesProblem);
+    for (const rec of loaded) {
+      try {
+        out.push(this.publishEntry(rec));
+      } catch (err) {
+        this.unpublish(rec);
+        this.records.markBroken({ name: rec.name, reason: `cannot be loaded: ${(err as Error).message}`, codeDigests: [] });
+      }
+    }
+    if (!this.records.collectGarbage()) log.warn('a stored record is unreadable: unused code is not collected at this start');
+    const served: FunctionVersion[] = [];
+    for (const v of out) {
+      try {
+        this.tell(v.name, v);
+        served.push(v);
+      } catch (err) {
+        this.unpublish(this.records.get(v.name)!);
+        this.records.markBroken({ name: v.name, reason: `cannot be loaded: ${(err as Error).message}`, codeDigests: [] });
+        this.tellQuietly(v.name, null);
+      }
+    }
+    for (const b of this.records.allBroken()) log.error({ function: b.name, reason: b.reason }, 'stored function not loaded: it is broken (redeploy or delete it)');
+    return served;
+  }
+
+  /** Stored records that could not be loaded (name, reason), for /readyz and the operator. */
+  broken(): { name: string; reason: string }[] {
+    return this.records.allBroken().map(({ name, reason }) => ({ name, reason }));
   }
 
   // ---- reads (what calls resolve to is the catalog's: registry.catalog) ----------------------
 
   list(): Record<string, unknown>[] {
-    return [...this.records.all()].map(view).sort((a, b) => String(a.name).localeCompare(String(b.name)));
+    return [...[...this.records.all()].map(view), ...this.records.allBroken().map(brokenView)]
+      .sort((a, b) => String(a.name).localeCompare(String(b.name)));
   }
 
   get(name: string): Record<string, unknown> {
+    const b = this.records.broken(name);
+    if (b) return brokenView(b);
     return view(this.record(name));
   }
 
@@ -80,10 +125,20 @@ export class Registry {
 
   /** `origin`: the functions folder it came from (none for an API deploy). */
   deploy(name: string, body: unknown, origin?: string): Promise<DeployResult> {
-    return this.serially(name, () => this.deployNow(name, body, origin));
+    return this.serially(name, () => this.deployNow(name, body, origin)).catch((err: unknown) => {
+      const reason = err instanceof HearthError ? REFUSALS[err.type] : undefined;
+      if (reason) this.onRefused(reason);
+      throw err;
+    });
   }
 
-  delete(name: string): void {
+  /** Serialized with the name's other changes: a delete that arrives during a deploy waits for it, then deletes. */
+  delete(name: string): Promise<void> {
+    return this.serially(name, async () => this.deleteNow(name));
+  }
+
+  private deleteNow(name: string): void {
+    if (this.records.broken(name)) return this.records.deleteBroken(name);
     const rec = this.record(name);
     const latest = this.catalog.latest(name)!;
     this.catalog.remove(name);
@@ -130,7 +185,11 @@ export class Registry {
   }
 
   /** Refused (409) while an alias points to it; its instances finish their calls and go. */
-  deleteVersion(name: string, version: string): void {
+  deleteVersion(name: string, version: string): Promise<void> {
+    return this.serially(name, async () => this.deleteVersionNow(name, version));
+  }
+
+  private deleteVersionNow(name: string, version: string): void {
     const rec = this.record(name);
     if (version === LATEST) throw new HearthError('InvalidRequest', `$LATEST is not deleted on its own: delete the function`);
     const v = rec.versions?.find((x) => x.version === version);
@@ -165,7 +224,9 @@ export class Registry {
       const aliases = rec.aliases ?? [];
       const old = aliases.find((a) => a.name === alias);
       const next: StoredAlias = { name: alias, ...spec, createdAt: old?.createdAt ?? now, updatedAt: now };
-      this.save({ ...rec, aliases: [...aliases.filter((a) => a !== old), next].sort((a, b) => a.name.localeCompare(b.name)) });
+      const record = { ...rec, aliases: [...aliases.filter((a) => a !== old), next].sort((a, b) => a.name.localeCompare(b.name)) };
+      checkReservations(record, 'minInstances');
+      this.save(record);
       return { created: !old, view: aliasView(name, next) };
     });
   }
@@ -180,7 +241,11 @@ export class Registry {
     return aliasView(name, a);
   }
 
-  deleteAlias(name: string, alias: string): void {
+  deleteAlias(name: string, alias: string): Promise<void> {
+    return this.serially(name, async () => this.deleteAliasNow(name, alias));
+  }
+
+  private deleteAliasNow(name: string, alias: string): void {
     const rec = this.record(name);
     const a = rec.aliases?.find((x) => x.name === alias);
     if (!a) throw new HearthError('NotFound', `function "${name}" has no alias "${alias}"`);
@@ -226,8 +291,9 @@ export class Registry {
       ...(old?.aliases ? { aliases: old.aliases } : {}),
       createdAt: old?.createdAt ?? now, updatedAt: now,
     };
-    // The $LATEST this deploy replaces, read before the await (a delete meanwhile has retired it
-    // already; retiring a digest twice is harmless).
+    // Aliases on $LATEST keep their reservations: the new maxInstances must still hold them.
+    checkReservations(record, 'maxInstances');
+    // The $LATEST this deploy replaces (changes of one name are serialized: nothing retires it meanwhile).
     const was = this.catalog.latest(name);
     await this.pipeline.prepare(record, code);
     this.records.putCode(code);
@@ -266,6 +332,62 @@ export class Registry {
 
   private tell(name: string, latest: FunctionVersion | null): void {
     for (const l of this.listeners) l.functionChanged(name, latest);
+  }
+
+  /** Tells every listener, logging (not throwing) a listener's failure: for undoing a broken load. */
+  private tellQuietly(name: string, latest: FunctionVersion | null): void {
+    for (const l of this.listeners) {
+      try {
+        l.functionChanged(name, latest);
+      } catch (err) {
+        log.warn({ err: (err as Error).message, function: name }, 'a listener failed');
+      }
+    }
+  }
+
+  /** Undoes publishEntry for a record that failed to load: no calls, no reserved instances. */
+  private unpublish(rec: StoredRecord): void {
+    this.catalog.remove(rec.name);
+    for (const v of [rec, ...(Array.isArray(rec.versions) ? rec.versions : [])]) {
+      if (typeof v?.digest !== 'string' || !v.spec) continue;
+      try {
+        this.retire(v, true);
+      } catch {
+        // a runtime the tiers do not know: nothing was reserved for it
+      }
+    }
+  }
+}
+
+/** GET /v1/functions/{name} of a stored function that could not be loaded. */
+function brokenView(b: { name: string; reason: string }): Record<string, unknown> {
+  return { name: b.name, status: 'broken', reason: b.reason };
+}
+
+/** A loaded record's schedules, checked as a deploy checks them (a time zone this host lacks, say). */
+function storedSchedulesProblem(rec: StoredRecord): string | null {
+  for (const c of [rec, ...(rec.versions ?? [])]) {
+    for (const [i, sc] of (c.spec.schedules ?? []).entries()) {
+      const p = scheduleProblem(String(sc?.cron), sc?.timezone);
+      if (p !== null) return `${'version' in c ? `version ${c.version}` : '$LATEST'}: schedules.${i}.${p}`;
+    }
+  }
+  return null;
+}
+
+/**
+ * Instances an alias reserves are taken from what its versions may run: the reservations on one
+ * version (its aliases' minInstances split by weight, summed) never pass its maxInstances.
+ * `field`: what the error names (the alias's minInstances, or the deploy's maxInstances).
+ */
+function checkReservations(rec: StoredRecord, field: 'minInstances' | 'maxInstances'): void {
+  const max = new Map<string, number>([[LATEST, rec.spec.maxInstances], ...(rec.versions ?? []).map((v): [string, number] => [v.version, v.spec.maxInstances])]);
+  for (const [version, n] of reservations(rec)) {
+    const limit = max.get(version);
+    if (limit !== undefined && n > limit) {
+      const by = (rec.aliases ?? []).filter((a) => a.minInstances > 0 && (a.version === version || version in a.additionalVersionWeights)).map((a) => `"${a.name}"`);
+      throw new HearthError('InvalidSpec', `${field}: alias${by.length > 1 ? 'es' : ''} ${by.join(', ')} reserve${by.length > 1 ? '' : 's'} ${n} instances of version ${version}, over its maxInstances ${limit}`);
+    }
   }
 }
 

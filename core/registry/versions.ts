@@ -40,10 +40,7 @@ export const PREPARING: Lifecycle = Object.freeze({ retired: false });
  * (not the aliases), for the tiers to reserve.
  */
 export function catalogEntry(rec: StoredRecord, lifecycles: Lifecycles): { entry: CatalogEntry; all: FunctionVersion[] } {
-  const reserved = new Map<string, number>();
-  for (const a of rec.aliases ?? []) {
-    for (const [v, n] of aliasReservations(a)) reserved.set(v, (reserved.get(v) ?? 0) + n);
-  }
+  const reserved = reservations(rec);
   const latest = toVersion(rec, reserved.get(LATEST) ?? 0, lifecycles.for(rec.digest));
   const targets = new Map<string, FunctionVersion | AliasRoute>();
   const all = [latest];
@@ -58,6 +55,15 @@ export function catalogEntry(rec: StoredRecord, lifecycles: Lifecycles): { entry
     targets.set(a.name, new AliasRoute(a.name, primary, extra === null ? null : (targets.get(extra) as FunctionVersion), weight));
   }
   return { entry: { latest, targets }, all };
+}
+
+/** Instances the aliases reserve of each version (by qualifier): their minInstances split by weight, summed. */
+export function reservations(rec: StoredRecord): Map<string, number> {
+  const reserved = new Map<string, number>();
+  for (const a of rec.aliases ?? []) {
+    for (const [v, n] of aliasReservations(a)) reserved.set(v, (reserved.get(v) ?? 0) + n);
+  }
+  return reserved;
 }
 
 /** $LATEST as calls run it; `reserved`: instances aliases keep for it (its spec's minInstances at least). */
@@ -86,7 +92,9 @@ function frozenVersion(
     // Records written before a field existed get its default.
     spec: Object.freeze({
       ...v.spec, egress: v.spec.egress ?? { allow: [] }, schedules: v.spec.schedules ?? [],
-      minInstances: Math.max(v.spec.minInstances, reserved),
+      // Never above maxInstances: deploys and alias changes refuse more (checkReservations), and a
+      // record stored before that check reserves at most what the version may run.
+      minInstances: Math.min(Math.max(v.spec.minInstances, reserved), v.spec.maxInstances),
     }),
     createdAt,
     lifecycle,
