@@ -33,9 +33,9 @@ export class BodyIntake {
 
   constructor(readonly settings: BodyIntakeSettings, readonly counters: HttpCounters) {}
 
-  /** Takes `n` more bytes for a body, or false when they would pass the cap. */
-  take(n: number): boolean {
-    if (this.held + n > this.settings.maxBodyBytesInFlight) return false;
+  /** Takes `n` more bytes for a body, or false when they would pass the cap (`anyway`: counted, never refused). */
+  take(n: number, anyway = false): boolean {
+    if (!anyway && this.held + n > this.settings.maxBodyBytesInFlight) return false;
     this.held += n;
     this.counters.bodyBytesInFlight = this.held;
     return true;
@@ -44,10 +44,6 @@ export class BodyIntake {
   give(n: number): void {
     this.held -= n;
     this.counters.bodyBytesInFlight = this.held;
-  }
-
-  get full(): boolean {
-    return this.held >= this.settings.maxBodyBytesInFlight;
   }
 
   refused(why: 'capacity' | 'timeout'): HearthError {

@@ -74,7 +74,8 @@ const NOTHING_TO_CANCEL: BodyRead = Object.freeze({ cancel() {} });
  * declared length, and charged to the exchange's intake until the response is done:
  * - over `limit` → 413 once the rest of the body has been read and thrown away (a lingering close:
  *   a client still sending would otherwise see a reset instead of the answer), then the close;
- * - the intake full (at the start, or for the next chunk) → 503 with Retry-After, connection closed;
+ * - the intake full for a chunk of a body not all there yet → 503 with Retry-After, connection
+ *   closed (a body that comes whole in its first chunk is taken anyway: its bytes are already in);
  * - not all there by the intake's deadline → 408, connection closed, its memory given back.
  */
 export function readBody(
@@ -96,10 +97,6 @@ export function readBody(
     return NOTHING_TO_CANCEL;
   }
   const intake = ex.intake;
-  if (intake.full) {
-    fail(intake.refused('capacity'), true);
-    return NOTHING_TO_CANCEL;
-  }
   const most = declared > 0 ? declared : limit;
   let buf = new Uint8Array(0);
   let size = 0;
@@ -137,7 +134,10 @@ export function readBody(
     if (size + n > buf.byteLength) {
       // The last chunk: exactly what is needed; otherwise at least double, never past the most.
       const want = isLast ? size + n : Math.min(most, Math.max(size + n, buf.byteLength * 2, FIRST_CHUNK_BYTES));
-      if (!intake.take(want - held)) {
+      // A body whose every byte came in its first chunk is never refused: its bytes have already
+      // arrived (refusing saves nothing), and small calls keep working while the cap is full.
+      const whole = size === 0 && isLast;
+      if (!intake.take(want - held, whole)) {
         stop();
         giveBack();
         if (!ex.aborted) fail(intake.refused('capacity'), true);

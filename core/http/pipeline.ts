@@ -147,11 +147,14 @@ export function pipeline<R extends Received>(deps: PipelineDeps, p: CallProtocol
             fail(new HearthError('InternalError', 'the request signature could not be checked'));
           });
         }, (err, close) => fail(err, null, close));
-        // Refused from the headers alone: answered now, the rest of the body never read.
+        // Refused from the headers alone: answered now and the body never held. The connection
+        // stays open: uWS drops the rest of the body as it comes (no memory; its idle timeout
+        // bounds a slow sender), so the answer is not lost to a reset as a close under unread
+        // bytes would make it.
         head.then((err) => {
           if (err === null || ex.aborted) return;
           reading.cancel();
-          fail(err, null, true);
+          fail(err);
         }, () => { /* answered when the body is in (above) */ });
         return;
       }
