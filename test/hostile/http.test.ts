@@ -279,6 +279,14 @@ describe('a Hearth with an invoke token and small body bounds', () => {
     expect(p.status).toBe(403);
     expect(named(p, 'x-amzn-errortype')).toEqual(['InvalidSignatureException']);
     one.socket.destroy();
+    // The connection stays usable: the body sent after the answer is dropped, the next request answered.
+    const again = raw(h);
+    again.socket.write(fakeSigV4(true, 1000));
+    await until(() => parseResponse(again.text()) !== null, 10_000, () => again.text());
+    again.socket.write(`${'x'.repeat(1000)}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n`);
+    await until(() => parseResponse(parseResponse(again.text())!.rest) !== null, 10_000, () => again.text());
+    expect(parseResponse(parseResponse(again.text())!.rest)!.status).toBe(200);
+    again.socket.destroy();
 
     const before = await settledRssMiB(h);
     const chunk = Buffer.alloc(MiB, 0x20);
