@@ -21,6 +21,12 @@ export const ConfigSchema = z.strictObject({
   logLevel: z.enum(LOG_LEVELS).default('info'),
   /** Largest invoke body (Lambda's synchronous limit). */
   maxBodyBytes: z.number().int().min(1024).default(6 * 1024 * 1024),
+  /** Bytes all request bodies in flight may hold together; past it a new body is 503 (Retry-After). */
+  maxBodyBytesInFlight: z.number().int().min(1024 * 1024).default(256 * 1024 * 1024),
+  /** How long a request body may take to arrive after its headers; past it 408 and the connection closed. */
+  bodyTimeoutMs: z.number().int().min(100).max(3_600_000).default(30_000),
+  /** Bytes (names and values) of the headers a function's web response may carry; the rest are dropped. */
+  maxResponseHeaderBytes: z.number().int().min(1024).max(1024 * 1024).default(64 * 1024),
   /** Largest management body (a spec with base64 code). */
   maxCodeBytes: z.number().int().min(1024).default(64 * 1024 * 1024),
   /** A deploy's zip/jar: bytes inflated (all files), entries, bytes of one file; measured while inflating. */
@@ -120,6 +126,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'deployConcurrency', kind: 'int', arg: 'n', help: 'deploy builds (inflate, bundle) running at once, each in a worker thread' },
   { key: 'deployQueueSize', kind: 'int', arg: 'n', help: 'deploy builds waiting for a worker; past it a deploy is 429' },
   { key: 'deployTimeoutMs', kind: 'int', arg: 'ms', help: 'longest deploy build; past it the worker is stopped (504 DeployTimeout)' },
+  { key: 'maxBodyBytesInFlight', kind: 'int', arg: 'bytes', help: 'bytes all request bodies in flight may hold together; past it new bodies are answered 503 with Retry-After' },
+  { key: 'bodyTimeoutMs', kind: 'int', arg: 'ms', help: 'how long a request body may take to arrive after its headers; past it 408 and the connection is closed' },
+  { key: 'maxResponseHeaderBytes', kind: 'int', arg: 'bytes', help: 'bytes of headers (names and values) a function\'s web response may carry; headers past it are dropped' },
   { key: 'invocationRetention', kind: 'int', arg: 'n', help: 'invocation records kept' },
   { key: 'logLinesPerFunction', kind: 'int', arg: 'n', help: 'function log lines kept per function' },
   { key: 'drainTimeoutMs', kind: 'int', arg: 'ms', help: 'on SIGTERM, how long calls in flight get to finish' },

@@ -3,8 +3,30 @@
 // bounded by the calling invocation's deadline and a response size limit. Redirects are followed
 // here, not by undici, so that every hop is checked against the policy.
 
-import { isIPv4 } from 'node:net';
+import { isIP, isIPv4 } from 'node:net';
+import { Agent, buildConnector } from 'undici';
+import { guardsPort, HearthEgressRefused, resolveOutside } from './egress-self.js';
 import { FetchFailure, HearthError } from './errors.js';
+
+export { egressRefusals, refuseEgressTo } from './egress-self.js';
+
+/**
+ * Every function fetch's connections: undici's own connector, except that a connection to a port
+ * Hearth listens on is resolved here first and refused when it leads to Hearth (egress-self.ts),
+ * then made to the address that was checked.
+ */
+const plainConnect = buildConnector({});
+const egressAgent = new Agent({
+  connect(opts, cb) {
+    const port = Number(opts.port) || (opts.protocol === 'https:' ? 443 : 80);
+    if (!guardsPort(port)) return plainConnect(opts, cb);
+    resolveOutside(opts.hostname, port, (err, address) => {
+      if (err) return cb(err, null);
+      const name = opts.hostname.replace(/^\[|\]$/g, '');
+      plainConnect({ ...opts, hostname: address!, servername: opts.servername ?? (isIP(name) ? undefined : name) }, cb);
+    });
+  },
+});
 
 export const MAX_EGRESS_PATTERNS = 100;
 export const MAX_REDIRECTS = 20;
@@ -247,7 +269,7 @@ export async function hostFetch(policy: EgressPolicy, req: OutboundRequest, limi
     for (let hops = 0; ; hops++) {
       current = url;
       // (The cast: with the DOM lib, BodyInit wants an ArrayBuffer-backed view; undici copies any view.)
-      const res = await fetch(url, { method, headers, body: body as RequestInit['body'], redirect: 'manual', signal: ctl.signal });
+      const res = await fetch(url, { method, headers, body: body as RequestInit['body'], redirect: 'manual', signal: ctl.signal, dispatcher: egressAgent } as RequestInit);
       const location = REDIRECT_STATUSES.has(res.status) ? res.headers.get('location') : null;
       if (location === null || mode === 'manual') {
         return {
@@ -291,7 +313,17 @@ function failure(err: unknown, why: 'timeout' | 'abort' | null, url: URL | null)
   if (why === 'timeout') return new FetchFailure('TimeoutError', `fetch${url ? ` to ${url.origin}` : ''} timed out: the invocation's deadline passed`, { cause: err });
   if (why === 'abort') return new FetchFailure('AbortError', `fetch${url ? ` to ${url.origin}` : ''} was aborted`, { cause: err });
   if (err instanceof FetchFailure) return err;
+  const refused = refusedBy(err);
+  if (refused !== null) return new FetchFailure('TypeError', refused.message, { cause: err });
   return new FetchFailure('TypeError', `fetch${url ? ` to ${url.origin}` : ''} failed: ${causeText(err)}`, { cause: err });
+}
+
+/** The refusal of a connection to Hearth itself, somewhere in an error's causes. */
+function refusedBy(err: unknown): HearthEgressRefused | null {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (e instanceof HearthEgressRefused) return e;
+  }
+  return null;
 }
 
 function requestHeaders(flat: unknown): [string, string][] {

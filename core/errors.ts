@@ -29,6 +29,8 @@ export const ErrorKinds = {
   InvocationNotFound: 404,
   MethodNotAllowed: 405,
   NotAcceptable: 406,
+  /** A request body that did not arrive within --body-timeout-ms (the connection is closed). */
+  RequestTimeout: 408,
   Conflict: 409,
   RequestTooLarge: 413,
   CodeTooLarge: 413,
@@ -47,6 +49,8 @@ export const ErrorKinds = {
   InternalError: 500,
   BackendUnavailable: 503,
   Draining: 503,
+  /** Request bodies in flight hold --max-body-bytes-in-flight: a new body is refused (Retry-After). */
+  BodyCapacity: 503,
   /** A call's version was replaced twice before it got an instance (the dispatcher re-resolves once). */
   Superseded: 503,
   Timeout: 504,
@@ -65,11 +69,13 @@ export class HearthError extends Error {
   readonly functionError: boolean;
   /** What the body's errorType says: the kind, or the function's own error name (e.g. TypeError). */
   readonly errorType: string;
+  /** Seconds for a Retry-After header (a 503 the caller may simply retry). */
+  readonly retryAfterS: number | undefined;
 
   constructor(
     type: ErrorType,
     message: string,
-    opts: { functionStack?: string[]; functionError?: boolean; errorType?: string } = {},
+    opts: { functionStack?: string[]; functionError?: boolean; errorType?: string; retryAfterS?: number } = {},
   ) {
     super(message);
     this.name = 'HearthError';
@@ -78,6 +84,7 @@ export class HearthError extends Error {
     this.errorType = opts.errorType ?? type;
     this.functionStack = opts.functionStack;
     this.functionError = opts.functionError ?? false;
+    this.retryAfterS = opts.retryAfterS;
   }
 }
 
@@ -124,7 +131,7 @@ export class BootstrapTimeout extends Error {}
 export const StatusLine: Record<number, string> = {
   200: '200 OK', 201: '201 Created', 202: '202 Accepted', 204: '204 No Content',
   400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found', 405: '405 Method Not Allowed',
-  406: '406 Not Acceptable', 409: '409 Conflict', 413: '413 Payload Too Large',
-  415: '415 Unsupported Media Type', 429: '429 Too Many Requests', 500: '500 Internal Server Error',
+  406: '406 Not Acceptable', 408: '408 Request Timeout', 409: '409 Conflict', 413: '413 Payload Too Large',
+  415: '415 Unsupported Media Type', 429: '429 Too Many Requests', 431: '431 Request Header Fields Too Large', 500: '500 Internal Server Error',
   502: '502 Bad Gateway', 503: '503 Service Unavailable', 504: '504 Gateway Timeout',
 };

@@ -14,8 +14,10 @@ import { CallRecorder } from './call-recorder.js';
 import type { Config } from './config.js';
 import { loadFunctionFolders } from './deploy-dir.js';
 import { Dispatcher } from './dispatcher.js';
+import { refuseEgressTo } from './egress.js';
 import { FrontEnd } from './http/front-end.js';
 import { Gate } from './http/gate.js';
+import { HttpCounters } from './http/http-counters.js';
 import { LambdaApi } from './http/lambda.js';
 import { managementRoutes } from './http/management.js';
 import { pipeline, type PipelineDeps } from './http/pipeline.js';
@@ -41,7 +43,7 @@ export const RUNTIME_PATH = fileURLToPath(new URL('../runtime/isolate-runtime.js
 
 /** The routes that run calls: each protocol through the one pipeline. */
 export function callRoutes(deps: PipelineDeps, config: Config): Route[] {
-  const web = pipeline(deps, new WebRoute(config, deps.gate));
+  const web = pipeline(deps, new WebRoute(config, deps.gate, deps.frontEnd.counters));
   return [
     route('POST', '/v1/functions/:name/invoke', pipeline(deps, new V1Invoke(config, deps.gate))),
     route('ANY', '/v1/web/:name', web),
@@ -94,7 +96,8 @@ export class Hearth {
     const queue: Queue = config.queue === 'redis'
       ? new RedisQueue({ url: config.queueUrl!, retentionMs: config.asyncRetentionMs, claimTimeoutMs: config.queueClaimTimeoutMs })
       : new EmbeddedQueue(join(data.root, 'queue'), config.asyncRetentionMs);
-    const metrics = new Metrics({ backends: () => tiers.all(), asyncQueue: () => queue.stats() });
+    const httpCounters = new HttpCounters();
+    const metrics = new Metrics({ backends: () => tiers.all(), asyncQueue: () => queue.stats(), http: httpCounters });
 
     // What calls resolve to, how they run, and what tells them apart when they change.
     const catalog = new Catalog();
@@ -119,7 +122,7 @@ export class Hearth {
 
     // HTTP: the call protocols through the pipeline, and the management API.
     let isolatesReady = false;
-    const frontEnd = new FrontEnd();
+    const frontEnd = new FrontEnd(config, httpCounters);
     const gate = new Gate(config);
     mount(frontEnd, [
       ...callRoutes({ frontEnd, gate, catalog, dispatcher, asyncInvoker, records }, config),
@@ -136,6 +139,8 @@ export class Hearth {
       if (r.deleted.length > 0) log.info({ deleted: r.deleted }, 'deleted: gone from the functions folder');
     }
     const port = await frontEnd.listen(config.host, config.port);
+    // Functions' fetches may not lead back here (egress-self.ts), whatever their egress.allow says.
+    const allowEgressAgain = refuseEgressTo(config.host, port);
     log.info({ host: config.host, port, dataDir: data.root, functions: registry.list().length, queue: queue.kind }, 'listening');
     asyncInvoker.start();
     // Start-up waits for the pre-warmed isolates.
@@ -151,6 +156,7 @@ export class Hearth {
       await isolates.close();
       await containers.close();
       frontEnd.close();
+      allowEgressAgain();
     });
   }
 }

@@ -14,6 +14,8 @@ import type { QueueStats } from './async/queue.js';
 import type { Backend, FunctionVersion } from './backend.js';
 import type { FunctionListener } from './registry/index.js';
 import type { CallOutcome } from './call.js';
+import { egressRefusals } from './egress.js';
+import type { HttpCounters } from './http/http-counters.js';
 
 /** What a call ended as, for hearth_invocations_total. */
 export type Outcome = 'success' | 'function_error' | 'timeout' | 'throttled' | 'error';
@@ -40,6 +42,8 @@ export interface MetricSources {
   backends(): Backend[];
   /** What the async queue holds, read at scrape time (none: no async gauges' values). */
   asyncQueue?(): Promise<QueueStats>;
+  /** The HTTP front end's refusals and drops (none: those series stay out). */
+  http?: HttpCounters;
 }
 
 /** Seconds: from 100 µs (a warm isolate call) to 30 s (a slow container call). */
@@ -191,6 +195,7 @@ export class Metrics implements FunctionListener {
       name: 'hearth_broken_functions', help: 'Stored functions that could not be loaded at start (GET /readyz lists them).', registers,
       collect() { this.set(deploys().broken); },
     });
+    if (sources.http !== undefined) registerHttp(this.registry, sources.http);
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -279,4 +284,19 @@ export class Metrics implements FunctionListener {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
+
+/** The HTTP front end's bounds: bodies in flight, bodies refused, response headers dropped; egress refused. */
+function registerHttp(registry: Registry, http: HttpCounters): void {
+  const registers = [registry];
+  new Gauge({
+    name: 'hearth_request_body_bytes_in_flight', help: 'Bytes held for request bodies in flight (bounded by --max-body-bytes-in-flight).', registers,
+    collect() { this.set(http.bodyBytesInFlight); },
+  });
+  scraped(registry, 'hearth_request_bodies_refused_total', 'Request bodies refused by the front end: capacity (503, the in-flight cap) or timeout (408, not arrived within --body-timeout-ms).', 'counter',
+    () => (['capacity', 'timeout'] as const).map((reason) => ({ labels: { reason }, value: http.bodiesRefused[reason] })));
+  scraped(registry, 'hearth_response_headers_dropped_total', 'Headers of functions\' web responses the host dropped: reserved (framing, hop-by-hop, X-Hearth-*), invalid (not an RFC 9110 name or value), limit (past the count or bytes bound).', 'counter',
+    () => (['reserved', 'invalid', 'limit'] as const).map((reason) => ({ labels: { reason }, value: http.headersDropped[reason] })));
+  scraped(registry, 'hearth_egress_refused_total', 'Outbound fetches refused after DNS resolution because they lead to one of Hearth\'s own listening addresses.', 'counter',
+    () => [{ labels: { reason: 'hearth_address' }, value: egressRefusals.hearthAddress }]);
 }

@@ -5,6 +5,8 @@
 
 import type { HttpResponse } from 'uWebSockets.js';
 import { HearthError, StatusLine } from '../errors.js';
+import { BodyIntake } from './body-intake.js';
+import { HttpCounters } from './http-counters.js';
 
 export interface Exchange {
   res: HttpResponse;
@@ -13,6 +15,10 @@ export interface Exchange {
   onDone: (() => void) | null;
   /** The server the request came to: while it drains, every response closes its connection. */
   server: ConnectionOwner;
+  /** Where request bodies take their memory (the global cap and the body deadline). */
+  intake: BodyIntake;
+  /** Gives back what the request's body holds of the intake: when the response is done or the client left. */
+  releaseBody: (() => void) | null;
 }
 
 /**
@@ -27,25 +33,50 @@ export interface ConnectionOwner {
 
 const KEEP_ALIVE: ConnectionOwner = Object.freeze({ draining: false });
 
-export function exchange(res: HttpResponse, server: ConnectionOwner = KEEP_ALIVE): Exchange {
-  const ex: Exchange = { res, aborted: false, onDone: null, server };
+/** An intake without bounds (unit tests with faked collaborators). */
+export const UNBOUNDED_INTAKE = new BodyIntake({ maxBodyBytesInFlight: Number.MAX_SAFE_INTEGER, bodyTimeoutMs: 2 ** 31 - 1 }, new HttpCounters());
+
+export function exchange(res: HttpResponse, server: ConnectionOwner = KEEP_ALIVE, intake: BodyIntake = UNBOUNDED_INTAKE): Exchange {
+  const ex: Exchange = { res, aborted: false, onDone: null, server, intake, releaseBody: null };
   res.onAborted(() => {
     ex.aborted = true;
-    const done = ex.onDone;
-    ex.onDone = null;
-    done?.();
+    settle(ex);
   });
   return ex;
 }
 
+/** The response is gone (written, or the client left): the body's memory and the in-flight count go back. */
+function settle(ex: Exchange): void {
+  const release = ex.releaseBody;
+  ex.releaseBody = null;
+  release?.();
+  const done = ex.onDone;
+  ex.onDone = null;
+  done?.();
+}
+
 /** Past this much unread body, a 413 is answered at once and the connection cut. */
 const DRAIN_CAP = 64 * 1024 * 1024;
+/** The first allocation for a body that comes in more than one chunk; doubled from there. */
+const FIRST_CHUNK_BYTES = 4096;
+
+/** A body being read: `cancel` stops it (the request was refused meanwhile) and frees what it held. */
+export interface BodyRead {
+  cancel(): void;
+}
+
+const NOTHING_TO_CANCEL: BodyRead = Object.freeze({ cancel() {} });
 
 /**
  * Reads the whole body into one fresh ArrayBuffer (never a view of a pooled buffer: it may be
- * transferred into an isolate). Over `limit` → `fail` with a 413 once the rest of the body has
- * been read and thrown away (a lingering close: a client still sending would otherwise see a
- * reset instead of the answer), and the connection is then closed.
+ * transferred into an isolate). Memory is taken as the bytes arrive (grown geometrically, clamped
+ * to the declared length so that a body that matches it needs no last copy), never from the
+ * declared length, and charged to the exchange's intake until the response is done:
+ * - over `limit` → 413 once the rest of the body has been read and thrown away (a lingering close:
+ *   a client still sending would otherwise see a reset instead of the answer), then the close;
+ * - the intake full for a chunk of a body not all there yet → 503 with Retry-After, connection
+ *   closed (a body that comes whole in its first chunk is taken anyway: its bytes are already in);
+ * - not all there by the intake's deadline → 408, connection closed, its memory given back.
  */
 export function readBody(
   ex: Exchange,
@@ -53,39 +84,83 @@ export function readBody(
   limit: number,
   done: (body: ArrayBuffer) => void,
   fail: (err: HearthError, close: boolean) => void,
-): void {
+): BodyRead {
   const declared = contentLength === '' ? -1 : Number(contentLength);
   if (declared > limit) {
     const err = new HearthError('RequestTooLarge', `the body is ${declared} bytes, over the ${limit}-byte limit`);
-    if (declared > DRAIN_CAP) return fail(err, true);
-    return discard(ex, 0, err, fail);
+    if (declared > DRAIN_CAP) fail(err, true);
+    else discard(ex, 0, err, fail);
+    return NOTHING_TO_CANCEL;
   }
   if (declared === 0) {
     done(new ArrayBuffer(0));
-    return;
+    return NOTHING_TO_CANCEL;
   }
-  const buf: Uint8Array | null = declared > 0 ? new Uint8Array(declared) : null;
-  let parts: Uint8Array[] | null = null;
+  const intake = ex.intake;
+  const most = declared > 0 ? declared : limit;
+  let buf = new Uint8Array(0);
   let size = 0;
+  let held = 0;
+  let over = false;
+  const giveBack = () => {
+    intake.give(held);
+    held = 0;
+    buf = new Uint8Array(0);
+  };
+  ex.releaseBody = giveBack;
+  const stop = () => {
+    over = true;
+    intake.unwatch(pending);
+  };
+  const pending = {
+    deadline: Date.now() + intake.settings.bodyTimeoutMs,
+    expire: () => {
+      stop();
+      if (ex.aborted) return;
+      giveBack();
+      fail(intake.refused('timeout'), true);
+    },
+  };
+  intake.watch(pending);
   ex.res.onData((chunk, isLast) => {
+    if (over) return;
     const n = chunk.byteLength;
-    if (size + n > limit || (buf !== null && size + n > buf.byteLength)) {
+    if (size + n > limit || size + n > most) {
+      stop();
+      giveBack();
       discard(ex, size + n, new HearthError('RequestTooLarge', `the body is over the ${limit}-byte limit`), fail, isLast);
       return;
     }
-    if (buf !== null) buf.set(new Uint8Array(chunk), size);
-    else (parts ??= []).push(new Uint8Array(chunk.slice(0)));
+    if (size + n > buf.byteLength) {
+      // The last chunk: exactly what is needed; otherwise at least double, never past the most.
+      const want = isLast ? size + n : Math.min(most, Math.max(size + n, buf.byteLength * 2, FIRST_CHUNK_BYTES));
+      // A body whose every byte came in its first chunk is never refused: its bytes have already
+      // arrived (refusing saves nothing), and small calls keep working while the cap is full.
+      const whole = size === 0 && isLast;
+      if (!intake.take(want - held, whole)) {
+        stop();
+        giveBack();
+        if (!ex.aborted) fail(intake.refused('capacity'), true);
+        return;
+      }
+      const grown = new Uint8Array(want);
+      grown.set(buf.subarray(0, size));
+      buf = grown;
+      held = want;
+    }
+    buf.set(new Uint8Array(chunk), size);
     size += n;
     if (!isLast) return;
-    if (buf !== null) {
-      done(size === buf.byteLength ? (buf.buffer as ArrayBuffer) : (buf.buffer.slice(0, size) as ArrayBuffer));
-      return;
-    }
-    const out = new Uint8Array(size);
-    let off = 0;
-    for (const p of parts ?? []) { out.set(p, off); off += p.byteLength; }
-    done(out.buffer as ArrayBuffer);
+    stop();
+    done(size === buf.byteLength ? (buf.buffer as ArrayBuffer) : (buf.buffer.slice(0, size) as ArrayBuffer));
   });
+  return {
+    cancel() {
+      if (over) return;
+      stop();
+      giveBack();
+    },
+  };
 }
 
 /** Reads and drops the rest of a body that is too large, then answers and closes. */
@@ -99,8 +174,8 @@ function discard(ex: Exchange, seen: number, err: HearthError, fail: (err: Heart
 }
 
 /** Reads a JSON body (management calls: the host parses these, they are not payloads). */
-export function readJson(ex: Exchange, contentLength: string, limit: number, done: (value: unknown) => void, fail: (err: HearthError, close: boolean) => void): void {
-  readBody(ex, contentLength, limit, (body) => {
+export function readJson(ex: Exchange, contentLength: string, limit: number, done: (value: unknown) => void, fail: (err: HearthError, close: boolean) => void): BodyRead {
+  return readBody(ex, contentLength, limit, (body) => {
     let value: unknown;
     try {
       value = body.byteLength === 0 ? undefined : JSON.parse(Buffer.from(body).toString('utf8'));
@@ -148,7 +223,5 @@ export function sendText(ex: Exchange, status: number, contentType: string, text
 
 export function finish(ex: Exchange): void {
   ex.aborted = true; // the response is gone; nothing more may be written
-  const done = ex.onDone;
-  ex.onDone = null;
-  done?.();
+  settle(ex);
 }

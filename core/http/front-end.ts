@@ -5,7 +5,9 @@
 import uWS from 'uWebSockets.js';
 import type { HttpResponse, TemplatedApp, us_listen_socket } from 'uWebSockets.js';
 import { log } from '../log.js';
+import { BodyIntake, type BodyIntakeSettings } from './body-intake.js';
 import { exchange, type Exchange } from './exchange.js';
+import type { HttpCounters } from './http-counters.js';
 
 /**
  * Draining: how long no request may arrive, after the last one was answered, before the server
@@ -25,8 +27,12 @@ export class FrontEnd {
   /** Requests that arrived after drain() began (on connections clients had kept open). */
   private arrivedWhileDraining = 0;
 
-  constructor() {
+  /** Request bodies in flight: their memory under one cap, and their deadline. */
+  readonly intake: BodyIntake;
+
+  constructor(settings: BodyIntakeSettings, readonly counters: HttpCounters) {
     this.app = uWS.App();
+    this.intake = new BodyIntake(settings, counters);
   }
 
   listen(host: string, port: number): Promise<number> {
@@ -86,7 +92,7 @@ export class FrontEnd {
 
   /** Tracks a request for drain; returns its exchange. */
   track(res: HttpResponse): Exchange {
-    const ex = exchange(res, this);
+    const ex = exchange(res, this, this.intake);
     this.inFlight++;
     if (this.draining) this.arrivedWhileDraining++;
     ex.onDone = this.onDone;

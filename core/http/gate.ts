@@ -27,6 +27,13 @@ export class Gate {
     return sameToken(Buffer.from(authorization), this.admin);
   }
 
+  /** Is this Authorization header one of Hearth's own tokens? (Such a header never reaches a function.) */
+  isCredential(authorization: string): boolean {
+    if (authorization === '') return false;
+    const got = Buffer.from(authorization);
+    return (this.admin !== null && sameToken(got, this.admin)) || (this.invoker !== null && sameToken(got, this.invoker));
+  }
+
   /** An invoke or web call's Authorization header: fine when no invoke token is set. */
   mayInvoke(authorization: string): boolean {
     if (this.invoker === null) return true;

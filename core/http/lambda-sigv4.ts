@@ -78,11 +78,13 @@ export function parseSignature(authorization: string, req: HttpRequest, rawQuery
  * headers as sent, the path as sent (escaped once more, as SigV4 wants for every service but S3),
  * the query decoded (it escapes it again) and the body's hash.
  */
-export async function signatureMatches(s: SignedRequest, body: ArrayBuffer, secrets: readonly string[]): Promise<boolean> {
-  const bytes = new Uint8Array(body);
+export async function signatureMatches(s: SignedRequest, body: ArrayBuffer | null, secrets: readonly string[]): Promise<boolean> {
+  const bytes = body === null ? undefined : new Uint8Array(body);
   // A signed x-amz-content-sha256 stands for the body in the signature: it must be the body's hash.
+  // (body null: checked before the body arrives, on the declared hash alone; see signedPayloadHash.)
   const declared = s.headers['x-amz-content-sha256'];
-  if (declared !== undefined && declared !== createHash('sha256').update(bytes).digest('hex')) return false;
+  if (body === null && signedPayloadHash(s) === null) return false;
+  if (bytes !== undefined && declared !== undefined && declared !== createHash('sha256').update(bytes).digest('hex')) return false;
   const query = parseQuery(s.query);
   if (query === null) return false;
   const request = { method: 'POST', protocol: 'http:', hostname: s.headers.host ?? '', path: s.path, query, headers: { ...s.headers }, body: bytes };
@@ -98,6 +100,17 @@ export async function signatureMatches(s: SignedRequest, body: ArrayBuffer, secr
     if (got.length === want.length && timingSafeEqual(got, want)) ok = true;
   }
   return ok;
+}
+
+/**
+ * The payload hash a signature covers, when the request signs one (x-amz-content-sha256, as the
+ * AWS SDKs for JavaScript send it): the signature can then be checked before the body is read,
+ * and the body's hash once it is. Null: only the body itself can complete the check (the AWS CLI
+ * signs without the header).
+ */
+export function signedPayloadHash(s: SignedRequest): string | null {
+  const declared = s.headers['x-amz-content-sha256'];
+  return declared !== undefined && /^[0-9a-f]{64}$/.test(declared) ? declared : null;
 }
 
 /** A raw query string → decoded keys and values (repeated keys → arrays); null if malformed. */

@@ -22,7 +22,7 @@ import { errorJson, HearthError, type ErrorType } from '../errors.js';
 import { tailBase64 } from '../logs.js';
 import { endWithoutBody, finish, type Exchange } from './exchange.js';
 import type { Gate } from './gate.js';
-import { parseSignature, signatureMatches, type SignedRequest } from './lambda-sigv4.js';
+import { parseSignature, signatureMatches, signedPayloadHash, type SignedRequest } from './lambda-sigv4.js';
 import { DRY_RUN, Enqueue, type CallProtocol, type ErrorContext, type LogSource, type Plan, type Received, type Target } from './pipeline.js';
 import { statusLine, writeCallHeaders, writeInvocationHeaders } from './render-v1.js';
 
@@ -65,6 +65,8 @@ const LAMBDA_ERRORS: Partial<Record<ErrorType, LambdaOutcome>> = {
   InternalError: fault('ServiceException', 500),
   BackendUnavailable: fault('ServiceException', 503),
   Draining: fault('ServiceException', 503),
+  BodyCapacity: fault('ServiceException', 503),
+  RequestTimeout: fault('RequestTimeoutException', 408),
   // What Lambda reports as function errors (HTTP 200), with Lambda's errorType where it has one.
   Unhandled: fnError(),
   ResultNotSerializable: fnError(),
@@ -79,6 +81,8 @@ function lambdaOutcome(type: string, status: number, functionError: boolean): La
   if (functionError) return fnError();
   return LAMBDA_ERRORS[type as ErrorType] ?? (status >= 500 ? fault('ServiceException', 500) : fault('InvalidParameterValueException', 400));
 }
+
+const badSignature = () => new HearthError('InvalidSignature', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key (the invoke token) and signing method.');
 
 const invalidParameter = (message: string) => new HearthError('InvalidParameterValue', message);
 
@@ -131,10 +135,25 @@ export class LambdaApi implements CallProtocol<LambdaCall> {
     return r.signed instanceof HearthError ? r.signed : null;
   }
 
+  /**
+   * Before the body: the credential's scope (service lambda) and, when the request signs its
+   * payload's hash (the JS SDKs do), the whole signature over that hash. An unknown caller is
+   * refused without a byte of its body read; the body's hash is checked once it is in
+   * (authorizeBody). Any access key id is accepted (the README's contract: the token is the
+   * secret), so it cannot refuse anything here.
+   */
+  async authorizeHead(r: LambdaCall, gate: Gate): Promise<HearthError | null> {
+    const s = r.signed;
+    if (s === null || s instanceof HearthError) return null;
+    if (s.service !== 'lambda') return new HearthError('InvalidSignature', `Credential should be scoped to correct service: 'lambda'.`);
+    if (signedPayloadHash(s) === null) return null;
+    return (await signatureMatches(s, null, gate.signingSecrets)) ? null : badSignature();
+  }
+
   async authorizeBody(r: LambdaCall, body: ArrayBuffer, gate: Gate): Promise<HearthError | null> {
     if (r.signed === null || r.signed instanceof HearthError) return null;
     if (await signatureMatches(r.signed, body, gate.signingSecrets)) return null;
-    return new HearthError('InvalidSignature', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key (the invoke token) and signing method.');
+    return badSignature();
   }
 
   check(r: LambdaCall): HearthError | null {
@@ -255,6 +274,7 @@ export class LambdaApi implements CallProtocol<LambdaCall> {
       ex.res.writeStatus(statusLine(f.status));
       ex.res.writeHeader('Content-Type', 'application/json');
       ex.res.writeHeader('x-amzn-ErrorType', f.exception);
+      if (err.retryAfterS !== undefined) ex.res.writeHeader('Retry-After', String(err.retryAfterS));
       writeLambdaHeaders(ex.res, r.requestId, at.version);
       writeInvocationHeaders(ex.res, r.requestId, false, 0, 0, 0);
       ex.res.end(body, at.close || ex.server.draining);

@@ -73,6 +73,12 @@ export interface CallProtocol<R extends Received> {
   receive(req: HttpRequest, res: HttpResponse, requestId: string): R;
   /** authorize: may this caller make this call? (From the headers.) */
   authorize(r: R, gate: Gate): HearthError | null;
+  /**
+   * authorize, what can be checked before the body without blocking (a signature whose signed
+   * payload hash stands for the body): a refusal is answered at once, the body left unread. Runs
+   * while the body starts to arrive (uWS hands a body only to a reader attached in the handler).
+   */
+  authorizeHead?(r: R, gate: Gate): Promise<HearthError | null>;
   /** authorize, the part that needs the body (a signature over it). */
   authorizeBody?(r: R, body: ArrayBuffer, gate: Gate): Promise<HearthError | null>;
   /** The request's own form: invocation type, encodings, names (400, 415, 406). */
@@ -129,9 +135,9 @@ export function pipeline<R extends Received>(deps: PipelineDeps, p: CallProtocol
       const denied = p.authorize(r, deps.gate);
       if (denied !== null) return fail(denied);
       if (p.bodyFirst) {
-        readBody(ex, r.contentLength, p.bodyLimit(r), (body) => {
-          const verified = p.authorizeBody?.(r, body, deps.gate) ?? Promise.resolve(null);
-          verified.then((err) => {
+        const head = p.authorizeHead?.(r, deps.gate) ?? Promise.resolve(null);
+        const reading = readBody(ex, r.contentLength, p.bodyLimit(r), (body) => {
+          head.then((early) => early ?? p.authorizeBody?.(r, body, deps.gate) ?? null).then((err) => {
             if (ex.aborted) return;
             if (err !== null) return fail(err);
             const fn = checkAndResolve(deps, p, r, fail);
@@ -141,6 +147,15 @@ export function pipeline<R extends Received>(deps: PipelineDeps, p: CallProtocol
             fail(new HearthError('InternalError', 'the request signature could not be checked'));
           });
         }, (err, close) => fail(err, null, close));
+        // Refused from the headers alone: answered now and the body never held. The connection
+        // stays open: uWS drops the rest of the body as it comes (no memory; its idle timeout
+        // bounds a slow sender), so the answer is not lost to a reset as a close under unread
+        // bytes would make it.
+        head.then((err) => {
+          if (err === null || ex.aborted) return;
+          reading.cancel();
+          fail(err);
+        }, () => { /* answered when the body is in (above) */ });
         return;
       }
       const fn = checkAndResolve(deps, p, r, fail);

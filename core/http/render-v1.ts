@@ -24,6 +24,7 @@ export function v1Error(ex: Exchange, err: HearthError, opts: V1ErrorOptions = {
     ex.res.writeHeader('Content-Type', 'application/json');
     if (opts.requestId !== undefined) writeInvocationHeaders(ex.res, opts.requestId, false, 0, 0, 0);
     if (opts.headers) for (const k in opts.headers) ex.res.writeHeader(k, opts.headers[k]!);
+    if (err.retryAfterS !== undefined) ex.res.writeHeader('Retry-After', String(err.retryAfterS));
     ex.res.end(body, opts.close === true || ex.server.draining);
   });
   finish(ex);

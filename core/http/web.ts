@@ -14,11 +14,14 @@ import { HearthError } from '../errors.js';
 import { tailBase64 } from '../logs.js';
 import { endWithoutBody, finish, type Exchange } from './exchange.js';
 import type { Gate } from './gate.js';
+import type { HttpCounters } from './http-counters.js';
 import { type CallProtocol, type ErrorContext, type LogSource, type Plan, type Received, type Target } from './pipeline.js';
 import { callErrorBody, statusLine, v1Error, writeCallHeaders } from './render-v1.js';
+import { MAX_RESPONSE_HEADERS, writeFunctionHeaders, type HeaderBounds } from './response-headers.js';
 
-/** Headers that belong to the connection, not to the message: Hearth writes its own. */
-const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'proxy-connection', 'te', 'trailer']);
+/** A reason phrase (RFC 9112): tab, space, visible characters. */
+const REASON = /^[\t\x20-\x7e]*$/;
+
 /** What a Host header may hold (host, IPv4, [IPv6], optional port). */
 const HOST = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 
@@ -35,7 +38,11 @@ interface WebCall extends Received {
 export class WebRoute implements CallProtocol<WebCall> {
   readonly bodyFirst = false;
 
-  constructor(private readonly config: Pick<Config, 'maxBodyBytes'>, private readonly gate: Gate) {}
+  private readonly headerBounds: HeaderBounds;
+
+  constructor(private readonly config: Pick<Config, 'maxBodyBytes' | 'maxResponseHeaderBytes'>, private readonly gate: Gate, private readonly counters: HttpCounters) {
+    this.headerBounds = { maxCount: MAX_RESPONSE_HEADERS, maxBytes: config.maxResponseHeaderBytes };
+  }
 
   receive(req: HttpRequest, res: HttpResponse, requestId: string): WebCall {
     const segment = req.getParameter(0)!;
@@ -47,9 +54,11 @@ export class WebRoute implements CallProtocol<WebCall> {
     const hostHeader = req.getHeader('host');
     const proto = req.getHeader('x-forwarded-proto') === 'https' ? 'https' : 'http';
     const headers: string[] = [];
-    // The prefix header is Hearth's to set: a client's own is dropped. With an invoke token the
-    // Authorization header is Hearth's credential: the function never sees it.
-    const own = this.gate.invokeTokenSet ? 'authorization' : '';
+    // The prefix header is Hearth's to set: a client's own is dropped. An Authorization header
+    // Hearth takes as its credential (any, with an invoke token; Hearth's admin or invoke token in
+    // any case) is never seen by the function.
+    const authorization = req.getHeader('authorization');
+    const own = this.gate.invokeTokenSet || this.gate.isCredential(authorization) ? 'authorization' : '';
     req.forEach((k, v) => { if (k !== 'x-forwarded-prefix' && k !== own) headers.push(k, v); });
     headers.push('x-forwarded-prefix', prefix);
     const host = HOST.test(hostHeader) ? hostHeader : '127.0.0.1';
@@ -63,7 +72,7 @@ export class WebRoute implements CallProtocol<WebCall> {
       contentLength: req.getHeader('content-length'),
       name: colon < 0 ? segment : segment.slice(0, colon),
       qualifier: colon < 0 ? '' : segment.slice(colon + 1),
-      authorization: req.getHeader('authorization'),
+      authorization,
       tailLogs: req.getHeader('x-hearth-log-type') === 'Tail',
       web: url === null ? null : { method, url, headers, remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString() },
       badUrl: url === null ? `${host}${path}` : '',
@@ -109,18 +118,16 @@ export class WebRoute implements CallProtocol<WebCall> {
       finish(ex);
       return;
     }
-    const status = `${resp.status} ${resp.statusText || STATUS_CODES[resp.status] || ''}`.trimEnd();
+    // Checked again here whatever the tier did: the status line is written as it is.
+    const code = Number.isInteger(resp.status) && resp.status >= 100 && resp.status <= 999 ? resp.status : 502;
+    const reason = typeof resp.statusText === 'string' && REASON.test(resp.statusText) && code === resp.status ? resp.statusText : '';
+    const status = `${code} ${reason || STATUS_CODES[code] || ''}`.trimEnd();
     const body = out.result ?? new ArrayBuffer(0);
     const head = r.web!.method === 'HEAD';
-    const noBody = head || resp.status === 204 || resp.status === 304 || (resp.status >= 100 && resp.status < 200);
+    const noBody = head || code === 204 || code === 304 || (code >= 100 && code < 200);
     res.cork(() => {
       res.writeStatus(status);
-      const h = resp.headers;
-      for (let i = 0; i < h.length; i += 2) {
-        const k = h[i]!;
-        // Connection headers and Hearth's own are Hearth's to write.
-        if (!HOP_BY_HOP.has(k) && !k.startsWith('x-hearth-')) res.writeHeader(k, h[i + 1]!);
-      }
+      writeFunctionHeaders(res, resp.headers, this.headerBounds, this.counters.headersDropped);
       writeCallHeaders(res, r.requestId, out, false, logResult);
       if (head) endWithoutBody(ex, body.byteLength);
       else if (noBody) endWithoutBody(ex);

@@ -58,7 +58,7 @@ export async function deployNeighbour(h: Hearth, name = 'neighbour'): Promise<vo
  * Calls `name` at `ratePerSec` (one call at a time per tick, never more than `maxInFlight`
  * outstanding) until stopped. Every call must answer 200 with `{ ok: true, n }`.
  */
-export function startNeighbour(h: Hearth, { name = 'neighbour', ratePerSec = 50, maxInFlight = 64 } = {}): Neighbour {
+export function startNeighbour(h: Hearth, { name = 'neighbour', ratePerSec = 50, maxInFlight = 64, headers = {} as Record<string, string> } = {}): Neighbour {
   const report: NeighbourReport = { calls: 0, failures: [], latencies: [] };
   const pending = new Set<Promise<void>>();
   let n = 0;
@@ -67,7 +67,7 @@ export function startNeighbour(h: Hearth, { name = 'neighbour', ratePerSec = 50,
     const t0 = performance.now();
     try {
       const r = await fetch(`${h.url}/v1/functions/${name}/invoke`, {
-        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ n: i }),
+        method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ n: i }),
         signal: AbortSignal.timeout(60_000),
       });
       const text = await r.text();
@@ -97,5 +97,5 @@ export function startNeighbour(h: Hearth, { name = 'neighbour', ratePerSec = 50,
 export function percentile(xs: number[], p: number): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 }

@@ -1,0 +1,105 @@
+// Reading a request body: memory taken as bytes arrive, the in-flight cap, the deadline, given back
+// when the response is done. uWS's response is a small fake that hands chunks to onData.
+
+import { describe, expect, it } from 'vitest';
+import type { HttpResponse } from 'uWebSockets.js';
+import type { HearthError } from '../errors.js';
+import { BodyIntake } from './body-intake.js';
+import { exchange, finish, readBody, type Exchange } from './exchange.js';
+import { HttpCounters } from './http-counters.js';
+
+function setup(cap = 1024 * 1024, timeoutMs = 60_000, shared?: BodyIntake) {
+  let onData: ((chunk: ArrayBuffer, last: boolean) => void) | null = null;
+  let aborted: (() => void) | null = null;
+  const res = {
+    onAborted(cb: () => void) { aborted = cb; return res; },
+    onData(cb: (chunk: ArrayBuffer, last: boolean) => void) { onData = cb; return res; },
+  } as unknown as HttpResponse;
+  const intake = shared ?? new BodyIntake({ maxBodyBytesInFlight: cap, bodyTimeoutMs: timeoutMs }, new HttpCounters());
+  const counters = intake.counters;
+  const ex: Exchange = exchange(res, { draining: false }, intake);
+  const got: { body: ArrayBuffer | null; err: HearthError | null; close: boolean } = { body: null, err: null, close: false };
+  const read = (contentLength: string, limit = 6 * 1024 * 1024) => readBody(ex, contentLength, limit, (b) => { got.body = b; }, (e, c) => { got.err = e; got.close = c; });
+  const send = (n: number, last: boolean, fill = 1) => onData!(new Uint8Array(n).fill(fill).buffer, last);
+  return { ex, counters, got, read, send, abort: () => aborted!() };
+}
+
+describe('readBody', () => {
+  it('takes memory as bytes arrive, not from the declared length, and gives it back when the response is done', () => {
+    const t = setup();
+    t.read(String(6 * 1024 * 1024));
+    t.send(1, false);
+    expect(t.counters.bodyBytesInFlight).toBe(4096);
+    t.send(5000, false);
+    expect(t.counters.bodyBytesInFlight).toBe(8192);
+    t.send(100, true);
+    // Short of the declared length: the bytes that came, in a buffer of their own size.
+    expect(t.got.body!.byteLength).toBe(5101);
+    finish(t.ex);
+    expect(t.counters.bodyBytesInFlight).toBe(0);
+  });
+
+  it('a body that matches its declared length needs no last copy', () => {
+    const t = setup();
+    t.read('10000');
+    t.send(6000, false, 7);
+    t.send(4000, true, 9);
+    const b = new Uint8Array(t.got.body!);
+    expect(b.byteLength).toBe(10000);
+    expect(b[0]).toBe(7);
+    expect(b[9999]).toBe(9);
+  });
+
+  it('past the cap: 503 BodyCapacity with Retry-After and a close, its bytes given back; a whole first chunk is taken anyway', () => {
+    const t = setup(64 * 1024);
+    t.read(String(1024 * 1024));
+    t.send(60 * 1024, false);
+    t.send(60 * 1024, false);
+    expect(t.got.err).toMatchObject({ type: 'BodyCapacity', status: 503, retryAfterS: 1 });
+    expect(t.got.close).toBe(true);
+    expect(t.counters.bodyBytesInFlight).toBe(0);
+    expect(t.counters.bodiesRefused.capacity).toBe(1);
+
+    const full = setup(64 * 1024);
+    full.read(String(1024 * 1024));
+    full.send(60 * 1024, false);
+    // A call whose body comes whole while the cap is held by another: taken.
+    const small = setup(64 * 1024, 60_000, full.ex.intake);
+    small.read('70000');
+    small.send(70000, true);
+    expect(small.got.body!.byteLength).toBe(70000);
+    expect(full.counters.bodyBytesInFlight).toBe(60 * 1024 + 70000);
+    // One that does not is refused.
+    const partial = setup(64 * 1024, 60_000, full.ex.intake);
+    partial.read('70000');
+    partial.send(1000, false);
+    expect(partial.got.err).toMatchObject({ type: 'BodyCapacity' });
+  });
+
+  it('a body not in by the deadline is 408 RequestTimeout with a close; one whose client left gives its bytes back', async () => {
+    const t = setup(1024 * 1024, 100);
+    t.read('1000');
+    t.send(10, false);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(t.got.err).toMatchObject({ type: 'RequestTimeout', status: 408 });
+    expect(t.got.close).toBe(true);
+    expect(t.counters.bodyBytesInFlight).toBe(0);
+
+    const gone = setup();
+    gone.read('100000');
+    gone.send(50000, false);
+    expect(gone.counters.bodyBytesInFlight).toBeGreaterThan(0);
+    gone.abort();
+    expect(gone.counters.bodyBytesInFlight).toBe(0);
+  });
+
+  it('cancel (refused meanwhile) stops the read and gives the bytes back', () => {
+    const t = setup();
+    const r = t.read('100000');
+    t.send(50000, false);
+    r.cancel();
+    expect(t.counters.bodyBytesInFlight).toBe(0);
+    t.send(50000, true);
+    expect(t.got.body).toBeNull();
+  });
+});
