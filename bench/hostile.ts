@@ -111,8 +111,10 @@ const WEB_SPOOF = `export default { async fetch() {
 export const ATTACKS: Attack[] = [
   { id: 'log-flood', what: "log flood: `for (;;) console.log('x'.repeat(1000))`, timeoutMs 5000", tier: 'js', repeat: 'loop',
     spec: js("exports.handler = async () => { for (;;) console.log('x'.repeat(1000)) }", { timeoutMs: 5000 }) },
-  { id: 'wasm-memory', what: 'WebAssembly memory: memoryMb 64, a 1 GiB `WebAssembly.Memory` per instance, filled on each call', tier: 'js', repeat: 'loop',
-    spec: js('exports.handler = async () => { globalThis.m ??= new WebAssembly.Memory({ initial: 16384 }); new Uint8Array(globalThis.m.buffer).fill(1); return { bytes: globalThis.m.buffer.byteLength } }', { memoryMb: 64, timeoutMs: 10000 }) },
+  // Filled once, when the instance makes it (so its pages are resident), then kept: every later call
+  // is quick, and the instance holds 1 GiB while its budget says 64 MiB.
+  { id: 'wasm-memory', what: 'WebAssembly memory: memoryMb 64, a 1 GiB `WebAssembly.Memory` per instance, filled when made and kept, timeoutMs 30000', tier: 'js', repeat: 'loop',
+    spec: js('exports.handler = async () => { if (!globalThis.m) { globalThis.m = new WebAssembly.Memory({ initial: 16384 }); new Uint8Array(globalThis.m.buffer).fill(1) } return { bytes: globalThis.m.buffer.byteLength } }', { memoryMb: 64, timeoutMs: 30000 }) },
   { id: 'header-spoof', what: 'web function: replaces `String.prototype.toLowerCase`, returns X-Hearth-Cold, X-Hearth-Request-Id, Content-Length, Transfer-Encoding', tier: 'js', repeat: 'loop', via: 'web',
     spec: js(WEB_SPOOF, {}, 'index.default') },
   { id: 'microtask-loop', what: 'microtask loop: `for (;;) await null`, timeoutMs 2000', tier: 'js', repeat: 'loop',
@@ -384,7 +386,7 @@ function build(results: AttackResult[], s: { windowSec: number; rate: number; se
     '',
     'The attacks:',
     '',
-    ...results.map((r) => `- \`${r.id}\`: ${r.what}.${r.spoofedOnWire ? ` Forged headers on the wire (read raw with node:net): ${r.spoofedOnWire.length ? `**${r.spoofedOnWire.join('; ')}**` : 'none'}.` : ''}${r.dockerLogMiB !== undefined ? ` The container's Docker json log at the end of the window: ${typeof r.dockerLogMiB === 'number' ? `**${fmt(r.dockerLogMiB, 0)} MiB**` : r.dockerLogMiB} (the function is deleted right after, which removes the container and its log).` : ''}${r.attack && r.attack.errors ? ` Neighbour errors: ${r.attack.errorSamples.join('; ')}.` : ''}`),
+    ...results.map((r) => `- \`${r.id}\`: ${r.what}.${r.spoofedOnWire ? ` Forged headers on the wire (read raw with node:net): ${r.spoofedOnWire.length ? `**${r.spoofedOnWire.join('; ')}**` : 'none'}.` : ''}${r.dockerLogMiB !== undefined ? ` The container's Docker json log at the end of the window: ${typeof r.dockerLogMiB === 'number' ? `**${fmt(r.dockerLogMiB, 0)} MiB** after ${fmt(r.attackSec ?? NaN, 1)} s` : r.dockerLogMiB} (the function is deleted right after, which removes the container and its log).` : ''}${r.attack && r.attack.errors ? ` Neighbour errors: ${r.attack.errorSamples.join('; ')}.` : ''}`),
     '',
     ...(results.some((r) => r.id === 'py-huge-response') ? ['- `py-huge-response` reaches the socket from the handler: it walks up its own Python stack to the bootstrap\'s request handler and writes on its `wfile` (a real 1 GiB body on the wire Hearth reads, not a 1 GiB return value).'] : []),
     `- The neighbour's calls not sent because 256 were already outstanding: ${s.notSent}. Section time: ${fmt(s.seconds, 0)} s.`,

@@ -121,7 +121,8 @@ export async function runSoak(opts: BenchOptions): Promise<SectionResult> {
     }
     await sleep(Math.max(0, durationMs - (performance.now() - t0)));
   } finally {
-    for (const l of loads.values()) await l.stop();
+    // Every load stops sending at once (a slow call on one must not keep the others going).
+    await Promise.all([...loads.values()].map((l) => l.stop()));
     await Promise.all(floods);
     if (sampler) clearInterval(sampler);
   }
