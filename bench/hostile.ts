@@ -172,7 +172,11 @@ export function rawGet(port: number, path: string, timeoutMs = 30_000): Promise<
     const sock = net.connect(port, '127.0.0.1');
     const chunks: Buffer[] = [];
     let bytes = 0;
+    let kept = 0;
+    let finished = false;
     const done = () => {
+      if (finished) return;
+      finished = true;
       clearTimeout(timer);
       sock.destroy();
       const all = Buffer.concat(chunks).toString('latin1');
@@ -183,9 +187,10 @@ export function rawGet(port: number, path: string, timeoutMs = 30_000): Promise<
     };
     const timer = setTimeout(done, timeoutMs);
     sock.on('connect', () => sock.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`));
-    sock.on('data', (d: Buffer) => { bytes += d.length; if (Buffer.concat(chunks).length < 64 * 1024) chunks.push(d); });
+    sock.on('data', (d: Buffer) => { bytes += d.length; if (kept < 64 * 1024) { chunks.push(d); kept += d.length; } });
     sock.on('end', done);
-    sock.on('error', (err) => { clearTimeout(timer); rej(err); });
+    sock.on('close', done);
+    sock.on('error', (err) => { if (finished) return; finished = true; clearTimeout(timer); sock.destroy(); rej(err); });
   });
 }
 
