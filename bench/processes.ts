@@ -3,10 +3,11 @@
 // itself exits first.
 
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import Docker from 'dockerode';
+import { runtimeImageTag } from '../container-fallback/images.js';
 
 export interface Child {
   proc: ChildProcess;
@@ -91,5 +92,49 @@ export async function dockerAnswers(timeoutMs = 3_000): Promise<boolean> {
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Whether the container tier can be measured here: null when a Docker engine answers and the
+ * python3 runtime image is built, else why not. Under CI (env CI set) a missing tier is an error,
+ * not a skipped row: CI's set-up builds it, so its absence is a broken set-up.
+ */
+export async function containerTierMissing(): Promise<string | null> {
+  let why: string | null = null;
+  if (!(await dockerAnswers())) why = 'no Docker engine answers';
+  else {
+    const tag = runtimeImageTag('python3');
+    try { await new Docker().getImage(tag).inspect(); } catch { why = `the python3 runtime image ${tag} is not built (bash scripts/setup-images.sh)`; }
+  }
+  if (why !== null && process.env.CI) throw new Error(`no container tier under CI: ${why}`);
+  return why;
+}
+
+/** A process's resident set in MiB, from /proc/PID/status. */
+export function rssMiB(pid: number): number {
+  const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]) / 1024;
+}
+
+/** A process's open file descriptors (/proc/PID/fd). */
+export function openFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+/**
+ * RSS once it has settled: polls until two readings `settleMs` apart differ by less than 8 MiB,
+ * or `maxMs` passes, and returns the last reading (V8 and glibc give pages back lazily, so the
+ * figure that matters is where it stops, not how fast it falls).
+ */
+export async function settledRssMiB(pid: number, { settleMs = 1_000, maxMs = 20_000 } = {}): Promise<number> {
+  const end = Date.now() + maxMs;
+  let last = rssMiB(pid);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, settleMs));
+    const now = rssMiB(pid);
+    if (Math.abs(now - last) < 8 || Date.now() > end) return now;
+    last = now;
   }
 }

@@ -20,6 +20,30 @@ const WIDTH = 560;
 
 /** The Vega-Lite spec of a chart. */
 export function chartSpec(c: Chart): TopLevelSpec {
+  if (c.kind === 'lines') {
+    const values = c.series.flatMap((s) => s.points.map((p) => ({ series: s.name, x: p.x, y: p.y })));
+    const marks = c.marks ?? [];
+    return {
+      $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+      title: c.title,
+      width: WIDTH,
+      height: 240,
+      layer: [
+        // The events (faults) first, so the lines are drawn over them.
+        { data: { values: marks }, mark: { type: 'rule', color: '#d62728', strokeDash: [4, 3], opacity: 0.7 }, encoding: { x: { field: 'x', type: 'quantitative' } } },
+        { data: { values: marks }, mark: { type: 'text', angle: 270, align: 'right', baseline: 'bottom', dy: -2, fontSize: 9, color: '#d62728', y: 0 }, encoding: { x: { field: 'x', type: 'quantitative' }, text: { field: 'label' } } },
+        {
+          data: { values },
+          mark: { type: 'line', strokeWidth: 2 },
+          encoding: {
+            x: { field: 'x', type: 'quantitative', title: 'seconds from the start (dashed: a fault)' },
+            y: { field: 'y', type: 'quantitative', title: c.unit, scale: { zero: false } },
+            color: { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom' } },
+          },
+        },
+      ],
+    } as TopLevelSpec;
+  }
   if (c.kind === 'distribution') {
     const values = c.series.flatMap((s) => s.samples.map((v) => ({ series: s.name, value: v })));
     const positive = values.filter((v) => v.value > 0).map((v) => v.value);

@@ -7,6 +7,9 @@
 //             web functions, a Python function through Hearth and direct (bench/http.ts)
 //   coldwarm  cold against warm end to end, per tier (bench/coldwarm.ts, bench/containers.ts)
 //   density   warm JS functions per GiB, and 10,000 deployed functions (bench/density.ts)
+//   hostile   only with --only: a neighbour's p99 and Hearth's RSS under each hostile-tenant attack
+//             (bench/hostile.ts; --hostile-attacks, --hostile-window, --neighbour-rate)
+//   soak      only with --only: mixed load for --soak-minutes (10) with a fault every 30 s (bench/soak.ts)
 //   --placement  where isolates should run (bench/placement.ts)
 //
 // Results: bench/results/<timestamp>.json, .md and -<plot>.svg, and latest.md (bench/report.ts).
@@ -23,10 +26,12 @@ import { jsColdWarm, runColdWarm } from './coldwarm.js';
 import { runCompare } from './compare.js';
 import { runDensity } from './density.js';
 import { runHttp } from './http.js';
+import { runHostile } from './hostile.js';
 import { haveWrk } from './load.js';
 import { runMicro } from './micro.js';
 import { formatPlacementTable, runPlacementBench } from './placement.js';
 import { writeReport } from './report.js';
+import { runSoak } from './soak.js';
 import { cell, fmt, stat, type BenchOptions, type Mode, type SectionResult } from './section.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -51,6 +56,12 @@ const { values: args } = parseArgs({
     cold: { type: 'string', default: '60' },
     /** Pause between a cold-start function's deploy and its first call (the reserve refills meanwhile). */
     'cold-gap-ms': { type: 'string', default: '50' },
+    /** Section hostile: only these attacks (comma-separated ids, bench/hostile.ts), seconds per window, the neighbour's rate. */
+    'hostile-attacks': { type: 'string' },
+    'hostile-window': { type: 'string' },
+    'neighbour-rate': { type: 'string' },
+    /** Section soak: minutes (default 10). */
+    'soak-minutes': { type: 'string' },
   },
 });
 
@@ -63,6 +74,12 @@ const opts: BenchOptions = {
   connections: args.connections ? Number(args.connections) : 32,
   root: ROOT,
   log: (line) => process.stderr.write(`${line}\n`),
+  hostile: {
+    ...(args['hostile-attacks'] ? { attacks: args['hostile-attacks'].split(',').map((x) => x.trim()).filter(Boolean) } : {}),
+    ...(args['hostile-window'] ? { windowSec: Number(args['hostile-window']) } : {}),
+    ...(args['neighbour-rate'] ? { neighbourRate: Number(args['neighbour-rate']) } : {}),
+  },
+  ...(args['soak-minutes'] ? { soakMinutes: Number(args['soak-minutes']) } : {}),
 };
 
 const SECTIONS: Record<string, (o: BenchOptions) => Promise<SectionResult>> = {
@@ -70,6 +87,11 @@ const SECTIONS: Record<string, (o: BenchOptions) => Promise<SectionResult>> = {
   http: runHttp,
   coldwarm: runColdWarm,
   density: runDensity,
+};
+/** Sections run only when named in --only (they attack Hearth or run for minutes; issue 15). */
+const OPT_IN: Record<string, (o: BenchOptions) => Promise<SectionResult>> = {
+  hostile: runHostile,
+  soak: runSoak,
 };
 
 function machine() {
@@ -130,16 +152,17 @@ async function compare(other: string): Promise<void> {
 async function main() {
   if (args['compare-cold']) return compareCold(resolve(args['compare-cold']));
   if (args.compare) return compare(resolve(args.compare));
-  if (!haveWrk()) throw new Error('wrk is not installed: apt-get install -y wrk (npm run bench\'s set-up does this)');
   const startedAt = new Date();
   const only = args.only ? args.only.split(',') : Object.keys(SECTIONS);
-  for (const id of only) if (!SECTIONS[id]) throw new Error(`--only: no section "${id}" (there are ${Object.keys(SECTIONS).join(', ')})`);
+  const all = { ...SECTIONS, ...OPT_IN };
+  for (const id of only) if (!all[id]) throw new Error(`--only: no section "${id}" (there are ${Object.keys(all).join(', ')})`);
+  if (only.includes('http') && !haveWrk()) throw new Error('wrk is not installed: apt-get install -y wrk (npm run bench\'s set-up does this)');
   opts.log(`hearth bench (${mode}): ${opts.rounds} rounds, ${opts.durationSec} s of load per system per round, ${opts.connections} connections; sections ${only.join(', ')}`);
   const sections: SectionResult[] = [];
   for (const id of only) {
     opts.log(`${id}…`);
     const t0 = performance.now();
-    sections.push(await SECTIONS[id]!(opts));
+    sections.push(await all[id]!(opts));
     opts.log(`${id}: done in ${fmt((performance.now() - t0) / 1000, 1)} s`);
   }
   if (args.placement) {

@@ -18,6 +18,10 @@ export interface BenchOptions {
   root: string;
   /** Progress lines (stderr). */
   log(line: string): void;
+  /** Section `hostile`: only these attacks (ids), seconds per window, the neighbour's calls per second. */
+  hostile?: { attacks?: string[]; windowSec?: number; neighbourRate?: number };
+  /** Section `soak`: how long it runs, minutes (default 10). */
+  soakMinutes?: number;
 }
 
 /** One figure over rounds. */
@@ -61,7 +65,9 @@ export interface TargetRow {
 /** Data for one plot; bench/report.ts renders it to SVG. */
 export type Chart =
   | { kind: 'distribution'; id: string; title: string; unit: string; series: { name: string; samples: number[] }[] }
-  | { kind: 'bars'; id: string; title: string; unit: string; bars: { name: string; value: number; min?: number; max?: number }[] };
+  | { kind: 'bars'; id: string; title: string; unit: string; bars: { name: string; value: number; min?: number; max?: number }[] }
+  /** Values over time (x in seconds from the start), with events marked as labelled vertical rules. */
+  | { kind: 'lines'; id: string; title: string; unit: string; series: { name: string; points: { x: number; y: number }[] }[]; marks?: { x: number; label: string }[] };
 
 export interface SectionResult {
   /** Key in the JSON, e.g. "micro", "http". */
