@@ -41,6 +41,8 @@ export const ErrorKinds = {
   ResultNotSerializable: 500,
   InstanceFailed: 500,
   InternalError: 500,
+  /** A function's result or web response body past --max-result-bytes (a bad answer from upstream, as a gateway says). */
+  ResultTooLarge: 502,
   BackendUnavailable: 503,
   Draining: 503,
   /** A call's version was replaced twice before it got an instance (the dispatcher re-resolves once). */

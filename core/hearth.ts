@@ -26,6 +26,7 @@ import { log } from './log.js';
 import { FunctionLogs, logSink } from './logs.js';
 import { InvocationRecords } from './records.js';
 import { Metrics } from './metrics.js';
+import { LimitCounters } from './limit-counters.js';
 import { Catalog, Registry } from './registry/index.js';
 import { DataDir } from './store.js';
 import { Triggers } from './triggers.js';
@@ -67,7 +68,9 @@ export class Hearth {
   static async start(config: Config): Promise<Hearth> {
     // Where things are kept, and where functions' output goes.
     const data = new DataDir(config.dataDir);
-    const records = new InvocationRecords(config.invocationRetention);
+    const records = new InvocationRecords(config.invocationRetention, config.recordLogBytes);
+    // What the channel bounds (logs, results, errors, wasm memory) dropped or refused.
+    const counters = new LimitCounters();
     const functionLogs = new FunctionLogs(config.logLinesPerFunction);
     const sink = logSink(functionLogs, records);
 
@@ -80,7 +83,9 @@ export class Hearth {
     };
     const isolates = new IsolateBackend({
       ...pool, prewarmIsolates: config.prewarmIsolates, defaultMemoryMb: 128, runtimePath: RUNTIME_PATH,
-      batching: config.batchCalls, maxFetchBytes: config.maxBodyBytes, sink,
+      batching: config.batchCalls, maxFetchBytes: config.maxBodyBytes, sink, counters,
+      logLimits: { bytesPerCall: config.logBytesPerCall, linesPerCall: config.logLinesPerCall, bytesPerSecond: config.logBytesPerSecond },
+      maxResultBytes: config.maxResultBytes, maxErrorBytes: config.maxErrorBytes,
     }, data);
     const containers = await startContainerTier(config, data, sink, pool);
     const tiers = new Tiers(isolates, containers);
@@ -93,7 +98,7 @@ export class Hearth {
     const queue: Queue = config.queue === 'redis'
       ? new RedisQueue({ url: config.queueUrl!, retentionMs: config.asyncRetentionMs, claimTimeoutMs: config.queueClaimTimeoutMs })
       : new EmbeddedQueue(join(data.root, 'queue'), config.asyncRetentionMs);
-    const metrics = new Metrics({ backends: () => tiers.all(), asyncQueue: () => queue.stats() });
+    const metrics = new Metrics({ backends: () => tiers.all(), asyncQueue: () => queue.stats(), limits: counters, records });
 
     // What calls resolve to, how they run, and what tells them apart when they change.
     const catalog = new Catalog();

@@ -14,6 +14,7 @@ import type { QueueStats } from './async/queue.js';
 import type { Backend, FunctionVersion } from './backend.js';
 import type { FunctionListener } from './registry/index.js';
 import type { CallOutcome } from './call.js';
+import { LIMIT_METRICS, type LimitCounters, type LimitMetric } from './limit-counters.js';
 
 /** What a call ended as, for hearth_invocations_total. */
 export type Outcome = 'success' | 'function_error' | 'timeout' | 'throttled' | 'error';
@@ -40,6 +41,10 @@ export interface MetricSources {
   backends(): Backend[];
   /** What the async queue holds, read at scrape time (none: no async gauges' values). */
   asyncQueue?(): Promise<QueueStats>;
+  /** What the channel bounds dropped or refused (issue 15). */
+  limits?: LimitCounters;
+  /** The invocation records' log bytes held and dropped. */
+  records?: { readonly logBytes: number; readonly droppedLogBytes: number };
 }
 
 /** Seconds: from 100 µs (a warm isolate call) to 30 s (a slow container call). */
@@ -170,6 +175,19 @@ export class Metrics implements FunctionListener {
     });
     asyncGauge('hearth_async_queue_events', 'Async events queued or running in the durable queue (with Redis: across every replica sharing it).', (q) => q.pending);
     asyncGauge('hearth_async_running_events', 'Async events this process is running.', (q) => q.held);
+    // Channel bounds (issue 15): what they dropped or refused, and the records' log bytes.
+    const limits = sources.limits;
+    if (limits !== undefined) {
+      for (const [metric, [name, help]] of Object.entries(LIMIT_METRICS)) scraped(this.registry, name, help, 'counter', () => limits.series(metric as LimitMetric));
+    }
+    const records = sources.records;
+    if (records !== undefined) {
+      new Gauge({
+        name: 'hearth_invocation_records_log_bytes', help: 'Log text all invocation records hold (bounded by --record-log-bytes).', registers,
+        collect() { this.set(records.logBytes); },
+      });
+      scraped(this.registry, 'hearth_invocation_record_log_dropped_bytes_total', 'Log text not kept on invocation records (past a record\'s 64 KiB or 1,000 lines, or taken from the oldest records to stay within --record-log-bytes).', 'counter', () => [{ labels: {}, value: records.droppedLogBytes }]);
+    }
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -236,6 +254,7 @@ export class Metrics implements FunctionListener {
   forget(functionName: string): void {
     this.perFunction.delete(functionName);
     this.asyncPerFunction.delete(functionName);
+    this.sources.limits?.forget(functionName);
   }
 
   text(): Promise<string> {
