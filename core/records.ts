@@ -135,12 +135,16 @@ export class InvocationRecords {
     return this.records.peek(requestId) ?? (this.evictedRunning.size > 0 ? this.evictedRunning.get(requestId) : undefined);
   }
 
-  /** Attach a line to the invocation that wrote it, if it is still on record (or still running). */
-  attach(line: LogLine): void {
+  /**
+   * Attach a line to the invocation that wrote it, if it is still on record (or still running).
+   * `notice`: Hearth's own line about the call, kept past the record's line and byte bounds.
+   */
+  attach(line: LogLine, notice = false): void {
     const rec = this.find(line.requestId);
     if (!rec) return;
     const bytes = rec.logBytes + line.message.length;
-    if (rec.logsDropped || (rec.logs !== null && rec.logs.length >= MAX_LINES_PER_INVOCATION) || bytes > MAX_BYTES_PER_INVOCATION) {
+    // A notice (Hearth's line on what a log limit dropped) is kept past the record's own bound.
+    if (!notice && (rec.logsDropped || (rec.logs !== null && rec.logs.length >= MAX_LINES_PER_INVOCATION) || bytes > MAX_BYTES_PER_INVOCATION)) {
       this.droppedLogBytes += line.message.length;
       return;
     }

@@ -5,6 +5,7 @@
 // dropped here again, and the counts the runtime reports only make the marker line exact.
 // When a call ends, a call that dropped anything gets one marker line on stderr.
 
+import { LOG_NOTICE } from '../../core/logs.js';
 import { LOG_BATCH_ENTRIES, LOG_DROPPED, LOG_ENTRY, LOG_LINE_OVERHEAD } from '../../runtime/protocol.js';
 
 /** One line's longest text (the runtime cuts at the same length). */
@@ -23,8 +24,8 @@ export interface LogLimits {
 interface CallLog { lines: number; bytes: number; droppedLines: number; droppedBytes: number; reportedLines: number; reportedBytes: number }
 
 export interface LogGateOwner {
-  /** A line that passed: to the function's log and its call's record. */
-  line(requestId: string, stream: 0 | 1, timeMs: number, text: string): void;
+  /** A line that passed (0 stdout, 1 stderr), or Hearth's notice (2): to the function's log and its call's record. */
+  line(requestId: string, stream: 0 | 1 | 2, timeMs: number, text: string): void;
   /** Lines and bytes dropped (the runtime's reported ones included): to the metrics. */
   dropped(lines: number, bytes: number): void;
   /** The request id a line names, checked (unknown or malformed: the call running module init, or ''). */
@@ -71,7 +72,7 @@ export class LogGate {
     if (lines === 0) return;
     const bytes = c.droppedBytes + c.reportedBytes;
     const l = this.limits;
-    this.owner.line(requestId, 1, Date.now(),
+    this.owner.line(requestId, LOG_NOTICE, Date.now(),
       `… ${lines} lines / ${bytes} bytes dropped: log limit (${l.linesPerCall} lines and ${l.bytesPerCall} bytes a call, ${l.bytesPerSecond} bytes a second)`);
   }
 
