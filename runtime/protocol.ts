@@ -28,6 +28,11 @@ export const Outcome = {
    * [Outcome.tooLarge, 'ResultTooLarge', message, ""]. The host checks the size again itself.
    */
   tooLarge: 6,
+  /**
+   * The instance went past its memory limit in a way only the runtime sees (WebAssembly memory):
+   * [Outcome.outOfMemory, 'OutOfMemory', message, ""]. The host disposes the instance.
+   */
+  outOfMemory: 7,
 } as const;
 
 export type WebResponseTuple = [code: 4, status: number, statusText: string, headers: string[], body: ArrayBuffer, tailPending: boolean];
@@ -95,8 +100,8 @@ export const LOG_BATCH_ENTRIES = 64;
 /** What a line costs against the log limits besides its text (so empty lines are not free). */
 export const LOG_LINE_OVERHEAD = 32;
 
-/** The log limits, as the host gives them to the runtime at boot (HostGlobal.logLimits). */
-export const LogLimit = { bytesPerCall: 0, linesPerCall: 1, bytesPerSecond: 2 } as const;
+/** The limits the host gives the runtime at boot (HostGlobal.limits), by position. */
+export const LogLimit = { bytesPerCall: 0, linesPerCall: 1, bytesPerSecond: 2, memoryMb: 3 } as const;
 
 /** Names of the globals the host sets before the runtime script runs; the runtime deletes them. */
 export const HostGlobal = {
@@ -106,8 +111,8 @@ export const HostGlobal = {
   exportsOut: '__hearth_runtime',
   /** HostOp requests (an ignored ivm.Callback). */
   host: '__hearth_host',
-  /** [bytesPerCall, linesPerCall, bytesPerSecond] (LogLimit): the runtime's own log bounds. */
-  logLimits: '__hearth_log_limits',
+  /** [logBytesPerCall, logLinesPerCall, logBytesPerSecond, memoryMb] (LogLimit): the runtime's own bounds. */
+  limits: '__hearth_limits',
   /** 32 random bytes for the isolate's CSPRNG, fresh per isolate. */
   seed: '__hearth_seed',
 } as const;

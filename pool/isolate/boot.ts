@@ -4,10 +4,16 @@
 
 import ivm from 'isolated-vm';
 import { randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
 import type { FunctionVersion } from '../../core/backend.js';
 import { HearthError } from '../../core/errors.js';
 import { HostGlobal, ModuleKind } from '../../runtime/protocol.js';
 import type { CodeCache } from './code-cache.js';
+
+// Isolates' contexts get V8's `gc()`: the runtime takes it before any function code runs (and
+// deletes the global) to free unreachable WebAssembly memories before it refuses a new one
+// (runtime/isolate/wasm-memory.ts). Read by V8 when a context is made, so set before any is.
+setFlagsFromString('--expose-gc');
 
 /** The runtime script, compiled once per process and then from V8 cached data. */
 export interface RuntimeScript {
@@ -51,12 +57,13 @@ export interface BootedIsolate {
  * runtime otherwise loads on first use (URL, crypto: ~10 ms), for isolates made ahead of need.
  */
 export async function bootIsolate(memoryMb: number, runtime: RuntimeScript, host: HostCallbacks, preload: boolean, logLimits: number[] = []): Promise<BootedIsolate> {
+  const limits = [logLimits[0] ?? 0, logLimits[1] ?? 0, logLimits[2] ?? 0, memoryMb];
   const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
   try {
     const context = await isolate.createContext();
     const g = context.global;
     await g.set(HostGlobal.log, new ivm.Callback((batch: unknown) => host.log(batch), { ignored: true }));
-    await g.set(HostGlobal.logLimits, new ivm.ExternalCopy(logLimits).copyInto({ release: true }));
+    await g.set(HostGlobal.limits, new ivm.ExternalCopy(limits).copyInto({ release: true }));
     await g.set(HostGlobal.result, new ivm.Callback((rid: unknown, r: unknown) => host.result(rid, r), { ignored: true }));
     await g.set(HostGlobal.host, new ivm.Callback((...a: unknown[]) => host.host(a), { ignored: true }));
     await g.set(HostGlobal.seed, new ivm.ExternalCopy(randomBytes(32).buffer).copyInto({ release: true }));

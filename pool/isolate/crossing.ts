@@ -39,7 +39,7 @@ export interface AnswerLimits {
   /** An error's message and its stack each. */
   maxErrorBytes: number;
   /** A bound was hit (metrics). */
-  counted(what: 'resultsTooLarge' | 'errorsTruncated'): void;
+  counted(what: 'resultsTooLarge' | 'errorsTruncated' | 'wasmMemoryRefused'): void;
 }
 
 /** What the crossing needs of its instance. */
@@ -51,6 +51,8 @@ export interface CrossingOwner {
   runError(err: unknown, startedAt: number): HearthError;
   /** A call's wall-clock deadline passed: the instance is killed. */
   expired(): void;
+  /** The instance is past its time or memory (one the runtime found): it is killed. */
+  killFor(failure: 'timeout' | 'memory'): void;
   logError(requestId: string, message: string): void;
   /** A web call answered with its waitUntil work still running: resolves when that ends. */
   holdTail(requestId: string, remainingMs: number): Promise<void>;
@@ -289,6 +291,13 @@ export class Crossing {
     if (p.timer === null) return; // already answered (e.g. expired)
     if (!isResult(raw)) return this.fail(p, new Error('the runtime answered with something that is not a result'));
     const r = this.bounded(raw);
+    if (!(r instanceof ArrayBuffer) && r[0] === Outcome.outOfMemory) {
+      // WebAssembly memory past memoryMb (the runtime refused it): the instance goes, the call
+      // fails as any out-of-memory one does.
+      this.limits.counted('wasmMemoryRefused');
+      this.owner.killFor('memory');
+      return this.fail(p, new Error(r[2] as string));
+    }
     clearTimeout(p.timer);
     p.timer = null;
     this.observe(performance.now() - p.started);

@@ -17,6 +17,7 @@ const now = Date.now;
 const promiseThen = Promise.prototype.then;
 const resolved = Promise.resolve();
 const createObject = Object.create;
+const reflectApply = Reflect.apply;
 
 /** A batch goes once it holds this much text. */
 const FLUSH_BYTES = 16 * 1024;
@@ -81,7 +82,7 @@ export class LogBuffer {
     if (this.bytes >= FLUSH_BYTES) this.flush(t);
     else if (this.n > 0 && !this.scheduled) {
       this.scheduled = true;
-      promiseThen.call(resolved, this.onMicrotask);
+      reflectApply(promiseThen, resolved, [this.onMicrotask]);
     }
   }
 

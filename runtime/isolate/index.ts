@@ -3,13 +3,14 @@
 // deliver) through a global that it then deletes, installs console and the web platform APIs, and
 // keeps every host handle in closures that user code cannot reach.
 
-import { BATCH_SETTLE_TURNS, Deliver, Encoding, HostGlobal, HostOp, ModuleKind, Outcome, WebField, type FailureTuple, type ResultTuple, type WebResponseTuple } from '../protocol.js';
+import { BATCH_SETTLE_TURNS, Deliver, Encoding, HostGlobal, HostOp, LogLimit, ModuleKind, Outcome, WebField, type FailureTuple, type ResultTuple, type WebResponseTuple } from '../protocol.js';
 import { begin, calls, end, host, setCallEndHook } from './calls.js';
 import { decodeEvent, encodeResult } from './codec.js';
 import { formatValue, LogBuffer, makeConsole, type LogBatchSink } from './console.js';
 import { CallTail, incomingRequest, lambdaUrlEvent, lambdaUrlResult, responseTuple, tailDone, type WorkersModule } from './web-call.js';
 import { fetchDone, fetchFailed, dropAllFetches } from './web/fetch.js';
 import { installGlobals, preloadGlobals } from './web/globals.js';
+import { installWasmMemoryLimit } from './wasm-memory.js';
 import { clearTimeout, dropAllTimers, fireTimers, setTimeout } from './web/timers.js';
 
 type Handler = (event: unknown, context: unknown, callback?: (err: unknown, result?: unknown) => void) => unknown;
@@ -17,8 +18,18 @@ type Handler = (event: unknown, context: unknown, callback?: (err: unknown, resu
 const g = globalThis as Record<string, unknown>;
 const sink = g[HostGlobal.log] as LogBatchSink;
 delete g[HostGlobal.log];
-const logLimits = g[HostGlobal.logLimits];
-delete g[HostGlobal.logLimits];
+const logLimits = g[HostGlobal.limits];
+delete g[HostGlobal.limits];
+// V8's full GC (the host sets --expose-gc): only the WebAssembly memory bound uses it.
+const fullGc = typeof g.gc === 'function' ? g.gc as () => void : undefined;
+// V8 makes it a non-configurable property: it stays, holding undefined.
+if (fullGc !== undefined) g.gc = undefined;
+/** Set when a WebAssembly memory was refused: every call on this instance then fails OutOfMemory. */
+let outOfMemory = '';
+{
+  const mb = Array.isArray(logLimits) ? logLimits[LogLimit.memoryMb] : undefined;
+  if (typeof mb === 'number' && mb > 0) installWasmMemoryLimit(mb, fullGc, (message) => { outOfMemory = message; });
+}
 const resultSink = g[HostGlobal.result] as (requestId: string, result: Result) => void;
 delete g[HostGlobal.result];
 const seed = g[HostGlobal.seed];
@@ -56,6 +67,7 @@ const PromiseCtor = Promise;
 // User code may replace these; the runtime keeps the originals.
 const promiseThen = Promise.prototype.then;
 const jsonStringify = JSON.stringify;
+const reflectApply = Reflect.apply;
 
 /** Never throws, whatever was thrown (getters that throw, objects without a string form…). */
 function errorTuple(code: number, err: unknown): [number, string, string, string] {
@@ -239,6 +251,7 @@ function resultBytes(r: Result): number {
 
 /** A result past the host's limit becomes its failure here, before its bytes cross. */
 function bounded(r: Result): Result {
+  if (outOfMemory !== '') return [Outcome.outOfMemory, 'OutOfMemory', outOfMemory, ''];
   const bytes = r instanceof ArrayBuffer ? r.byteLength : r[0] === Outcome.webResponse ? (r as WebResponseTuple)[WebField.body].byteLength : 0;
   if (bytes <= maxResultBytes) return r;
   const what = r instanceof ArrayBuffer ? 'result' : 'response body';
@@ -264,8 +277,9 @@ function remember(rid: string, r: Result): boolean {
 
 /** A call answered by its own crossing (not a batch): remembered too. */
 function tracked(rid: string, p: Promise<Result>): Promise<Result> {
-  const out = promiseThen.call(p, bounded) as Promise<Result>;
-  promiseThen.call(out, (r: Result) => { remember(rid, r); }, noop);
+  // Reflect.apply, captured: the function may have replaced Function.prototype.call.
+  const out = reflectApply(promiseThen, p, [bounded]) as Promise<Result>;
+  reflectApply(promiseThen, out, [(r: Result) => { remember(rid, r); }, noop]);
   return out;
 }
 

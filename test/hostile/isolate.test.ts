@@ -77,6 +77,50 @@ describe('log flood (point 1)', () => {
   });
 });
 
+// A module that defines a memory of one page with no maximum and exports it as "mem".
+const WASM_MOD = 'new Uint8Array([0,0x61,0x73,0x6d,1,0,0,0, 5,3,1,0,1, 7,7,1,3,0x6d,0x65,0x6d,2,0])';
+
+describe('WebAssembly memory counts against memoryMb (point 3)', () => {
+  it('a 1 GiB WebAssembly.Memory in a memoryMb 64 function: 500 OutOfMemory, the instance replaced, counted, RSS unchanged; the next call runs on a fresh instance', async () => {
+    await deployOk(h, 'wasmbomb', jsSource(`exports.handler = async (e) => {
+      if (!e.big) return 'fine';
+      globalThis.keep = new WebAssembly.Memory({ initial: 16384 });
+      new Uint8Array(globalThis.keep.buffer).fill(1);
+      return 'kept';
+    }`, { memoryMb: 64 }));
+    expect((await h.invoke('wasmbomb', {})).status).toBe(200);
+    const before = await settledRssMiB(h);
+    const neighbour = startNeighbour(h);
+    for (let i = 0; i < 3; i++) {
+      const r = await h.invoke('wasmbomb', { big: true });
+      expect(r.status).toBe(500);
+      expect(((await r.json()) as { errorType: string }).errorType).toBe('OutOfMemory');
+    }
+    const next = await h.invoke('wasmbomb', {});
+    expect(next.status).toBe(200);
+    expect(next.headers.get('x-hearth-cold')).toBe('true');
+    expect((await neighbour.stop()).failures).toEqual([]);
+    expect(await metric('hearth_wasm_memory_refused_total', 'wasmbomb')).toBe(3);
+    const after = await settledRssMiB(h);
+    expect(after - before).toBeLessThan(64);
+  });
+
+  it('the memory a module defines grows no further than memoryMb; memories made call after call are freed, not counted forever', async () => {
+    await deployOk(h, 'wasmgrow', jsSource(`exports.handler = async () => {
+      const { instance } = await WebAssembly.instantiate(${WASM_MOD});
+      const mem = instance.exports.mem;
+      let grew = true;
+      try { mem.grow(2000); } catch { grew = false; }
+      return { grew, bytes: mem.buffer.byteLength, ok: mem.grow(100) === 1 };
+    }`, { memoryMb: 64 }));
+    for (let i = 0; i < 12; i++) {
+      const r = await h.invoke('wasmgrow', {});
+      expect(r.status).toBe(200);
+      expect(await r.json()).toEqual({ grew: false, bytes: 65536, ok: true });
+    }
+  });
+});
+
 describe('results and errors (point 16)', () => {
   it('a result past --max-result-bytes fails ResultTooLarge (502), counted; the instance goes on answering', async () => {
     await deployOk(h, 'huge', jsSource(`exports.handler = async (e) => e.big ? 'x'.repeat(7 * 1024 * 1024) : 'small'`));
