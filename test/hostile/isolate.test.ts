@@ -160,6 +160,18 @@ describe('results and errors (point 16)', () => {
   });
 });
 
+describe('outbound fetches (what an isolate sends out crosses the host too)', () => {
+  it('a request body past --max-body-bytes is refused before anything is sent: TypeError in the function', async () => {
+    await deployOk(h, 'bigpost', jsSource(`exports.handler = async () => {
+      try { await fetch('http://127.0.0.1:9/', { method: 'POST', body: 'x'.repeat(7 * 1024 * 1024) }); return 'sent'; }
+      catch (e) { return e.name + ': ' + e.message; }
+    }`, { timeoutMs: 30_000 }));
+    const r = await h.invoke('bigpost', {});
+    expect(r.status).toBe(200);
+    expect(await r.json()).toMatch(/^TypeError: fetch: the request is too large/);
+  });
+});
+
 describe('invocation records (point 16)', () => {
   it('the log text all records hold stays within --record-log-bytes: the oldest records give up their lines first', async () => {
     await deployOk(h, 'diary', jsSource(`exports.handler = async (e) => { for (let i = 0; i < 60; i++) console.log(String(e.n).padEnd(500, '.')); return e.n; }`, { timeoutMs: 30_000 }));
