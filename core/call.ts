@@ -208,7 +208,7 @@ export interface LogLine {
 }
 
 /**
- * Where both tiers write a function's output lines as they come: stream 0 stdout, 1 stderr;
- * requestId '' for lines outside any call.
+ * Where both tiers write a function's output lines as they come: stream 0 stdout, 1 stderr,
+ * 2 Hearth's own notice about the call (core/logs.ts LOG_NOTICE); requestId '' for lines outside any call.
  */
 export type LogSink = (functionName: string, requestId: string, stream: number, timeMs: number, message: string) => void;

@@ -85,6 +85,17 @@ export const ConfigSchema = z.strictObject({
   asyncRetentionMs: z.number().int().min(1_000).default(86_400_000),
   /** An Idempotency-Key repeated for the same function within this window queues nothing. */
   idempotencyWindowMs: z.number().int().min(1_000).default(600_000),
+  /** Log text one call may write (bytes, counted as characters plus 32 a line), and lines; past either its lines are dropped. */
+  logBytesPerCall: z.number().int().min(1024).default(1024 * 1024),
+  logLinesPerCall: z.number().int().min(1).default(10_000),
+  /** Log text one instance may write a second (a bucket as deep as logBytesPerCall); past it lines are dropped. */
+  logBytesPerSecond: z.number().int().min(1024).default(1024 * 1024),
+  /** Largest result (or web response body) a function may answer with (Lambda's synchronous limit). */
+  maxResultBytes: z.number().int().min(1024).default(6 * 1024 * 1024),
+  /** An error's message and its stack trace are each cut to this many bytes. */
+  maxErrorBytes: z.number().int().min(256).default(64 * 1024),
+  /** Log text all invocation records hold together (each keeps at most 64 KiB); past it the oldest records' logs go. */
+  recordLogBytes: z.number().int().min(64 * 1024).default(64 * 1024 * 1024),
 });
 
 export type Config = z.output<typeof ConfigSchema>;
@@ -148,6 +159,12 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'asyncRetryMaxMs', kind: 'int', arg: 'ms', help: 'longest delay between retries of an async event' },
   { key: 'asyncRetentionMs', kind: 'int', arg: 'ms', help: 'how long a succeeded async event stays on record (failed ones stay as dead letters until redriven or deleted)' },
   { key: 'idempotencyWindowMs', kind: 'int', arg: 'ms', help: 'an Idempotency-Key repeated for a function within this window queues nothing' },
+  { key: 'logBytesPerCall', kind: 'int', arg: 'bytes', help: 'log text one call may write (characters, plus 32 a line); later lines are dropped, with a marker line' },
+  { key: 'logLinesPerCall', kind: 'int', arg: 'n', help: 'log lines one call may write; later lines are dropped, with a marker line' },
+  { key: 'logBytesPerSecond', kind: 'int', arg: 'bytes', help: 'log text one instance may write a second (bursts up to --log-bytes-per-call); past it lines are dropped' },
+  { key: 'maxResultBytes', kind: 'int', arg: 'bytes', help: 'largest result or web response body of a function; past it the call fails with ResultTooLarge (502)' },
+  { key: 'maxErrorBytes', kind: 'int', arg: 'bytes', help: 'a function error\'s message and stack trace are each cut to this many bytes' },
+  { key: 'recordLogBytes', kind: 'int', arg: 'bytes', help: 'log text all invocation records hold together; past it the oldest records lose their lines' },
 ];
 
 export const CONFIG_FILE = 'hearth.config.json';

@@ -47,6 +47,8 @@ export const ErrorKinds = {
   ResultNotSerializable: 500,
   InstanceFailed: 500,
   InternalError: 500,
+  /** A function's result or web response body past --max-result-bytes (a bad answer from upstream, as a gateway says). */
+  ResultTooLarge: 502,
   BackendUnavailable: 503,
   Draining: 503,
   /** Request bodies in flight hold --max-body-bytes-in-flight: a new body is refused (Retry-After). */

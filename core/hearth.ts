@@ -28,6 +28,7 @@ import { log } from './log.js';
 import { FunctionLogs, logSink } from './logs.js';
 import { InvocationRecords } from './records.js';
 import { Metrics } from './metrics.js';
+import { LimitCounters } from './limit-counters.js';
 import { Catalog, Registry } from './registry/index.js';
 import { WorkerDeployWork } from './registry/deploy-work.js';
 import { DataDir } from './store.js';
@@ -70,7 +71,9 @@ export class Hearth {
   static async start(config: Config): Promise<Hearth> {
     // Where things are kept, and where functions' output goes.
     const data = new DataDir(config.dataDir);
-    const records = new InvocationRecords(config.invocationRetention);
+    const records = new InvocationRecords(config.invocationRetention, config.recordLogBytes);
+    // What the channel bounds (logs, results, errors, wasm memory) dropped or refused.
+    const counters = new LimitCounters();
     const functionLogs = new FunctionLogs(config.logLinesPerFunction);
     const sink = logSink(functionLogs, records);
 
@@ -83,7 +86,9 @@ export class Hearth {
     };
     const isolates = new IsolateBackend({
       ...pool, prewarmIsolates: config.prewarmIsolates, defaultMemoryMb: 128, runtimePath: RUNTIME_PATH,
-      batching: config.batchCalls, maxFetchBytes: config.maxBodyBytes, sink,
+      batching: config.batchCalls, maxFetchBytes: config.maxBodyBytes, sink, counters,
+      logLimits: { bytesPerCall: config.logBytesPerCall, linesPerCall: config.logLinesPerCall, bytesPerSecond: config.logBytesPerSecond },
+      maxResultBytes: config.maxResultBytes, maxErrorBytes: config.maxErrorBytes,
     }, data);
     const containers = await startContainerTier(config, data, sink, pool);
     const tiers = new Tiers(isolates, containers);
@@ -97,7 +102,7 @@ export class Hearth {
       ? new RedisQueue({ url: config.queueUrl!, retentionMs: config.asyncRetentionMs, claimTimeoutMs: config.queueClaimTimeoutMs })
       : new EmbeddedQueue(join(data.root, 'queue'), config.asyncRetentionMs);
     const httpCounters = new HttpCounters();
-    const metrics = new Metrics({ backends: () => tiers.all(), asyncQueue: () => queue.stats(), http: httpCounters });
+    const metrics = new Metrics({ backends: () => tiers.all(), asyncQueue: () => queue.stats(), http: httpCounters, limits: counters, records });
 
     // What calls resolve to, how they run, and what tells them apart when they change.
     const catalog = new Catalog();

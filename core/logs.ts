@@ -8,6 +8,8 @@ import type { InvocationRecords } from './records.js';
 import type { FunctionListener } from './registry/index.js';
 
 const STREAMS = ['stdout', 'stderr'] as const;
+/** The sink's stream for Hearth's own notices about a call (shown as stderr). */
+export const LOG_NOTICE = 2;
 /** Bytes of log text kept per function, whatever the line count. */
 const MAX_BYTES_PER_FUNCTION = 1024 * 1024;
 
@@ -64,9 +66,11 @@ export class FunctionLogs implements FunctionListener {
 /** Builds the log sink both tiers write to. */
 export function logSink(fnLogs: FunctionLogs, records: InvocationRecords): LogSink {
   return (functionName, requestId, stream, time, message) => {
-    const line: LogLine = { time, requestId, stream: STREAMS[stream] ?? 'stdout', message };
+    // Stream 2 (LOG_NOTICE): Hearth's own line about the call (what a log limit dropped), on
+    // stderr, kept on the call's record even when the record's own bound is reached.
+    const line: LogLine = { time, requestId, stream: STREAMS[stream === LOG_NOTICE ? 1 : stream] ?? 'stdout', message };
     fnLogs.append(functionName, line);
-    if (requestId) records.attach(line);
+    if (requestId) records.attach(line, stream === LOG_NOTICE);
   };
 }
 

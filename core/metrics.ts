@@ -16,6 +16,7 @@ import type { FunctionListener } from './registry/index.js';
 import type { CallOutcome } from './call.js';
 import { egressRefusals } from './egress.js';
 import type { HttpCounters } from './http/http-counters.js';
+import { LIMIT_METRICS, type LimitCounters, type LimitMetric } from './limit-counters.js';
 
 /** What a call ended as, for hearth_invocations_total. */
 export type Outcome = 'success' | 'function_error' | 'timeout' | 'throttled' | 'error';
@@ -44,6 +45,10 @@ export interface MetricSources {
   asyncQueue?(): Promise<QueueStats>;
   /** The HTTP front end's refusals and drops (none: those series stay out). */
   http?: HttpCounters;
+  /** What the channel bounds dropped or refused (issue 15). */
+  limits?: LimitCounters;
+  /** The invocation records' log bytes held and dropped. */
+  records?: { readonly logBytes: number; readonly droppedLogBytes: number };
 }
 
 /** Seconds: from 100 µs (a warm isolate call) to 30 s (a slow container call). */
@@ -196,6 +201,19 @@ export class Metrics implements FunctionListener {
       collect() { this.set(deploys().broken); },
     });
     if (sources.http !== undefined) registerHttp(this.registry, sources.http);
+    // Channel bounds (issue 15): what they dropped or refused, and the records' log bytes.
+    const limits = sources.limits;
+    if (limits !== undefined) {
+      for (const [metric, [name, help]] of Object.entries(LIMIT_METRICS)) scraped(this.registry, name, help, 'counter', () => limits.series(metric as LimitMetric));
+    }
+    const records = sources.records;
+    if (records !== undefined) {
+      new Gauge({
+        name: 'hearth_invocation_records_log_bytes', help: 'Log text all invocation records hold (bounded by --record-log-bytes).', registers,
+        collect() { this.set(records.logBytes); },
+      });
+      scraped(this.registry, 'hearth_invocation_record_log_dropped_bytes_total', 'Log text not kept on invocation records (past a record\'s 64 KiB or 1,000 lines, or taken from the oldest records to stay within --record-log-bytes).', 'counter', () => [{ labels: {}, value: records.droppedLogBytes }]);
+    }
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -275,6 +293,7 @@ export class Metrics implements FunctionListener {
   forget(functionName: string): void {
     this.perFunction.delete(functionName);
     this.asyncPerFunction.delete(functionName);
+    this.sources.limits?.forget(functionName);
   }
 
   text(): Promise<string> {

@@ -34,4 +34,36 @@ describe('InvocationRecords', () => {
     expect(records.get('big')!.result).toBeNull();
     expect(records.get('big')).toMatchObject({ status: 'succeeded', cold: true, initMs: 1, durationMs: 2 });
   });
+
+  it('the log text all records hold stays within its bound: the oldest records give up their lines first, counted', () => {
+    const records = new InvocationRecords(1_000, 100 * 1024);
+    const text = 'x'.repeat(1_000 - 64); // 1,000 bytes a line with its overhead
+    for (let i = 0; i < 20; i++) {
+      records.open(call(`c${i}`), fn);
+      for (let k = 0; k < 10; k++) records.attach(line(`c${i}`, text));
+      expect(records.logBytes).toBeLessThanOrEqual(100 * 1024);
+    }
+    expect(records.get('c0')!.logs).toEqual([]);
+    expect(records.get('c0')!.logsDropped).toBe(true);
+    expect(records.get('c19')!.logs!.length).toBe(10);
+    expect(records.droppedLogBytes).toBeGreaterThan(0);
+    // Later lines of a record that gave its lines up are not kept again.
+    records.attach(line('c0', 'late'));
+    expect(records.get('c0')!.logs).toEqual([]);
+  });
+
+  it('records that leave the retention give back what their lines held; a notice is kept past a record\'s own bound', () => {
+    const records = new InvocationRecords(2);
+    for (let i = 0; i < 5; i++) {
+      records.close(records.open(call(`q${i}`), fn), done(new ArrayBuffer(1)));
+      records.attach(line(`q${i}`, 'y'.repeat(100)));
+    }
+    expect(records.logBytes).toBe(2 * (100 + 64));
+    records.open(call('full'), fn);
+    for (let k = 0; k < 1_100; k++) records.attach(line('full', 'z'));
+    records.attach(line('full', '… dropped'), true);
+    const logs = records.get('full')!.logs!;
+    expect(logs.length).toBe(1_001);
+    expect(logs.at(-1)!.message).toBe('… dropped');
+  });
 });

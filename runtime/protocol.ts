@@ -23,6 +23,16 @@ export const Outcome = {
   webResponse: 4,
   /** The module does not offer this kind of call: [Outcome.unsupported, errorType, message, ""]. */
   unsupported: 5,
+  /**
+   * The result (or a web response's body) is past the host's limit, found before it crossed:
+   * [Outcome.tooLarge, 'ResultTooLarge', message, ""]. The host checks the size again itself.
+   */
+  tooLarge: 6,
+  /**
+   * The instance went past its memory limit in a way only the runtime sees (WebAssembly memory):
+   * [Outcome.outOfMemory, 'OutOfMemory', message, ""]. The host disposes the instance.
+   */
+  outOfMemory: 7,
 } as const;
 
 export type WebResponseTuple = [code: 4, status: number, statusText: string, headers: string[], body: ArrayBuffer, tailPending: boolean];
@@ -77,6 +87,22 @@ export const BATCH_SETTLE_TURNS = 24;
 /** Log streams, by code. */
 export const Stream = { stdout: 0, stderr: 1 } as const;
 
+/**
+ * Console lines cross to the host in batches (one HostGlobal.log callback per batch, not per
+ * line): a flat array of entries of LOG_ENTRY fields each. An entry is a line
+ * [requestId, Stream.stdout | Stream.stderr, timeMs, text], or a report of what the runtime dropped
+ * for a call so far [requestId, LOG_DROPPED, lines, bytes] (cumulative: the newest report holds).
+ */
+export const LOG_ENTRY = 4;
+export const LOG_DROPPED = 2;
+/** Most entries the runtime puts in one batch; the host ignores entries past it. */
+export const LOG_BATCH_ENTRIES = 64;
+/** What a line costs against the log limits besides its text (so empty lines are not free). */
+export const LOG_LINE_OVERHEAD = 32;
+
+/** The limits the host gives the runtime at boot (HostGlobal.limits), by position. */
+export const LogLimit = { bytesPerCall: 0, linesPerCall: 1, bytesPerSecond: 2, memoryMb: 3 } as const;
+
 /** Names of the globals the host sets before the runtime script runs; the runtime deletes them. */
 export const HostGlobal = {
   log: '__hearth_log',
@@ -85,6 +111,8 @@ export const HostGlobal = {
   exportsOut: '__hearth_runtime',
   /** HostOp requests (an ignored ivm.Callback). */
   host: '__hearth_host',
+  /** [logBytesPerCall, logLinesPerCall, logBytesPerSecond, memoryMb] (LogLimit): the runtime's own bounds. */
+  limits: '__hearth_limits',
   /** 32 random bytes for the isolate's CSPRNG, fresh per isolate. */
   seed: '__hearth_seed',
 } as const;

@@ -14,8 +14,9 @@ import { BlankIsolates } from './blank-isolates.js';
 import type { RuntimeScript } from './boot.js';
 import { CodeCache, type CodeStore } from './code-cache.js';
 import { IsolateInstance, type IsolateSettings } from './instance.js';
+import { LimitCounters } from '../../core/limit-counters.js';
 
-export interface IsolateBackendOptions extends PoolSettings, IsolateSettings {
+export interface IsolateBackendOptions extends PoolSettings, Omit<IsolateSettings, 'logLimits' | 'counters' | 'maxResultBytes' | 'maxErrorBytes'>, Partial<Pick<IsolateSettings, 'logLimits' | 'counters' | 'maxResultBytes' | 'maxErrorBytes'>> {
   prewarmIsolates: number;
   defaultMemoryMb: number;
   runtimePath: string;
@@ -29,7 +30,14 @@ export class IsolateBackend implements Backend {
 
   constructor(opts: IsolateBackendOptions, store: CodeStore, events: PoolEvents = {}) {
     const runtime: RuntimeScript = { source: readFileSync(opts.runtimePath, 'utf8'), cachedData: null };
-    const settings: IsolateSettings = { batching: opts.batching, maxFetchBytes: opts.maxFetchBytes, sink: opts.sink };
+    const settings: IsolateSettings = {
+      batching: opts.batching, maxFetchBytes: opts.maxFetchBytes, sink: opts.sink,
+      // The defaults are core/config.ts's.
+      logLimits: opts.logLimits ?? { bytesPerCall: 1024 * 1024, linesPerCall: 10_000, bytesPerSecond: 1024 * 1024 },
+      counters: opts.counters ?? new LimitCounters(),
+      maxResultBytes: opts.maxResultBytes ?? 6 * 1024 * 1024,
+      maxErrorBytes: opts.maxErrorBytes ?? 64 * 1024,
+    };
     this.code = new CodeCache(store);
     this.blanks = new BlankIsolates(runtime, settings, opts.defaultMemoryMb, opts.prewarmIsolates);
     const factory: InstanceFactory<IsolateInstance> = {

@@ -4,10 +4,16 @@
 
 import ivm from 'isolated-vm';
 import { randomBytes } from 'node:crypto';
+import { setFlagsFromString } from 'node:v8';
 import type { FunctionVersion } from '../../core/backend.js';
 import { HearthError } from '../../core/errors.js';
 import { HostGlobal, ModuleKind } from '../../runtime/protocol.js';
 import type { CodeCache } from './code-cache.js';
+
+// Isolates' contexts get V8's `gc()`: the runtime takes it before any function code runs (and
+// deletes the global) to free unreachable WebAssembly memories before it refuses a new one
+// (runtime/isolate/wasm-memory.ts). Read by V8 when a context is made, so set before any is.
+setFlagsFromString('--expose-gc');
 
 /** The runtime script, compiled once per process and then from V8 cached data. */
 export interface RuntimeScript {
@@ -32,8 +38,8 @@ export interface RuntimeRefs {
  * function can call the runtime's channels too): the receiver checks them all.
  */
 export interface HostCallbacks {
-  /** A console line: (requestId, stream, timeMs, text). */
-  log(rid: unknown, stream: unknown, t: unknown, msg: unknown): void;
+  /** A batch of console lines (runtime/protocol.ts LOG_ENTRY). */
+  log(batch: unknown): void;
   /** A batched call that outlived its batch has finished. */
   result(rid: unknown, r: unknown): void;
   /** A HostOp request (timers, fetch, waitUntil). */
@@ -50,12 +56,14 @@ export interface BootedIsolate {
  * A blank isolate with the runtime loaded: no function code yet. `preload`: also load what the
  * runtime otherwise loads on first use (URL, crypto: ~10 ms), for isolates made ahead of need.
  */
-export async function bootIsolate(memoryMb: number, runtime: RuntimeScript, host: HostCallbacks, preload: boolean): Promise<BootedIsolate> {
+export async function bootIsolate(memoryMb: number, runtime: RuntimeScript, host: HostCallbacks, preload: boolean, logLimits: number[] = []): Promise<BootedIsolate> {
+  const limits = [logLimits[0] ?? 0, logLimits[1] ?? 0, logLimits[2] ?? 0, memoryMb];
   const isolate = new ivm.Isolate({ memoryLimit: memoryMb });
   try {
     const context = await isolate.createContext();
     const g = context.global;
-    await g.set(HostGlobal.log, new ivm.Callback((rid: unknown, stream: unknown, t: unknown, msg: unknown) => host.log(rid, stream, t, msg), { ignored: true }));
+    await g.set(HostGlobal.log, new ivm.Callback((batch: unknown) => host.log(batch), { ignored: true }));
+    await g.set(HostGlobal.limits, new ivm.ExternalCopy(limits).copyInto({ release: true }));
     await g.set(HostGlobal.result, new ivm.Callback((rid: unknown, r: unknown) => host.result(rid, r), { ignored: true }));
     await g.set(HostGlobal.host, new ivm.Callback((...a: unknown[]) => host.host(a), { ignored: true }));
     await g.set(HostGlobal.seed, new ivm.ExternalCopy(randomBytes(32).buffer).copyInto({ release: true }));
@@ -121,13 +129,13 @@ export async function compileFunction(b: BootedIsolate, fn: FunctionVersion, cod
  * offers (ModuleKind bits). Throws HearthError('FunctionInitError') when it names no handler, and
  * what V8 threw when the module's own code throws.
  */
-export async function runFunction(b: BootedIsolate, script: ivm.Script, fn: FunctionVersion): Promise<number> {
+export async function runFunction(b: BootedIsolate, script: ivm.Script, fn: FunctionVersion, maxResultBytes = 0): Promise<number> {
   const limit = { timeout: fn.spec.timeoutMs };
   const exportsRef = await script.run(b.context, { reference: true, ...limit });
   const problem = await b.refs.load!.apply(
     undefined,
     [exportsRef.derefInto({ release: true }), fn.exportName, fn.name, fn.version, fn.spec.memoryMb, fn.spec.timeoutMs,
-      new ivm.ExternalCopy(Object.entries(fn.spec.env).flat()).copyInto({ release: true })],
+      new ivm.ExternalCopy(Object.entries(fn.spec.env).flat()).copyInto({ release: true }), maxResultBytes],
     { result: { copy: true }, ...limit },
   );
   if (typeof problem === 'string') throw new HearthError('FunctionInitError', `handler "${fn.handler}": ${problem}`);

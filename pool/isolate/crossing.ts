@@ -33,6 +33,15 @@ const SLOW_CALL_MS = 2;
 /** Request bodies from this size on are transferred into the isolate instead of copied. */
 const TRANSFER_AT = 64 * 1024;
 
+/** The bounds on what comes back from the isolate (checked here: the runtime's own checks are not trusted). */
+export interface AnswerLimits {
+  maxResultBytes: number;
+  /** An error's message and its stack each. */
+  maxErrorBytes: number;
+  /** A bound was hit (metrics). */
+  counted(what: 'resultsTooLarge' | 'errorsTruncated' | 'wasmMemoryRefused'): void;
+}
+
 /** What the crossing needs of its instance. */
 export interface CrossingOwner {
   readonly functionName: string;
@@ -42,6 +51,8 @@ export interface CrossingOwner {
   runError(err: unknown, startedAt: number): HearthError;
   /** A call's wall-clock deadline passed: the instance is killed. */
   expired(): void;
+  /** The instance is past its time or memory (one the runtime found): it is killed. */
+  killFor(failure: 'timeout' | 'memory'): void;
   logError(requestId: string, message: string): void;
   /** A web call answered with its waitUntil work still running: resolves when that ends. */
   holdTail(requestId: string, remainingMs: number): Promise<void>;
@@ -67,6 +78,7 @@ export class Crossing {
     private readonly owner: CrossingOwner,
     /** Coalesce calls into one crossing (on by default; off for A/B measurements). */
     private readonly batching: boolean,
+    private readonly limits: AnswerLimits = { maxResultBytes: Infinity, maxErrorBytes: Infinity, counted: () => {} },
   ) {}
 
   /** The version's per-call time limit (CPU inside V8, and the wall-clock deadline). */
@@ -243,17 +255,49 @@ export class Crossing {
     if (typeof requestId !== 'string') return;
     const p = this.late.get(requestId);
     if (p === undefined) {
-      // The callback can arrive before the batch's own answer: keep it for the batch.
-      if (this.early.size < 10_000 && isResult(r)) this.early.set(requestId, r);
+      // The callback can arrive before the batch's own answer: keep it for the batch (bounded,
+      // so that what is kept is small whatever the isolate sends).
+      if (this.early.size < 10_000 && isResult(r)) this.early.set(requestId, this.bounded(r));
       return;
     }
     this.late.delete(requestId);
     this.settle(p, r);
   }
 
-  private settle(p: PendingCall, r: unknown): void {
+  /**
+   * An answer within the bounds: a result or web body past maxResultBytes becomes a ResultTooLarge
+   * failure (its bytes dropped here), an error's message and stack are cut to maxErrorBytes.
+   */
+  private bounded(r: ResultTuple): ResultTuple {
+    const l = this.limits;
+    const bytes = r instanceof ArrayBuffer ? r.byteLength : r[0] === Outcome.webResponse ? (r as WebResponseTuple)[WebField.body].byteLength : -1;
+    if (bytes > l.maxResultBytes) {
+      l.counted('resultsTooLarge');
+      const what = r instanceof ArrayBuffer ? 'result' : 'response body';
+      return [Outcome.tooLarge, 'ResultTooLarge', `${this.owner.functionName}: the function's ${what} is ${bytes} bytes, more than the ${l.maxResultBytes} bytes allowed (--max-result-bytes)`, ''];
+    }
+    if (bytes >= 0) return r;
+    const f = r as FailureTuple;
+    if (f[0] === Outcome.tooLarge) {
+      l.counted('resultsTooLarge');
+      return [Outcome.tooLarge, 'ResultTooLarge', `${this.owner.functionName}: ${cut(f[2], 512)}`, ''];
+    }
+    if (f[1].length <= 256 && f[2].length <= l.maxErrorBytes && f[3].length <= l.maxErrorBytes) return r;
+    l.counted('errorsTruncated');
+    return [f[0], cut(f[1], 256), cut(f[2], l.maxErrorBytes), cut(f[3], l.maxErrorBytes)];
+  }
+
+  private settle(p: PendingCall, raw: unknown): void {
     if (p.timer === null) return; // already answered (e.g. expired)
-    if (!isResult(r)) return this.fail(p, new Error('the runtime answered with something that is not a result'));
+    if (!isResult(raw)) return this.fail(p, new Error('the runtime answered with something that is not a result'));
+    const r = this.bounded(raw);
+    if (!(r instanceof ArrayBuffer) && r[0] === Outcome.outOfMemory) {
+      // WebAssembly memory past memoryMb (the runtime refused it): the instance goes, the call
+      // fails as any out-of-memory one does.
+      this.limits.counted('wasmMemoryRefused');
+      this.owner.killFor('memory');
+      return this.fail(p, new Error(r[2] as string));
+    }
     clearTimeout(p.timer);
     p.timer = null;
     this.observe(performance.now() - p.started);
@@ -262,7 +306,7 @@ export class Crossing {
       const w = r as WebResponseTuple;
       const headers = checkedHeaders(w[WebField.headers]);
       if (headers === null) return p.reject(new HearthError('Unhandled', `${this.owner.functionName}: the response has a header name or value HTTP does not allow`, { functionError: true, errorType: 'InvalidResponse' }));
-      const response = { status: w[WebField.status], statusText: w[WebField.statusText].replace(/[^\t\x20-\x7e]/g, ''), headers };
+      const response = { status: w[WebField.status], statusText: w[WebField.statusText].slice(0, 512).replace(/[^\t\x20-\x7e]/g, ''), headers };
       const tail = w[WebField.tailPending] === true
         ? this.owner.holdTail(p.req.requestId, this.timeoutMs - (performance.now() - p.started))
         : null;
@@ -271,6 +315,7 @@ export class Crossing {
     const [code, errorType, errorMessage, stack] = r as FailureTuple;
     if (code === Outcome.badPayload) return p.reject(new HearthError(errorType === 'InvalidRequest' ? 'InvalidRequest' : 'InvalidRequestContent', errorMessage));
     if (code === Outcome.unsupported) return p.reject(new HearthError('WrongFunctionKind', errorMessage));
+    if (code === Outcome.tooLarge) return p.reject(new HearthError('ResultTooLarge', errorMessage, { functionError: true }));
     p.resolve(functionError(code === Outcome.badResult ? 'ResultNotSerializable' : errorType, errorMessage, stack ? stackLines(stack) : []));
   }
 
@@ -315,6 +360,11 @@ function isResult(r: unknown): r is ResultTuple {
       && Array.isArray(r[WebField.headers]) && r[WebField.body] instanceof ArrayBuffer && typeof r[WebField.tailPending] === 'boolean';
   }
   return r.length === 4 && typeof r[0] === 'number' && typeof r[1] === 'string' && typeof r[2] === 'string' && typeof r[3] === 'string';
+}
+
+/** At most `max` characters, marked when cut. */
+function cut(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max)}…[truncated: ${s.length} characters, limit ${max}]`;
 }
 
 export function stackLines(stack: string): string[] {

@@ -11,6 +11,10 @@ import { classifyV8Failure } from './v8-failure.js';
 
 /** Outbound fetches one isolate may have in flight (each may buffer up to maxFetchBytes here). */
 const MAX_FETCHES = 32;
+/** An outbound request's URL, headers (pairs) and their bytes in all, at most. */
+const MAX_FETCH_URL = 64 * 1024;
+const MAX_FETCH_HEADERS = 1_000;
+const MAX_FETCH_HEADER_BYTES = 256 * 1024;
 
 /** What host work needs of its instance. */
 export interface HostWorkOwner {
@@ -102,6 +106,15 @@ export class HostWork {
     this.fetches.set(id, controller);
     const ok = typeof method === 'string' && typeof url === 'string' && Array.isArray(headers) && headers.every((h) => typeof h === 'string')
       && (body === null || body instanceof ArrayBuffer) && (redirect === 'follow' || redirect === 'manual' || redirect === 'error');
+    // What the isolate sends out crosses through the host: bounded like what comes back.
+    const tooLarge = ok && ((body !== null && (body as ArrayBuffer).byteLength > this.maxFetchBytes)
+      || (url as string).length > MAX_FETCH_URL || (headers as string[]).length > 2 * MAX_FETCH_HEADERS
+      || (headers as string[]).reduce((n, h) => n + h.length, 0) > MAX_FETCH_HEADER_BYTES);
+    if (tooLarge) {
+      this.fetches.delete(id);
+      this.deliver([Deliver.fetchFail, id, 'TypeError', `fetch: the request is too large (body at most ${this.maxFetchBytes} bytes, URL ${MAX_FETCH_URL}, ${MAX_FETCH_HEADERS} headers of ${MAX_FETCH_HEADER_BYTES} bytes in all)`]);
+      return;
+    }
     const request = ok
       ? { method: method as string, url: url as string, headers: headers as string[], body: body === null ? null : new Uint8Array(body as ArrayBuffer), redirect: redirect as 'follow' | 'manual' | 'error' }
       : null;

@@ -12,10 +12,11 @@ import { bootIsolate, compileFunction, disposeIsolate, runFunction, type BootedI
 import type { CodeCache } from './code-cache.js';
 import { Crossing, stackLines } from './crossing.js';
 import { HostWork } from './host-work.js';
+import { LogGate, type LogLimits } from './log-gate.js';
+import type { LimitCounters } from '../../core/limit-counters.js';
 import { classifyV8Failure } from './v8-failure.js';
 
 const MB = 1024 * 1024;
-const MAX_LOG_LINE = 16 * 1024;
 
 /** How isolates behave, from the server's settings (no global state: each instance is given them). */
 export interface IsolateSettings {
@@ -25,6 +26,14 @@ export interface IsolateSettings {
   maxFetchBytes: number;
   /** Where the functions' console lines go. */
   sink: LogSink;
+  /** Log lines and bytes a call, bytes a second an instance (enforced here, not only in the isolate). */
+  logLimits: LogLimits;
+  /** What the channel bounds dropped or refused (metrics). */
+  counters: LimitCounters;
+  /** Largest result or web response body a call may answer with (ResultTooLarge past it). */
+  maxResultBytes: number;
+  /** An error's message and its stack trace are each cut to this (bytes). */
+  maxErrorBytes: number;
 }
 
 export class IsolateInstance extends PoolMember implements CallableInstance {
@@ -36,6 +45,7 @@ export class IsolateInstance extends PoolMember implements CallableInstance {
   private initRequestId = '';
   private readonly crossing: Crossing;
   private readonly host: HostWork;
+  private readonly logs: LogGate;
 
   private constructor(
     private readonly booted: BootedIsolate,
@@ -43,8 +53,19 @@ export class IsolateInstance extends PoolMember implements CallableInstance {
     private readonly settings: IsolateSettings,
   ) {
     super('i');
-    this.crossing = new Crossing(booted.isolate, booted.refs, this, settings.batching);
+    this.crossing = new Crossing(booted.isolate, booted.refs, this, settings.batching, {
+      maxResultBytes: settings.maxResultBytes, maxErrorBytes: settings.maxErrorBytes,
+      counted: (what) => settings.counters.count(what, this.functionName),
+    });
     this.host = new HostWork(booted.isolate, booted.refs, this, settings.maxFetchBytes);
+    this.logs = new LogGate(settings.logLimits, {
+      line: (rid, stream, t, text) => settings.sink(this.functionName, rid, stream, t, text),
+      dropped: (lines, bytes) => {
+        settings.counters.count('logDroppedLines', this.functionName, lines);
+        settings.counters.count('logDroppedBytes', this.functionName, bytes);
+      },
+      requestIdOf: (rid) => (typeof rid === 'string' && rid.length > 0 && rid.length <= 64 ? rid : this.initRequestId),
+    });
   }
 
   get isolate(): ivm.Isolate {
@@ -55,20 +76,12 @@ export class IsolateInstance extends PoolMember implements CallableInstance {
   static async prewarm(memoryMb: number, runtime: RuntimeScript, settings: IsolateSettings, preload = false): Promise<IsolateInstance> {
     let inst: IsolateInstance | null = null;
     const booted = await bootIsolate(memoryMb, runtime, {
-      log: (rid, stream, t, msg) => inst?.consoleLine(rid, stream, t, msg),
+      log: (batch) => inst?.logs.batch(batch),
       result: (rid, r) => inst?.crossing.lateResult(rid, r),
       host: (a) => inst?.host.op(a),
-    }, preload);
+    }, preload, LogGate.runtimeLimits(settings.logLimits));
     inst = new IsolateInstance(booted, memoryMb, settings);
     return inst;
-  }
-
-  /** A console line from the isolate: every argument checked (types, sizes, times). */
-  private consoleLine(rid: unknown, stream: unknown, t: unknown, msg: unknown): void {
-    const id = typeof rid === 'string' && rid.length <= 64 ? rid : '';
-    const time = typeof t === 'number' && Number.isFinite(t) && Math.abs(t - Date.now()) < 86_400_000 ? t : Date.now();
-    const text = typeof msg === 'string' ? (msg.length > MAX_LOG_LINE ? msg.slice(0, MAX_LOG_LINE) : msg) : String(msg).slice(0, MAX_LOG_LINE);
-    this.settings.sink(this.functionName, id || this.initRequestId, stream === 1 ? 1 : 0, time, text);
   }
 
   /**
@@ -92,7 +105,7 @@ export class IsolateInstance extends PoolMember implements CallableInstance {
     // Module init's wall-clock deadline (calls have theirs in the crossing).
     const timer = setTimeout(() => this.kill('timeout'), fn.spec.timeoutMs);
     try {
-      this.kinds = await runFunction(this.booted, compiled.script, fn);
+      this.kinds = await runFunction(this.booted, compiled.script, fn, this.settings.maxResultBytes);
     } catch (err) {
       throw err instanceof HearthError ? err : this.initError(err, fn, started);
     } finally {
@@ -116,7 +129,8 @@ export class IsolateInstance extends PoolMember implements CallableInstance {
 
   /** Runs one call (crossing.ts); the function's own errors come back as a CallError. */
   call(req: CallRequest): Promise<RunResult> {
-    return this.crossing.call(req);
+    // The call's log counts go when it ends (with a marker line if it dropped any).
+    return this.crossing.call(req).finally(() => this.logs.end(req.requestId));
   }
 
   // ---- what the crossing and the host work need of it ---------------------------------------
@@ -168,7 +182,10 @@ export class IsolateInstance extends PoolMember implements CallableInstance {
     const e = this.runError(err, startedAt);
     if (e.type === 'Timeout' || e.type === 'OutOfMemory') return e;
     const stack = err instanceof Error && err.stack ? stackLines(err.stack) : [];
-    return new HearthError('FunctionInitError', `${fn.name}: the code failed to load: ${err instanceof Error ? err.message : String(err)}`, { functionStack: stack });
+    const message = err instanceof Error ? err.message : String(err);
+    const max = this.settings.maxErrorBytes;
+    if (message.length > max) this.settings.counters.count('errorsTruncated', this.functionName);
+    return new HearthError('FunctionInitError', `${fn.name}: the code failed to load: ${message.length > max ? `${message.slice(0, max)}…[truncated]` : message}`, { functionStack: stack.slice(0, 200) });
   }
 
   // ---- the end --------------------------------------------------------------------------------

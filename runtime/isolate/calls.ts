@@ -22,6 +22,13 @@ const g = globalThis as Record<string, unknown>;
 const hostFn = g[HostGlobal.host] as HostFn | undefined;
 delete g[HostGlobal.host];
 
+let onCallEnd: (requestId: string) => void = () => {};
+
+/** What else happens when a call ends (its console lines go to the host). */
+export function setCallEndHook(hook: (requestId: string) => void): void {
+  onCallEnd = hook;
+}
+
 /** Sends a HostOp (fire and forget; the host checks every argument). */
 export function host(op: number, ...args: unknown[]): void {
   if (hostFn !== undefined) hostFn(op, ...args);
@@ -50,6 +57,7 @@ export function begin(requestId: string, deadline: number): void {
  * ended meanwhile: with several calls in flight, attribution is approximate; see the README).
  */
 export function end(requestId: string, prevId: string, prevDeadline: number, onIdle: () => void): void {
+  onCallEnd(requestId);
   if (calls.inFlight === 1) { calls.current = ''; calls.deadline = 0; }
   else if (calls.current === requestId) { calls.current = prevId; calls.deadline = prevDeadline; }
   callEnded(onIdle);

@@ -3,20 +3,33 @@
 // deliver) through a global that it then deletes, installs console and the web platform APIs, and
 // keeps every host handle in closures that user code cannot reach.
 
-import { BATCH_SETTLE_TURNS, Deliver, Encoding, HostGlobal, HostOp, ModuleKind, Outcome, WebField, type FailureTuple, type ResultTuple, type WebResponseTuple } from '../protocol.js';
-import { begin, calls, end, host } from './calls.js';
+import { BATCH_SETTLE_TURNS, Deliver, Encoding, HostGlobal, HostOp, LogLimit, ModuleKind, Outcome, WebField, type FailureTuple, type ResultTuple, type WebResponseTuple } from '../protocol.js';
+import { begin, calls, end, host, setCallEndHook } from './calls.js';
 import { decodeEvent, encodeResult } from './codec.js';
-import { formatValue, makeConsole, type LogSink } from './console.js';
+import { formatValue, LogBuffer, makeConsole, type LogBatchSink } from './console.js';
 import { CallTail, incomingRequest, lambdaUrlEvent, lambdaUrlResult, responseTuple, tailDone, type WorkersModule } from './web-call.js';
 import { fetchDone, fetchFailed, dropAllFetches } from './web/fetch.js';
 import { installGlobals, preloadGlobals } from './web/globals.js';
+import { installWasmMemoryLimit } from './wasm-memory.js';
 import { clearTimeout, dropAllTimers, fireTimers, setTimeout } from './web/timers.js';
 
 type Handler = (event: unknown, context: unknown, callback?: (err: unknown, result?: unknown) => void) => unknown;
 
 const g = globalThis as Record<string, unknown>;
-const sink = g[HostGlobal.log] as LogSink;
+const sink = g[HostGlobal.log] as LogBatchSink;
 delete g[HostGlobal.log];
+const logLimits = g[HostGlobal.limits];
+delete g[HostGlobal.limits];
+// V8's full GC (the host sets --expose-gc): only the WebAssembly memory bound uses it.
+const fullGc = typeof g.gc === 'function' ? g.gc as () => void : undefined;
+// V8 makes it a non-configurable property: it stays, holding undefined.
+if (fullGc !== undefined) g.gc = undefined;
+/** Set when a WebAssembly memory was refused: every call on this instance then fails OutOfMemory. */
+let outOfMemory = '';
+{
+  const mb = Array.isArray(logLimits) ? logLimits[LogLimit.memoryMb] : undefined;
+  if (typeof mb === 'number' && mb > 0) installWasmMemoryLimit(mb, fullGc, (message) => { outOfMemory = message; });
+}
 const resultSink = g[HostGlobal.result] as (requestId: string, result: Result) => void;
 delete g[HostGlobal.result];
 const seed = g[HostGlobal.seed];
@@ -32,9 +45,13 @@ let functionName = '';
 let functionVersion = '';
 let memoryLimitInMb = 0;
 let timeLimitInMs = 0;
+/** Largest result the host takes (it checks again): a larger one does not even cross. */
+let maxResultBytes = Infinity;
 
 const logTarget = { currentRequestId: () => calls.current };
-const console_ = makeConsole(sink, logTarget);
+const logs = new LogBuffer(sink, logLimits);
+setCallEndHook((requestId) => logs.endCall(requestId));
+const console_ = makeConsole(logs, logTarget);
 Object.defineProperty(globalThis, 'console', {
   value: console_, writable: true, configurable: true, enumerable: false,
 });
@@ -50,6 +67,7 @@ const PromiseCtor = Promise;
 // User code may replace these; the runtime keeps the originals.
 const promiseThen = Promise.prototype.then;
 const jsonStringify = JSON.stringify;
+const reflectApply = Reflect.apply;
 
 /** Never throws, whatever was thrown (getters that throw, objects without a string form…). */
 function errorTuple(code: number, err: unknown): [number, string, string, string] {
@@ -73,8 +91,10 @@ function isWorkersModule(v: unknown): v is WorkersModule {
  * Binds the handler. Returns what the module offers (ModuleKind bits), or a string that says why
  * it offers nothing. `flatEnv`: the function's env vars as [name, value, ...].
  */
-function load(mod: Record<string, unknown> | undefined, exportName: string, name: string, version: string, memoryMb: number, timeoutMs: number, flatEnv: string[]): string | number {
+function load(mod: Record<string, unknown> | undefined, exportName: string, name: string, version: string, memoryMb: number, timeoutMs: number, flatEnv: string[], resultLimit?: number): string | number {
+  if (typeof resultLimit === 'number' && resultLimit > 0) maxResultBytes = resultLimit;
   functionName = name; functionVersion = version; memoryLimitInMb = memoryMb; timeLimitInMs = timeoutMs;
+  logs.endCall(''); // module init's lines (and what it dropped) go now
   const e: Record<string, string> = {};
   for (let i = 0; i + 1 < flatEnv.length; i += 2) e[flatEnv[i]!] = flatEnv[i + 1]!;
   env = Object.freeze(e);
@@ -183,7 +203,8 @@ function invokeBatch(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[]
     };
     for (let i = 0; i < n; i++) {
       const rid = requestIds[i]!;
-      const answer = (r: Result) => {
+      const answer = (res: Result) => {
+        const r = bounded(res);
         if (remember(rid, r)) return; // already answered (the host asked for it again)
         if (returned) return resultSink(rid, r);
         out[i] = r;
@@ -228,6 +249,15 @@ function resultBytes(r: Result): number {
   return r[0] === Outcome.webResponse ? (r as WebResponseTuple)[WebField.body].byteLength + 256 : 256;
 }
 
+/** A result past the host's limit becomes its failure here, before its bytes cross. */
+function bounded(r: Result): Result {
+  if (outOfMemory !== '') return [Outcome.outOfMemory, 'OutOfMemory', outOfMemory, ''];
+  const bytes = r instanceof ArrayBuffer ? r.byteLength : r[0] === Outcome.webResponse ? (r as WebResponseTuple)[WebField.body].byteLength : 0;
+  if (bytes <= maxResultBytes) return r;
+  const what = r instanceof ArrayBuffer ? 'result' : 'response body';
+  return [Outcome.tooLarge, 'ResultTooLarge', `the function's ${what} is ${bytes} bytes, more than the ${maxResultBytes} bytes allowed`, ''];
+}
+
 /** Keeps a finished call's result; true when it was answered here (the host had asked for it). */
 function remember(rid: string, r: Result): boolean {
   const bytes = resultBytes(r);
@@ -247,8 +277,10 @@ function remember(rid: string, r: Result): boolean {
 
 /** A call answered by its own crossing (not a batch): remembered too. */
 function tracked(rid: string, p: Promise<Result>): Promise<Result> {
-  promiseThen.call(p, (r: Result) => { remember(rid, r); }, noop);
-  return p;
+  // Reflect.apply, captured: the function may have replaced Function.prototype.call.
+  const out = reflectApply(promiseThen, p, [bounded]) as Promise<Result>;
+  reflectApply(promiseThen, out, [(r: Result) => { remember(rid, r); }, noop]);
+  return out;
 }
 
 const LOST: Failure = [Outcome.functionError, 'ResultLost', 'a promise was rejected with no handler during this call, and its result was not kept', ''];
@@ -379,6 +411,14 @@ async function invokeScheduled(cron: string, scheduledTime: number, event: Array
 
 /** The host delivers the outcome of a HostOp (a timer went off, a fetch answered…). */
 function deliver(kind: number, id: number | string, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown): void {
+  try {
+    deliverOne(kind, id, a, b, c, d, e, f);
+  } finally {
+    logs.flushPending();
+  }
+}
+
+function deliverOne(kind: number, id: number | string, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown): void {
   switch (kind) {
     case Deliver.timer: return fireTimers();
     case Deliver.fetchOk: return fetchDone(id as number, a as number, b as string, c as string[], d as ArrayBuffer, e as string, f as boolean);

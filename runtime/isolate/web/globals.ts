@@ -16,7 +16,7 @@ import { Headers } from './headers.js';
 import { Request } from './request.js';
 import { Response } from './response.js';
 import { clearInterval, clearTimeout, setInterval, setTimeout, uncaught } from './timers.js';
-import { defineLazyGlobal, loadCrypto, urlModule } from './lazy.js';
+import { defineLazyGlobals, loadCrypto, urlModule } from './lazy.js';
 
 /** Loads what is otherwise loaded on first use (pre-warmed isolates do this ahead of any call). */
 export function preloadGlobals(): void {
@@ -64,12 +64,8 @@ export function installGlobals(seed: Uint8Array, report: (where: string, err: un
     Object.defineProperty(globalThis, name, { value, writable: true, configurable: true, enumerable: false });
   }
   // Loaded on first use (see lazy.ts).
-  defineLazyGlobal('URL', () => urlModule().URL);
-  defineLazyGlobal('URLSearchParams', () => urlModule().URLSearchParams);
-  defineLazyGlobal('crypto', () => crypto().crypto);
-  defineLazyGlobal('Crypto', () => crypto().Crypto);
-  defineLazyGlobal('SubtleCrypto', () => crypto().SubtleCrypto);
-  defineLazyGlobal('CryptoKey', () => crypto().CryptoKey);
+  defineLazyGlobals(() => ({ ...urlModule() }), ['URL', 'URLSearchParams']);
+  defineLazyGlobals(() => ({ ...crypto() }), ['crypto', 'Crypto', 'SubtleCrypto', 'CryptoKey']);
   // Workers and service workers name the global scope `self`.
   Object.defineProperty(globalThis, 'self', { value: globalThis, writable: true, configurable: true, enumerable: false });
   Object.defineProperty(globalThis, 'navigator', {

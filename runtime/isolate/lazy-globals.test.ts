@@ -1,0 +1,52 @@
+// The lazy web globals (URL, URLSearchParams, crypto…) in an isolate that was NOT preloaded, as a
+// cold start on a non-default memoryMb gets one (or any once the reserve is used up): whichever
+// is touched first, the others are whole afterwards (issue 15, point 17: touching URLSearchParams
+// first used to leave URL undefined for the isolate's whole life).
+
+import { build } from 'esbuild';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, test } from 'vitest';
+import { bootIsolate, disposeIsolate, type BootedIsolate, type RuntimeScript } from '../../pool/isolate/boot.js';
+
+let runtime: RuntimeScript | null = null;
+async function theRuntime(): Promise<RuntimeScript> {
+  if (runtime !== null) return runtime;
+  // Bundled as scripts/build-runtime.mjs bundles it.
+  const out = await build({
+    entryPoints: [fileURLToPath(new URL('./index.ts', import.meta.url))], bundle: true, write: false, format: 'iife',
+    platform: 'browser', target: 'es2022', minify: true, keepNames: true, legalComments: 'none', logLevel: 'silent',
+    define: { 'process.env.NODE_ENV': '"production"' },
+  });
+  return (runtime = { source: out.outputFiles[0]!.text, cachedData: null });
+}
+
+const noHost = { log() {}, result() {}, host() {} };
+let booted: BootedIsolate | null = null;
+afterEach(() => { if (booted) disposeIsolate(booted); booted = null; });
+
+async function blank(): Promise<BootedIsolate> {
+  return (booted = await bootIsolate(64, await theRuntime(), noHost, false));
+}
+
+describe('lazy web globals in an isolate that was not preloaded', () => {
+  test('URLSearchParams first: URL is still there, and both work', async () => {
+    const b = await blank();
+    expect(await b.context.eval(`typeof URLSearchParams + ',' + typeof URL`, { copy: true })).toBe('function,function');
+    expect(await b.context.eval(`new URL('/a?x=1', 'https://h.example').searchParams.get('x') + new URLSearchParams('y=2').get('y')`, { copy: true })).toBe('12');
+  });
+
+  test('URL first, then URLSearchParams', async () => {
+    const b = await blank();
+    expect(await b.context.eval(`typeof URL + ',' + typeof URLSearchParams + ',' + (new URL('https://h.example/p').pathname)`, { copy: true })).toBe('function,function,/p');
+  });
+
+  test('SubtleCrypto first: crypto is still there', async () => {
+    const b = await blank();
+    expect(await b.context.eval(`typeof SubtleCrypto + ',' + typeof crypto.getRandomValues + ',' + typeof CryptoKey`, { copy: true })).toBe('function,function,function');
+  });
+
+  test('a global the function assigned before the load stays as it assigned it', async () => {
+    const b = await blank();
+    expect(await b.context.eval(`URL = 'mine'; typeof URLSearchParams + ',' + URL`, { copy: true })).toBe('function,mine');
+  });
+});
