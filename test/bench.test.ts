@@ -35,3 +35,33 @@ it('npm run bench (tiny) runs every part and writes JSON, Markdown and SVG plots
     rmSync(out, { recursive: true, force: true });
   }
 }, 300_000);
+
+// The hostile and soak sections run only when named; each gets a tiny run here so neither rots
+// (its figures are the bench's, not asserted).
+it('npm run bench --only hostile,soak (tiny) measures the attacks it names and a short soak', () => {
+  const out = mkdtempSync(join(tmpdir(), 'hearth-bench-out-'));
+  try {
+    const r = spawnSync(process.execPath, ['--no-node-snapshot', join(ROOT, 'dist/bench/run.js'), '--tiny', '--out', out,
+      '--only', 'hostile,soak', '--hostile-attacks', 'redos,header-spoof', '--hostile-window', '2', '--soak-minutes', '0.6'],
+    { cwd: ROOT, encoding: 'utf8', timeout: 280_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const json = readdirSync(out).find((f) => f.endsWith('.json'))!;
+    const result = JSON.parse(readFileSync(join(out, json), 'utf8'));
+    const attacks = result.hostile.attacks as { id: string; skipped?: string; p99Ratio?: number; rss?: unknown; spoofedOnWire?: string[] }[];
+    expect(attacks.map((a) => a.id).sort()).toEqual(['header-spoof', 'redos']);
+    for (const a of attacks) {
+      expect(a.skipped, a.id).toBeUndefined();
+      expect(a.p99Ratio, a.id).toBeGreaterThan(0);
+      expect(a.rss, a.id).toBeTruthy();
+    }
+    // What the host writes is the host's: no forged header reaches the wire.
+    expect(attacks.find((a) => a.id === 'header-spoof')!.spoofedOnWire).toEqual([]);
+    expect(result.soak.samples.length).toBeGreaterThan(3);
+    expect(result.soak.faults.length).toBeGreaterThanOrEqual(1);
+    const md = readFileSync(join(out, 'latest.md'), 'utf8');
+    expect(md).toContain('Hostile tenants');
+    expect(md).toContain('Soak');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+}, 300_000);
