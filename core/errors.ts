@@ -59,11 +59,13 @@ export class HearthError extends Error {
   readonly functionError: boolean;
   /** What the body's errorType says: the kind, or the function's own error name (e.g. TypeError). */
   readonly errorType: string;
+  /** Seconds after which a refused request may be tried again (a Retry-After header), when the refusal is temporary. */
+  readonly retryAfterS: number | undefined;
 
   constructor(
     type: ErrorType,
     message: string,
-    opts: { functionStack?: string[]; functionError?: boolean; errorType?: string } = {},
+    opts: { functionStack?: string[]; functionError?: boolean; errorType?: string; retryAfterS?: number } = {},
   ) {
     super(message);
     this.name = 'HearthError';
@@ -72,6 +74,7 @@ export class HearthError extends Error {
     this.errorType = opts.errorType ?? type;
     this.functionStack = opts.functionStack;
     this.functionError = opts.functionError ?? false;
+    this.retryAfterS = opts.retryAfterS;
   }
 }
 
