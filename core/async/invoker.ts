@@ -93,6 +93,8 @@ export class AsyncInvoker {
   private readonly running = new Map<string, number>();
   /** id → the record of an event running here (its freshest state). */
   private readonly live = new Map<string, EventRecord>();
+  /** id → the write of an attempt's outcome in progress (the live record already shows it). */
+  private readonly settling = new Map<string, Promise<void>>();
   private stopping = false;
   private loopDone: Promise<void> = Promise.resolve();
   private idleWaiters: (() => void)[] = [];
@@ -136,6 +138,14 @@ export class AsyncInvoker {
 
   /** The record of an async event (null: not one), as GET /v1/invocations/{id} shows it. */
   async view(id: string): Promise<Record<string, unknown> | null> {
+    // An outcome being written is shown once it is stored, never before: a caller that sees
+    // "failed" finds the dead letter, and the queue's figures no longer count the event.
+    const settling = this.settling.get(id);
+    if (settling) {
+      await settling.catch(() => undefined);
+      const stored = await this.queue.get(id);
+      return stored ? eventView(stored, []) : null;
+    }
     const live = this.live.get(id);
     const rec = live ?? await this.queue.get(id);
     if (!rec) return null;
@@ -242,8 +252,10 @@ export class AsyncInvoker {
       if (rec.kind === 'invoke') followUps = this.destinations(rec, fn, d.condition, now);
     }
     this.metrics?.asyncAttempt(rec.functionName, rec.kind === 'deliver', rec.status === 'queued' ? 'retried' : rec.status === 'succeeded' ? 'succeeded' : 'failed');
+    const settled = this.queue.settle(rec, followUps);
+    this.settling.set(rec.id, settled);
     try {
-      await this.queue.settle(rec, followUps);
+      await settled;
     } catch (err) {
       // Not stored: the queue still has it as running, so it runs again after a restart (or on
       // another replica once this one's hold lapses). Nothing better is safe here.
@@ -253,6 +265,7 @@ export class AsyncInvoker {
       if (n === 0) this.running.delete(rec.bucket);
       else this.running.set(rec.bucket, n);
       this.live.delete(rec.id);
+      this.settling.delete(rec.id);
       this.queue.wake();
       if (this.live.size === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
