@@ -118,7 +118,7 @@ for (const queue of ['embedded', 'redis'] as const) {
 
     it('answers 429 past the byte bound (v1 and the Lambda API), and accepts again once drained', async () => {
       // One event at a time, each taking a while: what is sent fills the queue.
-      await deployOk(h(), 'slow', jsSource('exports.handler = async () => { await new Promise((r) => setTimeout(r, 300)); return 1; };', { asyncConcurrency: 1 }));
+      await deployOk(h(), 'slow', jsSource('exports.handler = async () => { await new Promise((r) => setTimeout(r, 800)); return 1; };', { asyncConcurrency: 1 }));
       const payload = JSON.stringify({ pad: 'y'.repeat(200 * 1024) });
       let refused: Response | null = null;
       let sent = 0;
