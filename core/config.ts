@@ -83,6 +83,10 @@ export const ConfigSchema = z.strictObject({
   asyncRetryMaxMs: z.number().int().min(1).default(300_000),
   /** How long an event that succeeded stays on record (failed ones stay as dead letters). */
   asyncRetentionMs: z.number().int().min(1_000).default(86_400_000),
+  /** How long a dead letter (a failed async event, with its payload) is kept: SQS's longest retention. */
+  asyncDeadLetterRetentionMs: z.number().int().min(1_000).default(14 * 24 * 60 * 60 * 1000),
+  /** Payload bytes of queued and running async events at most; past it an Event call is 429. */
+  asyncQueueMaxBytes: z.number().int().min(1024).default(1024 * 1024 * 1024),
   /** An Idempotency-Key repeated for the same function within this window queues nothing. */
   idempotencyWindowMs: z.number().int().min(1_000).default(600_000),
   /** Log text one call may write (bytes, counted as characters plus 32 a line), and lines; past either its lines are dropped. */
@@ -157,7 +161,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'asyncConcurrency', kind: 'int', arg: 'n', help: 'async events of one function running at once (a spec\'s asyncConcurrency overrides)' },
   { key: 'asyncRetryBaseMs', kind: 'int', arg: 'ms', help: 'delay before an async event\'s first retry; doubled for each next one, with jitter' },
   { key: 'asyncRetryMaxMs', kind: 'int', arg: 'ms', help: 'longest delay between retries of an async event' },
-  { key: 'asyncRetentionMs', kind: 'int', arg: 'ms', help: 'how long a succeeded async event stays on record (failed ones stay as dead letters until redriven or deleted)' },
+  { key: 'asyncRetentionMs', kind: 'int', arg: 'ms', help: 'how long a succeeded async event stays on record (without its payload)' },
+  { key: 'asyncDeadLetterRetentionMs', kind: 'int', arg: 'ms', help: 'how long a failed async event (a dead letter, with its payload) is kept unless redriven or deleted' },
+  { key: 'asyncQueueMaxBytes', kind: 'int', arg: 'bytes', help: 'payload bytes of async events queued or running at most; past it Event calls are 429' },
   { key: 'idempotencyWindowMs', kind: 'int', arg: 'ms', help: 'an Idempotency-Key repeated for a function within this window queues nothing' },
   { key: 'logBytesPerCall', kind: 'int', arg: 'bytes', help: 'log text one call may write (characters, plus 32 a line); later lines are dropped, with a marker line' },
   { key: 'logLinesPerCall', kind: 'int', arg: 'n', help: 'log lines one call may write; later lines are dropped, with a marker line' },

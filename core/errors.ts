@@ -71,7 +71,7 @@ export class HearthError extends Error {
   readonly functionError: boolean;
   /** What the body's errorType says: the kind, or the function's own error name (e.g. TypeError). */
   readonly errorType: string;
-  /** Seconds for a Retry-After header (a 503 the caller may simply retry). */
+  /** Seconds after which a refused request may be tried again (a Retry-After header), when the refusal is temporary. */
   readonly retryAfterS: number | undefined;
 
   constructor(

@@ -4,7 +4,7 @@
 
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AsyncInvoker } from './async/invoker.js';
+import { AsyncInvoker, eventBodyLimit } from './async/invoker.js';
 import { EmbeddedQueue } from './async/embedded-queue.js';
 import type { Queue } from './async/queue.js';
 import { RedisQueue } from './async/redis-queue.js';
@@ -99,8 +99,8 @@ export class Hearth {
 
     // Async events' durable queue (opened below: events a previous run held become runnable again).
     const queue: Queue = config.queue === 'redis'
-      ? new RedisQueue({ url: config.queueUrl!, retentionMs: config.asyncRetentionMs, claimTimeoutMs: config.queueClaimTimeoutMs })
-      : new EmbeddedQueue(join(data.root, 'queue'), config.asyncRetentionMs);
+      ? new RedisQueue({ url: config.queueUrl!, retentionMs: config.asyncRetentionMs, claimTimeoutMs: config.queueClaimTimeoutMs, deadLetterRetentionMs: config.asyncDeadLetterRetentionMs })
+      : new EmbeddedQueue(join(data.root, 'queue'), config.asyncRetentionMs, config.asyncDeadLetterRetentionMs);
     const httpCounters = new HttpCounters();
     const metrics = new Metrics({ backends: () => tiers.all(), asyncQueue: () => queue.stats(), http: httpCounters, limits: counters, records });
 
@@ -121,7 +121,8 @@ export class Hearth {
     registry.restore();
     await queue.open();
     const asyncInvoker = new AsyncInvoker(queue, catalog, dispatcher, records, {
-      maxQueued: config.asyncQueueSize, concurrency: config.asyncConcurrency, idempotencyWindowMs: config.idempotencyWindowMs,
+      maxQueued: config.asyncQueueSize, maxQueuedBytes: config.asyncQueueMaxBytes, maxEventBytes: eventBodyLimit(config),
+      concurrency: config.asyncConcurrency, idempotencyWindowMs: config.idempotencyWindowMs,
       retryBaseMs: config.asyncRetryBaseMs, retryMaxMs: config.asyncRetryMaxMs, maxFetchBytes: config.maxBodyBytes,
     }, metrics);
 

@@ -118,6 +118,10 @@ export class Metrics implements FunctionListener {
   private readonly asyncPerFunction = new Map<string, AsyncPerFunction>();
   /** Destination deliveries (HTTP POSTs) by attempt outcome. */
   private readonly deliveries = new Float64Array(ASYNC_OUTCOMES.length);
+  /** Event calls refused because the async queue was full, by the bound that refused them. */
+  private readonly asyncRefusals = { events: 0, bytes: 0 };
+  /** Destination chains stopped at the depth limit, by the function whose destination was not run. */
+  private readonly chainsStopped = new Map<string, number>();
   constructor(private readonly sources: MetricSources) {
     const backends = () => sources.backends();
     const registers = [this.registry];
@@ -214,6 +218,20 @@ export class Metrics implements FunctionListener {
       });
       scraped(this.registry, 'hearth_invocation_record_log_dropped_bytes_total', 'Log text not kept on invocation records (past a record\'s 64 KiB or 1,000 lines, or taken from the oldest records to stay within --record-log-bytes).', 'counter', () => [{ labels: {}, value: records.droppedLogBytes }]);
     }
+    asyncGauge('hearth_async_queue_bytes', 'Payload bytes of the async events queued or running (what --async-queue-max-bytes bounds; with Redis: across every replica).', (q) => q.bytes);
+    new Counter({
+      name: 'hearth_async_dead_letters_expired_total', help: 'Async dead letters removed because they passed --async-dead-letter-retention-ms (by this process).', registers,
+      async collect() {
+        const s = await read();
+        if (s === null) return;
+        this.reset();
+        this.inc(s.deadLettersExpired);
+      },
+    });
+    scraped(this.registry, 'hearth_async_enqueue_refused_total', 'Event calls refused (429) because the async queue was full, by the bound: events (--async-queue-size) or bytes (--async-queue-max-bytes).', 'counter',
+      () => (['events', 'bytes'] as const).map((limit) => ({ labels: { limit }, value: this.asyncRefusals[limit] })));
+    scraped(this.registry, 'hearth_async_chains_stopped_total', 'Destination chains stopped at the depth limit (the next event stored as a dead letter, ChainDepthExceeded), by the function whose destination was not run.', 'counter',
+      () => [...this.chainsStopped].map(([name, n]) => ({ labels: { function: name }, value: n })));
     collectDefaultMetrics({ register: this.registry });
   }
 
@@ -269,6 +287,14 @@ export class Metrics implements FunctionListener {
     else this.asyncOf(functionName).attempts[i]!++;
   }
 
+  asyncRefused(limit: 'events' | 'bytes'): void {
+    this.asyncRefusals[limit]++;
+  }
+
+  asyncChainStopped(functionName: string): void {
+    this.chainsStopped.set(functionName, (this.chainsStopped.get(functionName) ?? 0) + 1);
+  }
+
   /** After a call ended (core/call-recorder.ts: the one place). */
   observe(runtime: string, functionName: string, out: CallOutcome): void {
     let f = this.perFunction.get(functionName);
@@ -294,6 +320,7 @@ export class Metrics implements FunctionListener {
     this.perFunction.delete(functionName);
     this.asyncPerFunction.delete(functionName);
     this.sources.limits?.forget(functionName);
+    this.chainsStopped.delete(functionName);
   }
 
   text(): Promise<string> {

@@ -2,6 +2,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployOk, jsSource, startHearth, type Hearth } from './support/hearth.js';
+import { until, waitFor } from './support/until.js';
 
 let h: Hearth;
 beforeAll(async () => {
@@ -69,13 +70,18 @@ describe('GET /metrics', () => {
       }
     }
     for (const id of ids) {
-      for (let i = 0; i < 400; i++) {
+      await until(async () => {
         const v = await (await fetch(`${h.url}/v1/invocations/${id}`)).json() as { status: string };
-        if (v.status === 'succeeded' || v.status === 'failed') break;
-        await new Promise((r) => setTimeout(r, 25));
-      }
+        return v.status === 'succeeded' || v.status === 'failed';
+      }, 20_000, `event ${id} to finish`);
     }
-    const m = await scrape();
+    // GET /v1/invocations answers from the running event's record, whose status is final just
+    // before its outcome is written to the queue; the queue counts the event as queued or running
+    // until that write is done (it would run again after a crash before it). Wait for the queue.
+    const m = await waitFor(async () => {
+      const text = await scrape();
+      return value(text, 'hearth_async_queue_events') === 0 && value(text, 'hearth_async_running_events') === 0 && text;
+    }, 20_000, 'the async queue to be empty');
     expectSeries(m, {
       'hearth_async_events_enqueued_total{function="evok"}': 2,
       'hearth_async_events_enqueued_total{function="evbad"}': 1,
@@ -85,6 +91,10 @@ describe('GET /metrics', () => {
       'hearth_async_deliveries_total{outcome="succeeded"}': 0,
       'hearth_async_queue_events': 0,
       'hearth_async_running_events': 0,
+      'hearth_async_queue_bytes': 0,
+      'hearth_async_dead_letters_expired_total': 0,
+      'hearth_async_enqueue_refused_total{limit="events"}': 0,
+      'hearth_async_enqueue_refused_total{limit="bytes"}': 0,
       // Each attempt is a call too.
       'hearth_invocations_total{function="evbad",outcome="function_error"}': 2,
     });

@@ -14,24 +14,30 @@
 //
 // Layout: `events` (id → EventRecord, msgpack), `idem` ([function, key] → first id, body hash,
 // expiry) and `index`, ordered keys only: ['d', function, failedAt, id] dead letters,
-// ['f', finishedAt, id] finished successes (to expire), ['i', expiresAt, function, key]
-// idempotency keys (to expire). What is due is kept in memory (a heap per bucket), rebuilt from
-// `events` at open; so is the count of pending events.
+// ['x', failedAt, function, id] the same dead letters by age (to expire), ['f', finishedAt, id]
+// finished successes (to expire), ['i', expiresAt, function, key] idempotency keys (to expire).
+// What is due is kept in memory (a heap per bucket), rebuilt from `events` at open; so are the
+// count and the payload bytes of pending events.
+//
+// Disk: a success is stored without its payload (nothing reads it again: only a dead letter can
+// be redriven), and removed after the retention; a dead letter keeps its payload (for a redrive)
+// until the dead-letter retention. The sweep that removes them walks only the ordered index, in
+// batches, off the call path.
 
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { HearthError } from '../errors.js';
 import { log } from '../log.js';
 import {
-  closeInterrupted, isTerminal, redriven, startAttempt,
+  closeInterrupted, DEFAULT_DEAD_LETTER_RETENTION_MS, isTerminal, QueueFull, redriven, startAttempt, sweepInterval,
   type EnqueueOptions, type EnqueueResult, type EventRecord, type Queue, type QueueStats,
 } from './queue.js';
 
 interface IdemEntry { id: string; hash: string | null; expiresAt: number }
 type IndexKey = (string | number)[];
 
-/** How often expired records and idempotency keys are removed, and at most how many per pass. */
-const SWEEP_MS = 30_000;
-const SWEEP_BATCH = 10_000;
+/** At most how many expired records (of each kind) one sweep pass removes; a full batch is followed by another pass at once. */
+const SWEEP_BATCH = 1_000;
+const NO_BYTES = new Uint8Array(0);
 
 export class EmbeddedQueue implements Queue {
   readonly kind = 'embedded' as const;
@@ -43,7 +49,10 @@ export class EmbeddedQueue implements Queue {
   private readonly due = new Map<string, DueHeap>();
   /** Queued and running events, plus enqueues in progress (what maxQueued bounds). */
   private pending = 0;
+  /** Payload bytes of the pending events (what maxBytes bounds). */
+  private pendingBytes = 0;
   private held = 0;
+  private deadLettersExpired = 0;
   /**
    * Events a redrive or discard is changing. lmdb-js shows a write to get() only once it is
    * committed, so the stored status alone cannot keep two overlapping redrives from both queueing
@@ -54,9 +63,15 @@ export class EmbeddedQueue implements Queue {
   /** Idempotency keys whose first event is being written: a second one waits for it. */
   private readonly keysInFlight = new Map<string, { hash: string | null; written: Promise<string> }>();
   private sweepTimer: NodeJS.Timeout | null = null;
+  /** A sweep's write is in progress (the next pass waits for it, so none removes a key twice). */
+  private sweeping = false;
   private closed = false;
 
-  constructor(private readonly path: string, private readonly retentionMs: number) {}
+  constructor(
+    private readonly path: string,
+    private readonly retentionMs: number,
+    private readonly deadLetterRetentionMs: number = DEFAULT_DEAD_LETTER_RETENTION_MS,
+  ) {}
 
   async open(): Promise<void> {
     this.root = open({ path: this.path, overlappingSync: false, compression: false, maxDbs: 8 });
@@ -65,7 +80,13 @@ export class EmbeddedQueue implements Queue {
     this.index = this.root.openDB<number, IndexKey>({ name: 'index' });
     const now = Date.now();
     const interrupted: EventRecord[] = [];
+    const unindexed: Promise<boolean>[] = [];
     for (const { value: rec } of this.events.getRange()) {
+      if (rec.status === 'failed') {
+        // A dead letter stored before dead letters expired has no age key yet.
+        const x = ['x', rec.finishedAt!, rec.functionName, rec.id];
+        if (!this.index.doesExist(x)) unindexed.push(this.index.put(x, 1));
+      }
       if (isTerminal(rec.status)) continue;
       if (rec.status === 'running') {
         closeInterrupted(rec, now, 'Hearth stopped while this attempt ran');
@@ -74,13 +95,15 @@ export class EmbeddedQueue implements Queue {
         interrupted.push(rec);
       }
       this.pending++;
+      this.pendingBytes += rec.body.byteLength;
       this.push(rec);
     }
+    if (unindexed.length > 0) await this.commit(unindexed);
     if (interrupted.length > 0) {
       await this.commit(interrupted.map((r) => this.events.put(r.id, r)));
       log.info({ events: interrupted.length }, 'async events that were running when Hearth stopped are queued again');
     }
-    this.sweepTimer = setInterval(() => this.sweep(), SWEEP_MS);
+    this.sweepTimer = setInterval(() => this.sweep(), sweepInterval(this.retentionMs, this.deadLetterRetentionMs));
     this.sweepTimer.unref();
   }
 
@@ -106,9 +129,14 @@ export class EmbeddedQueue implements Queue {
       }
     }
     if (this.pending >= opts.maxQueued) {
-      throw new HearthError('TooManyRequests', `the async queue is full: ${this.pending} events are queued or running (--async-queue-size ${opts.maxQueued})`);
+      throw new QueueFull('events', `the async queue is full: ${this.pending} events are queued or running (--async-queue-size ${opts.maxQueued})`);
+    }
+    const bytes = rec.body.byteLength;
+    if (opts.maxBytes !== undefined && this.pendingBytes + bytes > opts.maxBytes) {
+      throw new QueueFull('bytes', `the async queue is full: the events queued or running hold ${this.pendingBytes} payload bytes, and this one (${bytes} bytes) would pass --async-queue-max-bytes ${opts.maxBytes}`);
     }
     this.pending++;
+    this.pendingBytes += bytes;
     const expiresAt = Date.now() + opts.idempotencyWindowMs;
     const written = this.commit([
       this.events.put(rec.id, rec),
@@ -119,6 +147,7 @@ export class EmbeddedQueue implements Queue {
       await written;
     } catch (err) {
       this.pending--;
+      this.pendingBytes -= bytes;
       log.error({ err: (err as Error).message }, 'could not write an async event');
       throw new HearthError('BackendUnavailable', `the async queue could not store the event: ${(err as Error).message}`);
     } finally {
@@ -189,20 +218,28 @@ export class EmbeddedQueue implements Queue {
     const terminal = isTerminal(rec.status);
     try {
       await this.commit([
-        this.events.put(rec.id, rec),
+        // lmdb-js encodes a value when put() is called: the copy without the payload is not kept.
+        this.events.put(rec.id, rec.status === 'succeeded' ? { ...rec, body: NO_BYTES } : rec),
         ...(rec.status === 'succeeded' ? [this.index.put(['f', rec.finishedAt!, rec.id], 1)] : []),
-        ...(rec.status === 'failed' ? [this.index.put(['d', rec.functionName, rec.finishedAt!, rec.id], 1)] : []),
-        ...followUps.map((f) => this.events.put(f.id, f)),
+        ...(rec.status === 'failed' ? this.deadLetterKeys(rec).map((k) => this.index.put(k, 1)) : []),
+        ...followUps.flatMap((f) => [
+          this.events.put(f.id, f),
+          ...(f.status === 'failed' ? this.deadLetterKeys(f).map((k) => this.index.put(k, 1)) : []),
+        ]),
       ]);
     } finally {
       // Not stored (the disk failed): the stored record still says running or queued, and runs
       // again at the next start; this process lets it go rather than hold its slot forever.
       this.held--;
     }
-    if (terminal) this.pending--;
-    else this.push(rec);
+    if (terminal) {
+      this.pending--;
+      this.pendingBytes -= rec.body.byteLength;
+    } else this.push(rec);
     for (const f of followUps) {
+      if (f.status !== 'queued') continue; // a dead letter from the start
       this.pending++;
+      this.pendingBytes += f.body.byteLength;
       this.push(f);
     }
     this.wake();
@@ -225,15 +262,16 @@ export class EmbeddedQueue implements Queue {
     if (this.changing.has(id)) return null; // another redrive or a discard of it is under way
     const rec = this.events.get(id);
     if (!rec || rec.status !== 'failed' || rec.functionName !== functionName) return null;
-    const deadKey = ['d', functionName, rec.finishedAt!, id];
+    const deadKeys = this.deadLetterKeys(rec);
     redriven(rec, now);
     this.changing.add(id);
     try {
-      await this.commit([this.events.put(id, rec), this.index.remove(deadKey)]);
+      await this.commit([this.events.put(id, rec), ...deadKeys.map((k) => this.index.remove(k))]);
     } finally {
       this.changing.delete(id);
     }
     this.pending++;
+    this.pendingBytes += rec.body.byteLength;
     this.push(rec);
     this.wake();
     return rec;
@@ -245,7 +283,7 @@ export class EmbeddedQueue implements Queue {
     if (!rec || rec.status !== 'failed' || rec.functionName !== functionName) return false;
     this.changing.add(id);
     try {
-      await this.commit([this.events.remove(id), this.index.remove(['d', functionName, rec.finishedAt!, id])]);
+      await this.commit([this.events.remove(id), ...this.deadLetterKeys(rec).map((k) => this.index.remove(k))]);
     } finally {
       this.changing.delete(id);
     }
@@ -253,7 +291,7 @@ export class EmbeddedQueue implements Queue {
   }
 
   async stats(): Promise<QueueStats> {
-    return { pending: this.pending, held: this.held };
+    return { pending: this.pending, held: this.held, bytes: this.pendingBytes, deadLettersExpired: this.deadLettersExpired };
   }
 
   async close(): Promise<void> {
@@ -264,25 +302,50 @@ export class EmbeddedQueue implements Queue {
     await this.root.close();
   }
 
-  /** Removes successes past their retention and expired idempotency keys. */
+  /** A dead letter's index keys: by function (to list them), by age (to expire them). */
+  private deadLetterKeys(rec: EventRecord): IndexKey[] {
+    return [['d', rec.functionName, rec.finishedAt!, rec.id], ['x', rec.finishedAt!, rec.functionName, rec.id]];
+  }
+
+  /**
+   * Removes successes and dead letters past their retentions, and expired idempotency keys. Reads
+   * only the ordered index (a dead letter's age key exists exactly while it is one: a redrive or a
+   * discard removes it in the same write), at most SWEEP_BATCH of each kind per pass; a pass that
+   * found a full batch runs again once its write is done.
+   */
   private sweep(): void {
-    if (this.closed) return;
+    if (this.closed || this.sweeping) return;
     const now = Date.now();
     const finished = [...this.index.getKeys({ start: ['f'], end: ['f', now - this.retentionMs], limit: SWEEP_BATCH })];
+    const dead = [...this.index.getKeys({ start: ['x'], end: ['x', now - this.deadLetterRetentionMs], limit: SWEEP_BATCH })];
     const keys = [...this.index.getKeys({ start: ['i'], end: ['i', now], limit: SWEEP_BATCH })];
-    if (finished.length === 0 && keys.length === 0) return;
+    if (finished.length === 0 && dead.length === 0 && keys.length === 0) return;
     const ops: Promise<boolean>[] = [];
     for (const k of finished) {
       const id = String(k[2]);
       if (this.events.get(id)?.status === 'succeeded') ops.push(this.events.remove(id));
       ops.push(this.index.remove(k));
     }
+    let expired = 0;
+    for (const k of dead) {
+      const id = String(k[3]);
+      if (this.changing.has(id)) continue; // being redriven or discarded: that write removes the key
+      ops.push(this.events.remove(id), this.index.remove(['d', k[2]!, k[1]!, id]), this.index.remove(k));
+      expired++;
+    }
     for (const k of keys) {
       const idemKey = [String(k[2]), String(k[3])];
       if (this.idem.get(idemKey)?.expiresAt === k[1]) ops.push(this.idem.remove(idemKey));
       ops.push(this.index.remove(k));
     }
-    this.commit(ops).catch((err: Error) => log.error({ err: err.message }, 'could not expire async records'));
+    this.sweeping = true;
+    this.commit(ops).then(() => {
+      this.deadLettersExpired += expired;
+      if (expired > 0) log.info({ deadLetters: expired }, 'async dead letters past their retention removed');
+    }, (err: Error) => log.error({ err: err.message }, 'could not expire async records')).finally(() => {
+      this.sweeping = false;
+      if (finished.length === SWEEP_BATCH || dead.length === SWEEP_BATCH || keys.length === SWEEP_BATCH) setImmediate(() => this.sweep());
+    });
   }
 
   /**

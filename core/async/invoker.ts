@@ -13,6 +13,11 @@
 // at-least-once).
 //
 // Drain: stop taking events, let the running ones finish within the deadline; the rest stay queued.
+//
+// Destinations are bounded twice over: a destination record is never larger than an Event payload
+// may be (what does not fit is left out and flagged), and a chain of destinations ends at
+// MAX_CHAIN_DEPTH (its next event is stored as a dead letter, ChainDepthExceeded), so a cycle
+// (A's onSuccess is B, B's is A) neither runs forever nor nests payloads.
 
 import { createHash, randomUUID } from 'node:crypto';
 import { unpack } from 'msgpackr';
@@ -29,13 +34,17 @@ import type { Metrics } from '../metrics.js';
 import type { Catalog } from '../registry/index.js';
 import { decide, type RetryPolicy } from './policy.js';
 import {
-  ageStart, DELIVERY_BUCKET, MAX_EVENT_LOG_BYTES, MAX_EVENT_LOG_LINES, MAX_EVENT_RESULT_BYTES,
+  ageStart, DELIVERY_BUCKET, MAX_CHAIN_DEPTH, MAX_EVENT_LOG_BYTES, MAX_EVENT_LOG_LINES, MAX_EVENT_RESULT_BYTES, QueueFull,
   type AttemptError, type Destination, type EnqueueResult, type EventCondition, type EventRecord, type Queue,
 } from './queue.js';
 
 export interface AsyncSettings {
   /** Queued + running events, at most (then 429). */
   maxQueued: number;
+  /** Payload bytes of queued + running events, at most (then 429). */
+  maxQueuedBytes: number;
+  /** The largest Event payload (eventBodyLimit): a destination record is cut to fit it. */
+  maxEventBytes: number;
   /** Default per-function concurrency of async events (spec asyncConcurrency overrides). */
   concurrency: number;
   idempotencyWindowMs: number;
@@ -84,6 +93,8 @@ export class AsyncInvoker {
   private readonly running = new Map<string, number>();
   /** id → the record of an event running here (its freshest state). */
   private readonly live = new Map<string, EventRecord>();
+  /** id → the write of an attempt's outcome in progress (the live record already shows it). */
+  private readonly settling = new Map<string, Promise<void>>();
   private stopping = false;
   private loopDone: Promise<void> = Promise.resolve();
   private idleWaiters: (() => void)[] = [];
@@ -111,16 +122,30 @@ export class AsyncInvoker {
       attempts: [], retries: 0, logs: [],
       ...(e.idempotencyKey !== undefined ? { idempotencyKey: e.idempotencyKey } : {}),
     };
-    const r = await this.queue.enqueue(rec, {
-      maxQueued: this.s.maxQueued, idempotencyWindowMs: this.s.idempotencyWindowMs,
-      ...(e.idempotencyKey !== undefined ? { idempotencyKey: e.idempotencyKey, bodyHash: createHash('sha256').update(body).digest('hex') } : {}),
-    });
+    let r: EnqueueResult;
+    try {
+      r = await this.queue.enqueue(rec, {
+        maxQueued: this.s.maxQueued, maxBytes: this.s.maxQueuedBytes, idempotencyWindowMs: this.s.idempotencyWindowMs,
+        ...(e.idempotencyKey !== undefined ? { idempotencyKey: e.idempotencyKey, bodyHash: createHash('sha256').update(body).digest('hex') } : {}),
+      });
+    } catch (err) {
+      if (err instanceof QueueFull) this.metrics?.asyncRefused(err.limit);
+      throw err;
+    }
     if (!r.duplicate) this.metrics?.asyncEnqueued(rec.functionName);
     return r;
   }
 
   /** The record of an async event (null: not one), as GET /v1/invocations/{id} shows it. */
   async view(id: string): Promise<Record<string, unknown> | null> {
+    // An outcome being written is shown once it is stored, never before: a caller that sees
+    // "failed" finds the dead letter, and the queue's figures no longer count the event.
+    const settling = this.settling.get(id);
+    if (settling) {
+      await settling.catch(() => undefined);
+      const stored = await this.queue.get(id);
+      return stored ? eventView(stored, []) : null;
+    }
     const live = this.live.get(id);
     const rec = live ?? await this.queue.get(id);
     if (!rec) return null;
@@ -224,11 +249,13 @@ export class AsyncInvoker {
       rec.error = error;
       if (result !== null && result.byteLength > MAX_EVENT_RESULT_BYTES) rec.resultTruncated = true;
       else rec.result = result;
-      if (rec.kind === 'invoke') followUps = this.destinations(rec, fn, d.condition);
+      if (rec.kind === 'invoke') followUps = this.destinations(rec, fn, d.condition, now);
     }
     this.metrics?.asyncAttempt(rec.functionName, rec.kind === 'deliver', rec.status === 'queued' ? 'retried' : rec.status === 'succeeded' ? 'succeeded' : 'failed');
+    const settled = this.queue.settle(rec, followUps);
+    this.settling.set(rec.id, settled);
     try {
-      await this.queue.settle(rec, followUps);
+      await settled;
     } catch (err) {
       // Not stored: the queue still has it as running, so it runs again after a restart (or on
       // another replica once this one's hold lapses). Nothing better is safe here.
@@ -238,6 +265,7 @@ export class AsyncInvoker {
       if (n === 0) this.running.delete(rec.bucket);
       else this.running.set(rec.bucket, n);
       this.live.delete(rec.id);
+      this.settling.delete(rec.id);
       this.queue.wake();
       if (this.live.size === 0) for (const w of this.idleWaiters.splice(0)) w();
     }
@@ -252,16 +280,32 @@ export class AsyncInvoker {
     return { ...base, maxRetries: fn?.spec.maxRetries ?? DEFAULT_MAX_RETRIES, maxEventAgeMs: fn?.spec.maxEventAgeMs ?? DEFAULT_MAX_EVENT_AGE_MS };
   }
 
-  /** The destination events an outcome causes (Lambda's destination record as their payload). */
-  private destinations(rec: EventRecord, fn: FunctionVersion | null, condition: EventCondition): EventRecord[] {
+  /**
+   * The destination events an outcome causes (Lambda's destination record as their payload, at
+   * most maxEventBytes). One past MAX_CHAIN_DEPTH is stored as a dead letter instead of queued:
+   * the chain ends there, on record (the destination function's dead letters, or for a URL the
+   * reporting function's), and counted.
+   */
+  private destinations(rec: EventRecord, fn: FunctionVersion | null, condition: EventCondition, now: number): EventRecord[] {
     const to: Destination | undefined = condition === 'Success' ? fn?.spec.onSuccess : fn?.spec.onFailure;
     if (!to) return [];
-    const body = new TextEncoder().encode(JSON.stringify(destinationRecord(rec, condition)));
-    const now = Date.now();
-    const base = {
+    const body = new TextEncoder().encode(destinationRecordJson(rec, condition, this.s.maxEventBytes));
+    const depth = (rec.depth ?? 0) + 1;
+    const base: Omit<EventRecord, 'kind' | 'functionName' | 'bucket'> = {
       id: randomUUID(), body, enc: 0 as const, source: 'destination' as const, enqueuedAt: now, redrives: 0,
-      status: 'queued' as const, nextAttemptAt: now, attempts: [], retries: 0, logs: [], qualifier: '',
+      status: 'queued' as const, nextAttemptAt: now, attempts: [], retries: 0, logs: [], qualifier: '', depth,
     };
+    if (depth > MAX_CHAIN_DEPTH) {
+      Object.assign(base, {
+        status: 'failed', condition: 'ChainDepthExceeded', finishedAt: now,
+        error: {
+          errorType: 'DestinationChainTooDeep',
+          errorMessage: `not run: ${MAX_CHAIN_DEPTH} destinations in a row led to this event (from ${rec.functionName}'s ${condition === 'Success' ? 'onSuccess' : 'onFailure'}); a chain of destinations stops there, as a cycle of them would never end`,
+        },
+      });
+      this.metrics?.asyncChainStopped(rec.functionName);
+      log.warn({ function: rec.functionName, requestId: rec.id, depth: MAX_CHAIN_DEPTH }, 'a chain of async destinations reached its depth limit: its next event is a dead letter, not run');
+    }
     if ('function' in to) return [{ ...base, kind: 'invoke', functionName: to.function, bucket: to.function }];
     return [{ ...base, kind: 'deliver', functionName: rec.functionName, bucket: DELIVERY_BUCKET, url: to.url }];
   }
@@ -316,6 +360,25 @@ function payloadValue(bytes: Uint8Array | null | undefined, enc: 0 | 1): unknown
   }
 }
 
+/**
+ * The destination record as JSON of at most `maxBytes` (an Event payload's limit; the result is
+ * already at most MAX_EVENT_RESULT_BYTES): what does not fit is left out, the request payload
+ * first (the receiver's own event history, which a chain would otherwise nest), then the response
+ * payload, each replaced by null and flagged (`requestPayloadTruncated`, `responsePayloadTruncated`).
+ */
+export function destinationRecordJson(rec: EventRecord, condition: EventCondition, maxBytes: number): string {
+  const record = destinationRecord(rec, condition);
+  let json = JSON.stringify(record);
+  if (Buffer.byteLength(json) <= maxBytes) return json;
+  record.requestPayload = null;
+  record.requestPayloadTruncated = true;
+  json = JSON.stringify(record);
+  if (Buffer.byteLength(json) <= maxBytes) return json;
+  record.responsePayload = null;
+  record.responsePayloadTruncated = true;
+  return JSON.stringify(record);
+}
+
 /** Lambda's destination record (invocation record) for an event's outcome. */
 export function destinationRecord(rec: EventRecord, condition: EventCondition): Record<string, unknown> {
   const last = [...rec.attempts].reverse().find((a) => !a.interrupted);
@@ -339,6 +402,8 @@ export function destinationRecord(rec: EventRecord, condition: EventCondition): 
     responsePayload: err
       ? { errorType: err.errorType, errorMessage: err.errorMessage, ...(err.stackTrace ? { stackTrace: err.stackTrace } : {}) }
       : payloadValue(rec.result, rec.enc),
+    // A result past MAX_EVENT_RESULT_BYTES is not kept on the record, so it cannot be passed on.
+    ...(!err && rec.resultTruncated ? { responsePayloadTruncated: true } : {}),
   };
 }
 
@@ -367,6 +432,7 @@ export function eventView(rec: EventRecord, runningLogs: readonly LogLine[]): Re
   };
   if (rec.status === 'queued' && rec.attempts.length > 0) view.nextAttemptAt = new Date(rec.nextAttemptAt).toISOString();
   if (rec.url) view.url = rec.url;
+  if (rec.depth !== undefined) view.depth = rec.depth;
   if (rec.idempotencyKey !== undefined) view.idempotencyKey = rec.idempotencyKey;
   if (rec.redrives > 0) view.redrives = rec.redrives;
   if (rec.condition) view.condition = rec.condition;

@@ -7,9 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type RedisServer } from '../../test/support/redis.js';
+import { waitFor } from '../../test/support/until.js';
 import { HearthError } from '../errors.js';
 import { EmbeddedQueue } from './embedded-queue.js';
-import { DELIVERY_BUCKET, isTerminal, type EventRecord, type Queue } from './queue.js';
+import { DELIVERY_BUCKET, isTerminal, QueueFull, type EventRecord, type Queue } from './queue.js';
 import { RedisQueue } from './redis-queue.js';
 
 const opts = { maxQueued: 1_000, idempotencyWindowMs: 60_000 };
@@ -40,7 +41,8 @@ function finish(rec: EventRecord, status: 'succeeded' | 'failed'): EventRecord {
 }
 
 interface Harness {
-  make(): Promise<Queue>;
+  /** A new, empty store; dead letters kept `deadLetterRetentionMs` (default: the 14 days). */
+  make(deadLetterRetentionMs?: number): Promise<Queue>;
   /** A second handle on the same store (a restart, or another replica), opened. */
   again(): Promise<Queue>;
   cleanup(): Promise<void>;
@@ -52,7 +54,7 @@ const implementations: [string, () => Promise<Harness>][] = [
     let n = 0;
     const path = () => join(dir, `q${n}`);
     return {
-      async make() { n++; const q = new EmbeddedQueue(path(), 60_000); await q.open(); return q; },
+      async make(dl?: number) { n++; const q = new EmbeddedQueue(path(), 60_000, dl); await q.open(); return q; },
       async again() { const q = new EmbeddedQueue(path(), 60_000); await q.open(); return q; },
       async cleanup() { rmSync(dir, { recursive: true, force: true }); },
     };
@@ -60,10 +62,14 @@ const implementations: [string, () => Promise<Harness>][] = [
   ['redis (Streams)', async () => {
     const server: RedisServer = await startRedis();
     let prefix = '';
-    const open = async () => { const q = new RedisQueue({ url: server.url, retentionMs: 60_000, claimTimeoutMs: 600, prefix }); await q.open(); return q; };
+    const open = async (dl?: number) => {
+      const q = new RedisQueue({ url: server.url, retentionMs: 60_000, claimTimeoutMs: 600, prefix, ...(dl !== undefined ? { deadLetterRetentionMs: dl } : {}) });
+      await q.open();
+      return q;
+    };
     return {
-      async make() { prefix = `t-${randomUUID()}`; return open(); },
-      again: open,
+      async make(dl?: number) { prefix = `t-${randomUUID()}`; return open(dl); },
+      again: () => open(),
       cleanup: () => server.stop(),
     };
   }],
@@ -158,6 +164,58 @@ for (const [name, harness] of implementations) {
       const [got] = await takeN(q, 1);
       await q.settle(finish(got!, 'succeeded'), []);
       await q.enqueue(event(), small);
+      await q.close();
+    });
+
+    it('refuses past maxBytes of queued payloads (429, QueueFull bytes) and has room again once an event finishes', async () => {
+      const q = await h.make();
+      const bounded = { ...opts, maxBytes: 2_500 };
+      const kib = () => event('f', JSON.stringify('x'.repeat(1_022))); // 1,024 bytes
+      await q.enqueue(kib(), bounded);
+      await q.enqueue(kib(), bounded);
+      expect((await q.stats()).bytes).toBe(2_048);
+      const err = await q.enqueue(kib(), bounded).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(QueueFull);
+      expect(err).toMatchObject({ status: 429, type: 'TooManyRequests', limit: 'bytes', retryAfterS: 1 });
+      expect((err as Error).message).toContain('--async-queue-max-bytes 2500');
+      await q.enqueue(event('f', '1'), bounded); // a small one still fits
+      const [got] = await takeN(q, 1);
+      await q.settle(finish(got!, 'succeeded'), []);
+      expect((await q.stats()).bytes).toBe(1_025);
+      await q.enqueue(kib(), bounded);
+      await q.close();
+    });
+
+    it('stores a success without its payload, and a failed follow-up as a dead letter that is not run', async () => {
+      const q = await h.make();
+      await q.enqueue(event('f', JSON.stringify('p'.repeat(5_000))), opts);
+      const [got] = await takeN(q, 1);
+      const stopped: EventRecord = {
+        ...event('loop'), status: 'failed', finishedAt: Date.now(), condition: 'ChainDepthExceeded', depth: 17,
+        error: { errorType: 'DestinationChainTooDeep', errorMessage: 'not run' },
+      };
+      await q.settle(finish(got!, 'succeeded'), [stopped]);
+      const stored = (await q.get(got!.id))!;
+      expect(stored.status).toBe('succeeded');
+      expect(stored.body.byteLength).toBe(0);
+      expect(await q.take(() => 10, 200)).toEqual([]);
+      expect((await q.deadLetters('loop', 10)).map((r) => [r.id, r.condition, r.depth])).toEqual([[stopped.id, 'ChainDepthExceeded', 17]]);
+      expect(await q.stats()).toMatchObject({ pending: 0, bytes: 0 });
+      await q.close();
+    });
+
+    it('removes dead letters past their retention (counted), and keeps the ones redriven', async () => {
+      const q = await h.make(1_000);
+      const doomed = event('dl');
+      const saved = event('dl');
+      await q.enqueue(doomed, opts);
+      await q.enqueue(saved, opts);
+      for (const got of await takeN(q, 2)) await q.settle(finish(got, 'failed'), []);
+      expect(await q.redrive('dl', saved.id, Date.now())).not.toBeNull();
+      await waitFor(async () => (await q.get(doomed.id)) === null, 10_000, 'the dead letter to expire');
+      expect(await q.deadLetters('dl', 10)).toEqual([]);
+      expect((await q.stats()).deadLettersExpired).toBe(1);
+      expect((await q.get(saved.id))!.status).toBe('queued');
       await q.close();
     });
 

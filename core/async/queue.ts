@@ -9,6 +9,7 @@
 // matters: accepted (before the 202), outcome of each attempt (before anything depends on it).
 
 import type { LogLine } from '../call.js';
+import { HearthError } from '../errors.js';
 
 export type EventStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
@@ -16,7 +17,7 @@ export type EventStatus = 'queued' | 'running' | 'succeeded' | 'failed';
  * Why an event ended (Lambda's destination conditions, plus Hearth's `NotRetryable` for errors no
  * retry can fix, such as a function that was deleted).
  */
-export type EventCondition = 'Success' | 'RetriesExhausted' | 'EventAgeExceeded' | 'NotRetryable';
+export type EventCondition = 'Success' | 'RetriesExhausted' | 'EventAgeExceeded' | 'NotRetryable' | 'ChainDepthExceeded';
 
 export interface AttemptError {
   errorType: string;
@@ -58,6 +59,12 @@ export interface EventRecord {
   enc: 0 | 1;
   /** Where it came from: /v1, the Lambda API, or a destination of another event. */
   source: 'v1' | 'lambda' | 'destination';
+  /**
+   * How many destinations led to this event (absent: 0, a caller's event). A destination of an
+   * event at MAX_CHAIN_DEPTH is not run but stored as a dead letter (ChainDepthExceeded), so a
+   * cycle of destinations (A → B → A) ends, as Lambda's recursive loop detection ends one.
+   */
+  depth?: number;
   /** deliver: the URL to POST to. */
   url?: string;
   /** Epoch ms when it was accepted. */
@@ -87,6 +94,8 @@ export interface EventRecord {
 export interface EnqueueOptions {
   /** Refuse (TooManyRequests) when this many events are queued or running. */
   maxQueued: number;
+  /** Refuse (TooManyRequests) when the payloads of queued and running events would pass this many bytes (none: no bound). */
+  maxBytes?: number;
   /** With a key: a second event with the same key for the same function within the window is not queued. */
   idempotencyKey?: string;
   idempotencyWindowMs: number;
@@ -105,6 +114,10 @@ export interface QueueStats {
   pending: number;
   /** Events this process holds (running or taken). */
   held: number;
+  /** Payload bytes of the queued and running events (what maxBytes bounds). */
+  bytes: number;
+  /** Dead letters this process removed because they passed their retention, since it started. */
+  deadLettersExpired: number;
 }
 
 export interface Queue {
@@ -112,7 +125,7 @@ export interface Queue {
   /** Opens the store; events a previous run (or a dead replica) held become runnable again. */
   open(): Promise<void>;
   /**
-   * Stores a new event durably, then resolves. Throws HearthError TooManyRequests when full,
+   * Stores a new event durably, then resolves. Throws QueueFull (TooManyRequests) when full,
    * Conflict for a repeated key with another body, BackendUnavailable when the store is gone.
    */
   enqueue(rec: EventRecord, opts: EnqueueOptions): Promise<EnqueueResult>;
@@ -125,7 +138,8 @@ export interface Queue {
   wake(): void;
   /**
    * Stores an attempt's outcome (`rec` as updated: queued again with nextAttemptAt, succeeded or
-   * failed) together with new events it causes (destinations), in one durable write.
+   * failed) together with new events it causes (destinations), in one durable write. A follow-up
+   * may itself be failed (a destination past the chain depth): it is stored as a dead letter.
    */
   settle(rec: EventRecord, followUps: EventRecord[]): Promise<void>;
   get(id: string): Promise<EventRecord | null>;
@@ -148,6 +162,29 @@ export const MAX_EVENT_LOG_LINES = 200;
 export const MAX_EVENT_LOG_BYTES = 32 * 1024;
 /** Results larger than this are not kept on the record (resultTruncated). */
 export const MAX_EVENT_RESULT_BYTES = 64 * 1024;
+/** Destinations in a row at most (Lambda stops a recursive loop after 16 invocations). */
+export const MAX_CHAIN_DEPTH = 16;
+/** Dead letters are kept this long by default: SQS's longest retention. */
+export const DEFAULT_DEAD_LETTER_RETENTION_MS = 14 * 24 * 60 * 60 * 1000;
+/** What a refused enqueue suggests as Retry-After: the queue drains as events run. */
+const QUEUE_FULL_RETRY_AFTER_S = 1;
+
+/**
+ * The queue cannot take the event: too many events, or too many payload bytes, are queued or
+ * running. 429 (Lambda's TooManyRequestsException, which SDKs retry with backoff), as the count
+ * bound always answered: the caller should come back once the queue has drained, which it does on
+ * its own as events run; nothing is wrong with the request or with Hearth.
+ */
+export class QueueFull extends HearthError {
+  constructor(readonly limit: 'events' | 'bytes', message: string) {
+    super('TooManyRequests', message, { retryAfterS: QUEUE_FULL_RETRY_AFTER_S });
+  }
+}
+
+/** The sweep interval for records kept `retentionMs`: often enough that they go near their time, at most every 30 s. */
+export function sweepInterval(...retentionMs: number[]): number {
+  return Math.max(250, Math.min(30_000, Math.floor(Math.min(...retentionMs) / 4)));
+}
 
 export function isTerminal(status: EventStatus): boolean {
   return status === 'succeeded' || status === 'failed';

@@ -17,8 +17,11 @@
 //   the sorted set `<p>:delayed` (moved back into its stream when due, by whichever replica looks
 //   first, atomically in Lua), or the dead-letter set `<p>:dead:<function>`, plus the events it
 //   causes. So an event that succeeded is never handed out again.
-// - Enqueue is one Lua script: idempotency key check, the bound on pending events (a counter),
-//   the record, XADD.
+// - Enqueue is one Lua script: idempotency key check, the bounds on pending events and on their
+//   payload bytes (two counters), the record, XADD.
+// - A success is stored without its payload and expires (PX) after the retention; a dead letter
+//   keeps its payload (for a redrive) until the dead-letter retention, when a periodic sweep (a
+//   Lua script per function with dead letters, a bounded batch each) removes it.
 //
 // Durability is Redis's: run it with `appendonly yes` and `appendfsync always` for a 202 to mean
 // "on disk" (the tests do); `everysec` can lose the last second on a power cut. Not for Redis
@@ -30,7 +33,7 @@ import { Redis } from 'ioredis';
 import { HearthError } from '../errors.js';
 import { log } from '../log.js';
 import {
-  closeInterrupted, isTerminal, redriven, startAttempt,
+  closeInterrupted, DEFAULT_DEAD_LETTER_RETENTION_MS, isTerminal, QueueFull, redriven, startAttempt, sweepInterval,
   type EnqueueOptions, type EnqueueResult, type EventRecord, type Queue, type QueueStats,
 } from './queue.js';
 
@@ -47,9 +50,12 @@ if KEYS[4] ~= '' then
 end
 local n = tonumber(redis.call('GET', KEYS[3]) or '0')
 if n >= tonumber(ARGV[3]) then return {'full', tostring(n)} end
+local b = math.max(0, tonumber(redis.call('GET', KEYS[6]) or '0'))
+if tonumber(ARGV[8]) >= 0 and b + tonumber(ARGV[7]) > tonumber(ARGV[8]) then return {'fullbytes', tostring(b)} end
 redis.call('SET', KEYS[1], ARGV[1])
 redis.call('XADD', KEYS[2], '*', 'id', ARGV[2])
 redis.call('INCR', KEYS[3])
+redis.call('INCRBY', KEYS[6], ARGV[7])
 redis.call('SADD', KEYS[5], ARGV[6])
 if KEYS[4] ~= '' then redis.call('SET', KEYS[4], ARGV[4], 'PX', ARGV[5]) end
 return {'ok', ARGV[2]}`;
@@ -90,9 +96,11 @@ return out`;
  * An attempt's outcome, stored only if the record is still the one this replica marked running
  * (ARGV[1], its SHA-1; '' = unconditionally): if another replica took the event over meanwhile,
  * its run settles it, and this one's outcome and follow-ups are dropped. 1 stored, 0 dropped.
- * KEYS: record, pending counter, delayed set, dead letters, bucket set. ARGV: sha1, record,
- * status, retention ms, stream ('' = none), entry id, retry score, retry member, finishedAt, id,
- * record key prefix, stream prefix, then a (id, bucket, record) triple per follow-up.
+ * KEYS: record, pending counter, delayed set, dead letters, bucket set, pending bytes counter,
+ * set of functions with dead letters. ARGV: sha1, record, status, retention ms, stream ('' =
+ * none), entry id, retry score, retry member, finishedAt, id, record key prefix, stream prefix,
+ * payload bytes, function, dead-letter key prefix, then per follow-up (id, bucket, record,
+ * payload bytes, status, finishedAt, function): queued, or failed (a dead letter from the start).
  */
 const SETTLE = `
 if ARGV[1] ~= '' then
@@ -107,13 +115,25 @@ if ARGV[5] ~= '' then
   redis.call('XDEL', ARGV[5], ARGV[6])
 end
 if status == 'queued' then redis.call('ZADD', KEYS[3], ARGV[7], ARGV[8]) end
-if status == 'succeeded' or status == 'failed' then redis.call('DECR', KEYS[2]) end
-if status == 'failed' then redis.call('ZADD', KEYS[4], ARGV[9], ARGV[10]) end
-for i = 13, #ARGV, 3 do
+if status == 'succeeded' or status == 'failed' then
+  redis.call('DECR', KEYS[2])
+  redis.call('DECRBY', KEYS[6], ARGV[13])
+end
+if status == 'failed' then
+  redis.call('ZADD', KEYS[4], ARGV[9], ARGV[10])
+  redis.call('SADD', KEYS[7], ARGV[14])
+end
+for i = 16, #ARGV, 7 do
   redis.call('SET', ARGV[11] .. ARGV[i], ARGV[i + 2])
-  redis.call('XADD', ARGV[12] .. ARGV[i + 1], '*', 'id', ARGV[i])
-  redis.call('INCR', KEYS[2])
-  redis.call('SADD', KEYS[5], ARGV[i + 1])
+  if ARGV[i + 4] == 'failed' then
+    redis.call('ZADD', ARGV[15] .. ARGV[i + 6], ARGV[i + 5], ARGV[i])
+    redis.call('SADD', KEYS[7], ARGV[i + 6])
+  else
+    redis.call('XADD', ARGV[12] .. ARGV[i + 1], '*', 'id', ARGV[i])
+    redis.call('INCR', KEYS[2])
+    redis.call('INCRBY', KEYS[6], ARGV[i + 3])
+    redis.call('SADD', KEYS[5], ARGV[i + 1])
+  end
 end
 return 1`;
 
@@ -122,8 +142,31 @@ const REDRIVE = `
 if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('SET', KEYS[2], ARGV[2])
 redis.call('INCR', KEYS[3])
+redis.call('INCRBY', KEYS[5], ARGV[3])
 redis.call('XADD', KEYS[4], '*', 'id', ARGV[1])
 return 1`;
+
+/**
+ * Removes a function's dead letters older than ARGV[1] (at most ARGV[3]): out of the set (ZREM
+ * decides, so two replicas sweeping at once remove each once), then the record; the function
+ * leaves the set of functions with dead letters when it has none. KEYS: dead letters, that set.
+ * ARGV: cutoff, record key prefix, limit, function. The number removed.
+ */
+const EXPIRE_DEAD = `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
+local n = 0
+for _, id in ipairs(ids) do
+  if redis.call('ZREM', KEYS[1], id) == 1 then
+    redis.call('DEL', ARGV[2] .. id)
+    n = n + 1
+  end
+end
+if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[4]) end
+return n`;
+
+/** Dead letters one sweep removes per function at most (the rest go in the next sweeps). */
+const EXPIRE_BATCH = 500;
+const NO_BYTES = new Uint8Array(0);
 
 interface ScriptedRedis extends Redis {
   hearthEnqueue(...args: (string | number)[]): Promise<[string, string]>;
@@ -131,6 +174,7 @@ interface ScriptedRedis extends Redis {
   hearthRedrive(...args: (string | number)[]): Promise<number>;
   hearthMark(n: number, ...args: string[]): Promise<number[]>;
   hearthSettle(...args: (string | number)[]): Promise<number>;
+  hearthExpireDead(...args: (string | number)[]): Promise<number>;
 }
 
 type StreamEntry = [entryId: string, fields: string[]];
@@ -142,6 +186,8 @@ export interface RedisQueueOptions {
   url: string;
   /** Finished successes are kept this long. */
   retentionMs: number;
+  /** Dead letters are kept this long (default: 14 days). */
+  deadLetterRetentionMs?: number;
   /** An event held this long without a refresh is taken over (its replica is taken for dead). */
   claimTimeoutMs: number;
   /** Key prefix (several Hearth clusters may share one Redis). */
@@ -163,6 +209,9 @@ export class RedisQueue implements Queue {
   private promotedAt = 0;
   private autoclaimedAt = 0;
   private heartbeat: NodeJS.Timeout | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
+  private sweeping = false;
+  private deadLettersExpired = 0;
   private waiter: (() => void) | null = null;
   private closed = false;
 
@@ -175,11 +224,12 @@ export class RedisQueue implements Queue {
     this.redis = new Redis(this.opts.url, common) as ScriptedRedis;
     this.reader = new Redis(this.opts.url, { ...common, maxRetriesPerRequest: 0 });
     for (const c of [this.redis, this.reader]) c.on('error', (err: Error) => log.warn({ err: err.message }, 'redis queue connection'));
-    this.redis.defineCommand('hearthEnqueue', { numberOfKeys: 5, lua: ENQUEUE });
+    this.redis.defineCommand('hearthEnqueue', { numberOfKeys: 6, lua: ENQUEUE });
     this.redis.defineCommand('hearthPromote', { numberOfKeys: 1, lua: PROMOTE });
-    this.redis.defineCommand('hearthRedrive', { numberOfKeys: 4, lua: REDRIVE });
+    this.redis.defineCommand('hearthRedrive', { numberOfKeys: 5, lua: REDRIVE });
     this.redis.defineCommand('hearthMark', { lua: MARK });
-    this.redis.defineCommand('hearthSettle', { numberOfKeys: 5, lua: SETTLE });
+    this.redis.defineCommand('hearthSettle', { numberOfKeys: 7, lua: SETTLE });
+    this.redis.defineCommand('hearthExpireDead', { numberOfKeys: 2, lua: EXPIRE_DEAD });
     try {
       await Promise.all([this.redis.connect(), this.reader.connect()]);
     } catch (err) {
@@ -190,6 +240,31 @@ export class RedisQueue implements Queue {
     // Refresh what this replica holds well within the claim timeout, so no other takes it over.
     this.heartbeat = setInterval(() => void this.refreshHeld(), Math.max(100, Math.floor(this.opts.claimTimeoutMs / 3)));
     this.heartbeat.unref();
+    this.sweepTimer = setInterval(() => void this.expireDeadLetters(), sweepInterval(this.deadLetterRetentionMs));
+    this.sweepTimer.unref();
+  }
+
+  private get deadLetterRetentionMs(): number {
+    return this.opts.deadLetterRetentionMs ?? DEFAULT_DEAD_LETTER_RETENTION_MS;
+  }
+
+  /** Removes dead letters past their retention, a bounded batch per function per pass. */
+  private async expireDeadLetters(): Promise<void> {
+    if (this.closed || this.sweeping) return;
+    this.sweeping = true;
+    try {
+      const cutoff = Date.now() - this.deadLetterRetentionMs;
+      let n = 0;
+      for (const fn of await this.redis.smembers(`${this.p}:deadfns`)) {
+        n += await this.redis.hearthExpireDead(this.k('dead', fn), `${this.p}:deadfns`, cutoff, `${this.p}:ev:`, EXPIRE_BATCH, fn);
+      }
+      this.deadLettersExpired += n;
+      if (n > 0) log.info({ deadLetters: n }, 'async dead letters past their retention removed');
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'could not expire async dead letters');
+    } finally {
+      this.sweeping = false;
+    }
   }
 
   async enqueue(rec: EventRecord, opts: EnqueueOptions): Promise<EnqueueResult> {
@@ -198,13 +273,17 @@ export class RedisQueue implements Queue {
     let r: [string, string];
     try {
       r = await this.redis.hearthEnqueue(
-        this.k('ev', rec.id), this.stream(rec.bucket), `${this.p}:pending`, idemKey, `${this.p}:buckets`,
+        this.k('ev', rec.id), this.stream(rec.bucket), `${this.p}:pending`, idemKey, `${this.p}:buckets`, `${this.p}:pendingBytes`,
         encode(rec), rec.id, opts.maxQueued, JSON.stringify({ id: rec.id, hash: opts.bodyHash ?? null }), opts.idempotencyWindowMs, rec.bucket,
+        rec.body.byteLength, opts.maxBytes ?? -1,
       );
     } catch (err) {
       throw unavailable(err);
     }
-    if (r[0] === 'full') throw new HearthError('TooManyRequests', `the async queue is full: ${r[1]} events are queued or running (--async-queue-size ${opts.maxQueued})`);
+    if (r[0] === 'full') throw new QueueFull('events', `the async queue is full: ${r[1]} events are queued or running (--async-queue-size ${opts.maxQueued})`);
+    if (r[0] === 'fullbytes') {
+      throw new QueueFull('bytes', `the async queue is full: the events queued or running hold ${r[1]} payload bytes, and this one (${rec.body.byteLength} bytes) would pass --async-queue-max-bytes ${opts.maxBytes}`);
+    }
     if (r[0] === 'dup') {
       const seen = JSON.parse(r[1]) as { id: string; hash: string | null };
       if (seen.hash !== null && opts.bodyHash !== undefined && seen.hash !== opts.bodyHash) {
@@ -307,9 +386,11 @@ export class RedisQueue implements Queue {
     try {
       const stored = await this.redis.hearthSettle(
         this.k('ev', rec.id), `${this.p}:pending`, `${this.p}:delayed`, this.k('dead', rec.functionName), `${this.p}:buckets`,
-        h?.sha1 ?? '', encode(rec), rec.status, this.opts.retentionMs, h?.stream ?? '', h?.entryId ?? '',
-        rec.nextAttemptAt, `${rec.bucket}\n${rec.id}`, rec.finishedAt ?? 0, rec.id, `${this.p}:ev:`, `${this.p}:s:`,
-        ...followUps.flatMap((f) => [f.id, f.bucket, encode(f)]),
+        `${this.p}:pendingBytes`, `${this.p}:deadfns`,
+        h?.sha1 ?? '', encode(rec.status === 'succeeded' ? { ...rec, body: NO_BYTES } : rec), rec.status, this.opts.retentionMs,
+        h?.stream ?? '', h?.entryId ?? '', rec.nextAttemptAt, `${rec.bucket}\n${rec.id}`, rec.finishedAt ?? 0, rec.id,
+        `${this.p}:ev:`, `${this.p}:s:`, rec.body.byteLength, rec.functionName, `${this.p}:dead:`,
+        ...followUps.flatMap((f) => [f.id, f.bucket, encode(f), f.body.byteLength, f.status, f.finishedAt ?? 0, f.functionName]),
       ).catch((err: Error) => { throw new Error(`could not store an async event's outcome: ${err.message}`); });
       if (stored === 0) {
         log.warn({ requestId: rec.id, function: rec.functionName }, 'an async event was taken over by another replica while this one ran it (it stalled past the claim timeout), or its record is gone: this outcome is dropped');
@@ -337,7 +418,8 @@ export class RedisQueue implements Queue {
     const rec = await this.get(id);
     if (!rec || rec.status !== 'failed' || rec.functionName !== functionName) return null;
     redriven(rec, now);
-    const done = await this.redis.hearthRedrive(this.k('dead', functionName), this.k('ev', id), `${this.p}:pending`, this.stream(rec.bucket), id, encode(rec));
+    const done = await this.redis.hearthRedrive(this.k('dead', functionName), this.k('ev', id), `${this.p}:pending`, this.stream(rec.bucket), `${this.p}:pendingBytes`,
+      id, encode(rec), rec.body.byteLength);
     return done === 1 ? rec : null;
   }
 
@@ -348,14 +430,15 @@ export class RedisQueue implements Queue {
   }
 
   async stats(): Promise<QueueStats> {
-    const pending = Number(await this.redis.get(`${this.p}:pending`) ?? 0);
-    return { pending, held: this.held.size };
+    const [pending, bytes] = await this.redis.mget(`${this.p}:pending`, `${this.p}:pendingBytes`);
+    return { pending: Number(pending ?? 0), held: this.held.size, bytes: Math.max(0, Number(bytes ?? 0)), deadLettersExpired: this.deadLettersExpired };
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     if (this.heartbeat) clearInterval(this.heartbeat);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.reader.disconnect();
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
