@@ -155,6 +155,16 @@ describe('registry', () => {
     expect((await fetch(`${h.url}/v1/functions/crud`, { method: 'DELETE' })).status).toBe(404);
   });
 
+  it('a redeploy that changes only how events run (retries, destinations) is a change, not kept as before', async () => {
+    const first = await deployOk(h, 'evcfg', jsSource('exports.handler = () => 1', { maxRetries: 2 }));
+    const again = await h.deploy('evcfg', jsSource('exports.handler = () => 1', { maxRetries: 0, onFailure: { function: 'crud' } }));
+    expect(again.status).toBe(200);
+    const changed = await again.json() as any;
+    expect(changed.digest).not.toBe(first.digest);
+    const got = await (await fetch(`${h.url}/v1/functions/evcfg`)).json() as any;
+    expect(got).toMatchObject({ maxRetries: 0, onFailure: { function: 'crud' } });
+  });
+
   it('an update sends new calls to the new code at once', async () => {
     await deployOk(h, 'flip', jsSource('exports.handler = () => "old"'));
     expect((await call('flip', {})).body).toBe('old');

@@ -79,6 +79,8 @@ export function versionDigest(name: string, spec: Omit<FunctionSpec, 'code'>, co
     timeoutMs: spec.timeoutMs, concurrency: spec.concurrency, minInstances: spec.minInstances,
     maxInstances: spec.maxInstances, keepAliveMs: spec.keepAliveMs,
     egress: [...(spec.egress?.allow ?? [])].sort(), schedules: spec.schedules ?? [],
+    // How its events run is part of a version too: a redeploy that changes only these is a change.
+    async: [spec.maxRetries ?? null, spec.maxEventAgeMs ?? null, spec.asyncConcurrency ?? null, spec.onSuccess ?? null, spec.onFailure ?? null],
     ...(imageId ? { imageId } : {}),
     // A published version's instances are its own (they report its number to the function).
     ...(version ? { version } : {}),
