@@ -88,7 +88,7 @@ describe('ContainerBackend (fake engine)', () => {
     expect(engine.runningOf('java17').length).toBe(1);
     expect(b.stats().prewarmed).toBe(2);
     const stem = engine.runningOf('python3')[0]!;
-    expect(stem.spec).toMatchObject({ image: runtimeImageTag('python3'), user: '10001:10001', egress: false, cpus: 0.5, pids: 256 });
+    expect(stem.spec).toMatchObject({ image: runtimeImageTag('python3'), user: '10001:10001', egress: null, cpus: 0.5, pids: 256 });
 
     const fn = version('hello', 'python3', { cpus: 1, env: { GREETING: 'hi' } });
     const out = await call(fn, event({ a: 1 }));
