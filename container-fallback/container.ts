@@ -28,6 +28,8 @@ export const DEFAULT_MAX_RESULT_BYTES = 6 * 1024 * 1024;
  * which closes its connection.
  */
 export async function readBounded(body: Dispatcher.ResponseData['body'], headers: Dispatcher.ResponseData['headers'], max: number): Promise<Buffer | null> {
+  // Destroying it (below) emits an abort error: it is the point, not a fault.
+  body.on('error', () => undefined);
   const declared = Number(headers['content-length']);
   if (Number.isFinite(declared) && declared > max) {
     body.destroy();

@@ -25,6 +25,8 @@ export const MANAGED_LABEL = 'hearth.managed';
  * what other owners made is never touched.
  */
 export const OWNER_LABEL = 'hearth.owner';
+/** On every container: the pid of the Hearth that made it, for people and tests reading `docker ps` (never used to adopt or remove). */
+export const PID_LABEL = 'hearth.pid';
 /** On a function's egress network: the function it is for. */
 export const EGRESS_LABEL = 'hearth.egress';
 /** On runtime images and on every container: its runtime (python3, java17, or image). */

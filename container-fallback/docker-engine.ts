@@ -7,7 +7,7 @@
 import Docker from 'dockerode';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { EGRESS_LABEL, EGRESS_NETWORK_PREFIX, FUNCTION_PORT, MANAGED_LABEL, NETWORK_NAME, OWNER_LABEL } from './contract.js';
+import { EGRESS_LABEL, EGRESS_NETWORK_PREFIX, FUNCTION_PORT, MANAGED_LABEL, NETWORK_NAME, OWNER_LABEL, PID_LABEL } from './contract.js';
 import { logLines, LogRate } from './docker-log-lines.js';
 import { engineIdentity, type EngineIdentity } from './engine-identity.js';
 import type { ContainerSpec, Engine, OutputLine, RunningContainer } from './engine.js';
@@ -276,7 +276,7 @@ export class DockerEngine implements Engine {
       ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
       ...(spec.user ? { User: spec.user } : {}),
-      Labels: { ...spec.labels, ...this.ownLabels() },
+      Labels: { ...spec.labels, ...this.ownLabels(), [PID_LABEL]: String(process.pid) },
       ExposedPorts: { [`${FUNCTION_PORT}/tcp`]: {} },
       HostConfig: {
         NetworkMode: networkId,
