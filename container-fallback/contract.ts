@@ -13,20 +13,24 @@ export const RUNTIME_GID = 10001;
 export const RUNTIME_USER = `${RUNTIME_UID}:${RUNTIME_GID}`;
 
 /**
- * Every container and network Hearth makes carries this label. Its value is the run id of the
- * Hearth process that made it (a random UUID made at start, engine-identity.ts): two Hearths on
- * one engine (e.g. each in a container, where both may have pid 1) never take or remove each
- * other's containers. The shared functions network has the value 'network'.
+ * Every container Hearth makes carries this label, its value the pid of the Hearth that made it:
+ * for people reading `docker ps`, and what Hearths before run ids sweep by (they keep a container
+ * whose pid runs). It decides nothing here: RUN_LABEL and OWNER_LABEL do. The shared functions
+ * network and the egress networks have the value 'network'.
  */
 export const MANAGED_LABEL = 'hearth.managed';
+/**
+ * On every container and network a Hearth makes: the run id of the Hearth process that made it (a
+ * random UUID made at start, engine-identity.ts). A Hearth lists, watches and adopts only its own
+ * run's: two Hearths on one engine (e.g. each in a container, both pid 1) never take each other's.
+ */
+export const RUN_LABEL = 'hearth.run';
 /**
  * On every container and network a Hearth makes: its owner id, a random id kept in its data dir.
  * A later run on the same data dir removes what an earlier one left (same owner, another run id);
  * what other owners made is never touched.
  */
 export const OWNER_LABEL = 'hearth.owner';
-/** On every container: the pid of the Hearth that made it, for people and tests reading `docker ps` (never used to adopt or remove). */
-export const PID_LABEL = 'hearth.pid';
 /** On a function's egress network: the function it is for. */
 export const EGRESS_LABEL = 'hearth.egress';
 /** On runtime images and on every container: its runtime (python3, java17, or image). */

@@ -7,7 +7,7 @@
 import Docker from 'dockerode';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { EGRESS_LABEL, EGRESS_NETWORK_PREFIX, FUNCTION_PORT, MANAGED_LABEL, NETWORK_NAME, OWNER_LABEL, PID_LABEL } from './contract.js';
+import { EGRESS_LABEL, EGRESS_NETWORK_PREFIX, FUNCTION_PORT, MANAGED_LABEL, NETWORK_NAME, OWNER_LABEL, RUN_LABEL } from './contract.js';
 import { logLines, LogRate } from './docker-log-lines.js';
 import { engineIdentity, type EngineIdentity } from './engine-identity.js';
 import type { ContainerSpec, Engine, OutputLine, RunningContainer } from './engine.js';
@@ -58,14 +58,14 @@ export class DockerEngine implements Engine {
     this.logBytesPerSec = opts.logBytesPerSec ?? 256 * 1024;
   }
 
-  /** This process's run id: the value of MANAGED_LABEL on what it makes. */
+  /** This process's run id: the value of RUN_LABEL on what it makes. */
   get runId(): string {
     return this.identity.runId;
   }
 
   /** Labels of every container and network this process makes. */
   private ownLabels(): Record<string, string> {
-    return { [MANAGED_LABEL]: this.identity.runId, [OWNER_LABEL]: this.identity.owner };
+    return { [RUN_LABEL]: this.identity.runId, [OWNER_LABEL]: this.identity.owner };
   }
 
   /** Pings now; true when the engine answers. */
@@ -123,7 +123,7 @@ export class DockerEngine implements Engine {
   private openExits(gap: boolean): void {
     if (this.exitStream !== null || this.closed || !this.available || this.onExit === null) return;
     const epoch = this.epoch;
-    const filters = JSON.stringify({ type: ['container'], event: ['die'], label: [`${MANAGED_LABEL}=${this.identity.runId}`] });
+    const filters = JSON.stringify({ type: ['container'], event: ['die'], label: [`${RUN_LABEL}=${this.identity.runId}`] });
     (this.docker.getEvents({ filters }) as Promise<NodeJS.ReadableStream & { destroy(): void }>).then((stream) => {
       if (this.closed || this.exitStream !== null) return stream.destroy();
       this.exitStream = stream;
@@ -276,7 +276,7 @@ export class DockerEngine implements Engine {
       ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
       Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
       ...(spec.user ? { User: spec.user } : {}),
-      Labels: { ...spec.labels, ...this.ownLabels(), [PID_LABEL]: String(process.pid) },
+      Labels: { ...spec.labels, [MANAGED_LABEL]: String(process.pid), ...this.ownLabels() },
       ExposedPorts: { [`${FUNCTION_PORT}/tcp`]: {} },
       HostConfig: {
         NetworkMode: networkId,
@@ -326,7 +326,7 @@ export class DockerEngine implements Engine {
       made.id = this.docker.createNetwork({
         Name: name, Driver: 'bridge', Internal: false, CheckDuplicate: true,
         Options: { 'com.docker.network.bridge.enable_icc': 'false' },
-        Labels: { ...this.ownLabels(), [EGRESS_LABEL]: functionName },
+        Labels: { [MANAGED_LABEL]: 'network', ...this.ownLabels(), [EGRESS_LABEL]: functionName },
       }).then(async (n) => {
         await closeHostToContainers(n.id).catch(() => undefined);
         return n.id;
@@ -384,7 +384,7 @@ export class DockerEngine implements Engine {
 
   /** The ids of the running containers this process made. */
   async running(): Promise<Set<string>> {
-    const list = await this.docker.listContainers({ filters: JSON.stringify({ label: [`${MANAGED_LABEL}=${this.identity.runId}`], status: ['running'] }) });
+    const list = await this.docker.listContainers({ filters: JSON.stringify({ label: [`${RUN_LABEL}=${this.identity.runId}`], status: ['running'] }) });
     return new Set(list.map((c) => c.Id));
   }
 
@@ -449,7 +449,7 @@ export class DockerEngine implements Engine {
   }
 
   private isLeftover(labels: Record<string, string>): boolean {
-    return labels[OWNER_LABEL] === this.identity.owner && labels[MANAGED_LABEL] !== this.identity.runId;
+    return labels[OWNER_LABEL] === this.identity.owner && labels[RUN_LABEL] !== this.identity.runId;
   }
 
   /** The image's id (sha256:…), or null when the engine has no such image. */

@@ -313,7 +313,7 @@ describe('autoscaling, python3 containers', () => {
   afterAll(async () => { await h?.stop(); });
 
   const containersOf = async (pid: number) =>
-    (await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`hearth.pid=${pid}`, 'hearth.runtime=python3'] }) })).map((c) => c.Id.slice(0, 12));
+    (await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`hearth.managed=${pid}`, 'hearth.runtime=python3'] }) })).map((c) => c.Id.slice(0, 12));
 
   it('scales up under sustained load (concurrency 1); when it drops to a trickle the surplus goes, the last container only at its keepalive', async () => {
     const keepAliveMs = 2_000;

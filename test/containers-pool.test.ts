@@ -28,7 +28,7 @@ async function instances(h: Hearth, name: string): Promise<Inst[]> {
 
 /** The containers the Hearth process `pid` labelled (all states), optionally of one runtime. */
 function containersOf(pid: number, runtime?: string): Promise<Docker.ContainerInfo[]> {
-  const label = [`hearth.pid=${pid}`, ...(runtime ? [`hearth.runtime=${runtime}`] : [])];
+  const label = [`hearth.managed=${pid}`, ...(runtime ? [`hearth.runtime=${runtime}`] : [])];
   return docker.listContainers({ all: true, filters: JSON.stringify({ label }) });
 }
 

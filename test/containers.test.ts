@@ -30,7 +30,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.stop();
   // Nothing Hearth made is left behind.
-  const left = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`hearth.pid=${h?.proc.pid}`] }) });
+  const left = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`hearth.managed=${h?.proc.pid}`] }) });
   expect(left).toEqual([]);
 });
 

@@ -12,7 +12,7 @@
 
 import Docker from 'dockerode';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { MANAGED_LABEL, NETWORK_NAME, PID_LABEL } from '../container-fallback/contract.js';
+import { MANAGED_LABEL, NETWORK_NAME } from '../container-fallback/contract.js';
 import { runtimeImageTag } from '../container-fallback/images.js';
 import { deployOk, startHearth, type Hearth } from './support/hearth.js';
 import { createPrivateDockerd, type PrivateDockerd } from './support/private-dockerd.js';
@@ -80,7 +80,7 @@ interface Managed { id: string; name: string; state: string; runtime: string; ad
 
 /** This Hearth's containers in the private engine. */
 async function managed(): Promise<Managed[]> {
-  const list = await d!.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${PID_LABEL}=${hearthPid}`] }) });
+  const list = await d!.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${MANAGED}=${hearthPid}`] }) });
   return list.map((c) => ({
     id: c.Id, name: c.Names[0] ?? '', state: c.State, runtime: c.Labels['hearth.runtime'] ?? '',
     address: Object.values(c.NetworkSettings?.Networks ?? {}).map((n) => n.IPAddress).find((ip) => ip) ?? '',
@@ -289,7 +289,7 @@ describe('a real Docker engine stop and restart', () => {
     await deployOk(h!, 'pyrace', py('def main_handler(event, context):\n    return "race up"\n'));
     // The cold call takes the stem cell and the reserve starts a new one: stop the engine the
     // moment that container has started (its server needs ~100 ms more to listen).
-    const events = await d!.docker.getEvents({ filters: JSON.stringify({ type: ['container'], event: ['start'], label: [`${PID_LABEL}=${hearthPid}`] }) });
+    const events = await d!.docker.getEvents({ filters: JSON.stringify({ type: ['container'], event: ['start'], label: [`${MANAGED}=${hearthPid}`] }) });
     let startedName = '';
     const started = new Promise<void>((resolve) => {
       let buf = '';

@@ -336,7 +336,7 @@ describe('two Hearths on one engine (point 16)', () => {
     // Another Hearth's container, labelled with pid 1 as a Hearth in a container would be.
     const other = await docker.createContainer({
       Image: runtimeImageTag('python3'), Cmd: ['sleep', '600'],
-      Labels: { 'hearth.managed': randomUUID(), 'hearth.owner': randomUUID(), 'hearth.pid': '1', 'hearth.runtime': 'python3' },
+      Labels: { 'hearth.managed': '1', 'hearth.run': randomUUID(), 'hearth.owner': randomUUID(), 'hearth.runtime': 'python3' },
       HostConfig: { NetworkMode: 'none', Init: true },
     });
     forged.push(other.id);
