@@ -183,6 +183,7 @@ export class DockerEngine implements Engine {
     } else {
       // Removals that failed while it was gone.
       for (const id of this.unremoved) void this.remove(id);
+      void this.removeStrayEgressNetworks();
     }
     for (const l of this.listeners) l(up);
   }
@@ -360,6 +361,21 @@ export class DockerEngine implements Engine {
     const p = net.id.then((id) => this.removeNetwork(id), () => undefined);
     this.removing.add(p);
     void p.finally(() => this.removing.delete(p));
+  }
+
+  /**
+   * This run's egress networks that it no longer holds (forgotten when the engine went away, or
+   * whose removal failed then): removed once the engine is back. One still in use stays (its
+   * removal is refused), and goes at the next start's sweep.
+   */
+  private async removeStrayEgressNetworks(): Promise<void> {
+    try {
+      const held = new Set([...this.egressNets.values()].map((n) => n.name));
+      const nets = await this.docker.listNetworks({ filters: JSON.stringify({ label: [`${RUN_LABEL}=${this.identity.runId}`] }) });
+      await Promise.all(nets.filter((n) => !held.has(n.Name) && n.Name.startsWith(EGRESS_NETWORK_PREFIX)).map((n) => this.removeNetwork(n.Id)));
+    } catch {
+      // The engine went again: the next time it is back.
+    }
   }
 
   /** Removes a network and its host rules; never throws (what stays, the next start's sweep removes). */

@@ -56,7 +56,9 @@ export class RuntimeContainer extends Container {
       try {
         await this.engine.joinEgress(this.containerId, fn.name);
       } catch (err) {
-        throw this.failure(err, 'joining its egress network');
+        // Not the container's fault: the engine could not make or attach the network (e.g. its
+        // address pools are used up). The caller disposes of the container.
+        throw new HearthError('BackendUnavailable', `${fn.name}: the function's egress network could not be given to its container: ${(err as Error).message}`);
       }
     }
     if (limits.cpus !== this.cpus || limits.pids !== this.pids) {

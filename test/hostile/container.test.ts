@@ -348,9 +348,12 @@ describe('two Hearths on one engine (point 16)', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'hearth-hostile-second-'));
     try {
       const second = await startHearth({ dataDir, env: { HEARTH_STEM_CELLS: '1' } });
-      await deploy(second, 'pysecond', py('def main_handler(event, context):\n    return "second"\n'));
+      // With an egress rule: its network is left behind too.
+      await deploy(second, 'pysecond', py('def main_handler(event, context):\n    return "second"\n', { egress: { allow: ['example.com'] } }));
       expect((await call(second, 'pysecond', {})).status).toBe(200);
       const left = (await instances(second, 'pysecond'))[0]!.detail.container;
+      const leftNet = Object.keys((await docker.getContainer(left).inspect()).NetworkSettings.Networks).find((n) => n.startsWith('hearth-egress-'));
+      expect(leftNet).toBeDefined();
       // Killed: what it made stays behind.
       second.proc.kill('SIGKILL');
       await second.stop();
@@ -358,6 +361,7 @@ describe('two Hearths on one engine (point 16)', () => {
       try {
         // The same data dir's next run removed its leftovers at start ...
         await until(async () => !(await docker.listContainers({ all: true })).some((c) => c.Id.startsWith(left)), 20_000, 'the killed run\'s container removed');
+        await until(async () => !(await docker.listNetworks()).some((n) => n.Name === leftNet), 20_000, 'the killed run\'s egress network removed');
         // ... and nothing of the other Hearths.
         expect((await other.inspect()).State.Running).toBe(true);
         expect((await docker.getContainer(mine!.detail.container).inspect()).State.Running).toBe(true);
