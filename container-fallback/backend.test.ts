@@ -88,7 +88,7 @@ describe('ContainerBackend (fake engine)', () => {
     expect(engine.runningOf('java17').length).toBe(1);
     expect(b.stats().prewarmed).toBe(2);
     const stem = engine.runningOf('python3')[0]!;
-    expect(stem.spec).toMatchObject({ image: runtimeImageTag('python3'), user: '10001:10001', egress: false, cpus: 0.5, pids: 256 });
+    expect(stem.spec).toMatchObject({ image: runtimeImageTag('python3'), user: '10001:10001', egress: null, cpus: 0.5, pids: 256 });
 
     const fn = version('hello', 'python3', { cpus: 1, env: { GREETING: 'hi' } });
     const out = await call(fn, event({ a: 1 }));
@@ -287,5 +287,23 @@ describe('ContainerBackend (fake engine)', () => {
     await call(fn, event({}, 'img-3'));
     engine.output(id!, 0, 'a line of img-3');
     expect(lines).toEqual([['img', '', 1, 'listening'], ['img', 'img-2', 0, 'a line of img-2'], ['img', 'img-3', 0, 'a line of img-3']]);
+  });
+
+  it('egress rules: a stem cell taken by such a function joins the function\'s egress network; a custom image starts on it; none: neither', async () => {
+    const b = start();
+    await b.ready();
+    const stem = engine.runningOf('python3')[0]!;
+    await call(version('out', 'python3', { egress: { allow: ['api.example.com'] } }), event({}));
+    expect(stem.egress).toBe('out');
+    await eventually(() => b.stats().prewarmed === 2);
+    const plain = engine.runningOf('python3').find((c) => c.init === null)!;
+    await call(version('in', 'python3'), event({}));
+    expect(plain.egress).toBeNull();
+    const img = version('imgout', 'image', { egress: { allow: ['*.example.org'] } });
+    await call(img, event({}));
+    expect(engine.containers.get(containerOf(img)[0]!)!.spec.egress).toBe('imgout');
+    const imgIn = version('imgin', 'image');
+    await call(imgIn, event({}));
+    expect(engine.containers.get(containerOf(imgIn)[0]!)!.spec.egress).toBeNull();
   });
 });

@@ -12,7 +12,7 @@ import { log } from '../core/log.js';
 import { InstancePool, type InstanceFactory, type PoolSettings } from '../pool/instance-pool.js';
 import { InstanceState } from '../pool/lifecycle.js';
 import { Reserve } from '../pool/reserve.js';
-import type { Container } from './container.js';
+import { DEFAULT_MAX_RESULT_BYTES, type Container } from './container.js';
 import { CONTAINER_RUNTIMES, isContainerRuntime, type ContainerRuntime } from './contract.js';
 import { NO_ENGINE_HELP, type Engine } from './engine.js';
 import { urlEventCall, urlOutcome } from './function-url.js';
@@ -26,6 +26,8 @@ export interface ContainerBackendOptions extends PoolSettings {
   defaultMemoryMb: number;
   /** CPU share of each container, in cores. */
   cpus: number;
+  /** Largest result of a call (a container's answer past it fails the call: ResultTooLarge). */
+  maxResultBytes?: number;
 }
 
 export interface CodeSource {
@@ -223,11 +225,15 @@ export class ContainerBackend implements Backend {
     return out === SUPERSEDED ? out : urlOutcome(fn, out);
   }
 
+  private get maxResultBytes(): number {
+    return this.opts.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
+  }
+
   private async create(fn: FunctionVersion, requestId: string): Promise<Container> {
     if (!this.engine.available) throw this.unavailable();
     if (fn.runtime === 'image') {
       try {
-        const inst = await ImageContainer.start(this.engine, fn, { ...this.limits(fn), sink: this.sink });
+        const inst = await ImageContainer.start(this.engine, fn, { ...this.limits(fn), sink: this.sink, maxResultBytes: this.maxResultBytes });
         inst.footprintMb = inst.memoryMb; // the limit, until measured
         void inst.measure();
         return inst;
@@ -265,7 +271,7 @@ export class ContainerBackend implements Backend {
   private async startStem(runtime: ContainerRuntime, memoryMb: number): Promise<RuntimeContainer> {
     const image = await this.imageFor(runtime);
     try {
-      return await RuntimeContainer.start(this.engine, { runtime, image, memoryMb, cpus: this.opts.cpus, pids: DEFAULT_PIDS, sink: this.sink });
+      return await RuntimeContainer.start(this.engine, { runtime, image, memoryMb, cpus: this.opts.cpus, pids: DEFAULT_PIDS, sink: this.sink, maxResultBytes: this.maxResultBytes });
     } catch (err) {
       if (err instanceof HearthError) throw err;
       // The engine refused: is it still there?

@@ -4,7 +4,10 @@
 import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BootstrapConnectionError, BootstrapTimeout } from '../core/errors.js';
-import { BootstrapClient } from './bootstrap-client.js';
+import { BootstrapAnswerTooLarge, BootstrapClient, MAX_HEAD_BYTES } from './bootstrap-client.js';
+
+/** The body bound of the clients here. */
+const MAX = 200_000;
 
 type Answer = (request: string, socket: net.Socket) => void;
 const servers: net.Server[] = [];
@@ -45,7 +48,7 @@ describe('BootstrapClient', () => {
   it('sends the head and body, reads status, outcome, log bytes and body, and keeps the connection', async () => {
     const seen: string[] = [];
     const s = await serve((req, sock) => { seen.push(req); sock.write(ok('[]{"a":1}')); });
-    const c = new BootstrapClient('127.0.0.1', s.port);
+    const c = new BootstrapClient('127.0.0.1', s.port, MAX);
     for (let i = 0; i < 3; i++) {
       const a = await c.invoke(`x-hearth-request-id: r${i}\r\n`, Buffer.from('{"n":1}'), 1_000);
       expect([a.status, a.outcome, a.logBytes, a.body.toString()]).toEqual([200, 'ok', 2, '[]{"a":1}']);
@@ -62,7 +65,7 @@ describe('BootstrapClient', () => {
       const drip = () => { if (i < 200) { sock.write(bytes.subarray(i, i + 1)); i++; setImmediate(drip); } else sock.write(bytes.subarray(i)); };
       drip();
     });
-    const c = new BootstrapClient('127.0.0.1', s.port);
+    const c = new BootstrapClient('127.0.0.1', s.port, MAX);
     const a = await c.invoke('', Buffer.alloc(0), 2_000);
     expect(a.body.length).toBe(100_002);
     c.close();
@@ -70,7 +73,7 @@ describe('BootstrapClient', () => {
 
   it('one connection per call in flight', async () => {
     const s = await serve((_req, sock) => setTimeout(() => sock.write(ok('[]1')), 30));
-    const c = new BootstrapClient('127.0.0.1', s.port);
+    const c = new BootstrapClient('127.0.0.1', s.port, MAX);
     const all = await Promise.all([0, 1, 2].map(() => c.invoke('', Buffer.alloc(0), 1_000)));
     expect(all.map((a) => a.body.toString())).toEqual(['[]1', '[]1', '[]1']);
     expect(s.connections()).toBe(3);
@@ -82,7 +85,7 @@ describe('BootstrapClient', () => {
   it('fails a call whose connection closes, and the next call opens a new one', async () => {
     let n = 0;
     const s = await serve((_req, sock) => { if (n++ === 0) sock.destroy(); else sock.write(ok('[]2')); });
-    const c = new BootstrapClient('127.0.0.1', s.port);
+    const c = new BootstrapClient('127.0.0.1', s.port, MAX);
     await expect(c.invoke('', Buffer.alloc(0), 1_000)).rejects.toBeInstanceOf(BootstrapConnectionError);
     expect((await c.invoke('', Buffer.alloc(0), 1_000)).body.toString()).toBe('[]2');
     expect(s.connections()).toBe(2);
@@ -91,7 +94,7 @@ describe('BootstrapClient', () => {
 
   it('times out a call with no answer, and closes its connection', async () => {
     const s = await serve(() => undefined);
-    const c = new BootstrapClient('127.0.0.1', s.port);
+    const c = new BootstrapClient('127.0.0.1', s.port, MAX);
     await expect(c.invoke('', Buffer.alloc(0), 50)).rejects.toBeInstanceOf(BootstrapTimeout);
     c.close();
   });
@@ -105,7 +108,7 @@ describe('BootstrapClient', () => {
     ];
     for (const text of answers) {
       const s = await serve((_req, sock) => sock.write(text));
-      const c = new BootstrapClient('127.0.0.1', s.port);
+      const c = new BootstrapClient('127.0.0.1', s.port, MAX);
       await expect(c.invoke('', Buffer.alloc(0), 1_000)).rejects.toBeInstanceOf(BootstrapConnectionError);
       c.close();
     }
@@ -113,7 +116,7 @@ describe('BootstrapClient', () => {
 
   it('honours Connection: close (the next call reconnects), and a refused connection is an error', async () => {
     const s = await serve((_req, sock) => sock.end(ok('[]3', 'Connection: close\r\n')));
-    const c = new BootstrapClient('127.0.0.1', s.port);
+    const c = new BootstrapClient('127.0.0.1', s.port, MAX);
     expect((await c.invoke('', Buffer.alloc(0), 1_000)).body.toString()).toBe('[]3');
     expect((await c.invoke('', Buffer.alloc(0), 1_000)).body.toString()).toBe('[]3');
     expect(s.connections()).toBe(2);
@@ -121,6 +124,28 @@ describe('BootstrapClient', () => {
     const closed = await serve(() => undefined);
     servers.pop()!.close();
     await new Promise((r) => setTimeout(r, 20));
-    await expect(new BootstrapClient('127.0.0.1', closed.port).invoke('', Buffer.alloc(0), 1_000)).rejects.toBeInstanceOf(BootstrapConnectionError);
+    await expect(new BootstrapClient('127.0.0.1', closed.port, MAX).invoke('', Buffer.alloc(0), 1_000)).rejects.toBeInstanceOf(BootstrapConnectionError);
+  });
+
+  it('refuses an answer over its bound as it arrives: a declared length over it before any body byte, a head over 64 KiB; the connection is closed', async () => {
+    let wrote = 0;
+    const s = await serve((_req, sock) => {
+      // Declares 1 GiB and starts sending it: nothing of it may be buffered.
+      sock.write('HTTP/1.1 200 OK\r\nX-Hearth-Outcome: ok\r\nContent-Length: 1073741824\r\n\r\n');
+      const chunk = Buffer.alloc(64 * 1024, 120);
+      const pump = () => { while (!sock.destroyed && wrote < 64 * 1024 * 1024 && sock.write(chunk)) wrote += chunk.length; };
+      sock.on('drain', pump);
+      pump();
+    });
+    const c = new BootstrapClient('127.0.0.1', s.port, MAX);
+    await expect(c.invoke('', Buffer.alloc(0), 5_000)).rejects.toBeInstanceOf(BootstrapAnswerTooLarge);
+    const h = await serve((_req, sock) => sock.write(`HTTP/1.1 200 OK\r\nX-Big: ${'y'.repeat(MAX_HEAD_BYTES + 10)}\r\n\r\n`));
+    const c2 = new BootstrapClient('127.0.0.1', h.port, MAX);
+    await expect(c2.invoke('', Buffer.alloc(0), 5_000)).rejects.toBeInstanceOf(BootstrapAnswerTooLarge);
+    // At the bound exactly, it is read.
+    const e = await serve((_req, sock) => sock.write(ok('[]' + 'z'.repeat(MAX - 2))));
+    const c3 = new BootstrapClient('127.0.0.1', e.port, MAX);
+    expect((await c3.invoke('', Buffer.alloc(0), 5_000)).body.length).toBe(MAX);
+    for (const x of [c, c2, c3]) x.close();
   });
 });

@@ -23,6 +23,16 @@ export interface BootstrapAnswer {
 
 const HEAD_END = Buffer.from('\r\n\r\n');
 
+/** The most an answer's head may be: past it the connection is dropped as over its bound. */
+export const MAX_HEAD_BYTES = 64 * 1024;
+
+/**
+ * The bootstrap's answer is over its bound (its head over MAX_HEAD_BYTES, or a Content-Length over
+ * the body's bound: refused before a byte of the body is taken). The connection is closed; what
+ * wrote it (the function, on its bootstrap's socket) cannot be trusted with the container.
+ */
+export class BootstrapAnswerTooLarge extends Error {}
+
 class Connection {
   private chunks: Buffer[] = [];
   private size = 0;
@@ -37,7 +47,7 @@ class Connection {
   private timer: NodeJS.Timeout | undefined;
   dead = false;
 
-  constructor(readonly socket: net.Socket, private readonly onIdle: (c: Connection) => void, private readonly onDead: (c: Connection) => void) {
+  constructor(readonly socket: net.Socket, private readonly maxBodyBytes: number, private readonly onIdle: (c: Connection) => void, private readonly onDead: (c: Connection) => void) {
     socket.setNoDelay(true);
     socket.on('data', (d: Buffer) => this.data(d));
     socket.on('error', (e) => this.die(e.message));
@@ -67,7 +77,11 @@ class Connection {
       const all = this.chunks.length === 1 ? this.chunks[0]! : this.joined();
       const end = all.indexOf(HEAD_END);
       if (end < 0) {
-        if (this.size > 64 * 1024) this.die('the answer\'s head is over 64 KiB');
+        if (this.size > MAX_HEAD_BYTES) this.die(`the answer's head is over ${MAX_HEAD_BYTES} bytes`, BootstrapAnswerTooLarge);
+        return;
+      }
+      if (end > MAX_HEAD_BYTES) {
+        this.die(`the answer's head is over ${MAX_HEAD_BYTES} bytes`, BootstrapAnswerTooLarge);
         return;
       }
       if (!this.parseHead(all.toString('latin1', 0, end))) return;
@@ -130,11 +144,17 @@ class Connection {
       this.die('the bootstrap\'s answer has no Content-Length');
       return false;
     }
+    // Bounded as declared, so the bytes buffered for it never pass the bound (they are checked
+    // against the declared length as they arrive).
+    if (length > this.maxBodyBytes) {
+      this.die(`the answer declares ${length} bytes, over its bound of ${this.maxBodyBytes}`, BootstrapAnswerTooLarge);
+      return false;
+    }
     this.bodyLength = length;
     return true;
   }
 
-  die(why: string): void {
+  die(why: string, kind: new (m: string) => Error = BootstrapConnectionError): void {
     if (this.dead) return;
     this.dead = true;
     clearTimeout(this.timer);
@@ -142,7 +162,7 @@ class Connection {
     this.onDead(this);
     const w = this.waiting;
     this.waiting = null;
-    w?.reject(why === 'timeout' ? new BootstrapTimeout(why) : new BootstrapConnectionError(why));
+    w?.reject(why === 'timeout' ? new BootstrapTimeout(why) : new kind(why));
   }
 }
 
@@ -153,14 +173,16 @@ export class BootstrapClient {
   /** The part of the request head that is the same for every call. */
   private readonly prefix: string;
 
-  constructor(private readonly host: string, private readonly port: number) {
+  /** `maxBodyBytes`: the largest answer body taken (the call's log lines and its result). */
+  constructor(private readonly host: string, private readonly port: number, private readonly maxBodyBytes: number) {
     this.prefix = `POST /invoke HTTP/1.1\r\nhost: ${host}:${port}\r\n`;
   }
 
   /**
    * POST /invoke. `headers` is the rest of the head, each line ending in \r\n (no Content-Length:
    * it is added here). Rejects with BootstrapTimeout after timeoutMs (the time to connect is not
-   * counted), BootstrapConnectionError if the connection fails.
+   * counted), BootstrapConnectionError if the connection fails, BootstrapAnswerTooLarge when the
+   * answer's head or declared body is over its bound.
    */
   async invoke(headers: string, body: Uint8Array, timeoutMs: number): Promise<BootstrapAnswer> {
     const c = this.idle.pop() ?? (await this.connect(timeoutMs));
@@ -182,7 +204,7 @@ export class BootstrapClient {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.off('error', fail);
-        const c = new Connection(socket, (x) => this.idle.push(x), (x) => this.forget(x));
+        const c = new Connection(socket, this.maxBodyBytes, (x) => this.idle.push(x), (x) => this.forget(x));
         this.all.add(c);
         resolve(c);
       });

@@ -3,16 +3,50 @@
 // (pool/lifecycle.ts) and removed. runtime-container.ts (python3, java17) and image-container.ts
 // (a function's own image) are the two kinds, and say how a call is made.
 
-import { Agent, request } from 'undici';
+import { randomBytes } from 'node:crypto';
+import { Agent, request, type Dispatcher } from 'undici';
 import type { CallRequest, LogSink, RunResult } from '../core/call.js';
 import { HearthError } from '../core/errors.js';
 import { isOver, type EndCause } from '../pool/lifecycle.js';
 import { PoolMember, type CallableInstance } from '../pool/pool-member.js';
+import { countOversized } from './channel-counters.js';
 import { RUNTIME_LABEL, type ContainerRuntime } from './contract.js';
 import type { ContainerSpec, Engine } from './engine.js';
 
-/** Keep-alive connections to the containers' servers (readiness, /init, custom images' calls). */
-export const agent = new Agent({ keepAliveTimeout: 60_000, connections: 64 });
+/**
+ * Keep-alive connections to the containers' servers (readiness, /init, custom images' calls). An
+ * answer's head is bounded here (undici refuses one past it); bodies by readBounded.
+ */
+export const agent = new Agent({ keepAliveTimeout: 60_000, connections: 64, maxHeaderSize: 64 * 1024 });
+
+/** The result of `maxResultBytes` when the backend is not told (Lambda's 6 MB synchronous response). */
+export const DEFAULT_MAX_RESULT_BYTES = 6 * 1024 * 1024;
+
+/**
+ * A container's answer body, taken as it arrives and never past `max` bytes (a declared
+ * Content-Length over it is refused before a byte is read): null when over, the body destroyed,
+ * which closes its connection.
+ */
+export async function readBounded(body: Dispatcher.ResponseData['body'], headers: Dispatcher.ResponseData['headers'], max: number): Promise<Buffer | null> {
+  // Destroying it (below) emits an abort error: it is the point, not a fault.
+  body.on('error', () => undefined);
+  const declared = Number(headers['content-length']);
+  if (Number.isFinite(declared) && declared > max) {
+    body.destroy();
+    return null;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) {
+      body.destroy();
+      return null;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size);
+}
 
 let nextName = 0;
 
@@ -34,7 +68,8 @@ export interface Launched {
 
 /** Starts a container through the engine (its server may not listen yet). */
 export async function launch(engine: Engine, l: Launch): Promise<Launched> {
-  const name = `hearth-${l.runtime}-${process.pid}-${Date.now().toString(36)}-${(++nextName).toString(36)}`;
+  // Random too: two Hearths on one engine may have the same pid (each pid 1 in its own container).
+  const name = `hearth-${l.runtime}-${process.pid}-${Date.now().toString(36)}-${(++nextName).toString(36)}-${randomBytes(3).toString('hex')}`;
   const epoch = engine.epoch;
   const { runtime: _runtime, labels, ...spec } = l;
   const where = await engine.run({ ...spec, name, labels: { [RUNTIME_LABEL]: l.runtime, ...labels } });
@@ -120,6 +155,17 @@ export abstract class Container extends PoolMember implements CallableInstance {
   protected timedOut(): HearthError {
     this.kill('timeout');
     return new HearthError('Timeout', `${this.functionName}: task timed out after ${this.timeoutMs} ms (the container was replaced)`);
+  }
+
+  /**
+   * The container answered more than its bound (maxResultBytes): the call fails with
+   * ResultTooLarge. `replace`: what wrote it (the function, writing on its bootstrap's socket) may
+   * have left the container in any state, so it is replaced.
+   */
+  protected tooLarge(what: string, max: number, replace: boolean): HearthError {
+    countOversized(this.runtime);
+    if (replace) this.kill('crash');
+    return new HearthError('ResultTooLarge', `${this.functionName}: ${what} is over the limit of ${max} bytes (--max-result-bytes)${replace ? '; the container was replaced' : ''}`, { functionError: true });
   }
 
   /** A container that stopped answering: it crashed or was killed. */

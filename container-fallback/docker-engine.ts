@@ -6,9 +6,28 @@
 
 import Docker from 'dockerode';
 import { execFile } from 'node:child_process';
-import { FUNCTION_PORT, MANAGED_LABEL, NETWORK_NAME } from './contract.js';
-import { logLines } from './docker-log-lines.js';
+import { createHash } from 'node:crypto';
+import { EGRESS_LABEL, EGRESS_NETWORK_PREFIX, FUNCTION_PORT, MANAGED_LABEL, NETWORK_NAME, OWNER_LABEL, RUN_LABEL } from './contract.js';
+import { logLines, LogRate } from './docker-log-lines.js';
+import { engineIdentity, type EngineIdentity } from './engine-identity.js';
 import type { ContainerSpec, Engine, OutputLine, RunningContainer } from './engine.js';
+
+export interface DockerEngineOptions {
+  /** Who this Hearth is on the engine (engine-identity.ts); a fresh run and owner when not given. */
+  identity: EngineIdentity;
+  /** Docker's json log of a container is rotated within this many bytes (two files of half each). */
+  logFileBytes: number;
+  /** Bytes a second of a container's followed output passed on; lines past it are dropped. */
+  logBytesPerSec: number;
+}
+
+/** A function's egress network: made for its first container with egress, removed after its last. */
+interface EgressNetwork {
+  name: string;
+  id: Promise<string>;
+  /** The containers (ids, or names while being made) on it. */
+  members: Set<string>;
+}
 
 export class DockerEngine implements Engine {
   private readonly docker: Docker;
@@ -23,9 +42,30 @@ export class DockerEngine implements Engine {
   private networkId: string | null = null;
   private readonly listeners: ((up: boolean) => void)[] = [];
 
+  private readonly identity: EngineIdentity;
+  private readonly logFileBytes: number;
+  private readonly logBytesPerSec: number;
+  /** Egress networks by function name, and the function of each container on one. */
+  private readonly egressNets = new Map<string, EgressNetwork>();
+  private readonly egressOf = new Map<string, string>();
+  private egressSeq = 0;
+
   /** `networkName`: the functions network (tests use their own). */
-  constructor(docker = new Docker(), private readonly networkName = NETWORK_NAME) {
+  constructor(docker = new Docker(), private readonly networkName = NETWORK_NAME, opts: Partial<DockerEngineOptions> = {}) {
     this.docker = docker;
+    this.identity = opts.identity ?? engineIdentity();
+    this.logFileBytes = opts.logFileBytes ?? 8 * 1024 * 1024;
+    this.logBytesPerSec = opts.logBytesPerSec ?? 256 * 1024;
+  }
+
+  /** This process's run id: the value of RUN_LABEL on what it makes. */
+  get runId(): string {
+    return this.identity.runId;
+  }
+
+  /** Labels of every container and network this process makes. */
+  private ownLabels(): Record<string, string> {
+    return { [RUN_LABEL]: this.identity.runId, [OWNER_LABEL]: this.identity.owner };
   }
 
   /** Pings now; true when the engine answers. */
@@ -83,7 +123,7 @@ export class DockerEngine implements Engine {
   private openExits(gap: boolean): void {
     if (this.exitStream !== null || this.closed || !this.available || this.onExit === null) return;
     const epoch = this.epoch;
-    const filters = JSON.stringify({ type: ['container'], event: ['die'], label: [`${MANAGED_LABEL}=${process.pid}`] });
+    const filters = JSON.stringify({ type: ['container'], event: ['die'], label: [`${RUN_LABEL}=${this.identity.runId}`] });
     (this.docker.getEvents({ filters }) as Promise<NodeJS.ReadableStream & { destroy(): void }>).then((stream) => {
       if (this.closed || this.exitStream !== null) return stream.destroy();
       this.exitStream = stream;
@@ -137,9 +177,13 @@ export class DockerEngine implements Engine {
     if (!up) {
       this.networkId = null;
       this.epoch++;
+      // A restarted engine may have lost them with the containers; made again when needed.
+      this.egressNets.clear();
+      this.egressOf.clear();
     } else {
       // Removals that failed while it was gone.
       for (const id of this.unremoved) void this.remove(id);
+      void this.removeStrayEgressNetworks();
     }
     for (const l of this.listeners) l(up);
   }
@@ -196,37 +240,22 @@ export class DockerEngine implements Engine {
     } catch (err) {
       // The functions network was removed or duplicated by another Hearth starting at the same
       // moment (see findNetwork): look it up again, once.
-      if (spec.egress || !/network .*(not found|ambiguous)/i.test((err as Error).message)) throw err;
+      if (spec.egress !== null || !/network .*(not found|ambiguous)/i.test((err as Error).message)) throw err;
       this.networkId = null;
       return this.runOnce(spec);
     }
   }
 
   private async runOnce(spec: ContainerSpec): Promise<RunningContainer> {
-    const networkId = await this.network();
-    const container = await this.docker.createContainer({
-      name: spec.name,
-      Image: spec.image,
-      ...(spec.cmd ? { Cmd: spec.cmd } : {}),
-      ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
-      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
-      ...(spec.user ? { User: spec.user } : {}),
-      Labels: { [MANAGED_LABEL]: String(process.pid), ...spec.labels },
-      ExposedPorts: { [`${FUNCTION_PORT}/tcp`]: {} },
-      HostConfig: {
-        NetworkMode: spec.egress ? 'bridge' : networkId,
-        ReadonlyRootfs: true,
-        Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${Math.max(16, Math.min(512, spec.memoryMb))}m` },
-        CapDrop: ['ALL'],
-        SecurityOpt: ['no-new-privileges'],
-        PidsLimit: spec.pids,
-        Memory: spec.memoryMb * 1024 * 1024,
-        MemorySwap: spec.memoryMb * 1024 * 1024,
-        NanoCpus: Math.round(spec.cpus * 1e9),
-        AutoRemove: false,
-        Init: true,
-      },
-    });
+    const networkId = spec.egress === null ? await this.network() : await this.joinEgressNetwork(spec.egress, spec.name);
+    let container;
+    try {
+      container = await this.createContainer(spec, networkId);
+    } catch (err) {
+      this.leaveEgressNetwork(spec.name);
+      throw err;
+    }
+    if (spec.egress !== null) this.renameMember(spec.name, container.id);
     try {
       await container.start();
       const info = await container.inspect();
@@ -240,27 +269,154 @@ export class DockerEngine implements Engine {
     }
   }
 
+  private createContainer(spec: ContainerSpec, networkId: string): Promise<Docker.Container> {
+    return this.docker.createContainer({
+      name: spec.name,
+      Image: spec.image,
+      ...(spec.cmd ? { Cmd: spec.cmd } : {}),
+      ...(spec.entrypoint ? { Entrypoint: spec.entrypoint } : {}),
+      Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`),
+      ...(spec.user ? { User: spec.user } : {}),
+      Labels: { ...spec.labels, [MANAGED_LABEL]: String(process.pid), ...this.ownLabels() },
+      ExposedPorts: { [`${FUNCTION_PORT}/tcp`]: {} },
+      HostConfig: {
+        NetworkMode: networkId,
+        // Output written outside calls (or faster than it is read) is Docker's json log on the
+        // engine's disk: rotated, two files within logFileBytes, so no container can fill the disk.
+        LogConfig: { Type: 'json-file', Config: { 'max-size': String(Math.max(32 * 1024, Math.floor(this.logFileBytes / 2))), 'max-file': '2' } },
+        ReadonlyRootfs: true,
+        Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${Math.max(16, Math.min(512, spec.memoryMb))}m` },
+        CapDrop: ['ALL'],
+        SecurityOpt: ['no-new-privileges'],
+        PidsLimit: spec.pids,
+        Memory: spec.memoryMb * 1024 * 1024,
+        MemorySwap: spec.memoryMb * 1024 * 1024,
+        NanoCpus: Math.round(spec.cpus * 1e9),
+        AutoRemove: false,
+        Init: true,
+      },
+    });
+  }
+
+  /**
+   * Gives a running container (a stem cell taken by a function with egress rules) the function's
+   * egress network besides the internal one: its default route goes out through it; the host
+   * still reaches it at its internal address.
+   */
+  async joinEgress(id: string, functionName: string): Promise<void> {
+    const networkId = await this.joinEgressNetwork(functionName, id);
+    try {
+      await this.docker.getNetwork(networkId).connect({ Container: id });
+    } catch (err) {
+      this.leaveEgressNetwork(id);
+      throw err;
+    }
+  }
+
+  /**
+   * The function's egress network (made now if it has none): a bridge with a route out, with
+   * inter-container traffic off, only ever for this function's containers, and, as root, closed
+   * to the host as the functions network is. `member` is counted on it until it leaves.
+   */
+  private joinEgressNetwork(functionName: string, member: string): Promise<string> {
+    let net = this.egressNets.get(functionName);
+    if (net === undefined) {
+      const hash = createHash('sha256').update(functionName).digest('hex').slice(0, 12);
+      const name = `${EGRESS_NETWORK_PREFIX}${this.identity.runId.slice(0, 8)}-${hash}-${(++this.egressSeq).toString(36)}`;
+      const made: EgressNetwork = { name, members: new Set(), id: Promise.resolve('') };
+      made.id = this.docker.createNetwork({
+        Name: name, Driver: 'bridge', Internal: false, CheckDuplicate: true,
+        Options: { 'com.docker.network.bridge.enable_icc': 'false' },
+        Labels: { [MANAGED_LABEL]: 'network', ...this.ownLabels(), [EGRESS_LABEL]: functionName },
+      }).then(async (n) => {
+        await closeHostToContainers(n.id).catch(() => undefined);
+        return n.id;
+      });
+      made.id.catch(() => { if (this.egressNets.get(functionName) === made) this.egressNets.delete(functionName); });
+      this.egressNets.set(functionName, made);
+      net = made;
+    }
+    net.members.add(member);
+    this.egressOf.set(member, functionName);
+    return net.id;
+  }
+
+  private renameMember(from: string, to: string): void {
+    const fn = this.egressOf.get(from);
+    if (fn === undefined) return;
+    this.egressOf.delete(from);
+    this.egressOf.set(to, fn);
+    const net = this.egressNets.get(fn);
+    if (net?.members.delete(from)) net.members.add(to);
+  }
+
+  /** `member` is off its egress network; the network goes with its last member. */
+  private leaveEgressNetwork(member: string): void {
+    const fn = this.egressOf.get(member);
+    if (fn === undefined) return;
+    this.egressOf.delete(member);
+    const net = this.egressNets.get(fn);
+    if (net === undefined || !net.members.delete(member) || net.members.size > 0) return;
+    this.egressNets.delete(fn);
+    const p = net.id.then((id) => this.removeNetwork(id), () => undefined);
+    this.removing.add(p);
+    void p.finally(() => this.removing.delete(p));
+  }
+
+  /**
+   * This run's egress networks that it no longer holds (forgotten when the engine went away, or
+   * whose removal failed then): removed once the engine is back. One still in use stays (its
+   * removal is refused), and goes at the next start's sweep.
+   */
+  private async removeStrayEgressNetworks(): Promise<void> {
+    try {
+      const held = new Set([...this.egressNets.values()].map((n) => n.name));
+      const nets = await this.docker.listNetworks({ filters: JSON.stringify({ label: [`${RUN_LABEL}=${this.identity.runId}`] }) });
+      await Promise.all(nets.filter((n) => !held.has(n.Name) && n.Name.startsWith(EGRESS_NETWORK_PREFIX)).map((n) => this.removeNetwork(n.Id)));
+    } catch {
+      // The engine went again: the next time it is back.
+    }
+  }
+
+  /** Removes a network and its host rules; never throws (what stays, the next start's sweep removes). */
+  private async removeNetwork(id: string): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      try {
+        await this.docker.getNetwork(id).remove();
+        break;
+      } catch (err) {
+        const code = (err as { statusCode?: number }).statusCode;
+        if (code === 404) break;
+        // 403/409 "has active endpoints": a container's removal is still being finished.
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
+    await openHostToContainers(id).catch(() => undefined);
+  }
+
   private readonly removing = new Set<Promise<void>>();
   /** Containers whose removal failed (the engine was gone): tried again when it is back. */
   private readonly unremoved = new Set<string>();
 
   /** The ids of the running containers this process made. */
   async running(): Promise<Set<string>> {
-    const list = await this.docker.listContainers({ filters: JSON.stringify({ label: [`${MANAGED_LABEL}=${process.pid}`], status: ['running'] }) });
+    const list = await this.docker.listContainers({ filters: JSON.stringify({ label: [`${RUN_LABEL}=${this.identity.runId}`], status: ['running'] }) });
     return new Set(list.map((c) => c.Id));
   }
 
   /** Removes a container (killing it first); never throws. */
   remove(id: string): Promise<void> {
     const p = this.docker.getContainer(id).remove({ force: true, v: true }).then(
-      () => { this.unremoved.delete(id); },
+      () => { this.unremoved.delete(id); this.leaveEgressNetwork(id); },
       async (err: { statusCode?: number }) => {
         // 404: already gone. 409: the engine is removing it already (an earlier call, or its own
         // clean-up of a container a stop killed): done once that ends. Otherwise the engine is gone
         // (or refused): again when it is back, and at Hearth's stop; what is left then, the
         // leftover sweep at the next start removes.
-        if (err?.statusCode === 404 || (err?.statusCode === 409 && await this.gone(id, REMOVAL_WAIT_MS))) this.unremoved.delete(id);
-        else this.unremoved.add(id);
+        if (err?.statusCode === 404 || (err?.statusCode === 409 && await this.gone(id, REMOVAL_WAIT_MS))) {
+          this.unremoved.delete(id);
+          this.leaveEgressNetwork(id);
+        } else this.unremoved.add(id);
       },
     );
     this.removing.add(p);
@@ -288,18 +444,28 @@ export class DockerEngine implements Engine {
    */
   async settled(): Promise<void> {
     if (this.available) for (const id of this.unremoved) void this.remove(id);
-    await Promise.all([...this.removing]);
+    // A container's removal may start its egress network's: wait for those too.
+    while (this.removing.size > 0) await Promise.all([...this.removing]);
   }
 
   /**
-   * Removes the containers a previous run of Hearth left behind: labelled with the id of a Hearth
-   * process that no longer runs (another Hearth on this engine keeps its own). Returns how many.
+   * Removes the containers and egress networks an earlier run on this data dir left behind: its
+   * owner's, of another run. What other Hearths on this engine made (another owner) is never
+   * touched, whatever their pids; containers of Hearths before run ids (labelled with a pid) go
+   * when no process of that pid runs here. Returns how many containers.
    */
   async removeLeftovers(): Promise<number> {
     const list = await this.docker.listContainers({ all: true, filters: JSON.stringify({ label: [MANAGED_LABEL] }) });
-    const stale = list.filter((c) => !processRuns(Number(c.Labels[MANAGED_LABEL])));
+    const stale = list.filter((c) => this.isLeftover(c.Labels)
+      || (c.Labels[OWNER_LABEL] === undefined && /^\d+$/.test(c.Labels[MANAGED_LABEL] ?? '') && !processRuns(Number(c.Labels[MANAGED_LABEL]))));
     await Promise.all(stale.map((c) => this.remove(c.Id)));
+    const nets = await this.docker.listNetworks({ filters: JSON.stringify({ label: [`${OWNER_LABEL}=${this.identity.owner}`] }) });
+    await Promise.all(nets.filter((n) => this.isLeftover(n.Labels ?? {})).map((n) => this.removeNetwork(n.Id)));
     return stale.length;
+  }
+
+  private isLeftover(labels: Record<string, string>): boolean {
+    return labels[OWNER_LABEL] === this.identity.owner && labels[RUN_LABEL] !== this.identity.runId;
   }
 
   /** The image's id (sha256:…), or null when the engine has no such image. */
@@ -333,7 +499,12 @@ export class DockerEngine implements Engine {
           reject(err instanceof Error ? err : new Error(`no log stream for container ${id.slice(0, 12)}`));
           return;
         }
-        const frame = logLines(onLine);
+        const rate = new LogRate(this.logBytesPerSec, (ms) => {
+          // Over the rate: Docker is not read for a while (its log file rotates meanwhile).
+          (stream as NodeJS.ReadableStream).pause();
+          setTimeout(() => (stream as NodeJS.ReadableStream).resume(), ms).unref();
+        });
+        const frame = logLines(onLine, rate);
         const out = { write: (b: Buffer) => { frame(0, b); return true; } };
         const errOut = { write: (b: Buffer) => { frame(1, b); return true; } };
         this.docker.modem.demuxStream(stream as NodeJS.ReadableStream, out as unknown as NodeJS.WritableStream, errOut as unknown as NodeJS.WritableStream);
@@ -371,13 +542,25 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
  * when it listens beyond loopback): iptables INPUT rules on the bridge, replies excepted. Needs
  * root and iptables; without them it does nothing (Hearth on 127.0.0.1 is out of reach anyway).
  */
-async function closeHostToContainers(networkId: string): Promise<void> {
-  if (process.getuid?.() !== 0) return;
+function hostRules(networkId: string): string[][] {
   const bridge = `br-${networkId.slice(0, 12)}`;
-  const rules = [
+  return [
     ['-i', bridge, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
     ['-i', bridge, '-j', 'DROP'],
   ];
+}
+
+/** Takes a removed network's host rules away (they would name a bridge that is gone). */
+async function openHostToContainers(networkId: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  for (const r of hostRules(networkId)) {
+    while (await iptables(['-C', 'INPUT', ...r]).then(() => true, () => false)) await iptables(['-D', 'INPUT', ...r]);
+  }
+}
+
+async function closeHostToContainers(networkId: string): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const rules = hostRules(networkId);
   for (const r of rules) {
     const exists = await iptables(['-C', 'INPUT', ...r]).then(() => true, () => false);
     if (!exists) await iptables([r[r.length - 1] === 'DROP' ? '-A' : '-I', 'INPUT', ...r]);

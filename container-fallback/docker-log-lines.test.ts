@@ -2,7 +2,8 @@
 // the engine sends them once demultiplexed).
 
 import { describe, expect, it } from 'vitest';
-import { logLines } from './docker-log-lines.js';
+import { containerChannels } from './channel-counters.js';
+import { LogRate, logLines } from './docker-log-lines.js';
 
 type Got = [stream: number, timeMs: number, line: string];
 
@@ -41,5 +42,24 @@ describe('logLines', () => {
     expect(got[0]![1]).toBeGreaterThanOrEqual(before);
     frame(0, Buffer.concat([Buffer.from(`${T1} ${'x'.repeat(16 * 1024 - 1)}`), Buffer.from('é\n')]));
     expect(got[1]![2]).toBe(`${'x'.repeat(16 * 1024 - 1)}\ufffd`);
+  });
+});
+
+describe('LogRate', () => {
+  it('passes a second\'s worth of bytes, drops (and counts) the rest, asks to pause, and marks the gap when lines pass again', async () => {
+    const got: string[] = [];
+    const pauses: number[] = [];
+    const rate = new LogRate(10_000, (ms) => pauses.push(ms));
+    const read = logLines((_s, _t, line) => got.push(line), rate);
+    const before = containerChannels.logLinesDropped;
+    const line = 'x'.repeat(999);
+    for (let i = 0; i < 100; i++) read(0, Buffer.from(`${T1} ${line}\n`));
+    expect(got.length).toBe(10);
+    expect(containerChannels.logLinesDropped - before).toBe(90);
+    expect(pauses.length).toBe(1);
+    await new Promise((r) => setTimeout(r, 300));
+    read(0, Buffer.from(`${T2} after\n`));
+    expect(got.at(-2)).toMatch(/^\[hearth\] 90 line\(s\) of output \(89910 bytes\) dropped/);
+    expect(got.at(-1)).toBe('after');
   });
 });

@@ -17,8 +17,11 @@ export interface ContainerSpec {
   env: Record<string, string>;
   cmd?: string[];
   entrypoint?: string[];
-  /** Egress to the outside world (false: the internal network only). */
-  egress: boolean;
+  /**
+   * The function whose egress network the container joins (a bridge with a route out, for that
+   * function's containers only); null: the internal functions network only.
+   */
+  egress: string | null;
   labels: Record<string, string>;
   /** The runtime images run as this user; custom images as their own. */
   user?: string;
@@ -62,6 +65,8 @@ export interface Engine {
   lost(err: unknown): void;
   /** The functions network (made when missing); its id. */
   network(): Promise<string>;
+  /** Gives a running container (a stem cell taken by a function with egress rules) the function's egress network too. */
+  joinEgress(id: string, functionName: string): Promise<void>;
   /** Changes a running container's CPU share and pids limit. */
   limit(id: string, cpus: number, pids: number): Promise<void>;
   /** Creates and starts a container with the isolation settings. */

@@ -12,7 +12,7 @@ import { WebAnswer, type CallError, type CallRequest, type LogSink, type RunResu
 import { HearthError } from '../core/errors.js';
 import { log } from '../core/log.js';
 import { CONTENT_TYPES } from '../runtime/protocol.js';
-import { agent, Container, launch, type Launched } from './container.js';
+import { agent, Container, launch, readBounded, type Launched } from './container.js';
 import { FUNCTION_LABEL } from './contract.js';
 import type { Engine } from './engine.js';
 
@@ -34,19 +34,19 @@ export class ImageContainer extends Container {
   private readonly callIds: string[] = [];
   private readonly callStarts: number[] = [];
 
-  private constructor(engine: Engine, c: Launched, sink: LogSink) {
+  private constructor(engine: Engine, c: Launched, sink: LogSink, private readonly maxResultBytes: number) {
     super(engine, c, sink);
   }
 
   /** A started container of the version's image, its server answering, its output followed. */
-  static async start(engine: Engine, fn: FunctionVersion, opts: { cpus: number; pids: number; sink: LogSink }): Promise<ImageContainer> {
+  static async start(engine: Engine, fn: FunctionVersion, opts: { cpus: number; pids: number; sink: LogSink; maxResultBytes: number }): Promise<ImageContainer> {
     if (fn.imageId === null) throw new HearthError('InternalError', `${fn.name}: runtime "image" without a pinned image`);
     const c = new ImageContainer(engine, await launch(engine, {
       runtime: 'image', image: fn.imageId, memoryMb: fn.spec.memoryMb, cpus: opts.cpus, pids: opts.pids,
-      env: fn.spec.env, egress: fn.spec.egress.allow.length > 0,
+      env: fn.spec.env, egress: fn.spec.egress.allow.length > 0 ? fn.name : null,
       ...(fn.spec.command ? { entrypoint: fn.spec.command } : {}), ...(fn.spec.args ? { cmd: fn.spec.args } : {}),
       labels: { [FUNCTION_LABEL]: fn.name },
-    }), opts.sink);
+    }), opts.sink, opts.maxResultBytes);
     await c.ready(Math.max(10_000, fn.spec.timeoutMs), '/');
     c.specializeFor(fn);
     c.followLogs();
@@ -94,8 +94,11 @@ export class ImageContainer extends Container {
         method: method as 'POST', dispatcher: agent, signal: ac.signal, headers,
         ...(method === 'GET' || method === 'HEAD' ? {} : { body: Buffer.from(req.body) }),
       });
-      const bytes = Buffer.from(await r.body.arrayBuffer());
+      const bytes = await readBounded(r.body, r.headers, this.maxResultBytes);
       clearTimeout(timer);
+      // Its server is any server, not ours: the connection is closed (by readBounded), the
+      // container stays.
+      if (bytes === null) throw this.tooLarge("the image's answer", this.maxResultBytes, false);
       const result = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
       if (web !== null) {
         const flat: string[] = [];
@@ -114,6 +117,7 @@ export class ImageContainer extends Container {
       return err;
     } catch (err) {
       clearTimeout(timer);
+      if (err instanceof HearthError && err.type === 'ResultTooLarge') throw err;
       if (ac.signal.aborted) throw this.timedOut();
       throw this.failure(err, 'invoke');
     }

@@ -9,13 +9,18 @@ import type { FunctionVersion } from '../core/backend.js';
 import { functionError, type CallRequest, type LogSink, type RunResult } from '../core/call.js';
 import { BootstrapTimeout, HearthError } from '../core/errors.js';
 import { CONTENT_TYPES } from '../runtime/protocol.js';
-import { BootstrapClient } from './bootstrap-client.js';
-import { agent, Container, launch, type Launched } from './container.js';
+import { BootstrapAnswerTooLarge, BootstrapClient } from './bootstrap-client.js';
+import { agent, Container, launch, readBounded, type Launched } from './container.js';
 import { RUNTIME_USER, type ContainerRuntime } from './contract.js';
 import type { Engine } from './engine.js';
 
 /** How long a stem cell's bootstrap may take to answer /health. */
 const READY_MS = 30_000;
+
+/** What the bootstraps keep of a call's log lines (their LOG_LIMIT, 1 MiB), with room for the JSON around them. */
+const CALL_LOG_BYTES = (1 << 20) + 64 * 1024;
+/** An /init answer (its load error and stack) is at most this. */
+const INIT_ANSWER_BYTES = 1 << 20;
 
 interface ErrorBody { errorType?: string; errorMessage?: string; stackTrace?: string[] }
 
@@ -23,17 +28,18 @@ export class RuntimeContainer extends Container {
   /** Kept-alive connections for /invoke. */
   private readonly client: BootstrapClient;
 
-  private constructor(engine: Engine, c: Launched, sink: LogSink) {
+  private constructor(engine: Engine, c: Launched, sink: LogSink, private readonly maxResultBytes: number) {
     super(engine, c, sink);
-    this.client = new BootstrapClient(c.address, c.port);
+    // An answer is the call's log lines (bounded by the bootstrap) and then its result.
+    this.client = new BootstrapClient(c.address, c.port, maxResultBytes + CALL_LOG_BYTES);
   }
 
   /** A stem cell: a started container of the runtime's image whose bootstrap answers /health. */
-  static async start(engine: Engine, opts: { runtime: ContainerRuntime; image: string; memoryMb: number; cpus: number; pids: number; sink: LogSink }): Promise<RuntimeContainer> {
+  static async start(engine: Engine, opts: { runtime: ContainerRuntime; image: string; memoryMb: number; cpus: number; pids: number; sink: LogSink; maxResultBytes: number }): Promise<RuntimeContainer> {
     const c = new RuntimeContainer(engine, await launch(engine, {
       runtime: opts.runtime, image: opts.image, memoryMb: opts.memoryMb, cpus: opts.cpus, pids: opts.pids,
-      env: {}, egress: false, user: RUNTIME_USER,
-    }), opts.sink);
+      env: {}, egress: null, user: RUNTIME_USER,
+    }), opts.sink, opts.maxResultBytes);
     await c.ready(READY_MS, '/health');
     return c;
   }
@@ -45,6 +51,16 @@ export class RuntimeContainer extends Container {
    */
   async specialize(fn: FunctionVersion, code: Buffer, requestId: string, limits: { cpus: number; pids: number }): Promise<void> {
     this.specializeFor(fn);
+    // Egress rules: the function's own egress network too (a stem cell has only the internal one).
+    if (fn.spec.egress.allow.length > 0) {
+      try {
+        await this.engine.joinEgress(this.containerId, fn.name);
+      } catch (err) {
+        // Not the container's fault: the engine could not make or attach the network (e.g. its
+        // address pools are used up). The caller disposes of the container.
+        throw new HearthError('BackendUnavailable', `${fn.name}: the function's egress network could not be given to its container: ${(err as Error).message}`);
+      }
+    }
     if (limits.cpus !== this.cpus || limits.pids !== this.pids) {
       try {
         await this.engine.limit(this.containerId, limits.cpus, limits.pids);
@@ -71,7 +87,14 @@ export class RuntimeContainer extends Container {
     } catch (err) {
       throw this.failure(err, 'init');
     }
-    const text = await r.body.text();
+    let answer: Buffer | null;
+    try {
+      answer = await readBounded(r.body, r.headers, INIT_ANSWER_BYTES);
+    } catch (err) {
+      throw this.failure(err, 'init');
+    }
+    if (answer === null) throw this.tooLarge('the answer to /init', INIT_ANSWER_BYTES, true);
+    const text = answer.toString('utf8');
     if (r.statusCode === 200) return;
     let e: ErrorBody = {};
     try { e = JSON.parse(text) as ErrorBody; } catch { e = { errorMessage: text.slice(0, 2000) }; }
@@ -91,9 +114,16 @@ export class RuntimeContainer extends Container {
       );
     } catch (err) {
       if (err instanceof BootstrapTimeout) throw this.timedOut();
+      if (err instanceof BootstrapAnswerTooLarge) throw this.tooLarge(`the container's answer (${err.message})`, this.maxResultBytes, true);
       throw this.failure(err, 'invoke');
     }
     const all = r.body;
+    if (r.logBytes > all.length) throw this.failure(new Error(`X-Hearth-Log-Bytes ${r.logBytes} is over the body's ${all.length} bytes`), 'invoke');
+    // An honest bootstrap with a result over the bound: the answer was read whole, the container is fine.
+    if (all.length - r.logBytes > this.maxResultBytes) {
+      this.logs(req.requestId, all.subarray(0, r.logBytes));
+      throw this.tooLarge(`the result (${all.length - r.logBytes} bytes)`, this.maxResultBytes, false);
+    }
     this.logs(req.requestId, all.subarray(0, r.logBytes));
     const rest = all.subarray(r.logBytes);
     if (r.status !== 200 || r.outcome === '') {

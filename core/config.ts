@@ -62,6 +62,12 @@ export const ConfigSchema = z.strictObject({
   containerMemoryBudgetMb: z.number().int().min(64).default(8_192),
   /** CPU share of each container, in cores. */
   containerCpus: z.number().gt(0).max(64).default(1),
+  /** Largest result of a call (Lambda's 6 MB synchronous response); a container's answer is cut off past it. */
+  maxResultBytes: z.number().int().min(1024).default(6 * 1024 * 1024),
+  /** Container tier: Docker's json log of a container is rotated within this many bytes on disk. */
+  containerLogFileBytes: z.number().int().min(64 * 1024).default(8 * 1024 * 1024),
+  /** Container tier: bytes a second of a custom image's output Hearth reads into call logs; the rest is dropped. */
+  containerLogBytesPerSec: z.number().int().min(1024).default(256 * 1024),
   /** On SIGTERM: how long calls in flight get to finish before the instances are stopped. */
   drainTimeoutMs: z.number().int().min(0).max(3_600_000).default(10_000),
   /** Talk to a Docker engine at all (off: container functions answer 503). */
@@ -151,6 +157,9 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'maxContainers', kind: 'int', arg: 'n', help: 'container tier: warm containers across functions' },
   { key: 'containerMemoryBudgetMb', kind: 'int', arg: 'mb', help: 'container tier: memory budget for warm containers' },
   { key: 'containerCpus', kind: 'number', arg: 'cores', help: 'container tier: CPU share of a container whose spec sets none' },
+  { key: 'maxResultBytes', kind: 'int', arg: 'bytes', help: 'largest result of a call; a container answer past it fails the call (ResultTooLarge) and replaces the container' },
+  { key: 'containerLogFileBytes', kind: 'int', arg: 'bytes', help: 'container tier: Docker json log of a container rotated within this many bytes on disk (2 files)' },
+  { key: 'containerLogBytesPerSec', kind: 'int', arg: 'bytes', help: 'container tier: output of a custom image read into call logs per second; lines past it are dropped (counted, with a marker line)' },
   { key: 'docker', kind: 'boolean', help: 'no container tier: python3, java17 and image functions answer 503' },
   { key: 'batchCalls', kind: 'boolean', help: 'one isolate crossing per call instead of one per event-loop turn (for A/B benchmarks)' },
   { key: 'queue', kind: 'string', arg: 'kind', help: 'async event queue: embedded (LMDB in the data dir) or redis (Redis Streams, shared by replicas; needs --queue-url)' },

@@ -38,6 +38,7 @@ import type { PoolSettings } from '../pool/instance-pool.js';
 import { IsolateBackend } from '../pool/isolate/backend.js';
 import { ContainerBackend } from '../container-fallback/backend.js';
 import { DockerEngine } from '../container-fallback/docker-engine.js';
+import { engineIdentity } from '../container-fallback/engine-identity.js';
 
 /** The in-isolate runtime, bundled by scripts/build-runtime.mjs. */
 export const RUNTIME_PATH = fileURLToPath(new URL('../runtime/isolate-runtime.js', import.meta.url));
@@ -175,7 +176,9 @@ async function startContainerTier(config: Config, data: DataDir, sink: LogSink, 
   if (!config.docker) {
     return new UnavailableBackend('the container tier is switched off (--no-docker); only runtime "js" runs');
   }
-  const engine = new DockerEngine();
+  const engine = new DockerEngine(undefined, undefined, {
+    identity: engineIdentity(data.root), logFileBytes: config.containerLogFileBytes, logBytesPerSec: config.containerLogBytesPerSec,
+  });
   if (await engine.ping()) {
     try {
       const removed = await engine.removeLeftovers();
@@ -190,7 +193,7 @@ async function startContainerTier(config: Config, data: DataDir, sink: LogSink, 
   engine.watch();
   return new ContainerBackend(
     {
-      ...pool, stemCells: config.stemCells, defaultMemoryMb: 128, cpus: config.containerCpus,
+      ...pool, stemCells: config.stemCells, defaultMemoryMb: 128, cpus: config.containerCpus, maxResultBytes: config.maxResultBytes,
       maxTotalInstances: config.maxContainers, memoryBudgetMb: config.containerMemoryBudgetMb,
     },
     engine, data, sink,

@@ -10,6 +10,7 @@
 // backends then too, and the async queue's depth from the queue.
 
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { containerChannels } from '../container-fallback/channel-counters.js';
 import type { QueueStats } from './async/queue.js';
 import type { Backend, FunctionVersion } from './backend.js';
 import type { FunctionListener } from './registry/index.js';
@@ -173,6 +174,10 @@ export class Metrics implements FunctionListener {
     });
     scraped(this.registry, 'hearth_async_deliveries_total', 'POSTs of async outcomes to URL destinations, by how they ended: succeeded, retried or failed (a dead letter).', 'counter',
       () => ASYNC_OUTCOMES.map((outcome, i) => ({ labels: { outcome }, value: this.deliveries[i]! })));
+    scraped(this.registry, 'hearth_container_oversized_responses_total', 'Container answers refused because their body or head was over its bound (--max-result-bytes), by runtime; the call failed with ResultTooLarge.', 'counter',
+      () => [...containerChannels.oversized].map(([runtime, n]) => ({ labels: { runtime }, value: n })));
+    scraped(this.registry, 'hearth_container_log_lines_dropped_total', 'Lines of containers\' output (Docker\'s log stream) dropped over --container-log-bytes-per-sec.', 'counter',
+      () => [{ labels: {}, value: containerChannels.logLinesDropped }]);
     const read = () => this.readAsyncQueue();
     const asyncGauge = (name: string, help: string, pick: (s: QueueStats) => number) => new Gauge({
       name, help, registers,

@@ -5,6 +5,9 @@
 // the Docker engine itself; state changes are polled for with deadlines, never timed.
 
 import Docker from 'dockerode';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployOk, startHearth, type Hearth } from './support/hearth.js';
 import { HOLD, py } from './support/python.js';
@@ -292,14 +295,20 @@ describe('containers left by a previous Hearth', () => {
   let live: Hearth | undefined;
   let dead: Hearth | undefined;
   let next: Hearth | undefined;
+  // The dead Hearth's data dir, which its next run starts on (its owner id is kept there).
+  const deadDir = mkdtempSync(join(tmpdir(), 'hearth-test-dead-'));
   afterAll(async () => {
     await Promise.all([live?.stop(), next?.stop(), dead?.stop()]);
     for (const h of [live, next, dead]) await expectNothingLeft(h?.proc.pid);
+    rmSync(deadDir, { recursive: true, force: true });
   });
 
-  it('are removed at start when their Hearth no longer runs; a running Hearth\'s are not touched', async () => {
+  // Issue 15: a Hearth removes only what an earlier run on its own data dir left (a Hearth on
+  // another data dir sharing the engine, e.g. in a container of its own with the same pid, is
+  // never touched), so the next run is started on the dead one's data dir.
+  it('are removed at start by the next run on their data dir; a running Hearth\'s are not touched', async () => {
     const env = { HEARTH_STEM_CELLS: '0' };
-    [live, dead] = await Promise.all([startHearth({ env }), startHearth({ env })]);
+    [live, dead] = await Promise.all([startHearth({ env }), startHearth({ env, dataDir: deadDir })]);
     await deployOk(live, 'pylive', py(HOST, { keepAliveMs: 60_000 }));
     const warmUp = await call(live, 'pylive');
     expect(warmUp.status, warmUp.text).toBe(200);
@@ -317,7 +326,7 @@ describe('containers left by a previous Hearth', () => {
     const left = (await containersOf(deadPid)).map((c) => c.Id);
     expect(left).toHaveLength(2); // nobody cleaned up after it
 
-    next = await startHearth({ env });
+    next = await startHearth({ env, dataDir: deadDir });
     // Removed at start (the engine may still be finishing a removal when the new Hearth listens).
     await until(async () => (await containersOf(deadPid)).length === 0, 5_000, async () => `left: ${(await containersOf(deadPid)).map((c) => `${c.Names[0]} ${c.State}`)}`);
     // The running Hearth keeps its container, and its function is still warm in it.
@@ -325,6 +334,8 @@ describe('containers left by a previous Hearth', () => {
     expect(liveAfter.map((c) => [c.Id, c.State])).toEqual(liveBefore.map((id) => [id, 'running']));
     const again = await call(live, 'pylive');
     expect([again.status, again.cold, again.body]).toEqual([200, 'false', warmUp.body]);
+    // The next run serves the function it found in the data dir, with its own reserved containers.
+    await until(async () => (await instanceContainers(next!)).size === 2, 20_000, async () => `held ${[...await instanceContainers(next!)]}; its containers ${(await containersOf(next!.proc.pid!)).map((c) => `${c.Names[0]} ${c.State}`)}; log ${next!.log().slice(-1500)}`);
   }, 60_000);
 });
 

@@ -48,6 +48,8 @@ export interface FakeContainer {
   init: FakeInit | null;
   /** The last limit() asked of it. */
   limits: { cpus: number; pids: number };
+  /** The function whose egress network it was given after it started (joinEgress), or null. */
+  egress: string | null;
   readonly server: Server;
 }
 
@@ -100,6 +102,13 @@ export class FakeEngine implements Engine {
     return 'fake-network';
   }
 
+  async joinEgress(id: string, functionName: string): Promise<void> {
+    this.check();
+    const c = this.containers.get(id);
+    if (c === undefined || !c.running) throw new Error(`no such container: ${id}`);
+    c.egress = functionName;
+  }
+
   async limit(id: string, cpus: number, pids: number): Promise<void> {
     this.check();
     const c = this.containers.get(id);
@@ -115,7 +124,7 @@ export class FakeEngine implements Engine {
     const server = createServer((req, res) => this.answer(id, req, res));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as AddressInfo).port;
-    this.containers.set(id, { id, spec, runtime, port, running: true, calls: 0, init: null, limits: { cpus: spec.cpus, pids: spec.pids }, server });
+    this.containers.set(id, { id, spec, runtime, port, running: true, calls: 0, init: null, limits: { cpus: spec.cpus, pids: spec.pids }, egress: null, server });
     return { id, address: '127.0.0.1', port };
   }
 

@@ -1,0 +1,417 @@
+// Hostile tenants of the container tier (issue 15: points 2, 4, 6, 13, 15, 16), against a real
+// Hearth process and the real Docker engine with the python3 runtime image, while a neighbour
+// function is called at a steady rate: every neighbour call must succeed, and where memory is the
+// point Hearth's RSS must settle back within 64 MiB of where it was before the attack.
+//
+// Hearth listens on all addresses here (with an admin token, as it must), so that "a container
+// cannot reach Hearth's port" is tested where it could: through the bridge gateway and the host's
+// own address.
+
+import Docker from 'dockerode';
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runtimeImageTag } from '../../container-fallback/images.js';
+import { startHearth, type Hearth } from '../support/hearth.js';
+import { deployNeighbour, settledRssMiB, startNeighbour } from '../support/neighbour.js';
+import { py } from '../support/python.js';
+import { until, waitFor } from '../support/until.js';
+
+const docker = new Docker();
+const TOKEN = 'hostile-container-admin-token-0123456789';
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+/** Docker's json log of a container is rotated within this (two files of half each). */
+const LOG_FILE_BYTES = 1024 * 1024;
+const IMAGE = `hearth-test-hostile-img:${process.pid}`;
+let h: Hearth;
+/** Containers and images this file made itself (Hearth's own are Hearth's to remove). */
+const forged: string[] = [];
+const imageDir = mkdtempSync(join(tmpdir(), 'hearth-hostile-img-'));
+
+/** `h` with management calls that carry the admin token. */
+function authed(x: Hearth): Hearth {
+  return {
+    ...x,
+    deploy: (name, spec) => fetch(`${x.url}/v1/functions/${name}`, {
+      method: 'PUT', headers: { 'content-type': 'application/json', ...AUTH }, body: JSON.stringify(spec),
+    }),
+  };
+}
+
+async function deploy(x: Hearth, name: string, spec: unknown): Promise<void> {
+  const r = await authed(x).deploy(name, spec);
+  if (r.status !== 200 && r.status !== 201) throw new Error(`deploy ${name}: ${r.status} ${await r.text()}`);
+}
+
+interface Inst { id: string; detail: { container: string; address: string } }
+async function instances(x: Hearth, name: string): Promise<Inst[]> {
+  const r = await fetch(`${x.url}/v1/functions/${name}/instances`, { headers: AUTH });
+  return ((await r.json()) as { instances: Inst[] }).instances;
+}
+
+async function call(x: Hearth, name: string, event: unknown): Promise<{ status: number; body: Record<string, unknown>; cold: string | null }> {
+  const r = await x.invoke(name, event);
+  return { status: r.status, cold: r.headers.get('x-hearth-cold'), body: await r.json() as Record<string, unknown> };
+}
+
+async function metric(x: Hearth, line: RegExp): Promise<number> {
+  const text = await (await fetch(`${x.url}/metrics`, { headers: AUTH })).text();
+  const m = line.exec(text);
+  return m ? Number(m[1]) : 0;
+}
+
+/** The host's address on its first non-loopback, non-Docker interface (where Hearth also listens). */
+function hostAddress(): string {
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    if (name === 'lo' || name.startsWith('docker') || name.startsWith('br-') || name.startsWith('veth')) continue;
+    const a = addrs?.find((x) => x.family === 'IPv4' && !x.internal);
+    if (a) return a.address;
+  }
+  return '127.0.0.1';
+}
+
+function canConnect(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port, timeout: 2_000 });
+    s.once('connect', () => { s.destroy(); resolve(true); });
+    s.once('timeout', () => { s.destroy(); resolve(false); });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** A python snippet: tries each [host, port] and says "connected" or the error's name. */
+const PROBE = `
+import socket
+def probe(targets):
+    out = []
+    for host, port in targets:
+        try:
+            s = socket.create_connection((host, port), timeout=1.5)
+            s.close()
+            out.append("connected")
+        except Exception as e:
+            out.append(type(e).__name__)
+    return out
+def gateway():
+    for line in open("/proc/net/route").read().splitlines()[1:]:
+        f = line.split()
+        if f[1] == "00000000":
+            g = int(f[2], 16)
+            return ".".join(str((g >> s) & 255) for s in (0, 8, 16, 24))
+    return "0.0.0.0"
+`;
+
+/** A custom image's server: /event-invoke answers its env secret, probes, or floods its output in the background. */
+function buildImage(): void {
+  mkdirSync(imageDir, { recursive: true });
+  writeFileSync(join(imageDir, 'server.py'), `
+import json, os, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+${PROBE}
+def flood():
+    line = ("z" * 500 + "\\n").encode()
+    while True:
+        os.write(1, line)
+class H(BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+    def reply(self, body):
+        data = json.dumps(body).encode()
+        self.send_response(200)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+    def do_GET(self):
+        self.reply({"secret": os.environ.get("SECRET")})
+    def do_POST(self):
+        n = int(self.headers.get("content-length") or 0)
+        event = json.loads(self.rfile.read(n) or b"{}")
+        if event.get("flood"):
+            threading.Thread(target=flood, daemon=True).start()
+            return self.reply({"flooding": True})
+        if event.get("big"):
+            # Declares 1 GiB and sends it.
+            self.send_response(200)
+            self.send_header("content-length", str(1 << 30))
+            self.end_headers()
+            chunk = b"x" * (1 << 20)
+            try:
+                for _ in range(1024):
+                    self.wfile.write(chunk)
+            except Exception:
+                pass
+            return
+        if "probe" in event:
+            return self.reply({"probe": probe(event["probe"]), "gateway": gateway()})
+        self.reply({"secret": os.environ.get("SECRET")})
+ThreadingHTTPServer(("0.0.0.0", 9000), H).serve_forever()
+`);
+  writeFileSync(join(imageDir, 'Dockerfile'), `FROM ${runtimeImageTag('python3')}\nCOPY server.py /app/server.py\nCMD ["python3", "/app/server.py"]\n`);
+  execFileSync('docker', ['build', '-q', '-t', IMAGE, imageDir], { stdio: 'pipe' });
+}
+
+beforeAll(async () => {
+  buildImage();
+  h = await startHearth({
+    args: ['--host', '0.0.0.0', '--container-log-file-bytes', String(LOG_FILE_BYTES), '--container-log-bytes-per-sec', String(64 * 1024)],
+    env: { HEARTH_ADMIN_TOKEN: TOKEN, HEARTH_STEM_CELLS: '1' },
+  });
+  await deployNeighbour(authed(h));
+}, 180_000);
+
+afterAll(async () => {
+  if (process.env.HEARTH_TEST_LOG) writeFileSync(process.env.HEARTH_TEST_LOG, h?.log() ?? '');
+  await h?.stop();
+  await Promise.all(forged.map((id) => docker.getContainer(id).remove({ force: true }).catch(() => undefined)));
+  rmSync(imageDir, { recursive: true, force: true });
+  try { execFileSync('docker', ['rmi', '-f', IMAGE], { stdio: 'pipe' }); } catch { /* gone */ }
+}, 60_000);
+
+describe('container answers are bounded as they arrive (point 2)', () => {
+  it('a handler writing a 1 GiB answer on its bootstrap socket: ResultTooLarge, the container replaced, the neighbour fine, RSS back', async () => {
+    await deploy(h, 'pybig', py(`
+import sys
+def main_handler(event, context):
+    if event.get("mode") == "flood":
+        f = sys._getframe()
+        while f is not None and not hasattr(f.f_locals.get("self"), "wfile"):
+            f = f.f_back
+        w = f.f_locals["self"].wfile
+        w.write(b"HTTP/1.1 200 OK\\r\\nX-Hearth-Outcome: ok\\r\\nX-Hearth-Log-Bytes: 0\\r\\nContent-Length: 1073741824\\r\\n\\r\\n")
+        chunk = b"x" * (1 << 20)
+        for _ in range(1024):
+            w.write(chunk)
+        return "never"
+    if event.get("mode") == "big":
+        return "x" * (7 << 20)
+    return {"ok": True}
+`, { timeoutMs: 60_000 }));
+    expect((await call(h, 'pybig', {})).status).toBe(200);
+    const [first] = await instances(h, 'pybig');
+    const before = await settledRssMiB(h);
+    const neighbour = startNeighbour(h);
+
+    const flood = await call(h, 'pybig', { mode: 'flood' });
+    expect(flood.status).toBe(500);
+    expect(flood.body.errorType).toBe('ResultTooLarge');
+    // The container that wrote it is replaced; the function works again.
+    await until(async () => !(await instances(h, 'pybig')).some((i) => i.id === first!.id), 20_000, 'the flooding container replaced');
+    expect(await call(h, 'pybig', {})).toMatchObject({ status: 200, body: { ok: true } });
+
+    // An honest result over the bound: the same error; the container stays (the answer was read whole).
+    const [kept] = await instances(h, 'pybig');
+    const big = await call(h, 'pybig', { mode: 'big' });
+    expect(big.status).toBe(500);
+    expect(big.body.errorType).toBe('ResultTooLarge');
+    expect(await call(h, 'pybig', {})).toMatchObject({ status: 200, cold: 'false' });
+    expect((await instances(h, 'pybig')).map((i) => i.id)).toContain(kept!.id);
+
+    const report = await neighbour.stop();
+    expect(report.failures).toEqual([]);
+    expect(report.calls).toBeGreaterThan(0);
+    expect(await settledRssMiB(h)).toBeLessThan(before + 64);
+    expect(await metric(h, /^hearth_container_oversized_responses_total\{runtime="python3"\} (\d+)/m)).toBeGreaterThanOrEqual(2);
+  }, 120_000);
+
+  it('a custom image answering 1 GiB: ResultTooLarge, its connection closed, the neighbour fine, RSS back', async () => {
+    await deploy(h, 'imgbig', { runtime: 'image', image: IMAGE, timeoutMs: 60_000 });
+    expect((await call(h, 'imgbig', {})).status).toBe(200);
+    const before = await settledRssMiB(h);
+    const neighbour = startNeighbour(h);
+    const big = await call(h, 'imgbig', { big: true });
+    expect(big.status).toBe(500);
+    expect(big.body.errorType).toBe('ResultTooLarge');
+    expect((await call(h, 'imgbig', {})).status).toBe(200);
+    const report = await neighbour.stop();
+    expect(report.failures).toEqual([]);
+    expect(await settledRssMiB(h)).toBeLessThan(before + 64);
+    expect(await metric(h, /^hearth_container_oversized_responses_total\{runtime="image"\} (\d+)/m)).toBeGreaterThanOrEqual(1);
+    await fetch(`${h.url}/v1/functions/imgbig`, { method: 'DELETE', headers: AUTH });
+  }, 120_000);
+});
+
+describe('container output is bounded (point 4)', () => {
+  it('a background thread flooding stdout outside calls: Docker\'s log file is rotated within its bound; a followed image\'s lines past the rate are dropped and counted', async () => {
+    const neighbour = startNeighbour(h);
+    await deploy(h, 'pyflood', py(`
+import os, threading
+def flood():
+    line = ("y" * 1000 + "\\n").encode()
+    while True:
+        os.write(1, line)
+def main_handler(event, context):
+    threading.Thread(target=flood, daemon=True).start()
+    return {"flooding": True}
+`, { cpus: 0.5 }));
+    expect((await call(h, 'pyflood', {})).status).toBe(200);
+    const [inst] = await instances(h, 'pyflood');
+    const info = await docker.getContainer(inst!.detail.container).inspect();
+    expect(info.HostConfig.LogConfig).toEqual({ Type: 'json-file', Config: { 'max-size': String(LOG_FILE_BYTES / 2), 'max-file': '2' } });
+    // It rotated (the flood is well past the bound), and what is on disk stays within it.
+    await until(() => existsSync(`${info.LogPath}.1`), 30_000, 'the log file rotated');
+    for (let i = 0; i < 5; i++) {
+      const size = [info.LogPath, `${info.LogPath}.1`].reduce((n, p) => n + (existsSync(p) ? statSync(p).size : 0), 0);
+      expect(size).toBeLessThan(LOG_FILE_BYTES + 64 * 1024);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    expect((await fetch(`${h.url}/v1/functions/pyflood`, { method: 'DELETE', headers: AUTH })).status).toBe(204);
+
+    // A custom image's output is followed into call logs: at most --container-log-bytes-per-sec.
+    const dropped = await metric(h, /^hearth_container_log_lines_dropped_total (\d+)/m);
+    await deploy(h, 'imgflood', { runtime: 'image', image: IMAGE, timeoutMs: 10_000, cpus: 0.5 });
+    expect((await call(h, 'imgflood', { flood: true })).status).toBe(200);
+    await waitFor(async () => (await metric(h, /^hearth_container_log_lines_dropped_total (\d+)/m)) > dropped + 100, 30_000, 'lines dropped over the rate');
+    expect((await fetch(`${h.url}/v1/functions/imgflood`, { method: 'DELETE', headers: AUTH })).status).toBe(204);
+    const report = await neighbour.stop();
+    expect(report.failures).toEqual([]);
+  }, 120_000);
+});
+
+describe('networks (points 6, 13, 15)', () => {
+  it('functions cannot reach each other\'s containers, egress or not; egress rules give a route out, none gives none; no container reaches Hearth\'s port', async () => {
+    const neighbour = startNeighbour(h);
+    const EGRESS = { egress: { allow: ['example.com'] } };
+    await deploy(h, 'imga', { runtime: 'image', image: IMAGE, timeoutMs: 10_000, env: { SECRET: 's3cret-a' }, ...EGRESS });
+    await deploy(h, 'imgb', { runtime: 'image', image: IMAGE, timeoutMs: 10_000, ...EGRESS });
+    await deploy(h, 'pyplain', py(`${PROBE}\ndef main_handler(event, context):\n    return {"probe": probe(event["probe"]), "gateway": gateway()}\n`, { timeoutMs: 20_000 }));
+    await deploy(h, 'pyeg', py(`${PROBE}\ndef main_handler(event, context):\n    return {"probe": probe(event["probe"]), "gateway": gateway()}\n`, { timeoutMs: 20_000, ...EGRESS }));
+    expect((await call(h, 'imga', {})).body).toEqual({ secret: 's3cret-a' });
+    const addr = async (name: string) => (await instances(h, name))[0]!.detail.address;
+    const a = await addr('imga');
+    // The host reaching 1.1.1.1 says whether this machine has a way out at all.
+    const outside = await canConnect('1.1.1.1', 80);
+
+    const probeFrom = async (name: string, targets: [string, number][]) => {
+      const r = await call(h, name, { probe: targets });
+      expect(r.status, `${name}: ${JSON.stringify(r.body)}`).toBe(200);
+      return r.body as { probe: string[]; gateway: string };
+    };
+    // Warm pyplain, then every function probes the others, the host and Hearth's port.
+    await probeFrom('pyplain', []);
+    const plain = await addr('pyplain');
+    const host = hostAddress();
+    for (const [name, others, egress] of [['imgb', [a, plain], true], ['pyeg', [a, plain], true], ['pyplain', [a], false]] as const) {
+      const gw = (await probeFrom(name, [])).gateway;
+      const out = await probeFrom(name, [...others.map((o) => [o, 9000] as [string, number]), [gw, h.port], [host, h.port], ['1.1.1.1', 80]]);
+      const n = others.length;
+      expect(out.probe.slice(0, n), `${name} reaching another function`).not.toContain('connected');
+      expect(out.probe[n], `${name} reaching Hearth on its gateway ${gw}`).not.toBe('connected');
+      expect(out.probe[n + 1], `${name} reaching Hearth on ${host}`).not.toBe('connected');
+      if (egress && outside) expect(out.probe[n + 2], `${name} going out`).toBe('connected');
+      if (!egress) expect(out.probe[n + 2], `${name} going out`).not.toBe('connected');
+    }
+
+    // One network per function with egress rules, not Docker's default bridge: internal off, inter-container traffic off.
+    const netsOf = async (name: string) => Object.keys((await docker.getContainer((await instances(h, name))[0]!.detail.container).inspect()).NetworkSettings.Networks);
+    const [na, nb, neg, nplain] = [await netsOf('imga'), await netsOf('imgb'), await netsOf('pyeg'), await netsOf('pyplain')];
+    expect(nplain).toEqual(['hearth-functions']);
+    expect(na).toHaveLength(1);
+    expect(na[0]).toMatch(/^hearth-egress-/);
+    expect(nb[0]).toMatch(/^hearth-egress-/);
+    expect(nb[0]).not.toBe(na[0]);
+    expect(neg).toHaveLength(2);
+    expect(neg).toContain('hearth-functions');
+    expect(neg.find((n) => n !== 'hearth-functions')).toMatch(/^hearth-egress-/);
+    const egressNet = await docker.getNetwork(na[0]!).inspect() as { Internal: boolean; Options: Record<string, string>; Labels: Record<string, string> };
+    expect(egressNet.Internal).toBe(false);
+    expect(egressNet.Options['com.docker.network.bridge.enable_icc']).toBe('false');
+    expect(egressNet.Labels['hearth.egress']).toBe('imga');
+
+    // Each function's network goes with its containers.
+    for (const name of ['imga', 'imgb', 'pyeg']) expect((await fetch(`${h.url}/v1/functions/${name}`, { method: 'DELETE', headers: AUTH })).status).toBe(204);
+    await until(async () => (await docker.listNetworks({ filters: JSON.stringify({ label: ['hearth.egress'] }) }))
+      .filter((n) => ['imga', 'imgb', 'pyeg'].includes(n.Labels?.['hearth.egress'] ?? '') && [na[0], nb[0], ...neg].includes(n.Name)).length === 0, 30_000, 'the egress networks removed');
+    const report = await neighbour.stop();
+    expect(report.failures).toEqual([]);
+  }, 180_000);
+});
+
+describe('two Hearths on one engine (point 16)', () => {
+  it('a Hearth never removes or adopts another\'s containers (whatever their pid), and removes what its own earlier run left', async () => {
+    // Another Hearth's container, labelled with pid 1 as a Hearth in a container would be.
+    const other = await docker.createContainer({
+      Image: runtimeImageTag('python3'), Cmd: ['sleep', '600'],
+      Labels: { 'hearth.managed': '1', 'hearth.run': randomUUID(), 'hearth.owner': randomUUID(), 'hearth.runtime': 'python3' },
+      HostConfig: { NetworkMode: 'none', Init: true },
+    });
+    forged.push(other.id);
+    await other.start();
+    await deploy(h, 'pymine', py('def main_handler(event, context):\n    return "mine"\n'));
+    expect((await call(h, 'pymine', {})).status).toBe(200);
+    const [mine] = await instances(h, 'pymine');
+
+    const dataDir = mkdtempSync(join(tmpdir(), 'hearth-hostile-second-'));
+    try {
+      const second = await startHearth({ dataDir, env: { HEARTH_STEM_CELLS: '1' } });
+      // With an egress rule: its network is left behind too.
+      await deploy(second, 'pysecond', py('def main_handler(event, context):\n    return "second"\n', { egress: { allow: ['example.com'] } }));
+      expect((await call(second, 'pysecond', {})).status).toBe(200);
+      const left = (await instances(second, 'pysecond'))[0]!.detail.container;
+      const leftNet = Object.keys((await docker.getContainer(left).inspect()).NetworkSettings.Networks).find((n) => n.startsWith('hearth-egress-'));
+      expect(leftNet).toBeDefined();
+      // Killed: what it made stays behind.
+      second.proc.kill('SIGKILL');
+      await second.stop();
+      const third = await startHearth({ dataDir, env: { HEARTH_STEM_CELLS: '0' } });
+      try {
+        // The same data dir's next run removed its leftovers at start ...
+        await until(async () => !(await docker.listContainers({ all: true })).some((c) => c.Id.startsWith(left)), 20_000, 'the killed run\'s container removed');
+        await until(async () => !(await docker.listNetworks()).some((n) => n.Name === leftNet), 20_000, 'the killed run\'s egress network removed');
+        // ... and nothing of the other Hearths.
+        expect((await other.inspect()).State.Running).toBe(true);
+        expect((await docker.getContainer(mine!.detail.container).inspect()).State.Running).toBe(true);
+      } finally {
+        await third.stop();
+      }
+      // The first Hearth still serves from the same warm container.
+      expect(await call(h, 'pymine', {})).toMatchObject({ status: 200, cold: 'false' });
+      expect((await other.inspect()).State.Running).toBe(true);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+describe('limits containers already hold', () => {
+  it('fork and memory bombs stay in their container; the neighbour is fine and the function works again', async () => {
+    const neighbour = startNeighbour(h);
+    await deploy(h, 'pybomb', py(`
+import os, time
+def main_handler(event, context):
+    if event.get("fork"):
+        n = 0
+        try:
+            while True:
+                if os.fork() == 0:
+                    time.sleep(1)
+                    os._exit(0)
+                n += 1
+        except OSError:
+            while True:
+                try:
+                    os.wait()
+                except ChildProcessError:
+                    break
+            return {"forked": n}
+    if event.get("memory"):
+        hog = []
+        while True:
+            hog.append(bytearray(16 << 20))
+    return "fine"
+`, { pids: 32, memoryMb: 64, timeoutMs: 20_000 }));
+    const fork = await call(h, 'pybomb', { fork: true });
+    expect(fork.status, JSON.stringify(fork.body)).toBe(200);
+    expect(fork.body.forked).toBeLessThan(32);
+    const mem = await call(h, 'pybomb', { memory: true });
+    expect(mem.status, JSON.stringify(mem.body)).toBe(500);
+    const after = await call(h, 'pybomb', {});
+    expect(after.status, JSON.stringify(after.body)).toBe(200);
+    const report = await neighbour.stop();
+    expect(report.failures).toEqual([]);
+  }, 120_000);
+});
