@@ -62,8 +62,6 @@ export const ConfigSchema = z.strictObject({
   containerMemoryBudgetMb: z.number().int().min(64).default(8_192),
   /** CPU share of each container, in cores. */
   containerCpus: z.number().gt(0).max(64).default(1),
-  /** Largest result of a call (Lambda's 6 MB synchronous response); a container's answer is cut off past it. */
-  maxResultBytes: z.number().int().min(1024).default(6 * 1024 * 1024),
   /** Container tier: Docker's json log of a container is rotated within this many bytes on disk. */
   containerLogFileBytes: z.number().int().min(64 * 1024).default(8 * 1024 * 1024),
   /** Container tier: bytes a second of a custom image's output Hearth reads into call logs; the rest is dropped. */
@@ -100,7 +98,7 @@ export const ConfigSchema = z.strictObject({
   logLinesPerCall: z.number().int().min(1).default(10_000),
   /** Log text one instance may write a second (a bucket as deep as logBytesPerCall); past it lines are dropped. */
   logBytesPerSecond: z.number().int().min(1024).default(1024 * 1024),
-  /** Largest result (or web response body) a function may answer with (Lambda's synchronous limit). */
+  /** Largest result (or web response body) a function may answer with, in every tier (Lambda's 6 MB synchronous limit); counted as it arrives. */
   maxResultBytes: z.number().int().min(1024).default(6 * 1024 * 1024),
   /** An error's message and its stack trace are each cut to this many bytes. */
   maxErrorBytes: z.number().int().min(256).default(64 * 1024),
@@ -157,7 +155,6 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'maxContainers', kind: 'int', arg: 'n', help: 'container tier: warm containers across functions' },
   { key: 'containerMemoryBudgetMb', kind: 'int', arg: 'mb', help: 'container tier: memory budget for warm containers' },
   { key: 'containerCpus', kind: 'number', arg: 'cores', help: 'container tier: CPU share of a container whose spec sets none' },
-  { key: 'maxResultBytes', kind: 'int', arg: 'bytes', help: 'largest result of a call; a container answer past it fails the call (ResultTooLarge) and replaces the container' },
   { key: 'containerLogFileBytes', kind: 'int', arg: 'bytes', help: 'container tier: Docker json log of a container rotated within this many bytes on disk (2 files)' },
   { key: 'containerLogBytesPerSec', kind: 'int', arg: 'bytes', help: 'container tier: output of a custom image read into call logs per second; lines past it are dropped (counted, with a marker line)' },
   { key: 'docker', kind: 'boolean', help: 'no container tier: python3, java17 and image functions answer 503' },
@@ -177,7 +174,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'logBytesPerCall', kind: 'int', arg: 'bytes', help: 'log text one call may write (characters, plus 32 a line); later lines are dropped, with a marker line' },
   { key: 'logLinesPerCall', kind: 'int', arg: 'n', help: 'log lines one call may write; later lines are dropped, with a marker line' },
   { key: 'logBytesPerSecond', kind: 'int', arg: 'bytes', help: 'log text one instance may write a second (bursts up to --log-bytes-per-call); past it lines are dropped' },
-  { key: 'maxResultBytes', kind: 'int', arg: 'bytes', help: 'largest result or web response body of a function; past it the call fails with ResultTooLarge (502)' },
+  { key: 'maxResultBytes', kind: 'int', arg: 'bytes', help: 'largest result or web response body of a function, any tier; past it the call fails with ResultTooLarge (502)' },
   { key: 'maxErrorBytes', kind: 'int', arg: 'bytes', help: 'a function error\'s message and stack trace are each cut to this many bytes' },
   { key: 'recordLogBytes', kind: 'int', arg: 'bytes', help: 'log text all invocation records hold together; past it the oldest records lose their lines' },
 ];

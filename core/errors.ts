@@ -45,11 +45,9 @@ export const ErrorKinds = {
   OutOfMemory: 500,
   FunctionInitError: 500,
   ResultNotSerializable: 500,
-  /** A call's result (or a container's answer) over --max-result-bytes; counted as it arrives, never allocated from a declared length. */
-  ResultTooLarge: 500,
   InstanceFailed: 500,
   InternalError: 500,
-  /** A function's result or web response body past --max-result-bytes (a bad answer from upstream, as a gateway says). */
+  /** A function's result or web response body (or a container's answer) past --max-result-bytes, counted as it arrives, never allocated from a declared length (a bad answer from upstream, as a gateway says). */
   ResultTooLarge: 502,
   BackendUnavailable: 503,
   Draining: 503,

@@ -197,7 +197,7 @@ def main_handler(event, context):
     const neighbour = startNeighbour(h);
 
     const flood = await call(h, 'pybig', { mode: 'flood' });
-    expect(flood.status).toBe(500);
+    expect(flood.status).toBe(502);
     expect(flood.body.errorType).toBe('ResultTooLarge');
     // The container that wrote it is replaced; the function works again.
     await until(async () => !(await instances(h, 'pybig')).some((i) => i.id === first!.id), 20_000, 'the flooding container replaced');
@@ -206,7 +206,7 @@ def main_handler(event, context):
     // An honest result over the bound: the same error; the container stays (the answer was read whole).
     const [kept] = await instances(h, 'pybig');
     const big = await call(h, 'pybig', { mode: 'big' });
-    expect(big.status).toBe(500);
+    expect(big.status).toBe(502);
     expect(big.body.errorType).toBe('ResultTooLarge');
     expect(await call(h, 'pybig', {})).toMatchObject({ status: 200, cold: 'false' });
     expect((await instances(h, 'pybig')).map((i) => i.id)).toContain(kept!.id);
@@ -224,7 +224,7 @@ def main_handler(event, context):
     const before = await settledRssMiB(h);
     const neighbour = startNeighbour(h);
     const big = await call(h, 'imgbig', { big: true });
-    expect(big.status).toBe(500);
+    expect(big.status).toBe(502);
     expect(big.body.errorType).toBe('ResultTooLarge');
     expect((await call(h, 'imgbig', {})).status).toBe(200);
     const report = await neighbour.stop();
