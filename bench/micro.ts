@@ -320,7 +320,7 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
     // nothing else of the data dir but a clean-up, which is a no-op here). Each registry has its own backend, so the pool is at 10 or
     // at 10,000 too; hello's code comes from A's data dir and each backend starts its own
     // instance of it. Their sweep is off: it would drop the empty slots midway.
-    const helloRecord = dataA.records().find((r) => (r as { name?: string }).name === 'hello') as Record<string, unknown> | undefined;
+    const helloRecord = dataA.recordFiles().map((f) => ('record' in f ? f.record : undefined)).find((r) => (r as { name?: string } | undefined)?.name === 'hello') as Record<string, unknown> | undefined;
     if (!helloRecord) throw new Error('hello has no stored record');
     const registries = new Map<number, { reg: Registry; backend: IsolateBackend; names: string[]; restoreMs: number }>();
     for (const n of [10, 10_000]) {
@@ -331,7 +331,7 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
         records.push({ ...helloRecord, name, digest: sha256(`${String(helloRecord.digest)}:${name}`) });
         names.push(name);
       }
-      const store = { records: () => records, collectGarbage: () => 0 } as unknown as DataDir;
+      const store = { recordFiles: () => records.map((record) => ({ name: (record as { name: string }).name, record })), collectGarbage: () => 0 } as unknown as DataDir;
       const backend = new IsolateBackend({ ...pool, ...isolates, sweepIntervalMs: 24 * 3_600_000, prewarmIsolates: 0 }, dataA);
       extraBackends.push(backend);
       const reg = new Registry({ catalog: new Catalog(), data: store, tiers: new Tiers(backend, other), limits, listeners: [] });

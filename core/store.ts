@@ -45,15 +45,6 @@ export class DataDir {
     rmSync(join(this.functionsDir, `${name}.json`), { force: true });
   }
 
-  records(): unknown[] {
-    const out: unknown[] = [];
-    for (const f of readdirSync(this.functionsDir)) {
-      if (!f.endsWith('.json')) continue;
-      out.push(JSON.parse(readFileSync(join(this.functionsDir, f), 'utf8')));
-    }
-    return out;
-  }
-
   /**
    * Every stored record file, each read on its own: a file that cannot be read or parsed is
    * reported (name from its file name) instead of failing the others.
