@@ -373,6 +373,37 @@ for (const [name, harness] of implementations) {
   });
 }
 
+describe('redis queue: dead-letter bounds with two replicas', () => {
+  let server: RedisServer;
+  beforeAll(async () => { server = await startRedis(); });
+  afterAll(async () => { await server.stop(); });
+
+  it('drops each dead letter past the bound once, counted by one replica, when both store dead letters at once', async () => {
+    const prefix = `t-${randomUUID()}`;
+    const deadLetterBounds = { perFunction: 60_000, total: 1_000_000 };
+    const [a, b] = [0, 1].map(() => new RedisQueue({ url: server.url, retentionMs: 60_000, claimTimeoutMs: 60_000, prefix, deadLetterBounds }));
+    await a!.open();
+    await b!.open();
+    try {
+      for (let i = 0; i < 20; i++) await a!.enqueue(event('f', JSON.stringify('y'.repeat(10_000))), opts);
+      const byA = await takeN(a!, 10, () => 10);
+      const byB = await takeN(b!, 10, () => 10);
+      expect(byA.length + byB.length).toBe(20);
+      const sizes = new Map([...byA, ...byB].map((r) => { finish(r, 'failed'); return [r.id, deadLetterBytes(r)]; }));
+      await Promise.all([...byA.map((r) => a!.settle(r, [])), ...byB.map((r) => b!.settle(r, []))]);
+      const kept = await a!.deadLetters('f', 100);
+      const [sa, sb] = [await a!.stats(), await b!.stats()];
+      expect(sa.deadLettersDropped + sb.deadLettersDropped).toBe(20 - kept.length);
+      expect(sa.deadLetterBytes).toBe(kept.map((r) => sizes.get(r.id)!).reduce((x, y) => x + y, 0));
+      expect(sa.deadLetterBytes).toBeLessThanOrEqual(60_000);
+      expect(sb.deadLetterBytes).toBe(sa.deadLetterBytes);
+    } finally {
+      await a!.close();
+      await b!.close();
+    }
+  });
+});
+
 describe('redis queue: a holder that stalls past the claim timeout', () => {
   let server: RedisServer;
   beforeAll(async () => { server = await startRedis(); });
