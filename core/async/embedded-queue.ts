@@ -30,7 +30,7 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { HearthError } from '../errors.js';
 import { log } from '../log.js';
 import {
-  closeInterrupted, DEFAULT_DEAD_LETTER_BOUNDS, DEFAULT_DEAD_LETTER_RETENTION_MS, deadLetterBytes, isTerminal, QueueFull, redriven, startAttempt, sweepInterval,
+  closeInterrupted, DeadLetterDropLog, DEFAULT_DEAD_LETTER_BOUNDS, DEFAULT_DEAD_LETTER_RETENTION_MS, deadLetterBytes, isTerminal, QueueFull, redriven, startAttempt, sweepInterval,
   type DeadLetterBounds, type EnqueueOptions, type EnqueueResult, type EventRecord, type Queue, type QueueStats,
 } from './queue.js';
 
@@ -58,6 +58,7 @@ export class EmbeddedQueue implements Queue {
   private held = 0;
   private deadLettersExpired = 0;
   private deadLettersDropped = 0;
+  private readonly dropLog = new DeadLetterDropLog();
   /** function → bytes its dead letters hold (stored, or being stored), and their sum. */
   private readonly deadBytes = new Map<string, number>();
   private deadBytesTotal = 0;
@@ -394,7 +395,7 @@ export class EmbeddedQueue implements Queue {
     }
     if (drops.length > 0) {
       this.deadLettersDropped += drops.length;
-      log.warn({ deadLetters: drops.length, functions: [...new Set(drops.map((d) => d.fn))] }, 'async dead letters removed to stay within --async-dead-letter-max-bytes(-per-function)');
+      this.dropLog.note(drops.length, drops.map((d) => d.fn));
     }
   }
 

@@ -10,6 +10,7 @@
 
 import type { LogLine } from '../call.js';
 import { HearthError } from '../errors.js';
+import { log } from '../log.js';
 
 export type EventStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
@@ -214,6 +215,27 @@ export function sweepInterval(...retentionMs: number[]): number {
  */
 export function deadLetterBytes(rec: EventRecord): number {
   return rec.body.byteLength + (rec.result?.byteLength ?? 0) + Buffer.byteLength(JSON.stringify({ ...rec, body: null, result: null }));
+}
+
+/**
+ * Logs dead letters removed past the byte bounds at most once every 10 s (with the count since the
+ * last line): a function failing hundreds of times a second must not become a log flood as well.
+ */
+export class DeadLetterDropLog {
+  private pending = 0;
+  private readonly functions = new Set<string>();
+  private lastAt = 0;
+
+  note(count: number, functions: Iterable<string>): void {
+    this.pending += count;
+    for (const fn of functions) if (this.functions.size < 20) this.functions.add(fn);
+    const now = Date.now();
+    if (now - this.lastAt < 10_000) return;
+    this.lastAt = now;
+    log.warn({ deadLetters: this.pending, functions: [...this.functions] }, 'async dead letters removed to stay within --async-dead-letter-max-bytes(-per-function) (hearth_async_dead_letters_dropped_total)');
+    this.pending = 0;
+    this.functions.clear();
+  }
 }
 
 export function isTerminal(status: EventStatus): boolean {

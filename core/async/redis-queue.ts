@@ -38,7 +38,7 @@ import { Redis } from 'ioredis';
 import { HearthError } from '../errors.js';
 import { log } from '../log.js';
 import {
-  closeInterrupted, DEFAULT_DEAD_LETTER_BOUNDS, DEFAULT_DEAD_LETTER_RETENTION_MS, deadLetterBytes, isTerminal, QueueFull, redriven, startAttempt, sweepInterval,
+  closeInterrupted, DeadLetterDropLog, DEFAULT_DEAD_LETTER_BOUNDS, DEFAULT_DEAD_LETTER_RETENTION_MS, deadLetterBytes, isTerminal, QueueFull, redriven, startAttempt, sweepInterval,
   type DeadLetterBounds, type EnqueueOptions, type EnqueueResult, type EventRecord, type Queue, type QueueStats,
 } from './queue.js';
 
@@ -300,6 +300,7 @@ export class RedisQueue implements Queue {
   private sweeping = false;
   private deadLettersExpired = 0;
   private deadLettersDropped = 0;
+  private readonly dropLog = new DeadLetterDropLog();
   private waiter: (() => void) | null = null;
   private closed = false;
 
@@ -501,7 +502,7 @@ export class RedisQueue implements Queue {
       ).catch((err: Error) => { throw new Error(`could not store an async event's outcome: ${err.message}`); });
       if (dropped > 0) {
         this.deadLettersDropped += dropped;
-        log.warn({ deadLetters: dropped, function: rec.functionName }, 'async dead letters removed to stay within --async-dead-letter-max-bytes(-per-function)');
+        this.dropLog.note(dropped, [rec, ...followUps].filter((r) => r.status === 'failed').map((r) => r.functionName));
       }
       if (stored === 0) {
         log.warn({ requestId: rec.id, function: rec.functionName }, 'an async event was taken over by another replica while this one ran it (it stalled past the claim timeout), or its record is gone: this outcome is dropped');
