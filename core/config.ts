@@ -89,6 +89,10 @@ export const ConfigSchema = z.strictObject({
   asyncRetentionMs: z.number().int().min(1_000).default(86_400_000),
   /** How long a dead letter (a failed async event, with its payload) is kept: SQS's longest retention. */
   asyncDeadLetterRetentionMs: z.number().int().min(1_000).default(14 * 24 * 60 * 60 * 1000),
+  /** Bytes all dead letters hold at most; past it the oldest of the function holding the most go. */
+  asyncDeadLetterMaxBytes: z.number().int().min(1024).default(1024 * 1024 * 1024),
+  /** Bytes one function's dead letters hold at most; past it its oldest go. */
+  asyncDeadLetterMaxBytesPerFunction: z.number().int().min(1024).default(256 * 1024 * 1024),
   /** Payload bytes of queued and running async events at most; past it an Event call is 429. */
   asyncQueueMaxBytes: z.number().int().min(1024).default(1024 * 1024 * 1024),
   /** An Idempotency-Key repeated for the same function within this window queues nothing. */
@@ -169,6 +173,8 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'asyncRetryMaxMs', kind: 'int', arg: 'ms', help: 'longest delay between retries of an async event' },
   { key: 'asyncRetentionMs', kind: 'int', arg: 'ms', help: 'how long a succeeded async event stays on record (without its payload)' },
   { key: 'asyncDeadLetterRetentionMs', kind: 'int', arg: 'ms', help: 'how long a failed async event (a dead letter, with its payload) is kept unless redriven or deleted' },
+  { key: 'asyncDeadLetterMaxBytes', kind: 'int', arg: 'bytes', help: 'bytes all dead letters hold at most; past it the oldest of the function holding the most are removed' },
+  { key: 'asyncDeadLetterMaxBytesPerFunction', kind: 'int', arg: 'bytes', help: 'bytes one function\'s dead letters hold at most; past it its oldest are removed' },
   { key: 'asyncQueueMaxBytes', kind: 'int', arg: 'bytes', help: 'payload bytes of async events queued or running at most; past it Event calls are 429' },
   { key: 'idempotencyWindowMs', kind: 'int', arg: 'ms', help: 'an Idempotency-Key repeated for a function within this window queues nothing' },
   { key: 'logBytesPerCall', kind: 'int', arg: 'bytes', help: 'log text one call may write (characters, plus 32 a line); later lines are dropped, with a marker line' },

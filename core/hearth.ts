@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AsyncInvoker, eventBodyLimit } from './async/invoker.js';
 import { EmbeddedQueue } from './async/embedded-queue.js';
-import type { Queue } from './async/queue.js';
+import type { DeadLetterBounds, Queue } from './async/queue.js';
 import { RedisQueue } from './async/redis-queue.js';
 import { Tiers, type Backend } from './backend.js';
 import type { LogSink } from './call.js';
@@ -44,6 +44,11 @@ import { engineIdentity } from '../container-fallback/engine-identity.js';
 export const RUNTIME_PATH = fileURLToPath(new URL('../runtime/isolate-runtime.js', import.meta.url));
 
 /** The routes that run calls: each protocol through the one pipeline. */
+/** The dead letters' byte bounds (a per-function bound above the total is the total). */
+function deadLetterBounds(config: Config): DeadLetterBounds {
+  return { total: config.asyncDeadLetterMaxBytes, perFunction: Math.min(config.asyncDeadLetterMaxBytesPerFunction, config.asyncDeadLetterMaxBytes) };
+}
+
 export function callRoutes(deps: PipelineDeps, config: Config): Route[] {
   const web = pipeline(deps, new WebRoute(config, deps.gate, deps.frontEnd.counters));
   return [
@@ -100,8 +105,11 @@ export class Hearth {
 
     // Async events' durable queue (opened below: events a previous run held become runnable again).
     const queue: Queue = config.queue === 'redis'
-      ? new RedisQueue({ url: config.queueUrl!, retentionMs: config.asyncRetentionMs, claimTimeoutMs: config.queueClaimTimeoutMs, deadLetterRetentionMs: config.asyncDeadLetterRetentionMs })
-      : new EmbeddedQueue(join(data.root, 'queue'), config.asyncRetentionMs, config.asyncDeadLetterRetentionMs);
+      ? new RedisQueue({
+        url: config.queueUrl!, retentionMs: config.asyncRetentionMs, claimTimeoutMs: config.queueClaimTimeoutMs, deadLetterRetentionMs: config.asyncDeadLetterRetentionMs,
+        deadLetterBounds: deadLetterBounds(config),
+      })
+      : new EmbeddedQueue(join(data.root, 'queue'), config.asyncRetentionMs, config.asyncDeadLetterRetentionMs, deadLetterBounds(config));
     const httpCounters = new HttpCounters();
     const metrics = new Metrics({ backends: () => tiers.all(), asyncQueue: () => queue.stats(), http: httpCounters, limits: counters, records });
 

@@ -7,16 +7,18 @@ import { Metrics } from './metrics.js';
 
 describe('async queue gauges', () => {
   it('come from the queue when it answers', async () => {
-    const m = new Metrics({ backends: () => [], asyncQueue: async () => ({ pending: 7, held: 2, bytes: 4_096, deadLettersExpired: 5 }) });
+    const m = new Metrics({ backends: () => [], asyncQueue: async () => ({ pending: 7, held: 2, bytes: 4_096, deadLettersExpired: 5, deadLetterBytes: 8_192, deadLettersDropped: 3 }) });
     const text = await m.text();
     expect(text).toContain('\nhearth_async_queue_events 7\n');
     expect(text).toContain('\nhearth_async_running_events 2\n');
     expect(text).toContain('\nhearth_async_queue_bytes 4096\n');
     expect(text).toContain('\nhearth_async_dead_letters_expired_total 5\n');
+    expect(text).toContain('\nhearth_async_dead_letter_bytes 8192\n');
+    expect(text).toContain('\nhearth_async_dead_letters_dropped_total{reason="bytes"} 3\n');
   });
 
   it('stay as they were when the queue fails, or does not answer within a second', async () => {
-    let answer: () => Promise<QueueStats> = async () => ({ pending: 3, held: 1, bytes: 0, deadLettersExpired: 0 });
+    let answer: () => Promise<QueueStats> = async () => ({ pending: 3, held: 1, bytes: 0, deadLettersExpired: 0, deadLetterBytes: 0, deadLettersDropped: 0 });
     const m = new Metrics({ backends: () => [], asyncQueue: () => answer() });
     expect(await m.text()).toContain('\nhearth_async_queue_events 3\n');
     answer = async () => { throw new Error('redis away'); };

@@ -233,6 +233,16 @@ export class Metrics implements FunctionListener {
         this.inc(s.deadLettersExpired);
       },
     });
+    asyncGauge('hearth_async_dead_letter_bytes', 'Bytes the async dead letters hold (what --async-dead-letter-max-bytes bounds; with Redis: across every replica).', (q) => q.deadLetterBytes);
+    new Counter({
+      name: 'hearth_async_dead_letters_dropped_total', help: 'Async dead letters removed before their retention, by reason: bytes (the oldest, to stay within --async-dead-letter-max-bytes and --async-dead-letter-max-bytes-per-function; by this process).', labelNames: ['reason'], registers,
+      async collect() {
+        const s = await read();
+        if (s === null) return;
+        this.reset();
+        this.inc({ reason: 'bytes' }, s.deadLettersDropped);
+      },
+    });
     scraped(this.registry, 'hearth_async_enqueue_refused_total', 'Event calls refused (429) because the async queue was full, by the bound: events (--async-queue-size) or bytes (--async-queue-max-bytes).', 'counter',
       () => (['events', 'bytes'] as const).map((limit) => ({ labels: { limit }, value: this.asyncRefusals[limit] })));
     scraped(this.registry, 'hearth_async_chains_stopped_total', 'Destination chains stopped at the depth limit (the next event stored as a dead letter, ChainDepthExceeded), by the function whose destination was not run.', 'counter',

@@ -13,11 +13,13 @@
 // issued in one event-loop turn, which lmdb-js puts in one transaction.
 //
 // Layout: `events` (id → EventRecord, msgpack), `idem` ([function, key] → first id, body hash,
-// expiry) and `index`, ordered keys only: ['d', function, failedAt, id] dead letters,
-// ['x', failedAt, function, id] the same dead letters by age (to expire), ['f', finishedAt, id]
+// expiry) and `index`, ordered keys: ['d', function, failedAt, id] dead letters,
+// ['x', failedAt, function, id] the same dead letters by age (to expire), both with the dead
+// letter's size (deadLetterBytes) as value, so the byte bounds are kept without reading a
+// payload; ['f', finishedAt, id]
 // finished successes (to expire), ['i', expiresAt, function, key] idempotency keys (to expire).
 // What is due is kept in memory (a heap per bucket), rebuilt from `events` at open; so are the
-// count and the payload bytes of pending events.
+// count and the payload bytes of pending events, and the bytes of each function's dead letters.
 //
 // Disk: a success is stored without its payload (nothing reads it again: only a dead letter can
 // be redriven), and removed after the retention; a dead letter keeps its payload (for a redrive)
@@ -28,11 +30,13 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { HearthError } from '../errors.js';
 import { log } from '../log.js';
 import {
-  closeInterrupted, DEFAULT_DEAD_LETTER_RETENTION_MS, isTerminal, QueueFull, redriven, startAttempt, sweepInterval,
-  type EnqueueOptions, type EnqueueResult, type EventRecord, type Queue, type QueueStats,
+  closeInterrupted, DeadLetterDropLog, DEFAULT_DEAD_LETTER_BOUNDS, DEFAULT_DEAD_LETTER_RETENTION_MS, deadLetterBytes, isTerminal, QueueFull, redriven, startAttempt, sweepInterval,
+  type DeadLetterBounds, type EnqueueOptions, type EnqueueResult, type EventRecord, type Queue, type QueueStats,
 } from './queue.js';
 
 interface IdemEntry { id: string; hash: string | null; expiresAt: number }
+/** A dead letter as the index knows it. */
+interface Dead { fn: string; at: number; id: string; size: number }
 type IndexKey = (string | number)[];
 
 /** At most how many expired records (of each kind) one sweep pass removes; a full batch is followed by another pass at once. */
@@ -53,6 +57,13 @@ export class EmbeddedQueue implements Queue {
   private pendingBytes = 0;
   private held = 0;
   private deadLettersExpired = 0;
+  private deadLettersDropped = 0;
+  private readonly dropLog = new DeadLetterDropLog();
+  /** function → bytes its dead letters hold (stored, or being stored), and their sum. */
+  private readonly deadBytes = new Map<string, number>();
+  private deadBytesTotal = 0;
+  /** Dead letters whose removal (a drop past the byte bounds, or expiry) is being written: not picked again. */
+  private readonly removing = new Set<string>();
   /**
    * Events a redrive or discard is changing. lmdb-js shows a write to get() only once it is
    * committed, so the stored status alone cannot keep two overlapping redrives from both queueing
@@ -71,6 +82,7 @@ export class EmbeddedQueue implements Queue {
     private readonly path: string,
     private readonly retentionMs: number,
     private readonly deadLetterRetentionMs: number = DEFAULT_DEAD_LETTER_RETENTION_MS,
+    private readonly deadLetterBounds: DeadLetterBounds = DEFAULT_DEAD_LETTER_BOUNDS,
   ) {}
 
   async open(): Promise<void> {
@@ -83,9 +95,11 @@ export class EmbeddedQueue implements Queue {
     const unindexed: Promise<boolean>[] = [];
     for (const { value: rec } of this.events.getRange()) {
       if (rec.status === 'failed') {
-        // A dead letter stored before dead letters expired has no age key yet.
-        const x = ['x', rec.finishedAt!, rec.functionName, rec.id];
-        if (!this.index.doesExist(x)) unindexed.push(this.index.put(x, 1));
+        // A dead letter stored before dead letters expired has no age key yet, and one stored
+        // before they were bounded no size: both written now (open reads every record anyway).
+        const size = deadLetterBytes(rec);
+        this.addDead(rec.functionName, size);
+        for (const k of this.deadLetterKeys(rec)) if (this.index.get(k) !== size) unindexed.push(this.index.put(k, size));
       }
       if (isTerminal(rec.status)) continue;
       if (rec.status === 'running') {
@@ -99,6 +113,8 @@ export class EmbeddedQueue implements Queue {
       this.push(rec);
     }
     if (unindexed.length > 0) await this.commit(unindexed);
+    // Bounds lowered since the last run: kept from the start.
+    await this.dropPastBounds([], [...this.deadBytes.keys()]);
     if (interrupted.length > 0) {
       await this.commit(interrupted.map((r) => this.events.put(r.id, r)));
       log.info({ events: interrupted.length }, 'async events that were running when Hearth stopped are queued again');
@@ -216,16 +232,16 @@ export class EmbeddedQueue implements Queue {
 
   async settle(rec: EventRecord, followUps: EventRecord[]): Promise<void> {
     const terminal = isTerminal(rec.status);
+    const fresh: Dead[] = [rec, ...followUps].filter((r) => r.status === 'failed')
+      .map((r) => ({ fn: r.functionName, at: r.finishedAt!, id: r.id, size: deadLetterBytes(r) }));
     try {
-      await this.commit([
+      // The new dead letters, and the ones they push past the byte bounds, in one write.
+      await this.dropPastBounds(fresh, fresh.map((d) => d.fn), () => [
         // lmdb-js encodes a value when put() is called: the copy without the payload is not kept.
         this.events.put(rec.id, rec.status === 'succeeded' ? { ...rec, body: NO_BYTES } : rec),
         ...(rec.status === 'succeeded' ? [this.index.put(['f', rec.finishedAt!, rec.id], 1)] : []),
-        ...(rec.status === 'failed' ? this.deadLetterKeys(rec).map((k) => this.index.put(k, 1)) : []),
-        ...followUps.flatMap((f) => [
-          this.events.put(f.id, f),
-          ...(f.status === 'failed' ? this.deadLetterKeys(f).map((k) => this.index.put(k, 1)) : []),
-        ]),
+        ...followUps.map((f) => this.events.put(f.id, f)),
+        ...fresh.flatMap((d) => deadKeys(d).map((k) => this.index.put(k, d.size))),
       ]);
     } finally {
       // Not stored (the disk failed): the stored record still says running or queued, and runs
@@ -259,17 +275,19 @@ export class EmbeddedQueue implements Queue {
   }
 
   async redrive(functionName: string, id: string, now: number): Promise<EventRecord | null> {
-    if (this.changing.has(id)) return null; // another redrive or a discard of it is under way
+    if (this.changing.has(id) || this.removing.has(id)) return null; // another redrive, a discard, a drop or expiry of it is under way
     const rec = this.events.get(id);
     if (!rec || rec.status !== 'failed' || rec.functionName !== functionName) return null;
-    const deadKeys = this.deadLetterKeys(rec);
+    const keys = this.deadLetterKeys(rec);
+    const size = this.index.get(keys[0]!) ?? deadLetterBytes(rec);
     redriven(rec, now);
     this.changing.add(id);
     try {
-      await this.commit([this.events.put(id, rec), ...deadKeys.map((k) => this.index.remove(k))]);
+      await this.commit([this.events.put(id, rec), ...keys.map((k) => this.index.remove(k))]);
     } finally {
       this.changing.delete(id);
     }
+    this.subDead(functionName, size);
     this.pending++;
     this.pendingBytes += rec.body.byteLength;
     this.push(rec);
@@ -278,20 +296,26 @@ export class EmbeddedQueue implements Queue {
   }
 
   async discard(functionName: string, id: string): Promise<boolean> {
-    if (this.changing.has(id)) return false;
+    if (this.changing.has(id) || this.removing.has(id)) return false;
     const rec = this.events.get(id);
     if (!rec || rec.status !== 'failed' || rec.functionName !== functionName) return false;
+    const keys = this.deadLetterKeys(rec);
+    const size = this.index.get(keys[0]!) ?? deadLetterBytes(rec);
     this.changing.add(id);
     try {
-      await this.commit([this.events.remove(id), ...this.deadLetterKeys(rec).map((k) => this.index.remove(k))]);
+      await this.commit([this.events.remove(id), ...keys.map((k) => this.index.remove(k))]);
     } finally {
       this.changing.delete(id);
     }
+    this.subDead(functionName, size);
     return true;
   }
 
   async stats(): Promise<QueueStats> {
-    return { pending: this.pending, held: this.held, bytes: this.pendingBytes, deadLettersExpired: this.deadLettersExpired };
+    return {
+      pending: this.pending, held: this.held, bytes: this.pendingBytes, deadLettersExpired: this.deadLettersExpired,
+      deadLetterBytes: this.deadBytesTotal, deadLettersDropped: this.deadLettersDropped,
+    };
   }
 
   async close(): Promise<void> {
@@ -304,7 +328,75 @@ export class EmbeddedQueue implements Queue {
 
   /** A dead letter's index keys: by function (to list them), by age (to expire them). */
   private deadLetterKeys(rec: EventRecord): IndexKey[] {
-    return [['d', rec.functionName, rec.finishedAt!, rec.id], ['x', rec.finishedAt!, rec.functionName, rec.id]];
+    return deadKeys({ fn: rec.functionName, at: rec.finishedAt!, id: rec.id, size: 0 });
+  }
+
+  private addDead(fn: string, size: number): void {
+    this.deadBytes.set(fn, (this.deadBytes.get(fn) ?? 0) + size);
+    this.deadBytesTotal += size;
+  }
+
+  private subDead(fn: string, size: number): void {
+    const left = (this.deadBytes.get(fn) ?? 0) - size;
+    if (left > 0) this.deadBytes.set(fn, left);
+    else this.deadBytes.delete(fn);
+    this.deadBytesTotal -= size;
+  }
+
+  /**
+   * Writes `write()` (new dead letters `fresh` among what it stores) together with the removal of
+   * the dead letters they push past the byte bounds, in one transaction: past the per-function
+   * bound the oldest of the functions in `storing`; past the total, the oldest of the function
+   * holding the most (the storing one on a tie). Picked from the index, whose values are the sizes,
+   * so no payload is read; a new dead letter is a candidate too (the newest of its function), so one
+   * larger than the per-function bound is not kept.
+   */
+  private async dropPastBounds(fresh: Dead[], storing: string[], write: () => Promise<boolean>[] = () => []): Promise<void> {
+    for (const d of fresh) this.addDead(d.fn, d.size);
+    const drops: Dead[] = [];
+    const oldest = (fn: string): Dead | null => {
+      for (const { key, value } of this.index.getRange({ start: ['d', fn], end: ['d', fn, Infinity] })) {
+        const id = String(key[3]);
+        if (this.removing.has(id) || this.changing.has(id)) continue;
+        return { fn, at: Number(key[2]), id, size: value };
+      }
+      return fresh.find((d) => d.fn === fn && !this.removing.has(d.id)) ?? null;
+    };
+    const drop = (d: Dead) => {
+      this.removing.add(d.id);
+      this.subDead(d.fn, d.size);
+      drops.push(d);
+    };
+    for (const fn of new Set(storing)) {
+      while ((this.deadBytes.get(fn) ?? 0) > this.deadLetterBounds.perFunction) {
+        const d = oldest(fn);
+        if (d === null) break; // what remains is being written: the next store sees it
+        drop(d);
+      }
+    }
+    while (this.deadBytesTotal > this.deadLetterBounds.total) {
+      let fn = storing[0] ?? '';
+      let most = this.deadBytes.get(fn) ?? 0;
+      for (const [f, b] of this.deadBytes) if (b > most) [fn, most] = [f, b];
+      const d = oldest(fn);
+      if (d === null) break;
+      drop(d);
+    }
+    const ops = write(); // first: a new dead letter dropped at once is put, then removed, in the same transaction
+    for (const d of drops) ops.push(this.events.remove(d.id), ...deadKeys(d).map((k) => this.index.remove(k)));
+    try {
+      if (ops.length > 0) await this.commit(ops);
+    } catch (err) {
+      for (const d of drops) this.addDead(d.fn, d.size);
+      for (const d of fresh) this.subDead(d.fn, d.size);
+      throw err;
+    } finally {
+      for (const d of drops) this.removing.delete(d.id);
+    }
+    if (drops.length > 0) {
+      this.deadLettersDropped += drops.length;
+      this.dropLog.note(drops.length, drops.map((d) => d.fn));
+    }
   }
 
   /**
@@ -317,7 +409,7 @@ export class EmbeddedQueue implements Queue {
     if (this.closed || this.sweeping) return;
     const now = Date.now();
     const finished = [...this.index.getKeys({ start: ['f'], end: ['f', now - this.retentionMs], limit: SWEEP_BATCH })];
-    const dead = [...this.index.getKeys({ start: ['x'], end: ['x', now - this.deadLetterRetentionMs], limit: SWEEP_BATCH })];
+    const dead = [...this.index.getRange({ start: ['x'], end: ['x', now - this.deadLetterRetentionMs], limit: SWEEP_BATCH })];
     const keys = [...this.index.getKeys({ start: ['i'], end: ['i', now], limit: SWEEP_BATCH })];
     if (finished.length === 0 && dead.length === 0 && keys.length === 0) return;
     const ops: Promise<boolean>[] = [];
@@ -326,12 +418,15 @@ export class EmbeddedQueue implements Queue {
       if (this.events.get(id)?.status === 'succeeded') ops.push(this.events.remove(id));
       ops.push(this.index.remove(k));
     }
-    let expired = 0;
-    for (const k of dead) {
+    const expired: Dead[] = [];
+    for (const { key: k, value: size } of dead) {
       const id = String(k[3]);
-      if (this.changing.has(id)) continue; // being redriven or discarded: that write removes the key
-      ops.push(this.events.remove(id), this.index.remove(['d', k[2]!, k[1]!, id]), this.index.remove(k));
-      expired++;
+      if (this.changing.has(id) || this.removing.has(id)) continue; // being redriven, discarded or dropped: that write removes the key
+      const d = { fn: String(k[2]), at: Number(k[1]), id, size };
+      ops.push(this.events.remove(id), ...deadKeys(d).map((key) => this.index.remove(key)));
+      this.removing.add(id);
+      this.subDead(d.fn, size);
+      expired.push(d);
     }
     for (const k of keys) {
       const idemKey = [String(k[2]), String(k[3])];
@@ -340,9 +435,13 @@ export class EmbeddedQueue implements Queue {
     }
     this.sweeping = true;
     this.commit(ops).then(() => {
-      this.deadLettersExpired += expired;
-      if (expired > 0) log.info({ deadLetters: expired }, 'async dead letters past their retention removed');
-    }, (err: Error) => log.error({ err: err.message }, 'could not expire async records')).finally(() => {
+      this.deadLettersExpired += expired.length;
+      if (expired.length > 0) log.info({ deadLetters: expired.length }, 'async dead letters past their retention removed');
+    }, (err: Error) => {
+      for (const d of expired) this.addDead(d.fn, d.size);
+      log.error({ err: err.message }, 'could not expire async records');
+    }).finally(() => {
+      for (const d of expired) this.removing.delete(d.id);
       this.sweeping = false;
       if (finished.length === SWEEP_BATCH || dead.length === SWEEP_BATCH || keys.length === SWEEP_BATCH) setImmediate(() => this.sweep());
     });
@@ -364,6 +463,10 @@ export class EmbeddedQueue implements Queue {
     if (!heap) this.due.set(rec.bucket, (heap = new DueHeap()));
     heap.push({ at: rec.nextAttemptAt, order: rec.enqueuedAt, id: rec.id });
   }
+}
+
+function deadKeys(d: Dead): IndexKey[] {
+  return [['d', d.fn, d.at, d.id], ['x', d.at, d.fn, d.id]];
 }
 
 function sameBody(first: string | null, now: string | null, key: string): void {

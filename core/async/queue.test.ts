@@ -10,7 +10,9 @@ import { startRedis, type RedisServer } from '../../test/support/redis.js';
 import { waitFor } from '../../test/support/until.js';
 import { HearthError } from '../errors.js';
 import { EmbeddedQueue } from './embedded-queue.js';
-import { DELIVERY_BUCKET, isTerminal, QueueFull, type EventRecord, type Queue } from './queue.js';
+import { open as openLmdb } from 'lmdb';
+import { Redis } from 'ioredis';
+import { deadLetterBytes, DELIVERY_BUCKET, isTerminal, QueueFull, type DeadLetterBounds, type EventRecord, type Queue } from './queue.js';
 import { RedisQueue } from './redis-queue.js';
 
 const opts = { maxQueued: 1_000, idempotencyWindowMs: 60_000 };
@@ -41,10 +43,12 @@ function finish(rec: EventRecord, status: 'succeeded' | 'failed'): EventRecord {
 }
 
 interface Harness {
-  /** A new, empty store; dead letters kept `deadLetterRetentionMs` (default: the 14 days). */
-  make(deadLetterRetentionMs?: number): Promise<Queue>;
+  /** A new, empty store; dead letters kept `deadLetterRetentionMs` (default: the 14 days), within `bounds` (default: 1 GiB, 256 MiB a function). */
+  make(deadLetterRetentionMs?: number, bounds?: DeadLetterBounds): Promise<Queue>;
   /** A second handle on the same store (a restart, or another replica), opened. */
-  again(): Promise<Queue>;
+  again(bounds?: DeadLetterBounds): Promise<Queue>;
+  /** With the store closed: its dead letters' sizes forgotten, as a store written before dead letters were bounded. */
+  forgetSizes(): Promise<void>;
   cleanup(): Promise<void>;
 }
 
@@ -54,22 +58,42 @@ const implementations: [string, () => Promise<Harness>][] = [
     let n = 0;
     const path = () => join(dir, `q${n}`);
     return {
-      async make(dl?: number) { n++; const q = new EmbeddedQueue(path(), 60_000, dl); await q.open(); return q; },
-      async again() { const q = new EmbeddedQueue(path(), 60_000); await q.open(); return q; },
+      async make(dl?: number, bounds?: DeadLetterBounds) { n++; const q = new EmbeddedQueue(path(), 60_000, dl, bounds); await q.open(); return q; },
+      async again(bounds?: DeadLetterBounds) { const q = new EmbeddedQueue(path(), 60_000, undefined, bounds); await q.open(); return q; },
+      async forgetSizes() {
+        // Before the bounds, a dead letter's index keys had the value 1.
+        const root = openLmdb({ path: path(), maxDbs: 8, compression: false });
+        const index = root.openDB<number, (string | number)[]>({ name: 'index' });
+        const keys = [...index.getKeys({ start: ['d'], end: ['e'] }), ...index.getKeys({ start: ['x'], end: ['y'] })];
+        await Promise.all(keys.map((k) => index.put(k, 1)));
+        await root.close();
+      },
       async cleanup() { rmSync(dir, { recursive: true, force: true }); },
     };
   }],
   ['redis (Streams)', async () => {
     const server: RedisServer = await startRedis();
     let prefix = '';
-    const open = async (dl?: number) => {
-      const q = new RedisQueue({ url: server.url, retentionMs: 60_000, claimTimeoutMs: 600, prefix, ...(dl !== undefined ? { deadLetterRetentionMs: dl } : {}) });
+    const open = async (dl?: number, bounds?: DeadLetterBounds) => {
+      const q = new RedisQueue({
+        url: server.url, retentionMs: 60_000, claimTimeoutMs: 600, prefix,
+        ...(dl !== undefined ? { deadLetterRetentionMs: dl } : {}), ...(bounds !== undefined ? { deadLetterBounds: bounds } : {}),
+      });
       await q.open();
       return q;
     };
     return {
-      async make(dl?: number) { prefix = `t-${randomUUID()}`; return open(dl); },
-      again: () => open(),
+      async make(dl?: number, bounds?: DeadLetterBounds) { prefix = `t-${randomUUID()}`; return open(dl, bounds); },
+      again: (bounds?: DeadLetterBounds) => open(undefined, bounds),
+      async forgetSizes() {
+        const r = new Redis(server.url);
+        try {
+          const keys = [...await r.keys(`${prefix}:dlsize:*`), `${prefix}:deadbytes`, `${prefix}:deadBytesTotal`, `${prefix}:dlsized`];
+          await r.del(...keys);
+        } finally {
+          r.disconnect();
+        }
+      },
       cleanup: () => server.stop(),
     };
   }],
@@ -219,6 +243,76 @@ for (const [name, harness] of implementations) {
       await q.close();
     });
 
+    /** Fails `ev` (enqueued, taken, settled failed): its dead-letter size. */
+    async function failOne(q: Queue, ev: EventRecord): Promise<number> {
+      await q.enqueue(ev, opts);
+      const [got] = await takeN(q, 1);
+      expect(got!.id).toBe(ev.id);
+      finish(got!, 'failed');
+      const size = deadLetterBytes(got!);
+      await q.settle(got!, []);
+      return size;
+    }
+
+    it('keeps dead letters within the byte bounds: a function\'s oldest past its own, the largest holder\'s oldest past the total; counted', async () => {
+      const bounds = { perFunction: 120_000, total: 210_000 };
+      const q = await h.make(undefined, bounds);
+      const body = (n: number) => JSON.stringify('x'.repeat(n - 2));
+      const a = [0, 1, 2].map(() => event('a', body(40_000)));
+      const b = [0, 1].map(() => event('b', body(50_000)));
+      const c = event('c', body(30_000));
+      const size = new Map<string, number>();
+      // a's third passes a's bound (3 × 40 kB > 120 kB): a's first goes, nobody else's.
+      for (const ev of a) size.set(ev.id, await failOne(q, ev));
+      expect((await q.deadLetters('a', 10)).map((r) => r.id)).toEqual([a[1]!.id, a[2]!.id]);
+      expect(await q.stats()).toMatchObject({ deadLettersDropped: 1, deadLetterBytes: size.get(a[1]!.id)! + size.get(a[2]!.id)! });
+      for (const ev of b) size.set(ev.id, await failOne(q, ev));
+      expect((await q.stats()).deadLettersDropped).toBe(1);
+      // c passes the total: the oldest of the largest holder (b, 100 kB) goes, not c's, not a's.
+      size.set(c.id, await failOne(q, c));
+      expect((await q.deadLetters('b', 10)).map((r) => r.id)).toEqual([b[1]!.id]);
+      expect((await q.deadLetters('a', 10)).map((r) => r.id)).toEqual([a[1]!.id, a[2]!.id]);
+      expect((await q.deadLetters('c', 10)).map((r) => r.id)).toEqual([c.id]);
+      expect(await q.get(a[0]!.id)).toBeNull();
+      expect(await q.get(b[0]!.id)).toBeNull();
+      const kept = [a[1]!, a[2]!, b[1]!, c].map((e) => size.get(e.id)!).reduce((x, y) => x + y);
+      expect(await q.stats()).toMatchObject({ deadLettersDropped: 2, deadLetterBytes: kept });
+      expect(kept).toBeLessThanOrEqual(bounds.total);
+      // One larger than a function's bound is not kept at all.
+      const huge = event('d', body(130_000));
+      await failOne(q, huge);
+      expect(await q.get(huge.id)).toBeNull();
+      expect(await q.deadLetters('d', 10)).toEqual([]);
+      expect(await q.stats()).toMatchObject({ deadLettersDropped: 3, deadLetterBytes: kept });
+      // Redrive and discard give their bytes back.
+      expect(await q.redrive('a', a[1]!.id, Date.now())).not.toBeNull();
+      expect(await q.discard('c', c.id)).toBe(true);
+      expect((await q.stats()).deadLetterBytes).toBe(size.get(a[2]!.id)! + size.get(b[1]!.id)!);
+      await q.close();
+    });
+
+    it('counts dead letters stored before the bounds (no size recorded), and keeps them within the bounds', async () => {
+      let q = await h.make();
+      const body = JSON.stringify('o'.repeat(20_000));
+      const old = [0, 1, 2].map(() => event('old', body));
+      let sizes = 0;
+      for (const ev of old) sizes += await failOne(q, ev);
+      await q.close();
+      await h.forgetSizes();
+      q = await h.again({ perFunction: 50_000, total: 1_000_000 });
+      // Counted (Redis: as stored, base64 and all; never less than their sizes).
+      await failOne(q, event('old', body));
+      const kept = await q.deadLetters('old', 10);
+      expect(kept.length).toBeLessThanOrEqual(2);
+      expect(kept.map((r) => r.id)).not.toContain(old[0]!.id);
+      const s = await q.stats();
+      expect(s.deadLettersDropped).toBeGreaterThanOrEqual(2);
+      expect(s.deadLetterBytes).toBeGreaterThan(0);
+      expect(s.deadLetterBytes).toBeLessThanOrEqual(50_000);
+      expect(sizes).toBeGreaterThan(50_000);
+      await q.close();
+    });
+
     it('a retry comes back when due; a failure is a dead letter that can be redriven or discarded', async () => {
       const q = await h.make();
       const ev = event();
@@ -278,6 +372,37 @@ for (const [name, harness] of implementations) {
     });
   });
 }
+
+describe('redis queue: dead-letter bounds with two replicas', () => {
+  let server: RedisServer;
+  beforeAll(async () => { server = await startRedis(); });
+  afterAll(async () => { await server.stop(); });
+
+  it('drops each dead letter past the bound once, counted by one replica, when both store dead letters at once', async () => {
+    const prefix = `t-${randomUUID()}`;
+    const deadLetterBounds = { perFunction: 60_000, total: 1_000_000 };
+    const [a, b] = [0, 1].map(() => new RedisQueue({ url: server.url, retentionMs: 60_000, claimTimeoutMs: 60_000, prefix, deadLetterBounds }));
+    await a!.open();
+    await b!.open();
+    try {
+      for (let i = 0; i < 20; i++) await a!.enqueue(event('f', JSON.stringify('y'.repeat(10_000))), opts);
+      const byA = await takeN(a!, 10, () => 10);
+      const byB = await takeN(b!, 10, () => 10);
+      expect(byA.length + byB.length).toBe(20);
+      const sizes = new Map([...byA, ...byB].map((r) => { finish(r, 'failed'); return [r.id, deadLetterBytes(r)]; }));
+      await Promise.all([...byA.map((r) => a!.settle(r, [])), ...byB.map((r) => b!.settle(r, []))]);
+      const kept = await a!.deadLetters('f', 100);
+      const [sa, sb] = [await a!.stats(), await b!.stats()];
+      expect(sa.deadLettersDropped + sb.deadLettersDropped).toBe(20 - kept.length);
+      expect(sa.deadLetterBytes).toBe(kept.map((r) => sizes.get(r.id)!).reduce((x, y) => x + y, 0));
+      expect(sa.deadLetterBytes).toBeLessThanOrEqual(60_000);
+      expect(sb.deadLetterBytes).toBe(sa.deadLetterBytes);
+    } finally {
+      await a!.close();
+      await b!.close();
+    }
+  });
+});
 
 describe('redis queue: a holder that stalls past the claim timeout', () => {
   let server: RedisServer;

@@ -10,6 +10,7 @@
 
 import type { LogLine } from '../call.js';
 import { HearthError } from '../errors.js';
+import { log } from '../log.js';
 
 export type EventStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
@@ -118,6 +119,21 @@ export interface QueueStats {
   bytes: number;
   /** Dead letters this process removed because they passed their retention, since it started. */
   deadLettersExpired: number;
+  /** Bytes the dead letters hold (deadLetterBytes of each; with Redis: across every replica). */
+  deadLetterBytes: number;
+  /** Dead letters this process removed to stay within the dead-letter byte bounds, since it started. */
+  deadLettersDropped: number;
+}
+
+/**
+ * The byte bounds on dead letters, enforced whenever one is stored: past `perFunction`, that
+ * function's oldest go; past `total`, the oldest of the function holding the most bytes go (the
+ * storing one on a tie). So one function's failures push out only its own dead letters until it
+ * holds more than another, and the disk the dead letters take is bounded whoever fails.
+ */
+export interface DeadLetterBounds {
+  total: number;
+  perFunction: number;
 }
 
 export interface Queue {
@@ -166,6 +182,11 @@ export const MAX_EVENT_RESULT_BYTES = 64 * 1024;
 export const MAX_CHAIN_DEPTH = 16;
 /** Dead letters are kept this long by default: SQS's longest retention. */
 export const DEFAULT_DEAD_LETTER_RETENTION_MS = 14 * 24 * 60 * 60 * 1000;
+/** Bytes all dead letters hold at most by default (--async-dead-letter-max-bytes). */
+export const DEFAULT_DEAD_LETTER_MAX_BYTES = 1024 * 1024 * 1024;
+/** Bytes one function's dead letters hold at most by default (--async-dead-letter-max-bytes-per-function). */
+export const DEFAULT_DEAD_LETTER_MAX_BYTES_PER_FUNCTION = 256 * 1024 * 1024;
+export const DEFAULT_DEAD_LETTER_BOUNDS: DeadLetterBounds = { total: DEFAULT_DEAD_LETTER_MAX_BYTES, perFunction: DEFAULT_DEAD_LETTER_MAX_BYTES_PER_FUNCTION };
 /** What a refused enqueue suggests as Retry-After: the queue drains as events run. */
 const QUEUE_FULL_RETRY_AFTER_S = 1;
 
@@ -184,6 +205,37 @@ export class QueueFull extends HearthError {
 /** The sweep interval for records kept `retentionMs`: often enough that they go near their time, at most every 30 s. */
 export function sweepInterval(...retentionMs: number[]): number {
   return Math.max(250, Math.min(30_000, Math.floor(Math.min(...retentionMs) / 4)));
+}
+
+/**
+ * What a dead letter counts against the dead-letter byte bounds: its payload plus the rest of its
+ * record as JSON (error, logs, attempts: bounded, but not nothing). Computed once, when it is
+ * stored, and kept beside it (LMDB: the index key's value; Redis: a hash), so enforcing the bounds
+ * never reads a payload.
+ */
+export function deadLetterBytes(rec: EventRecord): number {
+  return rec.body.byteLength + (rec.result?.byteLength ?? 0) + Buffer.byteLength(JSON.stringify({ ...rec, body: null, result: null }));
+}
+
+/**
+ * Logs dead letters removed past the byte bounds at most once every 10 s (with the count since the
+ * last line): a function failing hundreds of times a second must not become a log flood as well.
+ */
+export class DeadLetterDropLog {
+  private pending = 0;
+  private readonly functions = new Set<string>();
+  private lastAt = 0;
+
+  note(count: number, functions: Iterable<string>): void {
+    this.pending += count;
+    for (const fn of functions) if (this.functions.size < 20) this.functions.add(fn);
+    const now = Date.now();
+    if (now - this.lastAt < 10_000) return;
+    this.lastAt = now;
+    log.warn({ deadLetters: this.pending, functions: [...this.functions] }, 'async dead letters removed to stay within --async-dead-letter-max-bytes(-per-function) (hearth_async_dead_letters_dropped_total)');
+    this.pending = 0;
+    this.functions.clear();
+  }
 }
 
 export function isTerminal(status: EventStatus): boolean {

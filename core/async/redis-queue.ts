@@ -22,6 +22,11 @@
 // - A success is stored without its payload and expires (PX) after the retention; a dead letter
 //   keeps its payload (for a redrive) until the dead-letter retention, when a periodic sweep (a
 //   Lua script per function with dead letters, a bounded batch each) removes it.
+// - Dead letters are bounded in bytes: each one's size (deadLetterBytes) is kept in a hash beside
+//   it (`<p>:dlsize:<function>`), with the sum per function (`<p>:deadbytes`) and in all
+//   (`<p>:deadBytesTotal`); the script that stores a dead letter removes, in the same atomic step,
+//   those it pushes past the bounds (see DeadLetterBounds). Every removal goes through dlRemove,
+//   whose ZREM decides, so replicas never remove (or count) one twice.
 //
 // Durability is Redis's: run it with `appendonly yes` and `appendfsync always` for a 202 to mean
 // "on disk" (the tests do); `everysec` can lose the last second on a power cut. Not for Redis
@@ -33,11 +38,63 @@ import { Redis } from 'ioredis';
 import { HearthError } from '../errors.js';
 import { log } from '../log.js';
 import {
-  closeInterrupted, DEFAULT_DEAD_LETTER_RETENTION_MS, isTerminal, QueueFull, redriven, startAttempt, sweepInterval,
-  type EnqueueOptions, type EnqueueResult, type EventRecord, type Queue, type QueueStats,
+  closeInterrupted, DeadLetterDropLog, DEFAULT_DEAD_LETTER_BOUNDS, DEFAULT_DEAD_LETTER_RETENTION_MS, deadLetterBytes, isTerminal, QueueFull, redriven, startAttempt, sweepInterval,
+  type DeadLetterBounds, type EnqueueOptions, type EnqueueResult, type EventRecord, type Queue, type QueueStats,
 } from './queue.js';
 
 const GROUP = 'hearth';
+
+/**
+ * Dead-letter bookkeeping shared by the scripts (p: the key prefix). dlRemove takes one dead
+ * letter of fn out of its set (and its record unless keep), its size out of the sums; false if it
+ * was not one (any more). dlEnforce removes what passes the bounds after fn stored one: fn's
+ * oldest past perFn, then the oldest of the function holding the most (fn on a tie) past total;
+ * the number removed. A size never recorded (a dead letter older than the bounds, before open()
+ * recorded it) counts 0, as it does in the sums.
+ */
+const DL_LIB = `
+local function dlAdd(p, fn, id, at, size)
+  redis.call('ZADD', p .. ':dead:' .. fn, at, id)
+  redis.call('HSET', p .. ':dlsize:' .. fn, id, size)
+  redis.call('HINCRBY', p .. ':deadbytes', fn, size)
+  redis.call('INCRBY', p .. ':deadBytesTotal', size)
+  redis.call('SADD', p .. ':deadfns', fn)
+end
+local function dlRemove(p, fn, id, keep)
+  if redis.call('ZREM', p .. ':dead:' .. fn, id) == 0 then return false end
+  local size = tonumber(redis.call('HGET', p .. ':dlsize:' .. fn, id) or '0')
+  redis.call('HDEL', p .. ':dlsize:' .. fn, id)
+  if not keep then redis.call('DEL', p .. ':ev:' .. id) end
+  redis.call('INCRBY', p .. ':deadBytesTotal', -size)
+  if redis.call('ZCARD', p .. ':dead:' .. fn) == 0 then
+    redis.call('SREM', p .. ':deadfns', fn)
+    redis.call('HDEL', p .. ':deadbytes', fn)
+  else
+    redis.call('HINCRBY', p .. ':deadbytes', fn, -size)
+  end
+  return true
+end
+local function dlEnforce(p, fn, perFn, total)
+  local n = 0
+  while tonumber(redis.call('HGET', p .. ':deadbytes', fn) or '0') > perFn do
+    local o = redis.call('ZRANGE', p .. ':dead:' .. fn, 0, 0)
+    if #o == 0 or not dlRemove(p, fn, o[1], false) then break end
+    n = n + 1
+  end
+  while tonumber(redis.call('GET', p .. ':deadBytesTotal') or '0') > total do
+    local best, most = fn, tonumber(redis.call('HGET', p .. ':deadbytes', fn) or '0')
+    local all = redis.call('HGETALL', p .. ':deadbytes')
+    for i = 1, #all, 2 do
+      local b = tonumber(all[i + 1])
+      if b > most then best, most = all[i], b end
+    end
+    local o = redis.call('ZRANGE', p .. ':dead:' .. best, 0, 0)
+    if #o == 0 or not dlRemove(p, best, o[1], false) then break end
+    n = n + 1
+  end
+  return n
+end
+`;
 /** Longest a take() blocks in XREADGROUP (a bucket whose slot frees meanwhile waits this long). */
 const BLOCK_MS = 100;
 /** How often due retries are moved back into their streams. */
@@ -95,18 +152,22 @@ return out`;
 /**
  * An attempt's outcome, stored only if the record is still the one this replica marked running
  * (ARGV[1], its SHA-1; '' = unconditionally): if another replica took the event over meanwhile,
- * its run settles it, and this one's outcome and follow-ups are dropped. 1 stored, 0 dropped.
+ * its run settles it, and this one's outcome and follow-ups are dropped. {1, dead letters removed
+ * past the byte bounds} stored, {0, 0} dropped.
  * KEYS: record, pending counter, delayed set, dead letters, bucket set, pending bytes counter,
  * set of functions with dead letters. ARGV: sha1, record, status, retention ms, stream ('' =
  * none), entry id, retry score, retry member, finishedAt, id, record key prefix, stream prefix,
- * payload bytes, function, dead-letter key prefix, then per follow-up (id, bucket, record,
- * payload bytes, status, finishedAt, function): queued, or failed (a dead letter from the start).
+ * payload bytes, function, key prefix, dead-letter size, per-function bound, total bound, then
+ * per follow-up (id, bucket, record, payload bytes, status, finishedAt, function, dead-letter
+ * size): queued, or failed (a dead letter from the start).
  */
-const SETTLE = `
+const SETTLE = DL_LIB + `
 if ARGV[1] ~= '' then
   local cur = redis.call('GET', KEYS[1])
-  if not cur or redis.sha1hex(cur) ~= ARGV[1] then return 0 end
+  if not cur or redis.sha1hex(cur) ~= ARGV[1] then return {0, 0} end
 end
+local p, perFn, total = ARGV[15], tonumber(ARGV[17]), tonumber(ARGV[18])
+local storing = {}
 local status = ARGV[3]
 if status == 'succeeded' then redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[4])
 else redis.call('SET', KEYS[1], ARGV[2]) end
@@ -120,14 +181,14 @@ if status == 'succeeded' or status == 'failed' then
   redis.call('DECRBY', KEYS[6], ARGV[13])
 end
 if status == 'failed' then
-  redis.call('ZADD', KEYS[4], ARGV[9], ARGV[10])
-  redis.call('SADD', KEYS[7], ARGV[14])
+  dlAdd(p, ARGV[14], ARGV[10], ARGV[9], ARGV[16])
+  storing[#storing + 1] = ARGV[14]
 end
-for i = 16, #ARGV, 7 do
+for i = 19, #ARGV, 8 do
   redis.call('SET', ARGV[11] .. ARGV[i], ARGV[i + 2])
   if ARGV[i + 4] == 'failed' then
-    redis.call('ZADD', ARGV[15] .. ARGV[i + 6], ARGV[i + 5], ARGV[i])
-    redis.call('SADD', KEYS[7], ARGV[i + 6])
+    dlAdd(p, ARGV[i + 6], ARGV[i], ARGV[i + 5], ARGV[i + 7])
+    storing[#storing + 1] = ARGV[i + 6]
   else
     redis.call('XADD', ARGV[12] .. ARGV[i + 1], '*', 'id', ARGV[i])
     redis.call('INCR', KEYS[2])
@@ -135,34 +196,56 @@ for i = 16, #ARGV, 7 do
     redis.call('SADD', KEYS[5], ARGV[i + 1])
   end
 end
-return 1`;
+local dropped = 0
+for _, fn in ipairs(storing) do dropped = dropped + dlEnforce(p, fn, perFn, total) end
+return {1, dropped}`;
 
-/** Redrive: out of the dead letters (once: the ZREM decides), queued again. */
-const REDRIVE = `
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then return 0 end
-redis.call('SET', KEYS[2], ARGV[2])
-redis.call('INCR', KEYS[3])
-redis.call('INCRBY', KEYS[5], ARGV[3])
-redis.call('XADD', KEYS[4], '*', 'id', ARGV[1])
+/** Redrive: out of the dead letters (once: dlRemove's ZREM decides), queued again. ARGV: id, record, payload bytes, key prefix, function. */
+const REDRIVE = DL_LIB + `
+if not dlRemove(ARGV[4], ARGV[5], ARGV[1], true) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2])
+redis.call('INCR', KEYS[2])
+redis.call('INCRBY', KEYS[4], ARGV[3])
+redis.call('XADD', KEYS[3], '*', 'id', ARGV[1])
 return 1`;
 
 /**
- * Removes a function's dead letters older than ARGV[1] (at most ARGV[3]): out of the set (ZREM
- * decides, so two replicas sweeping at once remove each once), then the record; the function
- * leaves the set of functions with dead letters when it has none. KEYS: dead letters, that set.
- * ARGV: cutoff, record key prefix, limit, function. The number removed.
+ * Removes a function's dead letters older than ARGV[1] (at most ARGV[3]), each through dlRemove
+ * (its ZREM decides, so two replicas sweeping at once remove each once). KEYS: dead letters.
+ * ARGV: cutoff, key prefix, limit, function. The number removed.
  */
-const EXPIRE_DEAD = `
+const EXPIRE_DEAD = DL_LIB + `
 local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[3]))
 local n = 0
 for _, id in ipairs(ids) do
-  if redis.call('ZREM', KEYS[1], id) == 1 then
-    redis.call('DEL', ARGV[2] .. id)
-    n = n + 1
+  if dlRemove(ARGV[2], ARGV[4], id, false) then n = n + 1 end
+end
+if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('SREM', ARGV[2] .. ':deadfns', ARGV[4]) end
+return n`;
+
+/** Discard: one dead letter removed (1), or 0 if it is not one of the function's. ARGV: key prefix, function, id. */
+const DISCARD = DL_LIB + `
+if dlRemove(ARGV[1], ARGV[2], ARGV[3], false) then return 1 end
+return 0`;
+
+/**
+ * Records the sizes of a function's dead letters stored before they were bounded (ARGV[3] of
+ * them from rank ARGV[2]): the length of the record as stored (more than deadLetterBytes: the
+ * payload is base64 there), so the bounds count them conservatively. HSETNX decides, so replicas
+ * starting together count each once. ARGV: key prefix, start rank, count, function. How many
+ * dead letters it looked at.
+ */
+const SIZE_LEGACY = `
+local p, fn = ARGV[1], ARGV[4]
+local ids = redis.call('ZRANGE', p .. ':dead:' .. fn, tonumber(ARGV[2]), tonumber(ARGV[2]) + tonumber(ARGV[3]) - 1)
+for _, id in ipairs(ids) do
+  local size = redis.call('STRLEN', p .. ':ev:' .. id)
+  if redis.call('HSETNX', p .. ':dlsize:' .. fn, id, size) == 1 then
+    redis.call('HINCRBY', p .. ':deadbytes', fn, size)
+    redis.call('INCRBY', p .. ':deadBytesTotal', size)
   end
 end
-if redis.call('ZCARD', KEYS[1]) == 0 then redis.call('SREM', KEYS[2], ARGV[4]) end
-return n`;
+return #ids`;
 
 /** Dead letters one sweep removes per function at most (the rest go in the next sweeps). */
 const EXPIRE_BATCH = 500;
@@ -173,8 +256,10 @@ interface ScriptedRedis extends Redis {
   hearthPromote(...args: (string | number)[]): Promise<number>;
   hearthRedrive(...args: (string | number)[]): Promise<number>;
   hearthMark(n: number, ...args: string[]): Promise<number[]>;
-  hearthSettle(...args: (string | number)[]): Promise<number>;
+  hearthSettle(...args: (string | number)[]): Promise<[number, number]>;
   hearthExpireDead(...args: (string | number)[]): Promise<number>;
+  hearthDiscard(...args: (string | number)[]): Promise<number>;
+  hearthSizeLegacy(...args: (string | number)[]): Promise<number>;
 }
 
 type StreamEntry = [entryId: string, fields: string[]];
@@ -188,6 +273,8 @@ export interface RedisQueueOptions {
   retentionMs: number;
   /** Dead letters are kept this long (default: 14 days). */
   deadLetterRetentionMs?: number;
+  /** Byte bounds on dead letters (default: 1 GiB in all, 256 MiB per function). */
+  deadLetterBounds?: DeadLetterBounds;
   /** An event held this long without a refresh is taken over (its replica is taken for dead). */
   claimTimeoutMs: number;
   /** Key prefix (several Hearth clusters may share one Redis). */
@@ -212,6 +299,8 @@ export class RedisQueue implements Queue {
   private sweepTimer: NodeJS.Timeout | null = null;
   private sweeping = false;
   private deadLettersExpired = 0;
+  private deadLettersDropped = 0;
+  private readonly dropLog = new DeadLetterDropLog();
   private waiter: (() => void) | null = null;
   private closed = false;
 
@@ -226,10 +315,12 @@ export class RedisQueue implements Queue {
     for (const c of [this.redis, this.reader]) c.on('error', (err: Error) => log.warn({ err: err.message }, 'redis queue connection'));
     this.redis.defineCommand('hearthEnqueue', { numberOfKeys: 6, lua: ENQUEUE });
     this.redis.defineCommand('hearthPromote', { numberOfKeys: 1, lua: PROMOTE });
-    this.redis.defineCommand('hearthRedrive', { numberOfKeys: 5, lua: REDRIVE });
+    this.redis.defineCommand('hearthRedrive', { numberOfKeys: 4, lua: REDRIVE });
+    this.redis.defineCommand('hearthDiscard', { numberOfKeys: 0, lua: DISCARD });
+    this.redis.defineCommand('hearthSizeLegacy', { numberOfKeys: 0, lua: SIZE_LEGACY });
     this.redis.defineCommand('hearthMark', { lua: MARK });
     this.redis.defineCommand('hearthSettle', { numberOfKeys: 7, lua: SETTLE });
-    this.redis.defineCommand('hearthExpireDead', { numberOfKeys: 2, lua: EXPIRE_DEAD });
+    this.redis.defineCommand('hearthExpireDead', { numberOfKeys: 1, lua: EXPIRE_DEAD });
     try {
       await Promise.all([this.redis.connect(), this.reader.connect()]);
     } catch (err) {
@@ -237,11 +328,27 @@ export class RedisQueue implements Queue {
       this.reader.disconnect();
       throw new Error(`cannot reach the Redis queue at ${redact(this.opts.url)}: ${(err as Error).message}`);
     }
+    await this.sizeLegacyDeadLetters();
     // Refresh what this replica holds well within the claim timeout, so no other takes it over.
     this.heartbeat = setInterval(() => void this.refreshHeld(), Math.max(100, Math.floor(this.opts.claimTimeoutMs / 3)));
     this.heartbeat.unref();
     this.sweepTimer = setInterval(() => void this.expireDeadLetters(), sweepInterval(this.deadLetterRetentionMs));
     this.sweepTimer.unref();
+  }
+
+  /** Dead letters stored before they were bounded get their sizes recorded, once per store. */
+  private async sizeLegacyDeadLetters(): Promise<void> {
+    const done = `${this.p}:dlsized`;
+    if (await this.redis.exists(done) === 1) return;
+    const batch = 1_000;
+    for (const fn of await this.redis.smembers(`${this.p}:deadfns`)) {
+      for (let start = 0; ; start += batch) if (await this.redis.hearthSizeLegacy(this.p, start, batch, fn) < batch) break;
+    }
+    await this.redis.set(done, '1');
+  }
+
+  private get deadLetterBounds(): DeadLetterBounds {
+    return this.opts.deadLetterBounds ?? DEFAULT_DEAD_LETTER_BOUNDS;
   }
 
   private get deadLetterRetentionMs(): number {
@@ -256,7 +363,7 @@ export class RedisQueue implements Queue {
       const cutoff = Date.now() - this.deadLetterRetentionMs;
       let n = 0;
       for (const fn of await this.redis.smembers(`${this.p}:deadfns`)) {
-        n += await this.redis.hearthExpireDead(this.k('dead', fn), `${this.p}:deadfns`, cutoff, `${this.p}:ev:`, EXPIRE_BATCH, fn);
+        n += await this.redis.hearthExpireDead(this.k('dead', fn), cutoff, this.p, EXPIRE_BATCH, fn);
       }
       this.deadLettersExpired += n;
       if (n > 0) log.info({ deadLetters: n }, 'async dead letters past their retention removed');
@@ -384,14 +491,19 @@ export class RedisQueue implements Queue {
   async settle(rec: EventRecord, followUps: EventRecord[]): Promise<void> {
     const h = this.held.get(rec.id);
     try {
-      const stored = await this.redis.hearthSettle(
+      const [stored, dropped] = await this.redis.hearthSettle(
         this.k('ev', rec.id), `${this.p}:pending`, `${this.p}:delayed`, this.k('dead', rec.functionName), `${this.p}:buckets`,
         `${this.p}:pendingBytes`, `${this.p}:deadfns`,
         h?.sha1 ?? '', encode(rec.status === 'succeeded' ? { ...rec, body: NO_BYTES } : rec), rec.status, this.opts.retentionMs,
         h?.stream ?? '', h?.entryId ?? '', rec.nextAttemptAt, `${rec.bucket}\n${rec.id}`, rec.finishedAt ?? 0, rec.id,
-        `${this.p}:ev:`, `${this.p}:s:`, rec.body.byteLength, rec.functionName, `${this.p}:dead:`,
-        ...followUps.flatMap((f) => [f.id, f.bucket, encode(f), f.body.byteLength, f.status, f.finishedAt ?? 0, f.functionName]),
+        `${this.p}:ev:`, `${this.p}:s:`, rec.body.byteLength, rec.functionName, this.p,
+        rec.status === 'failed' ? deadLetterBytes(rec) : 0, this.deadLetterBounds.perFunction, this.deadLetterBounds.total,
+        ...followUps.flatMap((f) => [f.id, f.bucket, encode(f), f.body.byteLength, f.status, f.finishedAt ?? 0, f.functionName, f.status === 'failed' ? deadLetterBytes(f) : 0]),
       ).catch((err: Error) => { throw new Error(`could not store an async event's outcome: ${err.message}`); });
+      if (dropped > 0) {
+        this.deadLettersDropped += dropped;
+        this.dropLog.note(dropped, [rec, ...followUps].filter((r) => r.status === 'failed').map((r) => r.functionName));
+      }
       if (stored === 0) {
         log.warn({ requestId: rec.id, function: rec.functionName }, 'an async event was taken over by another replica while this one ran it (it stalled past the claim timeout), or its record is gone: this outcome is dropped');
       }
@@ -418,20 +530,21 @@ export class RedisQueue implements Queue {
     const rec = await this.get(id);
     if (!rec || rec.status !== 'failed' || rec.functionName !== functionName) return null;
     redriven(rec, now);
-    const done = await this.redis.hearthRedrive(this.k('dead', functionName), this.k('ev', id), `${this.p}:pending`, this.stream(rec.bucket), `${this.p}:pendingBytes`,
-      id, encode(rec), rec.body.byteLength);
+    const done = await this.redis.hearthRedrive(this.k('ev', id), `${this.p}:pending`, this.stream(rec.bucket), `${this.p}:pendingBytes`,
+      id, encode(rec), rec.body.byteLength, this.p, functionName);
     return done === 1 ? rec : null;
   }
 
   async discard(functionName: string, id: string): Promise<boolean> {
-    const removed = await this.redis.zrem(this.k('dead', functionName), id);
-    if (removed === 1) await this.redis.del(this.k('ev', id));
-    return removed === 1;
+    return await this.redis.hearthDiscard(this.p, functionName, id) === 1;
   }
 
   async stats(): Promise<QueueStats> {
-    const [pending, bytes] = await this.redis.mget(`${this.p}:pending`, `${this.p}:pendingBytes`);
-    return { pending: Number(pending ?? 0), held: this.held.size, bytes: Math.max(0, Number(bytes ?? 0)), deadLettersExpired: this.deadLettersExpired };
+    const [pending, bytes, deadBytes] = await this.redis.mget(`${this.p}:pending`, `${this.p}:pendingBytes`, `${this.p}:deadBytesTotal`);
+    return {
+      pending: Number(pending ?? 0), held: this.held.size, bytes: Math.max(0, Number(bytes ?? 0)), deadLettersExpired: this.deadLettersExpired,
+      deadLetterBytes: Math.max(0, Number(deadBytes ?? 0)), deadLettersDropped: this.deadLettersDropped,
+    };
   }
 
   async close(): Promise<void> {

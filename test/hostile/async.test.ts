@@ -2,6 +2,8 @@
 // neighbour's calls run (every one must succeed):
 // - dead letters, which any caller can make with a function that throws, expire after the
 //   dead-letter retention (a tiny one here) with their payloads;
+// - they are bounded in bytes too: a flood of failing events keeps the function's newest dead
+//   letters within its bound (the oldest dropped, counted), and another function's stay;
 // - the queue's byte bound answers 429 TooManyRequests (v1 and the Lambda API) once the queued
 //   payloads would pass it, and accepts again once the queue has drained;
 // - a destination cycle (A's onSuccess is B, B's is A) of functions that echo their event stops at
@@ -110,6 +112,40 @@ for (const queue of ['embedded', 'redis'] as const) {
       expect(metric(m, 'hearth_async_attempts_total{function="thrower",outcome="failed"}')).toBe(20);
       expect(metric(m, 'hearth_async_queue_events')).toBe(0);
       expect(metric(m, 'hearth_async_queue_bytes')).toBe(0);
+    });
+  });
+
+  describe(`hostile async (${queue} queue): dead letters bounded in bytes`, () => {
+    const perFunction = 1024 * 1024;
+    const total = 2 * 1024 * 1024;
+    const { h } = withNeighbour(queue, ['--async-dead-letter-max-bytes', String(total), '--async-dead-letter-max-bytes-per-function', String(perFunction)]);
+
+    it('keeps a flood of failing events\' newest dead letters within the bound, counts the dropped, and leaves another function\'s alone', async () => {
+      const thrower = "exports.handler = async () => { throw new Error('no'); };";
+      // One at a time, so they fail (and become dead letters) in the order sent.
+      await deployOk(h(), 'flood', jsSource(thrower, { maxRetries: 0, asyncConcurrency: 1 }));
+      await deployOk(h(), 'bystander', jsSource(thrower, { maxRetries: 0 }));
+      const pad = 'x'.repeat(100 * 1024);
+      const theirs: string[] = [];
+      for (let i = 0; i < 3; i++) theirs.push(await accepted(await h().invoke('bystander', { i, pad }, EVENT)));
+      await until(async () => metric(await scrape(h()), 'hearth_async_attempts_total{function="bystander",outcome="failed"}') === 3, 30_000, 'the bystander\'s 3 dead letters');
+      const sent: string[] = [];
+      for (let i = 0; i < 40; i++) sent.push(await accepted(await h().invoke('flood', { i, pad }, EVENT)));
+      await until(async () => metric(await scrape(h()), 'hearth_async_attempts_total{function="flood",outcome="failed"}') === 40, 60_000, 'the flood\'s 40 failures');
+      const m = await scrape(h());
+      const kept = (await deadLetters(h(), 'flood')).map((d) => d.requestId as string);
+      // 40 × 100 KiB against 1 MiB: at most 10 kept, the newest, in order; the rest dropped and counted.
+      expect(kept.length).toBeGreaterThan(0);
+      expect(kept.length).toBeLessThanOrEqual(10);
+      expect(kept).toEqual(sent.slice(-kept.length));
+      expect(metric(m, 'hearth_async_dead_letters_dropped_total{reason="bytes"}')).toBe(40 - kept.length);
+      for (const id of sent.slice(0, 40 - kept.length)) expect((await fetch(`${h().url}/v1/invocations/${id}`)).status).toBe(404);
+      const bytes = metric(m, 'hearth_async_dead_letter_bytes')!;
+      expect(bytes).toBeGreaterThan(kept.length * 100 * 1024);
+      expect(bytes).toBeLessThanOrEqual(perFunction + 3 * 110 * 1024);
+      // The bystander holds less than the flood: none of its dead letters was pushed out.
+      expect((await deadLetters(h(), 'bystander')).map((d) => d.requestId as string).sort()).toEqual([...theirs].sort());
+      expect(metric(m, 'hearth_async_queue_events')).toBe(0);
     });
   });
 
