@@ -305,9 +305,11 @@ export class ContainerBackend implements Backend {
 
   async close(): Promise<void> {
     this.closed = true;
+    // First: containers still starting are given up (and removed by the engine), so the stem cell
+    // or reserved instance being started does not hold the stop, nor outlive it.
+    this.engine.close();
     await this.stems.close();
     await this.pool.close();
-    this.engine.close();
     await this.engine.settled();
   }
 }

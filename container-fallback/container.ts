@@ -156,6 +156,8 @@ export abstract class Container extends PoolMember implements CallableInstance {
     while (Date.now() < until) {
       // The engine went away since the container was made, and the container with it: give up
       // now, not after the whole wait (the stem-cell reserve waits behind this start).
+      // Hearth is stopping: the engine removes what it started (Engine.settled).
+      if (this.engine.closed) throw new HearthError('Draining', `Hearth is shutting down: container ${this.containerId.slice(0, 12)} (${this.runtime}) is not waited for`);
       if (this.engine.epoch !== this.epoch) {
         throw new HearthError('BackendUnavailable', `the Docker engine went away while container ${this.containerId.slice(0, 12)} (${this.runtime}) started`);
       }

@@ -10,7 +10,7 @@
 import Docker from 'dockerode';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -506,4 +506,34 @@ def main_handler(event, context):
     const report = await neighbour.stop();
     expect(report.failures).toEqual([]);
   }, 120_000);
+});
+
+describe('a stop during start-up leaves no container (twice, SIGTERM ~1 s after start left both reserved containers running)', () => {
+  it('SIGTERM while a python3 function\'s minInstances containers start: no container of the data dir\'s runs remains', async () => {
+    const neighbour = startNeighbour(h);
+    const dataDir = mkdtempSync(join(tmpdir(), 'hearth-hostile-stop-'));
+    const owner = async (): Promise<string[]> => {
+      const id = readFileSync(join(dataDir, 'engine-owner'), 'utf8').trim();
+      const list = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`hearth.owner=${id}`] }) });
+      return list.map((c) => `${c.Id.slice(0, 12)} ${c.State} ${c.Labels['hearth.run']}`);
+    };
+    try {
+      // Deployed, then every later start restores it and starts its 2 reserved containers (and a stem cell).
+      const first = await startHearth({ dataDir, env: { HEARTH_STEM_CELLS: '1' } });
+      await deploy(first, 'pyreserved', py('def main_handler(event, context):\n    return "ok"\n', { minInstances: 2 }));
+      expect(await first.stop()).toBe(0);
+      expect(await owner()).toEqual([]);
+      // Stopped at different points of the reserved starts (at once, and later on).
+      for (const delayMs of [0, 300, 700, 1_000, 1_500]) {
+        const again = await startHearth({ dataDir, env: { HEARTH_STEM_CELLS: '1' } });
+        await new Promise((r) => setTimeout(r, delayMs));
+        expect(await again.stop('SIGTERM')).toBe(0);
+        expect(await owner(), `stopped ${delayMs} ms after listening:\n${again.log().slice(-3000)}`).toEqual([]);
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    const report = await neighbour.stop();
+    expect(report.failures).toEqual([]);
+  }, 180_000);
 });
