@@ -12,7 +12,8 @@ import { log } from '../core/log.js';
 import { InstancePool, type InstanceFactory, type PoolSettings } from '../pool/instance-pool.js';
 import { InstanceState } from '../pool/lifecycle.js';
 import { Reserve } from '../pool/reserve.js';
-import { DEFAULT_MAX_RESULT_BYTES, type Container } from './container.js';
+import { countResent } from './channel-counters.js';
+import { DEFAULT_MAX_RESULT_BYTES, UndeliveredCall, type Container } from './container.js';
 import { CONTAINER_RUNTIMES, isContainerRuntime, type ContainerRuntime } from './contract.js';
 import { NO_ENGINE_HELP, type Engine } from './engine.js';
 import { urlEventCall, urlOutcome } from './function-url.js';
@@ -57,6 +58,12 @@ export class ContainerBackend implements Backend {
     const factory: InstanceFactory<Container> = {
       create: (fn, requestId) => this.create(fn, requestId),
       dispose: (inst) => inst.dispose(),
+      // Never reached the function (its container refused the connection): sent to another container.
+      undelivered: (err) => {
+        if (!(err instanceof UndeliveredCall)) return false;
+        countResent();
+        return true;
+      },
       estimateMb: (fn) => fn.spec.memoryMb,
       measure: (inst) => {
         void inst.measure();
@@ -298,9 +305,11 @@ export class ContainerBackend implements Backend {
 
   async close(): Promise<void> {
     this.closed = true;
+    // First: containers still starting are given up (and removed by the engine), so the stem cell
+    // or reserved instance being started does not hold the stop, nor outlive it.
+    this.engine.close();
     await this.stems.close();
     await this.pool.close();
-    this.engine.close();
     await this.engine.settled();
   }
 }

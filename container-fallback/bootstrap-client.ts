@@ -33,6 +33,12 @@ export const MAX_HEAD_BYTES = 64 * 1024;
  */
 export class BootstrapAnswerTooLarge extends Error {}
 
+/**
+ * No connection to the bootstrap could be made (refused, unreachable: its container died). Not a
+ * byte of the call was written, so its function never saw it: the call may go to another container.
+ */
+export class BootstrapNotConnected extends BootstrapConnectionError {}
+
 class Connection {
   private chunks: Buffer[] = [];
   private size = 0;
@@ -52,6 +58,12 @@ class Connection {
     socket.on('data', (d: Buffer) => this.data(d));
     socket.on('error', (e) => this.die(e.message));
     socket.on('close', () => this.die('the connection closed'));
+  }
+
+  /** Whether it can take a call: open both ways, the bootstrap has not ended it. */
+  usable(): boolean {
+    const s = this.socket;
+    return !this.dead && !s.destroyed && s.writable && !s.readableEnded;
   }
 
   send(head: string, body: Uint8Array, timeoutMs: number): Promise<BootstrapAnswer> {
@@ -185,7 +197,14 @@ export class BootstrapClient {
    * answer's head or declared body is over its bound.
    */
   async invoke(headers: string, body: Uint8Array, timeoutMs: number): Promise<BootstrapAnswer> {
-    const c = this.idle.pop() ?? (await this.connect(timeoutMs));
+    let c = this.idle.pop();
+    // One the container closed while it sat idle (its 'close' may not have been handled yet) is
+    // not written to: a new connection says for sure whether the bootstrap is still there.
+    while (c !== undefined && !c.usable()) {
+      c.die('the bootstrap closed the connection while it was idle');
+      c = this.idle.pop();
+    }
+    c ??= await this.connect(timeoutMs);
     return c.send(`${this.prefix}${headers}content-length: ${body.byteLength}\r\n\r\n`, body, timeoutMs);
   }
 
@@ -198,7 +217,8 @@ export class BootstrapClient {
       }, timeoutMs);
       const fail = (e: Error) => {
         clearTimeout(timer);
-        reject(new BootstrapConnectionError(e.message));
+        // Before 'connect' nothing was written.
+        reject(new BootstrapNotConnected(e.message));
       };
       socket.once('error', fail);
       socket.once('connect', () => {

@@ -8,7 +8,13 @@ export const containerChannels = {
   logLinesDropped: 0,
   /** Their bytes. */
   logBytesDropped: 0,
+  /** Calls sent again to another container because the first could not be reached (it had died unseen). */
+  resent: 0,
 };
+
+export function countResent(): void {
+  containerChannels.resent++;
+}
 
 export function countOversized(runtime: string): void {
   containerChannels.oversized.set(runtime, (containerChannels.oversized.get(runtime) ?? 0) + 1);

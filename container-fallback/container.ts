@@ -48,6 +48,26 @@ export async function readBounded(body: Dispatcher.ResponseData['body'], headers
   return Buffer.concat(chunks, size);
 }
 
+/**
+ * The container could not be reached at all (it refused the connection: it died, and Hearth had
+ * not heard yet): not a byte of the call was written, so the function never saw it. The pool sends
+ * such a call once more, to another container (InstanceFactory.undelivered).
+ */
+export class UndeliveredCall extends HearthError {
+  constructor(message: string) {
+    super('InstanceFailed', message);
+  }
+}
+
+/** Errors of a connection that was never made (nothing written on it): refused, unreachable. */
+const NOT_CONNECTED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** Whether an error of undici or node:net is a connection that was never made. */
+export function neverConnected(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && NOT_CONNECTED.has(code);
+}
+
 let nextName = 0;
 
 /** What a container is started with (the engine's spec, less what every container has). */
@@ -136,6 +156,8 @@ export abstract class Container extends PoolMember implements CallableInstance {
     while (Date.now() < until) {
       // The engine went away since the container was made, and the container with it: give up
       // now, not after the whole wait (the stem-cell reserve waits behind this start).
+      // Hearth is stopping: the engine removes what it started (Engine.settled).
+      if (this.engine.closed) throw new HearthError('Draining', `Hearth is shutting down: container ${this.containerId.slice(0, 12)} (${this.runtime}) is not waited for`);
       if (this.engine.epoch !== this.epoch) {
         throw new HearthError('BackendUnavailable', `the Docker engine went away while container ${this.containerId.slice(0, 12)} (${this.runtime}) started`);
       }
@@ -173,6 +195,16 @@ export abstract class Container extends PoolMember implements CallableInstance {
     if (this.endCause === 'shutdown') return new HearthError('Draining', `${this.functionName}: the container was shut down during the call`);
     this.kill('crash');
     return new HearthError('InstanceFailed', `${this.functionName || this.runtime}: the container stopped answering during ${what} (${(err as Error)?.message ?? err}); it was replaced`);
+  }
+
+  /**
+   * The call never reached the container (it refused the connection): it is dead, though its exit
+   * was not reported yet. Broken and removed; the call may go to another one (UndeliveredCall).
+   */
+  protected undelivered(err: unknown): HearthError {
+    if (this.endCause === 'shutdown') return new HearthError('Draining', `${this.functionName}: the container was shut down during the call`);
+    this.kill('crash');
+    return new UndeliveredCall(`${this.functionName || this.runtime}: the container could not be reached (${(err as Error)?.message ?? err}); it was replaced`);
   }
 
   /** Its container is gone (it exited, or the engine restarted without it): never handed out again. */

@@ -100,7 +100,10 @@ export class DockerEngine implements Engine {
     this.exitStream = null;
   }
 
-  private closed = false;
+  /** Set at shutdown: a container whose start completes from now on is removed at once. */
+  closed = false;
+  /** Containers being made (run() in progress): awaited at shutdown (settled). */
+  private readonly runs = new Set<Promise<unknown>>();
   private exitStream: NodeJS.ReadableStream & { destroy(): void } | null = null;
   private exitRetry: NodeJS.Timeout | null = null;
   private onExit: ((id: string) => void) | null = null;
@@ -235,12 +238,20 @@ export class DockerEngine implements Engine {
 
   /** Creates and starts a container with the isolation settings; its server is on FUNCTION_PORT. */
   async run(spec: ContainerSpec): Promise<RunningContainer> {
+    if (this.closed) throw new Error('Hearth is shutting down: no container is started');
+    const p = this.runRetried(spec);
+    this.runs.add(p);
+    void p.then(() => this.runs.delete(p), () => this.runs.delete(p));
+    return p;
+  }
+
+  private async runRetried(spec: ContainerSpec): Promise<RunningContainer> {
     try {
       return await this.runOnce(spec);
     } catch (err) {
       // The functions network was removed or duplicated by another Hearth starting at the same
       // moment (see findNetwork): look it up again, once.
-      if (spec.egress !== null || !/network .*(not found|ambiguous)/i.test((err as Error).message)) throw err;
+      if (this.closed || spec.egress !== null || !/network .*(not found|ambiguous)/i.test((err as Error).message)) throw err;
       this.networkId = null;
       return this.runOnce(spec);
     }
@@ -257,8 +268,11 @@ export class DockerEngine implements Engine {
     }
     if (spec.egress !== null) this.renameMember(spec.name, container.id);
     try {
+      // Shutdown began while the engine made it: nobody would remove it (the catch below does).
+      if (this.closed) throw new Error('Hearth is shutting down: the container is removed');
       await container.start();
       const info = await container.inspect();
+      if (this.closed) throw new Error('Hearth is shutting down: the container is removed');
       const nets = info.NetworkSettings.Networks;
       const address = Object.values(nets).map((n) => n.IPAddress).find((ip) => ip) ?? '';
       if (!address) throw new Error(`container ${container.id.slice(0, 12)} has no address`);
@@ -443,9 +457,31 @@ export class DockerEngine implements Engine {
    * for those that failed while the engine was gone.
    */
   async settled(): Promise<void> {
+    if (this.closed) {
+      // Starts in flight remove their containers as they complete (runOnce); waited for, within a
+      // bound (what an engine that hangs leaves, the next start on this data dir sweeps).
+      await withTimeout(Promise.allSettled([...this.runs]), START_WAIT_MS, '').catch(() => undefined);
+      // Whatever of this run is still there (a container whose owner was still starting it, e.g.
+      // waiting for its server or loading its code, when the pool let go): removed too. At
+      // shutdown every container of this run goes.
+      await this.removeOwnRun();
+    }
     if (this.available) for (const id of this.unremoved) void this.remove(id);
     // A container's removal may start its egress network's: wait for those too.
     while (this.removing.size > 0) await Promise.all([...this.removing]);
+  }
+
+  /** Removes every container of this run (at shutdown); never throws. */
+  private async removeOwnRun(): Promise<void> {
+    try {
+      const list = await withTimeout(
+        this.docker.listContainers({ all: true, filters: JSON.stringify({ label: [`${RUN_LABEL}=${this.identity.runId}`] }) }),
+        START_WAIT_MS, 'the Docker engine did not list the containers',
+      );
+      await Promise.all(list.map((c) => this.remove(c.Id)));
+    } catch {
+      // The engine is gone: the next start on this data dir sweeps what is left.
+    }
   }
 
   /**
@@ -514,6 +550,9 @@ export class DockerEngine implements Engine {
     });
   }
 }
+
+/** How long shutdown waits for the containers being started (each then removed). */
+const START_WAIT_MS = 10_000;
 
 /** How long a removal the engine has in progress is waited for. */
 const REMOVAL_WAIT_MS = 15_000;

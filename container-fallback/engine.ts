@@ -48,6 +48,8 @@ export interface Engine {
   readonly epoch: number;
   /** Why it did not answer, the last time it did not ('' when it did). */
   readonly lastError: string;
+  /** Hearth is stopping (close() was called): containers still starting are given up. */
+  readonly closed: boolean;
 
   /** Asks now; true when the engine answers. */
   ping(): Promise<boolean>;
@@ -75,7 +77,10 @@ export interface Engine {
   running(): Promise<Set<string>>;
   /** Removes a container (killing it first); never throws. */
   remove(id: string): Promise<void>;
-  /** At shutdown: resolves when the removals asked for so far are done. */
+  /**
+   * At shutdown, after close(): resolves when the starts in flight (bounded) and every container
+   * of this run are removed.
+   */
   settled(): Promise<void>;
   /** Removes the containers a previous run of Hearth left behind; how many. */
   removeLeftovers(): Promise<number>;

@@ -12,7 +12,7 @@ import { WebAnswer, type CallError, type CallRequest, type LogSink, type RunResu
 import { HearthError } from '../core/errors.js';
 import { log } from '../core/log.js';
 import { CONTENT_TYPES } from '../runtime/protocol.js';
-import { agent, Container, launch, readBounded, type Launched } from './container.js';
+import { agent, Container, launch, neverConnected, readBounded, type Launched } from './container.js';
 import { FUNCTION_LABEL } from './contract.js';
 import type { Engine } from './engine.js';
 
@@ -119,6 +119,7 @@ export class ImageContainer extends Container {
       clearTimeout(timer);
       if (err instanceof HearthError && err.type === 'ResultTooLarge') throw err;
       if (ac.signal.aborted) throw this.timedOut();
+      if (neverConnected(err)) throw this.undelivered(err);
       throw this.failure(err, 'invoke');
     }
   }

@@ -9,7 +9,7 @@ import type { FunctionVersion } from '../core/backend.js';
 import { functionError, type CallRequest, type LogSink, type RunResult } from '../core/call.js';
 import { BootstrapTimeout, HearthError } from '../core/errors.js';
 import { CONTENT_TYPES } from '../runtime/protocol.js';
-import { BootstrapAnswerTooLarge, BootstrapClient } from './bootstrap-client.js';
+import { BootstrapAnswerTooLarge, BootstrapClient, BootstrapNotConnected } from './bootstrap-client.js';
 import { agent, Container, launch, readBounded, type Launched } from './container.js';
 import { RUNTIME_USER, type ContainerRuntime } from './contract.js';
 import type { Engine } from './engine.js';
@@ -114,6 +114,7 @@ export class RuntimeContainer extends Container {
       );
     } catch (err) {
       if (err instanceof BootstrapTimeout) throw this.timedOut();
+      if (err instanceof BootstrapNotConnected) throw this.undelivered(err);
       if (err instanceof BootstrapAnswerTooLarge) throw this.tooLarge(`the container's answer (${err.message})`, this.maxResultBytes, true);
       throw this.failure(err, 'invoke');
     }

@@ -254,4 +254,42 @@ describe('InstancePool', () => {
     // b is busy: no room for another fresh one.
     expect(() => pool.acquire(v, inv(true))).toThrow(expect.objectContaining({ status: 429, type: 'TooManyRequests' }));
   });
+  it('a call that never reached its instance (factory.undelivered) is sent once more, to another; a second such failure is the call\'s', async () => {
+    const undelivered = new Error('connection refused');
+    /** Instances whose call fails as never delivered (and which are broken by then, as a tier does). */
+    const dead = new Set<string>();
+    class Calling extends Fake {
+      calls: string[] = [];
+      undelivered = (err: unknown) => err === undelivered;
+      override async create(v: FunctionVersion): Promise<PooledInstance> {
+        const i = await super.create(v) as PooledInstance & { call(r: CallRequest): Promise<ArrayBuffer> };
+        i.call = async () => {
+          this.calls.push(i.id);
+          if (dead.has(i.id)) { transition(i, 'break'); throw undelivered; }
+          return new TextEncoder().encode(i.id).buffer as ArrayBuffer;
+        };
+        return i;
+      }
+    }
+    const f = new Calling();
+    const callable = new InstancePool(f, settings) as unknown as InstancePool<PooledInstance & { call(r: CallRequest): Promise<ArrayBuffer> }>;
+    pool = callable as unknown as InstancePool<PooledInstance>;
+    const v = version('u', { maxInstances: 2 });
+    const first = await callable.serve(v, inv());
+    expect(first === SUPERSEDED ? null : new TextDecoder().decode(first.result!)).toBe('x1');
+    // x1 died unseen: the call goes to a fresh x2; x1 is gone.
+    dead.add('x1');
+    const second = await callable.serve(v, inv());
+    expect(second === SUPERSEDED ? null : { error: second.error, result: new TextDecoder().decode(second.result!) }).toEqual({ error: null, result: 'x2' });
+    expect(f.calls).toEqual(['x1', 'x1', 'x2']);
+    expect(f.disposed).toContain('x1:broken');
+    expect(pool.resent).toBe(1);
+    // Both attempts on dead instances: sent once more only, then the call fails.
+    dead.add('x2');
+    dead.add('x3');
+    const third = await callable.serve(v, inv());
+    expect(third === SUPERSEDED ? null : third.error?.errorMessage).toBe('connection refused');
+    expect(f.calls).toEqual(['x1', 'x1', 'x2', 'x2', 'x3']);
+    expect(pool.resent).toBe(2);
+  });
 });

@@ -27,6 +27,13 @@ export interface InstanceFactory<I extends PooledInstance> {
    * to broken by the tier, so no call is given to it meanwhile.
    */
   check?(inst: I): boolean;
+  /**
+   * Whether a call's failure proves the call never reached the instance's function (e.g. its
+   * container refused the connection: it died before anything of the call was written). Such a
+   * call is sent once more, to another instance: the function never saw it, so a sync call's
+   * at-most-once still holds. The instance is broken by then.
+   */
+  undelivered?(err: unknown): boolean;
 }
 
 export interface PoolSettings {
@@ -90,6 +97,8 @@ export class InstancePool<I extends PooledInstance> {
   private usedMb = 0;
   evictions = 0;
   coldStarts = 0;
+  /** Calls sent again to another instance because the first never got them (factory.undelivered). */
+  resent = 0;
   private closed = false;
 
   constructor(
@@ -130,26 +139,38 @@ export class InstancePool<I extends PooledInstance> {
    * instance until that ends.
    */
   async serve(this: InstancePool<I & CallableInstance>, version: FunctionVersion, req: CallRequest): Promise<CallOutcome | Superseded> {
-    const got = this.acquire(version, req);
-    if (got === SUPERSEDED) return SUPERSEDED;
-    let inst: I & CallableInstance, cold = false, initMs = 0, queueMs = 0;
-    if (got instanceof Promise) {
-      const a = await got;
-      inst = a.inst; cold = a.cold; initMs = a.initMs; queueMs = a.queueMs;
-    } else {
-      inst = got;
+    // Time spent on an instance that never got the call (resent below) counts as waiting.
+    let lostMs = 0;
+    for (let attempt = 0; ; attempt++) {
+      const got = this.acquire(version, req);
+      if (got === SUPERSEDED) return SUPERSEDED;
+      let inst: I & CallableInstance, cold = false, initMs = 0, queueMs = lostMs;
+      if (got instanceof Promise) {
+        const a = await got;
+        inst = a.inst; cold = a.cold; initMs = a.initMs; queueMs += a.queueMs;
+      } else {
+        inst = got;
+      }
+      const t0 = performance.now();
+      let out: CallOutcome;
+      try {
+        const r = await inst.call(req);
+        out = ranOutcome(version.version, { cold, initMs, queueMs, durationMs: performance.now() - t0 }, r);
+      } catch (err) {
+        // Never reached the function (its instance was dead before the call was written): once
+        // more, on another instance. Only once: a second such failure is the call's.
+        if (attempt === 0 && this.factory.undelivered?.(err) === true) {
+          this.release(inst);
+          lostMs = queueMs + initMs + (performance.now() - t0);
+          this.resent++;
+          continue;
+        }
+        out = failedOutcome(version.version, toHearthError(err), { cold, initMs, queueMs, durationMs: performance.now() - t0 });
+      }
+      if (out.tail === null) this.release(inst);
+      else out.tail.then(() => this.release(inst));
+      return out;
     }
-    const t0 = performance.now();
-    let out: CallOutcome;
-    try {
-      const r = await inst.call(req);
-      out = ranOutcome(version.version, { cold, initMs, queueMs, durationMs: performance.now() - t0 }, r);
-    } catch (err) {
-      out = failedOutcome(version.version, toHearthError(err), { cold, initMs, queueMs, durationMs: performance.now() - t0 });
-    }
-    if (out.tail === null) this.release(inst);
-    else out.tail.then(() => this.release(inst));
-    return out;
   }
 
   /**

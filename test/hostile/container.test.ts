@@ -10,7 +10,7 @@
 import Docker from 'dockerode';
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -414,4 +414,126 @@ def main_handler(event, context):
     const report = await neighbour.stop();
     expect(report.failures).toEqual([]);
   }, 120_000);
+});
+
+/** The running containers of the Hearth that made `known` (its run label), by id. */
+async function runContainers(known: string): Promise<Map<string, Record<string, string>>> {
+  const run = (await docker.getContainer(known).inspect()).Config.Labels['hearth.run']!;
+  const list = await docker.listContainers({ filters: JSON.stringify({ label: [`hearth.run=${run}`], status: ['running'] }) });
+  return new Map(list.map((c) => [c.Id, c.Labels]));
+}
+
+/** Whether the engine has no such container any more (removed, not only stopped). */
+async function removed(id: string): Promise<boolean> {
+  try {
+    await docker.getContainer(id).inspect();
+    return false;
+  } catch (err) {
+    return (err as { statusCode?: number }).statusCode === 404;
+  }
+}
+
+describe('a container that dies unseen takes no later call with it (soak: a python3 call after `docker kill` failed ECONNREFUSED)', () => {
+  it('killed with docker kill: every call after it succeeds, the dead instance goes, nothing leaks', async () => {
+    const neighbour = startNeighbour(h);
+    await deploy(h, 'pykill', py('import os\ndef main_handler(event, context):\n    return {"pid": os.getpid(), "n": event.get("n")}\n'));
+    for (let round = 0; round < 3; round++) {
+      // Warm, with kept-alive connections to its bootstrap.
+      for (let i = 0; i < 3; i++) expect((await call(h, 'pykill', { n: i })).status).toBe(200);
+      const [warm] = await instances(h, 'pykill');
+      const id = warm!.detail.container;
+      execFileSync('docker', ['kill', id], { stdio: 'pipe' });
+      // At once, before or after Hearth heard of the death: each one answers.
+      for (let i = 0; i < 20; i++) {
+        const r = await call(h, 'pykill', { n: i });
+        expect(r.status, JSON.stringify(r.body)).toBe(200);
+        expect(r.body.n).toBe(i);
+      }
+      await until(async () => !(await instances(h, 'pykill')).some((x) => x.detail.container === id), 20_000, 'the killed instance gone from the instances');
+      await until(() => removed(id), 20_000, 'the killed container removed');
+    }
+    // Nothing of this Hearth runs but its functions' instances and its stem cells (HEARTH_STEM_CELLS=1, per runtime).
+    const [any] = await instances(h, 'pykill');
+    let stray: string[] = [];
+    await until(async () => {
+      const fns = ((await (await fetch(`${h.url}/v1/functions`, { headers: AUTH })).json()) as { functions: { name: string }[] }).functions;
+      const held: string[] = [];
+      for (const f of fns) for (const x of await instances(h, f.name)) held.push(x.detail.container);
+      const all = await runContainers(any!.detail.container);
+      stray = [...all.keys()].filter((c) => !held.some((p) => c.startsWith(p)));
+      return stray.length <= 2;
+    }, 30_000, () => `no container of this run leaked: ${stray.length} are no instance's`);
+    const report = await neighbour.stop();
+    expect(report.failures).toEqual([]);
+  }, 180_000);
+
+  it('a container that stops listening while idle (no exit to report): the next call goes to another container, the dead one is removed', async () => {
+    const neighbour = startNeighbour(h);
+    // "deafen": after answering, the bootstrap stops taking connections (refused) and closes the
+    // ones it has, while the container keeps running: no "die" event ever tells Hearth.
+    await deploy(h, 'pydeaf', py(`
+import gc, socket, socketserver, threading, time
+def deafen():
+    time.sleep(0.3)
+    servers = [o for o in gc.get_objects() if isinstance(o, socketserver.BaseServer)]
+    for s in servers:
+        s.service_actions = lambda: time.sleep(3600)
+        s.socket.shutdown(socket.SHUT_RD)
+    for o in gc.get_objects():
+        if isinstance(o, socket.socket) and o.fileno() >= 0 and all(o is not s.socket for s in servers):
+            try:
+                o.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+def main_handler(event, context):
+    if event.get("deafen"):
+        threading.Thread(target=deafen, daemon=True).start()
+    return {"n": event.get("n")}
+`));
+    expect((await call(h, 'pydeaf', { n: 0 })).status).toBe(200);
+    const [deaf] = await instances(h, 'pydeaf');
+    const resentBefore = await metric(h, /^hearth_container_calls_resent_total (\d+)/m);
+    expect((await call(h, 'pydeaf', { deafen: true, n: 1 })).status).toBe(200);
+    await until(async () => !(await canConnect(deaf!.detail.address, 9000)), 20_000, 'the bootstrap refuses connections');
+    const r = await call(h, 'pydeaf', { n: 2 });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.n).toBe(2);
+    expect(r.cold).toBe('true');
+    expect(await metric(h, /^hearth_container_calls_resent_total (\d+)/m)).toBe(resentBefore + 1);
+    expect((await instances(h, 'pydeaf')).some((x) => x.detail.container === deaf!.detail.container)).toBe(false);
+    await until(() => removed(deaf!.detail.container), 20_000, 'the deaf container removed');
+    expect((await call(h, 'pydeaf', { n: 3 })).status).toBe(200);
+    const report = await neighbour.stop();
+    expect(report.failures).toEqual([]);
+  }, 120_000);
+});
+
+describe('a stop during start-up leaves no container (twice, SIGTERM ~1 s after start left both reserved containers running)', () => {
+  it('SIGTERM while a python3 function\'s minInstances containers start: no container of the data dir\'s runs remains', async () => {
+    const neighbour = startNeighbour(h);
+    const dataDir = mkdtempSync(join(tmpdir(), 'hearth-hostile-stop-'));
+    const owner = async (): Promise<string[]> => {
+      const id = readFileSync(join(dataDir, 'engine-owner'), 'utf8').trim();
+      const list = await docker.listContainers({ all: true, filters: JSON.stringify({ label: [`hearth.owner=${id}`] }) });
+      return list.map((c) => `${c.Id.slice(0, 12)} ${c.State} ${c.Labels['hearth.run']}`);
+    };
+    try {
+      // Deployed, then every later start restores it and starts its 2 reserved containers (and a stem cell).
+      const first = await startHearth({ dataDir, env: { HEARTH_STEM_CELLS: '1' } });
+      await deploy(first, 'pyreserved', py('def main_handler(event, context):\n    return "ok"\n', { minInstances: 2 }));
+      expect(await first.stop()).toBe(0);
+      expect(await owner()).toEqual([]);
+      // Stopped at different points of the reserved starts (at once, and later on).
+      for (const delayMs of [0, 300, 1_000]) {
+        const again = await startHearth({ dataDir, env: { HEARTH_STEM_CELLS: '1' } });
+        await new Promise((r) => setTimeout(r, delayMs));
+        expect(await again.stop('SIGTERM')).toBe(0);
+        expect(await owner(), `stopped ${delayMs} ms after listening:\n${again.log().slice(-3000)}`).toEqual([]);
+      }
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+    const report = await neighbour.stop();
+    expect(report.failures).toEqual([]);
+  }, 180_000);
 });

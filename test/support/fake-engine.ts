@@ -57,6 +57,7 @@ export class FakeEngine implements Engine {
   available = true;
   epoch = 0;
   lastError = '';
+  closed = false;
   readonly containers = new Map<string, FakeContainer>();
   /** Image references the engine does not have. */
   readonly missing = new Set<string>();
@@ -161,6 +162,7 @@ export class FakeEngine implements Engine {
   }
 
   close(): void {
+    this.closed = true;
     this.listeners.length = 0;
     this.onExit = null;
   }
