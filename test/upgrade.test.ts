@@ -134,5 +134,5 @@ describe('smooth upgrades under load', () => {
     } finally {
       await h.stop();
     }
-  });
+  }, 180_000); // containers started, drained and replaced under load: ~45–60 s on 2 quiet cores
 });

@@ -1,7 +1,7 @@
 // Functions that attack the runtime's own machinery (review findings): the server keeps serving,
 // every call gets an answer, other calls are untouched.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { deployOk, jsSource, startHearth, type Hearth } from './support/hearth.js';
+import { deployOk, jsSource, startHearth, type Hearth } from '../support/hearth.js';
 
 let h: Hearth;
 beforeAll(async () => { h = await startHearth(); });
