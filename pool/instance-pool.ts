@@ -365,6 +365,10 @@ export class InstancePool<I extends PooledInstance> {
         this.slots.delete(digest);
       }
     }
+    // What idle instances took while they ran (a heap that grew, WebAssembly memory a call made)
+    // is known from the measures above: past the budget, the least recently used idle ones go now,
+    // not only when the next instance starts.
+    if (this.factory.measure) this.enforceMemoryBudget(null);
   }
 
   async close(): Promise<void> {
@@ -488,7 +492,7 @@ export class InstancePool<I extends PooledInstance> {
     }
   }
 
-  private enforceMemoryBudget(keep: I): void {
+  private enforceMemoryBudget(keep: I | null): void {
     if (this.usedMb <= this.settings.memoryBudgetMb) return;
     const { evict } = pickEvictions(
       this.lruIdle(),
