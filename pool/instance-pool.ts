@@ -490,6 +490,11 @@ export class InstancePool<I extends PooledInstance> {
     if (!fits && this.totalInstances + this.totalStarting + 1 > this.settings.maxTotalInstances) {
       throw new HearthError('TooManyRequests', `the instance budget (${this.settings.maxTotalInstances}) is in use by busy or reserved instances`);
     }
+    // The memory the instances measured (heap, WebAssembly memory, a container's use) is a bound
+    // too, not only a reason to evict: with nothing idle left to evict, no instance is added to it.
+    if (!fits) {
+      throw new HearthError('TooManyRequests', `the memory budget (${this.settings.memoryBudgetMb} MiB) is in use by busy or reserved instances (${Math.round(this.usedMb)} MiB measured)`);
+    }
   }
 
   private enforceMemoryBudget(keep: I | null): void {
