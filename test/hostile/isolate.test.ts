@@ -242,6 +242,35 @@ describe('the memory budget counts WebAssembly memory (point 3)', () => {
     expect(again.headers.get('x-hearth-cold')).toBe('true');
     expect((await neighbour.stop()).failures).toEqual([]);
   });
+
+  it('with the budget held by busy instances\' WebAssembly memory and nothing idle to evict, no instance is started past it: calls wait for one (or get 429)', async () => {
+    // 48 MiB made at load (measured as the instance starts); each call holds its instance 2 s.
+    await deployOk(b, 'wasm-busy', jsSource(`const keep = new WebAssembly.Memory({ initial: 768, maximum: 768 }); new Uint8Array(keep.buffer).fill(1);
+      exports.handler = async () => { await new Promise((r) => setTimeout(r, 2000)); return keep.buffer.byteLength; }`,
+    { memoryMb: 64, timeoutMs: 30_000, concurrency: 1, maxInstances: 5 }));
+    // One call first: the instance is measured (~51 MiB), so the starts that follow expect as much.
+    expect((await b.invoke('wasm-busy', {})).status).toBe(200);
+    let most = 0;
+    let done = false;
+    const watching = (async () => {
+      while (!done) {
+        const list = ((await (await fetch(`${b.url}/v1/functions/wasm-busy/instances`)).json()) as { instances: unknown[] }).instances;
+        most = Math.max(most, list.length);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const calls = await Promise.all([0, 1, 2, 3, 4].map(async () => {
+      const r = await b.invoke('wasm-busy', {});
+      return r.status === 200 ? 200 : `${r.status} ${((await r.json()) as { errorType: string }).errorType}`;
+    }));
+    done = true;
+    await watching;
+    for (const c of calls) expect([200, '429 TooManyRequests']).toContain(c);
+    expect(calls).toContain(200);
+    // ~51 MiB each (measured, and expected of each start) against 128 MiB: two at most.
+    expect(most).toBeGreaterThanOrEqual(1);
+    expect(most).toBeLessThanOrEqual(2);
+  });
 });
 
 describe('results and errors (point 16)', () => {
