@@ -175,6 +175,29 @@ describe('InstancePool', () => {
     expect(pool.stats(0).memoryMb).toBe(0);
   });
 
+  it('past the memory budget by what it measured, the sweep evicts idle instances least recently used first; with none idle, a start is refused 429', async () => {
+    const f = new Fake();
+    const now: Record<string, number> = {};
+    const measured = Object.assign(f, { measure: (i: PooledInstance) => now[i.id] ?? i.footprintMb });
+    pool = new InstancePool(measured, { ...settings, memoryBudgetMb: 100 });
+    const v = version('b', { maxInstances: 3 });
+    const a = await instance(pool.acquire(v, inv()));
+    const b = await instance(pool.acquire(v, inv()));
+    pool.release(a);
+    pool.release(b);
+    now[a.id] = 60; now[b.id] = 100; // what they took while they ran (e.g. WebAssembly memory)
+    pool.sweep(-1);
+    expect(f.disposed).toEqual([`${a.id}:evicted`]);
+    expect(pool.stats(0).memoryMb).toBe(100);
+    expect(pool.acquire(v, inv())).toBe(b); // busy now: nothing idle to evict
+    await expect(acquired(pool.acquire(v, inv()))).rejects.toMatchObject({ type: 'TooManyRequests', message: expect.stringContaining('memory budget') });
+    pool.release(b);
+    // b idle again: a new start evicts it to make room.
+    const c = await acquired(pool.acquire(version('c'), inv()));
+    expect(c.cold).toBe(true);
+    expect(f.disposed).toEqual([`${a.id}:evicted`, `${b.id}:evicted`]);
+  });
+
   it('scales up past the threshold, packs calls, and releases the surplus once the load drops, the last one at its keepalive', async () => {
     const f = new Fake();
     pool = new InstancePool(f, settings);

@@ -95,6 +95,8 @@ export class InstancePool<I extends PooledInstance> {
   private totalInstances = 0;
   private totalStarting = 0;
   private usedMb = 0;
+  /** What the instances starting now are expected to take (MiB): counted against the memory budget until they are measured. */
+  private startingMb = 0;
   evictions = 0;
   coldStarts = 0;
   /** Calls sent again to another instance because the first never got them (factory.undelivered). */
@@ -386,6 +388,10 @@ export class InstancePool<I extends PooledInstance> {
         this.slots.delete(digest);
       }
     }
+    // What idle instances took while they ran (a heap that grew, WebAssembly memory a call made)
+    // is known from the measures above: past the budget, the least recently used idle ones go now,
+    // not only when the next instance starts.
+    if (this.factory.measure) this.enforceMemoryBudget(null);
   }
 
   async close(): Promise<void> {
@@ -433,11 +439,13 @@ export class InstancePool<I extends PooledInstance> {
   /** Creates an instance for the slot, making room in the global budget first. */
   private async start(slot: VersionSlot<I>, requestId: string): Promise<I> {
     if (this.closed) throw new HearthError('Draining', 'Hearth is shutting down');
-    this.makeRoom(slot.version);
+    const expectMb = this.expectedMb(slot);
+    this.makeRoom(expectMb);
     const forCall = requestId !== '';
     slot.starting++;
     if (forCall) slot.startingForCalls++;
     this.totalStarting++;
+    this.startingMb += expectMb;
     let inst: I;
     try {
       inst = await this.factory.create(slot.version, requestId);
@@ -456,6 +464,7 @@ export class InstancePool<I extends PooledInstance> {
       slot.starting--;
       if (forCall) slot.startingForCalls--;
       this.totalStarting--;
+      this.startingMb -= expectMb;
     }
     slot.lastStartError = null;
     this.coldStarts++;
@@ -495,21 +504,36 @@ export class InstancePool<I extends PooledInstance> {
     }
   }
 
-  private makeRoom(version: FunctionVersion): void {
+  /**
+   * What a new instance of the version will take: the most one of its instances measured (a
+   * function that holds 48 MiB of WebAssembly memory takes it again), else the tier's estimate.
+   */
+  private expectedMb(slot: VersionSlot<I>): number {
+    let most = 0;
+    for (const i of slot.instances) if (i.state !== InstanceState.broken && i.footprintMb > most) most = i.footprintMb;
+    return Math.max(most, this.factory.estimateMb(slot.version));
+  }
+
+  private makeRoom(expectMb: number): void {
     const { evict, fits } = pickEvictions(
       this.lruIdle(),
-      { instances: this.totalInstances + this.totalStarting, memoryMb: this.usedMb },
+      { instances: this.totalInstances + this.totalStarting, memoryMb: this.usedMb + this.startingMb },
       { maxInstances: this.settings.maxTotalInstances, memoryMb: this.settings.memoryBudgetMb },
-      { instances: 1, memoryMb: this.factory.estimateMb(version) },
+      { instances: 1, memoryMb: expectMb },
       (i) => this.evictable(i),
     );
     for (const i of evict) this.evict(i);
     if (!fits && this.totalInstances + this.totalStarting + 1 > this.settings.maxTotalInstances) {
       throw new HearthError('TooManyRequests', `the instance budget (${this.settings.maxTotalInstances}) is in use by busy or reserved instances`);
     }
+    // The memory the instances measured (heap, WebAssembly memory, a container's use) is a bound
+    // too, not only a reason to evict: with nothing idle left to evict, no instance is added to it.
+    if (!fits) {
+      throw new HearthError('TooManyRequests', `the memory budget (${this.settings.memoryBudgetMb} MiB) is in use by busy or reserved instances (${Math.round(this.usedMb)} MiB measured, ${Math.round(this.startingMb)} MiB starting)`);
+    }
   }
 
-  private enforceMemoryBudget(keep: I): void {
+  private enforceMemoryBudget(keep: I | null): void {
     if (this.usedMb <= this.settings.memoryBudgetMb) return;
     const { evict } = pickEvictions(
       this.lruIdle(),

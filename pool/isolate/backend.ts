@@ -96,7 +96,7 @@ export class IsolateBackend implements Backend {
   }
 
   instances(digest?: string): InstanceInfo[] {
-    return this.pool.describe('isolate', (i) => ({ codeCache: i.codeCache, memoryLimitMb: i.memoryMb }), digest);
+    return this.pool.describe('isolate', (i) => ({ codeCache: i.codeCache, memoryLimitMb: i.memoryMb, wasmMemoryMb: Math.round(i.wasmMb * 100) / 100 }), digest);
   }
 
   stats(): BackendStats {

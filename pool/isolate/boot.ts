@@ -29,6 +29,8 @@ export interface RuntimeRefs {
   readonly invokeScheduled: ivm.Reference<Function>;
   readonly deliver: ivm.Reference<Function>;
   readonly recover: ivm.Reference<Function>;
+  /** Bytes the isolate's live WebAssembly memories hold (runtime/isolate/wasm-memory.ts): read when the pool measures the instance. */
+  readonly wasmBytes: ivm.Reference<Function>;
   /** Binds the function's handler; released once the code is loaded. */
   load: ivm.Reference<Function> | null;
 }
@@ -84,6 +86,7 @@ export async function bootIsolate(memoryMb: number, runtime: RuntimeScript, host
       invokeScheduled: await ref('invokeScheduled'),
       deliver: await ref('deliver'),
       recover: await ref('recover'),
+      wasmBytes: await ref('wasmBytes'),
     };
     if (preload) {
       const p = await ref('preload');
@@ -155,6 +158,7 @@ export function disposeIsolate(b: BootedIsolate): void {
     r.invokeScheduled.release();
     r.deliver.release();
     r.recover.release();
+    r.wasmBytes.release();
     r.load?.release();
     b.context.release();
     b.isolate.dispose();

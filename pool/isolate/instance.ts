@@ -214,11 +214,23 @@ export class IsolateInstance extends PoolMember implements CallableInstance {
     disposeIsolate(this.booted);
   }
 
-  /** The isolate's heap now, MiB (the pool moves it into footprintMb and its total at a sweep). */
+  /** WebAssembly memory the isolate held when last measured, MiB (part of footprintMb). */
+  wasmMb = 0;
+
+  /**
+   * The instance's memory now, MiB: its heap plus the WebAssembly memories it holds (the pool
+   * moves it into footprintMb and its total at a sweep, for idle instances that ran since). V8's
+   * heap statistics do not see WebAssembly memory (externally_allocated_size stays 0), so the
+   * runtime's own count is asked for: one synchronous call (~1 µs, less than the statistics
+   * themselves), only here, never per call. It is the runtime's figure, kept in a closure the
+   * function cannot reach, taken from V8's own buffers (runtime/isolate/wasm-memory.ts).
+   */
   heapMb(): number {
     try {
       const h = this.isolate.getHeapStatisticsSync();
-      return (h.total_heap_size + h.externally_allocated_size) / MB;
+      const wasm = this.booted.refs.wasmBytes.applySync(undefined, [], { timeout: 1_000 }) as unknown;
+      if (typeof wasm === 'number' && Number.isFinite(wasm) && wasm >= 0) this.wasmMb = wasm / MB;
+      return (h.total_heap_size + h.externally_allocated_size) / MB + this.wasmMb;
     } catch {
       return this.footprintMb; // disposed
     }

@@ -26,9 +26,11 @@ const fullGc = typeof g.gc === 'function' ? g.gc as () => void : undefined;
 if (fullGc !== undefined) g.gc = undefined;
 /** Set when a WebAssembly memory was refused: every call on this instance then fails OutOfMemory. */
 let outOfMemory = '';
+/** Bytes the instance's live WebAssembly memories hold (the host adds them to its measured memory). */
+let wasmBytes: () => number = () => 0;
 {
   const mb = Array.isArray(logLimits) ? logLimits[LogLimit.memoryMb] : undefined;
-  if (typeof mb === 'number' && mb > 0) installWasmMemoryLimit(mb, fullGc, (message) => { outOfMemory = message; });
+  if (typeof mb === 'number' && mb > 0) wasmBytes = installWasmMemoryLimit(mb, fullGc, (message) => { outOfMemory = message; });
 }
 const resultSink = g[HostGlobal.result] as (requestId: string, result: Result) => void;
 delete g[HostGlobal.result];
@@ -443,4 +445,5 @@ g[HostGlobal.exportsOut] = {
   deliver,
   recover,
   preload: preloadGlobals,
+  wasmBytes: () => wasmBytes(),
 };

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployNeighbour, rssMiB, settledRssMiB, startNeighbour } from '../support/neighbour.js';
 import { deployOk, jsSource, startHearth, type Hearth } from '../support/hearth.js';
-import { until } from '../support/until.js';
+import { until, waitFor } from '../support/until.js';
 
 let h: Hearth;
 beforeAll(async () => {
@@ -121,6 +121,155 @@ describe('WebAssembly memory counts against memoryMb (point 3)', () => {
       expect(r.status).toBe(200);
       expect(await r.json()).toEqual({ grew: false, bytes: 65536, ok: true });
     }
+  });
+});
+
+// The instance's WebAssembly memory as the pool measures it (GET …/instances: memoryMb, and
+// detail.wasmMemoryMb); measured at the pool's sweep, for idle instances that ran since.
+async function wasmInstance(name: string): Promise<{ memoryMb: number; detail: { wasmMemoryMb: number } } | undefined> {
+  const r = await fetch(`${h.url}/v1/functions/${name}/instances`);
+  const list = ((await r.json()) as { instances: { memoryMb: number; detail: { wasmMemoryMb: number } }[] }).instances;
+  return list[0];
+}
+
+async function gaugeOf(name: string, label: string): Promise<number> {
+  const text = await (await fetch(`${h.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(label));
+  return line === undefined ? NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+describe('WebAssembly memory is in the measured memory (point 3)', () => {
+  it('48 MiB of WebAssembly.Memory shows in the instance\'s measured memory and the memory gauge; dropping the Memory but keeping its buffer frees nothing from memoryMb', async () => {
+    await deployOk(h, 'wasmheld', jsSource(`let keep = null;
+      exports.handler = async (e) => {
+        if (e.op === 'hold') { keep = new WebAssembly.Memory({ initial: 768, maximum: 768 }); new Uint8Array(keep.buffer).fill(1); return keep.buffer.byteLength; }
+        // The Memory object goes (collectable); its bytes stay reachable through a view of its buffer.
+        if (e.op === 'view') { keep = new Uint8Array(keep.buffer); return keep.length; }
+        if (e.op === 'again') { globalThis.more = new WebAssembly.Memory({ initial: 768, maximum: 768 }); return 'made'; }
+        return 'fine';
+      }`, { memoryMb: 64, timeoutMs: 30_000 }));
+    const neighbour = startNeighbour(h);
+    const hold = await h.invoke('wasmheld', { op: 'hold' });
+    expect(hold.status).toBe(200);
+    expect(await hold.json()).toBe(48 * 1024 * 1024);
+    const measured = await waitFor(async () => {
+      const i = await wasmInstance('wasmheld');
+      return i !== undefined && i.detail.wasmMemoryMb === 48 ? i : undefined;
+    }, 15_000, 'the instance measured with its 48 MiB of WebAssembly memory');
+    expect(measured.memoryMb).toBeGreaterThanOrEqual(48);
+    expect(await gaugeOf('hearth_instance_memory_bytes', 'tier="isolate"')).toBeGreaterThanOrEqual(48 * 1024 * 1024);
+    const view = await h.invoke('wasmheld', { op: 'view' });
+    expect(view.status).toBe(200);
+    expect(await view.json()).toBe(48 * 1024 * 1024);
+    // Still held (through the buffer): a second 48 MiB would pass memoryMb 64, even after a full GC.
+    const again = await h.invoke('wasmheld', { op: 'again' });
+    expect(again.status).toBe(500);
+    expect(((await again.json()) as { errorType: string }).errorType).toBe('OutOfMemory');
+    const next = await h.invoke('wasmheld', {});
+    expect(next.status).toBe(200);
+    expect(next.headers.get('x-hearth-cold')).toBe('true');
+    expect((await neighbour.stop()).failures).toEqual([]);
+  });
+
+  it('a setter on Array.prototype does not let memories go uncounted', async () => {
+    await deployOk(h, 'wasmsetter', jsSource(`exports.handler = async () => {
+      for (let i = 0; i < 4; i++) Object.defineProperty(Array.prototype, i, { set() {}, get() { return undefined; }, configurable: true });
+      globalThis.a = new WebAssembly.Memory({ initial: 768, maximum: 768 });
+      globalThis.b = new WebAssembly.Memory({ initial: 768, maximum: 768 });
+      return 'both';
+    }`, { memoryMb: 64, timeoutMs: 30_000 }));
+    const r = await h.invoke('wasmsetter', {});
+    expect(r.status).toBe(500);
+    expect(((await r.json()) as { errorType: string }).errorType).toBe('OutOfMemory');
+  });
+
+  it('a module\'s own memory counts what it has grown to (32 MiB), not the maximum it may reach', async () => {
+    await deployOk(h, 'wasmmod', jsSource(`let keep = null;
+      exports.handler = async () => {
+        if (keep === null) { keep = (await WebAssembly.instantiate(${WASM_MOD})).instance; keep.exports.mem.grow(511); }
+        return keep.exports.mem.buffer.byteLength;
+      }`, { memoryMb: 64, timeoutMs: 30_000 }));
+    const r = await h.invoke('wasmmod', {});
+    expect(r.status).toBe(200);
+    expect(await r.json()).toBe(32 * 1024 * 1024);
+    await waitFor(async () => (await wasmInstance('wasmmod'))?.detail.wasmMemoryMb === 32, 15_000,
+      async () => `wasmmod measured with 32 MiB of WebAssembly memory: ${JSON.stringify(await wasmInstance('wasmmod'))}`);
+  });
+});
+
+describe('the memory budget counts WebAssembly memory (point 3)', () => {
+  let b: Hearth;
+  beforeAll(async () => {
+    b = await startHearth({ args: ['--memory-budget-mb', '128', '--sweep-interval-ms', '200'] });
+    await deployNeighbour(b);
+  });
+  afterAll(async () => { await b?.stop(); });
+
+  it('warm instances holding 48 MiB of WebAssembly memory each are evicted, least recently used first, to stay within --memory-budget-mb', async () => {
+    const names = ['wasm-a', 'wasm-b', 'wasm-c', 'wasm-d'];
+    // The memory is made by the call, after the instance started: only the pool's measure sees it.
+    const src = `let keep = null;
+      exports.handler = async () => { if (keep === null) { keep = new WebAssembly.Memory({ initial: 768, maximum: 768 }); new Uint8Array(keep.buffer).fill(1); } return 'held'; }`;
+    for (const n of names) await deployOk(b, n, jsSource(src, { memoryMb: 64, timeoutMs: 30_000 }));
+    const listOf = async (n: string) => ((await (await fetch(`${b.url}/v1/functions/${n}/instances`)).json()) as { instances: { memoryMb: number }[] }).instances;
+    const neighbour = startNeighbour(b);
+    for (const n of names) {
+      const r = await b.invoke(n, {});
+      expect(r.status).toBe(200);
+      // Measured before the next one starts (the sweep runs every 200 ms).
+      await until(async () => (await listOf(n))[0]?.memoryMb! >= 48 || (await listOf(n)).length === 0, 15_000, `${n} measured`);
+    }
+    const state = async () => {
+      const lists = await Promise.all(names.map(listOf));
+      const text = await (await fetch(`${b.url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('hearth_instance_memory_bytes{') && l.includes('tier="isolate"'));
+      return { alive: lists.map((l) => l.length), total: Number(line?.slice(line.lastIndexOf(' ') + 1)) / 1024 / 1024 };
+    };
+    await until(async () => (await state()).total <= 128, 15_000, async () => `within the budget: ${JSON.stringify(await state())}`);
+    const { alive } = await state();
+    expect(alive[3]).toBe(1); // the newest stays
+    expect(alive[0]).toBe(0); // the oldest went first
+    expect(alive.reduce((s, n) => s + n, 0)).toBeLessThanOrEqual(2);
+    const evictions = await (async () => {
+      const text = await (await fetch(`${b.url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith('hearth_evictions_total{') && l.includes('tier="isolate"'));
+      return Number(line?.slice(line.lastIndexOf(' ') + 1));
+    })();
+    expect(evictions).toBeGreaterThanOrEqual(2);
+    // An evicted one comes back on its next call (cold), and still works.
+    const again = await b.invoke('wasm-a', {});
+    expect(again.status).toBe(200);
+    expect(again.headers.get('x-hearth-cold')).toBe('true');
+    expect((await neighbour.stop()).failures).toEqual([]);
+  });
+
+  it('with the budget held by busy instances\' WebAssembly memory and nothing idle to evict, no instance is started past it: calls wait for one (or get 429)', async () => {
+    // 48 MiB made at load (measured as the instance starts); each call holds its instance 2 s.
+    await deployOk(b, 'wasm-busy', jsSource(`const keep = new WebAssembly.Memory({ initial: 768, maximum: 768 }); new Uint8Array(keep.buffer).fill(1);
+      exports.handler = async () => { await new Promise((r) => setTimeout(r, 2000)); return keep.buffer.byteLength; }`,
+    { memoryMb: 64, timeoutMs: 30_000, concurrency: 1, maxInstances: 5 }));
+    // One call first: the instance is measured (~51 MiB), so the starts that follow expect as much.
+    expect((await b.invoke('wasm-busy', {})).status).toBe(200);
+    let most = 0;
+    let done = false;
+    const watching = (async () => {
+      while (!done) {
+        const list = ((await (await fetch(`${b.url}/v1/functions/wasm-busy/instances`)).json()) as { instances: unknown[] }).instances;
+        most = Math.max(most, list.length);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const calls = await Promise.all([0, 1, 2, 3, 4].map(async () => {
+      const r = await b.invoke('wasm-busy', {});
+      return r.status === 200 ? 200 : `${r.status} ${((await r.json()) as { errorType: string }).errorType}`;
+    }));
+    done = true;
+    await watching;
+    for (const c of calls) expect([200, '429 TooManyRequests']).toContain(c);
+    expect(calls).toContain(200);
+    // ~51 MiB each (measured, and expected of each start) against 128 MiB: two at most.
+    expect(most).toBeGreaterThanOrEqual(1);
+    expect(most).toBeLessThanOrEqual(2);
   });
 });
 
