@@ -328,8 +328,12 @@ export class DockerEngine implements Engine {
         NetworkMode: networkId,
         // Under Hearth's low-weight cgroup: CPU-bound containers yield to Hearth's threads.
         ...(cgroupParent !== null ? { CgroupParent: cgroupParent } : {}),
-        // Output written outside calls (or faster than it is read) is Docker's json log on the
-        // engine's disk: rotated, two files within logFileBytes, so no container can fill the disk.
+        // What reaches the container's stdout/stderr is Docker's json log on the engine's disk:
+        // rotated, two files within logFileBytes, so no container can fill the disk. A custom
+        // image's output comes here; a python3 runtime points its fds 1/2 at /dev/null once
+        // listening (copying output costs dockerd and the shim CPU outside the container's
+        // cgroup), but a function can still reopen the pipes through /proc/1/fd/1 (docker-init's,
+        // same uid): for that, and for java17 (whose fds stay on the pipes), only this bound holds.
         LogConfig: { Type: 'json-file', Config: { 'max-size': String(Math.max(32 * 1024, Math.floor(this.logFileBytes / 2))), 'max-file': '2' } },
         ReadonlyRootfs: true,
         Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${Math.max(16, Math.min(512, spec.memoryMb))}m` },
