@@ -7,6 +7,8 @@
 import Docker from 'dockerode';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { log } from '../core/log.js';
+import { prepareCgroupParent } from './cgroup-parent.js';
 import { EGRESS_LABEL, EGRESS_NETWORK_PREFIX, FUNCTION_PORT, MANAGED_LABEL, NETWORK_NAME, OWNER_LABEL, RUN_LABEL } from './contract.js';
 import { logLines, LogRate } from './docker-log-lines.js';
 import { engineIdentity, type EngineIdentity } from './engine-identity.js';
@@ -19,6 +21,11 @@ export interface DockerEngineOptions {
   logFileBytes: number;
   /** Bytes a second of a container's followed output passed on; lines past it are dropped. */
   logBytesPerSec: number;
+  /**
+   * CPU weight (cgroup v1 cpu.shares) of the cgroup every container is made under
+   * (cgroup-parent.ts), so that they together yield to Hearth's threads; 0: Docker's default cgroup.
+   */
+  cpuShares: number;
 }
 
 /** A function's egress network: made for its first container with egress, removed after its last. */
@@ -45,6 +52,9 @@ export class DockerEngine implements Engine {
   private readonly identity: EngineIdentity;
   private readonly logFileBytes: number;
   private readonly logBytesPerSec: number;
+  private readonly cpuShares: number;
+  /** The CgroupParent containers get (null: Docker's default), decided once, on the first container. */
+  private cgroupParent: Promise<string | null> | null = null;
   /** Egress networks by function name, and the function of each container on one. */
   private readonly egressNets = new Map<string, EgressNetwork>();
   private readonly egressOf = new Map<string, string>();
@@ -56,6 +66,7 @@ export class DockerEngine implements Engine {
     this.identity = opts.identity ?? engineIdentity();
     this.logFileBytes = opts.logFileBytes ?? 8 * 1024 * 1024;
     this.logBytesPerSec = opts.logBytesPerSec ?? 256 * 1024;
+    this.cpuShares = opts.cpuShares ?? 0;
   }
 
   /** This process's run id: the value of RUN_LABEL on what it makes. */
@@ -283,7 +294,27 @@ export class DockerEngine implements Engine {
     }
   }
 
-  private createContainer(spec: ContainerSpec, networkId: string): Promise<Docker.Container> {
+  /** Where containers go in the cgroup tree: asked of the engine once and logged once (cgroup-parent.ts). */
+  private parentCgroup(): Promise<string | null> {
+    if (this.cgroupParent === null) {
+      const shares = this.cpuShares;
+      this.cgroupParent = (async () => {
+        if (shares <= 0) return null;
+        const info = await this.docker.info() as { CgroupDriver?: string; CgroupVersion?: string };
+        const choice = prepareCgroupParent({ driver: info.CgroupDriver ?? '', version: info.CgroupVersion ?? '1' }, shares);
+        if (choice.parent === null) log.warn({ cpuShares: shares }, choice.note);
+        else log.info({ cpuShares: shares }, choice.note);
+        return choice.parent;
+      })().catch((err: unknown) => {
+        log.warn({ err: (err as Error).message }, "the engine's cgroup set-up is unknown: containers run in Docker's default cgroup");
+        return null;
+      });
+    }
+    return this.cgroupParent;
+  }
+
+  private async createContainer(spec: ContainerSpec, networkId: string): Promise<Docker.Container> {
+    const cgroupParent = await this.parentCgroup();
     return this.docker.createContainer({
       name: spec.name,
       Image: spec.image,
@@ -295,8 +326,14 @@ export class DockerEngine implements Engine {
       ExposedPorts: { [`${FUNCTION_PORT}/tcp`]: {} },
       HostConfig: {
         NetworkMode: networkId,
-        // Output written outside calls (or faster than it is read) is Docker's json log on the
-        // engine's disk: rotated, two files within logFileBytes, so no container can fill the disk.
+        // Under Hearth's low-weight cgroup: CPU-bound containers yield to Hearth's threads.
+        ...(cgroupParent !== null ? { CgroupParent: cgroupParent } : {}),
+        // What reaches the container's stdout/stderr is Docker's json log on the engine's disk:
+        // rotated, two files within logFileBytes, so no container can fill the disk. A custom
+        // image's output comes here; a python3 runtime points its fds 1/2 at /dev/null once
+        // listening (copying output costs dockerd and the shim CPU outside the container's
+        // cgroup), but a function can still reopen the pipes through /proc/1/fd/1 (docker-init's,
+        // same uid): for that, and for java17 (whose fds stay on the pipes), only this bound holds.
         LogConfig: { Type: 'json-file', Config: { 'max-size': String(Math.max(32 * 1024, Math.floor(this.logFileBytes / 2))), 'max-file': '2' } },
         ReadonlyRootfs: true,
         Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${Math.max(16, Math.min(512, spec.memoryMb))}m` },

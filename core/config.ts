@@ -66,6 +66,8 @@ export const ConfigSchema = z.strictObject({
   containerLogFileBytes: z.number().int().min(64 * 1024).default(8 * 1024 * 1024),
   /** Container tier: bytes a second of a custom image's output Hearth reads into call logs; the rest is dropped. */
   containerLogBytesPerSec: z.number().int().min(1024).default(256 * 1024),
+  /** Container tier: CPU weight (cgroup v1 cpu.shares) of the cgroup all containers run under; 0: Docker's default cgroup. */
+  containerCpuShares: z.number().int().min(0).max(1024).default(128),
   /** On SIGTERM: how long calls in flight get to finish before the instances are stopped. */
   drainTimeoutMs: z.number().int().min(0).max(3_600_000).default(10_000),
   /** Talk to a Docker engine at all (off: container functions answer 503). */
@@ -160,6 +162,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'containerMemoryBudgetMb', kind: 'int', arg: 'mb', help: 'container tier: memory budget for warm containers' },
   { key: 'containerCpus', kind: 'number', arg: 'cores', help: 'container tier: CPU share of a container whose spec sets none' },
   { key: 'containerLogFileBytes', kind: 'int', arg: 'bytes', help: 'container tier: Docker json log of a container rotated within this many bytes on disk (2 files)' },
+  { key: 'containerCpuShares', kind: 'int', arg: 'shares', help: 'container tier: CPU weight (cgroup cpu.shares, 2-1024) of the cgroup /hearth all containers run under, so under contention they yield to Hearth (a core is 1024); 0: Docker\'s default cgroup' },
   { key: 'containerLogBytesPerSec', kind: 'int', arg: 'bytes', help: 'container tier: output of a custom image read into call logs per second; lines past it are dropped (counted, with a marker line)' },
   { key: 'docker', kind: 'boolean', help: 'no container tier: python3, java17 and image functions answer 503' },
   { key: 'batchCalls', kind: 'boolean', help: 'one isolate crossing per call instead of one per event-loop turn (for A/B benchmarks)' },

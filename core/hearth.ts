@@ -186,6 +186,7 @@ async function startContainerTier(config: Config, data: DataDir, sink: LogSink, 
   }
   const engine = new DockerEngine(undefined, undefined, {
     identity: engineIdentity(data.root), logFileBytes: config.containerLogFileBytes, logBytesPerSec: config.containerLogBytesPerSec,
+    cpuShares: config.containerCpuShares,
   });
   if (await engine.ping()) {
     try {

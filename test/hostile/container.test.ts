@@ -236,35 +236,56 @@ def main_handler(event, context):
 });
 
 describe('container output is bounded (point 4)', () => {
-  it('a background thread flooding stdout outside calls: Docker\'s log file is rotated within its bound; a followed image\'s lines past the rate are dropped and counted', async () => {
+  it('a python3 background thread flooding fd 1 outside calls reaches neither Docker nor its log; a custom image\'s log file is rotated within its bound and its lines past the rate are dropped and counted', async () => {
     const neighbour = startNeighbour(h);
+    // The flood runs from a thread, a forked child and a shell; the call answers once 64 MiB went
+    // out (os.write returned for every byte: /dev/null, not a pipe Docker reads).
     await deploy(h, 'pyflood', py(`
-import os, threading
+import os, subprocess, threading, time
+written = [0]
 def flood():
-    line = ("y" * 1000 + "\\n").encode()
+    line = ("y" * 1000 + "\\n").encode() * 1024
     while True:
-        os.write(1, line)
+        written[0] += os.write(1, line)
 def main_handler(event, context):
     threading.Thread(target=flood, daemon=True).start()
-    return {"flooding": True}
-`, { cpus: 0.5 }));
-    expect((await call(h, 'pyflood', {})).status).toBe(200);
+    subprocess.Popen(["sh", "-c", "while :; do echo from-a-child; done"])
+    if os.fork() == 0:
+        while True:
+            os.write(2, b"from-a-fork " * 100)
+    while written[0] < 64 << 20:
+        time.sleep(0.05)
+    return {"written": written[0]}
+`, { cpus: 0.5, timeoutMs: 30_000 }));
+    const r = await call(h, 'pyflood', {});
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.written).toBeGreaterThanOrEqual(64 << 20);
     const [inst] = await instances(h, 'pyflood');
     const info = await docker.getContainer(inst!.detail.container).inspect();
     expect(info.HostConfig.LogConfig).toEqual({ Type: 'json-file', Config: { 'max-size': String(LOG_FILE_BYTES / 2), 'max-file': '2' } });
-    // It rotated (the flood is well past the bound), and what is on disk stays within it.
-    await until(() => existsSync(`${info.LogPath}.1`), 30_000, 'the log file rotated');
-    for (let i = 0; i < 5; i++) {
-      const size = [info.LogPath, `${info.LogPath}.1`].reduce((n, p) => n + (existsSync(p) ? statSync(p).size : 0), 0);
-      expect(size).toBeLessThan(LOG_FILE_BYTES + 64 * 1024);
-      await new Promise((r) => setTimeout(r, 200));
-    }
+    // Docker's log holds the bootstrap's start-up line and nothing of the 64 MiB and more.
+    await new Promise((res) => setTimeout(res, 500));
+    expect(existsSync(`${info.LogPath}.1`)).toBe(false);
+    expect(statSync(info.LogPath).size).toBeLessThan(16 * 1024);
+    const dockerLog = readFileSync(info.LogPath, 'utf8');
+    expect(dockerLog).toContain('listening on');
+    expect(dockerLog).not.toMatch(/yyyy|from-a-child|from-a-fork/);
     expect((await fetch(`${h.url}/v1/functions/pyflood`, { method: 'DELETE', headers: AUTH })).status).toBe(204);
 
-    // A custom image's output is followed into call logs: at most --container-log-bytes-per-sec.
+    // A custom image's output is followed into call logs: at most --container-log-bytes-per-sec;
+    // what it writes is in Docker's json log, rotated within --container-log-file-bytes.
     const dropped = await metric(h, /^hearth_container_log_lines_dropped_total (\d+)/m);
     await deploy(h, 'imgflood', { runtime: 'image', image: IMAGE, timeoutMs: 10_000, cpus: 0.5 });
     expect((await call(h, 'imgflood', { flood: true })).status).toBe(200);
+    const [img] = await instances(h, 'imgflood');
+    const imgInfo = await docker.getContainer(img!.detail.container).inspect();
+    expect(imgInfo.HostConfig.LogConfig).toEqual({ Type: 'json-file', Config: { 'max-size': String(LOG_FILE_BYTES / 2), 'max-file': '2' } });
+    await until(() => existsSync(`${imgInfo.LogPath}.1`), 30_000, 'the log file rotated');
+    for (let i = 0; i < 5; i++) {
+      const size = [imgInfo.LogPath, `${imgInfo.LogPath}.1`].reduce((n, p) => n + (existsSync(p) ? statSync(p).size : 0), 0);
+      expect(size).toBeLessThan(LOG_FILE_BYTES + 64 * 1024);
+      await new Promise((res) => setTimeout(res, 200));
+    }
     await waitFor(async () => (await metric(h, /^hearth_container_log_lines_dropped_total (\d+)/m)) > dropped + 100, 30_000, 'lines dropped over the rate');
     expect((await fetch(`${h.url}/v1/functions/imgflood`, { method: 'DELETE', headers: AUTH })).status).toBe(204);
     const report = await neighbour.stop();
@@ -404,6 +425,17 @@ def main_handler(event, context):
             hog.append(bytearray(16 << 20))
     return "fine"
 `, { pids: 32, memoryMb: 64, timeoutMs: 20_000 }));
+    // Every container runs under Hearth's low-CPU-weight cgroup (where the engine uses cgroupfs
+    // and Hearth may write the weight: root, as here on cgroup v1), so under contention a bomb
+    // yields the CPU to Hearth's threads.
+    expect((await call(h, 'pybomb', {})).status).toBe(200);
+    const [inst] = await instances(h, 'pybomb');
+    const parent = (await docker.getContainer(inst!.detail.container).inspect()).HostConfig.CgroupParent;
+    const engineInfo = await docker.info() as { CgroupDriver: string; CgroupVersion: string };
+    if (process.getuid?.() === 0 && engineInfo.CgroupDriver === 'cgroupfs' && engineInfo.CgroupVersion === '1') {
+      expect(parent).toBe('/hearth');
+      expect(readFileSync('/sys/fs/cgroup/cpu/hearth/cpu.shares', 'utf8').trim()).toBe('128');
+    }
     const fork = await call(h, 'pybomb', { fork: true });
     expect(fork.status, JSON.stringify(fork.body)).toBe(200);
     expect(fork.body.forked).toBeLessThan(32);

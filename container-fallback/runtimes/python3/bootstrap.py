@@ -15,7 +15,11 @@ listens on 0.0.0.0:9000 and serves, one thread per connection:
 
 What a handler writes to stdout/stderr (print, sys.stdout/sys.stderr, logging) during a call is
 captured per thread and returned with that call (at most 1 MiB). Writes outside any call (module
-init) go to the container's own stdout/stderr.
+init, a background thread, a child process, os.write on fd 1/2) are dropped: once listening, the
+bootstrap points fds 1 and 2 at /dev/null (see detach_output), because every byte on the
+container's own stdout/stderr is copied by containerd-shim and dockerd outside the container's
+cgroup (over a core of the host's CPU for a flood) and Hearth never reads a runtime container's
+Docker log. Only what comes before (an interpreter or bootstrap start-up error) is in `docker logs`.
 
 Standard library and msgpack only. Timeouts are the host's business (it kills the container).
 """
@@ -567,6 +571,27 @@ class Server(ThreadingHTTPServer):
         REAL_ERR.flush()
 
 
+def detach_output():
+    """Points fds 1 and 2 at /dev/null, so that nothing this container writes reaches Docker.
+
+    The container's stdout/stderr are pipes read by containerd-shim and dockerd, which copy and
+    JSON-encode every byte outside the container's cgroup: a function flooding them outside a call
+    cost the host over a core. From here on, no process of the function (threads, children forked
+    later, os.write(1, ...)) holds those pipes; the bootstrap's own diagnostics outside calls
+    (handle_error) are dropped with them (they were never read: Hearth reads no runtime
+    container's Docker log). The container's init (docker-init) still has them open, idle.
+    """
+    for stream in (REAL_OUT, REAL_ERR):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+    null = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 1)
+    os.dup2(null, 2)
+    os.close(null)
+
+
 def main():
     sys.stdout = CapturedStream(0, REAL_OUT)
     sys.stderr = CapturedStream(1, REAL_ERR)
@@ -580,6 +605,7 @@ def main():
     server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     REAL_ERR.write(f"hearth python bootstrap listening on :{PORT}\n")
     REAL_ERR.flush()
+    detach_output()
     server.serve_forever(poll_interval=3600)
 
 
