@@ -28,6 +28,20 @@ async function gauge(name: string): Promise<number> {
   return line === undefined ? NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
+/** The call fails 500 OutOfMemory (the instance is replaced). */
+async function expectOutOfMemory(name: string, event: unknown): Promise<void> {
+  const r = await h.invoke(name, event);
+  expect(r.status).toBe(500);
+  expect(((await r.json()) as { errorType: string }).errorType).toBe('OutOfMemory');
+}
+
+/** The next call answers 200 from a fresh (cold) instance. */
+async function expectColdAnswer(name: string): Promise<void> {
+  const next = await h.invoke(name, {});
+  expect(next.status).toBe(200);
+  expect(next.headers.get('x-hearth-cold')).toBe('true');
+}
+
 async function record(requestId: string): Promise<{ logs: { message: string; stream: string }[]; logsDropped?: string }> {
   const r = await fetch(`${h.url}/v1/invocations/${requestId}`);
   expect(r.status).toBe(200);
@@ -94,14 +108,8 @@ describe('WebAssembly memory counts against memoryMb (point 3)', () => {
     expect((await h.invoke('wasmbomb', {})).status).toBe(200);
     const before = await settledRssMiB(h);
     const neighbour = startNeighbour(h);
-    for (let i = 0; i < 3; i++) {
-      const r = await h.invoke('wasmbomb', { big: true });
-      expect(r.status).toBe(500);
-      expect(((await r.json()) as { errorType: string }).errorType).toBe('OutOfMemory');
-    }
-    const next = await h.invoke('wasmbomb', {});
-    expect(next.status).toBe(200);
-    expect(next.headers.get('x-hearth-cold')).toBe('true');
+    for (let i = 0; i < 3; i++) await expectOutOfMemory('wasmbomb', { big: true });
+    await expectColdAnswer('wasmbomb');
     expect((await neighbour.stop()).failures).toEqual([]);
     expect(await metric('hearth_wasm_memory_refused_total', 'wasmbomb')).toBe(3);
     const after = await settledRssMiB(h);
@@ -162,12 +170,8 @@ describe('WebAssembly memory is in the measured memory (point 3)', () => {
     expect(view.status).toBe(200);
     expect(await view.json()).toBe(48 * 1024 * 1024);
     // Still held (through the buffer): a second 48 MiB would pass memoryMb 64, even after a full GC.
-    const again = await h.invoke('wasmheld', { op: 'again' });
-    expect(again.status).toBe(500);
-    expect(((await again.json()) as { errorType: string }).errorType).toBe('OutOfMemory');
-    const next = await h.invoke('wasmheld', {});
-    expect(next.status).toBe(200);
-    expect(next.headers.get('x-hearth-cold')).toBe('true');
+    await expectOutOfMemory('wasmheld', { op: 'again' });
+    await expectColdAnswer('wasmheld');
     expect((await neighbour.stop()).failures).toEqual([]);
   });
 
@@ -178,9 +182,7 @@ describe('WebAssembly memory is in the measured memory (point 3)', () => {
       globalThis.b = new WebAssembly.Memory({ initial: 768, maximum: 768 });
       return 'both';
     }`, { memoryMb: 64, timeoutMs: 30_000 }));
-    const r = await h.invoke('wasmsetter', {});
-    expect(r.status).toBe(500);
-    expect(((await r.json()) as { errorType: string }).errorType).toBe('OutOfMemory');
+    await expectOutOfMemory('wasmsetter', {});
   });
 
   it('a module\'s own memory counts what it has grown to (32 MiB), not the maximum it may reach', async () => {
