@@ -358,6 +358,8 @@ function registerHttp(registry: Registry, http: HttpCounters): void {
   });
   scraped(registry, 'hearth_request_bodies_refused_total', 'Request bodies refused by the front end: capacity (503, the in-flight cap) or timeout (408, not arrived within --body-timeout-ms).', 'counter',
     () => (['capacity', 'timeout'] as const).map((reason) => ({ labels: { reason }, value: http.bodiesRefused[reason] })));
+  scraped(registry, 'hearth_request_body_collections_total', 'Full V8 collections the front end asked for to give back the memory of request bodies it dropped (refused, timed out, client gone); at most one a second.', 'counter',
+    () => [{ labels: {}, value: http.bodyCollections }]);
   scraped(registry, 'hearth_response_headers_dropped_total', 'Headers of functions\' web responses the host dropped: reserved (framing, hop-by-hop, X-Hearth-*), invalid (not an RFC 9110 name or value), limit (past the count or bytes bound).', 'counter',
     () => (['reserved', 'invalid', 'limit'] as const).map((reason) => ({ labels: { reason }, value: http.headersDropped[reason] })));
   scraped(registry, 'hearth_egress_refused_total', 'Outbound fetches refused after DNS resolution because they lead to one of Hearth\'s own listening addresses.', 'counter',

@@ -3,12 +3,19 @@
 // body to arrive. Past the cap a body is answered 503 with Retry-After; past the deadline 408; both
 // close the connection (the rest of the body is not read) and are counted (HttpCounters).
 //
+// A body that is dropped before it is delivered (refused, timed out, its client gone) leaves its
+// buffer to V8's collector; after an attack nothing else may allocate enough for V8 to collect
+// soon, so the intake asks for one full collection at most once a second (RECLAIM_EVERY_MS) while
+// dropped bodies owe memory (hearth_request_body_collections_total counts them). Delivered bodies
+// are not counted: their buffers move into an isolate, or die with normal allocation pressure.
+//
 // Why a deadline of our own: while uWS waits for a request's body its idle timeout is off (a
 // request is pending), so a client that declares 6 MiB and sends one byte would hold the
 // connection, and whatever it sent, forever (slowloris).
 
 import { HearthError } from '../errors.js';
 import type { HttpCounters } from './http-counters.js';
+import { collectGarbage } from '../v8-collect.js';
 
 export interface BodyIntakeSettings {
   /** Bytes all request bodies in flight may hold together. */
@@ -26,12 +33,23 @@ export interface PendingBody {
 /** Seconds a 503 for a full intake tells the client to wait (bodies in flight are short-lived). */
 export const BODY_RETRY_AFTER_S = 1;
 
+/** At most one collection for dropped bodies per this many ms. */
+export const RECLAIM_EVERY_MS = 1000;
+
 export class BodyIntake {
   private held = 0;
+  /** Bytes of dropped bodies that no collection has given back yet. */
+  private owed = 0;
+  private reclaimer: NodeJS.Timeout | null = null;
+  private lastReclaim = 0;
   private readonly pending = new Set<PendingBody>();
   private sweeper: NodeJS.Timeout | null = null;
 
-  constructor(readonly settings: BodyIntakeSettings, readonly counters: HttpCounters) {}
+  constructor(
+    readonly settings: BodyIntakeSettings,
+    readonly counters: HttpCounters,
+    private readonly collect: () => void = collectGarbage,
+  ) {}
 
   /** Takes `n` more bytes for a body, or false when they would pass the cap (`anyway`: counted, never refused). */
   take(n: number, anyway = false): boolean {
@@ -41,9 +59,27 @@ export class BodyIntake {
     return true;
   }
 
-  give(n: number): void {
+  /** Gives back `n` bytes; `dropped`: the body was never delivered, its buffer is garbage now. */
+  give(n: number, dropped = false): void {
     this.held -= n;
     this.counters.bodyBytesInFlight = this.held;
+    if (dropped && n > 0) this.owe(n);
+  }
+
+  private owe(n: number): void {
+    this.owed += n;
+    if (this.reclaimer !== null) return;
+    const wait = Math.max(0, this.lastReclaim + RECLAIM_EVERY_MS - Date.now());
+    this.reclaimer = setTimeout(() => this.reclaim(), wait);
+    this.reclaimer.unref();
+  }
+
+  private reclaim(): void {
+    this.reclaimer = null;
+    this.lastReclaim = Date.now();
+    this.owed = 0;
+    this.collect();
+    this.counters.bodyCollections++;
   }
 
   refused(why: 'capacity' | 'timeout'): HearthError {

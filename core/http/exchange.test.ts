@@ -8,14 +8,14 @@ import { BodyIntake } from './body-intake.js';
 import { exchange, finish, readBody, type Exchange } from './exchange.js';
 import { HttpCounters } from './http-counters.js';
 
-function setup(cap = 1024 * 1024, timeoutMs = 60_000, shared?: BodyIntake) {
+function setup(cap = 1024 * 1024, timeoutMs = 60_000, shared?: BodyIntake, collect: () => void = () => {}) {
   let onData: ((chunk: ArrayBuffer, last: boolean) => void) | null = null;
   let aborted: (() => void) | null = null;
   const res = {
     onAborted(cb: () => void) { aborted = cb; return res; },
     onData(cb: (chunk: ArrayBuffer, last: boolean) => void) { onData = cb; return res; },
   } as unknown as HttpResponse;
-  const intake = shared ?? new BodyIntake({ maxBodyBytesInFlight: cap, bodyTimeoutMs: timeoutMs }, new HttpCounters());
+  const intake = shared ?? new BodyIntake({ maxBodyBytesInFlight: cap, bodyTimeoutMs: timeoutMs }, new HttpCounters(), collect);
   const counters = intake.counters;
   const ex: Exchange = exchange(res, { draining: false }, intake);
   const got: { body: ArrayBuffer | null; err: HearthError | null; close: boolean } = { body: null, err: null, close: false };
@@ -101,5 +101,43 @@ describe('readBody', () => {
     expect(t.counters.bodyBytesInFlight).toBe(0);
     t.send(50000, true);
     expect(t.got.body).toBeNull();
+  });
+
+  it('dropped bodies (refused, gone, cancelled after delivery) get one collection a second at most; delivered ones none', async () => {
+    let collections = 0;
+    const first = setup(64 * 1024, 60_000, undefined, () => { collections++; });
+    const intake = first.ex.intake;
+    // Delivered and answered: its buffer is the call's, no collection asked for.
+    first.read('1000');
+    first.send(1000, true);
+    finish(first.ex);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(collections).toBe(0);
+    // Refused at the cap, a client gone, and one refused after its body was read: one collection.
+    const refused = setup(64 * 1024, 60_000, intake);
+    refused.read(String(1024 * 1024));
+    refused.send(60 * 1024, false);
+    refused.send(60 * 1024, false);
+    const gone = setup(64 * 1024, 60_000, intake);
+    gone.read('10000');
+    gone.send(100, false);
+    gone.abort();
+    const late = setup(64 * 1024, 60_000, intake);
+    const read = late.read('1000');
+    late.send(1000, true);
+    read.cancel();
+    finish(late.ex);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(collections).toBe(1);
+    expect(intake.counters.bodyCollections).toBe(1);
+    // Another dropped body within the second: its collection waits for the second to pass.
+    const again = setup(64 * 1024, 60_000, intake);
+    again.read('10000');
+    again.send(100, false);
+    again.abort();
+    await new Promise((r) => setTimeout(r, 300));
+    expect(collections).toBe(1);
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(collections).toBe(2);
   });
 });

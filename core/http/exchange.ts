@@ -60,7 +60,11 @@ const DRAIN_CAP = 64 * 1024 * 1024;
 /** The first allocation for a body that comes in more than one chunk; doubled from there. */
 const FIRST_CHUNK_BYTES = 4096;
 
-/** A body being read: `cancel` stops it (the request was refused meanwhile) and frees what it held. */
+/**
+ * A body being read: `cancel` stops it (the request was refused meanwhile) and frees what it held;
+ * once delivered, it marks the body dropped (refused after it was read), so that its memory is
+ * reclaimed with the dropped ones' when the response is done.
+ */
 export interface BodyRead {
   cancel(): void;
 }
@@ -102,8 +106,10 @@ export function readBody(
   let size = 0;
   let held = 0;
   let over = false;
+  let delivered = false;
+  // Its memory back to the intake: when the response is done, or at once when the body is dropped.
   const giveBack = () => {
-    intake.give(held);
+    intake.give(held, !delivered);
     held = 0;
     buf = new Uint8Array(0);
   };
@@ -152,10 +158,12 @@ export function readBody(
     size += n;
     if (!isLast) return;
     stop();
+    delivered = true;
     done(size === buf.byteLength ? (buf.buffer as ArrayBuffer) : (buf.buffer.slice(0, size) as ArrayBuffer));
   });
   return {
     cancel() {
+      delivered = false;
       if (over) return;
       stop();
       giveBack();

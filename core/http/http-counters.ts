@@ -13,6 +13,8 @@ export class HttpCounters {
    * the count or byte bound).
    */
   readonly headersDropped: Record<HeaderDrop, number> = { reserved: 0, invalid: 0, limit: 0 };
+  /** Full collections the body intake asked V8 for, to give back dropped bodies' memory. */
+  bodyCollections = 0;
   /** Request bytes held right now for bodies in flight (set by the body intake). */
   bodyBytesInFlight = 0;
 }

@@ -139,7 +139,10 @@ export function pipeline<R extends Received>(deps: PipelineDeps, p: CallProtocol
         const reading = readBody(ex, r.contentLength, p.bodyLimit(r), (body) => {
           head.then((early) => early ?? p.authorizeBody?.(r, body, deps.gate) ?? null).then((err) => {
             if (ex.aborted) return;
-            if (err !== null) return fail(err);
+            if (err !== null) {
+              reading.cancel();
+              return fail(err);
+            }
             const fn = checkAndResolve(deps, p, r, fail);
             if (fn !== null) dispatch(deps, p, ex, r, fn, body, fail);
           }, (err: unknown) => {
