@@ -341,6 +341,17 @@ describe('autoscaling, python3 containers', () => {
     expect([r.status, r.cold], r.text).toEqual([200, 'false']);
     expect(r.body.host).toBe(second!.detail.container);
   }, 60_000);
+});
+
+// Its own Hearth with the default scale-down delay: with the 200 ms one above, the first container
+// (idle through the forced cold start) could be released as surplus before the instances were listed.
+describe('X-Hearth-Force-Cold, python3 containers', () => {
+  let h: Hearth;
+  beforeAll(async () => {
+    await requireDocker();
+    h = await startHearth({ env: { HEARTH_ADMIN_TOKEN: ADMIN, HEARTH_STEM_CELLS: '1' } });
+  });
+  afterAll(async () => { await h?.stop(); });
 
   it('the instances API and X-Hearth-Force-Cold for a container function', async () => {
     await deploy(h, 'py-cold', py(HOLD));
