@@ -100,6 +100,9 @@ export const LOG_BATCH_ENTRIES = 64;
 /** What a line costs against the log limits besides its text (so empty lines are not free). */
 export const LOG_LINE_OVERHEAD = 32;
 
+/** One log line's most characters (the runtime cuts it, the host's gate again). */
+export const MAX_LOG_LINE = 16 * 1024;
+
 /** The limits the host gives the runtime at boot (HostGlobal.limits), by position. */
 export const LogLimit = { bytesPerCall: 0, linesPerCall: 1, bytesPerSecond: 2, memoryMb: 3 } as const;
 

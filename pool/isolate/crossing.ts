@@ -56,6 +56,8 @@ export interface CrossingOwner {
   logError(requestId: string, message: string): void;
   /** A web call answered with its waitUntil work still running: resolves when that ends. */
   holdTail(requestId: string, remainingMs: number): Promise<void>;
+  /** A call answered with nothing of it left running in the isolate (no waitUntil tail). */
+  callEnded(requestId: string): void;
 }
 
 export class Crossing {
@@ -159,7 +161,7 @@ export class Crossing {
             const early = this.early.get(p.req.requestId);
             if (early !== undefined) {
               this.early.delete(p.req.requestId);
-              this.settle(p, early);
+              this.settle(p, early, true);
             } else this.late.set(p.req.requestId, p);
           }
         }
@@ -287,19 +289,25 @@ export class Crossing {
     return [f[0], cut(f[1], 256), cut(f[2], l.maxErrorBytes), cut(f[3], l.maxErrorBytes)];
   }
 
-  private settle(p: PendingCall, raw: unknown): void {
+  /** `isBounded`: the answer already went through `bounded` (one kept in `early`). */
+  private settle(p: PendingCall, raw: unknown, isBounded = false): void {
     if (p.timer === null) return; // already answered (e.g. expired)
     if (!isResult(raw)) return this.fail(p, new Error('the runtime answered with something that is not a result'));
-    const r = this.bounded(raw);
+    const r = isBounded ? raw : this.bounded(raw);
     if (!(r instanceof ArrayBuffer) && r[0] === Outcome.outOfMemory) {
       // WebAssembly memory past memoryMb (the runtime refused it): the instance goes, the call
-      // fails as any out-of-memory one does.
-      this.limits.counted('wasmMemoryRefused');
-      this.owner.killFor('memory');
+      // fails as any out-of-memory one does, and its stderr says why. Counted once per instance
+      // (the other calls of its batch fail with it).
+      this.owner.logError(p.req.requestId, cut(r[2] as string, this.limits.maxErrorBytes));
+      if (!this.owner.over) {
+        this.limits.counted('wasmMemoryRefused');
+        this.owner.killFor('memory');
+      }
       return this.fail(p, new Error(r[2] as string));
     }
     clearTimeout(p.timer);
     p.timer = null;
+    if (r instanceof ArrayBuffer || r[0] !== Outcome.webResponse || (r as WebResponseTuple)[WebField.tailPending] !== true) this.owner.callEnded(p.req.requestId);
     this.observe(performance.now() - p.started);
     if (r instanceof ArrayBuffer) return p.resolve(r);
     if (r[0] === Outcome.webResponse) {
@@ -323,6 +331,7 @@ export class Crossing {
     if (p.timer === null) return;
     clearTimeout(p.timer);
     p.timer = null;
+    this.owner.callEnded(p.req.requestId);
     p.reject(this.owner.runError(err, p.started));
   }
 
@@ -363,7 +372,7 @@ function isResult(r: unknown): r is ResultTuple {
 }
 
 /** At most `max` characters, marked when cut. */
-function cut(s: string, max: number): string {
+export function cut(s: string, max: number): string {
   return s.length <= max ? s : `${s.slice(0, max)}…[truncated: ${s.length} characters, limit ${max}]`;
 }
 

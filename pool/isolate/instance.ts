@@ -10,7 +10,7 @@ import { HearthError } from '../../core/errors.js';
 import { PoolMember, type CallableInstance } from '../pool-member.js';
 import { bootIsolate, compileFunction, disposeIsolate, runFunction, type BootedIsolate, type CodeCacheUse, type RuntimeScript } from './boot.js';
 import type { CodeCache } from './code-cache.js';
-import { Crossing, stackLines } from './crossing.js';
+import { Crossing, cut, stackLines } from './crossing.js';
 import { HostWork } from './host-work.js';
 import { LogGate, type LogLimits } from './log-gate.js';
 import type { LimitCounters } from '../../core/limit-counters.js';
@@ -129,8 +129,7 @@ export class IsolateInstance extends PoolMember implements CallableInstance {
 
   /** Runs one call (crossing.ts); the function's own errors come back as a CallError. */
   call(req: CallRequest): Promise<RunResult> {
-    // The call's log counts go when it ends (with a marker line if it dropped any).
-    return this.crossing.call(req).finally(() => this.logs.end(req.requestId));
+    return this.crossing.call(req);
   }
 
   // ---- what the crossing and the host work need of it ---------------------------------------
@@ -145,7 +144,13 @@ export class IsolateInstance extends PoolMember implements CallableInstance {
   }
 
   holdTail(requestId: string, remainingMs: number): Promise<void> {
-    return this.host.holdTail(requestId, remainingMs);
+    // The call's log counts go when its waitUntil work ends, not when it answered.
+    return this.host.holdTail(requestId, remainingMs).finally(() => this.logs.end(requestId));
+  }
+
+  /** The call's log counts go (with a marker line if it dropped any). */
+  callEnded(requestId: string): void {
+    this.logs.end(requestId);
   }
 
   killFor(failure: 'timeout' | 'memory'): void {
@@ -181,11 +186,13 @@ export class IsolateInstance extends PoolMember implements CallableInstance {
   private initError(err: unknown, fn: FunctionVersion, startedAt: number): HearthError {
     const e = this.runError(err, startedAt);
     if (e.type === 'Timeout' || e.type === 'OutOfMemory') return e;
-    const stack = err instanceof Error && err.stack ? stackLines(err.stack) : [];
-    const message = err instanceof Error ? err.message : String(err);
+    // Cut as a call's error is (crossing.ts `cut`): message and stack each to --max-error-bytes.
     const max = this.settings.maxErrorBytes;
-    if (message.length > max) this.settings.counters.count('errorsTruncated', this.functionName);
-    return new HearthError('FunctionInitError', `${fn.name}: the code failed to load: ${message.length > max ? `${message.slice(0, max)}…[truncated]` : message}`, { functionStack: stack.slice(0, 200) });
+    const message = err instanceof Error ? err.message : String(err);
+    const rawStack = err instanceof Error && err.stack ? err.stack : '';
+    if (message.length > max || rawStack.length > max) this.settings.counters.count('errorsTruncated', this.functionName);
+    const stack = rawStack ? stackLines(cut(rawStack, max)) : [];
+    return new HearthError('FunctionInitError', `${fn.name}: the code failed to load: ${cut(message, max)}`, { functionStack: stack.slice(0, 200) });
   }
 
   // ---- the end --------------------------------------------------------------------------------

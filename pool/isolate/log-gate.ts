@@ -6,10 +6,8 @@
 // When a call ends, a call that dropped anything gets one marker line on stderr.
 
 import { LOG_NOTICE } from '../../core/logs.js';
-import { LOG_BATCH_ENTRIES, LOG_DROPPED, LOG_ENTRY, LOG_LINE_OVERHEAD } from '../../runtime/protocol.js';
+import { LOG_BATCH_ENTRIES, LOG_DROPPED, LOG_ENTRY, LOG_LINE_OVERHEAD, MAX_LOG_LINE } from '../../runtime/protocol.js';
 
-/** One line's longest text (the runtime cuts at the same length). */
-export const MAX_LOG_LINE = 16 * 1024;
 /** Calls whose counts are kept at most (calls in flight and tails: far fewer in practice). */
 const MAX_CALLS = 4_096;
 

@@ -7,11 +7,10 @@
 // the host enforces the same limits again (pool/isolate/log-gate.ts): it does not trust this code,
 // which shares its isolate with the function.
 
-import { LOG_BATCH_ENTRIES, LOG_DROPPED, LOG_ENTRY, LOG_LINE_OVERHEAD, LogLimit, Stream } from '../protocol.js';
+import { LOG_BATCH_ENTRIES, LOG_DROPPED, LOG_ENTRY, LOG_LINE_OVERHEAD, LogLimit, MAX_LOG_LINE, Stream } from '../protocol.js';
 
 export type LogBatchSink = (batch: unknown[]) => void;
 
-const MAX_LINE = 16 * 1024;
 // Captured at load: user code may replace Date.now and the rest.
 const now = Date.now;
 const promiseThen = Promise.prototype.then;
@@ -138,7 +137,7 @@ export function formatArgs(args: unknown[]): string {
     if (i > 0) out += ' ';
     out += formatValue(args[i]);
   }
-  return out.length > MAX_LINE ? out.slice(0, MAX_LINE) + '…[truncated]' : out;
+  return out.length > MAX_LOG_LINE ? out.slice(0, MAX_LOG_LINE) + '…[truncated]' : out;
 }
 
 export function formatValue(v: unknown): string {
