@@ -12,7 +12,6 @@ import { log } from '../core/log.js';
 import { InstancePool, type InstanceFactory, type PoolSettings } from '../pool/instance-pool.js';
 import { InstanceState } from '../pool/lifecycle.js';
 import { Reserve } from '../pool/reserve.js';
-import { countResent } from './channel-counters.js';
 import { DEFAULT_MAX_RESULT_BYTES, UndeliveredCall, type Container } from './container.js';
 import { CONTAINER_RUNTIMES, isContainerRuntime, type ContainerRuntime } from './contract.js';
 import { NO_ENGINE_HELP, type Engine } from './engine.js';
@@ -59,11 +58,7 @@ export class ContainerBackend implements Backend {
       create: (fn, requestId) => this.create(fn, requestId),
       dispose: (inst) => inst.dispose(),
       // Never reached the function (its container refused the connection): sent to another container.
-      undelivered: (err) => {
-        if (!(err instanceof UndeliveredCall)) return false;
-        countResent();
-        return true;
-      },
+      undelivered: (err) => err instanceof UndeliveredCall,
       estimateMb: (fn) => fn.spec.memoryMb,
       measure: (inst) => {
         void inst.measure();

@@ -32,7 +32,6 @@ export class LogRate {
       this.dropped++;
       this.droppedBytes += bytes;
       containerChannels.logLinesDropped++;
-      containerChannels.logBytesDropped += bytes;
       if (!this.paused) {
         this.paused = true;
         const ms = Math.max(50, Math.ceil(((this.bytesPerSec - this.tokens) / this.bytesPerSec) * 1000));

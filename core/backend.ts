@@ -59,6 +59,8 @@ export interface BackendStats {
   memoryMb: number;
   evictions: number;
   coldStarts: number;
+  /** Calls sent once more to another instance because the first never received them (InstanceFactory.undelivered). */
+  resent: number;
 }
 
 export type { Tier };

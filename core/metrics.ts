@@ -179,7 +179,7 @@ export class Metrics implements FunctionListener {
     scraped(this.registry, 'hearth_container_log_lines_dropped_total', 'Lines of containers\' output (Docker\'s log stream) dropped over --container-log-bytes-per-sec.', 'counter',
       () => [{ labels: {}, value: containerChannels.logLinesDropped }]);
     scraped(this.registry, 'hearth_container_calls_resent_total', 'Calls sent once more to another container because the first could not be reached at all (it refused the connection: it had died, unseen); the function never saw the first.', 'counter',
-      () => [{ labels: {}, value: containerChannels.resent }]);
+      () => [{ labels: {}, value: stats().find((x) => x.tier === 'container')?.s.resent ?? 0 }]);
     const read = () => this.readAsyncQueue();
     const asyncGauge = (name: string, help: string, pick: (s: QueueStats) => number) => new Gauge({
       name, help, registers,

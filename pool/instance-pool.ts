@@ -349,7 +349,7 @@ export class InstancePool<I extends PooledInstance> {
     const u = this.usage();
     return {
       instances: u.instances, prewarmed, busy: u.busy, waiting: u.waiting,
-      memoryMb: u.memoryMb, evictions: this.evictions, coldStarts: this.coldStarts,
+      memoryMb: u.memoryMb, evictions: this.evictions, coldStarts: this.coldStarts, resent: this.resent,
     };
   }
 
