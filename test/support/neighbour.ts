@@ -3,7 +3,6 @@
 // (read from /proc, so "RSS back down after the attack" is checked on the real process).
 
 import * as bench from '../../bench/processes.js';
-import { steadyCalls } from '../../bench/steady.js';
 import type { Hearth } from './hearth.js';
 import { deployOk, jsSource } from './hearth.js';
 
@@ -44,23 +43,38 @@ export async function deployNeighbour(h: Hearth, name = 'neighbour'): Promise<vo
 }
 
 /**
- * Calls `name` at `ratePerSec` with the bench's steady caller (bench/steady.ts) until stopped.
- * Every call must answer 200 with `{ ok: true, n }`. Latencies are the bench's to compare
- * (`--only hostile`), never a test's.
+ * Calls `name` at `ratePerSec` (one call at a time per tick, never more than `maxInFlight`
+ * outstanding) until stopped. Every call must answer 200 with `{ ok: true, n }`.
  */
 export function startNeighbour(h: Hearth, { name = 'neighbour', ratePerSec = 50, maxInFlight = 64, headers = {} as Record<string, string> } = {}): Neighbour {
-  const steady = steadyCalls(ratePerSec, async (i) => {
-    const r = await fetch(`${h.url}/v1/functions/${name}/invoke`, {
-      method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ n: i }),
-      signal: AbortSignal.timeout(60_000),
-    });
-    const text = await r.text();
-    return r.status === 200 && text === JSON.stringify({ ok: true, n: i }) ? { ok: true } : { ok: false, detail: `${r.status} ${text.slice(0, 200)}` };
-  }, { maxInFlight });
+  const report: NeighbourReport = { calls: 0, failures: [] };
+  const pending = new Set<Promise<void>>();
+  let n = 0;
+  const one = async (): Promise<void> => {
+    const i = n++;
+    try {
+      const r = await fetch(`${h.url}/v1/functions/${name}/invoke`, {
+        method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ n: i }),
+        signal: AbortSignal.timeout(60_000),
+      });
+      const text = await r.text();
+      if (r.status !== 200 || text !== JSON.stringify({ ok: true, n: i })) report.failures.push(`${r.status} ${text.slice(0, 200)}`);
+    } catch (err) {
+      report.failures.push(`error ${(err as Error).message}`);
+    } finally {
+      report.calls++;
+    }
+  };
+  const timer = setInterval(() => {
+    if (pending.size >= maxInFlight) return;
+    const p = one().finally(() => pending.delete(p));
+    pending.add(p);
+  }, 1000 / ratePerSec);
   return {
     async stop() {
-      const records = await steady.stop();
-      return { calls: records.length, failures: records.filter((r) => !r.ok).map((r) => r.detail ?? 'failed') };
+      clearInterval(timer);
+      await Promise.all([...pending]);
+      return report;
     },
   };
 }
