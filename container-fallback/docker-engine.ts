@@ -269,9 +269,10 @@ export class DockerEngine implements Engine {
   }
 
   private async runOnce(spec: ContainerSpec): Promise<RunningContainer> {
-    const networkId = spec.egress === null ? await this.network() : await this.joinEgressNetwork(spec.egress, spec.name);
     let container;
     try {
+      // Inside the try: a network that cannot be made (address pools used up) leaves no member behind.
+      const networkId = spec.egress === null ? await this.network() : await this.joinEgressNetwork(spec.egress, spec.name);
       container = await this.createContainer(spec, networkId);
     } catch (err) {
       this.leaveEgressNetwork(spec.name);
@@ -355,8 +356,8 @@ export class DockerEngine implements Engine {
    * still reaches it at its internal address.
    */
   async joinEgress(id: string, functionName: string): Promise<void> {
-    const networkId = await this.joinEgressNetwork(functionName, id);
     try {
+      const networkId = await this.joinEgressNetwork(functionName, id);
       await this.docker.getNetwork(networkId).connect({ Container: id });
     } catch (err) {
       this.leaveEgressNetwork(id);

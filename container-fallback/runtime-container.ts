@@ -8,7 +8,8 @@ import { request } from 'undici';
 import type { FunctionVersion } from '../core/backend.js';
 import { functionError, type CallRequest, type LogSink, type RunResult } from '../core/call.js';
 import { BootstrapTimeout, HearthError } from '../core/errors.js';
-import { CONTENT_TYPES } from '../runtime/protocol.js';
+import { LOG_NOTICE } from '../core/logs.js';
+import { CONTENT_TYPES, MAX_LOG_LINE } from '../runtime/protocol.js';
 import { BootstrapAnswerTooLarge, BootstrapClient, BootstrapNotConnected } from './bootstrap-client.js';
 import { agent, Container, launch, readBounded, type Launched } from './container.js';
 import { RUNTIME_USER, type ContainerRuntime } from './contract.js';
@@ -19,6 +20,7 @@ const READY_MS = 30_000;
 
 /** What the bootstraps keep of a call's log lines (their LOG_LIMIT, 1 MiB), with room for the JSON around them. */
 const CALL_LOG_BYTES = (1 << 20) + 64 * 1024;
+const CALL_LOG_LINES = 10_000;
 /** An /init answer (its load error and stack) is at most this. */
 const INIT_ANSWER_BYTES = 1 << 20;
 
@@ -120,12 +122,11 @@ export class RuntimeContainer extends Container {
     }
     const all = r.body;
     if (r.logBytes > all.length) throw this.failure(new Error(`X-Hearth-Log-Bytes ${r.logBytes} is over the body's ${all.length} bytes`), 'invoke');
-    // An honest bootstrap with a result over the bound: the answer was read whole, the container is fine.
-    if (all.length - r.logBytes > this.maxResultBytes) {
-      this.logs(req.requestId, all.subarray(0, r.logBytes));
-      throw this.tooLarge(`the result (${all.length - r.logBytes} bytes)`, this.maxResultBytes, false);
-    }
+    // The bootstrap keeps at most 1 MiB of a call's logs: more is the function writing on its socket.
+    if (r.logBytes > CALL_LOG_BYTES) throw this.tooLarge(`the call's logs (${r.logBytes} bytes)`, CALL_LOG_BYTES, true);
     this.logs(req.requestId, all.subarray(0, r.logBytes));
+    // An honest bootstrap with a result over the bound: the answer was read whole, the container is fine.
+    if (all.length - r.logBytes > this.maxResultBytes) throw this.tooLarge(`the result (${all.length - r.logBytes} bytes)`, this.maxResultBytes, false);
     const rest = all.subarray(r.logBytes);
     if (r.status !== 200 || r.outcome === '') {
       throw this.failure(new Error(`the bootstrap answered HTTP ${r.status} without an outcome: ${rest.toString('utf8').slice(0, 300)}`), 'invoke');
@@ -143,11 +144,16 @@ export class RuntimeContainer extends Container {
     let lines: unknown;
     try { lines = JSON.parse(bytes.toString('utf8')); } catch { return; }
     if (!Array.isArray(lines)) return;
-    for (const l of lines) {
+    // As many lines a call as an isolate's call may write (--log-lines-per-call's default); the
+    // bytes are bounded by CALL_LOG_BYTES above.
+    const n = Math.min(lines.length, CALL_LOG_LINES);
+    for (let i = 0; i < n; i++) {
+      const l: unknown = lines[i];
       if (!Array.isArray(l)) continue;
       const [stream, time, text] = l as [unknown, unknown, unknown];
-      this.sink(this.functionName, requestId, stream === 1 ? 1 : 0, typeof time === 'number' ? time : Date.now(), String(text).slice(0, 16 * 1024));
+      this.sink(this.functionName, requestId, stream === 1 ? 1 : 0, typeof time === 'number' ? time : Date.now(), String(text).slice(0, MAX_LOG_LINE));
     }
+    if (lines.length > n) this.sink(this.functionName, requestId, LOG_NOTICE, Date.now(), `… ${lines.length - n} lines dropped: log limit (${CALL_LOG_LINES} lines a call)`);
   }
 
   protected disconnect(): void {
