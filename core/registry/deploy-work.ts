@@ -31,7 +31,8 @@ export interface DeployWorkLimits {
   timeoutMs: number;
 }
 
-export const DEFAULT_DEPLOY_WORK: DeployWorkLimits = { archive: DEFAULT_ARCHIVE_LIMITS, concurrency: 1, queueSize: 64, timeoutMs: 120_000 };
+/** A deploy worker's heap: a build past it is refused (413 ArchiveTooLarge). */
+const WORKER_HEAP_MB = 512;
 
 /** What a worker is asked, and answers. */
 export type WorkOrder =
@@ -134,7 +135,7 @@ export class WorkerDeployWork implements DeployWork {
 
   private spawn(): Worker {
     // Its heap is bounded (inflated bytes live in ArrayBuffers, bounded by the archive limits).
-    return new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: 512 }, stderr: false, stdout: false });
+    return new Worker(WORKER_URL, { resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB }, stderr: false, stdout: false });
   }
 
   private watch(slot: Slot): void {
@@ -148,7 +149,7 @@ export class WorkerDeployWork implements DeployWork {
       else t.reject(reply.type ? new HearthError(reply.type, reply.message) : new HearthError('InternalError', `deploy build failed: ${reply.message}`));
       this.next(slot);
     });
-    const gone = (why: string) => {
+    const gone = (why: string, outOfMemory = false) => {
       const i = this.slots.indexOf(slot);
       if (i < 0) return;
       this.slots.splice(i, 1);
@@ -157,13 +158,16 @@ export class WorkerDeployWork implements DeployWork {
       if (t) {
         clearTimeout(t.timer);
         log.warn({ why }, 'a deploy worker died');
-        t.reject(new HearthError('InternalError', `the deploy build's worker stopped (${why})`));
+        // Past its heap (WORKER_HEAP_MB): the code is too large to build here, a refusal like the archive limits.
+        t.reject(outOfMemory
+          ? new HearthError('ArchiveTooLarge', `the deploy build ran out of its ${WORKER_HEAP_MB} MiB of memory: the code is too large to bundle`)
+          : new HearthError('InternalError', `the deploy build's worker stopped (${why})`));
       }
       // Waiting builds get a new worker.
       const task = this.queue.shift();
       if (task && !this.closed) this.start(this.freeSlot()!, task);
     };
-    slot.worker.on('error', (err) => gone(err.message));
+    slot.worker.on('error', (err) => gone(err.message, (err as { code?: string }).code === 'ERR_WORKER_OUT_OF_MEMORY'));
     slot.worker.on('exit', (code) => gone(`exit ${code}`));
   }
 

@@ -2,7 +2,7 @@
 // dir, mirrored in memory, and the collection of code no record names any more. The record format
 // is what old data dirs hold: change it only in ways those still load.
 
-import type { FunctionSpec } from '../spec.js';
+import { Runtimes, type FunctionSpec } from '../spec.js';
 import type { DataDir } from '../store.js';
 import type { AliasSpec } from './aliases.js';
 
@@ -48,14 +48,19 @@ export interface BrokenRecord {
   reason: string;
   /** Its code, when the record could be read: kept by the start's garbage collection. */
   codeDigests: string[];
+  /** Its file could not even be parsed: what code it names is unknown. */
+  unreadable?: boolean;
 }
 
 /** The functions' records, on disk and in memory (the registry's views and GC read the memory copy). */
 export class FunctionRecords {
   private readonly byName = new Map<string, StoredRecord>();
   private readonly brokenByName = new Map<string, BrokenRecord>();
-  /** A record file could not even be parsed: what code it names is unknown, so nothing is collected. */
-  private unreadable = false;
+  /** A broken record file could not even be parsed: what code it names is unknown, so no code is collected while it stays. */
+  private get unreadable(): boolean {
+    for (const b of this.brokenByName.values()) if (b.unreadable === true) return true;
+    return false;
+  }
 
   constructor(private readonly data: DataDir) {}
 
@@ -67,8 +72,7 @@ export class FunctionRecords {
     const loaded: StoredRecord[] = [];
     for (const f of this.data.recordFiles()) {
       if ('error' in f) {
-        this.unreadable = true;
-        this.markBroken({ name: f.name, reason: f.error, codeDigests: [] });
+        this.markBroken({ name: f.name, reason: f.error, codeDigests: [], unreadable: true });
         continue;
       }
       const rec = f.record as StoredRecord;
@@ -100,8 +104,16 @@ export class FunctionRecords {
 
   /** A broken record's file goes (DELETE of a broken function). */
   deleteBroken(name: string): void {
-    this.brokenByName.delete(name);
+    this.forgetBroken(name);
     this.data.deleteRecord(name);
+  }
+
+  /** A broken record is gone (deleted or replaced): the code only it named goes too. */
+  private forgetBroken(name: string): void {
+    const b = this.brokenByName.get(name);
+    if (b === undefined) return;
+    this.brokenByName.delete(name);
+    for (const d of b.codeDigests) this.dropIfUnused(d);
   }
 
   get(name: string): StoredRecord | undefined {
@@ -116,7 +128,7 @@ export class FunctionRecords {
   put(record: StoredRecord): void {
     this.data.putRecord(record.name, record);
     this.byName.set(record.name, record);
-    this.brokenByName.delete(record.name);
+    this.forgetBroken(record.name);
   }
 
   delete(name: string): void {
@@ -180,7 +192,7 @@ function recordShapeProblem(rec: unknown, fileName: string): string | null {
   const code = (c: Partial<StoredCode> | undefined, what: string): string | null => {
     if (c === null || typeof c !== 'object') return `${what}: missing`;
     if (c.spec === null || typeof c.spec !== 'object') return `${what}: spec missing`;
-    if (!['js', 'python3', 'java17', 'image'].includes(c.spec.runtime as string)) return `${what}: spec.runtime ${JSON.stringify(c.spec.runtime)} is not a runtime`;
+    if (!(Runtimes as readonly string[]).includes(c.spec.runtime as string)) return `${what}: spec.runtime ${JSON.stringify(c.spec.runtime)} is not a runtime`;
     for (const k of ['digest', 'codeDigest', 'exportName'] as const) if (typeof c[k] !== 'string') return `${what}: ${k} missing`;
     if (c.spec.schedules !== undefined && !Array.isArray(c.spec.schedules)) return `${what}: spec.schedules is not a list`;
     if (c.spec.env !== undefined && (c.spec.env === null || typeof c.spec.env !== 'object')) return `${what}: spec.env is not an object`;
