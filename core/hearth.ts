@@ -2,6 +2,8 @@
 // order each part needs the others (ARCHITECTURE.md "Layers"). Nothing is wired after it is made:
 // every part gets what it uses in its constructor, and nothing is global.
 
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AsyncInvoker, eventBodyLimit } from './async/invoker.js';
@@ -43,12 +45,12 @@ import { engineIdentity } from '../container-fallback/engine-identity.js';
 /** The in-isolate runtime, bundled by scripts/build-runtime.mjs. */
 export const RUNTIME_PATH = fileURLToPath(new URL('../runtime/isolate-runtime.js', import.meta.url));
 
-/** The routes that run calls: each protocol through the one pipeline. */
 /** The dead letters' byte bounds (a per-function bound above the total is the total). */
 function deadLetterBounds(config: Config): DeadLetterBounds {
   return { total: config.asyncDeadLetterMaxBytes, perFunction: Math.min(config.asyncDeadLetterMaxBytesPerFunction, config.asyncDeadLetterMaxBytes) };
 }
 
+/** The routes that run calls: each protocol through the one pipeline. */
 export function callRoutes(deps: PipelineDeps, config: Config): Route[] {
   const web = pipeline(deps, new WebRoute(config, deps.gate, deps.frontEnd.counters));
   return [
@@ -155,7 +157,12 @@ export class Hearth {
     }
     const port = await frontEnd.listen(config.host, config.port);
     // Functions' fetches may not lead back here (egress-self.ts), whatever their egress.allow says.
-    const allowEgressAgain = refuseEgressTo(config.host, port);
+    // A host given by name is refused at every address it resolves to (egress compares addresses).
+    const hostAddresses = isIP(config.host) !== 0 || config.host === 'localhost'
+      ? [config.host]
+      : [config.host, ...(await lookup(config.host, { all: true }).catch(() => [])).map((a) => a.address)];
+    const undos = hostAddresses.map((a) => refuseEgressTo(a, port));
+    const allowEgressAgain = () => { for (const undo of undos) undo(); };
     log.info({ host: config.host, port, dataDir: data.root, functions: registry.list().length, queue: queue.kind }, 'listening');
     asyncInvoker.start();
     // Start-up waits for the pre-warmed isolates.
