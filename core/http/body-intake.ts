@@ -36,8 +36,27 @@ export const BODY_RETRY_AFTER_S = 1;
 /** At most one collection for dropped bodies per this many ms. */
 export const RECLAIM_EVERY_MS = 1000;
 
+/**
+ * A body that arrives whole in its first read and is no larger than this is taken past the cap,
+ * into a reserve of an eighth of it: its bytes are already in (refusing saves nothing), and small
+ * calls keep working while large bodies hold the cap. Larger first reads (uWS hands up to ~512 KiB
+ * at once) are held to the cap like any body.
+ */
+export const WHOLE_BODY_EXEMPT_BYTES = 64 * 1024;
+
+/**
+ * How a body's bytes are charged: `plain`, a body whose caller is authenticated or needs no
+ * authentication; `small-whole`, one that arrived whole in one small read (WHOLE_BODY_EXEMPT_BYTES),
+ * which may use the reserve; `unverified`, one read before its caller could be checked (a SigV4
+ * signature over the body, without a signed payload hash): all such bodies together hold at most a
+ * quarter of the cap, so that forged signatures cannot take it from authenticated callers.
+ */
+export type BodyCharge = 'plain' | 'small-whole' | 'unverified';
+
 export class BodyIntake {
   private held = 0;
+  /** Of `held`, the bytes of bodies whose callers are not yet verified. */
+  private unverified = 0;
   /** Bytes of dropped bodies that no collection has given back yet. */
   private owed = 0;
   private reclaimer: NodeJS.Timeout | null = null;
@@ -51,17 +70,30 @@ export class BodyIntake {
     private readonly collect: () => void = collectGarbage,
   ) {}
 
-  /** Takes `n` more bytes for a body, or false when they would pass the cap (`anyway`: counted, never refused). */
-  take(n: number, anyway = false): boolean {
-    if (!anyway && this.held + n > this.settings.maxBodyBytesInFlight) return false;
+  /** Takes `n` more bytes for a body, or false when they would pass its bound (BodyCharge). */
+  take(n: number, charge: BodyCharge = 'plain'): boolean {
+    const cap = this.settings.maxBodyBytesInFlight;
+    if (charge === 'small-whole') {
+      if (this.held + n > cap + Math.floor(cap / 8)) return false;
+    } else {
+      if (this.held + n > cap) return false;
+      if (charge === 'unverified') {
+        if (this.unverified + n > Math.floor(cap / 4)) return false;
+        this.unverified += n;
+      }
+    }
     this.held += n;
     this.counters.bodyBytesInFlight = this.held;
     return true;
   }
 
-  /** Gives back `n` bytes; `dropped`: the body was never delivered, its buffer is garbage now. */
-  give(n: number, dropped = false): void {
+  /**
+   * Gives back `n` bytes taken as `unverified` or not; `dropped`: the body was never used, its
+   * buffer is garbage now.
+   */
+  give(n: number, dropped = false, unverified = false): void {
     this.held -= n;
+    if (unverified) this.unverified -= n;
     this.counters.bodyBytesInFlight = this.held;
     if (dropped && n > 0) this.owe(n);
   }

@@ -63,17 +63,50 @@ describe('readBody', () => {
     const full = setup(64 * 1024);
     full.read(String(1024 * 1024));
     full.send(60 * 1024, false);
-    // A call whose body comes whole while the cap is held by another: taken.
+    // A small call whose body comes whole while the cap is held by another: taken, into the reserve (an eighth of the cap).
     const small = setup(64 * 1024, 60_000, full.ex.intake);
-    small.read('70000');
-    small.send(70000, true);
-    expect(small.got.body!.byteLength).toBe(70000);
-    expect(full.counters.bodyBytesInFlight).toBe(60 * 1024 + 70000);
-    // One that does not is refused.
+    small.read('7000');
+    small.send(7000, true);
+    expect(small.got.body!.byteLength).toBe(7000);
+    expect(full.counters.bodyBytesInFlight).toBe(60 * 1024 + 7000);
+    // The reserve is bounded too: the next small whole body does not fit it.
+    const past = setup(64 * 1024, 60_000, full.ex.intake);
+    past.read('7000');
+    past.send(7000, true);
+    expect(past.got.err).toMatchObject({ type: 'BodyCapacity' });
+    // A whole body larger than 64 KiB (uWS hands up to ~512 KiB in one read) is held to the cap.
+    const large = setup(64 * 1024, 60_000, full.ex.intake);
+    large.read('70000');
+    large.send(70000, true);
+    expect(large.got.err).toMatchObject({ type: 'BodyCapacity' });
+    // One that does not come whole is refused.
     const partial = setup(64 * 1024, 60_000, full.ex.intake);
     partial.read('70000');
     partial.send(1000, false);
     expect(partial.got.err).toMatchObject({ type: 'BodyCapacity' });
+  });
+
+  it('bodies whose callers are checked only once they are in share a quarter of the cap', () => {
+    const first = setup(64 * 1024);
+    const intake = first.ex.intake;
+    const unverified = (n: number, last: boolean) => {
+      const t = setup(64 * 1024, 60_000, intake);
+      readBody(t.ex, String(100_000), 6 * 1024 * 1024, (b) => { t.got.body = b; }, (e, c) => { t.got.err = e; t.got.close = c; }, true);
+      t.send(n, last);
+      return t;
+    };
+    const a = unverified(12 * 1024, false);
+    expect(a.got.err).toBeNull();
+    // 16 KiB is the quarter: a second unverified body's growth past it is refused.
+    const b = unverified(12 * 1024, false);
+    expect(b.got.err).toMatchObject({ type: 'BodyCapacity' });
+    // An authenticated body still has the rest of the cap.
+    first.read(String(40 * 1024));
+    first.send(40 * 1024, true);
+    expect(first.got.body!.byteLength).toBe(40 * 1024);
+    // Once the first is given back, unverified bodies fit again.
+    a.abort();
+    expect(unverified(12 * 1024, false).got.err).toBeNull();
   });
 
   it('a body not in by the deadline is 408 RequestTimeout with a close; one whose client left gives its bytes back', async () => {

@@ -5,7 +5,7 @@
 
 import type { HttpResponse } from 'uWebSockets.js';
 import { HearthError, StatusLine } from '../errors.js';
-import { BodyIntake } from './body-intake.js';
+import { BodyIntake, WHOLE_BODY_EXEMPT_BYTES, type BodyCharge } from './body-intake.js';
 import { HttpCounters } from './http-counters.js';
 
 export interface Exchange {
@@ -78,8 +78,9 @@ const NOTHING_TO_CANCEL: BodyRead = Object.freeze({ cancel() {} });
  * declared length, and charged to the exchange's intake until the response is done:
  * - over `limit` → 413 once the rest of the body has been read and thrown away (a lingering close:
  *   a client still sending would otherwise see a reset instead of the answer), then the close;
- * - the intake full for a chunk of a body not all there yet → 503 with Retry-After, connection
- *   closed (a body that comes whole in its first chunk is taken anyway: its bytes are already in);
+ * - the intake full → 503 with Retry-After, connection closed (a small body that comes whole in
+ *   its first chunk has a reserve past the cap; `unverified`: its caller is checked only once the
+ *   body is in, and such bodies share a quarter of the cap: see BodyCharge);
  * - not all there by the intake's deadline → 408, connection closed, its memory given back.
  */
 export function readBody(
@@ -88,6 +89,7 @@ export function readBody(
   limit: number,
   done: (body: ArrayBuffer) => void,
   fail: (err: HearthError, close: boolean) => void,
+  unverified = false,
 ): BodyRead {
   const declared = contentLength === '' ? -1 : Number(contentLength);
   if (declared > limit) {
@@ -109,7 +111,7 @@ export function readBody(
   let delivered = false;
   // Its memory back to the intake: when the response is done, or at once when the body is dropped.
   const giveBack = () => {
-    intake.give(held, !delivered);
+    intake.give(held, !delivered, unverified);
     held = 0;
     buf = new Uint8Array(0);
   };
@@ -140,10 +142,9 @@ export function readBody(
     if (size + n > buf.byteLength) {
       // The last chunk: exactly what is needed; otherwise at least double, never past the most.
       const want = isLast ? size + n : Math.min(most, Math.max(size + n, buf.byteLength * 2, FIRST_CHUNK_BYTES));
-      // A body whose every byte came in its first chunk is never refused: its bytes have already
-      // arrived (refusing saves nothing), and small calls keep working while the cap is full.
-      const whole = size === 0 && isLast;
-      if (!intake.take(want - held, whole)) {
+      const charge: BodyCharge = unverified ? 'unverified'
+        : size === 0 && isLast && n <= WHOLE_BODY_EXEMPT_BYTES ? 'small-whole' : 'plain';
+      if (!intake.take(want - held, charge)) {
         stop();
         giveBack();
         if (!ex.aborted) fail(intake.refused('capacity'), true);

@@ -150,6 +150,10 @@ export class LambdaApi implements CallProtocol<LambdaCall> {
     return (await signatureMatches(s, null, gate.signingSecrets)) ? null : badSignature();
   }
 
+  verifiedByBody(r: LambdaCall): boolean {
+    return r.signed !== null && !(r.signed instanceof HearthError) && signedPayloadHash(r.signed) === null;
+  }
+
   async authorizeBody(r: LambdaCall, body: ArrayBuffer, gate: Gate): Promise<HearthError | null> {
     if (r.signed === null || r.signed instanceof HearthError) return null;
     if (await signatureMatches(r.signed, body, gate.signingSecrets)) return null;

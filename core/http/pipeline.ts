@@ -81,6 +81,11 @@ export interface CallProtocol<R extends Received> {
   authorizeHead?(r: R, gate: Gate): Promise<HearthError | null>;
   /** authorize, the part that needs the body (a signature over it). */
   authorizeBody?(r: R, body: ArrayBuffer, gate: Gate): Promise<HearthError | null>;
+  /**
+   * Is the caller known only once the body is in (authorizeBody decides)? Such bodies share a
+   * quarter of the bytes-in-flight cap (core/http/body-intake.ts), so forgers cannot take it all.
+   */
+  verifiedByBody?(r: R): boolean;
   /** The request's own form: invocation type, encodings, names (400, 415, 406). */
   check(r: R): HearthError | null;
   /** resolve: which function and qualifier (throws HearthError for one it cannot name). */
@@ -149,7 +154,7 @@ export function pipeline<R extends Received>(deps: PipelineDeps, p: CallProtocol
             log.error({ err: (err as Error).message, requestId: r.requestId }, 'could not check a request signature');
             fail(new HearthError('InternalError', 'the request signature could not be checked'));
           });
-        }, (err, close) => fail(err, null, close));
+        }, (err, close) => fail(err, null, close), p.verifiedByBody?.(r) ?? false);
         // Refused from the headers alone: answered now and the body never held. The connection
         // stays open: uWS drops the rest of the body as it comes (no memory; its idle timeout
         // bounds a slow sender), so the answer is not lost to a reset as a close under unread
