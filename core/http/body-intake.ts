@@ -136,13 +136,15 @@ export class BodyIntake {
 
   unwatch(p: PendingBody): void {
     this.pending.delete(p);
-    if (this.pending.size === 0 && this.sweeper !== null) {
-      clearInterval(this.sweeper);
-      this.sweeper = null;
-    }
   }
 
+  /** Expires the late bodies; the sweeper stops at a sweep that finds none pending (not per request). */
   private sweep(): void {
+    if (this.pending.size === 0) {
+      clearInterval(this.sweeper!);
+      this.sweeper = null;
+      return;
+    }
     const now = Date.now();
     for (const p of this.pending) if (p.deadline <= now) p.expire();
   }
