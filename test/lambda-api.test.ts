@@ -287,21 +287,24 @@ describe('with an invoke token', () => {
     client.destroy();
   });
 
-  it('a signed request whose body was changed is refused', async () => {
+  it('a signed request whose body was changed is refused (signed with a payload hash, and over the body itself)', async () => {
     const url = new URL(invocationsUrl(h, 'hello'));
-    const signer = new SignatureV4({ service: 'lambda', region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: INVOKE }, sha256: Sha256 });
-    const body = '{"name":"signed"}';
-    const signed = await signer.sign({
-      method: 'POST', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, query: {},
-      headers: { host: url.host, 'content-type': 'application/json', 'content-length': String(body.length) }, body,
-    });
-    const send = (b: string) => fetch(url, { method: 'POST', headers: signed.headers as Record<string, string>, body: b });
-    const good = await send(body);
-    expect(good.status).toBe(200);
-    expect(await good.json()).toEqual({ hello: 'signed' });
-    const bad = await send('{"name":"forged"}');
-    expect(bad.status).toBe(403);
-    expect(bad.headers.get('x-amzn-errortype')).toBe('InvalidSignatureException');
+    for (const applyChecksum of [true, false]) {
+      const signer = new SignatureV4({ service: 'lambda', region: 'us-east-1', credentials: { accessKeyId: 'AKID', secretAccessKey: INVOKE }, sha256: Sha256, applyChecksum });
+      const body = '{"name":"signed"}';
+      const signed = await signer.sign({
+        method: 'POST', protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, query: {},
+        headers: { host: url.host, 'content-type': 'application/json', 'content-length': String(body.length) }, body,
+      });
+      expect('x-amz-content-sha256' in signed.headers).toBe(applyChecksum);
+      const send = (b: string) => fetch(url, { method: 'POST', headers: signed.headers as Record<string, string>, body: b });
+      const good = await send(body);
+      expect(good.status).toBe(200);
+      expect(await good.json()).toEqual({ hello: 'signed' });
+      const bad = await send('{"name":"forged"}');
+      expect(bad.status).toBe(403);
+      expect(bad.headers.get('x-amzn-errortype')).toBe('InvalidSignatureException');
+    }
   });
 
   it('Bearer works; a wrong Bearer or no credentials at all is a 403', async () => {

@@ -102,6 +102,12 @@ export async function signatureMatches(s: SignedRequest, body: ArrayBuffer | nul
   return ok;
 }
 
+/** The body is the one a signed payload hash names (the signature itself checked before the body, on that hash). */
+export function payloadHashMatches(s: SignedRequest, body: ArrayBuffer): boolean {
+  const declared = signedPayloadHash(s);
+  return declared !== null && declared === createHash('sha256').update(new Uint8Array(body)).digest('hex');
+}
+
 /**
  * The payload hash a signature covers, when the request signs one (x-amz-content-sha256, as the
  * AWS SDKs for JavaScript send it): the signature can then be checked before the body is read,

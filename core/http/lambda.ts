@@ -22,7 +22,7 @@ import { errorJson, HearthError, type ErrorType } from '../errors.js';
 import { tailBase64 } from '../logs.js';
 import { endWithoutBody, finish, type Exchange } from './exchange.js';
 import type { Gate } from './gate.js';
-import { parseSignature, signatureMatches, signedPayloadHash, type SignedRequest } from './lambda-sigv4.js';
+import { parseSignature, payloadHashMatches, signatureMatches, signedPayloadHash, type SignedRequest } from './lambda-sigv4.js';
 import { DRY_RUN, Enqueue, type CallProtocol, type ErrorContext, type LogSource, type Plan, type Received, type Target } from './pipeline.js';
 import { statusLine, writeCallHeaders, writeInvocationHeaders } from './render-v1.js';
 
@@ -156,6 +156,8 @@ export class LambdaApi implements CallProtocol<LambdaCall> {
 
   async authorizeBody(r: LambdaCall, body: ArrayBuffer, gate: Gate): Promise<HearthError | null> {
     if (r.signed === null || r.signed instanceof HearthError) return null;
+    // Signed over a payload hash: authorizeHead checked the signature on it; the body must be what it names.
+    if (signedPayloadHash(r.signed) !== null) return payloadHashMatches(r.signed, body) ? null : badSignature();
     if (await signatureMatches(r.signed, body, gate.signingSecrets)) return null;
     return badSignature();
   }
