@@ -354,13 +354,25 @@ export class EmbeddedQueue implements Queue {
   private async dropPastBounds(fresh: Dead[], storing: string[], write: () => Promise<boolean>[] = () => []): Promise<void> {
     for (const d of fresh) this.addDead(d.fn, d.size);
     const drops: Dead[] = [];
-    const oldest = (fn: string): Dead | null => {
-      for (const { key, value } of this.index.getRange({ start: ['d', fn], end: ['d', fn, Infinity] })) {
+    // One cursor per function, oldest first, read on as its dead letters are dropped (not a scan
+    // from the start per drop: dropping k would read k²/2 keys).
+    const removing = this.removing;
+    const changing = this.changing;
+    const index = this.index;
+    function* candidates(fn: string): Generator<Dead> {
+      for (const { key, value } of index.getRange({ start: ['d', fn], end: ['d', fn, Infinity] })) {
         const id = String(key[3]);
-        if (this.removing.has(id) || this.changing.has(id)) continue;
-        return { fn, at: Number(key[2]), id, size: value };
+        if (removing.has(id) || changing.has(id)) continue;
+        yield { fn, at: Number(key[2]), id, size: value };
       }
-      return fresh.find((d) => d.fn === fn && !this.removing.has(d.id)) ?? null;
+      for (const d of fresh) if (d.fn === fn && !removing.has(d.id)) yield d;
+    }
+    const cursors = new Map<string, Generator<Dead>>();
+    const oldest = (fn: string): Dead | null => {
+      let c = cursors.get(fn);
+      if (c === undefined) cursors.set(fn, (c = candidates(fn)));
+      const next = c.next();
+      return next.done === true ? null : next.value;
     };
     const drop = (d: Dead) => {
       this.removing.add(d.id);
@@ -382,6 +394,7 @@ export class EmbeddedQueue implements Queue {
       if (d === null) break;
       drop(d);
     }
+    for (const c of cursors.values()) c.return(undefined); // the index's read cursors, closed before any await
     const ops = write(); // first: a new dead letter dropped at once is put, then removed, in the same transaction
     for (const d of drops) ops.push(this.events.remove(d.id), ...deadKeys(d).map((k) => this.index.remove(k)));
     try {

@@ -65,11 +65,14 @@ export function startNeighbour(h: Hearth, { name = 'neighbour', ratePerSec = 50,
       report.calls++;
     }
   };
-  const timer = setInterval(() => {
+  const tick = () => {
     if (pending.size >= maxInFlight) return;
     const p = one().finally(() => pending.delete(p));
     pending.add(p);
-  }, 1000 / ratePerSec);
+  };
+  // The first call at once: a short attack (a few requests) still has a neighbour call beside it.
+  tick();
+  const timer = setInterval(tick, 1000 / ratePerSec);
   return {
     async stop() {
       clearInterval(timer);
