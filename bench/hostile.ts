@@ -121,6 +121,10 @@ export const ATTACKS: Attack[] = [
   // few seconds (a timeout or the OOM killer), to see the engine's share of their figures.
   { id: 'control-py-cold', what: 'control: a well-behaved python3 function (`return {"ok": True}`) started cold (`X-Hearth-Force-Cold`) every 2 s', tier: 'container', repeat: 'loop', control: true, forceColdEveryMs: 2000,
     spec: py('def main_handler(event, context):\n    return {"ok": True}\n') },
+  // A container replaced on every call with no CPU or memory load: the engine's teardown and start
+  // work, which the fork and memory bombs (timeout, OOM kill) also cause.
+  { id: 'control-py-replace', what: 'control: a python3 function that ends its process (`os._exit(1)`) on every call, every 2 s: its container removed and replaced, no CPU or memory load', tier: 'container', repeat: 'loop', control: true, forceColdEveryMs: 2000,
+    spec: py('import os\ndef main_handler(event, context):\n    os._exit(1)\n') },
   { id: 'control-js-cold', what: 'control: a well-behaved JS function started cold every 2 s', tier: 'js', repeat: 'loop', control: true, forceColdEveryMs: 2000,
     spec: js('exports.handler = async () => ({ ok: true })') },
   { id: 'log-flood', what: "log flood: `for (;;) console.log('x'.repeat(1000))`, timeoutMs 5000", tier: 'js', repeat: 'loop',
