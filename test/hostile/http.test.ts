@@ -363,7 +363,8 @@ describe('a Hearth with an invoke token and small body bounds', () => {
       expect(p?.status, c.text().slice(0, 100)).toBe(408);
     }
     expect(JSON.parse(parseResponse(conns[0]!.text())!.body)).toMatchObject({ errorType: 'RequestTimeout' });
-    expect(await metric(h, 'hearth_request_body_bytes_in_flight')).toBe(0);
+    // Every attacker's bytes given back (each held at least 4 KiB); the neighbour, called all along, may have a small body in flight.
+    expect(await metric(h, 'hearth_request_body_bytes_in_flight')).toBeLessThan(4096);
     expect(await settledRssMiB(h) - before).toBeLessThan(64);
   }, 120_000);
 });

@@ -65,10 +65,13 @@ describe('log flood (point 1)', () => {
     }
     expect(report.failures).toEqual([]);
     expect(report.calls).toBeGreaterThan(0);
-    // The call's record keeps its first lines and the marker saying what was dropped.
-    const rec = await record(floods[0]!.headers.get('x-hearth-request-id')!);
-    expect(rec.logs.length).toBeGreaterThan(0);
-    expect(rec.logs.some((l) => MARKER.test(l.message) && l.stream === 'stderr')).toBe(true);
+    // The call's record keeps its first lines and the marker saying what was dropped. Both calls
+    // may have gone to one instance (a JS instance takes concurrent calls): then the second waited
+    // behind the first's loop and timed out without running, so it logged nothing.
+    const recs = await Promise.all(floods.map((r) => record(r.headers.get('x-hearth-request-id')!)));
+    const ran = recs.filter((rec) => rec.logs.length > 0);
+    expect(ran.length).toBeGreaterThan(0);
+    for (const rec of ran) expect(rec.logs.some((l) => MARKER.test(l.message) && l.stream === 'stderr')).toBe(true);
     expect(await metric('hearth_log_dropped_lines_total', 'flood')).toBeGreaterThan(1000);
     expect(await metric('hearth_log_dropped_bytes_total', 'flood')).toBeGreaterThan(1_000_000);
     const after = await settledRssMiB(h);
