@@ -23,6 +23,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import Docker from 'dockerode';
+import { cpuMeter, perCall, type CpuMeter, type CpuPerCall } from './cpu.js';
 import { haveWrk, runLoad, type LoadResult } from './load.js';
 import { childEnv, startChild, startHearth, type Child, type Hearth } from './processes.js';
 import { cell, fmt, stat, type BenchOptions, type Chart, type Mode, type SectionResult, type Stat, type TargetRow } from './section.js';
@@ -60,6 +61,8 @@ interface System {
   headers: Record<string, string>;
   /** One request; throws unless the answer is the hello answer. */
   check(): Promise<void>;
+  /** The CPU time of the processes that serve it (bench/cpu.ts). */
+  cpu: CpuMeter;
 }
 
 export interface HttpRow {
@@ -75,6 +78,9 @@ export interface HttpRow {
   /** 'ok', or what was wrong with the one request sent after the load. */
   afterLoadCheck: string;
   rounds: LoadResult[];
+  /** µs of CPU per request, per round: main thread, other threads, container processes, total. */
+  cpuPerCall: { main: Stat; others: Stat; container: Stat; total: Stat };
+  cpuRounds: CpuPerCall[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -145,18 +151,20 @@ async function setUpPython(opts: BenchOptions): Promise<PythonSetup | { skipped:
     const invokeUrl = `${base}/v1/functions/${PY_NAME}/invoke`;
     const first = await request(invokeUrl, HELLO, {});
     expectHello(`${NAMES.python} (first call)`, first.status, first.text);
-    const list = (await (await fetch(`${base}/v1/functions/${PY_NAME}/instances`)).json()) as { instances?: { detail?: { address?: string } }[] };
+    const list = (await (await fetch(`${base}/v1/functions/${PY_NAME}/instances`)).json()) as { instances?: { detail?: { address?: string; container?: string } }[] };
     const address = list.instances?.[0]?.detail?.address;
-    if (!address || (list.instances?.length ?? 0) !== 1) throw new Error(`expected one warm container, got ${JSON.stringify(list).slice(0, 500)}`);
+    const containerId = list.instances?.[0]?.detail?.container;
+    if (!address || !containerId || (list.instances?.length ?? 0) !== 1) throw new Error(`expected one warm container, got ${JSON.stringify(list).slice(0, 500)}`);
+    const containerPid = (await docker.getContainer(containerId).inspect()).State.Pid;
     // What Hearth sends with each call (bench/containers.ts); one request id and a far deadline for all of wrk's.
     const directHeaders = { 'x-hearth-request-id': 'bench-direct', 'x-hearth-deadline-ms': String(Date.now() + 24 * 3600_000) };
     const directUrl = `http://${address}:9000/invoke`;
     return {
       stop,
       systems: [
-        { key: 'python', url: invokeUrl, headers: {}, check: checkJson(NAMES.python, invokeUrl) },
+        { key: 'python', url: invokeUrl, headers: {}, check: checkJson(NAMES.python, invokeUrl), cpu: cpuMeter(hearth.proc.pid!, containerPid) },
         {
-          key: 'pythonDirect', url: directUrl, headers: directHeaders,
+          key: 'pythonDirect', url: directUrl, headers: directHeaders, cpu: cpuMeter(null, containerPid),
           // The bootstrap answers 200 even when the handler failed: the outcome header says, and the
           // body is the call's log bytes followed by the result.
           check: async () => {
@@ -215,12 +223,12 @@ export async function runHttp(opts: BenchOptions): Promise<SectionResult> {
 
     const url = (port: number, path: string) => `http://127.0.0.1:${port}${path}`;
     const systems: System[] = [
-      { key: 'echo', url: url(echo.port, '/'), headers: {}, check: checkJson(NAMES.echo, url(echo.port, '/')) },
-      { key: 'node', url: url(node.port, '/'), headers: {}, check: checkJson(NAMES.node, url(node.port, '/')) },
-      { key: 'workerd', url: `${workerd.url('hello')}/`, headers: {}, check: checkJson(NAMES.workerd, `${workerd.url('hello')}/`) },
-      { key: 'event', url: `${hearthBase}/v1/functions/hello/invoke`, headers: {}, check: checkJson(NAMES.event, `${hearthBase}/v1/functions/hello/invoke`) },
-      { key: 'web', url: `${hearthBase}/v1/web/${WEB_NAME}/`, headers: {}, check: checkJson(NAMES.web, `${hearthBase}/v1/web/${WEB_NAME}/`) },
-      { key: 'unbatched', url: url(unbatched.port, '/v1/functions/hello/invoke'), headers: {}, check: checkJson(NAMES.unbatched, url(unbatched.port, '/v1/functions/hello/invoke')) },
+      { key: 'echo', url: url(echo.port, '/'), headers: {}, check: checkJson(NAMES.echo, url(echo.port, '/')), cpu: cpuMeter(echo.proc.pid!) },
+      { key: 'node', url: url(node.port, '/'), headers: {}, check: checkJson(NAMES.node, url(node.port, '/')), cpu: cpuMeter(node.proc.pid!) },
+      { key: 'workerd', url: `${workerd.url('hello')}/`, headers: {}, check: checkJson(NAMES.workerd, `${workerd.url('hello')}/`), cpu: cpuMeter(workerd.pid) },
+      { key: 'event', url: `${hearthBase}/v1/functions/hello/invoke`, headers: {}, check: checkJson(NAMES.event, `${hearthBase}/v1/functions/hello/invoke`), cpu: cpuMeter(hearth.proc.pid!) },
+      { key: 'web', url: `${hearthBase}/v1/web/${WEB_NAME}/`, headers: {}, check: checkJson(NAMES.web, `${hearthBase}/v1/web/${WEB_NAME}/`), cpu: cpuMeter(hearth.proc.pid!) },
+      { key: 'unbatched', url: url(unbatched.port, '/v1/functions/hello/invoke'), headers: {}, check: checkJson(NAMES.unbatched, url(unbatched.port, '/v1/functions/hello/invoke')), cpu: cpuMeter(unbatched.proc.pid!) },
     ];
     if ('systems' in python) systems.push(...python.systems);
     else skippedRows.push({ rows: [NAMES.python, NAMES.pythonDirect], reason: python.skipped });
@@ -236,13 +244,17 @@ export async function runHttp(opts: BenchOptions): Promise<SectionResult> {
       warmupErrors.set(s.key, w.errors + w.non2xx);
     }
     const results = new Map<Key, LoadResult[]>(systems.map((s) => [s.key, []]));
+    const cpu = new Map<Key, CpuPerCall[]>(systems.map((s) => [s.key, []]));
     for (let r = 0; r < opts.rounds; r++) {
       for (let i = 0; i < systems.length; i++) {
         const s = systems[(i + r) % systems.length]!;
+        const c0 = s.cpu();
         const lr = await load(s, opts.durationSec);
+        const c = perCall(c0, s.cpu(), lr.total);
         results.get(s.key)!.push(lr);
+        cpu.get(s.key)!.push(c);
         const bad = lr.errors + lr.non2xx;
-        opts.log(`  http: round ${r + 1}/${opts.rounds} ${NAMES[s.key]}: ${Math.round(lr.requestsPerSec)} req/s, p50 ${lr.p50Ms} ms, p99 ${lr.p99Ms} ms${bad ? `, ERRORS ${lr.errors} + non-2xx ${lr.non2xx}` : ''}`);
+        opts.log(`  http: round ${r + 1}/${opts.rounds} ${NAMES[s.key]}: ${Math.round(lr.requestsPerSec)} req/s, p50 ${lr.p50Ms} ms, p99 ${lr.p99Ms} ms, CPU ${fmt(c.total, 1)} µs/call (main ${fmt(c.main, 1)}, other threads ${fmt(c.others, 1)}${c.container ? `, container ${fmt(c.container, 1)}` : ''})${bad ? `, ERRORS ${lr.errors} + non-2xx ${lr.non2xx}` : ''}`);
       }
     }
     // Still the right answer after the load (a failure here is reported, not thrown: the figures stay).
@@ -262,6 +274,11 @@ export async function runHttp(opts: BenchOptions): Promise<SectionResult> {
         rps: stat(rs.map((x) => x.requestsPerSec)), p50Ms: stat(rs.map((x) => x.p50Ms)), p99Ms: stat(rs.map((x) => x.p99Ms)),
         errors: rs.reduce((n, x) => n + x.errors + x.non2xx, 0), warmupErrors: warmupErrors.get(s.key) ?? 0,
         afterLoadCheck: afterLoad.get(s.key) ?? 'ok', rounds: rs,
+        cpuPerCall: (() => {
+          const cs = cpu.get(s.key)!;
+          return { main: stat(cs.map((c) => c.main)), others: stat(cs.map((c) => c.others)), container: stat(cs.map((c) => c.container)), total: stat(cs.map((c) => c.total)) };
+        })(),
+        cpuRounds: cpu.get(s.key)!,
       };
     }
     const perRound = (a: Key, b: Key): Stat | null => {
@@ -327,6 +344,8 @@ function build(opts: BenchOptions, rows: Partial<Record<Key, HttpRow>>, ratios: 
   const charts: Chart[] = [
     { kind: 'bars', id: 'http-rps', title: `Throughput, hello logic, ${opts.connections} connections (median of ${opts.rounds} rounds, min–max)`, unit: 'req/s',
       bars: present.map((k) => ({ name: NAMES[k], value: rows[k]!.rps.median, min: rows[k]!.rps.min, max: rows[k]!.rps.max })) },
+    { kind: 'bars', id: 'http-cpu', title: `CPU per request, all threads and container processes (median of ${opts.rounds} rounds, min–max)`, unit: 'µs',
+      bars: present.map((k) => ({ name: NAMES[k], value: rows[k]!.cpuPerCall.total.median, min: rows[k]!.cpuPerCall.total.min, max: rows[k]!.cpuPerCall.total.max })) },
     { kind: 'bars', id: 'http-p99', title: `p99 latency, hello logic, ${opts.connections} connections (median of ${opts.rounds} rounds, min–max)`, unit: 'ms',
       bars: present.map((k) => ({ name: NAMES[k], value: rows[k]!.p99Ms.median, min: rows[k]!.p99Ms.min, max: rows[k]!.p99Ms.max })) },
   ];
@@ -344,6 +363,16 @@ function build(opts: BenchOptions, rows: Partial<Record<Key, HttpRow>>, ratios: 
     '| --- | --- | --- | --- | --- |',
     ...present.map((k) => { const r = rows[k]!; const e = r.errors + r.warmupErrors; return `| ${r.name} | ${cell(r.rps, 0)} | ${cell(r.p50Ms)} | ${cell(r.p99Ms)} | ${e === 0 ? '0' : `**${e}**`} |`; }),
     ...skippedRows.flatMap((s) => s.rows.map((name) => `| ${name} | skipped: ${s.reason} | | | |`)),
+    '',
+    'CPU per request, µs (issue 16): the serving processes\' CPU time over each round (the scheduler\'s per-thread accounting, `/proc/PID/task/*/schedstat`; for containers their cgroup\'s `cpu.stat`) divided by the requests wrk completed; median of the rounds [min – max]. Unlike req/s, this does not swing with what else the machine runs. wrk\'s own CPU is not counted.',
+    '',
+    '| system | main thread | other threads | container processes | total | total / echo\'s |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...present.map((k) => {
+      const c = rows[k]!.cpuPerCall;
+      const vsEcho = rows.echo ? c.total.median / rows.echo.cpuPerCall.total.median : NaN;
+      return `| ${rows[k]!.name} | ${k === 'pythonDirect' ? '—' : cell(c.main, 1)} | ${k === 'pythonDirect' ? '—' : cell(c.others, 1)} | ${c.container.median > 0 ? cell(c.container, 1) : '—'} | ${cell(c.total, 1)} | ${fmt(vsEcho, 2)}× |`;
+    }),
     '',
     'Throughput ratios (median of the per-round ratios, min–max over rounds):',
     '',

@@ -26,6 +26,7 @@ import { jsColdWarm, runColdWarm } from './coldwarm.js';
 import { runCompare } from './compare.js';
 import { runDensity } from './density.js';
 import { runHttp } from './http.js';
+import { runProfile } from './profile.js';
 import { runHostile } from './hostile.js';
 import { haveWrk } from './load.js';
 import { runMicro } from './micro.js';
@@ -92,6 +93,7 @@ const SECTIONS: Record<string, (o: BenchOptions) => Promise<SectionResult>> = {
 const OPT_IN: Record<string, (o: BenchOptions) => Promise<SectionResult>> = {
   hostile: runHostile,
   soak: runSoak,
+  profile: runProfile,
 };
 
 function machine() {

@@ -48,6 +48,8 @@ export interface Workerd {
   stop(): Promise<void>;
   /** workerd's stdout and stderr so far (uncaught exceptions and console output land here). */
   log(): string;
+  /** The workerd process (its CPU is read per thread by the HTTP section). */
+  pid: number;
 }
 
 const NAME = /^[A-Za-z0-9_-]+$/;
@@ -177,6 +179,7 @@ export async function startWorkerd(workers: WorkerdWorker[], timeoutMs = 30_000)
       },
       stop,
       log: () => output,
+      pid: proc.pid!,
     };
   } catch (err) {
     await stop();

@@ -19,6 +19,11 @@ it('npm run bench (tiny) runs every part and writes JSON, Markdown and SVG plots
     expect(result.machine.cores).toBeGreaterThan(0);
     expect(result.settings.mode).toBe('tiny');
     for (const id of ['micro', 'http', 'coldwarm', 'density']) expect(result[id], id).toBeTruthy();
+    // CPU per call, per thread (issue 16): measured for every row, the serving process's threads read before and after each round.
+    for (const [key, row] of Object.entries(result.http.rows as Record<string, { cpuPerCall: { total: { median: number }; main: { median: number } } }>)) {
+      expect(row.cpuPerCall.total.median, key).toBeGreaterThan(0);
+      expect(row.cpuPerCall.main.median, key).toBeGreaterThan(0);
+    }
     expect(result.coldwarm.js.allCold).toBe(true);
     expect(result.coldwarm.js.cold.n).toBe(5);
     // Every target (ARCHITECTURE.md) has a row (measured, or saying why not).
@@ -36,13 +41,13 @@ it('npm run bench (tiny) runs every part and writes JSON, Markdown and SVG plots
   }
 }, 300_000);
 
-// The hostile and soak sections run only when named; each gets a tiny run here so neither rots
-// (its figures are the bench's, not asserted).
-it('npm run bench --only hostile,soak (tiny) measures the attacks it names and a short soak', () => {
+// The hostile, soak and profile sections run only when named; each gets a tiny run here so none
+// rots (its figures are the bench's, not asserted).
+it('npm run bench --only hostile,soak,profile (tiny) measures the attacks it names, a short soak and a main-thread profile', () => {
   const out = mkdtempSync(join(tmpdir(), 'hearth-bench-out-'));
   try {
     const r = spawnSync(process.execPath, ['--no-node-snapshot', join(ROOT, 'dist/bench/run.js'), '--tiny', '--out', out,
-      '--only', 'hostile,soak', '--hostile-attacks', 'redos,header-spoof', '--hostile-window', '2', '--soak-minutes', '0.6'],
+      '--only', 'hostile,soak,profile', '--hostile-attacks', 'redos,header-spoof', '--hostile-window', '2', '--soak-minutes', '0.6'],
     { cwd: ROOT, encoding: 'utf8', timeout: 280_000 });
     expect(r.status, r.stderr).toBe(0);
     const json = readdirSync(out).find((f) => f.endsWith('.json'))!;
@@ -61,6 +66,13 @@ it('npm run bench --only hostile,soak (tiny) measures the attacks it names and a
     const md = readFileSync(join(out, 'latest.md'), 'utf8');
     expect(md).toContain('Hostile tenants');
     expect(md).toContain('Soak');
+    // The profile: both loads, each with main-thread time attributed to parts of Hearth.
+    const windows = result.profile.windows as { what: string; calls: number; parts: { part: string; usPerCall: number }[] }[];
+    expect(windows.map((w) => w.what)).toEqual(['event function (hello)', 'web function (same Workers module)']);
+    for (const w of windows) {
+      expect(w.calls, w.what).toBeGreaterThan(0);
+      expect(w.parts.some((p) => p.part.startsWith('HTTP front end') && p.usPerCall > 0), JSON.stringify(w.parts)).toBe(true);
+    }
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
