@@ -337,7 +337,10 @@ describe('a Hearth with an invoke token and small body bounds', () => {
     });
     await until(() => conns.every((c) => c.isClosed() || parseResponse(c.text()) !== null), 60_000, 'every caller answered');
     // 403 once its body is in; 503 past the cap; 408 when the machine is too slow to take it all within the deadline.
-    for (const c of conns) expect([403, 503, 408]).toContain(parseResponse(c.text())?.status);
+    // A connection closed with no answer: refused mid-body, and its 503 lost to the reset that a
+    // close with the client's bytes still unread can make (seen in CI under load; see the README's limits).
+    for (const c of conns) expect([403, 503, 408, undefined]).toContain(parseResponse(c.text())?.status);
+    expect(conns.some((c) => parseResponse(c.text()) !== null)).toBe(true);
     for (const c of conns) c.socket.destroy();
     // The dropped bodies' buffers are given back by a collection the front end asks for (at most
     // one a second, so the last may come up to a second after the last body went), not whenever V8 gets to it.
