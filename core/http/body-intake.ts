@@ -5,8 +5,8 @@
 //
 // A body that is dropped before it is delivered (refused, timed out, its client gone) leaves its
 // buffer to V8's collector; after an attack nothing else may allocate enough for V8 to collect
-// soon, so the intake asks for one full collection at most once a second (RECLAIM_EVERY_MS) while
-// dropped bodies owe memory (hearth_request_body_collections_total counts them). Delivered bodies
+// soon, so the intake asks for one full collection at most once a second (RECLAIM_EVERY_MS) after
+// a body is dropped (hearth_request_body_collections_total counts them). Delivered bodies
 // are not counted: their buffers move into an isolate, or die with normal allocation pressure.
 //
 // Why a deadline of our own: while uWS waits for a request's body its idle timeout is off (a
@@ -57,8 +57,7 @@ export class BodyIntake {
   private held = 0;
   /** Of `held`, the bytes of bodies whose callers are not yet verified. */
   private unverified = 0;
-  /** Bytes of dropped bodies that no collection has given back yet. */
-  private owed = 0;
+  /** The collection asked for after a dropped body, not yet run. */
   private reclaimer: NodeJS.Timeout | null = null;
   private lastReclaim = 0;
   private readonly pending = new Set<PendingBody>();
@@ -95,21 +94,16 @@ export class BodyIntake {
     this.held -= n;
     if (unverified) this.unverified -= n;
     this.counters.bodyBytesInFlight = this.held;
-    if (dropped && n > 0) this.owe(n);
-  }
-
-  private owe(n: number): void {
-    this.owed += n;
-    if (this.reclaimer !== null) return;
-    const wait = Math.max(0, this.lastReclaim + RECLAIM_EVERY_MS - Date.now());
-    this.reclaimer = setTimeout(() => this.reclaim(), wait);
-    this.reclaimer.unref();
+    if (dropped && n > 0 && this.reclaimer === null) {
+      const wait = Math.max(0, this.lastReclaim + RECLAIM_EVERY_MS - Date.now());
+      this.reclaimer = setTimeout(() => this.reclaim(), wait);
+      this.reclaimer.unref();
+    }
   }
 
   private reclaim(): void {
     this.reclaimer = null;
     this.lastReclaim = Date.now();
-    this.owed = 0;
     this.collect();
     this.counters.bodyCollections++;
   }

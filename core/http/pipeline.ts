@@ -141,18 +141,20 @@ export function pipeline<R extends Received>(deps: PipelineDeps, p: CallProtocol
       if (denied !== null) return fail(denied);
       if (p.bodyFirst) {
         const head = p.authorizeHead?.(r, deps.gate) ?? Promise.resolve(null);
+        // A body read but not dispatched is marked dropped first (its memory reclaimed: body-intake.ts).
+        const refuse = (err: HearthError) => {
+          reading.cancel();
+          fail(err);
+        };
         const reading = readBody(ex, r.contentLength, p.bodyLimit(r), (body) => {
           head.then((early) => early ?? p.authorizeBody?.(r, body, deps.gate) ?? null).then((err) => {
             if (ex.aborted) return;
-            if (err !== null) {
-              reading.cancel();
-              return fail(err);
-            }
-            const fn = checkAndResolve(deps, p, r, fail);
+            if (err !== null) return refuse(err);
+            const fn = checkAndResolve(deps, p, r, refuse);
             if (fn !== null) dispatch(deps, p, ex, r, fn, body, fail);
           }, (err: unknown) => {
             log.error({ err: (err as Error).message, requestId: r.requestId }, 'could not check a request signature');
-            fail(new HearthError('InternalError', 'the request signature could not be checked'));
+            refuse(new HearthError('InternalError', 'the request signature could not be checked'));
           });
         }, (err, close) => fail(err, null, close), p.verifiedByBody?.(r) ?? false);
         // Refused from the headers alone: answered now and the body never held. The connection
@@ -161,8 +163,7 @@ export function pipeline<R extends Received>(deps: PipelineDeps, p: CallProtocol
         // bytes would make it.
         head.then((err) => {
           if (err === null || ex.aborted) return;
-          reading.cancel();
-          fail(err);
+          refuse(err);
         }, () => { /* answered when the body is in (above) */ });
         return;
       }
