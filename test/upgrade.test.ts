@@ -17,7 +17,7 @@ async function json(h: Hearth, method: string, path: string, body?: unknown): Pr
 interface Outcome { status: number; executed: string | null; v: unknown; text: string }
 
 /** `workers` loops calling name:qualifier until stop() resolves; every outcome kept. */
-function load(h: Hearth, name: string, qualifier: string, workers: number): { stop(): Promise<Outcome[]> } {
+function load(h: Hearth, name: string, qualifier: string, workers: number): { done(): number; stop(): Promise<Outcome[]> } {
   let running = true;
   const out: Outcome[] = [];
   const loops = Array.from({ length: workers }, async () => {
@@ -36,6 +36,7 @@ function load(h: Hearth, name: string, qualifier: string, workers: number): { st
     }
   });
   return {
+    done: () => out.length,
     async stop() {
       running = false;
       await Promise.all(loops);
@@ -67,7 +68,10 @@ async function flipUnderLoad(h: Hearth, name: string, workers: number, times: nu
     // The next call made after the move runs the new target.
     const r = await fetch(`${h.url}/v1/functions/${name}/invoke?qualifier=live`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(r.headers.get('x-hearth-executed-version')).toBe(to);
-    await sleep(150);
+    // The load runs across every move: at least one call per worker answers before the next one
+    // (counted, not timed: a move to a version with no warm container waits for a cold start).
+    const seen = l.done();
+    await until(async () => l.done() >= seen + workers, 30_000, 'the load answers between alias moves');
   }
   const out = await l.stop();
   const failed = out.filter((o) => o.status !== 200);
@@ -88,7 +92,8 @@ async function redeployUnderLoad(h: Hearth, name: string, workers: number, times
     await deployOk(h, name, spec(100 + i));
     const r = await fetch(`${h.url}/v1/functions/${name}/invoke`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(((await r.json()) as { v: number }).v).toBe(100 + i); // the new code at once
-    await sleep(150);
+    const seen = l.done();
+    await until(async () => l.done() >= seen + workers, 30_000, 'the load answers between redeploys');
   }
   const out = await l.stop();
   const failed = out.filter((o) => o.status !== 200);
