@@ -7,12 +7,12 @@
 
 import type { Backend, BackendStats, FunctionVersion, InstanceInfo } from '../core/backend.js';
 import { SUPERSEDED, type CallOutcome, type CallRequest, type LogSink, type Superseded } from '../core/call.js';
-import { HearthError } from '../core/errors.js';
+import { HearthError, UndeliveredCall } from '../core/errors.js';
 import { log } from '../core/log.js';
 import { InstancePool, type InstanceFactory, type PoolSettings } from '../pool/instance-pool.js';
 import { InstanceState } from '../pool/lifecycle.js';
 import { Reserve } from '../pool/reserve.js';
-import { DEFAULT_MAX_RESULT_BYTES, UndeliveredCall, type Container } from './container.js';
+import { DEFAULT_MAX_RESULT_BYTES, type Container } from './container.js';
 import { CONTAINER_RUNTIMES, isContainerRuntime, type ContainerRuntime } from './contract.js';
 import { NO_ENGINE_HELP, type Engine } from './engine.js';
 import { urlEventCall, urlOutcome } from './function-url.js';

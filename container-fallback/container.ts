@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { CallRequest, LogSink, RunResult } from '../core/call.js';
-import { HearthError } from '../core/errors.js';
+import { HearthError, UndeliveredCall } from '../core/errors.js';
 import { isOver, type EndCause } from '../pool/lifecycle.js';
 import { PoolMember, type CallableInstance } from '../pool/pool-member.js';
 import { countOversized } from './channel-counters.js';
@@ -46,17 +46,6 @@ export async function readBounded(body: Dispatcher.ResponseData['body'], headers
     chunks.push(chunk);
   }
   return Buffer.concat(chunks, size);
-}
-
-/**
- * The container could not be reached at all (it refused the connection: it died, and Hearth had
- * not heard yet): not a byte of the call was written, so the function never saw it. The pool sends
- * such a call once more, to another container (InstanceFactory.undelivered).
- */
-export class UndeliveredCall extends HearthError {
-  constructor(message: string) {
-    super('InstanceFailed', message);
-  }
 }
 
 /** Errors of a connection that was never made (nothing written on it): refused, unreachable. */

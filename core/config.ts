@@ -56,6 +56,8 @@ export const ConfigSchema = z.strictObject({
   logLinesPerFunction: z.number().int().min(1).default(5_000),
   /** Coalesce the calls an isolate receives in one event-loop turn into one crossing. */
   batchCalls: z.boolean().default(true),
+  /** CPU budget of a synchronous isolate crossing (pool/isolate/sync-mode.ts); 0: every call crosses asynchronously. */
+  syncBudgetMs: z.number().int().min(0).max(50).default(5),
   /** Container tier: stem cells kept started per runtime image, and its own budget. */
   stemCells: z.number().int().min(0).max(64).default(1),
   maxContainers: z.number().int().min(1).default(32),
@@ -166,6 +168,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'containerLogBytesPerSec', kind: 'int', arg: 'bytes', help: 'container tier: output of a custom image read into call logs per second; lines past it are dropped (counted, with a marker line)' },
   { key: 'docker', kind: 'boolean', help: 'no container tier: python3, java17 and image functions answer 503' },
   { key: 'batchCalls', kind: 'boolean', help: 'one isolate crossing per call instead of one per event-loop turn (for A/B benchmarks)' },
+  { key: 'syncBudgetMs', kind: 'int', arg: 'ms', help: 'JS calls known to be short cross into their isolate synchronously, on the main thread, stopped (and run again asynchronously) past this many ms; the longest any other call waits behind one. 0: always asynchronously' },
   { key: 'queue', kind: 'string', arg: 'kind', help: 'async event queue: embedded (LMDB in the data dir) or redis (Redis Streams, shared by replicas; needs --queue-url)' },
   { key: 'queueUrl', kind: 'string', arg: 'url', help: 'the Redis queue: redis://[user:password@]host:port[/db] (a password is better in the environment: flags show in ps)' },
   { key: 'queueClaimTimeoutMs', kind: 'int', arg: 'ms', help: 'redis queue: an event held this long by a replica that stopped answering is taken over by another' },

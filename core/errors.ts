@@ -123,6 +123,18 @@ export class FetchFailure extends Error {
   }
 }
 
+/**
+ * A call the function never saw, or saw nothing of that left its instance: a container that could
+ * not be reached (not a byte written), an isolate stopped midway through a synchronous crossing
+ * (its answers and output dropped with it). The pool sends such a call once more, to another
+ * instance (InstanceFactory.undelivered).
+ */
+export class UndeliveredCall extends HearthError {
+  constructor(message: string) {
+    super('InstanceFailed', message);
+  }
+}
+
 /** A connection to a runtime bootstrap died, or its answer was not HTTP it can read. */
 export class BootstrapConnectionError extends Error {}
 

@@ -96,7 +96,7 @@ export class Hearth {
       ...pool, prewarmIsolates: config.prewarmIsolates, defaultMemoryMb: 128, runtimePath: RUNTIME_PATH,
       batching: config.batchCalls, maxFetchBytes: config.maxBodyBytes, sink, counters,
       logLimits: { bytesPerCall: config.logBytesPerCall, linesPerCall: config.logLinesPerCall, bytesPerSecond: config.logBytesPerSecond },
-      maxResultBytes: config.maxResultBytes, maxErrorBytes: config.maxErrorBytes,
+      maxResultBytes: config.maxResultBytes, maxErrorBytes: config.maxErrorBytes, syncBudgetMs: config.syncBudgetMs,
     }, data);
     const containers = await startContainerTier(config, data, sink, pool);
     const tiers = new Tiers(isolates, containers);

@@ -8,15 +8,18 @@ import ivm from 'isolated-vm';
 import { readFileSync } from 'node:fs';
 import type { Backend, BackendStats, FunctionVersion, InstanceInfo } from '../../core/backend.js';
 import type { CallOutcome, CallRequest, Superseded } from '../../core/call.js';
-import { HearthError } from '../../core/errors.js';
+import { HearthError, UndeliveredCall } from '../../core/errors.js';
 import { InstancePool, type InstanceFactory, type PoolEvents, type PoolSettings } from '../instance-pool.js';
 import { BlankIsolates } from './blank-isolates.js';
 import type { RuntimeScript } from './boot.js';
 import { CodeCache, type CodeStore } from './code-cache.js';
 import { IsolateInstance, type IsolateSettings } from './instance.js';
+import { SyncBudget } from './sync-mode.js';
 import { LimitCounters } from '../../core/limit-counters.js';
 
-export interface IsolateBackendOptions extends PoolSettings, Omit<IsolateSettings, 'logLimits' | 'counters' | 'maxResultBytes' | 'maxErrorBytes'>, Partial<Pick<IsolateSettings, 'logLimits' | 'counters' | 'maxResultBytes' | 'maxErrorBytes'>> {
+export interface IsolateBackendOptions extends PoolSettings, Omit<IsolateSettings, 'logLimits' | 'counters' | 'maxResultBytes' | 'maxErrorBytes' | 'syncBudget'>, Partial<Pick<IsolateSettings, 'logLimits' | 'counters' | 'maxResultBytes' | 'maxErrorBytes'>> {
+  /** CPU budget of a synchronous crossing, ms (sync-mode.ts); 0: none, every call async. */
+  syncBudgetMs?: number;
   prewarmIsolates: number;
   defaultMemoryMb: number;
   runtimePath: string;
@@ -30,13 +33,15 @@ export class IsolateBackend implements Backend {
 
   constructor(opts: IsolateBackendOptions, store: CodeStore, events: PoolEvents = {}) {
     const runtime: RuntimeScript = { source: readFileSync(opts.runtimePath, 'utf8'), cachedData: null };
+    const counters = opts.counters ?? new LimitCounters();
     const settings: IsolateSettings = {
       batching: opts.batching, maxFetchBytes: opts.maxFetchBytes, sink: opts.sink,
       // The defaults are core/config.ts's.
       logLimits: opts.logLimits ?? { bytesPerCall: 1024 * 1024, linesPerCall: 10_000, bytesPerSecond: 1024 * 1024 },
-      counters: opts.counters ?? new LimitCounters(),
+      counters,
       maxResultBytes: opts.maxResultBytes ?? 6 * 1024 * 1024,
       maxErrorBytes: opts.maxErrorBytes ?? 64 * 1024,
+      syncBudget: new SyncBudget(opts.syncBudgetMs ?? 5, (name) => counters.count('syncBudgetOverruns', name)),
     };
     this.code = new CodeCache(store);
     this.blanks = new BlankIsolates(runtime, settings, opts.defaultMemoryMb, opts.prewarmIsolates);
@@ -52,6 +57,8 @@ export class IsolateBackend implements Backend {
         return inst;
       },
       dispose: (inst) => inst.dispose(),
+      // A call stopped midway through a sync crossing (nothing of it left the isolate) runs again.
+      undelivered: (err) => err instanceof UndeliveredCall,
       estimateMb: () => 2,
       measure: (inst) => inst.heapMb(),
       check: (inst) => inst.check(),
@@ -96,7 +103,7 @@ export class IsolateBackend implements Backend {
   }
 
   instances(digest?: string): InstanceInfo[] {
-    return this.pool.describe('isolate', (i) => ({ codeCache: i.codeCache, memoryLimitMb: i.memoryMb, wasmMemoryMb: Math.round(i.wasmMb * 100) / 100 }), digest);
+    return this.pool.describe('isolate', (i) => ({ codeCache: i.codeCache, memoryLimitMb: i.memoryMb, wasmMemoryMb: Math.round(i.wasmMb * 100) / 100, crossing: i.crossingMode }), digest);
   }
 
   stats(): BackendStats {

@@ -25,6 +25,8 @@ export interface RuntimeScript {
 export interface RuntimeRefs {
   readonly invoke: ivm.Reference<Function>;
   readonly invokeBatch: ivm.Reference<Function>;
+  /** The synchronous batch (crossing.ts, the sync mode): answers in its return value. */
+  readonly invokeNow: ivm.Reference<Function>;
   readonly invokeWeb: ivm.Reference<Function>;
   readonly invokeScheduled: ivm.Reference<Function>;
   readonly deliver: ivm.Reference<Function>;
@@ -82,6 +84,7 @@ export async function bootIsolate(memoryMb: number, runtime: RuntimeScript, host
       load: await ref('load'),
       invoke: await ref('invoke'),
       invokeBatch: await ref('invokeBatch'),
+      invokeNow: await ref('invokeNow'),
       invokeWeb: await ref('invokeWeb'),
       invokeScheduled: await ref('invokeScheduled'),
       deliver: await ref('deliver'),
@@ -154,6 +157,7 @@ export function disposeIsolate(b: BootedIsolate): void {
     const r = b.refs;
     r.invoke.release();
     r.invokeBatch.release();
+    r.invokeNow.release();
     r.invokeWeb.release();
     r.invokeScheduled.release();
     r.deliver.release();

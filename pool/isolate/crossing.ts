@@ -1,22 +1,26 @@
 // Calls crossing into an isolate and their answers coming back. Only bytes cross: the request's
 // in, the result's out (ARCHITECTURE.md "The hot path").
 //
-// Three ways across:
+// Four ways across:
+//   now       the event calls of one turn (as batched), for an instance whose calls are known to be
+//             short (sync-mode.ts): one applySync of the runtime's invokeNow on the main thread,
+//             under a CPU budget, answered when it returns (~10 µs a call in all, no thread hand-off).
 //   batched   the event calls an instance receives in one poll phase go together in the check phase
 //             right after it (setImmediate: on a quiet server the next thing that runs) through the
 //             runtime's invokeBatch. The main thread's share of a crossing is ~13–20 µs whatever it
 //             carries (bench/README.md), so one crossing per turn, not per call.
 //   alone     one call, one crossing: large bodies (transferred, not copied), slow functions (a
-//             batch answers when its calls do), or batching switched off.
+//             batch answers when its calls do), or batching switched off (then no sync mode either).
 //   special   web calls and cron ticks, through invokeWeb / invokeScheduled.
 // A batched call still running when its batch returns answers later through HostGlobal.result.
 
 import ivm from 'isolated-vm';
 import { functionError, WebAnswer, type CallRequest, type RunResult } from '../../core/call.js';
-import { HearthError } from '../../core/errors.js';
+import { HearthError, UndeliveredCall } from '../../core/errors.js';
 import { checkedHeaders } from '../../core/web-headers.js';
 import { Outcome, WebField, type FailureTuple, type ResultTuple, type WebResponseTuple } from '../../runtime/protocol.js';
 import type { RuntimeRefs } from './boot.js';
+import type { SyncMode, SyncState } from './sync-mode.js';
 import { classifyV8Failure } from './v8-failure.js';
 
 interface PendingCall {
@@ -58,12 +62,17 @@ export interface CrossingOwner {
   holdTail(requestId: string, remainingMs: number): Promise<void>;
   /** A call answered with nothing of it left running in the isolate (no waitUntil tail). */
   callEnded(requestId: string): void;
+  /** A stopped sync crossing's calls run again elsewhere: what they wrote here is dropped unseen. */
+  abandon(requestIds: readonly string[]): void;
 }
 
 export class Crossing {
   private applyOptions: ivm.ReferenceApplyOptions = {};
   private applyCopyOptions: ivm.ReferenceApplyOptions = {};
+  private syncOptions: ivm.ReferenceApplyOptions = {};
   private timeoutMs = 0;
+  /** The sync crossing's time limit: the budget, or the call's own limit when that is shorter. */
+  private syncTimeoutMs = 0;
   private queue: PendingCall[] = [];
   private flushScheduled = false;
   /** Batched calls still running after their batch returned: they answer through HostGlobal.result. */
@@ -80,6 +89,7 @@ export class Crossing {
     private readonly owner: CrossingOwner,
     /** Coalesce calls into one crossing (on by default; off for A/B measurements). */
     private readonly batching: boolean,
+    private readonly sync: SyncMode,
     private readonly limits: AnswerLimits = { maxResultBytes: Infinity, maxErrorBytes: Infinity, counted: () => {} },
   ) {}
 
@@ -88,6 +98,14 @@ export class Crossing {
     this.timeoutMs = timeoutMs;
     this.applyOptions = { result: { promise: true, copy: true }, timeout: timeoutMs };
     this.applyCopyOptions = { arguments: { copy: true }, result: { promise: true, copy: true }, timeout: timeoutMs };
+    this.syncTimeoutMs = Math.max(1, Math.min(Math.ceil(this.sync.budgetMs), timeoutMs));
+    this.syncOptions = { arguments: { copy: true }, result: { copy: true }, timeout: this.syncTimeoutMs };
+    this.sync.reset(this.batching);
+  }
+
+  /** How event calls cross now (sync-mode.ts). */
+  get mode(): SyncState {
+    return this.sync.state;
   }
 
   /** Calls not yet answered (queued, or still running after their batch). */
@@ -100,7 +118,9 @@ export class Crossing {
       const p: PendingCall = { req, resolve, reject, started: performance.now(), timer: null };
       p.timer = setTimeout(expireCall, this.timeoutMs, this, p);
       if (this.owner.over) return this.fail(p, new Error('instance killed'));
-      if (req.kind !== 'event' || req.body.byteLength >= TRANSFER_AT || !this.batching || !this.batchable) {
+      // Short calls of an instance in sync mode join the turn's sync crossing whatever their wait
+      // in the queue made them look like (batchable is wall time, queueing included).
+      if (req.kind !== 'event' || req.body.byteLength >= TRANSFER_AT || !this.batching || (!this.batchable && this.sync.state !== 'sync')) {
         // One crossing of its own, made from a shallow stack (a microtask): isolated-vm captures
         // the caller's stack (10 frames) on every async apply, and here the whole HTTP path is
         // below. Measured with callgrind on the unbatched path: that capture was ~40% of the main
@@ -140,7 +160,8 @@ export class Crossing {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
-    if (batch.length === 1) return this.crossAlone(batch[0]!);
+    if (this.sync.crossesNow()) return this.crossNow(batch);
+    // A batch of one too: its answer says whether the call settled in its crossing (SyncMode).
     const n = batch.length;
     const bodies = new Array<ArrayBuffer>(n), reqEncs = new Array<number>(n), resEncs = new Array<number>(n);
     const rids = new Array<string>(n), deadlines = new Array<number>(n);
@@ -150,8 +171,10 @@ export class Crossing {
       bodies[i] = req.body; reqEncs[i] = req.reqEnc; resEncs[i] = req.resEnc; rids[i] = req.requestId;
       deadlines[i] = now + this.timeoutMs;
     }
+    const cpu0 = this.isolate.cpuTime;
     (this.refs.invokeBatch.apply(undefined, [bodies, reqEncs, resEncs, rids, deadlines], this.applyCopyOptions) as unknown as Promise<(ResultTuple | null)[]>).then(
       (results) => {
+        this.sync.asyncCrossing(this.cpuMsSince(cpu0), n, results.includes(null));
         for (let i = 0; i < n; i++) {
           const r = results[i];
           const p = batch[i]!;
@@ -161,7 +184,7 @@ export class Crossing {
             const early = this.early.get(p.req.requestId);
             if (early !== undefined) {
               this.early.delete(p.req.requestId);
-              this.settle(p, early, true);
+              this.settle(p, early, true, true);
             } else this.late.set(p.req.requestId, p);
           }
         }
@@ -184,6 +207,87 @@ export class Crossing {
     this.avgRunMs = this.avgRunMs * 0.9 + ms * 0.1;
     if (this.avgRunMs > SLOW_CALL_MS) this.batchable = false;
     else if (this.avgRunMs < SLOW_CALL_MS / 4) this.batchable = true;
+  }
+
+  /** The isolate's CPU time since `cpu0`, ms (Infinity once it is gone). */
+  private cpuMsSince(cpu0: bigint): number {
+    try {
+      return Number(this.isolate.cpuTime - cpu0) / 1e6;
+    } catch {
+      return Infinity;
+    }
+  }
+
+  /**
+   * The calls of one turn, across with applySync (SyncMode 'sync'): each answers before this
+   * returns, or later through HostGlobal.result when it waits for host work. At most maxBatch
+   * calls go; the rest wait for the next turn.
+   */
+  private crossNow(batch: PendingCall[]): void {
+    const max = this.sync.maxBatch;
+    if (batch.length > max) {
+      this.queue = batch.slice(max);
+      batch = batch.slice(0, max);
+      this.flushScheduled = true;
+      setImmediate(this.flush);
+    }
+    const n = batch.length;
+    const bodies = new Array<ArrayBuffer>(n), reqEncs = new Array<number>(n), resEncs = new Array<number>(n);
+    const rids = new Array<string>(n), deadlines = new Array<number>(n);
+    const now = Date.now();
+    for (let i = 0; i < n; i++) {
+      const req = batch[i]!.req;
+      bodies[i] = req.body; reqEncs[i] = req.reqEnc; resEncs[i] = req.resEnc; rids[i] = req.requestId;
+      deadlines[i] = now + this.timeoutMs;
+    }
+    const t0 = performance.now();
+    const cpu0 = this.isolate.cpuTime;
+    let results: unknown;
+    try {
+      results = this.refs.invokeNow.applySync(undefined, [bodies, reqEncs, resEncs, rids, deadlines], this.syncOptions);
+    } catch (err) {
+      return this.nowFailed(batch, rids, err, cpu0);
+    }
+    const ms = performance.now() - t0;
+    if (!Array.isArray(results) || results.length !== n) {
+      for (const p of batch) this.fail(p, new Error('the runtime answered with something that is not a result'));
+      return;
+    }
+    let unsettled = false;
+    for (let i = 0; i < n; i++) {
+      const r = results[i] as unknown;
+      const p = batch[i]!;
+      if (r !== null && r !== undefined) this.settle(p, r);
+      else {
+        this.late.set(p.req.requestId, p);
+        unsettled = true;
+      }
+    }
+    this.sync.syncCrossing(ms, n, unsettled);
+  }
+
+  /**
+   * A sync crossing threw. Past the budget (not the calls' own limit): V8 stopped the function
+   * midway, and nothing of the crossing has left the isolate (its answers were never copied out,
+   * its console lines and host requests are dropped with the instance), so its calls go once more
+   * to another instance, on the async path (UndeliveredCall), and the instance is killed.
+   */
+  private nowFailed(batch: PendingCall[], rids: string[], err: unknown, cpu0: bigint): void {
+    if (classifyV8Failure(err) === 'timeout' && this.syncTimeoutMs < this.timeoutMs && !this.owner.over) {
+      this.sync.overran(this.cpuMsSince(cpu0));
+      this.owner.abandon(rids);
+      const again = new UndeliveredCall(`${this.owner.functionName}: the call ran past the synchronous crossing's budget (${this.syncTimeoutMs} ms) and was stopped before it answered; it was sent again, asynchronously`);
+      for (const p of batch) {
+        if (p.timer === null) continue;
+        clearTimeout(p.timer);
+        p.timer = null;
+        p.reject(again);
+      }
+      this.owner.killFor('timeout');
+      return;
+    }
+    if (this.stray(err, batch)) return;
+    for (const p of batch) this.fail(p, err);
   }
 
   private crossAlone(p: PendingCall): void {
@@ -263,7 +367,7 @@ export class Crossing {
       return;
     }
     this.late.delete(requestId);
-    this.settle(p, r);
+    this.settle(p, r, false, true);
   }
 
   /**
@@ -289,8 +393,11 @@ export class Crossing {
     return [f[0], cut(f[1], 256), cut(f[2], l.maxErrorBytes), cut(f[3], l.maxErrorBytes)];
   }
 
-  /** `isBounded`: the answer already went through `bounded` (one kept in `early`). */
-  private settle(p: PendingCall, raw: unknown, isBounded = false): void {
+  /**
+   * `isBounded`: the answer already went through `bounded` (one kept in `early`). `late`: it came
+   * after its crossing returned.
+   */
+  private settle(p: PendingCall, raw: unknown, isBounded = false, late = false): void {
     if (p.timer === null) return; // already answered (e.g. expired)
     if (!isResult(raw)) return this.fail(p, new Error('the runtime answered with something that is not a result'));
     const r = isBounded ? raw : this.bounded(raw);

@@ -14,6 +14,7 @@ import { Crossing, cut, stackLines } from './crossing.js';
 import { HostWork } from './host-work.js';
 import { LogGate, type LogLimits } from './log-gate.js';
 import type { LimitCounters } from '../../core/limit-counters.js';
+import { SyncMode, type SyncBudget, type SyncState } from './sync-mode.js';
 import { classifyV8Failure } from './v8-failure.js';
 
 const MB = 1024 * 1024;
@@ -34,6 +35,8 @@ export interface IsolateSettings {
   maxResultBytes: number;
   /** An error's message and its stack trace are each cut to this (bytes). */
   maxErrorBytes: number;
+  /** The sync crossings' CPU budget and the functions that ran past it (sync-mode.ts). */
+  syncBudget: SyncBudget;
 }
 
 export class IsolateInstance extends PoolMember implements CallableInstance {
@@ -53,7 +56,7 @@ export class IsolateInstance extends PoolMember implements CallableInstance {
     private readonly settings: IsolateSettings,
   ) {
     super('i');
-    this.crossing = new Crossing(booted.isolate, booted.refs, this, settings.batching, {
+    this.crossing = new Crossing(booted.isolate, booted.refs, this, settings.batching, new SyncMode(settings.syncBudget, () => this.functionName), {
       maxResultBytes: settings.maxResultBytes, maxErrorBytes: settings.maxErrorBytes,
       counted: (what) => settings.counters.count(what, this.functionName),
     });
@@ -127,6 +130,11 @@ export class IsolateInstance extends PoolMember implements CallableInstance {
     return false;
   }
 
+  /** How its event calls cross now: 'sync', 'async', or 'never' sync again (sync-mode.ts). */
+  get crossingMode(): SyncState {
+    return this.crossing.mode;
+  }
+
   /** Runs one call (crossing.ts); the function's own errors come back as a CallError. */
   call(req: CallRequest): Promise<RunResult> {
     return this.crossing.call(req);
@@ -151,6 +159,10 @@ export class IsolateInstance extends PoolMember implements CallableInstance {
   /** The call's log counts go (with a marker line if it dropped any). */
   callEnded(requestId: string): void {
     this.logs.end(requestId);
+  }
+
+  abandon(requestIds: readonly string[]): void {
+    this.logs.discard(requestIds);
   }
 
   killFor(failure: 'timeout' | 'memory'): void {

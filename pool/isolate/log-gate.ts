@@ -46,6 +46,18 @@ export class LogGate {
     return [l.bytesPerCall, l.linesPerCall, l.bytesPerSecond];
   }
 
+  /** Calls whose lines are dropped unseen (a stopped sync crossing's: they run again elsewhere). */
+  private discarded: Set<string> | null = null;
+
+  /** From now on these calls' lines are dropped, not written and not counted. */
+  discard(requestIds: readonly string[]): void {
+    this.discarded ??= new Set();
+    for (const rid of requestIds) {
+      this.discarded.add(rid);
+      this.calls.delete(rid);
+    }
+  }
+
   /** A batch from the isolate: [rid, stream, time, text | rid, LOG_DROPPED, lines, bytes]… */
   batch(raw: unknown): void {
     if (!Array.isArray(raw)) return;
@@ -53,6 +65,7 @@ export class LogGate {
     const end = Math.min(raw.length, max);
     for (let i = 0; i + LOG_ENTRY <= end; i += LOG_ENTRY) {
       const rid = this.owner.requestIdOf(raw[i]);
+      if (this.discarded !== null && this.discarded.has(rid)) continue;
       const stream = raw[i + 1];
       if (stream === LOG_DROPPED) this.report(rid, raw[i + 2], raw[i + 3]);
       else this.entry(rid, stream === 1 ? 1 : 0, raw[i + 2], raw[i + 3]);

@@ -1,6 +1,6 @@
 // The in-isolate runtime: loaded once into every pre-warmed isolate, before any function code.
-// It exposes its entry points to the host (load, invoke, invokeBatch, invokeWeb, invokeScheduled,
-// deliver) through a global that it then deletes, installs console and the web platform APIs, and
+// It exposes its entry points to the host (load, invoke, invokeBatch, invokeNow, invokeWeb,
+// invokeScheduled, deliver) through a global that it then deletes, installs console and the web platform APIs, and
 // keeps every host handle in closures that user code cannot reach.
 
 import { BATCH_SETTLE_TURNS, Deliver, Encoding, HostGlobal, HostOp, LogLimit, ModuleKind, Outcome, WebField, type FailureTuple, type ResultTuple, type WebResponseTuple } from '../protocol.js';
@@ -70,6 +70,15 @@ const PromiseCtor = Promise;
 const promiseThen = Promise.prototype.then;
 const jsonStringify = JSON.stringify;
 const reflectApply = Reflect.apply;
+const arrayFrom = Array.from;
+
+/** `n` nulls, as own properties (Array.from defines them: no setter on Array.prototype runs, no push). */
+function nulls<T>(n: number): (T | null)[] {
+  return reflectApply(arrayFrom, undefined, [{ length: n }, nullOf]) as (T | null)[];
+}
+function nullOf(): null {
+  return null;
+}
 
 /** Never throws, whatever was thrown (getters that throw, objects without a string form…). */
 function errorTuple(code: number, err: unknown): [number, string, string, string] {
@@ -190,8 +199,7 @@ async function invoke(body: ArrayBuffer, reqEnc: number, resEnc: number, request
  */
 function invokeBatch(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[], requestIds: string[], deadlines: number[]): Promise<(Result | null)[]> {
   const n = bodies.length;
-  const out: (Result | null)[] = [];
-  for (let i = 0; i < n; i++) out.push(null);
+  const out = nulls<Result>(n);
   batchRids[batchAt] = requestIds;
   batchOuts[batchAt] = out;
   batchAt = batchAt === BATCHES - 1 ? 0 : batchAt + 1;
@@ -212,15 +220,49 @@ function invokeBatch(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[]
         out[i] = r;
         if (--pending === 0) finish();
       };
-      promiseThen.call(invoke(bodies[i]!, reqEncs[i]!, resEncs[i]!, rid, deadlines[i]!), answer, (err: unknown) => answer(errorTuple(Outcome.functionError, err)));
+      reflectApply(promiseThen, invoke(bodies[i]!, reqEncs[i]!, resEncs[i]!, rid, deadlines[i]!), [answer, (err: unknown) => answer(errorTuple(Outcome.functionError, err))]);
     }
     let turns: Promise<void> = new PromiseCtor<void>((r) => r());
-    for (let t = 0; t < BATCH_SETTLE_TURNS; t++) turns = promiseThen.call(turns, noop) as Promise<void>;
-    promiseThen.call(turns, finish);
+    for (let t = 0; t < BATCH_SETTLE_TURNS; t++) turns = reflectApply(promiseThen, turns, [noop]) as Promise<void>;
+    reflectApply(promiseThen, turns, [finish]);
   });
 }
 
 function noop(): void {}
+
+/**
+ * Entries into the runtime from the host so far (every exported entry point counts itself). A
+ * call of a synchronous batch that settles during a later entry answers through resultSink: its
+ * batch's answers were copied out when its own entry returned.
+ */
+let entries = 0;
+
+/**
+ * invokeBatch for the host's synchronous crossing (applySync under a CPU budget): the answers come
+ * back as the entry's return value. V8 runs the microtasks when the entry's call returns, before
+ * isolated-vm copies that value out and inside the same time limit, so every call that settles
+ * without waiting for the host (no timer, no fetch) is answered in `out`; the rest are null there
+ * and answer through resultSink when they finish.
+ */
+function invokeNow(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[], requestIds: string[], deadlines: number[]): (Result | null)[] {
+  const at = ++entries;
+  const n = bodies.length;
+  const out = nulls<Result>(n);
+  batchRids[batchAt] = requestIds;
+  batchOuts[batchAt] = out;
+  batchAt = batchAt === BATCHES - 1 ? 0 : batchAt + 1;
+  for (let i = 0; i < n; i++) {
+    const rid = requestIds[i]!;
+    const answer = (res: Result) => {
+      const r = bounded(res);
+      if (remember(rid, r)) return; // already answered (the host asked for it again)
+      if (entries !== at) return resultSink(rid, r);
+      out[i] = r;
+    };
+    reflectApply(promiseThen, invoke(bodies[i]!, reqEncs[i]!, resEncs[i]!, rid, deadlines[i]!), [answer, (err: unknown) => answer(errorTuple(Outcome.functionError, err))]);
+  }
+  return out;
+}
 
 // ---- results lost to a stray rejection -----------------------------------------------------
 // isolated-vm fails a whole crossing when a promise was rejected with no handler during it (a
@@ -325,7 +367,7 @@ async function invokeWeb(method: string, url: string, headers: string[], body: A
   begin(requestId, deadline);
   let out: Result;
   try {
-    const response = await fetchHandler.call(workers, request, env, tail.ctx);
+    const response = await reflectApply(fetchHandler, workers, [request, env, tail.ctx]);
     out = await responseTuple(response, false);
   } catch (err) {
     out = errorTuple(Outcome.functionError, err);
@@ -340,7 +382,7 @@ async function invokeWeb(method: string, url: string, headers: string[], body: A
   // Deliver.tailCancel at the deadline).
   out[5] = true;
   tails.set(requestId, { tail, prevId, prevDeadline });
-  void promiseThen.call(tail.settled(), () => endTail(requestId, tail), () => endTail(requestId, tail));
+  void reflectApply(promiseThen, tail.settled(), [() => endTail(requestId, tail), () => endTail(requestId, tail)]);
   return out;
 }
 
@@ -391,12 +433,12 @@ async function invokeScheduled(cron: string, scheduledTime: number, event: Array
   const prevId = calls.current, prevDeadline = calls.deadline;
   begin(requestId, deadline);
   try {
-    await scheduled.call(workers, controller, env, tail.ctx);
+    await reflectApply(scheduled, workers, [controller, env, tail.ctx]);
     if (tail.pending) {
       // Its waitUntil work may run until just before the deadline; then it is let go (not killed).
       let timer = 0;
       const cut = new PromiseCtor<boolean>((resolve) => { timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now() - 25)); });
-      const settled = await Promise.race([promiseThen.call(tail.settled(), () => true) as Promise<boolean>, cut]);
+      const settled = await Promise.race([reflectApply(promiseThen, tail.settled(), [() => true]) as Promise<boolean>, cut]);
       clearTimeout(timer);
       if (!settled) {
         tail.cancel();
@@ -438,12 +480,13 @@ function deliverOne(kind: number, id: number | string, a?: unknown, b?: unknown,
 
 g[HostGlobal.exportsOut] = {
   load,
-  invokeBatch,
-  invoke: (body: ArrayBuffer, reqEnc: number, resEnc: number, rid: string, deadline: number) => tracked(rid, invoke(body, reqEnc, resEnc, rid, deadline)),
-  invokeWeb: (method: string, url: string, headers: string[], body: ArrayBuffer, rid: string, deadline: number, remote: string) => tracked(rid, invokeWeb(method, url, headers, body, rid, deadline, remote)),
-  invokeScheduled: (cron: string, at: number, event: ArrayBuffer, rid: string, deadline: number) => tracked(rid, invokeScheduled(cron, at, event, rid, deadline)),
-  deliver,
-  recover,
+  invokeNow,
+  invokeBatch: (bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[], rids: string[], deadlines: number[]) => { entries++; return invokeBatch(bodies, reqEncs, resEncs, rids, deadlines); },
+  invoke: (body: ArrayBuffer, reqEnc: number, resEnc: number, rid: string, deadline: number) => { entries++; return tracked(rid, invoke(body, reqEnc, resEnc, rid, deadline)); },
+  invokeWeb: (method: string, url: string, headers: string[], body: ArrayBuffer, rid: string, deadline: number, remote: string) => { entries++; return tracked(rid, invokeWeb(method, url, headers, body, rid, deadline, remote)); },
+  invokeScheduled: (cron: string, at: number, event: ArrayBuffer, rid: string, deadline: number) => { entries++; return tracked(rid, invokeScheduled(cron, at, event, rid, deadline)); },
+  deliver: (kind: number, id: number | string, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown) => { entries++; deliver(kind, id, a, b, c, d, e, f); },
+  recover: (rids: string[]) => { entries++; recover(rids); },
   preload: preloadGlobals,
   wasmBytes: () => wasmBytes(),
 };
