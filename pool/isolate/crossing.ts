@@ -32,7 +32,10 @@ interface PendingCall {
   timer: NodeJS.Timeout | null;
 }
 
-/** Calls slower than this on average (ms) are not batched: a batch answers when its calls do. */
+/**
+ * Calls that use more of the isolate's CPU than this on average (ms) are not batched: a batch
+ * answers when its calls do. CPU, not wall time: under load a call's wall time is mostly its wait.
+ */
 const SLOW_CALL_MS = 2;
 /** Request bodies from this size on are transferred into the isolate instead of copied. */
 const TRANSFER_AT = 64 * 1024;
@@ -81,6 +84,7 @@ export class Crossing {
   private readonly early = new Map<string, ResultTuple>();
   /** Batching is for short calls: results of a batch return together, so slow calls go alone. */
   private batchable = true;
+  /** Recent CPU time a call in the isolate, ms. */
   private avgRunMs = 0;
 
   constructor(
@@ -174,7 +178,9 @@ export class Crossing {
     const cpu0 = this.isolate.cpuTime;
     (this.refs.invokeBatch.apply(undefined, [bodies, reqEncs, resEncs, rids, deadlines], this.applyCopyOptions) as unknown as Promise<(ResultTuple | null)[]>).then(
       (results) => {
-        this.sync.asyncCrossing(this.cpuMsSince(cpu0), n, results.includes(null));
+        const cpuMs = this.cpuMsSince(cpu0);
+        this.observe(cpuMs / n);
+        this.sync.asyncCrossing(cpuMs, n, results.includes(null));
         for (let i = 0; i < n; i++) {
           const r = results[i];
           const p = batch[i]!;
@@ -203,6 +209,7 @@ export class Crossing {
     );
   };
 
+  /** A crossing's calls used `ms` of the isolate's CPU each. */
   private observe(ms: number): void {
     this.avgRunMs = this.avgRunMs * 0.9 + ms * 0.1;
     if (this.avgRunMs > SLOW_CALL_MS) this.batchable = false;
@@ -249,6 +256,7 @@ export class Crossing {
       return this.nowFailed(batch, rids, err, cpu0);
     }
     const ms = performance.now() - t0;
+    this.observe(ms / n);
     if (!Array.isArray(results) || results.length !== n) {
       for (const p of batch) this.fail(p, new Error('the runtime answered with something that is not a result'));
       return;
@@ -297,12 +305,16 @@ export class Crossing {
     const body = large
       ? new ivm.ExternalCopy(req.body, { transferOut: true }).copyInto({ release: true, transferIn: true })
       : req.body;
+    const cpu0 = this.isolate.cpuTime;
     (this.refs.invoke.apply(
       undefined,
       [body, req.reqEnc, req.resEnc, req.requestId, Date.now() + this.timeoutMs],
       large ? this.applyOptions : this.applyCopyOptions,
     ) as unknown as Promise<ResultTuple>).then(
-      (r) => this.settle(p, r),
+      (r) => {
+        this.observe(this.cpuMsSince(cpu0));
+        this.settle(p, r);
+      },
       (err) => { if (!this.stray(err, [p])) this.fail(p, err); },
     );
   }
@@ -415,7 +427,6 @@ export class Crossing {
     clearTimeout(p.timer);
     p.timer = null;
     if (r instanceof ArrayBuffer || r[0] !== Outcome.webResponse || (r as WebResponseTuple)[WebField.tailPending] !== true) this.owner.callEnded(p.req.requestId);
-    this.observe(performance.now() - p.started);
     if (r instanceof ArrayBuffer) return p.resolve(r);
     if (r[0] === Outcome.webResponse) {
       const w = r as WebResponseTuple;
