@@ -2,16 +2,16 @@
 // in, the result's out (ARCHITECTURE.md "The hot path").
 //
 // Four ways across:
-//   now       the event calls of one turn (as batched), for an instance whose calls are known to be
+//   now       the calls of one turn (as batched), for an instance whose calls are known to be
 //             short (sync-mode.ts): one applySync of the runtime's invokeNow on the main thread,
 //             under a CPU budget, answered when it returns (~10 µs a call in all, no thread hand-off).
-//   batched   the event calls an instance receives in one poll phase go together in the check phase
+//   batched   the event and web calls an instance receives in one poll phase go together in the check phase
 //             right after it (setImmediate: on a quiet server the next thing that runs) through the
 //             runtime's invokeBatch. The main thread's share of a crossing is ~13–20 µs whatever it
 //             carries (bench/README.md), so one crossing per turn, not per call.
 //   alone     one call, one crossing: large bodies (transferred, not copied), slow functions (a
 //             batch answers when its calls do), or batching switched off (then no sync mode either).
-//   special   web calls and cron ticks, through invokeWeb / invokeScheduled.
+//   special   web calls with large bodies and cron ticks, through invokeWeb / invokeScheduled.
 // A batched call still running when its batch returns answers later through HostGlobal.result.
 
 import ivm from 'isolated-vm';
@@ -124,7 +124,7 @@ export class Crossing {
       if (this.owner.over) return this.fail(p, new Error('instance killed'));
       // Short calls of an instance in sync mode join the turn's sync crossing whatever their wait
       // in the queue made them look like (batchable is wall time, queueing included).
-      if (req.kind !== 'event' || req.body.byteLength >= TRANSFER_AT || !this.batching || (!this.batchable && this.sync.state !== 'sync')) {
+      if (req.kind === 'scheduled' || req.body.byteLength >= TRANSFER_AT || !this.batching || (!this.batchable && this.sync.state !== 'sync')) {
         // One crossing of its own, made from a shallow stack (a microtask): isolated-vm captures
         // the caller's stack (10 frames) on every async apply, and here the whole HTTP path is
         // below. Measured with callgrind on the unbatched path: that capture was ~40% of the main
@@ -167,16 +167,9 @@ export class Crossing {
     if (this.sync.crossesNow()) return this.crossNow(batch);
     // A batch of one too: its answer says whether the call settled in its crossing (SyncMode).
     const n = batch.length;
-    const bodies = new Array<ArrayBuffer>(n), reqEncs = new Array<number>(n), resEncs = new Array<number>(n);
-    const rids = new Array<string>(n), deadlines = new Array<number>(n);
-    const now = Date.now();
-    for (let i = 0; i < n; i++) {
-      const req = batch[i]!.req;
-      bodies[i] = req.body; reqEncs[i] = req.reqEnc; resEncs[i] = req.resEnc; rids[i] = req.requestId;
-      deadlines[i] = now + this.timeoutMs;
-    }
+    const args = batchArgs(batch, this.timeoutMs);
     const cpu0 = this.isolate.cpuTime;
-    (this.refs.invokeBatch.apply(undefined, [bodies, reqEncs, resEncs, rids, deadlines], this.applyCopyOptions) as unknown as Promise<(ResultTuple | null)[]>).then(
+    (this.refs.invokeBatch.apply(undefined, args, this.applyCopyOptions) as unknown as Promise<(ResultTuple | null)[]>).then(
       (results) => {
         const cpuMs = this.cpuMsSince(cpu0);
         this.observe(cpuMs / n);
@@ -239,21 +232,14 @@ export class Crossing {
       setImmediate(this.flush);
     }
     const n = batch.length;
-    const bodies = new Array<ArrayBuffer>(n), reqEncs = new Array<number>(n), resEncs = new Array<number>(n);
-    const rids = new Array<string>(n), deadlines = new Array<number>(n);
-    const now = Date.now();
-    for (let i = 0; i < n; i++) {
-      const req = batch[i]!.req;
-      bodies[i] = req.body; reqEncs[i] = req.reqEnc; resEncs[i] = req.resEnc; rids[i] = req.requestId;
-      deadlines[i] = now + this.timeoutMs;
-    }
+    const args = batchArgs(batch, this.timeoutMs);
     const t0 = performance.now();
     const cpu0 = this.isolate.cpuTime;
     let results: unknown;
     try {
-      results = this.refs.invokeNow.applySync(undefined, [bodies, reqEncs, resEncs, rids, deadlines], this.syncOptions);
+      results = this.refs.invokeNow.applySync(undefined, args, this.syncOptions);
     } catch (err) {
-      return this.nowFailed(batch, rids, err, cpu0);
+      return this.nowFailed(batch, args[3], err, cpu0);
     }
     const ms = performance.now() - t0;
     this.observe(ms / n);
@@ -470,6 +456,22 @@ export class Crossing {
     this.early.clear();
     for (const p of waiting) this.fail(p, new Error('instance killed'));
   }
+}
+
+/** A batch's calls as the runtime's invokeBatch / invokeNow take them: by position. */
+function batchArgs(batch: PendingCall[], timeoutMs: number): [ArrayBuffer[], number[], number[], string[], number[], (unknown[] | null)[]] {
+  const n = batch.length;
+  const bodies = new Array<ArrayBuffer>(n), reqEncs = new Array<number>(n), resEncs = new Array<number>(n);
+  const rids = new Array<string>(n), deadlines = new Array<number>(n), webs = new Array<unknown[] | null>(n);
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; i < n; i++) {
+    const req = batch[i]!.req;
+    bodies[i] = req.body; reqEncs[i] = req.reqEnc; resEncs[i] = req.resEnc; rids[i] = req.requestId;
+    deadlines[i] = deadline;
+    const w = req.web;
+    webs[i] = w === null ? null : [w.method, w.url, w.headers, w.remoteAddress];
+  }
+  return [bodies, reqEncs, resEncs, rids, deadlines, webs];
 }
 
 function expireCall(c: Crossing, p: PendingCall): void {

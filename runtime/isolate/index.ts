@@ -197,7 +197,7 @@ async function invoke(body: ArrayBuffer, reqEnc: number, resEnc: number, request
  * of its event loop). Returns each call's result by position; a call still running after
  * BATCH_SETTLE_TURNS microtask turns is `null` here and answers through resultSink when done.
  */
-function invokeBatch(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[], requestIds: string[], deadlines: number[]): Promise<(Result | null)[]> {
+function invokeBatch(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[], requestIds: string[], deadlines: number[], webs: (WebCall | null)[]): Promise<(Result | null)[]> {
   const n = bodies.length;
   const out = nulls<Result>(n);
   batchRids[batchAt] = requestIds;
@@ -220,7 +220,7 @@ function invokeBatch(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[]
         out[i] = r;
         if (--pending === 0) finish();
       };
-      reflectApply(promiseThen, invoke(bodies[i]!, reqEncs[i]!, resEncs[i]!, rid, deadlines[i]!), [answer, (err: unknown) => answer(errorTuple(Outcome.functionError, err))]);
+      reflectApply(promiseThen, invokeOne(bodies[i]!, reqEncs[i]!, resEncs[i]!, rid, deadlines[i]!, webs[i] ?? null), [answer, (err: unknown) => answer(errorTuple(Outcome.functionError, err))]);
     }
     let turns: Promise<void> = new PromiseCtor<void>((r) => r());
     for (let t = 0; t < BATCH_SETTLE_TURNS; t++) turns = reflectApply(promiseThen, turns, [noop]) as Promise<void>;
@@ -244,7 +244,7 @@ let entries = 0;
  * without waiting for the host (no timer, no fetch) is answered in `out`; the rest are null there
  * and answer through resultSink when they finish.
  */
-function invokeNow(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[], requestIds: string[], deadlines: number[]): (Result | null)[] {
+function invokeNow(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[], requestIds: string[], deadlines: number[], webs: (WebCall | null)[]): (Result | null)[] {
   const at = ++entries;
   const n = bodies.length;
   const out = nulls<Result>(n);
@@ -259,9 +259,17 @@ function invokeNow(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[], 
       if (entries !== at) return resultSink(rid, r);
       out[i] = r;
     };
-    reflectApply(promiseThen, invoke(bodies[i]!, reqEncs[i]!, resEncs[i]!, rid, deadlines[i]!), [answer, (err: unknown) => answer(errorTuple(Outcome.functionError, err))]);
+    reflectApply(promiseThen, invokeOne(bodies[i]!, reqEncs[i]!, resEncs[i]!, rid, deadlines[i]!, webs[i] ?? null), [answer, (err: unknown) => answer(errorTuple(Outcome.functionError, err))]);
   }
   return out;
+}
+
+/** A web call in a batch: [method, url, headers (name, value, …), remote address]. */
+type WebCall = [string, string, string[], string];
+
+/** One call of a batch: an event call, or a web call when it has its request's head. */
+function invokeOne(body: ArrayBuffer, reqEnc: number, resEnc: number, rid: string, deadline: number, web: WebCall | null): Promise<Result> {
+  return web === null ? invoke(body, reqEnc, resEnc, rid, deadline) : invokeWeb(web[0], web[1], web[2], body, rid, deadline, web[3]);
 }
 
 // ---- results lost to a stray rejection -----------------------------------------------------
@@ -481,7 +489,7 @@ function deliverOne(kind: number, id: number | string, a?: unknown, b?: unknown,
 g[HostGlobal.exportsOut] = {
   load,
   invokeNow,
-  invokeBatch: (bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[], rids: string[], deadlines: number[]) => { entries++; return invokeBatch(bodies, reqEncs, resEncs, rids, deadlines); },
+  invokeBatch: (bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[], rids: string[], deadlines: number[], webs: (WebCall | null)[]) => { entries++; return invokeBatch(bodies, reqEncs, resEncs, rids, deadlines, webs); },
   invoke: (body: ArrayBuffer, reqEnc: number, resEnc: number, rid: string, deadline: number) => { entries++; return tracked(rid, invoke(body, reqEnc, resEnc, rid, deadline)); },
   invokeWeb: (method: string, url: string, headers: string[], body: ArrayBuffer, rid: string, deadline: number, remote: string) => { entries++; return tracked(rid, invokeWeb(method, url, headers, body, rid, deadline, remote)); },
   invokeScheduled: (cron: string, at: number, event: ArrayBuffer, rid: string, deadline: number) => { entries++; return tracked(rid, invokeScheduled(cron, at, event, rid, deadline)); },
