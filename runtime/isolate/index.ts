@@ -495,6 +495,7 @@ g[HostGlobal.exportsOut] = {
   invokeScheduled: (cron: string, at: number, event: ArrayBuffer, rid: string, deadline: number) => { entries++; return tracked(rid, invokeScheduled(cron, at, event, rid, deadline)); },
   deliver: (kind: number, id: number | string, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown) => { entries++; deliver(kind, id, a, b, c, d, e, f); },
   recover: (rids: string[]) => { entries++; recover(rids); },
-  preload: preloadGlobals,
+  // The garbage of loading them goes at once (~0.2 MiB of the isolate's resident memory).
+  preload: () => { preloadGlobals(); fullGc?.(); },
   wasmBytes: () => wasmBytes(),
 };
