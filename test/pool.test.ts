@@ -14,7 +14,7 @@ describe('keepalive and reserved instances', () => {
 
   it('/readyz is 200 once the pre-warm pool is filled; a cold start takes a blank that is refilled', async () => {
     // Ready once both tiers' pre-warm pools are there (the stem cells may come just after the port opens).
-    await until(async () => (await fetch(`${h.url}/readyz`)).status === 200, 5_000, 'ready');
+    await until(async () => (await fetch(`${h.url}/readyz`)).status === 200, 30_000, 'ready');
     const r = await fetch(`${h.url}/readyz`);
     expect(((await r.json()) as any).isolates.prewarmed).toBe(2);
     expect((await fetch(`${h.url}/healthz`)).status).toBe(200);

@@ -124,8 +124,8 @@ export class Crossing {
       const p: PendingCall = { req, resolve, reject, started: performance.now(), timer: null };
       p.timer = setTimeout(expireCall, this.timeoutMs, this, p);
       if (this.owner.over) return this.fail(p, new Error('instance killed'));
-      // Short calls of an instance in sync mode join the turn's sync crossing whatever their wait
-      // in the queue made them look like (batchable is wall time, queueing included).
+      // Short calls of an instance in sync mode join the turn's sync crossing (batchable may still
+      // be off from the async crossings' averages).
       if (req.kind === 'scheduled' || req.body.byteLength >= TRANSFER_AT || !this.batching || (!this.batchable && this.sync.state !== 'sync')) {
         // One crossing of its own, made from a shallow stack (a microtask): isolated-vm captures
         // the caller's stack (10 frames) on every async apply, and here the whole HTTP path is
@@ -176,7 +176,7 @@ export class Crossing {
     // A batch of one too: its answer says whether the call settled in its crossing (SyncMode).
     const n = batch.length;
     const args = batchArgs(batch, this.timeoutMs);
-    const cpu0 = this.isolate.cpuTime;
+    const cpu0 = this.cpuNow();
     (this.refs.invokeBatch.apply(undefined, args, this.applyCopyOptions) as unknown as Promise<(ResultTuple | null)[]>).then(
       (results) => {
         const cpuMs = this.cpuMsSince(cpu0);
@@ -217,13 +217,22 @@ export class Crossing {
     else if (this.avgRunMs < SLOW_CALL_MS / 4) this.batchable = true;
   }
 
-  /** The isolate's CPU time since `cpu0`, ms (Infinity once it is gone). */
-  private cpuMsSince(cpu0: bigint): number {
+  /**
+   * The isolate's CPU time so far, ns; -1 once it is gone (isolated-vm throws then: V8 disposes an
+   * isolate past its memory limit on its own, before the instance hears of it).
+   */
+  private cpuNow(): bigint {
     try {
-      return Number(this.isolate.cpuTime - cpu0) / 1e6;
+      return this.isolate.cpuTime;
     } catch {
-      return Infinity;
+      return -1n;
     }
+  }
+
+  /** The isolate's CPU time since `cpu0` (cpuNow), ms; Infinity when either reading failed. */
+  private cpuMsSince(cpu0: bigint): number {
+    const now = this.cpuNow();
+    return cpu0 < 0n || now < 0n ? Infinity : Number(now - cpu0) / 1e6;
   }
 
   /**
@@ -241,15 +250,16 @@ export class Crossing {
     }
     const n = batch.length;
     const args = batchArgs(batch, this.timeoutMs);
-    const t0 = performance.now();
-    const cpu0 = this.isolate.cpuTime;
+    const cpu0 = this.cpuNow();
     let results: unknown;
     try {
       results = this.refs.invokeNow.applySync(undefined, args, this.syncOptions);
     } catch (err) {
       return this.nowFailed(batch, args[3], err, cpu0);
     }
-    const ms = performance.now() - t0;
+    // The isolate's CPU time, not the wall clock: on a loaded machine the OS stretches the
+    // crossing, and that is not the function's doing (the budget's stop is wall clock).
+    const ms = this.cpuMsSince(cpu0);
     this.observe(ms / n);
     if (!Array.isArray(results) || results.length !== n) {
       for (const p of batch) this.fail(p, new Error('the runtime answered with something that is not a result'));
@@ -299,7 +309,7 @@ export class Crossing {
     const body = large
       ? new ivm.ExternalCopy(req.body, { transferOut: true }).copyInto({ release: true, transferIn: true })
       : req.body;
-    const cpu0 = this.isolate.cpuTime;
+    const cpu0 = this.cpuNow();
     (this.refs.invoke.apply(
       undefined,
       [body, req.reqEnc, req.resEnc, req.requestId, Date.now() + this.timeoutMs],
@@ -454,15 +464,28 @@ export class Crossing {
     this.fail(p, new Error('timed out'));
   }
 
-  /** The isolate is gone: calls not inside a crossing would never hear back, so they fail now. */
-  failWaiting(): void {
+  /**
+   * The isolate is gone: calls not inside a crossing would never hear back, so they fail now.
+   * `resend`: calls not yet sent into the isolate (queued for the next turn) go to another instance
+   * instead (UndeliveredCall): the function never saw them. Off when Hearth is shutting down.
+   */
+  failWaiting(resend = false): void {
     // (Calls inside one get the crossing's rejection.)
-    const waiting = [...this.queue, ...this.alone, ...this.late.values()];
+    const unsent = [...this.queue, ...this.alone];
+    const sent = [...this.late.values()];
     this.queue = [];
     this.alone = [];
     this.late.clear();
     this.early.clear();
-    for (const p of waiting) this.fail(p, new Error('instance killed'));
+    for (const p of unsent) {
+      if (!resend) this.fail(p, new Error('instance killed'));
+      else if (p.timer !== null) {
+        clearTimeout(p.timer);
+        p.timer = null;
+        p.reject(new UndeliveredCall(`${this.owner.functionName}: the instance was replaced before the call reached it; it was sent to another`));
+      }
+    }
+    for (const p of sent) this.fail(p, new Error('instance killed'));
   }
 }
 

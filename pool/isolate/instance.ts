@@ -218,7 +218,7 @@ export class IsolateInstance extends PoolMember implements CallableInstance {
     this.markBroken(cause);
     if (!this.isolate.isDisposed) this.isolate.dispose();
     this.host.end();
-    this.crossing.failWaiting();
+    this.crossing.failWaiting(true);
   }
 
   /** Tears the isolate down (evicted, drained, or Hearth stopping); calls still on it fail with Draining. */

@@ -72,7 +72,7 @@ export class SyncMode {
   state: SyncState = 'async';
   private streak = 0;
   private promoteAfter = FIRST_STREAK;
-  /** Recent time per call of the sync crossings, ms. */
+  /** Recent CPU time per call of the sync crossings, ms. */
   private perCallMs = 0.01;
 
   constructor(private readonly budget: SyncBudget, private readonly functionName: () => string) {}
@@ -122,7 +122,7 @@ export class SyncMode {
     }
   }
 
-  /** A sync crossing of `n` calls returned after `ms`; `unsettled`: some answer later. */
+  /** A sync crossing of `n` calls used `ms` of the isolate's CPU; `unsettled`: some answer later. */
   syncCrossing(ms: number, n: number, unsettled: boolean): void {
     if (this.state !== 'sync') return;
     this.perCallMs = this.perCallMs * 0.95 + (ms / n) * 0.05;
