@@ -1,12 +1,12 @@
 // Whether an instance's event calls cross synchronously (applySync, on the main thread, under a
 // CPU budget) or asynchronously (apply, on isolated-vm's thread). A state machine per instance,
-// with one backend-wide memory of the functions that ever overran the budget.
+// with one backend-wide count of each function's strikes (overruns of the budget).
 //
 // Why: an async apply costs the main thread ~13–20 µs and the whole crossing 55–65 µs of CPU,
 // most of it isolated-vm's thread hand-off; an applySync of the same call costs ~10 µs in all
-// (bench/README.md "The crossing"). But a sync crossing blocks the event loop while the function
-// runs, so only calls known to be short go that way, and the budget (the crossing's time limit)
-// bounds how long any other call waits behind one:
+// (bench/README.md "Short calls cross synchronously"). But a sync crossing blocks the event loop
+// while the function runs, so only calls known to be short go that way, and the budget (the
+// crossing's time limit) bounds how long any other call waits behind one:
 //
 //   async   every instance starts here. Calls that settled within their crossing, well under the
 //           budget in the isolate's CPU time (half of it: a young-generation collection of the
@@ -66,7 +66,6 @@ export type SyncState = 'async' | 'sync' | 'never';
  */
 export const FIRST_STREAK = 1_024;
 const MAX_STREAK = 65_536;
-
 
 export class SyncMode {
   state: SyncState = 'async';

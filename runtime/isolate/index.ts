@@ -193,35 +193,46 @@ async function invoke(body: ArrayBuffer, reqEnc: number, resEnc: number, request
 }
 
 /**
- * Several calls in one crossing (the host coalesces the calls an instance receives in one turn
- * of its event loop). Returns each call's result by position; a call still running after
- * BATCH_SETTLE_TURNS microtask turns is `null` here and answers through resultSink when done.
+ * Starts a batch's calls (event or web, by position) and keeps its answers where recover() finds
+ * them. Each answer is bounded and remembered; it goes into `out` while `inTime()` says the batch
+ * has not answered yet (then `answered()`), else through resultSink.
  */
-function invokeBatch(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[], requestIds: string[], deadlines: number[], webs: (WebCall | null)[]): Promise<(Result | null)[]> {
+function startBatch(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[], requestIds: string[], deadlines: number[], webs: (WebCall | null)[], inTime: () => boolean, answered: () => void): (Result | null)[] {
   const n = bodies.length;
   const out = nulls<Result>(n);
   batchRids[batchAt] = requestIds;
   batchOuts[batchAt] = out;
   batchAt = batchAt === BATCHES - 1 ? 0 : batchAt + 1;
+  for (let i = 0; i < n; i++) {
+    const rid = requestIds[i]!;
+    const answer = (res: Result) => {
+      const r = bounded(res);
+      if (remember(rid, r)) return; // already answered (the host asked for it again)
+      if (!inTime()) return resultSink(rid, r);
+      out[i] = r;
+      answered();
+    };
+    reflectApply(promiseThen, invokeOne(bodies[i]!, reqEncs[i]!, resEncs[i]!, rid, deadlines[i]!, webs[i] ?? null), [answer, (err: unknown) => answer(errorTuple(Outcome.functionError, err))]);
+  }
+  return out;
+}
+
+/**
+ * Several calls in one crossing (the host coalesces the calls an instance receives in one turn
+ * of its event loop). Returns each call's result by position; a call still running after
+ * BATCH_SETTLE_TURNS microtask turns is `null` here and answers through resultSink when done.
+ */
+function invokeBatch(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[], requestIds: string[], deadlines: number[], webs: (WebCall | null)[]): Promise<(Result | null)[]> {
   return new PromiseCtor<(Result | null)[]>((resolve) => {
-    let pending = n;
+    let pending = bodies.length;
     let returned = false;
     const finish = () => {
       if (returned) return;
       returned = true;
       resolve(out);
     };
-    for (let i = 0; i < n; i++) {
-      const rid = requestIds[i]!;
-      const answer = (res: Result) => {
-        const r = bounded(res);
-        if (remember(rid, r)) return; // already answered (the host asked for it again)
-        if (returned) return resultSink(rid, r);
-        out[i] = r;
-        if (--pending === 0) finish();
-      };
-      reflectApply(promiseThen, invokeOne(bodies[i]!, reqEncs[i]!, resEncs[i]!, rid, deadlines[i]!, webs[i] ?? null), [answer, (err: unknown) => answer(errorTuple(Outcome.functionError, err))]);
-    }
+    // (Answers arrive in promise callbacks, never during startBatch: `out` is set before finish runs.)
+    const out = startBatch(bodies, reqEncs, resEncs, requestIds, deadlines, webs, () => !returned, () => { if (--pending === 0) finish(); });
     let turns: Promise<void> = new PromiseCtor<void>((r) => r());
     for (let t = 0; t < BATCH_SETTLE_TURNS; t++) turns = reflectApply(promiseThen, turns, [noop]) as Promise<void>;
     reflectApply(promiseThen, turns, [finish]);
@@ -246,22 +257,7 @@ let entries = 0;
  */
 function invokeNow(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[], requestIds: string[], deadlines: number[], webs: (WebCall | null)[]): (Result | null)[] {
   const at = ++entries;
-  const n = bodies.length;
-  const out = nulls<Result>(n);
-  batchRids[batchAt] = requestIds;
-  batchOuts[batchAt] = out;
-  batchAt = batchAt === BATCHES - 1 ? 0 : batchAt + 1;
-  for (let i = 0; i < n; i++) {
-    const rid = requestIds[i]!;
-    const answer = (res: Result) => {
-      const r = bounded(res);
-      if (remember(rid, r)) return; // already answered (the host asked for it again)
-      if (entries !== at) return resultSink(rid, r);
-      out[i] = r;
-    };
-    reflectApply(promiseThen, invokeOne(bodies[i]!, reqEncs[i]!, resEncs[i]!, rid, deadlines[i]!, webs[i] ?? null), [answer, (err: unknown) => answer(errorTuple(Outcome.functionError, err))]);
-  }
-  return out;
+  return startBatch(bodies, reqEncs, resEncs, requestIds, deadlines, webs, () => entries === at, noop);
 }
 
 /** A web call in a batch: [method, url, headers (name, value, …), remote address]. */

@@ -7,7 +7,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployNeighbour, startNeighbour } from '../support/neighbour.js';
-import { deployOk, jsSource, startHearth, type Hearth } from '../support/hearth.js';
+import { deployOk, functionMetric, jsSource, startHearth, type Hearth } from '../support/hearth.js';
 import { waitFor } from '../support/until.js';
 
 let h: Hearth;
@@ -17,11 +17,7 @@ beforeAll(async () => {
 });
 afterAll(async () => { await h?.stop(); });
 
-async function metric(name: string, fn: string): Promise<number> {
-  const text = await (await fetch(`${h.url}/metrics`)).text();
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(`function="${fn}"`));
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
+const metric = (name: string, fn: string) => functionMetric(h, name, fn);
 
 /** How the function's live instances cross now ('sync', 'async', 'never'). */
 async function crossings(name: string): Promise<string[]> {

@@ -77,3 +77,10 @@ export async function deployOk(h: Hearth, name: string, spec: unknown): Promise<
   if (r.status !== 200 && r.status !== 201) throw new Error(`deploy ${name}: ${r.status} ${JSON.stringify(body)}`);
   return body;
 }
+
+/** A per-function counter's value on /metrics (0 when the function has no series yet). */
+export async function functionMetric(h: Hearth, name: string, fn: string): Promise<number> {
+  const text = await (await fetch(`${h.url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) && l.includes(`function="${fn}"`));
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
