@@ -210,36 +210,60 @@ export class DockerEngine implements Engine {
    */
   async network(): Promise<string> {
     if (this.networkId) return this.networkId;
-    let id = await this.findNetwork();
-    if (id === null) {
+    this.networkPending ??= this.settleNetwork().finally(() => { this.networkPending = null; });
+    return this.networkPending;
+  }
+
+  private networkPending: Promise<string> | null = null;
+
+  private async settleNetwork(): Promise<string> {
+    const epoch = this.epoch;
+    let found = await this.findNetworks();
+    const made = found.length === 0;
+    if (made) {
       await this.docker.createNetwork({
         Name: this.networkName, Driver: 'bridge', Internal: true, CheckDuplicate: true,
         Options: { 'com.docker.network.bridge.enable_icc': 'false' },
         Labels: { [MANAGED_LABEL]: 'network' },
       }).catch((err: { statusCode?: number }) => { if (err?.statusCode !== 409) throw err; });
-      id = await this.findNetwork();
-      if (id === null) throw new Error(`the network ${this.networkName} was created but is not listed`);
+      found = await this.findNetworks();
+      if (found.length === 0) throw new Error(`the network ${this.networkName} was created but is not listed`);
     }
-    this.networkId = id;
+    // Just made (by this process or another starting beside it), or seen twice: another process's
+    // create may still be in flight, and its network may turn out the older one. Every process keeps
+    // the oldest, so the choice holds once two lists a while apart agree on a single network.
+    if (made || found.length > 1 || Date.now() - Date.parse(found[0]!.created) < NETWORK_SETTLE_MS) {
+      for (let i = 0; i < NETWORK_SETTLE_TRIES; i++) {
+        await new Promise((r) => setTimeout(r, NETWORK_SETTLE_MS / 4));
+        const again = await this.findNetworks();
+        if (again.length === 0) throw new Error(`the network ${this.networkName} was removed while Hearth started`);
+        const settled = found.length === 1 && again.length === 1 && again[0]!.id === found[0]!.id;
+        found = again;
+        if (settled) break;
+      }
+    }
+    const id = found[0]!.id;
+    // The engine went away meanwhile: the id may be of a network it no longer has; found again next time.
+    if (this.epoch === epoch) this.networkId = id;
     await closeHostToContainers(id).catch(() => undefined);
     return id;
   }
 
   /**
-   * The functions network's id, or null. The engine's duplicate check on create is best effort:
-   * two Hearth processes starting at once on a fresh engine each made one (seen in a CI run: 12 ms
-   * apart), and a container on a name with two networks is refused ("network hearth-functions is
-   * ambiguous") from then on. Every process keeps the oldest (ties by id) and removes the others;
-   * one still in use stays, and is not used.
+   * The functions networks, oldest first (ties by id); all but the first are removed. The engine's
+   * duplicate check on create is best effort: two Hearth processes starting at once on a fresh
+   * engine each made one (seen in a CI run: 12 ms apart), and a container on a name with two
+   * networks is refused ("network hearth-functions is ambiguous") from then on. Every process
+   * keeps the oldest and removes the others; one still in use stays, and is not used.
    */
-  private async findNetwork(): Promise<string | null> {
+  private async findNetworks(): Promise<{ id: string; created: string }[]> {
     const found = (await this.docker.listNetworks({ filters: JSON.stringify({ name: [this.networkName] }) }))
       .filter((n) => n.Name === this.networkName)
       .sort((a, b) => (Date.parse(a.Created) - Date.parse(b.Created)) || a.Id.localeCompare(b.Id));
     for (const extra of found.slice(1)) {
       await this.docker.getNetwork(extra.Id).remove().catch(() => undefined);
     }
-    return found[0]?.Id ?? null;
+    return found.map((n) => ({ id: n.Id, created: n.Created }));
   }
 
   /** Changes a running container's CPU share and pids limit (a stem cell taken by a function that asks for others). */
@@ -591,6 +615,10 @@ export class DockerEngine implements Engine {
 
 /** How long shutdown waits for the containers being started (each then removed). */
 const START_WAIT_MS = 10_000;
+/** A functions network younger than this may have a twin still being made by another process (see settleNetwork). */
+const NETWORK_SETTLE_MS = 1_000;
+/** Lists NETWORK_SETTLE_MS / 4 apart until two agree on one network: at most this many (2 s). */
+const NETWORK_SETTLE_TRIES = 8;
 
 /** How long a removal the engine has in progress is waited for. */
 const REMOVAL_WAIT_MS = 15_000;
