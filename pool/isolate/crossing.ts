@@ -18,7 +18,7 @@ import ivm from 'isolated-vm';
 import { functionError, WebAnswer, type CallRequest, type RunResult } from '../../core/call.js';
 import { HearthError, UndeliveredCall } from '../../core/errors.js';
 import { checkedHeaders } from '../../core/web-headers.js';
-import { Outcome, WebField, type FailureTuple, type ResultTuple, type WebResponseTuple } from '../../runtime/protocol.js';
+import { Outcome, WebField, type BatchCalls, type FailureTuple, type ResultTuple, type WebCall, type WebResponseTuple } from '../../runtime/protocol.js';
 import type { RuntimeRefs } from './boot.js';
 import type { SyncMode, SyncState } from './sync-mode.js';
 import { classifyV8Failure } from './v8-failure.js';
@@ -175,9 +175,9 @@ export class Crossing {
     }
     // A batch of one too: its answer says whether the call settled in its crossing (SyncMode).
     const n = batch.length;
-    const args = batchArgs(batch, this.timeoutMs);
+    const calls = batchCalls(batch, this.timeoutMs);
     const cpu0 = this.cpuNow();
-    (this.refs.invokeBatch.apply(undefined, args, this.applyCopyOptions) as unknown as Promise<(ResultTuple | null)[]>).then(
+    (this.refs.invokeBatch.apply(undefined, [calls], this.applyCopyOptions) as unknown as Promise<(ResultTuple | null)[]>).then(
       (results) => {
         const cpuMs = this.cpuMsSince(cpu0);
         this.observe(cpuMs / n);
@@ -249,13 +249,13 @@ export class Crossing {
       setImmediate(this.flush);
     }
     const n = batch.length;
-    const args = batchArgs(batch, this.timeoutMs);
+    const calls = batchCalls(batch, this.timeoutMs);
     const cpu0 = this.cpuNow();
     let results: unknown;
     try {
-      results = this.refs.invokeNow.applySync(undefined, args, this.syncOptions);
+      results = this.refs.invokeNow.applySync(undefined, [calls], this.syncOptions);
     } catch (err) {
-      return this.nowFailed(batch, args[3], err, cpu0);
+      return this.nowFailed(batch, calls[3], err, cpu0);
     }
     // The isolate's CPU time, not the wall clock: on a loaded machine the OS stretches the
     // crossing, and that is not the function's doing (the budget's stop is wall clock).
@@ -489,20 +489,19 @@ export class Crossing {
   }
 }
 
-/** A batch's calls as the runtime's invokeBatch / invokeNow take them: by position. */
-function batchArgs(batch: PendingCall[], timeoutMs: number): [ArrayBuffer[], number[], number[], string[], number[], (unknown[] | null)[]] {
+/** A batch's calls as the runtime's invokeBatch / invokeNow take them: one tuple, by position. */
+function batchCalls(batch: PendingCall[], timeoutMs: number): BatchCalls {
   const n = batch.length;
   const bodies = new Array<ArrayBuffer>(n), reqEncs = new Array<number>(n), resEncs = new Array<number>(n);
-  const rids = new Array<string>(n), deadlines = new Array<number>(n), webs = new Array<unknown[] | null>(n);
-  const deadline = Date.now() + timeoutMs;
+  const rids = new Array<string>(n), webs = new Array<WebCall | null>(n);
   for (let i = 0; i < n; i++) {
     const req = batch[i]!.req;
     bodies[i] = req.body; reqEncs[i] = req.reqEnc; resEncs[i] = req.resEnc; rids[i] = req.requestId;
-    deadlines[i] = deadline;
     const w = req.web;
-    webs[i] = w === null ? null : [w.method, w.url, w.headers, w.remoteAddress];
+    // (The isolate gets a copy: the headers' readonly is the host's promise, not the runtime's.)
+    webs[i] = w === null ? null : [w.method, w.url, w.headers as string[], w.remoteAddress];
   }
-  return [bodies, reqEncs, resEncs, rids, deadlines, webs];
+  return [bodies, reqEncs, resEncs, rids, Date.now() + timeoutMs, webs];
 }
 
 function expireCall(c: Crossing, p: PendingCall): void {

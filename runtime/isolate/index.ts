@@ -3,7 +3,7 @@
 // invokeScheduled, deliver) through a global that it then deletes, installs console and the web platform APIs, and
 // keeps every host handle in closures that user code cannot reach.
 
-import { BATCH_SETTLE_TURNS, Deliver, Encoding, HostGlobal, HostOp, LogLimit, ModuleKind, Outcome, WebField, type FailureTuple, type ResultTuple, type WebResponseTuple } from '../protocol.js';
+import { BATCH_SETTLE_TURNS, type BatchCalls, Deliver, Encoding, HostGlobal, HostOp, LogLimit, ModuleKind, Outcome, WebField, type FailureTuple, type ResultTuple, type WebCall, type WebResponseTuple } from '../protocol.js';
 import { begin, calls, end, host, setCallEndHook } from './calls.js';
 import { decodeEvent, encodeResult } from './codec.js';
 import { formatValue, LogBuffer, makeConsole, type LogBatchSink } from './console.js';
@@ -197,7 +197,9 @@ async function invoke(body: ArrayBuffer, reqEnc: number, resEnc: number, request
  * them. Each answer is bounded and remembered; it goes into `out` while `inTime()` says the batch
  * has not answered yet (then `answered()`), else through resultSink.
  */
-function startBatch(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[], requestIds: string[], deadlines: number[], webs: (WebCall | null)[], inTime: () => boolean, answered: () => void): (Result | null)[] {
+function startBatch(calls: BatchCalls, inTime: () => boolean, answered: () => void): (Result | null)[] {
+  // By index: the tuple is the isolate's own copy, its elements own properties (no iterator).
+  const bodies = calls[0], reqEncs = calls[1], resEncs = calls[2], requestIds = calls[3], deadline = calls[4], webs = calls[5];
   const n = bodies.length;
   const out = nulls<Result>(n);
   batchRids[batchAt] = requestIds;
@@ -212,7 +214,7 @@ function startBatch(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[],
       out[i] = r;
       answered();
     };
-    reflectApply(promiseThen, invokeOne(bodies[i]!, reqEncs[i]!, resEncs[i]!, rid, deadlines[i]!, webs[i] ?? null), [answer, (err: unknown) => answer(errorTuple(Outcome.functionError, err))]);
+    reflectApply(promiseThen, invokeOne(bodies[i]!, reqEncs[i]!, resEncs[i]!, rid, deadline, webs[i] ?? null), [answer, (err: unknown) => answer(errorTuple(Outcome.functionError, err))]);
   }
   return out;
 }
@@ -222,9 +224,9 @@ function startBatch(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[],
  * of its event loop). Returns each call's result by position; a call still running after
  * BATCH_SETTLE_TURNS microtask turns is `null` here and answers through resultSink when done.
  */
-function invokeBatch(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[], requestIds: string[], deadlines: number[], webs: (WebCall | null)[]): Promise<(Result | null)[]> {
+function invokeBatch(calls: BatchCalls): Promise<(Result | null)[]> {
   return new PromiseCtor<(Result | null)[]>((resolve) => {
-    let pending = bodies.length;
+    let pending = calls[0].length;
     let returned = false;
     const finish = () => {
       if (returned) return;
@@ -232,7 +234,7 @@ function invokeBatch(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[]
       resolve(out);
     };
     // (Answers arrive in promise callbacks, never during startBatch: `out` is set before finish runs.)
-    const out = startBatch(bodies, reqEncs, resEncs, requestIds, deadlines, webs, () => !returned, () => { if (--pending === 0) finish(); });
+    const out = startBatch(calls, () => !returned, () => { if (--pending === 0) finish(); });
     let turns: Promise<void> = new PromiseCtor<void>((r) => r());
     for (let t = 0; t < BATCH_SETTLE_TURNS; t++) turns = reflectApply(promiseThen, turns, [noop]) as Promise<void>;
     reflectApply(promiseThen, turns, [finish]);
@@ -255,13 +257,11 @@ let entries = 0;
  * without waiting for the host (no timer, no fetch) is answered in `out`; the rest are null there
  * and answer through resultSink when they finish.
  */
-function invokeNow(bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[], requestIds: string[], deadlines: number[], webs: (WebCall | null)[]): (Result | null)[] {
+function invokeNow(calls: BatchCalls): (Result | null)[] {
   const at = ++entries;
-  return startBatch(bodies, reqEncs, resEncs, requestIds, deadlines, webs, () => entries === at, noop);
+  return startBatch(calls, () => entries === at, noop);
 }
 
-/** A web call in a batch: [method, url, headers (name, value, …), remote address]. */
-type WebCall = [string, string, string[], string];
 
 /** One call of a batch: an event call, or a web call when it has its request's head. */
 function invokeOne(body: ArrayBuffer, reqEnc: number, resEnc: number, rid: string, deadline: number, web: WebCall | null): Promise<Result> {
@@ -485,7 +485,7 @@ function deliverOne(kind: number, id: number | string, a?: unknown, b?: unknown,
 g[HostGlobal.exportsOut] = {
   load,
   invokeNow,
-  invokeBatch: (bodies: ArrayBuffer[], reqEncs: number[], resEncs: number[], rids: string[], deadlines: number[], webs: (WebCall | null)[]) => { entries++; return invokeBatch(bodies, reqEncs, resEncs, rids, deadlines, webs); },
+  invokeBatch: (calls: BatchCalls) => { entries++; return invokeBatch(calls); },
   invoke: (body: ArrayBuffer, reqEnc: number, resEnc: number, rid: string, deadline: number) => { entries++; return tracked(rid, invoke(body, reqEnc, resEnc, rid, deadline)); },
   invokeWeb: (method: string, url: string, headers: string[], body: ArrayBuffer, rid: string, deadline: number, remote: string) => { entries++; return tracked(rid, invokeWeb(method, url, headers, body, rid, deadline, remote)); },
   invokeScheduled: (cron: string, at: number, event: ArrayBuffer, rid: string, deadline: number) => { entries++; return tracked(rid, invokeScheduled(cron, at, event, rid, deadline)); },
