@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { FIRST_STREAK as S, SyncBudget, SyncMode } from './sync-mode.js';
+import { FIRST_STREAK as S, FORGIVE_AFTER_CALLS as F, MAX_SYNC_BATCH, SyncBudget, SyncMode } from './sync-mode.js';
 
 const mode = (budget: SyncBudget, name = 'f') => {
   const m = new SyncMode(budget, () => name);
@@ -86,6 +86,37 @@ describe('SyncMode', () => {
     expect(other.crossesNow()).toBe(true);
   });
 
+  it('a strike is forgiven after FORGIVE_AFTER_CALLS calls settled in sync crossings; a function out of strikes is never forgiven', () => {
+    const budget = new SyncBudget(2);
+    const sync = (name = 'f') => {
+      const m = mode(budget, name);
+      for (let i = 0; i < budget.streakFor(name); i++) m.asyncCrossing(0.1, 1, false);
+      expect(m.state).toBe('sync');
+      return m;
+    };
+    sync().overran(2);
+    sync().overran(2);
+    expect(budget.streakFor('f')).toBe(16 * S);
+    const m = sync();
+    // Calls in crossings of 64: the count goes by calls, not crossings.
+    for (let i = 0; i < F / 64 - 1; i++) m.syncCrossing(0.3, 64, false);
+    expect(budget.streakFor('f')).toBe(16 * S);
+    m.syncCrossing(0.3, 64, false);
+    expect(budget.streakFor('f')).toBe(4 * S);
+    for (let i = 0; i < F / 64; i++) m.syncCrossing(0.3, 64, false);
+    expect(budget.streakFor('f')).toBe(S);
+    // A new strike starts the count again.
+    m.overran(2);
+    const n = sync();
+    for (let i = 0; i < F / 64 - 1; i++) n.syncCrossing(0.3, 64, false);
+    n.overran(2);
+    n.overran(2);
+    expect(budget.allows('f')).toBe(false);
+    // Out of strikes: its instances never cross synchronously, so nothing forgives it.
+    budget.settled('f', 10 * F);
+    expect(budget.allows('f')).toBe(false);
+  });
+
   it('an overrun the machine caused (the isolate used under ¾ of the budget in CPU) costs the instance, not a strike', () => {
     const budget = new SyncBudget(2);
     for (let i = 0; i < 10; i++) {
@@ -103,11 +134,17 @@ describe('SyncMode', () => {
     expect(m.state).toBe('never');
   });
 
-  it('a sync crossing carries as many calls as fit in half the budget at the recent time per call', () => {
+  it('a sync crossing carries as many calls as fit in an eighth of the budget at the recent time per call, and at most MAX_SYNC_BATCH', () => {
     const m = mode(new SyncBudget(2));
     for (let i = 0; i < S; i++) m.asyncCrossing(0.1, 1, false);
-    for (let i = 0; i < 30; i++) m.syncCrossing(0.2, 20, false); // 10 µs a call
-    expect(m.maxBatch).toBeGreaterThanOrEqual(95);
-    expect(m.maxBatch).toBeLessThanOrEqual(105);
+    for (let i = 0; i < 60; i++) m.syncCrossing(0.2, 20, false); // 10 µs a call
+    expect(m.maxBatch).toBeGreaterThanOrEqual(23);
+    expect(m.maxBatch).toBeLessThanOrEqual(26);
+    // Very short calls: the cap, whatever the budget would allow (a collection in a big batch is not
+    // in the average).
+    const fast = mode(new SyncBudget(50));
+    for (let i = 0; i < S; i++) fast.asyncCrossing(0.1, 1, false);
+    for (let i = 0; i < 60; i++) fast.syncCrossing(0.02, 20, false); // 1 µs a call
+    expect(fast.maxBatch).toBe(MAX_SYNC_BATCH);
   });
 });
