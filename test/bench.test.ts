@@ -28,7 +28,10 @@ it('npm run bench (tiny) runs every part and writes JSON, Markdown and SVG plots
     expect(result.coldwarm.js.cold.n).toBe(5);
     // Every target (ARCHITECTURE.md) has a row (measured, or saying why not).
     const paths = (result.targets as { path: string }[]).map((t) => t.path).join('\n');
-    for (const p of ['JS warm invoke over HTTP', 'JS dispatch overhead', 'JS cold start', 'idle warm JS instances', '10,000 deployed functions']) expect(paths).toContain(p);
+    for (const p of ['JS warm invoke over HTTP', '256 connections', 'web function', 'CPU per call', 'JS dispatch overhead', 'JS cold start', 'idle warm JS instances', '10,000 deployed functions']) expect(paths).toContain(p);
+    // The p99 target at 256 connections: the echo and the event function loaded there in every round.
+    expect(result.http.wide.event.length).toBe(result.settings.rounds);
+    expect(result.http.wide.echo.length).toBe(result.settings.rounds);
     // Plots are SVG, one file per chart, linked from the summary.
     const svgs = files.filter((f) => f.endsWith('.svg'));
     expect(svgs.length).toBeGreaterThanOrEqual(4);
