@@ -25,6 +25,7 @@ import { newCall, SUPERSEDED, type CallOutcome, type CallRequest, type Supersede
 import { Catalog, Registry } from '../core/registry/index.js';
 import { DataDir, sha256 } from '../core/store.js';
 import { UnavailableBackend } from '../core/unavailable-backend.js';
+import { LimitCounters } from '../core/limit-counters.js';
 import { IsolateBackend, ivm } from '../pool/isolate/backend.js';
 import { Encoding, type EncodingCode } from '../runtime/protocol.js';
 import { cell, dist, fmt, percentile, stat, type BenchOptions, type Chart, type Dist, type Mode, type SectionResult, type Stat, type TargetRow } from './section.js';
@@ -229,7 +230,13 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
     maxTotalInstances: 1_000, memoryBudgetMb: 4_096, waitQueueSize: 100, waitQueueTimeoutMs: 5_000,
     scaleUpThreshold: 0.8, scaleDownThreshold: 0.5, scaleDownDelayMs: 10_000, sweepIntervalMs: 60_000,
   };
-  const isolates = { defaultMemoryMb: 128, runtimePath: RUNTIME_PATH, batching: true, maxFetchBytes: 6 * 1024 * 1024, sink: () => undefined };
+  // One count of the channel bounds for every backend here: a sync crossing stopped at its budget
+  // (hearth_sync_budget_overruns_total) sends its call again to a new instance, so that call is
+  // cold (see warmCall).
+  const counters = new LimitCounters();
+  const stopsSeen = new Map<string, number>();
+  let resentAfterStop = 0;
+  const isolates = { defaultMemoryMb: 128, runtimePath: RUNTIME_PATH, batching: true, maxFetchBytes: 6 * 1024 * 1024, sink: () => undefined, counters };
   const dataA = new DataDir(join(tmp, 'a'));
   const dataB = new DataDir(join(tmp, 'b'));
   // A: the server's default shape (one blank isolate kept ready). B: no reserve at all.
@@ -284,13 +291,25 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
     };
     closeFloor = () => { floorFn.release(); floorContext.release(); if (!floorIsolate.isDisposed) floorIsolate.dispose(); };
 
+    /**
+     * A cold call in a warm loop: allowed only as the resend of a sync crossing stopped at its budget
+     * (on this VM the OS can stretch a crossing of a few µs past 5 ms of wall clock; the stopped
+     * instance is replaced, and its call runs again on a new one). Counted and reported; the sample
+     * stays in the figures (it is what a caller saw). Any other cold call is the bench's bug.
+     */
+    const resentOrThrow = (name: string, what: string): void => {
+      const stops = counters.get('syncBudgetOverruns', name);
+      if (stops <= (stopsSeen.get(name) ?? 0)) throw new Error(`${what}: a cold call in the warm loop`);
+      stopsSeen.set(name, stops);
+      resentAfterStop++;
+    };
     const warmCall = (fn: FunctionVersion, bytes: Uint8Array, what: string, enc: EncodingCode = Encoding.json, batching = true) => async (): Promise<number> => {
       const req = invocation(fn, exact(bytes), enc);
       const backend = batching ? backendA : backendU;
       const t0 = performance.now();
       const got = await backend.invoke(fn, req);
       const ms = performance.now() - t0;
-      if (checkOk(got, what).cold) throw new Error(`${what}: a cold call in the warm loop`);
+      if (checkOk(got, what).cold) resentOrThrow(fn.name, what);
       return ms;
     };
 
@@ -363,7 +382,7 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
         const fn = reg.catalog.resolve('hello', '');
         const got = await backend.invoke(fn, req);
         const ms = performance.now() - t0;
-        if (checkOk(got, `resolve + invoke (${n} functions)`).cold) throw new Error(`resolve + invoke (${n} functions): a cold call in the warm loop`);
+        if (checkOk(got, `resolve + invoke (${n} functions)`).cold) resentOrThrow(fn.name, `resolve + invoke (${n} functions)`);
         return ms;
       };
     };
@@ -555,6 +574,8 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
       `| hello, batching off | ${warm.unbatched.what} | ${us(warm.unbatched.p50Us)} | ${us(warm.unbatched.p99Us)} | ${us(warm.unbatched.meanUs)} |`,
       `| order event | ${warm.order.what} | ${us(warm.order.p50Us)} | ${us(warm.order.p99Us)} | ${us(warm.order.meanUs)} |`,
       '',
+      `Warm-loop calls answered by a new instance after their sync crossing was stopped at its budget (counted, kept in the figures): ${resentAfterStop}.`,
+      '',
       `Target: dispatch overhead p50 ≤ 20 µs. Over the isolated-vm floor, Hearth's calls add ${fmt(warm.hello.p50Us.median - warm.floor.p50Us.median, 1)} µs at p50 (${fmt(warm.unbatched.p50Us.median - warm.floor.p50Us.median, 1)} µs with batching off). With batching on, a lone call waits for a setImmediate before it crosses, so that calls arriving in the same turn cross together (pool/isolate/crossing.ts call()); the two hello rows differ by that wait alone.`,
       '',
       '### Cold start, with and without a pre-warmed blank isolate',
@@ -598,7 +619,7 @@ export async function runMicro(opts: BenchOptions): Promise<SectionResult> {
       title: 'In-process (tinybench, no HTTP)',
       data: {
         settings: { mode: opts.mode, rounds, ...s, helloEvent: HELLO_EVENT, orderEvent: ORDER_EVENT },
-        warm,
+        warm, resentAfterStop,
         cold: { withBlank: coldWith, withoutBlank: coldWithout, ratioP50: coldRatio, ratioP50PerRound: coldRatioPerRound },
         payload: payloadRows,
         registry: { lookup, lookupRatioP50: lookupRatio, lookupRatioPerRound, resolveInvoke: withRegistry, invokeRatioP50: invokeRatio, invokeRatioPerRound, setup: regSetup },

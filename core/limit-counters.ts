@@ -8,7 +8,7 @@ export const LIMIT_METRICS = {
   logDroppedBytes: ['hearth_log_dropped_bytes_total', 'Bytes of log text a function wrote past the log limits and dropped, by function.'],
   resultsTooLarge: ['hearth_results_too_large_total', 'Results (and web response bodies) past --max-result-bytes: the call failed with ResultTooLarge, by function.'],
   errorsTruncated: ['hearth_error_messages_truncated_total', 'Error messages and stack traces of a function cut to --max-error-bytes, by function.'],
-  syncBudgetOverruns: ['hearth_sync_budget_overruns_total', 'Synchronous isolate crossings stopped at their budget (--sync-budget-ms): their calls ran again asynchronously on another instance; after 3 stops that used the budget in CPU the function crosses asynchronously for good. By function.'],
+  syncBudgetOverruns: ['hearth_sync_budget_overruns_total', 'Synchronous isolate crossings stopped at their budget (--sync-budget-ms): their calls ran again asynchronously on another instance; after 3 stops that used the budget in CPU the function crosses asynchronously for good (one is forgiven after 16,384 calls that crossed synchronously within it). By function.'],
   wasmMemoryRefused: ['hearth_wasm_memory_refused_total', 'WebAssembly memories refused because they would pass the function\'s memoryMb (the instance replaced), by function.'],
 } as const;
 
