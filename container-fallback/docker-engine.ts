@@ -47,6 +47,8 @@ export class DockerEngine implements Engine {
   lastError = '';
   private watcher: NodeJS.Timeout | null = null;
   private networkId: string | null = null;
+  /** The lookup of the functions network in progress (concurrent callers share it: settleNetwork). */
+  private networkPending: Promise<string> | null = null;
   private readonly listeners: ((up: boolean) => void)[] = [];
 
   private readonly identity: EngineIdentity;
@@ -213,8 +215,6 @@ export class DockerEngine implements Engine {
     this.networkPending ??= this.settleNetwork().finally(() => { this.networkPending = null; });
     return this.networkPending;
   }
-
-  private networkPending: Promise<string> | null = null;
 
   private async settleNetwork(): Promise<string> {
     const epoch = this.epoch;

@@ -191,7 +191,7 @@ export class Crossing {
             const early = this.early.get(p.req.requestId);
             if (early !== undefined) {
               this.early.delete(p.req.requestId);
-              this.settle(p, early, true, true);
+              this.settle(p, early, true);
             } else this.late.set(p.req.requestId, p);
           }
         }
@@ -289,12 +289,7 @@ export class Crossing {
       this.sync.overran(this.cpuMsSince(cpu0));
       this.owner.abandon(rids);
       const again = new UndeliveredCall(`${this.owner.functionName}: the call ran past the synchronous crossing's budget (${this.syncTimeoutMs} ms) and was stopped before it answered; it was sent again, asynchronously`);
-      for (const p of batch) {
-        if (p.timer === null) continue;
-        clearTimeout(p.timer);
-        p.timer = null;
-        p.reject(again);
-      }
+      for (const p of batch) resend(p, again);
       this.owner.killFor('timeout');
       return;
     }
@@ -383,7 +378,7 @@ export class Crossing {
       return;
     }
     this.late.delete(requestId);
-    this.settle(p, r, false, true);
+    this.settle(p, r);
   }
 
   /**
@@ -409,11 +404,8 @@ export class Crossing {
     return [f[0], cut(f[1], 256), cut(f[2], l.maxErrorBytes), cut(f[3], l.maxErrorBytes)];
   }
 
-  /**
-   * `isBounded`: the answer already went through `bounded` (one kept in `early`). `late`: it came
-   * after its crossing returned.
-   */
-  private settle(p: PendingCall, raw: unknown, isBounded = false, late = false): void {
+  /** `isBounded`: the answer already went through `bounded` (one kept in `early`). */
+  private settle(p: PendingCall, raw: unknown, isBounded = false): void {
     if (p.timer === null) return; // already answered (e.g. expired)
     if (!isResult(raw)) return this.fail(p, new Error('the runtime answered with something that is not a result'));
     const r = isBounded ? raw : this.bounded(raw);
@@ -466,10 +458,10 @@ export class Crossing {
 
   /**
    * The isolate is gone: calls not inside a crossing would never hear back, so they fail now.
-   * `resend`: calls not yet sent into the isolate (queued for the next turn) go to another instance
+   * `resendUnsent`: calls not yet sent into the isolate (queued for the next turn) go to another instance
    * instead (UndeliveredCall): the function never saw them. Off when Hearth is shutting down.
    */
-  failWaiting(resend = false): void {
+  failWaiting(resendUnsent = false): void {
     // (Calls inside one get the crossing's rejection.)
     const unsent = [...this.queue, ...this.alone];
     const sent = [...this.late.values()];
@@ -477,16 +469,24 @@ export class Crossing {
     this.alone = [];
     this.late.clear();
     this.early.clear();
+    const again = new UndeliveredCall(`${this.owner.functionName}: the instance was replaced before the call reached it; it was sent to another`);
     for (const p of unsent) {
-      if (!resend) this.fail(p, new Error('instance killed'));
-      else if (p.timer !== null) {
-        clearTimeout(p.timer);
-        p.timer = null;
-        p.reject(new UndeliveredCall(`${this.owner.functionName}: the instance was replaced before the call reached it; it was sent to another`));
-      }
+      if (resendUnsent) resend(p, again);
+      else this.fail(p, new Error('instance killed'));
     }
     for (const p of sent) this.fail(p, new Error('instance killed'));
   }
+}
+
+/**
+ * The call goes to another instance (the pool resends an UndeliveredCall once): it is answered here
+ * without `callEnded`, since nothing of it runs on this instance.
+ */
+function resend(p: PendingCall, err: UndeliveredCall): void {
+  if (p.timer === null) return;
+  clearTimeout(p.timer);
+  p.timer = null;
+  p.reject(err);
 }
 
 /** A batch's calls as the runtime's invokeBatch / invokeNow take them: one tuple, by position. */

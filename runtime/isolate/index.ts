@@ -262,7 +262,6 @@ function invokeNow(calls: BatchCalls): (Result | null)[] {
   return startBatch(calls, () => entries === at, noop);
 }
 
-
 /** One call of a batch: an event call, or a web call when it has its request's head. */
 function invokeOne(body: ArrayBuffer, reqEnc: number, resEnc: number, rid: string, deadline: number, web: WebCall | null): Promise<Result> {
   return web === null ? invoke(body, reqEnc, resEnc, rid, deadline) : invokeWeb(web[0], web[1], web[2], body, rid, deadline, web[3]);
