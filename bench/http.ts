@@ -292,24 +292,19 @@ export async function runHttp(opts: BenchOptions): Promise<SectionResult> {
         cpuRounds: cpu.get(s.key)!,
       };
     }
-    const perRound = (a: Key, b: Key): Stat | null => {
-      const ra = results.get(a);
-      const rb = results.get(b);
+    /** a's figure over b's, round by round (rounds pair up by index), from `rs`; null when either is missing. */
+    const perRoundOf = <T>(rs: Map<Key, T[]>, a: Key, b: Key, f: (x: T) => number): Stat | null => {
+      const ra = rs.get(a);
+      const rb = rs.get(b);
       if (!ra || !rb) return null;
-      return stat(ra.map((x, i) => x.requestsPerSec / rb[i]!.requestsPerSec));
+      return stat(ra.map((x, i) => f(x) / f(rb[i]!)));
     };
-    const p99PerRound = (rs: Map<Key, LoadResult[]>): Stat => {
-      const e = rs.get('event')!, o = rs.get('echo')!;
-      return stat(e.map((x, i) => x.p99Ms / o[i]!.p99Ms));
-    };
-    const ev = cpu.get('event')!, wd = cpu.get('workerd')!;
-    const wideRows = {
-      echo: wide.get('echo')!, event: wide.get('event')!,
-    };
+    const perRound = (a: Key, b: Key) => perRoundOf(results, a, b, (x) => x.requestsPerSec);
+    const p99 = (x: LoadResult) => x.p99Ms;
     const ratios = {
-      eventP99ToEcho: p99PerRound(results),
-      eventP99ToEchoWide: p99PerRound(wide),
-      eventCpuToWorkerd: stat(ev.map((c, i) => c.total / wd[i]!.total)),
+      eventP99ToEcho: perRoundOf(results, 'event', 'echo', p99)!,
+      eventP99ToEchoWide: perRoundOf(wide, 'event', 'echo', p99)!,
+      eventCpuToWorkerd: perRoundOf(cpu, 'event', 'workerd', (c) => c.total)!,
       eventToWorkerd: perRound('event', 'workerd')!,
       eventToEcho: perRound('event', 'echo')!,
       webToWorkerd: perRound('web', 'workerd')!,
@@ -318,7 +313,7 @@ export async function runHttp(opts: BenchOptions): Promise<SectionResult> {
       pythonToDirect: perRound('python', 'pythonDirect'),
     };
 
-    const result = build(opts, rows, ratios, wideRows, skippedRows, (performance.now() - t0) / 1000);
+    const result = build(opts, rows, ratios, { echo: wide.get('echo')!, event: wide.get('event')! }, skippedRows, (performance.now() - t0) / 1000);
     opts.log(`  http: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     return result;
   } finally {
@@ -347,7 +342,9 @@ function build(opts: BenchOptions, rows: Partial<Record<Key, HttpRow>>, ratios: 
   const note = atTarget ? '' : ` — at ${opts.connections} connections, not ${TARGET_CONNECTIONS}: not comparable to the target`;
   const eventBad = event.errors > 0 || event.afterLoadCheck !== 'ok';
   const eventErr = eventBad ? ` — ${event.errors} ERRORS under load${event.afterLoadCheck !== 'ok' ? ', wrong answer after it' : ''}` : '';
-  const judge = (ok: boolean) => (atTarget ? ok && !eventBad : null);
+  const judge = (ok: boolean, bad = eventBad) => (atTarget ? ok && !bad : null);
+  const web = rows.web!;
+  const webBad = web.errors > 0 || web.afterLoadCheck !== 'ok';
   const wideBad = [...wide.echo, ...wide.event].some((r) => r.errors + r.non2xx > 0);
   const wideErr = wideBad ? ` — ERRORS under load at ${WIDE_CONNECTIONS} connections` : '';
   const targets: TargetRow[] = [
@@ -373,8 +370,8 @@ function build(opts: BenchOptions, rows: Partial<Record<Key, HttpRow>>, ratios: 
     },
     {
       path: 'web function (a Workers module) over HTTP', target: '≥ 2× workerd on the same module',
-      measured: `${x(ratios.webToWorkerd)}: ${fmt(rows.web!.rps.median, 0)} vs ${fmt(workerd.rps.median, 0)} req/s${note}`,
-      ratio: ratios.webToWorkerd.median / 2, met: judge(ratios.webToWorkerd.median >= 2),
+      measured: `${x(ratios.webToWorkerd)}: ${fmt(web.rps.median, 0)} vs ${fmt(workerd.rps.median, 0)} req/s${note}${webBad ? ' — ERRORS under load, or a wrong answer after it' : ''}`,
+      ratio: ratios.webToWorkerd.median / 2, met: judge(ratios.webToWorkerd.median >= 2, webBad),
     },
     {
       path: 'CPU per call, Hearth event function against workerd (whole process)', target: 'Hearth\'s total ≤ ⅓ of workerd\'s',
