@@ -501,22 +501,27 @@ describe('a container that dies unseen takes no later call with it (soak: a pyth
 
   it('a container that stops listening while idle (no exit to report): the next call goes to another container, the dead one is removed', async () => {
     const neighbour = startNeighbour(h);
-    // "deafen": after answering, the bootstrap stops taking connections (refused) and closes the
-    // ones it has, while the container keeps running: no "die" event ever tells Hearth.
+    // "deafen": after answering, the bootstrap closes the connections it has, then stops taking
+    // new ones (refused), while the container keeps running: no "die" event ever tells Hearth.
+    // The listener goes last: once the test sees a refusal, Hearth's kept-alive connection is
+    // closed too (in the other order, a slow gc scan under load left it open for a while, and the
+    // next call went on it to the deaf bootstrap: warm, or "the connection closed").
     await deploy(h, 'pydeaf', py(`
 import gc, socket, socketserver, threading, time
 def deafen():
     time.sleep(0.3)
-    servers = [o for o in gc.get_objects() if isinstance(o, socketserver.BaseServer)]
+    objs = gc.get_objects()
+    servers = [o for o in objs if isinstance(o, socketserver.BaseServer)]
+    conns = [o for o in objs if isinstance(o, socket.socket) and o.fileno() >= 0 and all(o is not s.socket for s in servers)]
     for s in servers:
         s.service_actions = lambda: time.sleep(3600)
+    for o in conns:
+        try:
+            o.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    for s in servers:
         s.socket.shutdown(socket.SHUT_RD)
-    for o in gc.get_objects():
-        if isinstance(o, socket.socket) and o.fileno() >= 0 and all(o is not s.socket for s in servers):
-            try:
-                o.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 def main_handler(event, context):
     if event.get("deafen"):
         threading.Thread(target=deafen, daemon=True).start()
