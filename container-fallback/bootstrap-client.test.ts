@@ -1,10 +1,11 @@
 // The hop's HTTP reading against a plain TCP server that answers byte by byte as each test says
 // (the real bootstraps are driven by test/containers.test.ts).
 
+import { spawn } from 'node:child_process';
 import net from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BootstrapConnectionError, BootstrapTimeout } from '../core/errors.js';
-import { BootstrapAnswerTooLarge, BootstrapClient, MAX_HEAD_BYTES } from './bootstrap-client.js';
+import { BootstrapAnswerTooLarge, BootstrapClient, BootstrapNotConnected, MAX_HEAD_BYTES } from './bootstrap-client.js';
 
 /** The body bound of the clients here. */
 const MAX = 200_000;
@@ -125,6 +126,29 @@ describe('BootstrapClient', () => {
     servers.pop()!.close();
     await new Promise((r) => setTimeout(r, 20));
     await expect(new BootstrapClient('127.0.0.1', closed.port, MAX).invoke('', Buffer.alloc(0), 1_000)).rejects.toBeInstanceOf(BootstrapConnectionError);
+  });
+
+  it('close() ends a connection still being made, as never connected (a container killed from outside drops the packets to its address)', async () => {
+    // A listener that never accepts, its accept queue filled: the kernel drops further SYNs, so a
+    // connect hangs, as to the address of a container killed from outside.
+    const py = spawn('python3', ['-c', 'import socket, time\ns = socket.socket()\ns.bind(("127.0.0.1", 0))\ns.listen(0)\nprint(s.getsockname()[1], flush=True)\ntime.sleep(60)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      const port = Number(await new Promise<string>((r) => py.stdout.once('data', (d: Buffer) => r(d.toString()))));
+      const fill: net.Socket[] = [];
+      for (let i = 0; i < 3; i++) fill.push(net.connect(port, '127.0.0.1').on('error', () => undefined));
+      await new Promise((r) => setTimeout(r, 100));
+      const c = new BootstrapClient('127.0.0.1', port, MAX);
+      const call = c.invoke('', Buffer.alloc(0), 30_000);
+      const settled = vi.fn();
+      call.then(settled, settled);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(settled).not.toHaveBeenCalled();
+      c.close();
+      await expect(call).rejects.toBeInstanceOf(BootstrapNotConnected);
+      for (const f of fill) f.destroy();
+    } finally {
+      py.kill();
+    }
   });
 
   it('refuses an answer over its bound as it arrives: a declared length over it before any body byte, a head over 64 KiB; the connection is closed', async () => {

@@ -182,6 +182,8 @@ class Connection {
 export class BootstrapClient {
   private readonly idle: Connection[] = [];
   private readonly all = new Set<Connection>();
+  /** Connections still being made: close() ends them too (nothing was written on them). */
+  private readonly connecting = new Set<net.Socket>();
   /** The part of the request head that is the same for every call. */
   private readonly prefix: string;
 
@@ -211,18 +213,22 @@ export class BootstrapClient {
   private connect(timeoutMs: number): Promise<Connection> {
     return new Promise((resolve, reject) => {
       const socket = net.connect(this.port, this.host);
+      this.connecting.add(socket);
       const timer = setTimeout(() => {
+        this.connecting.delete(socket);
         socket.destroy();
         reject(new BootstrapTimeout(`no connection in ${timeoutMs} ms`));
       }, timeoutMs);
       const fail = (e: Error) => {
         clearTimeout(timer);
+        this.connecting.delete(socket);
         // Before 'connect' nothing was written.
         reject(new BootstrapNotConnected(e.message));
       };
       socket.once('error', fail);
       socket.once('connect', () => {
         clearTimeout(timer);
+        this.connecting.delete(socket);
         socket.off('error', fail);
         const c = new Connection(socket, this.maxBodyBytes, (x) => this.idle.push(x), (x) => this.forget(x));
         this.all.add(c);
@@ -239,5 +245,9 @@ export class BootstrapClient {
 
   close(): void {
     for (const c of [...this.all]) c.die('the container is gone');
+    // A container killed from outside drops packets to its address: a connection being made to it
+    // would wait out the call's whole time limit. Hearth heard of the death (or is removing it):
+    // the connection was never made, so the call may go to another container.
+    for (const socket of [...this.connecting]) socket.destroy(new Error('the container is gone'));
   }
 }
