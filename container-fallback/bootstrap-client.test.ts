@@ -128,7 +128,7 @@ describe('BootstrapClient', () => {
     await expect(new BootstrapClient('127.0.0.1', closed.port, MAX).invoke('', Buffer.alloc(0), 1_000)).rejects.toBeInstanceOf(BootstrapConnectionError);
   });
 
-  it('close() ends a connection still being made, as never connected (a container killed from outside drops the packets to its address)', async () => {
+  it('close() ends a connection still being made, as never connected (a container killed from outside drops the packets to its address); so does its connect bound', async () => {
     // A listener that never accepts, its accept queue filled: the kernel drops further SYNs, so a
     // connect hangs, as to the address of a container killed from outside.
     const py = spawn('python3', ['-c', 'import socket, time\ns = socket.socket()\ns.bind(("127.0.0.1", 0))\ns.listen(0)\nprint(s.getsockname()[1], flush=True)\ntime.sleep(60)'], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -145,6 +145,11 @@ describe('BootstrapClient', () => {
       expect(settled).not.toHaveBeenCalled();
       c.close();
       await expect(call).rejects.toBeInstanceOf(BootstrapNotConnected);
+      // Unheard of: a connection not made within its bound is not made either, whatever the call's limit.
+      // (Not BootstrapTimeout: the call's 30 s did not run out.)
+      await expect(new BootstrapClient('127.0.0.1', port, MAX, 400).invoke('', Buffer.alloc(0), 30_000)).rejects.toBeInstanceOf(BootstrapNotConnected);
+      // Within a call's own shorter limit, it is that call's timeout.
+      await expect(new BootstrapClient('127.0.0.1', port, MAX, 400).invoke('', Buffer.alloc(0), 200)).rejects.toBeInstanceOf(BootstrapTimeout);
       for (const f of fill) f.destroy();
     } finally {
       py.kill();

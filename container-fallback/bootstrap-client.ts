@@ -188,7 +188,13 @@ export class BootstrapClient {
   private readonly prefix: string;
 
   /** `maxBodyBytes`: the largest answer body taken (the call's log lines and its result). */
-  constructor(private readonly host: string, private readonly port: number, private readonly maxBodyBytes: number) {
+  /**
+   * `connectTimeoutMs`: a connection to a bootstrap on the host's own bridge is made in well under
+   * a millisecond, in the kernel, whatever the container's process is doing; one not made in this
+   * long never will be (the container is gone and its address drops the packets), so the call may
+   * go to another container.
+   */
+  constructor(private readonly host: string, private readonly port: number, private readonly maxBodyBytes: number, private readonly connectTimeoutMs = 2_000) {
     this.prefix = `POST /invoke HTTP/1.1\r\nhost: ${host}:${port}\r\n`;
   }
 
@@ -214,11 +220,13 @@ export class BootstrapClient {
     return new Promise((resolve, reject) => {
       const socket = net.connect(this.port, this.host);
       this.connecting.add(socket);
+      const bounded = this.connectTimeoutMs < timeoutMs;
       const timer = setTimeout(() => {
         this.connecting.delete(socket);
         socket.destroy();
-        reject(new BootstrapTimeout(`no connection in ${timeoutMs} ms`));
-      }, timeoutMs);
+        // The call's own time limit ran out first: it timed out. Else the connection will not be made.
+        reject(bounded ? new BootstrapNotConnected(`no connection in ${this.connectTimeoutMs} ms`) : new BootstrapTimeout(`no connection in ${timeoutMs} ms`));
+      }, bounded ? this.connectTimeoutMs : timeoutMs);
       const fail = (e: Error) => {
         clearTimeout(timer);
         this.connecting.delete(socket);
