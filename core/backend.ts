@@ -61,6 +61,8 @@ export interface BackendStats {
   coldStarts: number;
   /** Calls sent once more to another instance because the first never received them (InstanceFactory.undelivered). */
   resent: number;
+  /** Idle instances that gave back the memory they held unused (InstanceFactory.releaseIdle). */
+  idleReleases: number;
 }
 
 export type { Tier };

@@ -52,6 +52,8 @@ export const ConfigSchema = z.strictObject({
   /** How long a surplus instance must have been idle before it is released (the last one waits for keepAliveMs). */
   scaleDownDelayMs: z.number().int().min(0).default(10_000),
   sweepIntervalMs: z.number().int().min(10).default(1_000),
+  /** After this long without a call, an idle warm isolate gives back the heap pages it holds unused (V8's low-memory GC); 0: never. */
+  idleReleaseMs: z.number().int().min(0).default(10_000),
   invocationRetention: z.number().int().min(1).default(10_000),
   logLinesPerFunction: z.number().int().min(1).default(5_000),
   /** Coalesce the calls an isolate receives in one event-loop turn into one crossing. */
@@ -145,6 +147,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'scaleDownThreshold', kind: 'number', arg: 'share', help: 'below this share of capacity in use a version has surplus instances, released down to what its calls need (never below minInstances; the last one waits for its keepAliveMs); less than --scale-up-threshold; 0: off, instances go only at their keepAliveMs' },
   { key: 'scaleDownDelayMs', kind: 'int', arg: 'ms', help: 'how long a surplus instance must have been idle before it is released (much shorter than keepAliveMs)' },
   { key: 'sweepIntervalMs', kind: 'int', arg: 'ms', help: 'how often idle instances are checked' },
+  { key: 'idleReleaseMs', kind: 'int', arg: 'ms', help: 'after this long without a call, an idle warm isolate gives back the heap pages it holds unused (V8\'s low-memory GC, a few ms of the isolate\'s own thread, one isolate at a time; its next call grows the heap again); 0: never' },
   { key: 'maxBodyBytes', kind: 'int', arg: 'bytes', help: 'largest invoke body' },
   { key: 'maxCodeBytes', kind: 'int', arg: 'bytes', help: 'largest deploy body' },
   { key: 'deployMaxUnzippedBytes', kind: 'int', arg: 'bytes', help: 'a deploy\'s zip or jar: most bytes inflated, all files together (counted while inflating; 413 ArchiveTooLarge)' },

@@ -93,7 +93,7 @@ export class Hearth {
       scaleDownDelayMs: config.scaleDownDelayMs, sweepIntervalMs: config.sweepIntervalMs,
     };
     const isolates = new IsolateBackend({
-      ...pool, prewarmIsolates: config.prewarmIsolates, defaultMemoryMb: 128, runtimePath: RUNTIME_PATH,
+      ...pool, idleReleaseMs: config.idleReleaseMs, prewarmIsolates: config.prewarmIsolates, defaultMemoryMb: 128, runtimePath: RUNTIME_PATH,
       batching: config.batchCalls, maxFetchBytes: config.maxBodyBytes, sink, counters,
       logLimits: { bytesPerCall: config.logBytesPerCall, linesPerCall: config.logLinesPerCall, bytesPerSecond: config.logBytesPerSecond },
       maxResultBytes: config.maxResultBytes, maxErrorBytes: config.maxErrorBytes, syncBudgetMs: config.syncBudgetMs,

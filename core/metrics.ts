@@ -180,6 +180,8 @@ export class Metrics implements FunctionListener {
       () => [{ labels: {}, value: containerChannels.logLinesDropped }]);
     scraped(this.registry, 'hearth_container_calls_resent_total', 'Calls sent once more to another container because the first could not be reached at all (it refused the connection: it had died, unseen); the function never saw the first.', 'counter',
       () => [{ labels: {}, value: stats().find((x) => x.tier === 'container')?.s.resent ?? 0 }]);
+    scraped(this.registry, 'hearth_isolate_idle_releases_total', 'Idle warm isolates that gave back the heap pages they held unused (V8\'s low-memory GC after --idle-release-ms without a call).', 'counter',
+      () => [{ labels: {}, value: stats().find((x) => x.tier === 'isolate')?.s.idleReleases ?? 0 }]);
     const read = () => this.readAsyncQueue();
     const asyncGauge = (name: string, help: string, pick: (s: QueueStats) => number) => new Gauge({
       name, help, registers,

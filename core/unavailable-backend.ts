@@ -16,6 +16,6 @@ export class UnavailableBackend implements Backend {
   retire(): void {}
   reserve(): void {}
   instances(): InstanceInfo[] { return []; }
-  stats(): BackendStats { return { instances: 0, prewarmed: 0, busy: 0, waiting: 0, memoryMb: 0, evictions: 0, coldStarts: 0, resent: 0 }; }
+  stats(): BackendStats { return { instances: 0, prewarmed: 0, busy: 0, waiting: 0, memoryMb: 0, evictions: 0, coldStarts: 0, resent: 0, idleReleases: 0 }; }
   close(): Promise<void> { return Promise.resolve(); }
 }

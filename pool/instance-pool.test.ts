@@ -175,6 +175,47 @@ describe('InstancePool', () => {
     expect(pool.stats(0).memoryMb).toBe(0);
   });
 
+  it('an instance idle past idleReleaseMs gives back its unused memory once an idle period, one instance at a time, and is measured again after', async () => {
+    const f = new Fake();
+    const releasing: PooledInstance[] = [];
+    const finish: (() => void)[] = [];
+    let measures = 0;
+    const factory = Object.assign(f, {
+      measure: (i: PooledInstance) => { measures++; return i.footprintMb; },
+      releaseIdle: (i: PooledInstance) => { releasing.push(i); return new Promise<void>((r) => finish.push(r)); },
+    });
+    pool = new InstancePool(factory, { ...settings, scaleDownThreshold: 0, idleReleaseMs: 500 });
+    const v = version('r', { maxInstances: 3, keepAliveMs: 60_000 });
+    const [a, b, c] = [await instance(pool.acquire(v, inv())), await instance(pool.acquire(v, inv())), await instance(pool.acquire(v, inv()))];
+    pool.release(a);
+    pool.release(b);
+    // c stays busy. Not idle long enough yet: nothing.
+    pool.sweep(a.lastUsedAt + 100);
+    expect(releasing).toEqual([]);
+    const later = Math.max(a.lastUsedAt, b.lastUsedAt) + 600;
+    pool.sweep(later);
+    expect(releasing).toEqual([a]); // one at a time
+    pool.sweep(later + 1);
+    expect(releasing).toEqual([a]); // a is not queued again; b waits for a
+    const m0 = measures;
+    finish.shift()!();
+    await new Promise((r) => setImmediate(r));
+    expect(releasing).toEqual([a, b]);
+    finish.shift()!();
+    await new Promise((r) => setImmediate(r));
+    expect(pool.stats(0).idleReleases).toBe(2);
+    pool.sweep(later + 2);
+    expect(measures).toBe(m0 + 2); // both measured again after their release
+    expect(releasing).toEqual([a, b]); // idle since, with no call: not again
+    // a serves a call: after another idle period it is released again; b, idle since, is not.
+    expect(pool.acquire(v, inv())).toBe(a);
+    pool.release(a);
+    pool.sweep(a.lastUsedAt + 600);
+    expect(releasing).toEqual([a, b, a]);
+    finish.shift()!();
+    pool.release(c);
+  });
+
   it('past the memory budget by what it measured, the sweep evicts idle instances least recently used first; with none idle, a start is refused 429', async () => {
     const f = new Fake();
     const now: Record<string, number> = {};

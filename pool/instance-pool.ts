@@ -34,6 +34,11 @@ export interface InstanceFactory<I extends PooledInstance> {
    * at-most-once still holds. The instance is broken by then.
    */
   undelivered?(err: unknown): boolean;
+  /**
+   * Gives back what an instance idle for idleReleaseMs holds but does not use (an isolate's empty
+   * heap pages), off the main thread. The pool runs one at a time and at most once an idle period.
+   */
+  releaseIdle?(inst: I): Promise<void>;
 }
 
 export interface PoolSettings {
@@ -48,6 +53,8 @@ export interface PoolSettings {
   /** How long a surplus instance must have been idle before it goes. */
   scaleDownDelayMs: number;
   sweepIntervalMs: number;
+  /** After this long without a call, an idle instance gives back the memory it does not use (factory.releaseIdle); 0: never. */
+  idleReleaseMs?: number;
 }
 
 export interface PoolEvents {
@@ -101,6 +108,11 @@ export class InstancePool<I extends PooledInstance> {
   coldStarts = 0;
   /** Calls sent again to another instance because the first never got them (factory.undelivered). */
   resent = 0;
+  /** Idle instances that gave back their unused memory (factory.releaseIdle). */
+  idleReleases = 0;
+  /** Idle instances due a release, oldest first, and whether one runs now (one at a time). */
+  private readonly toRelease: I[] = [];
+  private releasing = false;
   private closed = false;
 
   constructor(
@@ -350,6 +362,7 @@ export class InstancePool<I extends PooledInstance> {
     return {
       instances: u.instances, prewarmed, busy: u.busy, waiting: u.waiting,
       memoryMb: u.memoryMb, evictions: this.evictions, coldStarts: this.coldStarts, resent: this.resent,
+      idleReleases: this.idleReleases,
     };
   }
 
@@ -383,19 +396,50 @@ export class InstancePool<I extends PooledInstance> {
       });
       for (const inst of expired) this.remove(inst, 'keepalive');
       for (const inst of surplus) this.remove(inst, 'scale-down');
+      // The ones that stay, idle long enough: queued to give back what they hold unused.
+      if (this.factory.releaseIdle && (this.settings.idleReleaseMs ?? 0) > 0) {
+        const before = now - this.settings.idleReleaseMs!;
+        for (const inst of slot.instances) {
+          if (inst.state !== InstanceState.idle || inst.releasedAtCalls === inst.callsServed || inst.lastUsedAt > before) continue;
+          inst.releasedAtCalls = inst.callsServed;
+          this.toRelease.push(inst);
+        }
+      }
       this.refill(slot);
       if (slot.instances.length === 0 && slot.starting === 0 && slot.waiters.length === 0 && (slot.retired || spec.minInstances === 0)) {
         this.slots.delete(digest);
       }
     }
+    if (!this.releasing) this.releaseNext();
     // What idle instances took while they ran (a heap that grew, WebAssembly memory a call made)
     // is known from the measures above: past the budget, the least recently used idle ones go now,
     // not only when the next instance starts.
     if (this.factory.measure) this.enforceMemoryBudget(null);
   }
 
+  /**
+   * The next idle instance due a release, if it is still idle and has run nothing since it was
+   * queued; then the one after. Measured again at the next sweep (its footprint shrank).
+   */
+  private releaseNext(): void {
+    for (;;) {
+      const inst = this.toRelease.shift();
+      if (inst === undefined || this.closed) return;
+      if (inst.state !== InstanceState.idle || inst.releasedAtCalls !== inst.callsServed) continue;
+      this.releasing = true;
+      void this.factory.releaseIdle!(inst).finally(() => {
+        this.releasing = false;
+        this.idleReleases++;
+        inst.measuredAtCalls = -1;
+        this.releaseNext();
+      });
+      return;
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    this.toRelease.length = 0;
     clearInterval(this.sweeper);
     for (const slot of this.slots.values()) {
       slot.waiters.rejectAll(new HearthError('Draining', 'Hearth is shutting down'));

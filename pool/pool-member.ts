@@ -16,6 +16,8 @@ export interface PooledInstance extends HasLifecycle {
   footprintMb: number;
   /** callsServed when the pool last measured it (an instance that has not run since is not asked again). */
   measuredAtCalls?: number;
+  /** callsServed when the pool queued it to give back its unused memory (InstanceFactory.releaseIdle). */
+  releasedAtCalls?: number;
   /** Why it broke or was torn down with calls on it. */
   readonly endCause?: EndCause | null;
 }

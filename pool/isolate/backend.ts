@@ -62,6 +62,7 @@ export class IsolateBackend implements Backend {
       estimateMb: () => 2,
       measure: (inst) => inst.heapMb(),
       check: (inst) => inst.check(),
+      releaseIdle: (inst) => inst.releaseIdle(),
     };
     this.pool = new InstancePool(factory, opts, events);
   }

@@ -88,6 +88,11 @@ export class Crossing {
   private batchable = true;
   /** Recent CPU time a call in the isolate, ms. */
   private avgRunMs = 0;
+  /**
+   * The isolate's thread runs work of Hearth's own (an idle release, IsolateInstance.releaseIdle):
+   * calls cross async meanwhile and queue behind it there, so none blocks the main thread.
+   */
+  housekeeping = false;
 
   constructor(
     private readonly isolate: ivm.Isolate,
@@ -166,7 +171,7 @@ export class Crossing {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
-    if (this.sync.crossesNow()) return this.crossNow(batch);
+    if (!this.housekeeping && this.sync.crossesNow()) return this.crossNow(batch);
     // The instance's first call (the cold one) crosses alone, through the path module load left
     // compiled: a first run of invokeBatch costs it ~0.4 ms (bench --compare-cold).
     if (!this.crossedOnce) {

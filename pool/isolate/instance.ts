@@ -233,6 +233,26 @@ export class IsolateInstance extends PoolMember implements CallableInstance {
     disposeIsolate(this.booted);
   }
 
+  /**
+   * Idle for a while (InstanceFactory.releaseIdle, --idle-release-ms): V8 collects all it can and
+   * gives back the heap pages the isolate holds unused (its young generation's semi-spaces, empty
+   * pages of the other spaces): ~3 MiB of RSS an idle instance down to ~1 MiB over a bare
+   * isolate's (bench/README, "Density"). It runs on the isolate's own thread (2–5 ms); a call
+   * arriving meanwhile crosses async and waits for it there, never on the main thread. Needs
+   * isolated-vm's lowMemoryNotification, which Hearth's patch adds (patches/, scripts/patch-native.mjs).
+   */
+  async releaseIdle(): Promise<void> {
+    if (this.crossing.housekeeping || this.isolate.isDisposed) return;
+    this.crossing.housekeeping = true;
+    try {
+      await this.isolate.lowMemoryNotification();
+    } catch {
+      // Disposed meanwhile (evicted, Hearth stopping): nothing to give back.
+    } finally {
+      this.crossing.housekeeping = false;
+    }
+  }
+
   /** WebAssembly memory the isolate held when last measured, MiB (part of footprintMb). */
   wasmMb = 0;
 
@@ -245,6 +265,8 @@ export class IsolateInstance extends PoolMember implements CallableInstance {
    * function cannot reach, taken from V8's own buffers (runtime/isolate/wasm-memory.ts).
    */
   heapMb(): number {
+    // Not while its thread runs the release: the synchronous calls below would wait for it.
+    if (this.crossing.housekeeping) return this.footprintMb;
     try {
       const h = this.isolate.getHeapStatisticsSync();
       const wasm = this.booted.refs.wasmBytes.applySync(undefined, [], { timeout: 1_000 }) as unknown;
