@@ -23,7 +23,7 @@ function setup(dir = mkdtempSync(join(tmpdir(), 'hearth-store-'))) {
     reserve: () => undefined,
     retire: () => undefined,
     instances: () => [],
-    stats: () => ({ instances: 0, prewarmed: 0, busy: 0, waiting: 0, memoryMb: 0, evictions: 0, coldStarts: 0, resent: 0 }),
+    stats: () => ({ instances: 0, prewarmed: 0, busy: 0, waiting: 0, memoryMb: 0, evictions: 0, coldStarts: 0, resent: 0, idleReleases: 0 }),
     close: async () => undefined,
   };
   const registry = new Registry({ catalog: new Catalog(), data, tiers: new Tiers(none, none), limits: { maxCodeBytes: 1 << 20 }, listeners: [] });

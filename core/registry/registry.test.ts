@@ -30,7 +30,7 @@ function fakeTier(tier: Tier, calls: Call[]): Backend {
     reserve: (v) => { calls.push({ op: 'reserve', tier, name: v.name, version: v.version, digest: v.digest, minInstances: v.spec.minInstances }); },
     retire: (digest, gone = false) => { calls.push({ op: 'retire', tier, digest, gone }); },
     instances: () => [],
-    stats: () => ({ instances: 0, prewarmed: 0, busy: 0, waiting: 0, memoryMb: 0, evictions: 0, coldStarts: 0, resent: 0 }),
+    stats: () => ({ instances: 0, prewarmed: 0, busy: 0, waiting: 0, memoryMb: 0, evictions: 0, coldStarts: 0, resent: 0, idleReleases: 0 }),
     close: async () => undefined,
   };
 }
