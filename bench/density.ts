@@ -72,12 +72,12 @@ interface Plan {
 
 function plan(mode: Mode): Plan {
   if (mode === 'tiny') {
-    return { densityN: 50, densityCap: 50, step: 50, settleMinMs: 1_050, settleMaxMs: 1_500, idleProbeSec: 0.3, bareN: 10, bareStep: 10, manyN: 200, block: 150, warmup: 100, httpDeploySample: 20, sameProcess: false };
+    return { densityN: 50, densityCap: 50, step: 50, settleMinMs: 2_600, settleMaxMs: 3_000, idleProbeSec: 0.3, bareN: 10, bareStep: 10, manyN: 200, block: 150, warmup: 100, httpDeploySample: 20, sameProcess: false };
   }
   if (mode === 'quick') {
-    return { densityN: 1_000, densityCap: 1_000, step: 100, settleMinMs: 1_200, settleMaxMs: 4_000, idleProbeSec: 3, bareN: 300, bareStep: 100, manyN: 10_000, block: 1_000, warmup: 1_000, httpDeploySample: 200, sameProcess: false };
+    return { densityN: 1_000, densityCap: 1_000, step: 100, settleMinMs: 2_600, settleMaxMs: 5_000, idleProbeSec: 3, bareN: 300, bareStep: 100, manyN: 10_000, block: 1_000, warmup: 1_000, httpDeploySample: 200, sameProcess: false };
   }
-  return { densityN: 1_000, densityCap: 3_000, step: 100, settleMinMs: 1_500, settleMaxMs: 8_000, idleProbeSec: 5, bareN: 1_000, bareStep: 100, manyN: 10_000, block: 2_000, warmup: 2_000, httpDeploySample: 200, sameProcess: true };
+  return { densityN: 1_000, densityCap: 3_000, step: 100, settleMinMs: 3_000, settleMaxMs: 8_000, idleProbeSec: 5, bareN: 1_000, bareStep: 100, manyN: 10_000, block: 2_000, warmup: 2_000, httpDeploySample: 200, sameProcess: true };
 }
 
 // ---- processes, HTTP, RSS ------------------------------------------------------------------
@@ -223,6 +223,12 @@ async function settledRss(pid: number, minMs: number, maxMs: number): Promise<Rs
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/**
+ * Part 1's --idle-release-ms (the default is 10 s): the instances are measured idle, after each
+ * gave back the heap pages it holds unused, so a step's sample waits past it (settleMinMs).
+ */
+const IDLE_RELEASE_MS = 1_000;
+
 /** Runs `fn` over 0..n-1 with `conc` at a time. */
 async function pooled(n: number, conc: number, fn: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
@@ -312,7 +318,7 @@ interface DensityData {
 async function density(opts: BenchOptions, p: Plan, v: Variant): Promise<DensityData> {
   const t0 = performance.now();
   const dir = tempDir('hearth-bench-density-');
-  const h = await startHearth(opts.root, dir, v.reserve ? [] : ['--prewarm-isolates', '0']);
+  const h = await startHearth(opts.root, dir, [...(v.reserve ? [] : ['--prewarm-isolates', '0']), '--idle-release-ms', String(IDLE_RELEASE_MS)]);
   const tag = v.reserve ? 'density' : 'density, no reserve';
   try {
     const steps: DensityStep[] = [];
@@ -741,7 +747,7 @@ function report(opts: BenchOptions, p: Plan, d: DensityData, bare: DensityData, 
     '',
     '### Idle warm instances',
     '',
-    `${d.functionsWarmed} distinct hello functions (distinct code), each deployed (PUT, 4 at a time) and then called once; before each cold call the bench waits until the pre-warm reserve holds a blank isolate, so every instance is made as designed (a reserve blank, URL and crypto preloaded). ${d.coldCalls.cold} first calls were cold, ${d.coldCalls.notCold} not; server-side init p50 ${fmt(d.coldCalls.initMs.p50, 2)} ms, p99 ${fmt(d.coldCalls.initMs.p99, 2)} ms${d.coldCalls.reserveWaitTimeouts ? `; ${d.coldCalls.reserveWaitTimeouts} calls gave up waiting for a blank` : ''}. RSS is VmRSS of the Hearth process, read after at least ${fmt(p.settleMinMs / 1000, 1)} s (a pool sweep) and once three readings 250 ms apart agree within 1 MiB (at most ${fmt(p.settleMaxMs / 1000, 1)} s).`,
+    `${d.functionsWarmed} distinct hello functions (distinct code), each deployed (PUT, 4 at a time) and then called once; before each cold call the bench waits until the pre-warm reserve holds a blank isolate, so every instance is made as designed (a reserve blank, URL and crypto preloaded). ${d.coldCalls.cold} first calls were cold, ${d.coldCalls.notCold} not; server-side init p50 ${fmt(d.coldCalls.initMs.p50, 2)} ms, p99 ${fmt(d.coldCalls.initMs.p99, 2)} ms${d.coldCalls.reserveWaitTimeouts ? `; ${d.coldCalls.reserveWaitTimeouts} calls gave up waiting for a blank` : ''}. Hearth runs with --idle-release-ms ${IDLE_RELEASE_MS} (the default is 10 s): an instance idle that long gives back the heap pages it holds unused. RSS is VmRSS of the Hearth process, read after at least ${fmt(p.settleMinMs / 1000, 1)} s (past the idle release and a pool sweep) and once three readings 250 ms apart agree within 1 MiB (at most ${fmt(p.settleMaxMs / 1000, 1)} s).`,
     '',
     '| warm functions | RSS MiB | anon MiB | pool heap MiB | instances | evicted |',
     '| --- | --- | --- | --- | --- | --- |',
