@@ -182,11 +182,15 @@ export class Crossing {
     const n = batch.length;
     const calls = batchCalls(batch, this.timeoutMs);
     const cpu0 = this.cpuNow();
+    // Queued behind an idle release on the isolate's thread, whose CPU time the crossing's would hold.
+    const measured = !this.housekeeping;
     (this.refs.invokeBatch.apply(undefined, [calls], this.applyCopyOptions) as unknown as Promise<(ResultTuple | null)[]>).then(
       (results) => {
-        const cpuMs = this.cpuMsSince(cpu0);
-        this.observe(cpuMs / n);
-        this.sync.asyncCrossing(cpuMs, n, results.includes(null));
+        if (measured) {
+          const cpuMs = this.cpuMsSince(cpu0);
+          this.observe(cpuMs / n);
+          this.sync.asyncCrossing(cpuMs, n, results.includes(null));
+        }
         for (let i = 0; i < n; i++) {
           const r = results[i];
           const p = batch[i]!;
@@ -310,13 +314,14 @@ export class Crossing {
       ? new ivm.ExternalCopy(req.body, { transferOut: true }).copyInto({ release: true, transferIn: true })
       : req.body;
     const cpu0 = this.cpuNow();
+    const measured = !this.housekeeping; // as in flush
     (this.refs.invoke.apply(
       undefined,
       [body, req.reqEnc, req.resEnc, req.requestId, Date.now() + this.timeoutMs],
       large ? this.applyOptions : this.applyCopyOptions,
     ) as unknown as Promise<ResultTuple>).then(
       (r) => {
-        this.observe(this.cpuMsSince(cpu0));
+        if (measured) this.observe(this.cpuMsSince(cpu0));
         this.settle(p, r);
       },
       (err) => { if (!this.stray(err, [p])) this.fail(p, err); },
