@@ -182,7 +182,7 @@ describe('InstancePool', () => {
     let measures = 0;
     const factory = Object.assign(f, {
       measure: (i: PooledInstance) => { measures++; return i.footprintMb; },
-      releaseIdle: (i: PooledInstance) => { releasing.push(i); return new Promise<void>((r) => finish.push(r)); },
+      releaseIdle: (i: PooledInstance) => { releasing.push(i); return new Promise<boolean>((r) => finish.push(() => r(true))); },
     });
     pool = new InstancePool(factory, { ...settings, scaleDownThreshold: 0, idleReleaseMs: 500 });
     const v = version('r', { maxInstances: 3, keepAliveMs: 60_000 });

@@ -36,9 +36,10 @@ export interface InstanceFactory<I extends PooledInstance> {
   undelivered?(err: unknown): boolean;
   /**
    * Gives back what an instance idle for idleReleaseMs holds but does not use (an isolate's empty
-   * heap pages), off the main thread. The pool runs one at a time and at most once an idle period.
+   * heap pages), off the main thread; resolves true if it did. The pool runs one at a time and at
+   * most once an idle period.
    */
-  releaseIdle?(inst: I): Promise<void>;
+  releaseIdle?(inst: I): Promise<boolean>;
 }
 
 export interface PoolSettings {
@@ -427,10 +428,12 @@ export class InstancePool<I extends PooledInstance> {
       if (inst === undefined || this.closed) return;
       if (inst.state !== InstanceState.idle || inst.releasedAtCalls !== inst.callsServed) continue;
       this.releasing = true;
-      void this.factory.releaseIdle!(inst).finally(() => {
+      void this.factory.releaseIdle!(inst).then((done) => {
         this.releasing = false;
-        this.idleReleases++;
-        inst.measuredAtCalls = -1;
+        if (done) {
+          this.idleReleases++;
+          inst.measuredAtCalls = -1;
+        }
         this.releaseNext();
       });
       return;

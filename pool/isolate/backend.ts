@@ -16,6 +16,7 @@ import { CodeCache, type CodeStore } from './code-cache.js';
 import { IsolateInstance, type IsolateSettings } from './instance.js';
 import { SyncBudget } from './sync-mode.js';
 import { LimitCounters } from '../../core/limit-counters.js';
+import { log } from '../../core/log.js';
 
 export interface IsolateBackendOptions extends PoolSettings, Omit<IsolateSettings, 'logLimits' | 'counters' | 'maxResultBytes' | 'maxErrorBytes' | 'syncBudget'>, Partial<Pick<IsolateSettings, 'logLimits' | 'counters' | 'maxResultBytes' | 'maxErrorBytes'>> {
   /** CPU budget of a synchronous crossing, ms (sync-mode.ts); 0: none, every call async. */
@@ -24,6 +25,9 @@ export interface IsolateBackendOptions extends PoolSettings, Omit<IsolateSetting
   defaultMemoryMb: number;
   runtimePath: string;
 }
+
+/** Hearth's isolated-vm patch is in the binary that loaded (npm's postinstall applies and compiles it). */
+const LOW_MEMORY = typeof (ivm.Isolate.prototype as Partial<ivm.Isolate>).lowMemoryNotification === 'function';
 
 export class IsolateBackend implements Backend {
   readonly tier = 'isolate' as const;
@@ -62,8 +66,11 @@ export class IsolateBackend implements Backend {
       estimateMb: () => 2,
       measure: (inst) => inst.heapMb(),
       check: (inst) => inst.check(),
-      releaseIdle: (inst) => inst.releaseIdle(),
+      ...(LOW_MEMORY ? { releaseIdle: (inst: IsolateInstance) => inst.releaseIdle() } : {}),
     };
+    if (!LOW_MEMORY && (opts.idleReleaseMs ?? 0) > 0) {
+      log.warn('this isolated-vm lacks Hearth\'s patch (lowMemoryNotification; see patches/ and scripts/patch-native.mjs, run by npm install): idle isolates keep their unused heap pages');
+    }
     this.pool = new InstancePool(factory, opts, events);
   }
 

@@ -241,13 +241,14 @@ export class IsolateInstance extends PoolMember implements CallableInstance {
    * arriving meanwhile crosses async and waits for it there, never on the main thread. Needs
    * isolated-vm's lowMemoryNotification, which Hearth's patch adds (patches/, scripts/patch-native.mjs).
    */
-  async releaseIdle(): Promise<void> {
-    if (this.crossing.housekeeping || this.isolate.isDisposed) return;
+  async releaseIdle(): Promise<boolean> {
+    if (this.crossing.housekeeping || this.isolate.isDisposed) return false;
     this.crossing.housekeeping = true;
     try {
       await this.isolate.lowMemoryNotification();
+      return true;
     } catch {
-      // Disposed meanwhile (evicted, Hearth stopping): nothing to give back.
+      return false; // disposed meanwhile (evicted, Hearth stopping): nothing to give back
     } finally {
       this.crossing.housekeeping = false;
     }
