@@ -1,11 +1,11 @@
 // The hop's HTTP reading against a plain TCP server that answers byte by byte as each test says
 // (the real bootstraps are driven by test/containers.test.ts).
 
-import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BootstrapConnectionError, BootstrapTimeout } from '../core/errors.js';
 import { BootstrapAnswerTooLarge, BootstrapClient, BootstrapNotConnected, MAX_HEAD_BYTES } from './bootstrap-client.js';
+import { hangingListener } from '../test/support/hanging-listener.js';
 
 /** The body bound of the clients here. */
 const MAX = 200_000;
@@ -129,14 +129,8 @@ describe('BootstrapClient', () => {
   });
 
   it('close() ends a connection still being made, as never connected (a container killed from outside drops the packets to its address); so does its connect bound', async () => {
-    // A listener that never accepts, its accept queue filled: the kernel drops further SYNs, so a
-    // connect hangs, as to the address of a container killed from outside.
-    const py = spawn('python3', ['-c', 'import socket, time\ns = socket.socket()\ns.bind(("127.0.0.1", 0))\ns.listen(0)\nprint(s.getsockname()[1], flush=True)\ntime.sleep(60)'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const { port, close } = await hangingListener();
     try {
-      const port = Number(await new Promise<string>((r) => py.stdout.once('data', (d: Buffer) => r(d.toString()))));
-      const fill: net.Socket[] = [];
-      for (let i = 0; i < 3; i++) fill.push(net.connect(port, '127.0.0.1').on('error', () => undefined));
-      await new Promise((r) => setTimeout(r, 100));
       const c = new BootstrapClient('127.0.0.1', port, MAX);
       const call = c.invoke('', Buffer.alloc(0), 30_000);
       const settled = vi.fn();
@@ -150,9 +144,8 @@ describe('BootstrapClient', () => {
       await expect(new BootstrapClient('127.0.0.1', port, MAX, 400).invoke('', Buffer.alloc(0), 30_000)).rejects.toBeInstanceOf(BootstrapNotConnected);
       // Within a call's own shorter limit, it is that call's timeout.
       await expect(new BootstrapClient('127.0.0.1', port, MAX, 400).invoke('', Buffer.alloc(0), 200)).rejects.toBeInstanceOf(BootstrapTimeout);
-      for (const f of fill) f.destroy();
     } finally {
-      py.kill();
+      close();
     }
   });
 

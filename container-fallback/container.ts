@@ -15,9 +15,13 @@ import type { ContainerSpec, Engine } from './engine.js';
 
 /**
  * Keep-alive connections to the containers' servers (readiness, /init, custom images' calls). An
- * answer's head is bounded here (undici refuses one past it); bodies by readBounded.
+ * answer's head is bounded here (undici refuses one past it); bodies by readBounded. A connection
+ * not made in CONNECT_TIMEOUT_MS never will be (as BootstrapClient's): a custom image's call to a
+ * container killed from outside, before its death is reported, goes to another container then
+ * (UND_ERR_CONNECT_TIMEOUT: never connected) instead of waiting out undici's 10 s or its limit.
  */
-export const agent = new Agent({ keepAliveTimeout: 60_000, connections: 64, maxHeaderSize: 64 * 1024 });
+export const CONNECT_TIMEOUT_MS = 2_000;
+export const agent = new Agent({ keepAliveTimeout: 60_000, connections: 64, maxHeaderSize: 64 * 1024, connect: { timeout: CONNECT_TIMEOUT_MS } });
 
 /** The result of `maxResultBytes` when the backend is not told (Lambda's 6 MB synchronous response). */
 export const DEFAULT_MAX_RESULT_BYTES = 6 * 1024 * 1024;
