@@ -236,8 +236,8 @@ export class IsolateInstance extends PoolMember implements CallableInstance {
   /**
    * Idle for a while (InstanceFactory.releaseIdle, --idle-release-ms): V8 collects all it can and
    * gives back the heap pages the isolate holds unused (its young generation's semi-spaces, empty
-   * pages of the other spaces): ~3 MiB of RSS an idle instance down to ~1 MiB over a bare
-   * isolate's (bench/README, "Density"). It runs on the isolate's own thread (2–5 ms); a call
+   * pages of the other spaces): an idle hello instance's RSS from 3.3 to 2.2 MiB (bench/README,
+   * "Density"). It runs on the isolate's own thread (2–5 ms); a call
    * arriving meanwhile crosses async and waits for it there, never on the main thread. Needs
    * isolated-vm's lowMemoryNotification, which Hearth's patch adds (patches/, scripts/patch-native.mjs).
    */
