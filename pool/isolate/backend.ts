@@ -12,6 +12,7 @@ import { HearthError, UndeliveredCall } from '../../core/errors.js';
 import { InstancePool, type InstanceFactory, type PoolEvents, type PoolSettings } from '../instance-pool.js';
 import { BlankIsolates } from './blank-isolates.js';
 import type { RuntimeScript } from './boot.js';
+import { ModuleKind } from '../../runtime/protocol.js';
 import { CodeCache, type CodeStore } from './code-cache.js';
 import { IsolateInstance, type IsolateSettings } from './instance.js';
 import { SyncBudget } from './sync-mode.js';
@@ -51,9 +52,10 @@ export class IsolateBackend implements Backend {
     this.blanks = new BlankIsolates(runtime, settings, opts.defaultMemoryMb, opts.prewarmIsolates);
     const factory: InstanceFactory<IsolateInstance> = {
       create: async (fn, requestId) => {
-        const inst = await this.blanks.take(fn.spec.memoryMb);
+        const inst = await this.blanks.take(fn.spec.memoryMb, this.code.offersFetch(fn.codeDigest));
         try {
           await inst.specialize(fn, this.code, requestId);
+          this.code.setOffersFetch(fn.codeDigest, (inst.kinds & ModuleKind.fetch) !== 0);
         } catch (err) {
           inst.dispose();
           throw err;
@@ -84,6 +86,9 @@ export class IsolateBackend implements Backend {
     const inst = await this.blanks.fresh(fn.spec.memoryMb);
     try {
       await inst.specialize(fn, this.code, '');
+      const web = (inst.kinds & ModuleKind.fetch) !== 0;
+      this.code.setOffersFetch(fn.codeDigest, web);
+      if (web) this.blanks.expect(fn.spec.memoryMb, true);
     } catch (err) {
       if (err instanceof HearthError && err.type === 'FunctionInitError') {
         throw new HearthError('InitError', err.message, { functionStack: err.functionStack });

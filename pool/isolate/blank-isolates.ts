@@ -1,9 +1,9 @@
-// Pre-warmed blank isolates (the isolate tier's stem cells): the runtime is loaded, no function
-// code. A cold start takes one and loads its function into it; the reserve (pool/reserve.ts)
-// refills in the background, one isolate at a time.
+// Pre-warmed blank isolates (the isolate tier's stem cells): the runtime is loaded and a cold call
+// rehearsed (boot.ts BlankKind), no function code. A cold start takes one and loads its function
+// into it; the reserve (pool/reserve.ts) refills in the background, one isolate at a time.
 
 import { Reserve } from '../reserve.js';
-import type { RuntimeScript } from './boot.js';
+import type { BlankKind, RuntimeScript } from './boot.js';
 import { IsolateInstance, type IsolateSettings } from './instance.js';
 
 /**
@@ -13,9 +13,21 @@ import { IsolateInstance, type IsolateSettings } from './instance.js';
  */
 const REFILL_DELAY_MS = 25;
 
+/** Kinds of blank kept at most (sizes × event/web); past it a new kind is made on demand only. */
+const MAX_KINDS = 8;
+
+/** The reserve's key of a blank: its memory limit and whether it rehearsed a web call. */
+function keyOf(memoryMb: number, web: boolean): string {
+  return web ? `${memoryMb}w` : `${memoryMb}`;
+}
+
 export class BlankIsolates {
-  /** How many to keep per size: the default size gets the configured count, others 1 once used. */
-  private readonly targets = new Map<number, number>();
+  /**
+   * How many to keep per kind: event blanks of the default size get the configured count; other
+   * sizes, and web blanks (for Workers modules), 1 each once asked for (none when the count is 0).
+   */
+  private readonly targets = new Map<string, number>();
+  private readonly otherKinds: number;
   private readonly reserve: Reserve<IsolateInstance>;
   private readonly filledOnce: Promise<void>;
 
@@ -25,14 +37,18 @@ export class BlankIsolates {
     defaultMemoryMb: number,
     count: number,
   ) {
-    this.targets.set(defaultMemoryMb, count);
+    this.targets.set(keyOf(defaultMemoryMb, false), count);
+    this.otherKinds = Math.min(1, count);
     this.reserve = new Reserve<IsolateInstance>({
       next: (have) => {
-        for (const [size, target] of this.targets) if (have(String(size)) < target) return String(size);
+        for (const [key, target] of this.targets) if (have(key) < target) return key;
         return null;
       },
-      // Made ahead of need: URL and crypto preloaded. setImmediate: the call that took one goes first.
-      make: (key) => new Promise<void>((r) => setImmediate(r)).then(() => IsolateInstance.prewarm(Number(key), this.runtime, this.settings, true)),
+      // Made ahead of need: preloaded and rehearsed. setImmediate: the call that took one goes first.
+      make: (key) => new Promise<void>((r) => setImmediate(r)).then(() => {
+        const web = key.endsWith('w');
+        return IsolateInstance.prewarm(Number(web ? key.slice(0, -1) : key), this.runtime, this.settings, web ? 'web' : 'event');
+      }),
       dispose: (inst) => inst.dispose(),
       failed: (_key, err) => {
         process.emitWarning(`could not pre-warm an isolate: ${(err as Error).message}`);
@@ -52,10 +68,26 @@ export class BlankIsolates {
     return this.reserve.size;
   }
 
-  /** A blank isolate of this size: from the reserve when there is one, else made now. */
-  async take(memoryMb: number): Promise<IsolateInstance> {
-    if (!this.targets.has(memoryMb) && this.targets.size < 8) this.targets.set(memoryMb, 1);
-    return this.reserve.take(String(memoryMb)) ?? IsolateInstance.prewarm(memoryMb, this.runtime, this.settings);
+  /**
+   * A blank isolate of this size, for a module with a fetch handler (`web`) or not: from the
+   * reserve when there is one, else made now (bare: a rehearsal would only delay this call).
+   */
+  async take(memoryMb: number, web = false): Promise<IsolateInstance> {
+    const key = keyOf(memoryMb, web);
+    this.want(key);
+    return this.reserve.take(key) ?? IsolateInstance.prewarm(memoryMb, this.runtime, this.settings);
+  }
+
+  /** Cold starts of this kind are coming (a Workers module was deployed): keep one ready. */
+  expect(memoryMb: number, web: boolean): void {
+    if (this.want(keyOf(memoryMb, web))) this.reserve.soon();
+  }
+
+  /** Keeps blanks of this kind from now on; true when it is new. */
+  private want(key: string): boolean {
+    if (this.targets.has(key) || this.targets.size >= MAX_KINDS) return false;
+    this.targets.set(key, this.otherKinds);
+    return true;
   }
 
   /**

@@ -16,6 +16,11 @@ export interface CompiledCode {
   /** V8 code cache for `source`, or null until an isolate has produced it. */
   cachedData: ivm.ExternalCopy<ArrayBuffer> | null;
   cachedBytes: number;
+  /**
+   * Whether the module is a Workers module with a fetch handler, once an isolate has loaded it: its
+   * cold starts take a blank that rehearsed a web call too (boot.ts BlankKind).
+   */
+  web?: boolean;
 }
 
 export class CodeCache {
@@ -52,6 +57,17 @@ export class CodeCache {
     c.cachedBytes = bytes.byteLength;
     this.entries.set(digest, c);
     this.store.putCache(digest, bytes);
+  }
+
+  /** Whether the code, as loaded, offers a fetch handler (unknown: false). */
+  offersFetch(digest: string): boolean {
+    return this.entries.peek(digest)?.web === true;
+  }
+
+  /** What the code offers, learnt when an isolate loaded it. */
+  setOffersFetch(digest: string, web: boolean): void {
+    const c = this.entries.peek(digest);
+    if (c) c.web = web;
   }
 
   /** V8 rejected the cached data (e.g. another V8 or flags): forget it; the next start makes new. */

@@ -8,7 +8,7 @@ import type { FunctionVersion } from '../../core/backend.js';
 import type { CallRequest, LogSink, RunResult } from '../../core/call.js';
 import { HearthError } from '../../core/errors.js';
 import { PoolMember, type CallableInstance } from '../pool-member.js';
-import { bootIsolate, compileFunction, disposeIsolate, runFunction, type BootedIsolate, type CodeCacheUse, type RuntimeScript } from './boot.js';
+import { bootIsolate, compileFunction, disposeIsolate, runFunction, type BlankKind, type BootedIsolate, type CodeCacheUse, type RuntimeScript } from './boot.js';
 import type { CodeCache } from './code-cache.js';
 import { Crossing, cut, stackLines } from './crossing.js';
 import { HostWork } from './host-work.js';
@@ -75,14 +75,14 @@ export class IsolateInstance extends PoolMember implements CallableInstance {
     return this.booted.isolate;
   }
 
-  /** A blank isolate with the runtime loaded (boot.ts); `preload` for isolates made ahead of need. */
-  static async prewarm(memoryMb: number, runtime: RuntimeScript, settings: IsolateSettings, preload = false): Promise<IsolateInstance> {
+  /** A blank isolate with the runtime loaded (boot.ts; `kind`: what else it did, BlankKind). */
+  static async prewarm(memoryMb: number, runtime: RuntimeScript, settings: IsolateSettings, kind: BlankKind = 'bare'): Promise<IsolateInstance> {
     let inst: IsolateInstance | null = null;
     const booted = await bootIsolate(memoryMb, runtime, {
       log: (batch) => inst?.logs.batch(batch),
       result: (rid, r) => inst?.crossing.lateResult(rid, r),
       host: (a) => inst?.host.op(a),
-    }, preload, LogGate.runtimeLimits(settings.logLimits));
+    }, kind, LogGate.runtimeLimits(settings.logLimits));
     inst = new IsolateInstance(booted, memoryMb, settings);
     return inst;
   }

@@ -481,6 +481,45 @@ function deliverOne(kind: number, id: number | string, a?: unknown, b?: unknown,
   }
 }
 
+/**
+ * Runs the event paths once with a throwaway handler, before any function code is loaded: V8
+ * compiles a function's bytecode on its first run, and the runtime's V8 cached data holds only
+ * what ran when it was made (its top level). Without this, a cold call paid for compiling the
+ * runtime's load, invoke, codec and batch paths in the isolate it landed in. The host then
+ * rehearses a whole cold call (pool/isolate/boot.ts) and calls blank(). JSON only: what msgpack's
+ * codec compiles would stay in every isolate (~0.03 MiB an idle instance, the density bench) for
+ * the callers that use msgpack, whose first call compiles it.
+ */
+function warmUp(): void {
+  const json = encodeResult({ warm: [1, 'x'] }, Encoding.json);
+  load({ main: (e: unknown) => e }, 'main', '', '', 0, 0, []);
+  void invoke(json, Encoding.json, Encoding.json, '', 0);
+  void invokeBatch([[json], [Encoding.json], [Encoding.json], [''], 0, [null]]);
+}
+
+/**
+ * Back to a blank runtime after the warm-up and the host's rehearsal: no handler, nothing
+ * remembered of their calls (the function's own load sets the rest), and their garbage collected.
+ */
+function blank(): void {
+  handler = null;
+  workers = null;
+  functionName = ''; functionVersion = ''; memoryLimitInMb = 0; timeLimitInMs = 0;
+  maxResultBytes = Infinity;
+  env = Object.freeze({});
+  ringIds.fill('');
+  ringResults.fill(null);
+  ringBytes.fill(0);
+  ringTotal = 0;
+  ringAt = 0;
+  answerLater.clear();
+  batchRids.fill(null);
+  batchOuts.fill(null);
+  batchAt = 0;
+  // The garbage of loading and of the rehearsal goes at once (~0.2 MiB of resident memory).
+  fullGc?.();
+}
+
 g[HostGlobal.exportsOut] = {
   load,
   invokeNow,
@@ -490,7 +529,7 @@ g[HostGlobal.exportsOut] = {
   invokeScheduled: (cron: string, at: number, event: ArrayBuffer, rid: string, deadline: number) => { entries++; return tracked(rid, invokeScheduled(cron, at, event, rid, deadline)); },
   deliver: (kind: number, id: number | string, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown) => { entries++; deliver(kind, id, a, b, c, d, e, f); },
   recover: (rids: string[]) => { entries++; recover(rids); },
-  // The garbage of loading them goes at once (~0.2 MiB of the isolate's resident memory).
-  preload: () => { preloadGlobals(); fullGc?.(); },
+  preload: () => { preloadGlobals(); warmUp(); },
+  blank: () => blank(),
   wasmBytes: () => wasmBytes(),
 };

@@ -25,7 +25,7 @@ let booted: BootedIsolate | null = null;
 afterEach(() => { if (booted) disposeIsolate(booted); booted = null; });
 
 async function blank(): Promise<BootedIsolate> {
-  return (booted = await bootIsolate(64, await theRuntime(), noHost, false));
+  return (booted = await bootIsolate(64, await theRuntime(), noHost, 'bare'));
 }
 
 describe('lazy web globals in an isolate that was not preloaded', () => {
