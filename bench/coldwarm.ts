@@ -26,42 +26,73 @@ function post(port: number, path: string, body: string, method = 'POST'): Promis
 export interface JsColdWarm {
   n: number;
   cold: Dist;
+  /**
+   * The same function's second call, after the same pause as its first had after the deploy: what
+   * a warm call costs end to end when client and server were idle as long (caches cold, threads
+   * asleep), the cold call's honest baseline.
+   */
+  warmAfterPause: Dist;
   warm: Dist;
   /** The server's own X-Hearth-Init-Ms of the cold calls. */
   init: Dist;
   allCold: boolean;
 }
 
+/** An event function (POST …/invoke), or a Workers module called on the web route. */
+export type ColdKind = 'event' | 'web';
+
+function coldFunction(kind: ColdKind, name: string, i: number): { spec: string; path: string; method: string; body: string } {
+  if (kind === 'event') {
+    return {
+      spec: JSON.stringify({ runtime: 'js', handler: 'index.main_handler', code: { source: `exports.main_handler = async (e) => ({ hello: e.name, n: ${i} })` } }),
+      path: `/v1/functions/${name}/invoke`, method: 'POST', body: HELLO,
+    };
+  }
+  const source = `export default { async fetch(request) { const name = new URL(request.url).searchParams.get('name'); return new Response(JSON.stringify({ hello: name, n: ${i} }), { headers: { 'content-type': 'application/json' } }); } }`;
+  return { spec: JSON.stringify({ runtime: 'js', handler: 'index.default', code: { source } }), path: `/v1/web/${name}/?name=world`, method: 'GET', body: '' };
+}
+
 /**
- * JS: the first call of `n` freshly deployed functions (deploy, `gapMs`, call), then `warm` calls
- * of the last one. The build measured is `root`'s dist/.
+ * JS: the first call of `n` freshly deployed functions (deploy, `gapMs`, call; `gapMs`, call
+ * again), then `warm` calls of the last one in a row. The build measured is `root`'s dist/.
  */
-export async function jsColdWarm(root: string, n: number, warmCalls: number, gapMs = 50): Promise<JsColdWarm> {
+export async function jsColdWarm(root: string, n: number, warmCalls: number, gapMs = 50, kind: ColdKind = 'event'): Promise<JsColdWarm> {
   const h = await startHearth(root, 'hearth (cold starts)');
   try {
     const cold: number[] = [];
+    const again: number[] = [];
     const init: number[] = [];
     let allCold = true;
+    const call = async (f: { path: string; method: string; body: string }, what: string) => {
+      const r = await post(h.port, f.path, f.body, f.method);
+      if (r.status !== 200) throw new Error(`${what}: ${r.status}`);
+      return r;
+    };
+    let last = coldFunction(kind, 'cold0', 0);
     for (let i = 0; i < n; i++) {
       const name = `cold${i}`;
-      const put = await post(h.port, `/v1/functions/${name}`, JSON.stringify({ runtime: 'js', handler: 'index.main_handler', code: { source: `exports.main_handler = async (e) => ({ hello: e.name, n: ${i} })` } }), 'PUT');
+      const f = (last = coldFunction(kind, name, i));
+      const put = await post(h.port, `/v1/functions/${name}`, f.spec, 'PUT');
       if (put.status !== 201) throw new Error(`deploy ${name}: ${put.status}`);
       // A function is deployed, then called: the pre-warm reserve gets the moment it takes to
       // refill (the deploy used an isolate of its own to check the code).
       await new Promise((r) => setTimeout(r, gapMs));
-      const r = await post(h.port, `/v1/functions/${name}/invoke`, HELLO);
-      if (r.status !== 200) throw new Error(`cold call ${name}: ${r.status}`);
+      const r = await call(f, `cold call ${name}`);
       cold.push(r.ms);
       init.push(Number(r.headers['x-hearth-init-ms']));
       if (r.headers['x-hearth-cold'] !== 'true') allCold = false;
+      await new Promise((r) => setTimeout(r, gapMs));
+      const a = await call(f, `second call ${name}`);
+      if (a.headers['x-hearth-cold'] !== 'false') allCold = false;
+      again.push(a.ms);
     }
     const warm: number[] = [];
     for (let i = 0; i < warmCalls; i++) {
-      const w = await post(h.port, `/v1/functions/cold${n - 1}/invoke`, HELLO);
+      const w = await call(last, 'warm call');
       if (w.headers['x-hearth-cold'] !== 'false') allCold = false;
       warm.push(w.ms);
     }
-    return { n, cold: dist(cold), warm: dist(warm), init: dist(init), allCold };
+    return { n, cold: dist(cold), warmAfterPause: dist(again), warm: dist(warm), init: dist(init), allCold };
   } finally {
     await h.stop();
   }
@@ -74,24 +105,39 @@ export async function runColdWarm(opts: BenchOptions): Promise<SectionResult> {
   const sizes = { tiny: { jsN: 5, warm: 20, ctN: 0, ctWarm: 0 }, quick: { jsN: 60, warm: 300, ctN: 5, ctWarm: 200 }, full: { jsN: 200, warm: 1_000, ctN: 12, ctWarm: 500 } }[opts.mode];
   opts.log(`  cold vs warm: js (${sizes.jsN} functions)…`);
   const js = await jsColdWarm(opts.root, sizes.jsN, sizes.warm);
-  const md: string[] = [
-    `First call of each of N freshly deployed functions (cold) against ${sizes.warm} repeated calls of one (warm), end to end over HTTP through one kept-alive node:http connection; client-side ms.`,
-    '',
-    '### js (isolates)',
-    '',
+  opts.log(`  cold vs warm: js Workers modules on the web route (${sizes.jsN} functions)…`);
+  const web = await jsColdWarm(opts.root, sizes.jsN, sizes.warm, 50, 'web');
+  const jsRows = (c: JsColdWarm) => [
     ...HEAD,
-    row('cold, end to end', js.cold),
-    row('warm, end to end', js.warm),
-    row('cold, server-side init (X-Hearth-Init-Ms)', js.init),
+    row('cold, end to end', c.cold),
+    row('warm after the same 50 ms pause (its second call), end to end', c.warmAfterPause),
+    row('warm, calls in a row, end to end', c.warm),
+    row('cold, server-side init (X-Hearth-Init-Ms)', c.init),
     '',
-    `Every first call was cold and every repeat warm: ${js.allCold}. Cold / warm p50: ${fmt(js.cold.p50 / js.warm.p50, 1)}×.`,
+    `Every first call was cold and every repeat warm: ${c.allCold}. Cold / warm p50: ${fmt(c.cold.p50 / c.warm.p50, 1)}×; cold − warm after the same pause, p50: ${fmt(c.cold.p50 - c.warmAfterPause.p50)} ms.`,
     '',
+  ];
+  const md: string[] = [
+    `First call of each of N freshly deployed functions (cold, 50 ms after its deploy), its second call 50 ms later (warm after a pause as long), and ${sizes.warm} calls in a row of one (warm), end to end over HTTP through one kept-alive node:http connection; client-side ms. After a pause client and server both start cold (caches, sleeping threads): the second call's row is what that alone costs, so cold minus it is what the cold start adds.`,
+    '',
+    '### js (isolates), event function',
+    '',
+    ...jsRows(js),
+    '### js (isolates), Workers module on the web route (GET /v1/web/{name}/)',
+    '',
+    ...jsRows(web),
   ];
   const targets: TargetRow[] = [
     { path: 'JS cold start, first call of a new function, end to end', target: 'p50 ≤ 1.5 ms', measured: `p50 ${fmt(js.cold.p50)} ms (server-side init p50 ${fmt(js.init.p50)} ms)`, ratio: js.cold.p50 / 1.5, met: js.cold.p50 <= 1.5 },
     { path: 'JS cold start, first call of a new function, end to end', target: 'p99 ≤ 5 ms', measured: `p99 ${fmt(js.cold.p99)} ms`, ratio: js.cold.p99 / 5, met: js.cold.p99 <= 5 },
   ];
-  const charts: Chart[] = [{ kind: 'distribution', id: 'coldwarm-js', title: 'js: cold (first call) vs warm, end to end', unit: 'ms', series: [{ name: 'cold', samples: js.cold.samples }, { name: 'warm', samples: js.warm.samples }] }];
+  targets.push(
+    { path: 'JS cold start, a new Workers module\'s first web call, end to end', target: 'p50 ≤ 1.5 ms', measured: `p50 ${fmt(web.cold.p50)} ms (server-side init p50 ${fmt(web.init.p50)} ms)`, ratio: web.cold.p50 / 1.5, met: web.cold.p50 <= 1.5 },
+  );
+  const charts: Chart[] = [
+    { kind: 'distribution', id: 'coldwarm-js', title: 'js: cold (first call) vs warm, end to end', unit: 'ms', series: [{ name: 'cold', samples: js.cold.samples }, { name: 'warm after a pause', samples: js.warmAfterPause.samples }, { name: 'warm', samples: js.warm.samples }] },
+    { kind: 'distribution', id: 'coldwarm-js-web', title: 'js Workers module: cold (first web call) vs warm, end to end', unit: 'ms', series: [{ name: 'cold', samples: web.cold.samples }, { name: 'warm after a pause', samples: web.warmAfterPause.samples }, { name: 'warm', samples: web.warm.samples }] },
+  ];
   const containers: Record<string, Record<string, Dist>> = {};
   let skippedContainers: string | null = null;
   if (sizes.ctN === 0) skippedContainers = 'not in the tiny run';
@@ -121,5 +167,5 @@ export async function runColdWarm(opts: BenchOptions): Promise<SectionResult> {
       targets.push({ path, target: '(see ARCHITECTURE.md, Targets)', measured: `not measured: ${skippedContainers}`, met: null });
     }
   }
-  return { id: 'coldwarm', title: 'Cold versus warm, end to end', data: { js, containers, skippedContainers }, markdown: md.join('\n'), targets, charts };
+  return { id: 'coldwarm', title: 'Cold versus warm, end to end', data: { js, web, containers, skippedContainers }, markdown: md.join('\n'), targets, charts };
 }

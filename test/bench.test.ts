@@ -26,6 +26,8 @@ it('npm run bench (tiny) runs every part and writes JSON, Markdown and SVG plots
     }
     expect(result.coldwarm.js.allCold).toBe(true);
     expect(result.coldwarm.js.cold.n).toBe(5);
+    expect(result.coldwarm.web.allCold).toBe(true);
+    expect(result.coldwarm.web.cold.n).toBe(5);
     // Every target (ARCHITECTURE.md) has a row (measured, or saying why not).
     const paths = (result.targets as { path: string }[]).map((t) => t.path).join('\n');
     for (const p of ['JS warm invoke over HTTP', '256 connections', 'web function', 'CPU per call', 'JS dispatch overhead', 'JS cold start', 'idle warm JS instances', '10,000 deployed functions']) expect(paths).toContain(p);
