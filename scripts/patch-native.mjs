@@ -1,8 +1,13 @@
 #!/usr/bin/env node
 // npm's postinstall: applies patches/ to the installed packages (patch-package), then compiles
-// isolated-vm again when its binary predates its patch. One patch today: isolated-vm 5.0.4 gains
-// `Isolate#lowMemoryNotification()` (V8's Isolate::LowMemoryNotification), which the isolate pool
-// calls on idle isolates to give their unused heap pages back (bench/README, "Density").
+// isolated-vm again when its binary predates its patch. One patch today, to isolated-vm 5.0.4:
+// - `Isolate#lowMemoryNotification()` (V8's Isolate::LowMemoryNotification), which the isolate
+//   pool calls on idle isolates to give their unused heap pages back (bench/README, "Density");
+// - `isolate.cpuTime` is the isolate's CPU time, as its documentation says: a duplicate key in
+//   binding.gyp dropped the define that selects the thread CPU clock, so it counted wall-clock
+//   time in the isolate, preemption included (the sync crossing's budget accounting relies on it);
+// - Atomics.wait throws in isolates (V8's SetAllowAtomicsWait(false)), as on a browser's main
+//   thread: a wait could only sleep the thread that runs the isolate, without using CPU time.
 //
 // isolated-vm's own install script compiled it before this runs (or, with network access to
 // GitHub, downloaded a prebuilt binary, which is unpatched too), so a binary without the patched
@@ -18,9 +23,16 @@ const ivm = join(root, 'node_modules', 'isolated-vm');
 
 execFileSync(process.execPath, [createRequire(import.meta.url).resolve('patch-package/index.js')], { cwd: root, stdio: 'inherit' });
 
-/** Whether the isolated-vm binary that loads has the patched method (in a child: it needs --no-node-snapshot). */
+/**
+ * Whether the isolated-vm binary that loads was built from the patch (in a child: it needs
+ * --no-node-snapshot): it has the added method, and refuses Atomics.wait (the patch's last change).
+ */
 function patchedBinary() {
-  const probe = `process.exit(typeof require(${JSON.stringify(ivm)}).Isolate.prototype.lowMemoryNotification === 'function' ? 0 : 3)`;
+  const probe = `const ivm = require(${JSON.stringify(ivm)});
+    if (typeof ivm.Isolate.prototype.lowMemoryNotification !== 'function') process.exit(3);
+    const iso = new ivm.Isolate({ memoryLimit: 16 });
+    try { iso.createContextSync().evalSync('Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 0)'); } catch { process.exit(0); }
+    process.exit(4);`;
   const r = spawnSync(process.execPath, ['--no-node-snapshot', '-e', probe], { stdio: 'ignore' });
   return r.status === 0;
 }
@@ -46,6 +58,6 @@ for (const args of [['rebuild', '--release', '-j', 'max'], ['clean']]) {
   }
 }
 if (!patchedBinary()) {
-  console.error('hearth: isolated-vm was rebuilt but still lacks lowMemoryNotification: see patches/');
+  console.error('hearth: isolated-vm was rebuilt but still lacks its patch (lowMemoryNotification, Atomics.wait refused): see patches/');
   process.exit(1);
 }
