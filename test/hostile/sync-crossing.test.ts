@@ -102,4 +102,17 @@ describe('the synchronous crossing under its CPU budget (issue 16, point 3)', ()
     }
     expect(await crossings('waiter')).not.toContain('sync');
   }, 120_000);
+
+  it('a function that would sleep in Atomics.wait once trusted cannot: it throws (no thread sleeps, the main thread least of all)', async () => {
+    await deployOk(h, 'sleeper', jsSource(`
+const cell = new Int32Array(new SharedArrayBuffer(4));
+exports.handler = async (e) => {
+  if (!e.sleep) return { n: e.n };
+  try { return { slept: Atomics.wait(cell, 0, 0, 50) }; } catch (err) { return { refused: String(err) }; }
+};`, { maxInstances: 1 }));
+    await untilSync('sleeper', { n: 0 });
+    const r = await h.invoke('sleeper', { sleep: true });
+    expect(r.status).toBe(200);
+    expect(await r.json()).toEqual({ refused: 'TypeError: Atomics.wait cannot be called in this context' });
+  }, 120_000);
 });
