@@ -9,6 +9,7 @@ import type { FunctionVersion } from '../../core/backend.js';
 import { HearthError } from '../../core/errors.js';
 import { Encoding, HostGlobal, ModuleKind, Outcome, WebField, type BatchCalls, type WebCall } from '../../runtime/protocol.js';
 import type { CodeCache } from './code-cache.js';
+import { crossingOptions } from './crossing.js';
 
 // Isolates' contexts get V8's `gc()`: the runtime takes it before any function code runs (and
 // deletes the global) to free unreachable WebAssembly memories before it refuses a new one
@@ -130,6 +131,8 @@ const REHEARSAL_WEB = `(function () { return { default: { async fetch(request, e
 function answered(what: string, r: unknown, ok: (r: unknown) => boolean): void {
   if (!ok(r)) throw new Error(`the rehearsal's ${what} was not answered as expected`);
 }
+/** A batch whose one call answered within it. */
+const isAnswered = (r: unknown) => Array.isArray(r) && r.length === 1 && r[0] !== null;
 const isWebResponse = (status: number) => (r: unknown) => Array.isArray(r) && r[0] === Outcome.webResponse && r[WebField.status] === status;
 
 /**
@@ -156,24 +159,24 @@ async function rehearse(isolate: ivm.Isolate, context: ivm.Context, refs: Runtim
   };
   const event = () => new Uint8Array([0x7b, 0x7d]).buffer; // {}
   const deadline = Date.now() + REHEARSAL_LIMIT.timeout;
-  const copied = { arguments: { copy: true }, result: { promise: true, copy: true }, ...REHEARSAL_LIMIT } as const;
+  const options = crossingOptions(REHEARSAL_LIMIT.timeout, REHEARSAL_LIMIT.timeout);
   const webArgs = (): unknown[] => ['POST', 'http://rehearsal.invalid/p?q=1', new ivm.ExternalCopy(['content-type', 'text/plain']).copyInto({ release: true }),
     new ivm.ExternalCopy(event()).copyInto({ release: true }), REHEARSAL_ID, deadline, '127.0.0.1'];
   const webCall: WebCall = ['POST', 'http://rehearsal.invalid/p?q=1', ['content-type', 'text/plain'], '127.0.0.1'];
 
   await load(REHEARSAL_EVENT, 'main', ModuleKind.event);
   const calls: BatchCalls = [[event()], [Encoding.json], [Encoding.json], [REHEARSAL_ID], deadline, [null]];
-  answered('an event call', await refs.invoke.apply(undefined, [event(), Encoding.json, Encoding.json, REHEARSAL_ID, deadline], copied), (r) => r instanceof ArrayBuffer);
-  await refs.invokeBatch.apply(undefined, [calls], copied);
-  refs.invokeNow.applySync(undefined, [calls], { arguments: { copy: true }, result: { copy: true }, ...REHEARSAL_LIMIT });
+  answered('an event call', await refs.invoke.apply(undefined, [event(), Encoding.json, Encoding.json, REHEARSAL_ID, deadline], options.applyCopy), (r) => r instanceof ArrayBuffer);
+  answered('a batch', await refs.invokeBatch.apply(undefined, [calls], options.applyCopy), isAnswered);
+  answered('a synchronous batch', refs.invokeNow.applySync(undefined, [calls], options.sync), isAnswered);
   isolate.getHeapStatisticsSync();
   refs.wasmBytes.applySync(undefined, [], REHEARSAL_LIMIT);
 
   if (!web) return;
-  answered('a Lambda URL call', await refs.invokeWeb.apply(undefined, webArgs(), { result: { promise: true, copy: true }, ...REHEARSAL_LIMIT }), isWebResponse(200));
+  answered('a Lambda URL call', await refs.invokeWeb.apply(undefined, webArgs(), options.apply), isWebResponse(200));
   await load(REHEARSAL_WEB, 'default', ModuleKind.fetch);
-  answered('a web call', await refs.invokeWeb.apply(undefined, webArgs(), { result: { promise: true, copy: true }, ...REHEARSAL_LIMIT }), isWebResponse(201));
-  await refs.invokeBatch.apply(undefined, [[[event()], [Encoding.json], [Encoding.json], [REHEARSAL_ID], deadline, [webCall]] satisfies BatchCalls], copied);
+  answered('a web call', await refs.invokeWeb.apply(undefined, webArgs(), options.apply), isWebResponse(201));
+  answered('a batched web call', await refs.invokeBatch.apply(undefined, [[[event()], [Encoding.json], [Encoding.json], [REHEARSAL_ID], deadline, [webCall]] satisfies BatchCalls], options.applyCopy), isAnswered);
 }
 
 export type CodeCacheUse = 'consumed' | 'produced' | 'rejected' | 'none';

@@ -69,6 +69,18 @@ export interface CrossingOwner {
   abandon(requestIds: readonly string[]): void;
 }
 
+/**
+ * How calls cross (shared with the blank isolates' rehearsal, boot.ts): async with the arguments
+ * passed as they are (`apply`, ExternalCopy handles) or copied (`applyCopy`), and synchronously.
+ */
+export function crossingOptions(timeoutMs: number, syncTimeoutMs: number): { apply: ivm.ReferenceApplyOptions; applyCopy: ivm.ReferenceApplyOptions; sync: ivm.ReferenceApplyOptions } {
+  return {
+    apply: { result: { promise: true, copy: true }, timeout: timeoutMs },
+    applyCopy: { arguments: { copy: true }, result: { promise: true, copy: true }, timeout: timeoutMs },
+    sync: { arguments: { copy: true }, result: { copy: true }, timeout: syncTimeoutMs },
+  };
+}
+
 export class Crossing {
   private applyOptions: ivm.ReferenceApplyOptions = {};
   private applyCopyOptions: ivm.ReferenceApplyOptions = {};
@@ -107,10 +119,8 @@ export class Crossing {
   /** The version's per-call time limit (CPU inside V8, and the wall-clock deadline). */
   bind(timeoutMs: number): void {
     this.timeoutMs = timeoutMs;
-    this.applyOptions = { result: { promise: true, copy: true }, timeout: timeoutMs };
-    this.applyCopyOptions = { arguments: { copy: true }, result: { promise: true, copy: true }, timeout: timeoutMs };
     this.syncTimeoutMs = Math.max(1, Math.min(Math.ceil(this.sync.budgetMs), timeoutMs));
-    this.syncOptions = { arguments: { copy: true }, result: { copy: true }, timeout: this.syncTimeoutMs };
+    ({ apply: this.applyOptions, applyCopy: this.applyCopyOptions, sync: this.syncOptions } = crossingOptions(timeoutMs, this.syncTimeoutMs));
     this.sync.reset(this.batching);
   }
 

@@ -482,24 +482,10 @@ function deliverOne(kind: number, id: number | string, a?: unknown, b?: unknown,
 }
 
 /**
- * Runs the event paths once with a throwaway handler, before any function code is loaded: V8
- * compiles a function's bytecode on its first run, and the runtime's V8 cached data holds only
- * what ran when it was made (its top level). Without this, a cold call paid for compiling the
- * runtime's load, invoke, codec and batch paths in the isolate it landed in. The host then
- * rehearses a whole cold call (pool/isolate/boot.ts) and calls blank(). JSON only: what msgpack's
- * codec compiles would stay in every isolate (~0.03 MiB an idle instance, the density bench) for
- * the callers that use msgpack, whose first call compiles it.
- */
-function warmUp(): void {
-  const json = encodeResult({ warm: [1, 'x'] }, Encoding.json);
-  load({ main: (e: unknown) => e }, 'main', '', '', 0, 0, []);
-  void invoke(json, Encoding.json, Encoding.json, '', 0);
-  void invokeBatch([[json], [Encoding.json], [Encoding.json], [''], 0, [null]]);
-}
-
-/**
- * Back to a blank runtime after the warm-up and the host's rehearsal: no handler, nothing
- * remembered of their calls (the function's own load sets the rest), and their garbage collected.
+ * Back to a blank runtime after the host's rehearsal of a cold call (pool/isolate/boot.ts
+ * rehearse(), which runs load and the invoke paths once so that V8 has compiled them: the
+ * runtime's cached data holds only its top level): no handler, nothing remembered of its calls
+ * (the function's own load sets the rest), and their garbage collected.
  */
 function blank(): void {
   handler = null;
@@ -529,7 +515,7 @@ g[HostGlobal.exportsOut] = {
   invokeScheduled: (cron: string, at: number, event: ArrayBuffer, rid: string, deadline: number) => { entries++; return tracked(rid, invokeScheduled(cron, at, event, rid, deadline)); },
   deliver: (kind: number, id: number | string, a?: unknown, b?: unknown, c?: unknown, d?: unknown, e?: unknown, f?: unknown) => { entries++; deliver(kind, id, a, b, c, d, e, f); },
   recover: (rids: string[]) => { entries++; recover(rids); },
-  preload: () => { preloadGlobals(); warmUp(); },
+  preload: () => { preloadGlobals(); },
   blank: () => blank(),
   wasmBytes: () => wasmBytes(),
 };
