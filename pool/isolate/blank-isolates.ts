@@ -21,12 +21,19 @@ function keyOf(memoryMb: number, web: boolean): string {
   return web ? `${memoryMb}w` : `${memoryMb}`;
 }
 
+/** A kind of blank the reserve keeps, and how many. */
+interface Target {
+  readonly memoryMb: number;
+  readonly kind: Exclude<BlankKind, 'bare'>;
+  readonly count: number;
+}
+
 export class BlankIsolates {
   /**
    * How many to keep per kind: event blanks of the default size get the configured count; other
    * sizes, and web blanks (for Workers modules), 1 each once asked for (none when the count is 0).
    */
-  private readonly targets = new Map<string, number>();
+  private readonly targets = new Map<string, Target>();
   private readonly otherKinds: number;
   private readonly reserve: Reserve<IsolateInstance>;
   private readonly filledOnce: Promise<void>;
@@ -37,17 +44,17 @@ export class BlankIsolates {
     defaultMemoryMb: number,
     count: number,
   ) {
-    this.targets.set(keyOf(defaultMemoryMb, false), count);
+    this.targets.set(keyOf(defaultMemoryMb, false), { memoryMb: defaultMemoryMb, kind: 'event', count });
     this.otherKinds = Math.min(1, count);
     this.reserve = new Reserve<IsolateInstance>({
       next: (have) => {
-        for (const [key, target] of this.targets) if (have(key) < target) return key;
+        for (const [key, target] of this.targets) if (have(key) < target.count) return key;
         return null;
       },
       // Made ahead of need: preloaded and rehearsed. setImmediate: the call that took one goes first.
       make: (key) => new Promise<void>((r) => setImmediate(r)).then(() => {
-        const web = key.endsWith('w');
-        return IsolateInstance.prewarm(Number(web ? key.slice(0, -1) : key), this.runtime, this.settings, web ? 'web' : 'event');
+        const t = this.targets.get(key)!;
+        return IsolateInstance.prewarm(t.memoryMb, this.runtime, this.settings, t.kind);
       }),
       dispose: (inst) => inst.dispose(),
       failed: (_key, err) => {
@@ -74,19 +81,19 @@ export class BlankIsolates {
    */
   async take(memoryMb: number, web = false): Promise<IsolateInstance> {
     const key = keyOf(memoryMb, web);
-    this.want(key);
+    this.want(key, memoryMb, web);
     return this.reserve.take(key) ?? IsolateInstance.prewarm(memoryMb, this.runtime, this.settings);
   }
 
   /** Cold starts of this kind are coming (a Workers module was deployed): keep one ready. */
   expect(memoryMb: number, web: boolean): void {
-    if (this.want(keyOf(memoryMb, web))) this.reserve.soon();
+    if (this.want(keyOf(memoryMb, web), memoryMb, web)) this.reserve.soon();
   }
 
   /** Keeps blanks of this kind from now on; true when it is new. */
-  private want(key: string): boolean {
+  private want(key: string, memoryMb: number, web: boolean): boolean {
     if (this.targets.has(key) || this.targets.size >= MAX_KINDS) return false;
-    this.targets.set(key, this.otherKinds);
+    this.targets.set(key, { memoryMb, kind: web ? 'web' : 'event', count: this.otherKinds });
     return true;
   }
 
