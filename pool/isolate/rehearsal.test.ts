@@ -1,23 +1,11 @@
 // A blank made ahead of need rehearses a cold call on throwaway modules (boot.ts rehearse()), then
 // the runtime's blank() forgets them: real isolates, the runtime bundled from source.
 
-import { build } from 'esbuild';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
+import { runtimeScript } from '../../test/support/runtime-script.js';
 import { Encoding, Outcome } from '../../runtime/protocol.js';
-import { bootIsolate, disposeIsolate, type BlankKind, type BootedIsolate, type RuntimeScript } from './boot.js';
+import { bootIsolate, disposeIsolate, type BlankKind, type BootedIsolate } from './boot.js';
 import ivm from 'isolated-vm';
-
-let runtime: RuntimeScript | null = null;
-async function theRuntime(): Promise<RuntimeScript> {
-  if (runtime !== null) return runtime;
-  const out = await build({
-    entryPoints: [fileURLToPath(new URL('../../runtime/isolate/index.ts', import.meta.url))], bundle: true, write: false, format: 'iife',
-    platform: 'browser', target: 'es2022', minify: true, keepNames: true, legalComments: 'none', logLevel: 'silent',
-    define: { 'process.env.NODE_ENV': '"production"' },
-  });
-  return (runtime = { source: out.outputFiles[0]!.text, cachedData: null });
-}
 
 const logged: unknown[] = [];
 const results: unknown[] = [];
@@ -26,7 +14,7 @@ let booted: BootedIsolate | null = null;
 afterEach(() => { if (booted) disposeIsolate(booted); booted = null; logged.length = 0; results.length = 0; });
 
 async function blank(kind: BlankKind): Promise<BootedIsolate> {
-  return (booted = await bootIsolate(64, await theRuntime(), host, kind));
+  return (booted = await bootIsolate(64, await runtimeScript(), host, kind));
 }
 
 const call = (b: BootedIsolate) => b.refs.invoke.apply(undefined, [new Uint8Array([0x7b, 0x7d]).buffer, Encoding.json, Encoding.json, 'r1', Date.now() + 5_000],

@@ -3,29 +3,16 @@
 // is touched first, the others are whole afterwards (issue 15, point 17: touching URLSearchParams
 // first used to leave URL undefined for the isolate's whole life).
 
-import { build } from 'esbuild';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, test } from 'vitest';
-import { bootIsolate, disposeIsolate, type BootedIsolate, type RuntimeScript } from '../../pool/isolate/boot.js';
-
-let runtime: RuntimeScript | null = null;
-async function theRuntime(): Promise<RuntimeScript> {
-  if (runtime !== null) return runtime;
-  // Bundled as scripts/build-runtime.mjs bundles it.
-  const out = await build({
-    entryPoints: [fileURLToPath(new URL('./index.ts', import.meta.url))], bundle: true, write: false, format: 'iife',
-    platform: 'browser', target: 'es2022', minify: true, keepNames: true, legalComments: 'none', logLevel: 'silent',
-    define: { 'process.env.NODE_ENV': '"production"' },
-  });
-  return (runtime = { source: out.outputFiles[0]!.text, cachedData: null });
-}
+import { runtimeScript } from '../../test/support/runtime-script.js';
+import { bootIsolate, disposeIsolate, type BootedIsolate } from '../../pool/isolate/boot.js';
 
 const noHost = { log() {}, result() {}, host() {} };
 let booted: BootedIsolate | null = null;
 afterEach(() => { if (booted) disposeIsolate(booted); booted = null; });
 
 async function blank(): Promise<BootedIsolate> {
-  return (booted = await bootIsolate(64, await theRuntime(), noHost, 'bare'));
+  return (booted = await bootIsolate(64, await runtimeScript(), noHost, 'bare'));
 }
 
 describe('lazy web globals in an isolate that was not preloaded', () => {
