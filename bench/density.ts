@@ -7,12 +7,13 @@
 //      once so each holds a warm instance, and sample the process's RSS (/proc/<pid>/status VmRSS)
 //      after every step of K functions, once it has settled. Each cold call waits until the
 //      pre-warm reserve has a blank isolate, so every instance is made the way the design means
-//      (a reserve blank, URL and crypto preloaded), not a bare on-demand isolate. Reported: RSS at
+//      (a reserve blank that rehearsed a cold call; hello names neither URL nor crypto, so they
+//      stay unloaded, as for any such code), not a bare on-demand isolate. Reported: RSS at
 //      0 (after start, reserve full), RSS per warm instance (slope of a least-squares fit over the
 //      steps, and (RSS_N - RSS_0)/N), V8 heap per instance (the pool's own measure), RSS with
 //      1,000 warm against 2 GiB, how many fit in 2 GiB, that no instance was evicted, and a warm
 //      call of one function with 1 vs N instances idle beside it. Then the same with
-//      --prewarm-isolates 0 (bare isolates made on demand; shorter in quick): what the preloaded
+//      --prewarm-isolates 0 (bare isolates made on demand; shorter in quick): what the rehearsed
 //      reserve blanks cost per instance.
 //   2. 10,000 deployed functions. Four Hearth processes with the same flags, two restored from a
 //      data dir holding 10 functions, two from one holding the same 10 plus 9,990 more (written
@@ -57,7 +58,7 @@ interface Plan {
   settleMaxMs: number;
   /** Part 1: seconds of one-at-a-time warm calls with 1 and with N instances warm. */
   idleProbeSec: number;
-  /** Part 1 again with --prewarm-isolates 0 (instances made on demand, nothing preloaded): functions, step. */
+  /** Part 1 again with --prewarm-isolates 0 (instances made on demand, not rehearsed): functions, step. */
   bareN: number;
   bareStep: number;
   /** Part 2: functions deployed in the large processes; calls per process per round; warm-up calls. */
@@ -339,7 +340,7 @@ async function density(opts: BenchOptions, p: Plan, v: Variant): Promise<Density
     const initMs: number[] = [];
     let cold = 0, notCold = 0, waitTimeouts = 0;
     let warmed = 0;
-    /** A blank in the reserve before each cold call: the instance is made as designed (preloaded). */
+    /** A blank in the reserve before each cold call: the instance is made as designed (rehearsed). */
     const awaitBlank = async () => {
       for (let i = 0; i < 1_000; i++) {
         if ((await poolStats(h)).prewarmed > 0) return;
@@ -747,7 +748,7 @@ function report(opts: BenchOptions, p: Plan, d: DensityData, bare: DensityData, 
     '',
     '### Idle warm instances',
     '',
-    `${d.functionsWarmed} distinct hello functions (distinct code), each deployed (PUT, 4 at a time) and then called once; before each cold call the bench waits until the pre-warm reserve holds a blank isolate, so every instance is made as designed (a reserve blank, URL and crypto preloaded). ${d.coldCalls.cold} first calls were cold, ${d.coldCalls.notCold} not; server-side init p50 ${fmt(d.coldCalls.initMs.p50, 2)} ms, p99 ${fmt(d.coldCalls.initMs.p99, 2)} ms${d.coldCalls.reserveWaitTimeouts ? `; ${d.coldCalls.reserveWaitTimeouts} calls gave up waiting for a blank` : ''}. Hearth runs with --idle-release-ms ${IDLE_RELEASE_MS} (the default is 10 s): an instance idle that long gives back the heap pages it holds unused. RSS is VmRSS of the Hearth process, read after at least ${fmt(p.settleMinMs / 1000, 1)} s (past the idle release and a pool sweep) and once three readings 250 ms apart agree within 1 MiB (at most ${fmt(p.settleMaxMs / 1000, 1)} s).`,
+    `${d.functionsWarmed} distinct hello functions (distinct code), each deployed (PUT, 4 at a time) and then called once; before each cold call the bench waits until the pre-warm reserve holds a blank isolate, so every instance is made as designed (a reserve blank that rehearsed a cold call; the hello code names neither URL nor crypto, so its blank did not load them). ${d.coldCalls.cold} first calls were cold, ${d.coldCalls.notCold} not; server-side init p50 ${fmt(d.coldCalls.initMs.p50, 2)} ms, p99 ${fmt(d.coldCalls.initMs.p99, 2)} ms${d.coldCalls.reserveWaitTimeouts ? `; ${d.coldCalls.reserveWaitTimeouts} calls gave up waiting for a blank` : ''}. Hearth runs with --idle-release-ms ${IDLE_RELEASE_MS} (the default is 10 s): an instance idle that long gives back the heap pages it holds unused. RSS is VmRSS of the Hearth process, read after at least ${fmt(p.settleMinMs / 1000, 1)} s (past the idle release and a pool sweep) and once three readings 250 ms apart agree within 1 MiB (at most ${fmt(p.settleMaxMs / 1000, 1)} s).`,
     '',
     '| warm functions | RSS MiB | anon MiB | pool heap MiB | instances | evicted |',
     '| --- | --- | --- | --- | --- | --- |',
@@ -762,7 +763,7 @@ function report(opts: BenchOptions, p: Plan, d: DensityData, bare: DensityData, 
     `- Distinct warm functions that fit in 2 GiB RSS: **${d.fitIn2GiB.how === 'projected' ? '~' : ''}${intf(d.fitIn2GiB.count)}** (${d.fitIn2GiB.how === 'interpolated' ? 'interpolated between the steps around 2,048 MiB' : d.fitIn2GiB.how === 'projected' ? `projected at the slope: RSS stayed under 2 GiB up to ${last.functions}` : 'already over at start'}).`,
     `- Still warm at the end (GET /v1/functions/{name}/instances of each): **${d.warmAtEnd} of ${d.functionsWarmed}**; evictions ${d.evicted}${d.evictedBy ? ` (${d.evictedBy})` : ''}.`,
     `- Deploys while warming (PUT, 4 at a time): p50 ${fmt(d.deployMs.p50, 1)} ms, p99 ${fmt(d.deployMs.p99, 1)} ms per PUT.`,
-    `- The same with \`--prewarm-isolates 0\` (every instance a bare isolate made on demand, URL and crypto not preloaded), ${bare.functionsWarmed} functions: RSS ${intf(bare.rss0Mb)} MiB at 0, **${fmt(bare.perInstanceSlopeMb, 2)} MiB** per instance (slope; r² ${fmt(bare.perInstanceFitR2, 4)}), heap p50 ${fmt(bare.heapPerInstanceMb.p50, 2)} MiB; ${bare.rssAt1000Mb !== null ? `RSS with 1,000 warm ${intf(bare.rssAt1000Mb)} MiB` : `at that slope 1,000 would be ~${intf(bare.rss0Mb + 1_000 * bare.perInstanceSlopeMb)} MiB`}, ${bare.fitIn2GiB.how === 'projected' ? '~' : ''}${intf(bare.fitIn2GiB.count)} would fit in 2 GiB; ${bare.warmAtEnd} of ${bare.functionsWarmed} still warm.`,
+    `- The same with \`--prewarm-isolates 0\` (every instance a bare isolate made on demand, no rehearsal), ${bare.functionsWarmed} functions: RSS ${intf(bare.rss0Mb)} MiB at 0, **${fmt(bare.perInstanceSlopeMb, 2)} MiB** per instance (slope; r² ${fmt(bare.perInstanceFitR2, 4)}), heap p50 ${fmt(bare.heapPerInstanceMb.p50, 2)} MiB; ${bare.rssAt1000Mb !== null ? `RSS with 1,000 warm ${intf(bare.rssAt1000Mb)} MiB` : `at that slope 1,000 would be ~${intf(bare.rss0Mb + 1_000 * bare.perInstanceSlopeMb)} MiB`}, ${bare.fitIn2GiB.how === 'projected' ? '~' : ''}${intf(bare.fitIn2GiB.count)} would fit in 2 GiB; ${bare.warmAtEnd} of ${bare.functionsWarmed} still warm.`,
   );
   if (ip) {
     md.push(

@@ -71,6 +71,23 @@ export default {
     expect(((await ev.json()) as { errorType: string }).errorType).toBe('WrongFunctionKind');
   });
 
+  it('an event function that names URL gets it loaded ahead; one that reaches URL and crypto without naming them loads them on first touch, and both answer right', async () => {
+    await deployOk(h, 'names-url', jsSource(`exports.handler = async (e) => ({ host: new URL(e.href).host, q: new URLSearchParams(e.qs).get('q') })`));
+    const r = await h.invoke('names-url', { href: 'https://a.example:8443/p', qs: 'q=7' });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-hearth-cold')).toBe('true');
+    expect(await r.json()).toEqual({ host: 'a.example:8443', q: '7' });
+
+    await deployOk(h, 'hides-url', jsSource(`exports.handler = async (e) => {
+  const U = globalThis['U' + 'RL'], P = globalThis['U' + 'RLSearch' + 'Params'], C = globalThis['cry' + 'pto'];
+  return { host: new U(e.href).host, q: new P(e.qs).get('q'), same: U === new U('http://x/').constructor, id: C.randomUUID().length };
+};`));
+    const h2 = await h.invoke('hides-url', { href: 'https://b.example/p', qs: 'q=8' });
+    expect(h2.status).toBe(200);
+    expect(h2.headers.get('x-hearth-cold')).toBe('true');
+    expect(await h2.json()).toEqual({ host: 'b.example', q: '8', same: true, id: 36 });
+  });
+
   it('every new function\'s first call is cold and right, one after another, as the reserve refills', async () => {
     for (let i = 0; i < 6; i++) {
       await deployOk(h, `seq${i}`, jsSource(`exports.handler = async (e) => ({ n: ${i}, e })`));

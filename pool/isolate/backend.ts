@@ -52,7 +52,7 @@ export class IsolateBackend implements Backend {
     this.blanks = new BlankIsolates(runtime, settings, opts.defaultMemoryMb, opts.prewarmIsolates);
     const factory: InstanceFactory<IsolateInstance> = {
       create: async (fn, requestId) => {
-        const inst = await this.blanks.take(fn.spec.memoryMb, this.code.offersFetch(fn.codeDigest));
+        const inst = await this.blanks.take(fn.spec.memoryMb, this.code.blankKind(fn.codeDigest));
         try {
           await inst.specialize(fn, this.code, requestId);
           this.code.setOffersFetch(fn.codeDigest, (inst.kinds & ModuleKind.fetch) !== 0);
@@ -88,7 +88,8 @@ export class IsolateBackend implements Backend {
       await inst.specialize(fn, this.code, '');
       const web = (inst.kinds & ModuleKind.fetch) !== 0;
       this.code.setOffersFetch(fn.codeDigest, web);
-      if (web) this.blanks.expect(fn.spec.memoryMb, true);
+      const kind = this.code.blankKind(fn.codeDigest);
+      if (kind !== 'event') this.blanks.expect(fn.spec.memoryMb, kind);
     } catch (err) {
       if (err instanceof HearthError && err.type === 'FunctionInitError') {
         throw new HearthError('InitError', err.message, { functionStack: err.functionStack });

@@ -3,7 +3,7 @@
 // into it; the reserve (pool/reserve.ts) refills in the background, one isolate at a time.
 
 import { Reserve } from '../reserve.js';
-import type { BlankKind, RuntimeScript } from './boot.js';
+import type { ReadyKind, RuntimeScript } from './boot.js';
 import { IsolateInstance, type IsolateSettings } from './instance.js';
 
 /**
@@ -13,25 +13,26 @@ import { IsolateInstance, type IsolateSettings } from './instance.js';
  */
 const REFILL_DELAY_MS = 25;
 
-/** Kinds of blank kept at most (sizes × event/web); past it a new kind is made on demand only. */
+/** Kinds of blank kept at most (sizes × event/apis/web); past it a new kind is made on demand only. */
 const MAX_KINDS = 8;
 
-/** The reserve's key of a blank: its memory limit and whether it rehearsed a web call. */
-function keyOf(memoryMb: number, web: boolean): string {
-  return web ? `${memoryMb}w` : `${memoryMb}`;
+/** The reserve's key of a blank: its memory limit and its kind. */
+function keyOf(memoryMb: number, kind: ReadyKind): string {
+  return `${memoryMb}${kind}`;
 }
 
 /** A kind of blank the reserve keeps, and how many. */
 interface Target {
   readonly memoryMb: number;
-  readonly kind: Exclude<BlankKind, 'bare'>;
+  readonly kind: ReadyKind;
   readonly count: number;
 }
 
 export class BlankIsolates {
   /**
    * How many to keep per kind: event blanks of the default size get the configured count; other
-   * sizes, and web blanks (for Workers modules), 1 each once asked for (none when the count is 0).
+   * sizes, apis blanks (code that names URL or crypto) and web blanks (Workers modules), 1 each once asked
+   * for (none when the count is 0).
    */
   private readonly targets = new Map<string, Target>();
   private readonly otherKinds: number;
@@ -44,7 +45,7 @@ export class BlankIsolates {
     defaultMemoryMb: number,
     count: number,
   ) {
-    this.targets.set(keyOf(defaultMemoryMb, false), { memoryMb: defaultMemoryMb, kind: 'event', count });
+    this.targets.set(keyOf(defaultMemoryMb, 'event'), { memoryMb: defaultMemoryMb, kind: 'event', count });
     this.otherKinds = Math.min(1, count);
     this.reserve = new Reserve<IsolateInstance>({
       next: (have) => {
@@ -76,24 +77,27 @@ export class BlankIsolates {
   }
 
   /**
-   * A blank isolate of this size, for a module with a fetch handler (`web`) or not: from the
-   * reserve when there is one, else made now (bare: a rehearsal would only delay this call).
+   * A blank isolate of this size and kind: from the reserve when there is one; else an event blank
+   * of the size (what the kind adds then loads on first use), else one made now (bare: a rehearsal
+   * would only delay this call).
    */
-  async take(memoryMb: number, web = false): Promise<IsolateInstance> {
-    const key = keyOf(memoryMb, web);
-    this.want(key, memoryMb, web);
-    return this.reserve.take(key) ?? IsolateInstance.prewarm(memoryMb, this.runtime, this.settings);
+  async take(memoryMb: number, kind: ReadyKind = 'event'): Promise<IsolateInstance> {
+    const key = keyOf(memoryMb, kind);
+    this.want(key, memoryMb, kind);
+    return this.reserve.take(key)
+      ?? (kind === 'event' ? undefined : this.reserve.take(keyOf(memoryMb, 'event')))
+      ?? IsolateInstance.prewarm(memoryMb, this.runtime, this.settings);
   }
 
-  /** Cold starts of this kind are coming (a Workers module was deployed): keep one ready. */
-  expect(memoryMb: number, web: boolean): void {
-    if (this.want(keyOf(memoryMb, web), memoryMb, web)) this.reserve.soon();
+  /** Cold starts of this kind are coming (code of this kind was deployed): keep one ready. */
+  expect(memoryMb: number, kind: ReadyKind): void {
+    if (this.want(keyOf(memoryMb, kind), memoryMb, kind)) this.reserve.soon();
   }
 
   /** Keeps blanks of this kind from now on; true when it is new. */
-  private want(key: string, memoryMb: number, web: boolean): boolean {
+  private want(key: string, memoryMb: number, kind: ReadyKind): boolean {
     if (this.targets.has(key) || this.targets.size >= MAX_KINDS) return false;
-    this.targets.set(key, { memoryMb, kind: web ? 'web' : 'event', count: this.otherKinds });
+    this.targets.set(key, { memoryMb, kind, count: this.otherKinds });
     return true;
   }
 

@@ -60,12 +60,17 @@ export interface BootedIsolate {
 /**
  * What a blank isolate has done before it gets its function. `bare`: only the runtime loaded (made
  * on demand, for a deploy's check or a cold start that found the reserve empty). Made ahead of
- * need, it also loads what the runtime otherwise loads on first use (URL, crypto: ~10 ms) and
- * rehearses a cold call (rehearse()): `event` an event call, `web` also a Workers module's web
- * call, for modules with a fetch handler (what it compiles stays in the isolate: ~0.3 MiB more an
- * idle instance, measured with the density bench, which event functions need not carry).
+ * need, it rehearses a cold call (rehearse()): `event` an event call; `apis` the same with the web
+ * APIs the runtime otherwise loads on first use loaded too (URL, URLSearchParams, crypto), for code
+ * that names them (core-js's URL: ~0.22 MiB of every idle instance, measured with the density bench;
+ * a first touch of URL costs ~4.3 ms of the isolate's CPU, of crypto ~4 ms); `web` those and a
+ * Workers module's web call, for modules with a fetch handler (what it compiles stays in the
+ * isolate: ~0.3 MiB more an idle instance, which event functions need not carry).
  */
-export type BlankKind = 'bare' | 'event' | 'web';
+export type BlankKind = 'bare' | 'event' | 'apis' | 'web';
+
+/** What a blank made ahead of need has loaded and rehearsed. */
+export type ReadyKind = Exclude<BlankKind, 'bare'>;
 
 /** A blank isolate with the runtime loaded: no function code yet (BlankKind says what else). */
 export async function bootIsolate(memoryMb: number, runtime: RuntimeScript, host: HostCallbacks, kind: BlankKind, logLimits: number[] = []): Promise<BootedIsolate> {
@@ -100,9 +105,11 @@ export async function bootIsolate(memoryMb: number, runtime: RuntimeScript, host
       wasmBytes: await ref('wasmBytes'),
     };
     if (kind !== 'bare') {
-      const p = await ref('preload');
-      await p.apply(undefined, [], { timeout: REHEARSAL_LIMIT.timeout });
-      p.release();
+      if (kind !== 'event') {
+        const p = await ref('preload');
+        await p.apply(undefined, [], { timeout: REHEARSAL_LIMIT.timeout });
+        p.release();
+      }
       await rehearse(isolate, context, refs, kind === 'web');
       const blank = await ref('blank');
       await blank.apply(undefined, [], { timeout: REHEARSAL_LIMIT.timeout });

@@ -3,6 +3,7 @@
 
 import { LRUCache } from 'lru-cache';
 import ivm from 'isolated-vm';
+import type { ReadyKind } from './boot.js';
 
 export interface CodeStore {
   getCode(digest: string): Buffer;
@@ -21,7 +22,16 @@ export interface CompiledCode {
    * cold starts take a blank that rehearsed a web call too (boot.ts BlankKind).
    */
   web?: boolean;
+  /** Whether the source names a web API the runtime loads on first use (found once, on first ask). */
+  namesLazyApi?: boolean;
 }
+
+/**
+ * Code that may touch URL, URLSearchParams or crypto (fetch parses its URL with URL): its cold
+ * starts take a blank with them loaded. A false match costs only the ~0.25 MiB every instance
+ * carried before they were loaded on first use.
+ */
+const NAMES_LAZY_API = /\bURL\b|URLSearchParams|\bfetch\b|\b[Cc]rypto\b/;
 
 export class CodeCache {
   private readonly entries: LRUCache<string, CompiledCode>;
@@ -59,9 +69,11 @@ export class CodeCache {
     this.store.putCache(digest, bytes);
   }
 
-  /** Whether the code, as loaded, offers a fetch handler (unknown: false). */
-  offersFetch(digest: string): boolean {
-    return this.entries.peek(digest)?.web === true;
+  /** The kind of blank the code's cold starts take (boot.ts BlankKind). */
+  blankKind(digest: string): ReadyKind {
+    const c = this.get(digest);
+    if (c.web === true) return 'web';
+    return (c.namesLazyApi ??= NAMES_LAZY_API.test(c.source)) ? 'apis' : 'event';
   }
 
   /** What the code offers, learnt when an isolate loaded it. */

@@ -21,7 +21,7 @@ const call = (b: BootedIsolate) => b.refs.invoke.apply(undefined, [new Uint8Arra
   { arguments: { copy: true }, result: { promise: true, copy: true }, timeout: 5_000 }) as Promise<unknown>;
 
 describe('a rehearsed blank', () => {
-  for (const kind of ['event', 'web'] as const) {
+  for (const kind of ['event', 'apis', 'web'] as const) {
     test(`${kind}: no handler is left bound, nothing was logged or answered late, and the rehearsal's request is not remembered`, async () => {
       const b = await blank(kind);
       // No handler: an event call is refused as it is for a module without one.
@@ -36,6 +36,28 @@ describe('a rehearsed blank', () => {
       expect(await b.context.eval(`typeof main + ',' + typeof fetch + ',' + typeof Response`, { copy: true })).toBe('undefined,function,function');
     });
   }
+
+  // A lazy global is an accessor until it is loaded, then a plain data property.
+  const urlState = (b: BootedIsolate) => b.context.eval(`(() => { const d = Object.getOwnPropertyDescriptor(globalThis, 'URL');
+    return (d.get ? 'lazy' : 'loaded') + ',' + (Object.getOwnPropertyDescriptor(globalThis, 'crypto').get ? 'lazy' : 'loaded'); })()`, { copy: true });
+
+  test('an event blank loaded neither URL nor crypto; an apis or web blank loaded both', async () => {
+    expect(await urlState(await blank('event'))).toBe('lazy,lazy');
+    disposeIsolate(booted!);
+    for (const kind of ['apis', 'web'] as const) {
+      expect(await urlState(await blank(kind))).toBe('loaded,loaded');
+      disposeIsolate(booted!);
+    }
+    booted = null;
+  });
+
+  test('in an event blank, URL and crypto load where they are first touched (URLSearchParams first works as well)', async () => {
+    const b = await blank('event');
+    expect(await b.context.eval(`new URLSearchParams('a=1&b=2').get('b') + ',' + new URL('http://h.example/p?q=3').searchParams.get('q') + ',' + (URL === globalThis.URL)`, { copy: true })).toBe('2,3,true');
+    expect(await urlState(b)).toBe('loaded,lazy');
+    expect(await b.context.eval(`/^[0-9a-f-]{36}$/.test(crypto.randomUUID()) && crypto.getRandomValues(new Uint8Array(4)).length`, { copy: true })).toBe(4);
+    expect(await urlState(b)).toBe('loaded,loaded');
+  });
 
   test('a function loaded after it runs as in a bare blank', async () => {
     const b = await blank('web');

@@ -18,7 +18,11 @@ import { Response } from './response.js';
 import { clearInterval, clearTimeout, setInterval, setTimeout, uncaught } from './timers.js';
 import { defineLazyGlobals, loadCrypto, urlModule } from './lazy.js';
 
-/** Loads what is otherwise loaded on first use (pre-warmed isolates do this ahead of any call). */
+/**
+ * Loads what is otherwise loaded on first use (URL, URLSearchParams, crypto): pre-warmed blanks for
+ * code that names them do this ahead of any call (core-js's URL is ~0.22 MiB of every idle
+ * instance; the first touch of URL costs ~4.3 ms of the isolate's CPU, of crypto ~4 ms).
+ */
 export function preloadGlobals(): void {
   void (globalThis as Record<string, unknown>).URL;
   void (globalThis as Record<string, unknown>).URLSearchParams;
