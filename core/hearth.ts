@@ -17,6 +17,7 @@ import type { Config } from './config.js';
 import { loadFunctionFolders } from './deploy-dir.js';
 import { Dispatcher } from './dispatcher.js';
 import { refuseEgressTo } from './egress.js';
+import { CloudEventsRoute, type EventCounter } from './http/events.js';
 import { FrontEnd } from './http/front-end.js';
 import { Gate } from './http/gate.js';
 import { HttpCounters } from './http/http-counters.js';
@@ -51,13 +52,14 @@ function deadLetterBounds(config: Config): DeadLetterBounds {
 }
 
 /** The routes that run calls: each protocol through the one pipeline. */
-export function callRoutes(deps: PipelineDeps, config: Config): Route[] {
+export function callRoutes(deps: PipelineDeps, config: Config, events: EventCounter | null = null): Route[] {
   const web = pipeline(deps, new WebRoute(config, deps.gate, deps.frontEnd.counters));
   return [
     route('POST', '/v1/functions/:name/invoke', pipeline(deps, new V1Invoke(config, deps.gate))),
     route('ANY', '/v1/web/:name', web),
     route('ANY', '/v1/web/:name/*', web),
     route('POST', '/2015-03-31/functions/:name/invocations', pipeline(deps, new LambdaApi(config, deps.gate))),
+    route('POST', '/v1/events/:name', pipeline(deps, new CloudEventsRoute(config, deps.gate, events))),
   ];
 }
 
@@ -142,7 +144,7 @@ export class Hearth {
     const frontEnd = new FrontEnd(config, httpCounters);
     const gate = new Gate(config);
     mount(frontEnd, [
-      ...callRoutes({ frontEnd, gate, catalog, dispatcher, asyncInvoker, records }, config),
+      ...callRoutes({ frontEnd, gate, catalog, dispatcher, asyncInvoker, records }, config, metrics),
       ...managementRoutes({
         config, frontEnd, gate, registry, records, functionLogs, tiers, triggers, metrics, asyncInvoker,
         isReady: () => isolatesReady && containersReady,

@@ -111,6 +111,9 @@ function scraped(registry: Registry, name: string, help: string, type: 'counter'
   registry.registerMetric(metric as never);
 }
 
+/** What became of an event a source received. */
+export type EventOutcome = 'queued' | 'duplicate' | 'refused';
+
 export class Metrics implements FunctionListener {
   readonly registry = new Registry();
   private readonly perFunction = new Map<string, PerFunction>();
@@ -123,6 +126,8 @@ export class Metrics implements FunctionListener {
   private readonly asyncRefusals = { events: 0, bytes: 0 };
   /** Destination chains stopped at the depth limit, by the function whose destination was not run. */
   private readonly chainsStopped = new Map<string, number>();
+  /** Events an event source received, by `source\0outcome`. */
+  private readonly eventsIn = new Map<string, number>();
   constructor(private readonly sources: MetricSources) {
     const backends = () => sources.backends();
     const registers = [this.registry];
@@ -251,7 +256,18 @@ export class Metrics implements FunctionListener {
       () => (['events', 'bytes'] as const).map((limit) => ({ labels: { limit }, value: this.asyncRefusals[limit] })));
     scraped(this.registry, 'hearth_async_chains_stopped_total', 'Destination chains stopped at the depth limit (the next event stored as a dead letter, ChainDepthExceeded), by the function whose destination was not run.', 'counter',
       () => [...this.chainsStopped].map(([name, n]) => ({ labels: { function: name }, value: n })));
+    scraped(this.registry, 'hearth_events_received_total', 'Events the event sources received, by source (cloudevents: POST /v1/events) and outcome: queued (in the durable queue), duplicate (its source and id seen within the idempotency window: not queued again), refused (invalid, or not stored: the sender may retry).', 'counter',
+      () => [...this.eventsIn].map(([key, n]) => {
+        const [source, outcome] = key.split('\0');
+        return { labels: { source: source!, outcome: outcome! }, value: n };
+      }));
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Events an event source received (a handful of sources × three outcomes: the map stays small). */
+  eventsReceived(source: string, outcome: EventOutcome, n = 1): void {
+    const key = `${source}\0${outcome}`;
+    this.eventsIn.set(key, (this.eventsIn.get(key) ?? 0) + n);
   }
 
   private readonly deployRefusals = new Map<string, number>();

@@ -1,5 +1,5 @@
 // Tokens on a real Hearth process: the admin token for management, the optional invoke token for
-// invoke and web calls (the admin token works there too); neither is logged, and a web function
+// invoke, web and CloudEvents calls (the admin token works there too); neither is logged, and a web function
 // never sees the invoke token.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -33,6 +33,20 @@ describe('tokens', () => {
     const w = await fetch(`${h.url}/v1/web/web/`, { headers: bearer(INVOKE) });
     expect(w.status).toBe(200);
     expect(await w.text()).toBe('none'); // Hearth's credential is not passed to the function
+  });
+
+  it('CloudEvents in (POST /v1/events) need the invoke token as invoke calls do', async () => {
+    const ce = (headers: Record<string, string>) => fetch(`${h.url}/v1/events/hello`, {
+      method: 'POST', body: '{"name":"ce"}',
+      headers: { 'ce-specversion': '1.0', 'ce-id': `auth-${Math.random()}`, 'ce-source': '/auth', 'ce-type': 't', 'content-type': 'application/json', ...headers },
+    });
+    for (const headers of [{}, bearer('wrong-token-0123456789')]) {
+      const r = await ce(headers);
+      expect(r.status).toBe(401);
+      expect((await r.json() as { errorType: string }).errorType).toBe('Unauthorized');
+    }
+    expect((await ce(bearer(INVOKE))).status).toBe(202);
+    expect((await ce(bearer(ADMIN))).status).toBe(202);
   });
 
   it('management needs the admin token: the invoke token is not enough', async () => {

@@ -83,9 +83,15 @@ export interface NewEvent {
   qualifier: string;
   body: ArrayBuffer;
   enc: 0 | 1;
-  source: 'v1' | 'lambda';
+  source: 'v1' | 'lambda' | 'cloudevents';
   requestId: string;
   idempotencyKey?: string;
+  /**
+   * What a repeat of the idempotency key must match (default: the body's sha256; another body is
+   * then a Conflict). A CloudEvent's key is its source and id, which name the event whatever its
+   * body: its sender passes the key's own hash, so any repeat is a duplicate.
+   */
+  sameAs?: string;
 }
 
 export class AsyncInvoker {
@@ -126,7 +132,7 @@ export class AsyncInvoker {
     try {
       r = await this.queue.enqueue(rec, {
         maxQueued: this.s.maxQueued, maxBytes: this.s.maxQueuedBytes, idempotencyWindowMs: this.s.idempotencyWindowMs,
-        ...(e.idempotencyKey !== undefined ? { idempotencyKey: e.idempotencyKey, bodyHash: createHash('sha256').update(body).digest('hex') } : {}),
+        ...(e.idempotencyKey !== undefined ? { idempotencyKey: e.idempotencyKey, bodyHash: e.sameAs ?? createHash('sha256').update(body).digest('hex') } : {}),
       });
     } catch (err) {
       if (err instanceof QueueFull) this.metrics?.asyncRefused(err.limit);

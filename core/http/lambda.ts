@@ -208,10 +208,10 @@ export class LambdaApi implements CallProtocol<LambdaCall> {
       // 202 once the durable queue has it (a repeated Idempotency-Key: 202 with the first id).
       const bad = badIdempotencyKey(r.idempotencyKey);
       if (bad !== null) throw bad;
-      return new Enqueue({
+      return new Enqueue([{
         fn, qualifier, body, enc: Encoding.json, source: 'lambda', requestId: r.requestId,
         ...(r.idempotencyKey !== '' ? { idempotencyKey: r.idempotencyKey } : {}),
-      });
+      }]);
     }
     return newCall({ requestId: r.requestId, functionName: fn.name, qualifier, source: 'lambda', body, reqEnc: Encoding.json, resEnc: Encoding.json });
   }
@@ -248,7 +248,8 @@ export class LambdaApi implements CallProtocol<LambdaCall> {
     finish(ex);
   }
 
-  renderQueued(ex: Exchange, _r: LambdaCall, fn: FunctionVersion, q: EnqueueResult): void {
+  renderQueued(ex: Exchange, _r: LambdaCall, fn: FunctionVersion, [q]: readonly EnqueueResult[]): void {
+    if (q === undefined) throw new Error('an Event invocation queues one event');
     ex.res.cork(() => {
       ex.res.writeStatus(statusLine(202));
       writeLambdaHeaders(ex.res, q.id, fn.version);

@@ -64,7 +64,7 @@ async function run(p: CallProtocol<Received>, d = deps()): Promise<Written> {
 describe('pipeline', () => {
   it('runs a call, queues an event, answers a dry run', async () => {
     expect((await run(protocol())).body).toBe('ok');
-    expect((await run(protocol({ plan: () => new Enqueue({} as never) }))).body).toBe('queued');
+    expect((await run(protocol({ plan: () => new Enqueue([{} as never]) }))).body).toBe('queued');
     expect((await run(protocol({ plan: () => DRY_RUN }))).status).toBe('204 No Content');
   });
 
@@ -83,7 +83,7 @@ describe('pipeline', () => {
     expect(await run(protocol({ check: () => { throw new Error('bug'); } }))).toMatchObject({ status: '500', body: '{"errorType":"InternalError"}' });
     const brokenRenderers: Partial<CallProtocol<Received>>[] = [
       { renderOutcome: () => { throw new Error('bug'); } },
-      { plan: () => new Enqueue({} as never), renderQueued: () => { throw new Error('bug'); } },
+      { plan: () => new Enqueue([{} as never]), renderQueued: () => { throw new Error('bug'); } },
       { plan: () => DRY_RUN, renderChecked: () => { throw new Error('bug'); } },
     ];
     for (const broken of brokenRenderers) {

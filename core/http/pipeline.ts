@@ -39,9 +39,12 @@ export interface Target {
   readonly qualifier: string;
 }
 
-/** A request that asks for its event to be stored in the durable queue (answered 202), not run now. */
+/**
+ * A request that asks for its events to be stored in the durable queue (answered 202 once all are
+ * stored), not run now: one, or a CloudEvents batch's.
+ */
 export class Enqueue {
-  constructor(readonly event: NewEvent) {}
+  constructor(readonly events: readonly NewEvent[]) {}
 }
 
 /** A dry run: every check passed, nothing to run. */
@@ -96,8 +99,8 @@ export interface CallProtocol<R extends Received> {
   plan(r: R, fn: FunctionVersion, body: ArrayBuffer): Plan;
   /** render: a call that ran (or could not run: `out.error`); `logs` has its log lines, for a tail. */
   renderOutcome(ex: Exchange, r: R, out: CallOutcome, logs: LogSource): void;
-  /** render: an event stored in the durable queue. */
-  renderQueued(ex: Exchange, r: R, fn: FunctionVersion, q: EnqueueResult): void;
+  /** render: the events stored in the durable queue (as many results as the plan had events). */
+  renderQueued(ex: Exchange, r: R, fn: FunctionVersion, qs: readonly EnqueueResult[]): void;
   /** render: a dry run, every check passed. */
   renderChecked(ex: Exchange, r: R, fn: FunctionVersion): void;
   /** render: an error from any step before the call ran, or a renderer that failed. */
@@ -212,8 +215,8 @@ function dispatch<R extends Received>(
     return fail(toHearthError(err), fn.version);
   }
   if (plan instanceof Enqueue) {
-    deps.asyncInvoker.enqueue(plan.event).then(
-      (q) => { if (!ex.aborted) p.renderQueued(ex, r, fn, q); },
+    Promise.all(plan.events.map((e) => deps.asyncInvoker.enqueue(e))).then(
+      (qs) => { if (!ex.aborted) p.renderQueued(ex, r, fn, qs); },
       (err: unknown) => fail(toHearthError(err), fn.version),
     ).catch(rendered);
     return;

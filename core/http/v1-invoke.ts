@@ -100,10 +100,10 @@ export class V1Invoke implements CallProtocol<V1Request> {
 
   plan(r: V1Request, fn: FunctionVersion, body: ArrayBuffer): Plan {
     if (r.event) {
-      return new Enqueue({
+      return new Enqueue([{
         fn, qualifier: r.qualifier, body, enc: r.reqEnc as EncodingCode, source: 'v1', requestId: r.requestId,
         ...(r.idempotencyKey !== '' ? { idempotencyKey: r.idempotencyKey } : {}),
-      });
+      }]);
     }
     return newCall({
       requestId: r.requestId, functionName: fn.name, qualifier: r.qualifier, source: 'v1', body,
@@ -126,7 +126,8 @@ export class V1Invoke implements CallProtocol<V1Request> {
     finish(ex);
   }
 
-  renderQueued(ex: Exchange, _r: V1Request, _fn: FunctionVersion, q: EnqueueResult): void {
+  renderQueued(ex: Exchange, _r: V1Request, _fn: FunctionVersion, [q]: readonly EnqueueResult[]): void {
+    if (q === undefined) throw new Error('an Event invocation queues one event');
     ex.res.cork(() => {
       ex.res.writeStatus(q.duplicate ? statusLine(200) : statusLine(202));
       ex.res.writeHeader('Content-Type', 'application/json');
