@@ -21,7 +21,7 @@ afterAll(async () => {
 });
 
 const post = (name: string, headers: Record<string, string>, body: string | Uint8Array) =>
-  fetch(`${h.url}/v1/events/${name}`, { method: 'POST', headers, body });
+  fetch(`${h.url}/v1/events/${name}`, { method: 'POST', headers, body: typeof body === 'string' ? body : Buffer.from(body) });
 
 const binary = (id: string, extra: Record<string, string> = {}) => ({
   'ce-specversion': '1.0', 'ce-id': id, 'ce-source': '/tests/ce', 'ce-type': 'com.example.test', ...extra,
