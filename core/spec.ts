@@ -80,7 +80,11 @@ const Schedule = z.strictObject({
 /** Where an async event's outcome goes: another function (an async event to it) or a URL (a POST). */
 const Destination = z.union([
   z.strictObject({ function: z.string().regex(FUNCTION_NAME, `must match ${FUNCTION_NAME.source}`) }),
-  z.strictObject({ url: z.string().max(2048).refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), 'must be an http:// or https:// URL') }),
+  z.strictObject({
+    url: z.string().max(2048).refine((u) => /^https?:\/\//i.test(u) && URL.canParse(u), 'must be an http:// or https:// URL'),
+    /** lambda (default): Lambda's destination record as JSON; cloudevents: a CloudEvent in binary mode. */
+    format: z.enum(['lambda', 'cloudevents']).optional(),
+  }),
 ]);
 
 const Code = z.union([

@@ -2,22 +2,28 @@
 // batched content modes, each event stored in the durable queue before the 202 and run as an async
 // event that receives the structured form; a repeat of a source + id runs nothing again; invalid
 // events answer 400 naming what is wrong, and the delivery contract's other statuses (404, 413).
+// CloudEvents out: onSuccess / onFailure URL destinations with format "cloudevents", to a local
+// sink and to Hearth's own CloudEvents route (one function's result becomes another's event).
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployOk, jsSource, startHearth, type Hearth } from './support/hearth.js';
+import { startSink, type Sink } from './support/sink.js';
 import { waitFor } from './support/until.js';
 
 let h: Hearth;
+let sink: Sink;
 const ECHO = 'exports.handler = async (event, context) => ({ event, requestId: context.requestId })';
 
 beforeAll(async () => {
-  h = await startHearth({ args: ['--no-docker', '--async-max-body-bytes', '4096'] });
+  sink = await startSink();
+  h = await startHearth({ args: ['--no-docker', '--async-max-body-bytes', '4096', '--async-retry-base-ms', '50', '--async-retry-max-ms', '100'] });
   await deployOk(h, 'ce-echo', jsSource(ECHO));
   await deployOk(h, 'ce-once', jsSource(ECHO));
   await deployOk(h, 'ce-other', jsSource(ECHO));
 });
 afterAll(async () => {
   await h?.stop();
+  await sink?.close();
 });
 
 const post = (name: string, headers: Record<string, string>, body: string | Uint8Array) =>
@@ -130,6 +136,56 @@ describe('CloudEvents in', () => {
     expect(((await big.json()) as { errorMessage: string }).errorMessage).toMatch(/in structured form/);
     const bigger = await post('ce-echo', { ...binary('big-2'), 'content-type': 'application/octet-stream' }, new Uint8Array(5_000));
     expect(bigger.status).toBe(413);
+  });
+});
+
+describe('CloudEvents out', () => {
+  it('onSuccess / onFailure with format "cloudevents": the outcome POSTed in binary mode, the result or error as the data', async () => {
+    const allow = { egress: { allow: [`127.0.0.1:${sink.port}`] } };
+    await deployOk(h, 'ce-out-ok', jsSource('exports.handler = async (e) => ({ doubled: e.data.n * 2 })',
+      { ...allow, onSuccess: { url: `${sink.url}/ce/ok`, format: 'cloudevents' } }));
+    await deployOk(h, 'ce-out-fail', jsSource('exports.handler = async () => { throw new TypeError("no thanks"); }',
+      { ...allow, maxRetries: 0, onFailure: { url: `${sink.url}/ce/fail`, format: 'cloudevents' } }));
+
+    const okId = await accepted(await post('ce-out-ok', { 'content-type': 'application/cloudevents+json' }, JSON.stringify({ specversion: '1.0', id: 'out-1', source: '/t', type: 't', data: { n: 21 } })));
+    const [ok] = await sink.until((r) => r.path === '/ce/ok');
+    expect(ok!.headers['ce-specversion']).toBe('1.0');
+    expect(ok!.headers['ce-type']).toBe('dev.hearth.function.succeeded');
+    expect(ok!.headers['ce-source']).toBe('/functions/ce-out-ok');
+    expect(ok!.headers['ce-subject']).toBe(okId);
+    expect(ok!.headers['ce-hearthcondition']).toBe('Success');
+    expect(ok!.headers['ce-id']).toBe(ok!.headers['x-hearth-delivery-id']);
+    expect(Date.parse(String(ok!.headers['ce-time']))).not.toBeNaN();
+    expect(ok!.headers['content-type']).toBe('application/json');
+    expect(ok!.json).toEqual({ doubled: 42 });
+
+    const failId = await accepted(await post('ce-out-fail', { ...binary('out-2'), 'content-type': 'text/plain' }, 'x'));
+    const [fail] = await sink.until((r) => r.path === '/ce/fail');
+    expect(fail!.headers['ce-type']).toBe('dev.hearth.function.failed');
+    expect(fail!.headers['ce-subject']).toBe(failId);
+    expect(fail!.headers['ce-hearthcondition']).toBe('RetriesExhausted');
+    expect(fail!.json).toMatchObject({ errorType: 'TypeError', errorMessage: 'no thanks' });
+  });
+
+  it('one function\'s result as another\'s event: one Hearth\'s CloudEvents out into another Hearth\'s CloudEvents in', async () => {
+    // Hearth refuses egress to its own address (core/egress-self.ts): within one Hearth a
+    // destination is {function}; across replicas or to a broker, a URL.
+    const other = await startHearth({ args: ['--no-docker'] });
+    try {
+      await deployOk(other, 'ce-next', jsSource(`exports.handler = async (e) => { await fetch('${sink.url}/chain', { method: 'POST', body: JSON.stringify(e) }); return e; }`,
+        { egress: { allow: [`127.0.0.1:${sink.port}`] } }));
+      await deployOk(h, 'ce-first', jsSource('exports.handler = async (e) => ({ seen: e.id })',
+        { egress: { allow: [new URL(other.url).host] }, onSuccess: { url: `${other.url}/v1/events/ce-next`, format: 'cloudevents' } }));
+      const firstId = await accepted(await post('ce-first', { ...binary('chain-1'), 'content-type': 'application/json' }, '{}'));
+      await ran(firstId);
+      const [chain] = await sink.until((r) => r.path === '/chain');
+      expect(chain!.json).toMatchObject({
+        specversion: '1.0', source: '/functions/ce-first', type: 'dev.hearth.function.succeeded', subject: firstId,
+        datacontenttype: 'application/json', hearthcondition: 'Success', data: { seen: 'chain-1' },
+      });
+    } finally {
+      await other.stop();
+    }
   });
 });
 

@@ -32,6 +32,7 @@ import { log } from '../log.js';
 import type { InvocationRecords } from '../records.js';
 import type { Metrics } from '../metrics.js';
 import type { Catalog } from '../registry/index.js';
+import { binaryCloudEvent } from '../events/cloudevents-out.js';
 import { decide, type RetryPolicy } from './policy.js';
 import {
   ageStart, DELIVERY_BUCKET, MAX_CHAIN_DEPTH, MAX_EVENT_LOG_BYTES, MAX_EVENT_LOG_LINES, MAX_EVENT_RESULT_BYTES, QueueFull,
@@ -313,7 +314,7 @@ export class AsyncInvoker {
       log.warn({ function: rec.functionName, requestId: rec.id, depth: MAX_CHAIN_DEPTH }, 'a chain of async destinations reached its depth limit: its next event is a dead letter, not run');
     }
     if ('function' in to) return [{ ...base, kind: 'invoke', functionName: to.function, bucket: to.function }];
-    return [{ ...base, kind: 'deliver', functionName: rec.functionName, bucket: DELIVERY_BUCKET, url: to.url }];
+    return [{ ...base, kind: 'deliver', functionName: rec.functionName, bucket: DELIVERY_BUCKET, url: to.url, ...(to.format === 'cloudevents' ? { format: 'cloudevents' as const } : {}) }];
   }
 
   /**
@@ -324,10 +325,13 @@ export class AsyncInvoker {
     const source = this.catalog.resolve(rec.functionName, '');
     const policy = new EgressPolicy(source.spec.egress.allow);
     let status: number;
+    const { headers, body } = rec.format === 'cloudevents'
+      ? binaryCloudEvent(rec.id, rec.functionName, rec.body)
+      : { headers: ['content-type', 'application/json'], body: rec.body };
     try {
       const res = await hostFetch(policy, {
-        method: 'POST', url: rec.url!, body: rec.body, redirect: 'follow',
-        headers: ['content-type', 'application/json', 'x-hearth-delivery-id', rec.id],
+        method: 'POST', url: rec.url!, body, redirect: 'follow',
+        headers: [...headers, 'x-hearth-delivery-id', rec.id],
       }, { deadline: Date.now() + DELIVERY_TIMEOUT_MS, maxResponseBytes: this.s.maxFetchBytes });
       status = res.status;
     } catch (err) {

@@ -40,8 +40,11 @@ export interface Attempt {
   interrupted?: boolean;
 }
 
-/** A destination: another function (an async event to it), or an HTTP URL (a POST). */
-export type Destination = { function: string } | { url: string };
+/**
+ * A destination: another function (an async event to it), or an HTTP URL (a POST of Lambda's
+ * destination record, or with format "cloudevents" a CloudEvent in binary mode).
+ */
+export type Destination = { function: string } | { url: string; format?: 'lambda' | 'cloudevents' };
 
 export interface EventRecord {
   /** The request id, also the function's context.requestId on every attempt. */
@@ -68,6 +71,8 @@ export interface EventRecord {
   depth?: number;
   /** deliver: the URL to POST to. */
   url?: string;
+  /** deliver: POST it as a CloudEvent in binary mode (core/events/cloudevents-out.ts), not as Lambda's record. */
+  format?: 'cloudevents';
   /** Epoch ms when it was accepted. */
   enqueuedAt: number;
   /** Epoch ms of the last redrive; the event's age counts from here when set. */
