@@ -6,6 +6,9 @@
 #          process); the Debian package's own service is kept from starting on port 80.
 #   redis-server  the distributed async queue's tests start their own redis-server (a temp dir,
 #          a free port, as a child process); the package's own service is kept from starting.
+#   ceph-mon ceph-osd radosgw ceph-common  the object-storage event source's test starts a
+#          throwaway single-node Ceph (one mon, one in-memory OSD, one radosgw: a real S3 server
+#          that pushes bucket notifications) on loopback, as child daemons (test/support/rgw.sh).
 set -euo pipefail
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
@@ -14,6 +17,11 @@ need=()
 have wrk || need+=(wrk)
 have nginx || need+=(nginx)
 have redis-server || need+=(redis-server)
+have radosgw || need+=(radosgw)
+have ceph-mon || need+=(ceph-mon)
+have ceph-osd || need+=(ceph-osd)
+have ceph || need+=(ceph-common)
+have uuidgen || need+=(uuid-runtime)
 
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then

@@ -61,8 +61,8 @@ export interface EventRecord {
   body: Uint8Array;
   /** 0 JSON, 1 msgpack (runtime/protocol.ts's Encoding). */
   enc: 0 | 1;
-  /** Where it came from: /v1, the Lambda API, a CloudEvent (POST /v1/events), or a destination of another event. */
-  source: 'v1' | 'lambda' | 'cloudevents' | 'destination';
+  /** Where it came from: /v1, the Lambda API, POST /v1/events (a CloudEvent, an S3 notification's record), or a destination of another event. */
+  source: 'v1' | 'lambda' | 'cloudevents' | 's3' | 'destination';
   /**
    * How many destinations led to this event (absent: 0, a caller's event). A destination of an
    * event at MAX_CHAIN_DEPTH is not run but stored as a dead letter (ChainDepthExceeded), so a

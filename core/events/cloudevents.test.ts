@@ -14,7 +14,9 @@ describe('content modes', () => {
     expect(contentModeOf('application/cloudevents+json; charset=utf-8', false)).toBe('structured');
     expect(contentModeOf('Application/CloudEvents-Batch+JSON', true)).toBe('batched');
     expect(contentModeOf('application/json', true)).toBe('binary');
-    expect(contentModeOf('application/json', false)).toBeNull();
+    expect(contentModeOf('application/json', false)).toBe('notification');
+    expect(contentModeOf('', false)).toBe('notification');
+    expect(contentModeOf('text/plain', false)).toBeNull();
   });
 });
 

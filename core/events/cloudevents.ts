@@ -34,14 +34,16 @@ export const CE_BATCH_CONTENT_TYPE = 'application/cloudevents-batch+json';
 /** One event in structured form: its attributes and extensions, and `data` or `data_base64`. */
 export type StructuredEvent = Record<string, unknown> & { specversion: string; id: string; source: string; type: string };
 
-export type ContentMode = 'binary' | 'structured' | 'batched';
+/** CloudEvents' three content modes, and a plain JSON body (an S3 event notification, core/events/s3.ts). */
+export type ContentMode = 'binary' | 'structured' | 'batched' | 'notification';
 
-/** The content mode a request's Content-Type and headers select (null: not a CloudEvent). */
+/** The content mode a request's Content-Type and headers select (null: neither a CloudEvent nor JSON). */
 export function contentModeOf(contentType: string, hasCeHeaders: boolean): ContentMode | null {
   const media = mediaType(contentType);
   if (media === CE_BATCH_CONTENT_TYPE) return 'batched';
   if (media === CE_CONTENT_TYPE) return 'structured';
-  return hasCeHeaders ? 'binary' : null;
+  if (hasCeHeaders) return 'binary';
+  return media === 'application/json' || media === '' ? 'notification' : null;
 }
 
 /** The media type of a Content-Type, lower-cased, without parameters. */
@@ -185,7 +187,7 @@ function utf8(body: Uint8Array): string | null {
   }
 }
 
-function parseJson(body: Uint8Array, what: string): unknown {
+export function parseJson(body: Uint8Array, what: string): unknown {
   const text = utf8(body);
   if (text === null) throw invalid(`${what} is not valid UTF-8`);
   try {
