@@ -1,0 +1,45 @@
+// A real S3 server that pushes bucket notifications: Ceph's radosgw on a throwaway single-node
+// cluster (test/support/rgw.sh), started and stopped by the test. Missing Ceph packages are an
+// error that says how to install them: these tests never skip.
+
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { freePort } from './redis.js';
+
+const SCRIPT = fileURLToPath(new URL('./rgw.sh', import.meta.url));
+const run = promisify(execFile);
+
+export interface Rgw {
+  endpoint: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  stop(): Promise<void>;
+}
+
+export async function startRgw(): Promise<Rgw> {
+  for (const bin of ['radosgw', 'ceph-mon', 'ceph-osd', 'ceph', 'uuidgen']) {
+    if (spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0) {
+      throw new Error(`${bin} is missing: the object-storage tests run Ceph's radosgw from Debian; run \`bash scripts/setup-system.sh\` (as root) to install it`);
+    }
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-rgw-'));
+  const credentials = { accessKeyId: 'HEARTHTESTACCESSKEY0', secretAccessKey: 'hearth-test-secret-key-0123456789abcdefgh' };
+  const env = {
+    ...process.env,
+    RGW_PORT: String(await freePort()), MON_V2_PORT: String(await freePort()), MON_V1_PORT: String(await freePort()),
+    S3_ACCESS_KEY: credentials.accessKeyId, S3_SECRET_KEY: credentials.secretAccessKey,
+  };
+  const stop = async () => { await run('bash', [SCRIPT, 'stop', dir], { timeout: 30_000 }); };
+  try {
+    const { stdout } = await run('bash', [SCRIPT, 'start', dir], { env, timeout: 120_000 });
+    const endpoint = /S3_ENDPOINT=(\S+)/.exec(stdout)?.[1];
+    if (!endpoint) throw new Error(`radosgw did not start: ${stdout}`);
+    return { endpoint, credentials, stop };
+  } catch (err) {
+    await stop().catch(() => undefined);
+    throw err;
+  }
+}
