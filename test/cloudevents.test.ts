@@ -128,6 +128,17 @@ describe('CloudEvents in', () => {
     expect(await eventsMetric('refused') + await eventsMetric('refused', 's3')).toBeGreaterThanOrEqual(cases.length);
   });
 
+  it('a body nested past what can be written again as JSON is a 400, not a failure of Hearth\'s', async () => {
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const batch = await post('ce-echo', { 'content-type': 'application/cloudevents-batch+json' }, `[{"specversion":"1.0","id":"deep","source":"/s","type":"t","data":${deep}}]`);
+    expect(batch.status).toBe(400);
+    expect(((await batch.json()) as { errorMessage: string }).errorMessage).toMatch(/the event nests too deeply/);
+    const s3 = await post('ce-echo', { 'content-type': 'application/json' },
+      `{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"k","x":${deep}}}}]}`);
+    expect(s3.status).toBe(400);
+    expect(((await s3.json()) as { errorMessage: string }).errorMessage).toMatch(/nests too deeply/);
+  });
+
   it('an unknown function is 404, an event over the Event payload limit 413 (in structured form: base64 counts)', async () => {
     const unknown = await post('ce-nobody', { ...binary('n-1'), 'content-type': 'text/plain' }, 'x');
     expect(unknown.status).toBe(404);

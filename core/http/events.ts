@@ -138,7 +138,14 @@ export class CloudEventsRoute implements CallProtocol<EventsRequest> {
   }
 
   private queued(source: Source, e: Incoming, requestId: string, fn: FunctionVersion, qualifier: string, limit: number, what: string): NewEvent {
-    const json = Buffer.from(JSON.stringify(e.body));
+    let json: Buffer;
+    try {
+      json = Buffer.from(JSON.stringify(e.body));
+    } catch (err) {
+      // JSON.parse reads any depth; writing it again recurses, and a hostile body nests past the stack.
+      if (err instanceof RangeError) throw new HearthError('InvalidRequestContent', `${what} nests too deeply to be passed on as JSON`);
+      throw err;
+    }
     if (json.byteLength > limit) {
       throw new HearthError('RequestTooLarge', `${what} is ${json.byteLength} bytes as the function would receive it, over the ${limit} bytes an Event payload may be (--async-max-body-bytes)`);
     }
