@@ -151,6 +151,21 @@ describe('async invocation', () => {
     expect(hook!.headers['x-hearth-delivery-id']).toBeTruthy();
   });
 
+  it('a payload nested too deep to be written again as JSON still runs, its destination too, and its record reads (as bytes)', async () => {
+    await deployOk(h, 'deep-next', jsSource('exports.handler = async (e) => ({ truncated: e.requestPayloadTruncated === true, req: e.requestPayload === null ? null : Object.keys(e.requestPayload) })'));
+    await deployOk(h, 'deep', jsSource('exports.handler = async () => 1', { onSuccess: { function: 'deep-next' } }));
+    const deep = `${'['.repeat(100_000)}${']'.repeat(100_000)}`;
+    const id = await accepted(await fetch(`${h.url}/v1/functions/deep/invoke`, { method: 'POST', headers: { 'content-type': 'application/json', ...EVENT }, body: deep }));
+    const v = await waitFor(h, id, (x) => x.status === 'succeeded');
+    expect(v.result).toBe(1);
+    // The destination ran: its record carries the payload as bytes, or leaves it out past the Event limit.
+    const deadline = Date.now() + 30_000;
+    while (!/hearth_invocations_total\{function="deep-next",outcome="success"\} 1/.test(await fetch(`${h.url}/metrics`).then((r) => r.text()))) {
+      if (Date.now() > deadline) throw new Error('deep-next never ran');
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  });
+
   it('dedupes an Idempotency-Key within the window: the first id back, nothing queued again', async () => {
     await deployOk(h, 'once', reporter(sink, 'once'));
     const key = { ...EVENT, 'Idempotency-Key': 'order-42' };

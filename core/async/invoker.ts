@@ -364,9 +364,26 @@ function keepLogs(rec: EventRecord, lines: readonly LogLine[]): void {
 function payloadValue(bytes: Uint8Array | null | undefined, enc: 0 | 1): unknown {
   if (!bytes) return null;
   try {
-    return enc === 0 ? JSON.parse(Buffer.from(bytes).toString('utf8')) : unpack(Buffer.from(bytes));
+    const value: unknown = enc === 0 ? JSON.parse(Buffer.from(bytes).toString('utf8')) : unpack(Buffer.from(bytes));
+    // A payload nested past what JSON.stringify's recursion takes (a hostile caller's, ~10,000
+    // levels; it cannot be that deep in fewer bytes) would make the view or the destination record
+    // that carries it fail to be written: it is shown as bytes instead.
+    if (bytes.byteLength >= DEEP_CHECK_BYTES && !writable(value)) throw new RangeError('too deep');
+    return value;
   } catch {
     return { base64: Buffer.from(bytes).toString('base64') };
+  }
+}
+
+/** Payloads this small cannot nest deep enough to overflow JSON.stringify's recursion. */
+const DEEP_CHECK_BYTES = 8 * 1024;
+
+function writable(value: unknown): boolean {
+  try {
+    JSON.stringify(value);
+    return true;
+  } catch {
+    return false;
   }
 }
 
