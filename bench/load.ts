@@ -27,6 +27,12 @@ export interface LoadOptions {
   timeoutSec?: number;
   /** Count every status code via a per-response Lua hook (slower client). Default false. */
   exactStatus?: boolean;
+  /**
+   * Lua that defines `request = function() ... end` (wrk then calls it for every request, e.g. to
+   * send unique ids; `wrk.format(method, path, headers, body)` makes one). Replaces the static
+   * method, body and headers.
+   */
+  luaRequest?: string;
 }
 
 export interface LoadResult {
@@ -84,6 +90,7 @@ function luaScript(opts: LoadOptions): string {
   const lines: string[] = [`wrk.method = ${luaString(method)}`];
   if (opts.body !== undefined) lines.push(`wrk.body = ${luaString(opts.body)}`);
   for (const [k, v] of Object.entries(headers)) lines.push(`wrk.headers[${luaString(k)}] = ${luaString(v)}`);
+  if (opts.luaRequest !== undefined) lines.push(opts.luaRequest);
 
   if (opts.exactStatus) {
     lines.push(`
