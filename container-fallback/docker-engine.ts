@@ -26,7 +26,15 @@ export interface DockerEngineOptions {
    * (cgroup-parent.ts), so that they together yield to Hearth's threads; 0: Docker's default cgroup.
    */
   cpuShares: number;
+  /**
+   * Host TCP ports containers on an egress network may open connections to (at HOST_NAME, the
+   * engine's host gateway); every other connection to the host is dropped (hostRules).
+   */
+  hostPorts: readonly number[];
 }
+
+/** The name a container resolves to the host by (Docker's host-gateway: docker0's address). */
+export const HOST_NAME = 'host.hearth.internal';
 
 /** A function's egress network: made for its first container with egress, removed after its last. */
 interface EgressNetwork {
@@ -55,6 +63,7 @@ export class DockerEngine implements Engine {
   private readonly logFileBytes: number;
   private readonly logBytesPerSec: number;
   private readonly cpuShares: number;
+  private readonly hostPorts: readonly number[];
   /** The CgroupParent containers get (null: Docker's default), decided once, on the first container. */
   private cgroupParent: Promise<string | null> | null = null;
   /** Egress networks by function name, and the function of each container on one. */
@@ -69,6 +78,7 @@ export class DockerEngine implements Engine {
     this.logFileBytes = opts.logFileBytes ?? 8 * 1024 * 1024;
     this.logBytesPerSec = opts.logBytesPerSec ?? 256 * 1024;
     this.cpuShares = opts.cpuShares ?? 0;
+    this.hostPorts = opts.hostPorts ?? [];
   }
 
   /** This process's run id: the value of RUN_LABEL on what it makes. */
@@ -360,6 +370,8 @@ export class DockerEngine implements Engine {
         // cgroup), but a function can still reopen the pipes through /proc/1/fd/1 (docker-init's,
         // same uid): for that, and for java17 (whose fds stay on the pipes), only this bound holds.
         LogConfig: { Type: 'json-file', Config: { 'max-size': String(Math.max(32 * 1024, Math.floor(this.logFileBytes / 2))), 'max-file': '2' } },
+        // The host by name, for --container-host-ports (reachable only from an egress network, only on those ports).
+        ...(this.hostPorts.length > 0 ? { ExtraHosts: [`${HOST_NAME}:host-gateway`] } : {}),
         ReadonlyRootfs: true,
         Tmpfs: { '/tmp': `rw,nosuid,nodev,size=${Math.max(16, Math.min(512, spec.memoryMb))}m` },
         CapDrop: ['ALL'],
@@ -405,7 +417,7 @@ export class DockerEngine implements Engine {
         Options: { 'com.docker.network.bridge.enable_icc': 'false' },
         Labels: { [MANAGED_LABEL]: 'network', ...this.ownLabels(), [EGRESS_LABEL]: functionName },
       }).then(async (n) => {
-        await closeHostToContainers(n.id).catch(() => undefined);
+        await closeHostToContainers(n.id, this.hostPorts).catch(() => undefined);
         return n.id;
       });
       made.id.catch(() => { if (this.egressNets.get(functionName) === made) this.egressNets.delete(functionName); });
@@ -467,7 +479,7 @@ export class DockerEngine implements Engine {
         await new Promise((r) => setTimeout(r, 500));
       }
     }
-    await openHostToContainers(id).catch(() => undefined);
+    await openHostToContainers(id, this.hostPorts).catch(() => undefined);
   }
 
   private readonly removing = new Set<Promise<void>>();
@@ -644,28 +656,30 @@ function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> 
 
 /**
  * Containers on the functions network may not open connections to the host (e.g. Hearth's API
- * when it listens beyond loopback): iptables INPUT rules on the bridge, replies excepted. Needs
- * root and iptables; without them it does nothing (Hearth on 127.0.0.1 is out of reach anyway).
+ * when it listens beyond loopback): iptables INPUT rules on the bridge, replies excepted, and on an
+ * egress network the --container-host-ports. Needs root and iptables; without them it does nothing
+ * (Hearth on 127.0.0.1 is out of reach anyway).
  */
-function hostRules(networkId: string): string[][] {
+function hostRules(networkId: string, ports: readonly number[] = []): string[][] {
   const bridge = `br-${networkId.slice(0, 12)}`;
   return [
     ['-i', bridge, '-m', 'conntrack', '--ctstate', 'ESTABLISHED,RELATED', '-j', 'ACCEPT'],
+    ...ports.map((p) => ['-i', bridge, '-p', 'tcp', '--dport', String(p), '-j', 'ACCEPT']),
     ['-i', bridge, '-j', 'DROP'],
   ];
 }
 
 /** Takes a removed network's host rules away (they would name a bridge that is gone). */
-async function openHostToContainers(networkId: string): Promise<void> {
+async function openHostToContainers(networkId: string, ports: readonly number[] = []): Promise<void> {
   if (process.getuid?.() !== 0) return;
-  for (const r of hostRules(networkId)) {
+  for (const r of hostRules(networkId, ports)) {
     while (await iptables(['-C', 'INPUT', ...r]).then(() => true, () => false)) await iptables(['-D', 'INPUT', ...r]);
   }
 }
 
-async function closeHostToContainers(networkId: string): Promise<void> {
+async function closeHostToContainers(networkId: string, ports: readonly number[] = []): Promise<void> {
   if (process.getuid?.() !== 0) return;
-  const rules = hostRules(networkId);
+  const rules = hostRules(networkId, ports);
   for (const r of rules) {
     const exists = await iptables(['-C', 'INPUT', ...r]).then(() => true, () => false);
     if (!exists) await iptables([r[r.length - 1] === 'DROP' ? '-A' : '-I', 'INPUT', ...r]);

@@ -51,7 +51,9 @@ export const BASE_ENV = {
 
 export const RECIPES: Record<ContainerRuntime, Recipe> = {
   python3: {
-    packages: ['python3', 'python3-msgpack'],
+    // Pillow and boto3: the image functions of the seed's example (examples/thumbnails) use; both
+    // are imported only by code that asks for them (a stem cell's start does not load them).
+    packages: ['python3', 'python3-msgpack', 'python3-pil', 'python3-boto3'],
     env: { ...BASE_ENV, PYTHONUNBUFFERED: '1', PYTHONDONTWRITEBYTECODE: '1' },
     cmd: ['python3', '/opt/hearth/bootstrap.py'],
   },

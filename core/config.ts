@@ -72,6 +72,7 @@ export const ConfigSchema = z.strictObject({
   containerLogBytesPerSec: z.number().int().min(1024).default(256 * 1024),
   /** Container tier: CPU weight (cgroup v1 cpu.shares) of the cgroup all containers run under; 0: Docker's default cgroup. */
   containerCpuShares: z.number().int().min(0).max(1024).default(128),
+  containerHostPorts: z.array(z.coerce.number().int().min(1).max(65535)).max(64).default([]),
   /** On SIGTERM: how long calls in flight get to finish before the instances are stopped. */
   drainTimeoutMs: z.number().int().min(0).max(3_600_000).default(10_000),
   /** Talk to a Docker engine at all (off: container functions answer 503). */
@@ -167,6 +168,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'containerMemoryBudgetMb', kind: 'int', arg: 'mb', help: 'container tier: memory budget for warm containers' },
   { key: 'containerCpus', kind: 'number', arg: 'cores', help: 'container tier: CPU share of a container whose spec sets none' },
   { key: 'containerLogFileBytes', kind: 'int', arg: 'bytes', help: 'container tier: Docker json log of a container rotated within this many bytes on disk (2 files)' },
+  { key: 'containerHostPorts', kind: 'list', arg: 'port,...', help: 'container tier: host TCP ports that containers of functions with egress rules may reach, at the name host.hearth.internal (a store or database on this machine, listening beyond loopback); without it no container reaches the host at all (needs root for the iptables rules that enforce it)' },
   { key: 'containerCpuShares', kind: 'int', arg: 'shares', help: 'container tier: CPU weight (cgroup cpu.shares, 2-1024) of the cgroup /hearth all containers run under, so under contention they yield to Hearth (a core is 1024); 0: Docker\'s default cgroup' },
   { key: 'containerLogBytesPerSec', kind: 'int', arg: 'bytes', help: 'container tier: output of a custom image read into call logs per second; lines past it are dropped (counted, with a marker line)' },
   { key: 'docker', kind: 'boolean', help: 'no container tier: python3, java17 and image functions answer 503' },

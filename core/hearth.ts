@@ -195,7 +195,7 @@ async function startContainerTier(config: Config, data: DataDir, sink: LogSink, 
   }
   const engine = new DockerEngine(undefined, undefined, {
     identity: engineIdentity(data.root), logFileBytes: config.containerLogFileBytes, logBytesPerSec: config.containerLogBytesPerSec,
-    cpuShares: config.containerCpuShares,
+    cpuShares: config.containerCpuShares, hostPorts: config.containerHostPorts,
   });
   if (await engine.ping()) {
     try {

@@ -8,7 +8,9 @@
 #   rgw.sh start DIR   prints S3_ENDPOINT=… once S3 answers and the user exists (~14 s)
 #   rgw.sh stop DIR    kills the pids in DIR/run (SIGTERM, then SIGKILL after 10 s), removes DIR
 #
-# Env: RGW_PORT, MON_V2_PORT, MON_V1_PORT (free ports the caller chose), S3_ACCESS_KEY, S3_SECRET_KEY.
+# Env: RGW_PORT, MON_V2_PORT, MON_V1_PORT (free ports the caller chose), S3_ACCESS_KEY, S3_SECRET_KEY;
+# RGW_ALSO_ON: another address radosgw listens on besides 127.0.0.1 (the Docker bridge's, for
+# container functions).
 # The OSD binds in Ceph's own range (6800-7300): one cluster at a time on a machine.
 set -euo pipefail
 
@@ -80,9 +82,11 @@ osd class load list = *
 osd class default list = *
 
 [client.rgw.r]
-rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT
+rgw frontends = beast endpoint=127.0.0.1:$RGW_PORT${RGW_ALSO_ON:+ endpoint=$RGW_ALSO_ON:$RGW_PORT}
 rgw thread pool size = 16
-rgw dns name = localhost
+# The name containers call it by (--container-host-ports): radosgw takes a Host name it does not
+# know as a bucket's (IP addresses, as the tests' own clients use, are left alone).
+rgw dns name = host.hearth.internal
 rgw data = $DIR/rgw
 CONF
 

@@ -15,11 +15,13 @@ const run = promisify(execFile);
 
 export interface Rgw {
   endpoint: string;
+  port: number;
   credentials: { accessKeyId: string; secretAccessKey: string };
   stop(): Promise<void>;
 }
 
-export async function startRgw(): Promise<Rgw> {
+/** `alsoOn`: another address to listen on besides 127.0.0.1 (the Docker bridge's, for containers). */
+export async function startRgw(alsoOn?: string): Promise<Rgw> {
   for (const bin of ['radosgw', 'ceph-mon', 'ceph-osd', 'ceph', 'uuidgen']) {
     if (spawnSync('sh', ['-c', `command -v ${bin}`]).status !== 0) {
       throw new Error(`${bin} is missing: the object-storage tests run Ceph's radosgw from Debian; run \`bash scripts/setup-system.sh\` (as root) to install it`);
@@ -27,9 +29,11 @@ export async function startRgw(): Promise<Rgw> {
   }
   const dir = mkdtempSync(join(tmpdir(), 'hearth-rgw-'));
   const credentials = { accessKeyId: 'HEARTHTESTACCESSKEY0', secretAccessKey: 'hearth-test-secret-key-0123456789abcdefgh' };
+  const port = await freePort();
   const env = {
     ...process.env,
-    RGW_PORT: String(await freePort()), MON_V2_PORT: String(await freePort()), MON_V1_PORT: String(await freePort()),
+    ...(alsoOn ? { RGW_ALSO_ON: alsoOn } : {}),
+    RGW_PORT: String(port), MON_V2_PORT: String(await freePort()), MON_V1_PORT: String(await freePort()),
     S3_ACCESS_KEY: credentials.accessKeyId, S3_SECRET_KEY: credentials.secretAccessKey,
   };
   const stop = async () => { await run('bash', [SCRIPT, 'stop', dir], { timeout: 30_000 }); };
@@ -37,7 +41,7 @@ export async function startRgw(): Promise<Rgw> {
     const { stdout } = await run('bash', [SCRIPT, 'start', dir], { env, timeout: 120_000 });
     const endpoint = /S3_ENDPOINT=(\S+)/.exec(stdout)?.[1];
     if (!endpoint) throw new Error(`radosgw did not start: ${stdout}`);
-    return { endpoint, credentials, stop };
+    return { endpoint, port, credentials, stop };
   } catch (err) {
     await stop().catch(() => undefined);
     throw err;
