@@ -36,6 +36,7 @@ import { Catalog, Registry } from './registry/index.js';
 import { WorkerDeployWork } from './registry/deploy-work.js';
 import { DataDir } from './store.js';
 import { Triggers } from './triggers.js';
+import { QueueTriggers } from './events/queue-triggers.js';
 import { UnavailableBackend } from './unavailable-backend.js';
 import type { PoolSettings } from '../pool/instance-pool.js';
 import { IsolateBackend } from '../pool/isolate/backend.js';
@@ -121,12 +122,14 @@ export class Hearth {
     const catalog = new Catalog();
     const dispatcher = new Dispatcher(tiers, catalog, new CallRecorder(records, metrics));
     const triggers = new Triggers(catalog, dispatcher);
+    const queueTriggers = new QueueTriggers(catalog, eventBodyLimit(config), metrics);
+    metrics.watchTriggers(() => queueTriggers.all());
     const deployWork = new WorkerDeployWork({
       archive: { maxUnzippedBytes: config.deployMaxUnzippedBytes, maxFiles: config.deployMaxFiles, maxFileBytes: config.deployMaxFileBytes },
       concurrency: config.deployConcurrency, queueSize: config.deployQueueSize, timeoutMs: config.deployTimeoutMs,
     });
     const registry = new Registry({
-      catalog, data, tiers, limits: { maxCodeBytes: config.maxCodeBytes }, listeners: [triggers, metrics, functionLogs],
+      catalog, data, tiers, limits: { maxCodeBytes: config.maxCodeBytes }, listeners: [triggers, queueTriggers, metrics, functionLogs],
       work: deployWork, onRefused: (reason) => metrics.deployRefused(reason),
     });
     metrics.watchDeploys(() => ({ ...deployWork.stats(), broken: registry.broken().length }));
@@ -146,7 +149,7 @@ export class Hearth {
     mount(frontEnd, [
       ...callRoutes({ frontEnd, gate, catalog, dispatcher, asyncInvoker, records }, config, metrics),
       ...managementRoutes({
-        config, frontEnd, gate, registry, records, functionLogs, tiers, triggers, metrics, asyncInvoker,
+        config, frontEnd, gate, registry, records, functionLogs, tiers, triggers, queueTriggers, metrics, asyncInvoker,
         isReady: () => isolatesReady && containersReady,
       }),
     ]);
@@ -167,12 +170,15 @@ export class Hearth {
     const allowEgressAgain = () => { for (const undo of undos) undo(); };
     log.info({ host: config.host, port, dataDir: data.root, functions: registry.list().length, queue: queue.kind }, 'listening');
     asyncInvoker.start();
+    queueTriggers.start(asyncInvoker);
     // Start-up waits for the pre-warmed isolates.
     await isolates.ready();
     isolatesReady = true;
 
     return new Hearth(port, catalog, registry, dispatcher, tiers, async (deadlineMs) => {
       triggers.close();
+      // Queues: nothing more is read (what was read and not stored stays unacknowledged there).
+      await queueTriggers.close();
       // Async: no new events are taken; running ones get the same deadline; the rest stay queued.
       await Promise.all([frontEnd.drain(deadlineMs), asyncInvoker.stop(deadlineMs)]);
       await deployWork.close();

@@ -10,6 +10,7 @@
 // backends then too, and the async queue's depth from the queue.
 
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { TriggerHealth } from './events/source.js';
 import { containerChannels } from '../container-fallback/channel-counters.js';
 import type { QueueStats } from './async/queue.js';
 import type { Backend, FunctionVersion } from './backend.js';
@@ -197,6 +198,21 @@ export class Metrics implements FunctionListener {
     });
     asyncGauge('hearth_async_queue_events', 'Async events queued or running in the durable queue (with Redis: across every replica sharing it).', (q) => q.pending);
     asyncGauge('hearth_async_running_events', 'Async events this process is running.', (q) => q.held);
+    const triggers = () => this.triggerSource?.() ?? [];
+    new Gauge({
+      name: 'hearth_trigger_lag', help: 'Queue triggers: messages in the queue not yet read by the trigger\'s consumer group (as its server counts them), by function and trigger.', labelNames: ['function', 'trigger'], registers,
+      collect() {
+        this.reset();
+        for (const [fn, list] of triggers()) for (const t of list) if (t.lag !== null) this.set({ function: fn, trigger: t.name }, t.lag);
+      },
+    });
+    new Gauge({
+      name: 'hearth_trigger_connected', help: 'Queue triggers: 1 while reading from their server, 0 otherwise (connecting, reconnecting), by function and trigger.', labelNames: ['function', 'trigger'], registers,
+      collect() {
+        this.reset();
+        for (const [fn, list] of triggers()) for (const t of list) this.set({ function: fn, trigger: t.name }, t.state === 'connected' ? 1 : 0);
+      },
+    });
     const deploys = () => this.deploySource?.() ?? { running: 0, queued: 0, broken: 0 };
     new Gauge({
       name: 'hearth_deploy_builds', help: 'Deploy builds (inflate, bundle, in worker threads) by state: running or queued.', labelNames: ['state'], registers,
@@ -274,6 +290,13 @@ export class Metrics implements FunctionListener {
   private deploySource: (() => { running: number; queued: number; broken: number }) | null = null;
 
   /** Where the deploy figures come from (the registry, made after the metrics). */
+  private triggerSource: (() => [string, TriggerHealth[]][]) | null = null;
+
+  /** Where the queue triggers' gauges come from (core/events/queue-triggers.ts). */
+  watchTriggers(source: () => [string, TriggerHealth[]][]): void {
+    this.triggerSource = source;
+  }
+
   watchDeploys(source: () => { running: number; queued: number; broken: number }): void {
     this.deploySource = source;
   }

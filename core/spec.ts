@@ -87,6 +87,27 @@ const Destination = z.union([
   }),
 ]);
 
+/**
+ * A queue a function consumes (core/events/queue-triggers.ts): each message becomes an async event,
+ * acknowledged to the queue once it is stored. Redis Streams: one consumer group shared by every
+ * replica, so replicas split the messages.
+ */
+const Trigger = z.strictObject({
+  type: z.literal('redis'),
+  /** Shown in GET /v1/functions/{name}/triggers and the metrics (default: redis-<n>). */
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -').optional(),
+  /** redis://[user:password@]host:port[/db] (rediss:// for TLS). */
+  url: z.string().max(2048).refine((u) => /^rediss?:\/\//.test(u) && URL.canParse(u), 'must be a redis:// or rediss:// URL'),
+  stream: z.string().min(1).max(256),
+  group: z.string().min(1).max(256).default('hearth'),
+  /** Where a group made now starts: new messages only (latest) or the stream's first (earliest). */
+  from: z.enum(['latest', 'earliest']).default('latest'),
+  /** Messages read at once. */
+  batch: z.number().int().min(1).max(1_000).default(64),
+  /** A message read but not acknowledged for this long (its reader died) is taken over by another. */
+  claimIdleMs: z.number().int().min(100).max(3_600_000).default(30_000),
+});
+
 const Code = z.union([
   z.strictObject({ source: z.string().min(1, 'must not be empty'), filename: z.string().optional() }),
   z.strictObject({ zip: base64.min(1) }),
@@ -119,6 +140,8 @@ export const FunctionSpecSchema = z
     egress: z.strictObject({ allow: z.array(z.string()).max(100) }).default({ allow: [] }),
     /** Cron timer triggers. */
     schedules: z.array(Schedule).max(20).default([]),
+    /** Queue triggers: each message an async event of this function. */
+    triggers: z.array(Trigger).max(10).default([]),
     /** Async (Event) invocations: retries after a function error (default 2, as Lambda). */
     maxRetries: z.number().int().min(0).max(10).optional(),
     /** Async: an event older than this is not tried again (default 6 h, as Lambda). */
@@ -164,7 +187,20 @@ export const FunctionSpecSchema = z
       if (names.has(name)) ctx.addIssue({ code: 'custom', path: ['schedules', i, 'name'], message: `"${name}" is used twice` });
       names.add(name);
     });
+    const triggerNames = new Set<string>();
+    s.triggers.forEach((t, i) => {
+      const name = triggerName(t, i);
+      if (triggerNames.has(name)) ctx.addIssue({ code: 'custom', path: ['triggers', i, 'name'], message: `"${name}" is used twice` });
+      triggerNames.add(name);
+    });
   });
+
+/** A queue trigger's name: its own, or its type and place in the list. */
+export function triggerName(t: { type: string; name?: string | undefined }, i: number): string {
+  return t.name ?? `${t.type}-${i}`;
+}
+
+export type TriggerSpec = z.output<typeof Trigger>;
 
 export type FunctionSpecInput = z.input<typeof FunctionSpecSchema>;
 export type FunctionSpec = z.output<typeof FunctionSpecSchema> & { concurrency: number };

@@ -84,7 +84,7 @@ export interface NewEvent {
   qualifier: string;
   body: ArrayBuffer;
   enc: 0 | 1;
-  source: 'v1' | 'lambda' | 'cloudevents' | 's3';
+  source: 'v1' | 'lambda' | 'cloudevents' | 's3' | 'trigger';
   requestId: string;
   idempotencyKey?: string;
   /**

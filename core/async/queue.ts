@@ -62,7 +62,7 @@ export interface EventRecord {
   /** 0 JSON, 1 msgpack (runtime/protocol.ts's Encoding). */
   enc: 0 | 1;
   /** Where it came from: /v1, the Lambda API, POST /v1/events (a CloudEvent, an S3 notification's record), or a destination of another event. */
-  source: 'v1' | 'lambda' | 'cloudevents' | 's3' | 'destination';
+  source: 'v1' | 'lambda' | 'cloudevents' | 's3' | 'trigger' | 'destination';
   /**
    * How many destinations led to this event (absent: 0, a caller's event). A destination of an
    * event at MAX_CHAIN_DEPTH is not run but stored as a dead letter (ChainDepthExceeded), so a

@@ -11,6 +11,7 @@ import { invocationView, type InvocationRecords } from '../records.js';
 import type { Metrics } from '../metrics.js';
 import type { Registry } from '../registry/index.js';
 import type { Triggers } from '../triggers.js';
+import type { QueueTriggers } from '../events/queue-triggers.js';
 import { readJson, sendJson, sendText, type Exchange } from './exchange.js';
 import type { FrontEnd } from './front-end.js';
 import type { Gate } from './gate.js';
@@ -27,6 +28,7 @@ export interface ManagementDeps {
   isReady: () => boolean;
   tiers: Tiers;
   triggers: Triggers;
+  queueTriggers: QueueTriggers;
   metrics: Metrics;
   asyncInvoker: AsyncInvoker;
 }
@@ -116,6 +118,11 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
     const name = req.getParameter(0)!;
     registry.get(name); // 404 for an unknown function
     sendJson(ex, 200, { schedules: deps.triggers.describe(name) });
+  });
+  admin('GET', '/v1/functions/:name/triggers', (ex, req) => {
+    const name = req.getParameter(0)!;
+    registry.get(name); // 404 for an unknown function
+    sendJson(ex, 200, { functionName: name, triggers: deps.queueTriggers.describe(name) });
   });
   admin('GET', '/v1/functions/:name/logs', (ex, req) => {
     const name = req.getParameter(0)!;

@@ -78,7 +78,7 @@ export function versionDigest(name: string, spec: Omit<FunctionSpec, 'code'>, co
     command: spec.command ?? null, args: spec.args ?? null, env, memoryMb: spec.memoryMb,
     timeoutMs: spec.timeoutMs, concurrency: spec.concurrency, minInstances: spec.minInstances,
     maxInstances: spec.maxInstances, keepAliveMs: spec.keepAliveMs,
-    egress: [...(spec.egress?.allow ?? [])].sort(), schedules: spec.schedules ?? [],
+    egress: [...(spec.egress?.allow ?? [])].sort(), schedules: spec.schedules ?? [], triggers: spec.triggers ?? [],
     // How its events run is part of a version too: a redeploy that changes only these is a change.
     async: [spec.maxRetries ?? null, spec.maxEventAgeMs ?? null, spec.asyncConcurrency ?? null, spec.onSuccess ?? null, spec.onFailure ?? null],
     ...(imageId ? { imageId } : {}),

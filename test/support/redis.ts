@@ -12,8 +12,10 @@ import { join } from 'node:path';
 export interface RedisServer {
   url: string;
   port: number;
+  dir: string;
   proc: ChildProcess;
-  stop(): Promise<void>;
+  /** `keepDir`: leave its data for startRedis({port, dir}). */
+  stop(keepDir?: boolean): Promise<void>;
 }
 
 export function redisBinary(): string {
@@ -34,10 +36,11 @@ export function freePort(): Promise<number> {
   });
 }
 
-export async function startRedis(): Promise<RedisServer> {
+/** `again`: start it once more on the same port and dir (its append-only file: the data survives). */
+export async function startRedis(again?: { port: number; dir: string }): Promise<RedisServer> {
   const bin = redisBinary();
-  const dir = mkdtempSync(join(tmpdir(), 'hearth-redis-'));
-  const port = await freePort();
+  const dir = again?.dir ?? mkdtempSync(join(tmpdir(), 'hearth-redis-'));
+  const port = again?.port ?? await freePort();
   const proc = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', '--daemonize', 'no', '--protected-mode', 'yes'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
@@ -50,11 +53,11 @@ export async function startRedis(): Promise<RedisServer> {
     await new Promise((r) => setTimeout(r, 20));
   }
   return {
-    url: `redis://127.0.0.1:${port}`, port, proc,
-    async stop() {
+    url: `redis://127.0.0.1:${port}`, port, dir, proc,
+    async stop(keepDir = false) {
       if (proc.exitCode === null) proc.kill('SIGTERM');
       await exited;
-      rmSync(dir, { recursive: true, force: true });
+      if (!keepDir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,0 +1,172 @@
+// A Redis Streams trigger: one consumer group on a stream, shared by every replica that has the
+// function (each reads as its own consumer, so replicas split the messages). A message becomes an
+// async event through `deliver` and is acknowledged (XACK) only once stored: a replica that dies
+// holding messages leaves them pending in the group, and after `claimIdleMs` another replica takes
+// them over (XAUTOCLAIM) and stores them; those it had stored already are deduplicated by the
+// queue when replicas share it (--queue redis), else run again (at least once). A server that goes
+// away: the loop backs off (0.5 s doubling to 10 s) and reads again once it is back.
+//
+// Each trigger has its own connection (XREADGROUP blocks it for up to a second).
+
+import { createHash, randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+import { Redis } from 'ioredis';
+import { log } from '../log.js';
+import type { TriggerSpec } from '../spec.js';
+import { Unstorable, type Deliver, type EventSource, type TriggerHealth } from './source.js';
+
+const BLOCK_MS = 1_000;
+const BACKOFF_MIN_MS = 500;
+const BACKOFF_MAX_MS = 10_000;
+
+type Entry = [id: string, fields: string[] | null];
+
+export class RedisStreamsSource implements EventSource {
+  private readonly redis: Redis;
+  private readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  private stopped = false;
+  private running: Promise<void> = Promise.resolve();
+  private state: TriggerHealth['state'] = 'connecting';
+  private delivered = 0;
+  private lag: number | null = null;
+  private pending: number | null = null;
+  private lastError: string | null = null;
+  private lastErrorAt: number | null = null;
+  private groupMade = false;
+  private nextClaim = 0;
+  private claimCursor = '0-0';
+
+  constructor(
+    private readonly name: string,
+    private readonly spec: TriggerSpec,
+    private readonly deliver: Deliver,
+  ) {
+    this.redis = new Redis(spec.url, {
+      lazyConnect: true,
+      // Commands fail while the server is away (the loop backs off), rather than queue without end.
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+      retryStrategy: (times) => Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(times, 5)),
+    });
+    this.redis.on('error', (err: Error) => this.failed(err));
+    this.redis.on('ready', () => { this.groupMade = false; });
+  }
+
+  start(): void {
+    this.running = this.loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.state = 'stopped';
+    this.redis.disconnect();
+    await this.running;
+  }
+
+  health(): TriggerHealth {
+    return {
+      name: this.name, type: 'redis', state: this.state, lag: this.lag, pending: this.pending, delivered: this.delivered,
+      lastError: this.lastError, lastErrorAt: this.lastErrorAt === null ? null : new Date(this.lastErrorAt).toISOString(),
+    };
+  }
+
+  private failed(err: Error): void {
+    if (this.stopped) return;
+    this.lastError = err.message;
+    this.lastErrorAt = Date.now();
+    if (this.state === 'connected') this.state = 'reconnecting';
+  }
+
+  private async loop(): Promise<void> {
+    let backoff = BACKOFF_MIN_MS;
+    while (!this.stopped) {
+      try {
+        if (this.redis.status === 'wait' || this.redis.status === 'end') await this.redis.connect();
+        if (this.redis.status !== 'ready') throw new Error(`not connected (${this.redis.status})`);
+        await this.ensureGroup();
+        if (Date.now() >= this.nextClaim) await this.claim();
+        const read = await this.redis.xreadgroup('GROUP', this.spec.group, this.consumer, 'COUNT', this.spec.batch, 'BLOCK', BLOCK_MS,
+          'STREAMS', this.spec.stream, '>') as [string, Entry[]][] | null;
+        this.state = 'connected';
+        backoff = BACKOFF_MIN_MS;
+        if (read !== null) for (const [, entries] of read) await this.handle(entries);
+      } catch (err) {
+        if (this.stopped) break;
+        this.failed(err as Error);
+        this.state = 'reconnecting';
+        await sleep(backoff);
+        backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
+      }
+    }
+  }
+
+  private async ensureGroup(): Promise<void> {
+    if (this.groupMade) return;
+    try {
+      await this.redis.xgroup('CREATE', this.spec.stream, this.spec.group, this.spec.from === 'earliest' ? '0' : '$', 'MKSTREAM');
+    } catch (err) {
+      if (!/BUSYGROUP/.test((err as Error).message)) throw err;
+    }
+    this.groupMade = true;
+  }
+
+  /** Takes over what a reader left unacknowledged past claimIdleMs (a dead replica's, or one not stored here), and measures the lag. */
+  private async claim(): Promise<void> {
+    this.nextClaim = Date.now() + Math.max(100, Math.floor(this.spec.claimIdleMs / 2));
+    const [next, entries] = await this.redis.xautoclaim(this.spec.stream, this.spec.group, this.consumer, this.spec.claimIdleMs,
+      this.claimCursor, 'COUNT', this.spec.batch) as [string, Entry[], ...unknown[]];
+    this.claimCursor = next;
+    await this.handle(entries);
+    if (next !== '0-0') this.nextClaim = 0; // more to look at: again on the next turn
+    const groups = await this.redis.xinfo('GROUPS', this.spec.stream) as unknown[][];
+    for (const g of groups) {
+      const info = fields(g);
+      if (info.name !== this.spec.group) continue;
+      this.pending = typeof info.pending === 'number' ? info.pending : null;
+      this.lag = typeof info.lag === 'number' ? info.lag : null;
+    }
+  }
+
+  /** Stores each message as an event, then acknowledges those stored (a failure leaves the rest pending). */
+  private async handle(entries: Entry[]): Promise<void> {
+    const done: string[] = [];
+    try {
+      for (const [id, raw] of entries) {
+        if (raw === null) { done.push(id); continue; } // deleted from the stream meanwhile
+        try {
+          await this.deliver({
+            id: createHash('sha256').update(`${this.spec.stream}\n${id}`).digest('hex'),
+            event: { eventSource: 'redis:streams', stream: this.spec.stream, group: this.spec.group, id, fields: fieldsOf(raw) },
+          });
+          this.delivered++;
+        } catch (err) {
+          if (!(err instanceof Unstorable)) throw err;
+          this.lastError = `${this.spec.stream} ${id}: ${err.message}`;
+          this.lastErrorAt = Date.now();
+          log.warn({ stream: this.spec.stream, id, trigger: this.name }, err.message);
+        }
+        done.push(id);
+      }
+    } finally {
+      if (done.length > 0) await this.redis.xack(this.spec.stream, this.spec.group, ...done).catch((err: Error) => this.failed(err));
+    }
+  }
+}
+
+/** A stream entry's field list as an object (a repeated field: the last value). */
+function fieldsOf(raw: string[]): Record<string, string> {
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (let i = 0; i + 1 < raw.length; i += 2) out[raw[i]!] = raw[i + 1]!;
+  return { ...out };
+}
+
+/** XINFO's flat [name, value, …] reply as an object. */
+function fields(reply: unknown[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = reply[i + 1];
+  return out;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
