@@ -92,7 +92,7 @@ const Destination = z.union([
  * acknowledged to the queue once it is stored. Redis Streams: one consumer group shared by every
  * replica, so replicas split the messages.
  */
-const Trigger = z.strictObject({
+const RedisTrigger = z.strictObject({
   type: z.literal('redis'),
   /** Shown in GET /v1/functions/{name}/triggers and the metrics (default: redis-<n>). */
   name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -').optional(),
@@ -107,6 +107,26 @@ const Trigger = z.strictObject({
   /** A message read but not acknowledged for this long (its reader died) is taken over by another. */
   claimIdleMs: z.number().int().min(100).max(3_600_000).default(30_000),
 });
+
+/** NATS JetStream: one durable pull consumer shared by every replica, so replicas split the messages. */
+const NatsTrigger = z.strictObject({
+  type: z.literal('nats'),
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -').optional(),
+  /** nats://[user:password@]host:port (several: comma-separated). */
+  url: z.string().max(2048).refine((u) => u.split(',').every((x) => /^(nats|tls):\/\//.test(x.trim()) && URL.canParse(x.trim())), 'must be nats:// or tls:// URLs'),
+  /** The stream (made by its operator; its subjects say which messages it keeps). */
+  stream: z.string().regex(/^[^\s.*>]{1,256}$/, 'must be a stream name (no spaces, ., * or >)'),
+  /** The durable consumer the replicas share (made if missing). */
+  consumer: z.string().regex(/^[^\s.*>]{1,256}$/, 'must be a consumer name (no spaces, ., * or >)').default('hearth'),
+  /** Only messages on these subjects (default: all the stream's). */
+  subject: z.string().min(1).max(256).optional(),
+  from: z.enum(['latest', 'earliest']).default('latest'),
+  batch: z.number().int().min(1).max(1_000).default(64),
+  /** A message delivered but not acknowledged for this long (its reader died) is delivered again. */
+  ackWaitMs: z.number().int().min(1_000).max(3_600_000).default(30_000),
+});
+
+const Trigger = z.discriminatedUnion('type', [RedisTrigger, NatsTrigger]);
 
 const Code = z.union([
   z.strictObject({ source: z.string().min(1, 'must not be empty'), filename: z.string().optional() }),
@@ -201,6 +221,8 @@ export function triggerName(t: { type: string; name?: string | undefined }, i: n
 }
 
 export type TriggerSpec = z.output<typeof Trigger>;
+export type RedisTriggerSpec = z.output<typeof RedisTrigger>;
+export type NatsTriggerSpec = z.output<typeof NatsTrigger>;
 
 export type FunctionSpecInput = z.input<typeof FunctionSpecSchema>;
 export type FunctionSpec = z.output<typeof FunctionSpecSchema> & { concurrency: number };

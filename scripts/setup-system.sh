@@ -6,6 +6,8 @@
 #          process); the Debian package's own service is kept from starting on port 80.
 #   redis-server  the distributed async queue's tests start their own redis-server (a temp dir,
 #          a free port, as a child process); the package's own service is kept from starting.
+#   nats-server  the NATS JetStream trigger's test starts its own nats-server (-js, a temp dir,
+#          free ports, as a child process).
 #   ceph-mon ceph-osd radosgw ceph-common  the object-storage event source's test starts a
 #          throwaway single-node Ceph (one mon, one in-memory OSD, one radosgw: a real S3 server
 #          that pushes bucket notifications) on loopback, as child daemons (test/support/rgw.sh).
@@ -17,6 +19,7 @@ need=()
 have wrk || need+=(wrk)
 have nginx || need+=(nginx)
 have redis-server || need+=(redis-server)
+have nats-server || need+=(nats-server)
 have radosgw || need+=(radosgw)
 have ceph-mon || need+=(ceph-mon)
 have ceph-osd || need+=(ceph-osd)

@@ -12,6 +12,7 @@ import { log } from '../log.js';
 import type { EventOutcome } from '../metrics.js';
 import type { Catalog, FunctionListener } from '../registry/index.js';
 import { triggerName } from '../spec.js';
+import { NatsJetStreamSource } from './nats-jetstream.js';
 import { RedisStreamsSource } from './redis-streams.js';
 import { Unstorable, type Deliver, type EventSource, type TriggerHealth } from './source.js';
 import { randomUUID } from 'node:crypto';
@@ -77,8 +78,9 @@ export class QueueTriggers implements FunctionListener {
       for (const s of old.sources) void s.stop();
     }
     if (fn === undefined) return;
-    const sources = fn.spec.triggers.map((t, i) => {
-      const source = new RedisStreamsSource(triggerName(t, i), t, this.deliverTo(name, t.type));
+    const sources = fn.spec.triggers.map((t, i): EventSource => {
+      const deliver = this.deliverTo(name, t.type);
+      const source = t.type === 'redis' ? new RedisStreamsSource(triggerName(t, i), t, deliver) : new NatsJetStreamSource(triggerName(t, i), t, deliver);
       source.start();
       return source;
     });

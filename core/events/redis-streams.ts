@@ -12,7 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
 import { log } from '../log.js';
-import type { TriggerSpec } from '../spec.js';
+import type { RedisTriggerSpec } from '../spec.js';
 import { Unstorable, type Deliver, type EventSource, type TriggerHealth } from './source.js';
 
 const BLOCK_MS = 1_000;
@@ -38,7 +38,7 @@ export class RedisStreamsSource implements EventSource {
 
   constructor(
     private readonly name: string,
-    private readonly spec: TriggerSpec,
+    private readonly spec: RedisTriggerSpec,
     private readonly deliver: Deliver,
   ) {
     this.redis = new Redis(spec.url, {
@@ -127,29 +127,33 @@ export class RedisStreamsSource implements EventSource {
     }
   }
 
-  /** Stores each message as an event, then acknowledges those stored (a failure leaves the rest pending). */
+  /**
+   * Stores the messages as events (together: the queue commits them together), then acknowledges
+   * those stored; one that failed stays pending (taken over again after claimIdleMs).
+   */
   private async handle(entries: Entry[]): Promise<void> {
-    const done: string[] = [];
-    try {
-      for (const [id, raw] of entries) {
-        if (raw === null) { done.push(id); continue; } // deleted from the stream meanwhile
-        try {
-          await this.deliver({
-            id: createHash('sha256').update(`${this.spec.stream}\n${id}`).digest('hex'),
-            event: { eventSource: 'redis:streams', stream: this.spec.stream, group: this.spec.group, id, fields: fieldsOf(raw) },
-          });
-          this.delivered++;
-        } catch (err) {
-          if (!(err instanceof Unstorable)) throw err;
-          this.lastError = `${this.spec.stream} ${id}: ${err.message}`;
+    const stored = await Promise.all(entries.map(async ([id, raw]) => {
+      if (raw === null) return id; // deleted from the stream meanwhile
+      try {
+        await this.deliver({
+          id: createHash('sha256').update(`${this.spec.stream}\n${id}`).digest('hex'),
+          event: { eventSource: 'redis:streams', stream: this.spec.stream, group: this.spec.group, id, fields: fieldsOf(raw) },
+        });
+        this.delivered++;
+      } catch (err) {
+        if (!(err instanceof Unstorable)) {
+          this.lastError = `${this.spec.stream} ${id}: not stored, left pending: ${(err as Error).message}`;
           this.lastErrorAt = Date.now();
-          log.warn({ stream: this.spec.stream, id, trigger: this.name }, err.message);
+          return null;
         }
-        done.push(id);
+        this.lastError = `${this.spec.stream} ${id}: ${err.message}`;
+        this.lastErrorAt = Date.now();
+        log.warn({ stream: this.spec.stream, id, trigger: this.name }, err.message);
       }
-    } finally {
-      if (done.length > 0) await this.redis.xack(this.spec.stream, this.spec.group, ...done).catch((err: Error) => this.failed(err));
-    }
+      return id;
+    }));
+    const done = stored.filter((id): id is string => id !== null);
+    if (done.length > 0) await this.redis.xack(this.spec.stream, this.spec.group, ...done);
   }
 }
 
