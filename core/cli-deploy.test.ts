@@ -27,6 +27,13 @@ describe('planDeploy', () => {
     expect(zipNames((p.spec.code as { zip: string }).zip).sort()).toEqual(['index.js', 'lib/a.js']);
   });
 
+  it('keeps what function.json says besides the code: queue triggers, destinations, schedules', () => {
+    const trigger = { type: 'nats', url: 'nats://q:4222', stream: 'ORDERS' };
+    const dir = tree({ 'f/function.json': JSON.stringify({ runtime: 'js', handler: 'index.handler', triggers: [trigger], onSuccess: { url: 'http://sink/x', format: 'cloudevents' }, schedules: [{ cron: '* * * * *' }] }), 'f/index.js': '' });
+    const p = planDeploy(join(dir, 'f'));
+    expect(p.spec).toMatchObject({ triggers: [trigger], onSuccess: { url: 'http://sink/x', format: 'cloudevents' }, schedules: [{ cron: '* * * * *' }] });
+  });
+
   it('infers runtime and handler for a folder without function.json', () => {
     const js = tree({ 'api/index.mjs': 'export const handler = async () => 1;', 'api/package.json': '{}' });
     expect(planDeploy(join(js, 'api')).spec).toMatchObject({ runtime: 'js', handler: 'index.handler' });
