@@ -6,9 +6,22 @@
 // carries a deduplication key, which is one more write). The events also run meanwhile, as they
 // would.
 //
-//   node --no-node-snapshot dist/bench/events.js [--rounds 3] [--seconds 5] [--connections 32]
+// Queue triggers (when redis-server and nats-server are installed; scripts/setup-system.sh): a
+// stream is filled with --messages messages first, then a function with a trigger on it is
+// deployed, and the rate is how fast its replica stores them all (the trigger's `delivered`, from
+// GET /v1/functions/{name}/triggers), once per round.
+//
+//   node --no-node-snapshot dist/bench/events.js [--rounds 3] [--seconds 5] [--connections 32] [--messages 20000]
 
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { connect } from '@nats-io/transport-node';
+import { Redis } from 'ioredis';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runLoad } from './load.js';
@@ -19,8 +32,10 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     seconds: { type: 'string', default: '5' },
     connections: { type: 'string', default: '32' },
+    messages: { type: 'string', default: '20000' },
   },
 });
+const MESSAGES = Number(args.messages);
 const ROUNDS = Number(args.rounds);
 const SECONDS = Number(args.seconds);
 const CONNECTIONS = Number(args.connections);
@@ -103,11 +118,17 @@ async function main(): Promise<void> {
       const baseline = got.get(rows[1]!.name)!;
       for (const [name, eps] of got) (ratios.get(name) ?? ratios.set(name, []).get(name)!).push(eps / baseline);
     }
+    const triggers = await triggerRates(base);
     process.stdout.write(`\nEvents accepted durably, events/s: ${ROUNDS} rounds of ${SECONDS} s a row, wrk 1 thread, ${CONNECTIONS} connections; median [min - max]; ratio to the Event call with an Idempotency-Key in the same round\n\n`);
     process.stdout.write('| source | events/s | ratio |\n| --- | --- | --- |\n');
     for (const [name, xs] of rates) {
       const rs = ratios.get(name)!;
       process.stdout.write(`| ${name} | ${fmt(median(xs))} [${fmt(Math.min(...xs))} - ${fmt(Math.max(...xs))}] | ${median(rs).toFixed(2)} [${Math.min(...rs).toFixed(2)} - ${Math.max(...rs).toFixed(2)}] |\n`);
+    }
+    if (typeof triggers === 'string') process.stdout.write(`\nQueue triggers: not measured (${triggers})\n`);
+    else {
+      process.stdout.write(`\nQueue triggers: a stream of ${fmt(MESSAGES)} messages drained into the async queue by one replica (the trigger's delivered count), ${ROUNDS} rounds; events/s median [min - max]\n\n| source | events/s |\n| --- | --- |\n`);
+      for (const [name, xs] of triggers) process.stdout.write(`| ${name} | ${fmt(median(xs))} [${fmt(Math.min(...xs))} - ${fmt(Math.max(...xs))}] |\n`);
     }
   } finally {
     await h.stop();
@@ -118,3 +139,89 @@ main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });
+
+function binary(name: string): string | null {
+  const which = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' }).stdout.trim();
+  return which || (existsSync(`/usr/sbin/${name}`) ? `/usr/sbin/${name}` : existsSync(`/usr/bin/${name}`) ? `/usr/bin/${name}` : null);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => { const p = (srv.address() as { port: number }).port; srv.close(() => resolve(p)); });
+  });
+}
+
+/** A server as a child process, ready once its output matches `ready`. */
+async function server(cmd: string, args: string[], ready: RegExp): Promise<{ proc: ChildProcess; stop: () => Promise<void> }> {
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout!.on('data', (d) => (out += d));
+  proc.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  const deadline = Date.now() + 15_000;
+  while (!ready.test(out)) {
+    if (proc.exitCode !== null || Date.now() > deadline) { proc.kill('SIGKILL'); throw new Error(`${cmd} did not start: ${out.slice(-500)}`); }
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return { proc, stop: async () => { if (proc.exitCode === null) proc.kill('SIGTERM'); await exited; } };
+}
+
+/** Each queue trigger's drain rate, events/s per round (or why it was not measured). */
+async function triggerRates(base: string): Promise<Map<string, number[]> | string> {
+  const redisBin = binary('redis-server');
+  const natsBin = binary('nats-server');
+  if (redisBin === null || natsBin === null) return 'redis-server or nats-server is not installed: bash scripts/setup-system.sh';
+  const dir = mkdtempSync(join(tmpdir(), 'hearth-bench-queues-'));
+  const redisPort = await freePort();
+  const natsPort = await freePort();
+  const redis = await server(redisBin, ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], /Ready to accept connections/);
+  const nats = await server(natsBin, ['-js', '-a', '127.0.0.1', '-p', String(natsPort), '-sd', join(dir, 'nats')], /Server is ready/);
+  const rates = new Map<string, number[]>([['Redis Streams trigger', []], ['NATS JetStream trigger', []]]);
+  try {
+    const r = new Redis(`redis://127.0.0.1:${redisPort}`);
+    const nc = await connect({ servers: `nats://127.0.0.1:${natsPort}` });
+    const js = jetstream(nc);
+    const jsm = await jetstreamManager(nc);
+    for (let round = 0; round < ROUNDS; round++) {
+      const tag = `r${round}`;
+      for (let i = 0; i < MESSAGES; i += 500) {
+        const p = r.pipeline();
+        for (let n = i; n < Math.min(MESSAGES, i + 500); n++) p.xadd(`bench-${tag}`, '*', 'n', String(n));
+        await p.exec();
+      }
+      await jsm.streams.add({ name: `BENCH_${tag}`, subjects: [`bench.${tag}`] });
+      for (let i = 0; i < MESSAGES; i += 500) {
+        await Promise.all(Array.from({ length: Math.min(500, MESSAGES - i) }, (_, k) => js.publish(`bench.${tag}`, JSON.stringify({ n: i + k }))));
+      }
+      const sources: [string, Record<string, unknown>][] = [
+        ['Redis Streams trigger', { type: 'redis', url: `redis://127.0.0.1:${redisPort}`, stream: `bench-${tag}`, from: 'earliest', batch: 256 }],
+        ['NATS JetStream trigger', { type: 'nats', url: `nats://127.0.0.1:${natsPort}`, stream: `BENCH_${tag}`, from: 'earliest', batch: 256 }],
+      ];
+      for (const [label, trigger] of round % 2 === 0 ? sources : [...sources].reverse()) {
+        const name = `drain-${String(trigger.type)}-${tag}`;
+        const started = performance.now();
+        const put = await fetch(`${base}/v1/functions/${name}`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ runtime: 'js', handler: 'index.handler', code: { source: 'exports.handler = async () => 1' }, triggers: [trigger] }) });
+        if (put.status !== 201) throw new Error(`deploy ${name}: ${put.status} ${await put.text()}`);
+        for (;;) {
+          const t = await (await fetch(`${base}/v1/functions/${name}/triggers`)).json() as { triggers: { delivered: number }[] };
+          if ((t.triggers[0]?.delivered ?? 0) >= MESSAGES) break;
+          if (performance.now() - started > 300_000) throw new Error(`${label}: not drained in 300 s`);
+          await new Promise((res) => setTimeout(res, 20));
+        }
+        const eps = MESSAGES / ((performance.now() - started) / 1000);
+        rates.get(label)!.push(eps);
+        process.stderr.write(`  round ${round + 1}: ${label}: ${fmt(eps)} events/s\n`);
+        await fetch(`${base}/v1/functions/${name}`, { method: 'DELETE' });
+      }
+    }
+    r.disconnect();
+    await nc.close();
+  } finally {
+    await redis.stop();
+    await nats.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rates;
+}

@@ -5,7 +5,7 @@
 // replica fetches next. The client reconnects by itself; while the server is away, fetches fail
 // and the loop backs off (0.5 s doubling to 10 s).
 
-import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
+import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type Consumer, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
 import { log } from '../log.js';
 import type { NatsTriggerSpec } from '../spec.js';
@@ -21,7 +21,8 @@ export class NatsJetStreamSource implements EventSource {
   private nc: NatsConnection | null = null;
   private js: JetStreamClient | null = null;
   private jsm: JetStreamManager | null = null;
-  private consumerMade = false;
+  /** The shared consumer, once made or found (found again after an error). */
+  private consumer: Consumer | null = null;
   private stopped = false;
   private running: Promise<void> = Promise.resolve();
   private state: TriggerHealth['state'] = 'connecting';
@@ -72,7 +73,7 @@ export class NatsJetStreamSource implements EventSource {
     this.nc = nc;
     this.js = jetstream(nc);
     this.jsm = await jetstreamManager(nc);
-    this.consumerMade = false;
+    this.consumer = null;
     void (async () => {
       for await (const s of nc.status()) {
         if (s.type === 'disconnect') this.failed(new Error(`disconnected from ${this.spec.url.replace(/\/\/[^@/]*@/, '//')}`));
@@ -86,8 +87,7 @@ export class NatsJetStreamSource implements EventSource {
       try {
         await this.connect();
         if (this.stopped) break;
-        await this.ensureConsumer();
-        const consumer = await this.js!.consumers.get(this.spec.stream, this.spec.consumer);
+        const consumer = this.consumer ??= await this.ensureConsumer();
         const fetched = [];
         for await (const m of await consumer.fetch({ max_messages: this.spec.batch, expires: FETCH_EXPIRES_MS })) fetched.push(m);
         // Stored together (the queue commits them together); each acknowledged once stored, one
@@ -125,6 +125,7 @@ export class NatsJetStreamSource implements EventSource {
       } catch (err) {
         if (this.stopped) break;
         this.failed(err as Error);
+        this.consumer = null;
         await sleep(backoff);
         backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
       }
@@ -132,8 +133,7 @@ export class NatsJetStreamSource implements EventSource {
   }
 
   /** The durable pull consumer the replicas share: made if missing, left as it is if there. */
-  private async ensureConsumer(): Promise<void> {
-    if (this.consumerMade) return;
+  private async ensureConsumer(): Promise<Consumer> {
     try {
       await this.jsm!.consumers.info(this.spec.stream, this.spec.consumer);
     } catch {
@@ -144,7 +144,7 @@ export class NatsJetStreamSource implements EventSource {
         ...(this.spec.subject !== undefined ? { filter_subject: this.spec.subject } : {}),
       });
     }
-    this.consumerMade = true;
+    return this.js!.consumers.get(this.spec.stream, this.spec.consumer);
   }
 }
 
