@@ -124,6 +124,13 @@ describe('Redis Streams trigger: two replicas, one killed', () => {
       await waitFor(async () => (await jobs()).includes('job 2') || null, 60_000, async () => `the job sent after the server came back ran (trigger: ${JSON.stringify(await state())})`);
       expect((await state()).state).toBe('connected');
       expect((await jobs()).filter((l) => l === 'job 1')).toHaveLength(1);
+
+      // A replica that stops holding nothing leaves the group (restarts do not grow it).
+      await h.stop();
+      const p3 = new Redis(again.url);
+      const consumers = await p3.xinfo('CONSUMERS', 'jobs', 'hearth') as unknown[];
+      p3.disconnect();
+      expect(consumers).toEqual([]);
     } finally {
       await h.stop();
       await again?.stop();

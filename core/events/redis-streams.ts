@@ -18,6 +18,8 @@ import { Unstorable, type Deliver, type EventSource, type TriggerHealth } from '
 const BLOCK_MS = 1_000;
 const BACKOFF_MIN_MS = 500;
 const BACKOFF_MAX_MS = 10_000;
+/** A consumer of the group idle this long and holding nothing is a replica that is gone. */
+const STALE_CONSUMER_MS = 60 * 60 * 1000;
 
 type Entry = [id: string, fields: string[] | null];
 
@@ -59,6 +61,15 @@ export class RedisStreamsSource implements EventSource {
   async stop(): Promise<void> {
     this.stopped = true;
     this.state = 'stopped';
+    // Leaves the group when it holds nothing (a consumer with pending messages stays: its
+    // messages are taken over from it after claimIdleMs).
+    if (this.redis.status === 'ready') {
+      try {
+        const held = await this.redis.xpending(this.spec.stream, this.spec.group, '-', '+', 1, this.consumer) as unknown[];
+        // DELCONSUMER drops what the consumer holds from the group's pending list: only when it holds nothing.
+        if (held.length === 0) await this.redis.xgroup('DELCONSUMER', this.spec.stream, this.spec.group, this.consumer);
+      } catch { /* stopping anyway */ }
+    }
     this.redis.disconnect();
     await this.running;
   }
@@ -118,6 +129,15 @@ export class RedisStreamsSource implements EventSource {
     this.claimCursor = next;
     await this.handle(entries);
     if (next !== '0-0') this.nextClaim = 0; // more to look at: again on the next turn
+    // Consumers of replicas that are gone stay in the group; those holding nothing and idle for
+    // long are removed (bounded: the group does not grow with every restart).
+    const consumers = await this.redis.xinfo('CONSUMERS', this.spec.stream, this.spec.group) as unknown[][];
+    for (const c of consumers) {
+      const info = fields(c);
+      if (info.name !== this.consumer && info.pending === 0 && typeof info.idle === 'number' && info.idle > STALE_CONSUMER_MS) {
+        await this.redis.xgroup('DELCONSUMER', this.spec.stream, this.spec.group, String(info.name));
+      }
+    }
     const groups = await this.redis.xinfo('GROUPS', this.spec.stream) as unknown[][];
     for (const g of groups) {
       const info = fields(g);
