@@ -259,7 +259,10 @@ describe('behind nginx (examples/gateway/nginx.conf), two replicas under load', 
       // rolling restart. A served calls before it and again after it.
       expect(aExit).toBe(0);
       expect(calls.filter((c) => c.phase !== 'kill' && !ok(c)).map((c) => ({ id: c.id, status: c.status, body: c.body, log: log.get(c.id) }))).toEqual([]);
-      expect(calls.filter((c) => c.phase === 'rolling' && c.start < restartedAt && upstream(c) === addrA).length).toBeGreaterThan(0);
+      // (Before it: any phase. A rolling-phase request reaches A before the restart only if nginx
+      // sends one on a kept-alive connection between the phase switch and the SIGTERM, or while A
+      // drains: a race, not a guarantee; the drain itself is checked by the failures above.)
+      expect(calls.filter((c) => c.start < restartedAt && upstream(c) === addrA).length).toBeGreaterThan(0);
       expect(servedBy(addrA, restartedAt)).toBeGreaterThan(0);
 
       // (b) Each failure is nginx's 502 for a request it sent to B alone (not retried on A), sent
