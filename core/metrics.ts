@@ -272,7 +272,7 @@ export class Metrics implements FunctionListener {
       () => (['events', 'bytes'] as const).map((limit) => ({ labels: { limit }, value: this.asyncRefusals[limit] })));
     scraped(this.registry, 'hearth_async_chains_stopped_total', 'Destination chains stopped at the depth limit (the next event stored as a dead letter, ChainDepthExceeded), by the function whose destination was not run.', 'counter',
       () => [...this.chainsStopped].map(([name, n]) => ({ labels: { function: name }, value: n })));
-    scraped(this.registry, 'hearth_events_received_total', 'Events the event sources received, by source (cloudevents, s3: POST /v1/events; redis, nats: queue triggers) and outcome: queued (in the durable queue), duplicate (the id its source gave seen within the idempotency window: not queued again), refused (invalid, or not stored: the sender may retry).', 'counter',
+    scraped(this.registry, 'hearth_events_received_total', 'Events the event sources received, by source (cloudevents, s3: POST /v1/events; redis, nats, amqp: queue triggers) and outcome: queued (in the durable queue), duplicate (the id its source gave seen within the idempotency window: not queued again), refused (invalid, or not stored: the sender may retry).', 'counter',
       () => [...this.eventsIn].map(([key, n]) => {
         const [source, outcome] = key.split('\0');
         return { labels: { source: source!, outcome: outcome! }, value: n };

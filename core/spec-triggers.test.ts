@@ -24,6 +24,15 @@ describe('spec triggers', () => {
     expect(parseSpec(base).triggers).toEqual([]);
   });
 
+  test('NATS and AMQP triggers get theirs', () => {
+    const nats = { type: 'nats', url: 'nats://a:4222, nats://b:4222', stream: 'ORDERS' };
+    expect(parseSpec({ ...base, triggers: [nats] }).triggers).toEqual([{ ...nats, consumer: 'hearth', from: 'latest', batch: 64, ackWaitMs: 30_000 }]);
+    const amqp = { type: 'amqp', url: 'amqp://u:p@rabbit:5672/v', queue: 'q' };
+    expect(parseSpec({ ...base, triggers: [amqp] }).triggers).toEqual([{ ...amqp, batch: 64 }]);
+    expect(problem([{ ...nats, stream: 'a.b' }])).toMatch(/triggers\.0\.stream: must be a stream name/);
+    expect(problem([{ ...amqp, url: 'redis://x' }])).toMatch(/triggers\.0\.url: must be an amqp:\/\/ or amqps:\/\/ URL/);
+  });
+
   test('what is refused, by field', () => {
     expect(problem([{ ...redis, url: 'http://x' }])).toMatch(/triggers\.0\.url: must be a redis:\/\/ or rediss:\/\/ URL/);
     expect(problem([{ ...redis, stream: '' }])).toMatch(/triggers\.0\.stream/);

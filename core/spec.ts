@@ -126,7 +126,19 @@ const NatsTrigger = z.strictObject({
   ackWaitMs: z.number().int().min(1_000).max(3_600_000).default(30_000),
 });
 
-const Trigger = z.discriminatedUnion('type', [RedisTrigger, NatsTrigger]);
+/** AMQP 0-9-1 (RabbitMQ): every replica consumes the queue (competing consumers), so they split the messages. */
+const AmqpTrigger = z.strictObject({
+  type: z.literal('amqp'),
+  name: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1-64 letters, digits, _ . or -').optional(),
+  /** amqp://[user:password@]host:port[/vhost] (amqps:// for TLS). */
+  url: z.string().max(2048).refine((u) => /^amqps?:\/\//.test(u) && URL.canParse(u), 'must be an amqp:// or amqps:// URL'),
+  /** The queue (the broker's, bound to its exchanges by its operator). */
+  queue: z.string().min(1).max(255),
+  /** Messages delivered and not yet acknowledged at once (the channel's prefetch). */
+  batch: z.number().int().min(1).max(1_000).default(64),
+});
+
+const Trigger = z.discriminatedUnion('type', [RedisTrigger, NatsTrigger, AmqpTrigger]);
 
 const Code = z.union([
   z.strictObject({ source: z.string().min(1, 'must not be empty'), filename: z.string().optional() }),
@@ -223,6 +235,7 @@ export function triggerName(t: { type: string; name?: string | undefined }, i: n
 export type TriggerSpec = z.output<typeof Trigger>;
 export type RedisTriggerSpec = z.output<typeof RedisTrigger>;
 export type NatsTriggerSpec = z.output<typeof NatsTrigger>;
+export type AmqpTriggerSpec = z.output<typeof AmqpTrigger>;
 
 export type FunctionSpecInput = z.input<typeof FunctionSpecSchema>;
 export type FunctionSpec = z.output<typeof FunctionSpecSchema> & { concurrency: number };

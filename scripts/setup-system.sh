@@ -8,6 +8,8 @@
 #          a free port, as a child process); the package's own service is kept from starting.
 #   nats-server  the NATS JetStream trigger's test starts its own nats-server (-js, a temp dir,
 #          free ports, as a child process).
+#   rabbitmq-server  the AMQP trigger's test starts its own broker (a temp dir, free ports, its own
+#          Erlang node name, as a child process); the package's own service is kept from starting.
 #   ceph-mon ceph-osd radosgw ceph-common  the object-storage event source's test starts a
 #          throwaway single-node Ceph (one mon, one in-memory OSD, one radosgw: a real S3 server
 #          that pushes bucket notifications) on loopback, as child daemons (test/support/rgw.sh).
@@ -20,6 +22,7 @@ have wrk || need+=(wrk)
 have nginx || need+=(nginx)
 have redis-server || need+=(redis-server)
 have nats-server || need+=(nats-server)
+have rabbitmq-server || need+=(rabbitmq-server)
 have radosgw || need+=(radosgw)
 have ceph-mon || need+=(ceph-mon)
 have ceph-osd || need+=(ceph-osd)
@@ -57,6 +60,11 @@ if [[ " ${need[*]} " == *" nginx "* ]]; then
     $SUDO systemctl disable --now nginx >/dev/null 2>&1 || true
   elif [ -s /run/nginx.pid ]; then
     $SUDO /usr/sbin/nginx -s quit >/dev/null 2>&1 || true
+  fi
+fi
+if [[ " ${need[*]} " == *" rabbitmq-server "* ]]; then
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now rabbitmq-server >/dev/null 2>&1 || true
   fi
 fi
 if [[ " ${need[*]} " == *" redis-server "* ]]; then

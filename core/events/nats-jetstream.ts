@@ -7,6 +7,7 @@
 
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager, type Consumer, type JetStreamClient, type JetStreamManager } from '@nats-io/jetstream';
 import { connect, nanos, type NatsConnection } from '@nats-io/transport-node';
+import { createHash } from 'node:crypto';
 import { log } from '../log.js';
 import type { NatsTriggerSpec } from '../spec.js';
 import { Unstorable, type Deliver, type EventSource, type TriggerHealth } from './source.js';
@@ -102,7 +103,7 @@ export class NatsJetStreamSource implements EventSource {
           const headers = m.headers ? Object.fromEntries([...m.headers.keys()].map((k) => [k, m.headers!.get(k)])) : {};
           try {
             await this.deliver({
-              id: `${this.spec.stream}:${m.seq}`,
+              id: createHash('sha256').update(`${this.spec.stream}\n${m.seq}`).digest('hex'),
               event: { eventSource: 'nats:jetstream', stream: this.spec.stream, consumer: this.spec.consumer, subject: m.subject, seq: m.seq, headers, ...data },
             });
             this.delivered++;

@@ -12,6 +12,7 @@ import { log } from '../log.js';
 import type { EventOutcome } from '../metrics.js';
 import type { Catalog, FunctionListener } from '../registry/index.js';
 import { triggerName } from '../spec.js';
+import { AmqpSource } from './amqp.js';
 import { NatsJetStreamSource } from './nats-jetstream.js';
 import { RedisStreamsSource } from './redis-streams.js';
 import { Unstorable, type Deliver, type EventSource, type TriggerHealth } from './source.js';
@@ -80,7 +81,10 @@ export class QueueTriggers implements FunctionListener {
     if (fn === undefined) return;
     const sources = fn.spec.triggers.map((t, i): EventSource => {
       const deliver = this.deliverTo(name, t.type);
-      const source = t.type === 'redis' ? new RedisStreamsSource(triggerName(t, i), t, deliver) : new NatsJetStreamSource(triggerName(t, i), t, deliver);
+      const n = triggerName(t, i);
+      const source = t.type === 'redis' ? new RedisStreamsSource(n, t, deliver)
+        : t.type === 'nats' ? new NatsJetStreamSource(n, t, deliver)
+        : new AmqpSource(n, t, deliver);
       source.start();
       return source;
     });
@@ -101,7 +105,7 @@ export class QueueTriggers implements FunctionListener {
       try {
         const r = await invoker.enqueue({
           fn, qualifier: '', body: body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer, enc: 0,
-          source: 'trigger', requestId: randomUUID(), idempotencyKey: `${type}:${m.id}`, sameAs: m.id,
+          source: 'trigger', requestId: randomUUID(), ...(m.id === null ? {} : { idempotencyKey: `${type}:${m.id}`, sameAs: m.id }),
         });
         this.counter?.eventsReceived(type, r.duplicate ? 'duplicate' : 'queued');
         return r.duplicate;

@@ -22,8 +22,8 @@ export interface TriggerHealth {
 
 /** What a source hands over: one message, as the function's event, and its id in the queue. */
 export interface Message {
-  /** Unique in its queue: the event's idempotency key is made from it. */
-  id: string;
+  /** Unique in its queue: the event's idempotency key is made from it (null: the queue gave none; not deduplicated). */
+  id: string | null;
   event: unknown;
 }
 
