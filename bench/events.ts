@@ -6,7 +6,7 @@
 // carries a deduplication key, which is one more write). The events also run meanwhile, as they
 // would.
 //
-// Queue triggers (when redis-server and nats-server are installed; scripts/setup-system.sh): a
+// Queue triggers (when redis-server, nats-server and rabbitmq-server are installed; scripts/setup-system.sh): a
 // stream is filled with --messages messages first, then a function with a trigger on it is
 // deployed, and the rate is how fast its replica stores them all (the trigger's `delivered`, from
 // GET /v1/functions/{name}/triggers), once per round.
@@ -15,12 +15,13 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { connect as amqpConnect } from 'amqplib';
 import { Redis } from 'ioredis';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -153,37 +154,61 @@ function freePort(): Promise<number> {
   });
 }
 
-/** A server as a child process, ready once its output matches `ready`. */
-async function server(cmd: string, args: string[], ready: RegExp): Promise<{ proc: ChildProcess; stop: () => Promise<void> }> {
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+/** A server as a child process group, ready once its output matches `ready`. */
+async function server(cmd: string, args: string[], ready: RegExp, env: Record<string, string> = {}): Promise<{ proc: ChildProcess; stop: () => Promise<void> }> {
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...env } });
+  const kill = (signal: NodeJS.Signals) => { try { process.kill(-proc.pid!, signal); } catch { /* gone */ } };
   let out = '';
   proc.stdout!.on('data', (d) => (out += d));
   proc.stderr!.on('data', (d) => (out += d));
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 60_000;
   while (!ready.test(out)) {
-    if (proc.exitCode !== null || Date.now() > deadline) { proc.kill('SIGKILL'); throw new Error(`${cmd} did not start: ${out.slice(-500)}`); }
+    if (proc.exitCode !== null || Date.now() > deadline) { kill('SIGKILL'); throw new Error(`${cmd} did not start: ${out.slice(-500)}`); }
     await new Promise((r) => setTimeout(r, 20));
   }
-  return { proc, stop: async () => { if (proc.exitCode === null) proc.kill('SIGTERM'); await exited; } };
+  return {
+    proc,
+    stop: async () => {
+      kill('SIGTERM');
+      const t = setTimeout(() => kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(t);
+      kill('SIGKILL'); // what of the group outlived its leader (an Erlang VM)
+    },
+  };
 }
 
 /** Each queue trigger's drain rate, events/s per round (or why it was not measured). */
 async function triggerRates(base: string): Promise<Map<string, number[]> | string> {
   const redisBin = binary('redis-server');
   const natsBin = binary('nats-server');
-  if (redisBin === null || natsBin === null) return 'redis-server or nats-server is not installed: bash scripts/setup-system.sh';
+  const rabbitBin = existsSync('/usr/lib/rabbitmq/bin/rabbitmq-server') ? '/usr/lib/rabbitmq/bin/rabbitmq-server' : null;
+  if (redisBin === null || natsBin === null || rabbitBin === null) return 'redis-server, nats-server or rabbitmq-server is not installed: bash scripts/setup-system.sh';
   const dir = mkdtempSync(join(tmpdir(), 'hearth-bench-queues-'));
   const redisPort = await freePort();
   const natsPort = await freePort();
   const redis = await server(redisBin, ['--port', String(redisPort), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], /Ready to accept connections/);
   const nats = await server(natsBin, ['-js', '-a', '127.0.0.1', '-p', String(natsPort), '-sd', join(dir, 'nats')], /Server is ready/);
-  const rates = new Map<string, number[]>([['Redis Streams trigger', []], ['NATS JetStream trigger', []]]);
+  const amqpPort = await freePort();
+  const rabbitDir = join(dir, 'rabbit');
+  mkdirSync(join(rabbitDir, 'log'), { recursive: true });
+  writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
+  const rabbit = await server(rabbitBin, [], /completed with \d+ plugins/, {
+    HOME: dir, RABBITMQ_NODENAME: `hearthbench${amqpPort}@localhost`, RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1', RABBITMQ_NODE_PORT: String(amqpPort),
+    RABBITMQ_DIST_PORT: String(await freePort()), RABBITMQ_MNESIA_BASE: join(rabbitDir, 'mnesia'), RABBITMQ_LOG_BASE: join(rabbitDir, 'log'),
+    RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'), RABBITMQ_PID_FILE: join(rabbitDir, 'pid'),
+    RABBITMQ_CONFIG_FILE: join(rabbitDir, 'rabbitmq'), RABBITMQ_ADVANCED_CONFIG_FILE: join(rabbitDir, 'advanced.config'),
+  });
+  const amqpUrl = `amqp://guest:guest@127.0.0.1:${amqpPort}`;
+  const rates = new Map<string, number[]>([['Redis Streams trigger', []], ['NATS JetStream trigger', []], ['AMQP (RabbitMQ) trigger', []]]);
   try {
     const r = new Redis(`redis://127.0.0.1:${redisPort}`);
     const nc = await connect({ servers: `nats://127.0.0.1:${natsPort}` });
     const js = jetstream(nc);
     const jsm = await jetstreamManager(nc);
+    const amqp = await amqpConnect(amqpUrl);
+    const ch = await amqp.createConfirmChannel();
     for (let round = 0; round < ROUNDS; round++) {
       const tag = `r${round}`;
       for (let i = 0; i < MESSAGES; i += 500) {
@@ -195,9 +220,13 @@ async function triggerRates(base: string): Promise<Map<string, number[]> | strin
       for (let i = 0; i < MESSAGES; i += 500) {
         await Promise.all(Array.from({ length: Math.min(500, MESSAGES - i) }, (_, k) => js.publish(`bench.${tag}`, JSON.stringify({ n: i + k }))));
       }
+      await ch.assertQueue(`bench-${tag}`, { durable: true });
+      for (let n = 0; n < MESSAGES; n++) ch.sendToQueue(`bench-${tag}`, Buffer.from(JSON.stringify({ n })), { persistent: true, messageId: `${tag}-${n}` });
+      await ch.waitForConfirms();
       const sources: [string, Record<string, unknown>][] = [
         ['Redis Streams trigger', { type: 'redis', url: `redis://127.0.0.1:${redisPort}`, stream: `bench-${tag}`, from: 'earliest', batch: 256 }],
         ['NATS JetStream trigger', { type: 'nats', url: `nats://127.0.0.1:${natsPort}`, stream: `BENCH_${tag}`, from: 'earliest', batch: 256 }],
+        ['AMQP (RabbitMQ) trigger', { type: 'amqp', url: amqpUrl, queue: `bench-${tag}`, batch: 256 }],
       ];
       for (const [label, trigger] of round % 2 === 0 ? sources : [...sources].reverse()) {
         const name = `drain-${String(trigger.type)}-${tag}`;
@@ -218,9 +247,11 @@ async function triggerRates(base: string): Promise<Map<string, number[]> | strin
     }
     r.disconnect();
     await nc.close();
+    await amqp.close();
   } finally {
     await redis.stop();
     await nats.stop();
+    await rabbit.stop();
     rmSync(dir, { recursive: true, force: true });
   }
   return rates;
