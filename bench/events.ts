@@ -194,8 +194,9 @@ async function triggerRates(base: string): Promise<Map<string, number[]> | strin
   const rabbitDir = join(dir, 'rabbit');
   mkdirSync(join(rabbitDir, 'log'), { recursive: true });
   writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
+  const epmdPort = await freePort();
   const rabbit = await server(rabbitBin, [], /completed with \d+ plugins/, {
-    HOME: dir, RABBITMQ_NODENAME: `hearthbench${amqpPort}@localhost`, RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1', RABBITMQ_NODE_PORT: String(amqpPort),
+    HOME: dir, ERL_EPMD_PORT: String(epmdPort), RABBITMQ_NODENAME: `hearthbench${amqpPort}@localhost`, RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1', RABBITMQ_NODE_PORT: String(amqpPort),
     RABBITMQ_DIST_PORT: String(await freePort()), RABBITMQ_MNESIA_BASE: join(rabbitDir, 'mnesia'), RABBITMQ_LOG_BASE: join(rabbitDir, 'log'),
     RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'), RABBITMQ_PID_FILE: join(rabbitDir, 'pid'),
     RABBITMQ_CONFIG_FILE: join(rabbitDir, 'rabbitmq'), RABBITMQ_ADVANCED_CONFIG_FILE: join(rabbitDir, 'advanced.config'),
@@ -252,6 +253,7 @@ async function triggerRates(base: string): Promise<Map<string, number[]> | strin
     await redis.stop();
     await nats.stop();
     await rabbit.stop();
+    spawnSync('epmd', ['-port', String(epmdPort), '-kill'], { stdio: 'ignore' });
     rmSync(dir, { recursive: true, force: true });
   }
   return rates;

@@ -7,6 +7,7 @@
 import Docker from 'dockerode';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { log } from '../core/log.js';
 import { prepareCgroupParent } from './cgroup-parent.js';
 import { EGRESS_LABEL, EGRESS_NETWORK_PREFIX, FUNCTION_PORT, MANAGED_LABEL, NETWORK_NAME, OWNER_LABEL, RUN_LABEL } from './contract.js';
@@ -571,6 +572,7 @@ export class DockerEngine implements Engine {
     await Promise.all(stale.map((c) => this.remove(c.Id)));
     const nets = await this.docker.listNetworks({ filters: JSON.stringify({ label: [`${OWNER_LABEL}=${this.identity.owner}`] }) });
     await Promise.all(nets.filter((n) => this.isLeftover(n.Labels ?? {})).map((n) => this.removeNetwork(n.Id)));
+    await dropRulesOfGoneBridges().catch((err: unknown) => log.warn({ err: (err as Error).message }, 'could not look for the host rules of removed networks'));
     return stale.length;
   }
 
@@ -684,6 +686,25 @@ async function closeHostToContainers(networkId: string, ports: readonly number[]
     const exists = await iptables(['-C', 'INPUT', ...r]).then(() => true, () => false);
     if (!exists) await iptables([r[r.length - 1] === 'DROP' ? '-A' : '-I', 'INPUT', ...r]);
   }
+}
+
+/**
+ * Host rules (hostRules) of bridges that no longer exist: a Hearth killed before it removed its
+ * networks leaves them, and nothing else would ever take them away. Only rules on an interface
+ * named like a Docker bridge (br-<12 hex>) that is gone are removed.
+ */
+export async function dropRulesOfGoneBridges(): Promise<number> {
+  if (process.getuid?.() !== 0) return 0;
+  const listed = await new Promise<string>((resolve, reject) => {
+    execFile('iptables', ['-w', '-S', 'INPUT'], (err, out) => (err ? reject(err) : resolve(out)));
+  });
+  let dropped = 0;
+  for (const line of listed.split('\n')) {
+    const m = /^-A INPUT -i (br-[0-9a-f]{12}) (.*)$/.exec(line.trim());
+    if (m === null || existsSync(`/sys/class/net/${m[1]}`)) continue;
+    await iptables(['-D', 'INPUT', '-i', m[1]!, ...m[2]!.split(' ')]).then(() => { dropped++; }, () => undefined);
+  }
+  return dropped;
 }
 
 function iptables(args: string[]): Promise<void> {

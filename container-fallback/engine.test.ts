@@ -73,3 +73,26 @@ describe('DockerEngine.network', () => {
     for (const e of [a, b, c]) e.close();
   });
 });
+
+describe('host rules of removed networks', () => {
+  // As root (CI): a Hearth killed before it removed its networks leaves their iptables rules; the
+  // next start removes those of bridges that are gone, and leaves every other rule alone.
+  it.runIf(process.getuid?.() === 0)('are removed at start (removeLeftovers); rules of bridges that exist stay', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const { readdirSync } = await import('node:fs');
+    const gone = `br-${'0123456789ab'}`;
+    const existing = readdirSync('/sys/class/net').find((i) => /^br-[0-9a-f]{12}$/.test(i));
+    const rules = (): string => execFileSync('iptables', ['-w', '-S', 'INPUT'], { encoding: 'utf8' });
+    execFileSync('iptables', ['-w', '-A', 'INPUT', '-i', gone, '-j', 'DROP']);
+    execFileSync('iptables', ['-w', '-A', 'INPUT', '-i', gone, '-p', 'tcp', '-m', 'tcp', '--dport', '9999', '-j', 'ACCEPT']);
+    if (existing) execFileSync('iptables', ['-w', '-A', 'INPUT', '-i', existing, '-p', 'tcp', '-m', 'tcp', '--dport', '9998', '-j', 'ACCEPT']);
+    try {
+      expect(rules()).toContain(`-i ${gone}`);
+      await new DockerEngine().removeLeftovers();
+      expect(rules()).not.toContain(`-i ${gone}`);
+      if (existing) expect(rules()).toContain(`-A INPUT -i ${existing} -p tcp -m tcp --dport 9998 -j ACCEPT`);
+    } finally {
+      if (existing) execFileSync('iptables', ['-w', '-D', 'INPUT', '-i', existing, '-p', 'tcp', '-m', 'tcp', '--dport', '9998', '-j', 'ACCEPT']);
+    }
+  });
+});

@@ -89,9 +89,8 @@ describe('AMQP trigger (RabbitMQ)', () => {
 
   it('a trigger whose broker goes away: Hearth keeps serving, says so, and consumes again once it is back', async () => {
     await rabbit!.stop(true);
-    const port = rabbit!.port;
-    const dir = rabbit!.dir;
-    rabbit = await startRabbit({ port, dir });
+    const { port, dir, epmdPort } = rabbit!;
+    rabbit = await startRabbit({ port, dir, epmdPort });
     await publish(rabbit.url, 'jobs', 0, 0);
     const h = await startHearth({ args: ['--no-docker'] });
     procs.push(h);
@@ -109,7 +108,7 @@ describe('AMQP trigger (RabbitMQ)', () => {
       expect(down.lastError).toEqual(expect.any(String));
       expect((await h.invoke('hello', {})).status).toBe(200);
 
-      rabbit = await startRabbit({ port, dir });
+      rabbit = await startRabbit({ port, dir, epmdPort });
       await publish(rabbit.url, 'jobs', 2, 3);
       await waitFor(async () => (await jobs()).includes('job 2') || null, 60_000, async () => `the job sent after the broker came back ran (trigger: ${JSON.stringify(await state())})`);
       expect((await jobs()).filter((l) => l === 'job 1')).toHaveLength(1);

@@ -3,7 +3,7 @@
 // data dir, never the system's service. A missing broker is an error that says how to install it:
 // these tests never skip.
 
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,20 +15,24 @@ export interface RabbitServer {
   url: string;
   port: number;
   dir: string;
+  /** The broker's own Erlang port mapper (epmd), stopped with it. */
+  epmdPort: number;
   proc: ChildProcess;
   /** `keepDir`: leave its data (durable queues, persistent messages) for startRabbit({port, dir}). */
   stop(keepDir?: boolean): Promise<void>;
 }
 
 /** `again`: start it once more with the same node, port and data. */
-export async function startRabbit(again?: { port: number; dir: string }): Promise<RabbitServer> {
+export async function startRabbit(again?: { port: number; dir: string; epmdPort: number }): Promise<RabbitServer> {
   if (!existsSync(SERVER)) throw new Error('rabbitmq-server is missing: the AMQP trigger tests run Debian\'s RabbitMQ; run `bash scripts/setup-system.sh` (as root) to install it');
   const dir = again?.dir ?? mkdtempSync(join(tmpdir(), 'hearth-rabbit-'));
   const port = again?.port ?? await freePort();
+  const epmdPort = again?.epmdPort ?? await freePort();
   mkdirSync(join(dir, 'log'), { recursive: true });
   writeFileSync(join(dir, 'enabled_plugins'), '[].\n');
   const env = {
-    ...process.env, HOME: dir,
+    // An epmd of its own (not the machine's shared one on 4369), so that stopping it leaves nothing.
+    ...process.env, HOME: dir, ERL_EPMD_PORT: String(epmdPort),
     RABBITMQ_NODENAME: `hearth${port}@localhost`, RABBITMQ_NODE_IP_ADDRESS: '127.0.0.1', RABBITMQ_NODE_PORT: String(port),
     RABBITMQ_DIST_PORT: String(port + 20_000 <= 65_535 ? port + 20_000 : port - 20_000),
     RABBITMQ_MNESIA_BASE: join(dir, 'mnesia'), RABBITMQ_LOG_BASE: join(dir, 'log'), RABBITMQ_ENABLED_PLUGINS_FILE: join(dir, 'enabled_plugins'),
@@ -47,7 +51,7 @@ export async function startRabbit(again?: { port: number; dir: string }): Promis
     await new Promise((r) => setTimeout(r, 50));
   }
   return {
-    url: `amqp://guest:guest@127.0.0.1:${port}`, port, dir, proc,
+    url: `amqp://guest:guest@127.0.0.1:${port}`, port, dir, epmdPort, proc,
     async stop(keepDir = false) {
       kill(proc, 'SIGTERM');
       const killer = setTimeout(() => kill(proc, 'SIGKILL'), 15_000);
@@ -56,6 +60,7 @@ export async function startRabbit(again?: { port: number; dir: string }): Promis
       // The VM may outlive the script by a moment.
       await new Promise((r) => setTimeout(r, 500));
       kill(proc, 'SIGKILL');
+      spawnSync('epmd', ['-port', String(epmdPort), '-kill'], { stdio: 'ignore' });
       if (!keepDir) rmSync(dir, { recursive: true, force: true });
     },
   };
