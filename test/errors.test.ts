@@ -238,6 +238,13 @@ describe('415 and 406', () => {
     await expectError(r, 415, 'UnsupportedMediaType');
   });
 
+  it("curl's default for -d (application/x-www-form-urlencoded) is taken as JSON, the answer JSON", async () => {
+    const r = await invokeRaw(a, 'echo', { headers: { 'content-type': 'application/x-www-form-urlencoded', accept: '*/*' }, body: '{"x":1}' });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toBe('application/json');
+    expect(await r.json()).toEqual({ x: 1 });
+  });
+
   it('a spec sent as text/plain → 415 UnsupportedMediaType', async () => {
     const r = await fetch(`${a.url}/v1/functions/plain-spec`, { method: 'PUT', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(jsSource(ECHO)) });
     await expectError(r, 415, 'UnsupportedMediaType');

@@ -2,9 +2,15 @@
 
 import { CONTENT_TYPES, Encoding, type EncodingCode } from '../../runtime/protocol.js';
 
-/** Content-Type → encoding code, or -1 when unsupported. An absent type is JSON. */
+/** The type curl gives a body passed with -d. */
+const CURL_DEFAULT = 'application/x-www-form-urlencoded';
+
+/**
+ * Content-Type → encoding code, or -1 when unsupported. An absent type is JSON, and so is
+ * `application/x-www-form-urlencoded`: what `curl -d '{"x":1}'` sends when not told otherwise.
+ */
 export function requestEncoding(contentType: string): number {
-  if (contentType === '' || contentType.startsWith(CONTENT_TYPES[Encoding.json])) return Encoding.json;
+  if (contentType === '' || contentType.startsWith(CONTENT_TYPES[Encoding.json]) || contentType.startsWith(CURL_DEFAULT)) return Encoding.json;
   if (contentType.startsWith(CONTENT_TYPES[Encoding.msgpack]) || contentType.startsWith('application/x-msgpack')) return Encoding.msgpack;
   return -1;
 }
