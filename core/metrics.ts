@@ -115,6 +115,11 @@ function scraped(registry: Registry, name: string, help: string, type: 'counter'
 /** What became of an event a source received. */
 export type EventOutcome = 'queued' | 'duplicate' | 'refused';
 
+/** Where an event source counts what it received (Metrics; null in tests that need none). */
+export interface EventCounter {
+  eventsReceived(source: string, outcome: EventOutcome, n?: number): void;
+}
+
 export class Metrics implements FunctionListener {
   readonly registry = new Registry();
   private readonly perFunction = new Map<string, PerFunction>();

@@ -14,6 +14,7 @@
 // of events in a batch and of attributes in an event are bounded too.
 
 import { HearthError } from '../errors.js';
+import { payload } from './payload.js';
 
 /** The spec version read; 0.3 and others are refused by name. */
 export const SPEC_VERSION = '1.0';
@@ -166,10 +167,7 @@ function dataOf(body: Uint8Array, contentType: string): { data: unknown } | { da
       return { data_base64: base64(body) };
     }
   }
-  if (media.startsWith('text/') || media === 'application/xml' || media.endsWith('+xml')) {
-    const text = utf8(body);
-    if (text !== null) return { data: text };
-  }
+  if (media.startsWith('text/') || media === 'application/xml' || media.endsWith('+xml')) return payload(body);
   return { data_base64: base64(body) };
 }
 

@@ -9,7 +9,7 @@
 import type { AsyncInvoker } from '../async/invoker.js';
 import type { FunctionVersion } from '../backend.js';
 import { log } from '../log.js';
-import type { EventOutcome } from '../metrics.js';
+import type { EventCounter } from '../metrics.js';
 import type { Catalog, FunctionListener } from '../registry/index.js';
 import { triggerName } from '../spec.js';
 import { AmqpSource } from './amqp.js';
@@ -23,10 +23,6 @@ interface Running {
   sources: EventSource[];
 }
 
-export interface TriggerCounter {
-  eventsReceived(source: string, outcome: EventOutcome, n?: number): void;
-}
-
 export class QueueTriggers implements FunctionListener {
   private readonly running = new Map<string, Running>();
   /** The $LATEST of each function with triggers, as the registry last said. */
@@ -38,7 +34,7 @@ export class QueueTriggers implements FunctionListener {
     private readonly catalog: Catalog,
     /** The largest Event payload (eventBodyLimit): a bigger message is not stored. */
     private readonly maxEventBytes: number,
-    private readonly counter: TriggerCounter | null = null,
+    private readonly counter: EventCounter | null = null,
   ) {}
 
   functionChanged(name: string, latest: FunctionVersion | null): void {

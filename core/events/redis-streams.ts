@@ -4,20 +4,17 @@
 // holding messages leaves them pending in the group, and after `claimIdleMs` another replica takes
 // them over (XAUTOCLAIM) and stores them; those it had stored already are deduplicated by the
 // queue when replicas share it (--queue redis), else run again (at least once). A server that goes
-// away: the loop backs off (0.5 s doubling to 10 s) and reads again once it is back.
+// away: the loop backs off (Backoff) and reads again once it is back.
 //
 // Each trigger has its own connection (XREADGROUP blocks it for up to a second).
 
 import { createHash, randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { Redis } from 'ioredis';
-import { log } from '../log.js';
 import type { RedisTriggerSpec } from '../spec.js';
-import { Unstorable, type Deliver, type EventSource, type TriggerHealth } from './source.js';
+import { Backoff, SourceStatus, type Deliver, type EventSource, type TriggerHealth } from './source.js';
 
 const BLOCK_MS = 1_000;
-const BACKOFF_MIN_MS = 500;
-const BACKOFF_MAX_MS = 10_000;
 /** A consumer of the group idle this long and holding nothing is a replica that is gone. */
 const STALE_CONSUMER_MS = 60 * 60 * 1000;
 
@@ -26,31 +23,23 @@ type Entry = [id: string, fields: string[] | null];
 export class RedisStreamsSource implements EventSource {
   private readonly redis: Redis;
   private readonly consumer = `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
+  private readonly status: SourceStatus;
   private stopped = false;
   private running: Promise<void> = Promise.resolve();
-  private state: TriggerHealth['state'] = 'connecting';
-  private delivered = 0;
-  private lag: number | null = null;
-  private pending: number | null = null;
-  private lastError: string | null = null;
-  private lastErrorAt: number | null = null;
   private groupMade = false;
   private nextClaim = 0;
   private claimCursor = '0-0';
 
-  constructor(
-    private readonly name: string,
-    private readonly spec: RedisTriggerSpec,
-    private readonly deliver: Deliver,
-  ) {
+  constructor(name: string, private readonly spec: RedisTriggerSpec, private readonly deliver: Deliver) {
+    this.status = new SourceStatus(name, 'redis');
     this.redis = new Redis(spec.url, {
       lazyConnect: true,
       // Commands fail while the server is away (the loop backs off), rather than queue without end.
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
-      retryStrategy: (times) => Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(times, 5)),
+      retryStrategy: (times) => Math.min(10_000, 500 * 2 ** Math.min(times, 5)),
     });
-    this.redis.on('error', (err: Error) => this.failed(err));
+    this.redis.on('error', (err: Error) => this.status.failed(err));
     this.redis.on('ready', () => { this.groupMade = false; });
   }
 
@@ -60,9 +49,7 @@ export class RedisStreamsSource implements EventSource {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    this.state = 'stopped';
-    // Leaves the group when it holds nothing (a consumer with pending messages stays: its
-    // messages are taken over from it after claimIdleMs).
+    this.status.state = 'stopped';
     if (this.redis.status === 'ready') {
       try {
         const held = await this.redis.xpending(this.spec.stream, this.spec.group, '-', '+', 1, this.consumer) as unknown[];
@@ -75,21 +62,11 @@ export class RedisStreamsSource implements EventSource {
   }
 
   health(): TriggerHealth {
-    return {
-      name: this.name, type: 'redis', state: this.state, lag: this.lag, pending: this.pending, delivered: this.delivered,
-      lastError: this.lastError, lastErrorAt: this.lastErrorAt === null ? null : new Date(this.lastErrorAt).toISOString(),
-    };
-  }
-
-  private failed(err: Error): void {
-    if (this.stopped) return;
-    this.lastError = err.message;
-    this.lastErrorAt = Date.now();
-    if (this.state === 'connected') this.state = 'reconnecting';
+    return this.status.health();
   }
 
   private async loop(): Promise<void> {
-    let backoff = BACKOFF_MIN_MS;
+    const backoff = new Backoff();
     while (!this.stopped) {
       try {
         if (this.redis.status === 'wait' || this.redis.status === 'end') await this.redis.connect();
@@ -98,15 +75,13 @@ export class RedisStreamsSource implements EventSource {
         if (Date.now() >= this.nextClaim) await this.claim();
         const read = await this.redis.xreadgroup('GROUP', this.spec.group, this.consumer, 'COUNT', this.spec.batch, 'BLOCK', BLOCK_MS,
           'STREAMS', this.spec.stream, '>') as [string, Entry[]][] | null;
-        this.state = 'connected';
-        backoff = BACKOFF_MIN_MS;
+        this.status.state = 'connected';
+        backoff.reset();
         if (read !== null) for (const [, entries] of read) await this.handle(entries);
       } catch (err) {
         if (this.stopped) break;
-        this.failed(err as Error);
-        this.state = 'reconnecting';
-        await sleep(backoff);
-        backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
+        this.status.failed(err as Error);
+        await backoff.wait();
       }
     }
   }
@@ -121,7 +96,10 @@ export class RedisStreamsSource implements EventSource {
     this.groupMade = true;
   }
 
-  /** Takes over what a reader left unacknowledged past claimIdleMs (a dead replica's, or one not stored here), and measures the lag. */
+  /**
+   * Takes over what a reader left unacknowledged past claimIdleMs (a dead replica's, or one not
+   * stored here), removes the consumers of replicas long gone, and measures the lag.
+   */
   private async claim(): Promise<void> {
     this.nextClaim = Date.now() + Math.max(100, Math.floor(this.spec.claimIdleMs / 2));
     const [next, entries] = await this.redis.xautoclaim(this.spec.stream, this.spec.group, this.consumer, this.spec.claimIdleMs,
@@ -129,59 +107,40 @@ export class RedisStreamsSource implements EventSource {
     this.claimCursor = next;
     await this.handle(entries);
     if (next !== '0-0') this.nextClaim = 0; // more to look at: again on the next turn
-    // Consumers of replicas that are gone stay in the group; those holding nothing and idle for
-    // long are removed (bounded: the group does not grow with every restart).
     const consumers = await this.redis.xinfo('CONSUMERS', this.spec.stream, this.spec.group) as unknown[][];
-    for (const c of consumers) {
-      const info = fields(c);
+    for (const info of consumers.map(fields)) {
       if (info.name !== this.consumer && info.pending === 0 && typeof info.idle === 'number' && info.idle > STALE_CONSUMER_MS) {
         await this.redis.xgroup('DELCONSUMER', this.spec.stream, this.spec.group, String(info.name));
       }
     }
-    const groups = await this.redis.xinfo('GROUPS', this.spec.stream) as unknown[][];
-    for (const g of groups) {
-      const info = fields(g);
-      if (info.name !== this.spec.group) continue;
-      this.pending = typeof info.pending === 'number' ? info.pending : null;
-      this.lag = typeof info.lag === 'number' ? info.lag : null;
-    }
+    const group = (await this.redis.xinfo('GROUPS', this.spec.stream) as unknown[][]).map(fields).find((g) => g.name === this.spec.group);
+    this.status.pending = typeof group?.pending === 'number' ? group.pending : null;
+    this.status.lag = typeof group?.lag === 'number' ? group.lag : null;
   }
 
   /**
    * Stores the messages as events (together: the queue commits them together), then acknowledges
-   * those stored; one that failed stays pending (taken over again after claimIdleMs).
+   * those that may be; one that could not be stored stays pending (taken over after claimIdleMs).
    */
   private async handle(entries: Entry[]): Promise<void> {
-    const stored = await Promise.all(entries.map(async ([id, raw]) => {
+    const acked = await Promise.all(entries.map(async ([id, raw]) => {
       if (raw === null) return id; // deleted from the stream meanwhile
-      try {
-        await this.deliver({
-          id: createHash('sha256').update(`${this.spec.stream}\n${id}`).digest('hex'),
-          event: { eventSource: 'redis:streams', stream: this.spec.stream, group: this.spec.group, id, fields: fieldsOf(raw) },
-        });
-        this.delivered++;
-      } catch (err) {
-        if (!(err instanceof Unstorable)) {
-          this.lastError = `${this.spec.stream} ${id}: not stored, left pending: ${(err as Error).message}`;
-          this.lastErrorAt = Date.now();
-          return null;
-        }
-        this.lastError = `${this.spec.stream} ${id}: ${err.message}`;
-        this.lastErrorAt = Date.now();
-        log.warn({ stream: this.spec.stream, id, trigger: this.name }, err.message);
-      }
-      return id;
+      const stored = await this.status.store(this.deliver, {
+        id: createHash('sha256').update(`${this.spec.stream}\n${id}`).digest('hex'),
+        event: { eventSource: 'redis:streams', stream: this.spec.stream, group: this.spec.group, id, fields: fieldsOf(raw) },
+      }, `${this.spec.stream} ${id}`);
+      return stored ? id : null;
     }));
-    const done = stored.filter((id): id is string => id !== null);
+    const done = acked.filter((id): id is string => id !== null);
     if (done.length > 0) await this.redis.xack(this.spec.stream, this.spec.group, ...done);
   }
 }
 
 /** A stream entry's field list as an object (a repeated field: the last value). */
 function fieldsOf(raw: string[]): Record<string, string> {
-  const out: Record<string, string> = Object.create(null) as Record<string, string>;
-  for (let i = 0; i + 1 < raw.length; i += 2) out[raw[i]!] = raw[i + 1]!;
-  return { ...out };
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < raw.length; i += 2) Object.defineProperty(out, raw[i]!, { value: raw[i + 1]!, enumerable: true, writable: true, configurable: true });
+  return out;
 }
 
 /** XINFO's flat [name, value, …] reply as an object. */
@@ -189,8 +148,4 @@ function fields(reply: unknown[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = reply[i + 1];
   return out;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

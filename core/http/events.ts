@@ -29,7 +29,7 @@ import type { Config } from '../config.js';
 import { HearthError } from '../errors.js';
 import { CE_BATCH_CONTENT_TYPE, CE_CONTENT_TYPE, contentModeOf, fromBatch, fromBinary, fromStructured, parseJson, type ContentMode } from '../events/cloudevents.js';
 import { isS3Notification, s3Events } from '../events/s3.js';
-import type { EventOutcome } from '../metrics.js';
+import type { EventCounter } from '../metrics.js';
 import { finish, type Exchange } from './exchange.js';
 import type { Gate } from './gate.js';
 import { Enqueue, type CallProtocol, type ErrorContext, type Plan, type Received, type Target } from './pipeline.js';
@@ -54,14 +54,14 @@ interface EventsRequest extends Received, Target {
   readonly mode: ContentMode | null;
   /** What each event is, once the body was read (the answer names them; the refused count). */
   sent: Record<string, string>[];
-  source: Source;
+}
+
+/** A JSON body without CloudEvents headers is an S3 notification's; everything else a CloudEvent. */
+function sourceOf(r: EventsRequest): Source {
+  return r.mode === 'notification' ? 's3' : 'cloudevents';
 }
 
 const NEITHER = 'neither a CloudEvent nor an S3 event notification';
-
-export interface EventCounter {
-  eventsReceived(source: string, outcome: EventOutcome, n?: number): void;
-}
 
 export class CloudEventsRoute implements CallProtocol<EventsRequest> {
   readonly bodyFirst = false;
@@ -88,7 +88,6 @@ export class CloudEventsRoute implements CallProtocol<EventsRequest> {
       ce,
       mode: contentModeOf(contentType, ce.size > 0),
       sent: [],
-      source: 'cloudevents',
     };
   }
 
@@ -118,7 +117,7 @@ export class CloudEventsRoute implements CallProtocol<EventsRequest> {
     r.sent = events.map((e) => e.named);
     const limit = eventBodyLimit(this.config);
     const what = (i: number) => (events.length > 1 ? `event ${i} of the request` : 'the event');
-    return new Enqueue(events.map((e, i) => this.queued(r.source, e, i === 0 ? r.requestId : randomUUID(), fn, r.qualifier, limit, what(i))));
+    return new Enqueue(events.map((e, i) => this.queued(sourceOf(r), e, i === 0 ? r.requestId : randomUUID(), fn, r.qualifier, limit, what(i))));
   }
 
   /** The request's events: a CloudEvent or a batch of them, or an S3 notification's records. */
@@ -126,7 +125,6 @@ export class CloudEventsRoute implements CallProtocol<EventsRequest> {
     if (r.mode === 'notification') {
       const parsed = bytes.byteLength === 0 ? null : parseJson(bytes, 'the body');
       if (!isS3Notification(parsed)) throw new HearthError('InvalidRequestContent', `${NEITHER}: a JSON body must be an S3 event notification (Records)`);
-      r.source = 's3';
       return s3Events(parsed).map((e) => ({
         body: { Records: [e.record] },
         dedup: e.sequencer === '' ? null : `${e.bucket}\n${e.key}\n${e.sequencer}`,
@@ -159,8 +157,8 @@ export class CloudEventsRoute implements CallProtocol<EventsRequest> {
 
   renderQueued(ex: Exchange, r: EventsRequest, _fn: FunctionVersion, qs: readonly EnqueueResult[]): void {
     const duplicates = qs.reduce((n, q) => n + (q.duplicate ? 1 : 0), 0);
-    if (duplicates > 0) this.counter?.eventsReceived(r.source, 'duplicate', duplicates);
-    if (duplicates < qs.length) this.counter?.eventsReceived(r.source, 'queued', qs.length - duplicates);
+    if (duplicates > 0) this.counter?.eventsReceived(sourceOf(r), 'duplicate', duplicates);
+    if (duplicates < qs.length) this.counter?.eventsReceived(sourceOf(r), 'queued', qs.length - duplicates);
     const many = r.mode === 'batched' || r.mode === 'notification';
     let status = 202;
     let body: string;
@@ -189,7 +187,7 @@ export class CloudEventsRoute implements CallProtocol<EventsRequest> {
   }
 
   renderError(ex: Exchange, r: EventsRequest, err: HearthError, at: ErrorContext): void {
-    this.counter?.eventsReceived(r.mode === 'notification' ? 's3' : 'cloudevents', 'refused', Math.max(1, r.sent.length));
+    this.counter?.eventsReceived(sourceOf(r), 'refused', Math.max(1, r.sent.length));
     v1Error(ex, err, { requestId: r.requestId, close: at.close || err.status === 413 });
   }
 }
