@@ -75,9 +75,11 @@ describe('DockerEngine.network', () => {
 });
 
 describe('host rules of removed networks', () => {
-  // As root (CI): a Hearth killed before it removed its networks leaves their iptables rules; the
-  // next start removes those of bridges that are gone, and leaves every other rule alone.
-  it.runIf(process.getuid?.() === 0)('are removed at start (removeLeftovers); rules of bridges that exist stay', async () => {
+  // A Hearth killed before it removed its networks leaves their iptables rules; the next start
+  // removes those of bridges that are gone, and leaves every other rule alone. Hearth sets these
+  // rules only as root, and so does this test (the suite's set-up runs as root, as CI does).
+  it('are removed at start (removeLeftovers); rules of bridges that exist stay', async () => {
+    expect(process.getuid?.(), 'iptables rules need root: run the suite as root, as CI does').toBe(0);
     const { execFileSync } = await import('node:child_process');
     const { readdirSync } = await import('node:fs');
     const gone = `br-${'0123456789ab'}`;

@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { deployOk, jsSource, startHearth, type Hearth } from './support/hearth.js';
 import { startRedis, type RedisServer } from './support/redis.js';
-import { startSink, type Sink } from './support/sink.js';
+import { recordRuns, startSink, type Sink } from './support/sink.js';
 
 const EVENTS = 2_000;
 const CONCURRENCY = 8;
@@ -28,13 +28,7 @@ describe('async on Redis Streams: two replicas, one killed', () => {
     sink = await startSink();
     const s = sink;
     /** id → the replicas that ran it, in order. */
-    const ranOn = new Map<string, string[]>();
-    const origPush = s.requests.push.bind(s.requests);
-    s.requests.push = (...items) => {
-      for (const r of items) if (r.path === '/run') { const { id, replica } = r.json as { id: string; replica: string }; ranOn.set(id, [...(ranOn.get(id) ?? []), replica]); }
-      return origPush(...items.filter((r) => r.path !== '/run'));
-    };
-    const runs = () => [...ranOn.values()].reduce((n, l) => n + l.length, 0);
+    const { ranOn, runs } = recordRuns(s, (b) => b.id as string);
 
     const args = ['--no-docker', '--queue', 'redis', '--queue-url', redis.url, '--queue-claim-timeout-ms', '2000'];
     const [a, b] = await Promise.all([startHearth({ args }), startHearth({ args })]);

@@ -1,23 +1,19 @@
-// A NATS JetStream trigger (issue 17, point 4) on a real nats-server: two Hearth replicas share
-// one durable pull consumer (they split the messages), each message an async event in the queue
-// the replicas share (a real redis-server), acknowledged only once stored. 2,000 messages; one
-// replica killed with SIGKILL mid-way: every message runs, and only those in flight on the killed
-// one may run twice. Then the server stops and comes back: the survivor keeps serving calls, says
-// the trigger is reconnecting, and reads again once it is back.
+// A NATS JetStream trigger (issue 17, point 4) on a real nats-server: the scenarios of
+// test/support/queue-trigger.ts (two replicas sharing one durable pull consumer, one killed with
+// SIGKILL mid-way; the server stopped and restarted).
 
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
-import { afterAll, describe, expect, it } from 'vitest';
-import { deployOk, jsSource, startHearth, type Hearth } from './support/hearth.js';
-import { startNats, type NatsServer } from './support/nats.js';
-import { startRedis, type RedisServer } from './support/redis.js';
-import { startSink, type Sink } from './support/sink.js';
-import { waitFor } from './support/until.js';
+import { afterAll, describe, it } from 'vitest';
+import type { Hearth } from './support/hearth.js';
+import { startNats } from './support/nats.js';
+import { MESSAGES, oneOfTwoKilled, serverComesBack } from './support/queue-trigger.js';
 
-const MESSAGES = 2_000;
-const KILL_AFTER = 500;
-const BATCH = 32;
-const CONCURRENCY = 8;
+async function stream(url: string, name: string, subjects: string[]): Promise<void> {
+  const nc = await connect({ servers: url });
+  await (await jetstreamManager(nc)).streams.add({ name, subjects });
+  await nc.close();
+}
 
 async function publish(url: string, subject: string, from: number, to: number): Promise<void> {
   const nc = await connect({ servers: url });
@@ -29,97 +25,34 @@ async function publish(url: string, subject: string, from: number, to: number): 
 }
 
 describe('NATS JetStream trigger', () => {
-  let nats: NatsServer | undefined;
-  let redis: RedisServer | undefined;
-  let sink: Sink | undefined;
-  const procs: Hearth[] = [];
+  const owned = { procs: [] as Hearth[], stops: [] as (() => Promise<void>)[] };
   afterAll(async () => {
-    for (const h of procs) await h.stop('SIGKILL').catch(() => {});
-    await sink?.close();
-    await redis?.stop();
-    await nats?.stop();
+    for (const h of owned.procs) await h.stop('SIGKILL').catch(() => {});
+    for (const stop of owned.stops) await stop().catch(() => {});
   });
 
   it('two replicas, one killed: every message runs at least once, duplicates only those in flight on the killed one', async () => {
-    [nats, redis, sink] = await Promise.all([startNats(), startRedis(), startSink()]);
-    const s = sink;
-    const ranOn = new Map<number, string[]>();
-    const origPush = s.requests.push.bind(s.requests);
-    s.requests.push = (...items) => {
-      for (const r of items) if (r.path === '/run') { const { n, replica } = r.json as { n: number; replica: string }; ranOn.set(n, [...(ranOn.get(n) ?? []), replica]); }
-      return origPush(...items.filter((r) => r.path !== '/run'));
-    };
-    const runs = () => [...ranOn.values()].reduce((n, l) => n + l.length, 0);
-
-    const nc = await connect({ servers: nats.url });
-    await (await jetstreamManager(nc)).streams.add({ name: 'ORDERS', subjects: ['orders.>'] });
-    await nc.close();
-
-    const args = ['--no-docker', '--queue', 'redis', '--queue-url', redis.url, '--queue-claim-timeout-ms', '2000'];
-    const [a, b] = await Promise.all([startHearth({ args }), startHearth({ args })]);
-    procs.push(a!, b!);
-    const trigger = { type: 'nats', name: 'orders', url: nats.url, stream: 'ORDERS', consumer: 'hearth', from: 'earliest', batch: BATCH, ackWaitMs: 2_000 };
-    for (const [tag, h] of Object.entries({ A: a!, B: b! })) {
-      await deployOk(h, 'on-order', jsSource(`
-        exports.handler = async (event) => {
-          const { n } = JSON.parse(event.data);
-          const r = await fetch('${s.url}/run', { method: 'POST', body: JSON.stringify({ n, replica: '${tag}', seq: event.seq, subject: event.subject }) });
-          if (!r.ok) throw new Error('sink answered ' + r.status);
-          return { n };
-        };`, { egress: { allow: [`127.0.0.1:${s.port}`] }, asyncConcurrency: CONCURRENCY, triggers: [trigger] }));
-    }
-
-    const produce = publish(nats.url, 'orders.new', 0, MESSAGES);
-    await waitFor(() => runs() >= KILL_AFTER || null, 60_000, () => `${KILL_AFTER} runs before the kill (${runs()})`);
-    const ranOnABefore = [...ranOn].filter(([, l]) => l.includes('A')).length;
-    await a!.stop('SIGKILL');
-    await produce;
-
-    await waitFor(() => ranOn.size >= MESSAGES || null, 120_000, () => `all ${MESSAGES} messages run (${ranOn.size})`);
-    await new Promise((r) => setTimeout(r, 3_000));
-    const twice = [...ranOn].filter(([, l]) => l.length > 1);
-    const ranOnB = [...ranOn].filter(([, l]) => l.includes('B')).length;
-    console.log(`nats trigger: ${MESSAGES} messages, ${runs()} runs; A ran ${ranOnABefore} before the kill was seen, B ran ${ranOnB}; ${twice.length} ran twice`);
-    expect(ranOn.size).toBe(MESSAGES);
-    expect(ranOnABefore).toBeGreaterThan(0);
-    expect(ranOnB).toBeGreaterThan(0);
-    expect(twice.length).toBeLessThanOrEqual(BATCH + CONCURRENCY);
-    for (const [, l] of twice) expect(l).toEqual(['A', 'B']);
-
-    const t = await (await fetch(`${b!.url}/v1/functions/on-order/triggers`)).json() as { triggers: Record<string, any>[] };
-    expect(t.triggers[0]).toMatchObject({ name: 'orders', type: 'nats', state: 'connected' });
-    expect(await (await fetch(`${b!.url}/metrics`)).text()).toMatch(/hearth_events_received_total\{source="nats",outcome="queued"\} [1-9]/);
+    const nats = await startNats();
+    owned.stops.push(() => nats.stop());
+    await stream(nats.url, 'ORDERS', ['orders.>']);
+    await oneOfTwoKilled({
+      label: 'nats trigger',
+      trigger: { type: 'nats', name: 'orders', url: nats.url, stream: 'ORDERS', consumer: 'hearth', from: 'earliest', ackWaitMs: 2_000 },
+      numberOf: 'JSON.parse(event.data).n',
+      produce: () => publish(nats.url, 'orders.new', 0, MESSAGES),
+    }, owned);
   }, 240_000);
 
   it('a trigger whose server goes away: Hearth keeps serving, says so, and reads again once it is back', async () => {
-    const server = await startNats();
-    let again: NatsServer | undefined;
-    const h = await startHearth({ args: ['--no-docker'] });
-    procs.push(h);
-    try {
-      const nc = await connect({ servers: server.url });
-      await (await jetstreamManager(nc)).streams.add({ name: 'JOBS', subjects: ['jobs'] });
-      await nc.close();
-      await deployOk(h, 'on-job', jsSource('exports.handler = async (e) => { console.log("job " + JSON.parse(e.data).n); return 1; }',
-        { triggers: [{ type: 'nats', url: server.url, stream: 'JOBS', from: 'earliest', ackWaitMs: 1_000 }] }));
-      await deployOk(h, 'hello', jsSource('exports.handler = async () => "hi"'));
-      await publish(server.url, 'jobs', 1, 2);
-      const jobs = async () => ((await (await fetch(`${h.url}/v1/functions/on-job/logs?limit=100`)).json()) as { lines: { message: string }[] }).lines.map((l) => l.message);
-      await waitFor(async () => (await jobs()).includes('job 1') || null, 30_000, 'the first job ran');
-
-      await server.stop(true);
-      const state = async () => ((await (await fetch(`${h.url}/v1/functions/on-job/triggers`)).json()) as { triggers: Record<string, any>[] }).triggers[0]!;
-      const down = await waitFor(async () => { const t = await state(); return t.state === 'reconnecting' ? t : null; }, 30_000, 'the trigger says it is reconnecting');
-      expect(down.lastError).toEqual(expect.any(String));
-      expect((await h.invoke('hello', {})).status).toBe(200);
-
-      again = await startNats({ port: server.port, dir: server.dir });
-      await publish(again.url, 'jobs', 2, 3);
-      await waitFor(async () => (await jobs()).includes('job 2') || null, 60_000, async () => `the job sent after the server came back ran (trigger: ${JSON.stringify(await state())})`);
-      expect((await jobs()).filter((l) => l === 'job 1')).toHaveLength(1);
-    } finally {
-      await h.stop();
-      await again?.stop();
-    }
+    const first = await startNats();
+    await stream(first.url, 'JOBS', ['jobs']);
+    const { server } = await serverComesBack({
+      server: first,
+      restart: (s) => startNats({ port: s.port, dir: s.dir }),
+      trigger: (s) => ({ type: 'nats', url: s.url, stream: 'JOBS', from: 'earliest', ackWaitMs: 1_000 }),
+      numberOf: 'JSON.parse(e.data).n',
+      publish: (s, n) => publish(s.url, 'jobs', n, n + 1),
+    }, owned);
+    owned.stops.push(() => server.stop());
   }, 120_000);
 });

@@ -3,12 +3,11 @@
 // of uploads and deletes made with a real S3 client; the function's runs show each object, its
 // key decoded as stored and its size; a notification sent again runs nothing again.
 
-import { CreateBucketCommand, DeleteObjectCommand, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { DeleteObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployOk, jsSource, startHearth, type Hearth } from './support/hearth.js';
-import { startRgw, type Rgw } from './support/rgw.js';
+import { notifyingBucket, s3Client, startRgw, type Rgw } from './support/rgw.js';
 import { waitFor } from './support/until.js';
 
 let rgw: Rgw;
@@ -17,7 +16,7 @@ let s3: S3Client;
 
 beforeAll(async () => {
   [rgw, h] = await Promise.all([startRgw(), startHearth({ args: ['--no-docker'] })]);
-  s3 = new S3Client({ endpoint: rgw.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: rgw.credentials });
+  s3 = s3Client(rgw);
   // Each run logs what it was told, and answers with the record (its invocation's result).
   await deployOk(h, 'on-upload', jsSource(`exports.handler = async (event) => {
   const r = event.Records[0];
@@ -41,15 +40,7 @@ async function seen(): Promise<Seen[]> {
 
 describe('object storage (Ceph radosgw) notifies a function', () => {
   it('uploads and deletes made with an S3 client run the function once each, keys as stored', async () => {
-    await s3.send(new CreateBucketCommand({ Bucket: 'photos' }));
-    // radosgw's SNS-style topic: an HTTP push endpoint (persistent=true in production: it retries).
-    const sns = new SNSClient({ endpoint: rgw.endpoint, region: 'us-east-1', credentials: rgw.credentials });
-    const topic = await sns.send(new CreateTopicCommand({ Name: 'hearth-on-upload', Attributes: { 'push-endpoint': `${h.url}/v1/events/on-upload` } }));
-    sns.destroy();
-    await s3.send(new PutBucketNotificationConfigurationCommand({
-      Bucket: 'photos',
-      NotificationConfiguration: { TopicConfigurations: [{ Id: 'to-hearth', TopicArn: topic.TopicArn!, Events: ['s3:ObjectCreated:*', 's3:ObjectRemoved:*'] }] },
-    }));
+    await notifyingBucket(rgw, s3, 'photos', `${h.url}/v1/events/on-upload`, ['s3:ObjectCreated:*', 's3:ObjectRemoved:*']);
 
     const odd = 'in/my cat+dog ü%.jpg';
     await s3.send(new PutObjectCommand({ Bucket: 'photos', Key: 'a.txt', Body: 'hello' }));

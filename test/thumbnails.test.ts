@@ -5,15 +5,14 @@
 // store is on this machine: the container reaches it at host.hearth.internal through
 // --container-host-ports (radosgw also listens on the Docker bridge's address).
 
-import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutBucketNotificationConfigurationCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import Docker from 'dockerode';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFunctionFolder } from '../core/deploy-dir.js';
 import { deployOk, startHearth, type Hearth } from './support/hearth.js';
-import { startRgw, type Rgw } from './support/rgw.js';
+import { notifyingBucket, s3Client, startRgw, type Rgw } from './support/rgw.js';
 import { waitFor } from './support/until.js';
 
 const EXAMPLE = fileURLToPath(new URL('../examples/thumbnails', import.meta.url));
@@ -27,7 +26,7 @@ beforeAll(async () => {
   const bridge = await new Docker().getNetwork('bridge').inspect() as { IPAM: { Config: { Gateway: string }[] } };
   rgw = await startRgw(bridge.IPAM.Config[0]!.Gateway);
   h = await startHearth({ args: ['--container-host-ports', String(rgw.port)] });
-  s3 = new S3Client({ endpoint: rgw.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: rgw.credentials });
+  s3 = s3Client(rgw);
 }, 180_000);
 afterAll(async () => {
   s3?.destroy();
@@ -65,14 +64,7 @@ describe('examples/thumbnails', () => {
       egress: { allow: [host] },
     });
 
-    await s3.send(new CreateBucketCommand({ Bucket: 'uploads' }));
-    const sns = new SNSClient({ endpoint: rgw.endpoint, region: 'us-east-1', credentials: rgw.credentials });
-    const topic = await sns.send(new CreateTopicCommand({ Name: 'thumbnails', Attributes: { 'push-endpoint': `${h.url}/v1/events/${name}` } }));
-    sns.destroy();
-    await s3.send(new PutBucketNotificationConfigurationCommand({
-      Bucket: 'uploads',
-      NotificationConfiguration: { TopicConfigurations: [{ Id: 'thumbnails', TopicArn: topic.TopicArn!, Events: ['s3:ObjectCreated:*'] }] },
-    }));
+    await notifyingBucket(rgw, s3, 'uploads', `${h.url}/v1/events/${name}`, ['s3:ObjectCreated:*']);
 
     await s3.send(new PutObjectCommand({ Bucket: 'uploads', Key: 'holiday/beach day.jpg', Body: PHOTO, ContentType: 'image/jpeg' }));
 

@@ -2,6 +2,8 @@
 // cluster (test/support/rgw.sh), started and stopped by the test. Missing Ceph packages are an
 // error that says how to install them: these tests never skip.
 
+import { CreateBucketCommand, PutBucketNotificationConfigurationCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateTopicCommand, SNSClient } from '@aws-sdk/client-sns';
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,4 +48,25 @@ export async function startRgw(alsoOn?: string): Promise<Rgw> {
     await stop().catch(() => undefined);
     throw err;
   }
+}
+
+/** An S3 client of the test's radosgw (path-style, its user's keys). */
+export function s3Client(rgw: Rgw): S3Client {
+  return new S3Client({ endpoint: rgw.endpoint, region: 'us-east-1', forcePathStyle: true, credentials: rgw.credentials });
+}
+
+/**
+ * A new bucket whose `events` (s3:ObjectCreated:*, …) radosgw pushes to `pushEndpoint`: a topic
+ * of radosgw's SNS-style API (a normal one: it posts during the upload; persistent=true in
+ * production, which retries), then the bucket's notification configuration.
+ */
+export async function notifyingBucket(rgw: Rgw, s3: S3Client, bucket: string, pushEndpoint: string, events: string[]): Promise<void> {
+  await s3.send(new CreateBucketCommand({ Bucket: bucket }));
+  const sns = new SNSClient({ endpoint: rgw.endpoint, region: 'us-east-1', credentials: rgw.credentials });
+  const topic = await sns.send(new CreateTopicCommand({ Name: `to-hearth-${bucket}`, Attributes: { 'push-endpoint': pushEndpoint } }));
+  sns.destroy();
+  await s3.send(new PutBucketNotificationConfigurationCommand({
+    Bucket: bucket,
+    NotificationConfiguration: { TopicConfigurations: [{ Id: 'to-hearth', TopicArn: topic.TopicArn!, Events: events as never }] },
+  }));
 }
