@@ -325,9 +325,14 @@ export class AsyncInvoker {
     const source = this.catalog.resolve(rec.functionName, '');
     const policy = new EgressPolicy(source.spec.egress.allow);
     let status: number;
-    const { headers, body } = rec.format === 'cloudevents'
-      ? binaryCloudEvent(rec.id, rec.functionName, rec.body)
-      : { headers: ['content-type', 'application/json'], body: rec.body };
+    let message: { headers: string[]; body: Uint8Array };
+    try {
+      message = rec.format === 'cloudevents' ? binaryCloudEvent(rec.id, rec.functionName, rec.body) : { headers: ['content-type', 'application/json'], body: rec.body };
+    } catch (err) {
+      // The SDK refused the event it was to make: a failed delivery on record, as a refused POST is.
+      throw new HearthError('Unhandled', `the CloudEvent for ${rec.url} could not be made: ${(err as Error).message}`, { errorType: 'DestinationFailed' });
+    }
+    const { headers, body } = message;
     try {
       const res = await hostFetch(policy, {
         method: 'POST', url: rec.url!, body, redirect: 'follow',
