@@ -6,7 +6,7 @@ import { isBuiltin } from 'node:module';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative, resolve, sep } from 'node:path';
-import { HearthError } from './errors.js';
+import { HearthError, type Problem } from './errors.js';
 import { DEFAULT_ARCHIVE_LIMITS, unpackZip, type ArchiveLimits } from './registry/archive.js';
 
 export interface BundleInput {
@@ -161,7 +161,7 @@ async function runEsbuild(entry: string, dir: string): Promise<string> {
     });
   } catch (err) {
     const errors = (err as { errors?: Message[] }).errors;
-    if (errors?.length) throw new HearthError('CompileError', errors.map((e) => formatMessage(e, dir)).join('\n'));
+    if (errors?.length) throw new HearthError('CompileError', errors.map((e) => formatMessage(e, dir)).join('\n'), { problems: errors.map((e) => problemOf(e, dir)) });
     throw new HearthError('CompileError', (err as Error).message);
   }
   const text = out.outputFiles[0]!.text;
@@ -189,7 +189,17 @@ function formatMessage(m: Message, dir: string): string {
   if (!loc) return m.text;
   const abs = resolve(dir, loc.file);
   if (abs !== dir && !abs.startsWith(dir + sep)) return m.text.replaceAll(dir + sep, '');
-  return `${relative(dir, abs)}:${loc.line}:${loc.column}: ${m.text}\n    ${loc.lineText}`;
+  // Columns counted from 1, as editors and the problem's `column` count them (esbuild's from 0).
+  return `${relative(dir, abs)}:${loc.line}:${loc.column + 1}: ${m.text}\n    ${loc.lineText}`;
+}
+
+/** The same message as a Problem: its file, line and column when it is about the function's own files. */
+function problemOf(m: Message, dir: string): Problem {
+  const loc = m.location;
+  if (!loc) return { message: m.text };
+  const abs = resolve(dir, loc.file);
+  if (abs !== dir && !abs.startsWith(dir + sep)) return { message: m.text.replaceAll(dir + sep, '') };
+  return { message: m.text, file: relative(dir, abs), line: loc.line, column: loc.column + 1 };
 }
 
 function safeJoin(root: string, rel: string): string {

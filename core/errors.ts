@@ -62,6 +62,19 @@ export const ErrorKinds = {
 
 export type ErrorType = keyof typeof ErrorKinds;
 
+/**
+ * One thing wrong with what a client sent, where it is: a spec field (`path`, e.g.
+ * "schedules.0.cron") or a place in the code (`file`, `line`, `column`, 1-based line). The
+ * console puts each next to its field or at its line.
+ */
+export interface Problem {
+  message: string;
+  path?: string;
+  file?: string;
+  line?: number;
+  column?: number;
+}
+
 export class HearthError extends Error {
   readonly type: ErrorType;
   readonly status: number;
@@ -73,11 +86,13 @@ export class HearthError extends Error {
   readonly errorType: string;
   /** Seconds after which a refused request may be tried again (a Retry-After header), when the refusal is temporary. */
   readonly retryAfterS: number | undefined;
+  /** Where the client's input is wrong (the body's `problems`). */
+  readonly problems: Problem[] | undefined;
 
   constructor(
     type: ErrorType,
     message: string,
-    opts: { functionStack?: string[]; functionError?: boolean; errorType?: string; retryAfterS?: number } = {},
+    opts: { functionStack?: string[]; functionError?: boolean; errorType?: string; retryAfterS?: number; problems?: Problem[] } = {},
   ) {
     super(message);
     this.name = 'HearthError';
@@ -87,6 +102,7 @@ export class HearthError extends Error {
     this.functionStack = opts.functionStack;
     this.functionError = opts.functionError ?? false;
     this.retryAfterS = opts.retryAfterS;
+    this.problems = opts.problems;
   }
 }
 
@@ -96,15 +112,16 @@ export function toHearthError(err: unknown): HearthError {
   return new HearthError('InternalError', message);
 }
 
-/** The JSON body of an error response: `{errorType, errorMessage, stackTrace?}`. */
-export function errorJson(errorType: string, errorMessage: string, stackTrace?: string[]): string {
-  const body: { errorType: string; errorMessage: string; stackTrace?: string[] } = { errorType, errorMessage };
+/** The JSON body of an error response: `{errorType, errorMessage, stackTrace?, problems?}`. */
+export function errorJson(errorType: string, errorMessage: string, stackTrace?: string[], problems?: Problem[]): string {
+  const body: { errorType: string; errorMessage: string; stackTrace?: string[]; problems?: Problem[] } = { errorType, errorMessage };
   if (stackTrace && stackTrace.length > 0) body.stackTrace = stackTrace;
+  if (problems && problems.length > 0) body.problems = problems;
   return JSON.stringify(body);
 }
 
 export function errorBody(err: HearthError): string {
-  return errorJson(err.errorType, err.message, err.functionStack);
+  return errorJson(err.errorType, err.message, err.functionStack, err.problems);
 }
 
 // ---- internal errors --------------------------------------------------------------------------

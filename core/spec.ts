@@ -252,7 +252,11 @@ export function parseSpec(value: unknown, name?: string): FunctionSpec {
   if (!r.success || early.length > 0) {
     const msg = [...early, ...(r.success ? [] : r.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(spec)'}: ${i.message}`))]
       .join('; ');
-    throw new HearthError('InvalidSpec', msg);
+    const problems = [
+      ...early.map((m) => ({ path: 'env', message: m.slice(m.indexOf(': ') + 2) })),
+      ...(r.success ? [] : r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }))),
+    ];
+    throw new HearthError('InvalidSpec', msg, { problems });
   }
   for (const key of ['onSuccess', 'onFailure'] as const) {
     const d = r.data[key];

@@ -8,7 +8,7 @@
 
 import { Worker } from 'node:worker_threads';
 import { bundleFunction, type Bundle, type BundleInput } from '../bundler.js';
-import { HearthError, type ErrorType } from '../errors.js';
+import { HearthError, type ErrorType, type Problem } from '../errors.js';
 import { log } from '../log.js';
 import { DEFAULT_ARCHIVE_LIMITS, unpackZip, type ArchiveLimits } from './archive.js';
 
@@ -41,7 +41,7 @@ export type WorkOrder =
 export type WorkRequest = WorkOrder & { id: number };
 export type WorkReply =
   | { id: number; ok: true; value: unknown }
-  | { id: number; ok: false; type: ErrorType | null; message: string };
+  | { id: number; ok: false; type: ErrorType | null; message: string; problems?: Problem[] };
 
 /** The work itself, wherever it runs. */
 export async function doWork(req: WorkOrder): Promise<unknown> {
@@ -146,7 +146,7 @@ export class WorkerDeployWork implements DeployWork {
       slot.task = null;
       slot.worker.unref();
       if (reply.ok) t.resolve(reply.value);
-      else t.reject(reply.type ? new HearthError(reply.type, reply.message) : new HearthError('InternalError', `deploy build failed: ${reply.message}`));
+      else t.reject(reply.type ? new HearthError(reply.type, reply.message, reply.problems ? { problems: reply.problems } : {}) : new HearthError('InternalError', `deploy build failed: ${reply.message}`));
       this.next(slot);
     });
     const gone = (why: string, outOfMemory = false) => {

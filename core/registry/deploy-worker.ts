@@ -13,6 +13,7 @@ port.on('message', (req: WorkRequest) => {
       id: req.id, ok: false,
       type: err instanceof HearthError ? err.type : null,
       message: err instanceof Error ? err.message : String(err),
+      ...(err instanceof HearthError && err.problems ? { problems: err.problems } : {}),
     } satisfies WorkReply),
   );
 });
