@@ -6,6 +6,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { planDeploy } from './cli-deploy.js';
+import { callTiming, timingLine } from './timing-line.js';
 
 const DEFAULT_URL = 'http://127.0.0.1:8080';
 
@@ -140,7 +141,7 @@ export function addClientCommands(program: Command): void {
       if (opts.tail && h.get('x-hearth-log-result')) err(Buffer.from(h.get('x-hearth-log-result')!, 'base64').toString('utf8').trimEnd());
       const ran = r.status === 200 || h.get('x-hearth-function-error') !== null;
       if (!opts.quiet && ran) {
-        err(`${h.get('x-hearth-cold') === 'true' ? 'cold' : 'warm'}  init ${h.get('x-hearth-init-ms')} ms  queue ${h.get('x-hearth-queue-ms')} ms  run ${h.get('x-hearth-duration-ms')} ms  version ${h.get('x-hearth-executed-version') ?? '-'}  request ${h.get('x-hearth-request-id')}`);
+        err(timingLine(callTiming(h)));
       }
       if (r.status === 200 && !h.get('x-hearth-function-error')) {
         out(r.body.toString('utf8'));

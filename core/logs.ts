@@ -36,9 +36,25 @@ class Ring {
   }
 }
 
+/** Who follows a function's lines as they come (core/http/log-stream.ts). */
+export type LogFollower = (line: LogLine) => void;
+
 export class FunctionLogs implements FunctionListener {
   private readonly rings = new Map<string, Ring>();
+  /** Followers by function; the map is empty unless somebody follows, so append pays one size check. */
+  private readonly followers = new Map<string, Set<LogFollower>>();
   constructor(private readonly linesPerFunction: number) {}
+
+  /** Calls `f` with each line `functionName` writes from now on; returns the way to stop. */
+  follow(functionName: string, f: LogFollower): () => void {
+    let set = this.followers.get(functionName);
+    if (!set) this.followers.set(functionName, (set = new Set()));
+    set.add(f);
+    return () => {
+      set.delete(f);
+      if (set.size === 0 && this.followers.get(functionName) === set) this.followers.delete(functionName);
+    };
+  }
 
   /** A deleted function's lines go with it. */
   functionChanged(name: string, latest: FunctionVersion | null): void {
@@ -49,6 +65,10 @@ export class FunctionLogs implements FunctionListener {
     let r = this.rings.get(functionName);
     if (!r) this.rings.set(functionName, (r = new Ring(this.linesPerFunction)));
     r.push(line);
+    if (this.followers.size !== 0) {
+      const set = this.followers.get(functionName);
+      if (set) for (const f of set) f(line);
+    }
   }
 
   /** Lines at or after `since` (epoch ms), oldest first, the newest `limit` of them. */

@@ -60,8 +60,31 @@ const INIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25
 /** One series of a metric as prom-client's text writer takes it (metricName: a histogram's _bucket etc.). */
 interface SeriesValue { metricName?: string; labels: Record<string, string>; value: number }
 
+/**
+ * The q-quantile of a histogram's bucket counts (not cumulative; the last is +Inf), interpolated
+ * within its bucket as Prometheus' histogram_quantile does; NaN when there is nothing counted.
+ * In the +Inf bucket it answers the highest bound.
+ */
+export function bucketQuantile(bounds: readonly number[], counts: ArrayLike<number>, q: number): number {
+  let total = 0;
+  for (let i = 0; i < counts.length; i++) total += counts[i]!;
+  if (total === 0) return NaN;
+  const rank = q * total;
+  let acc = 0;
+  for (let i = 0; i < counts.length; i++) {
+    const c = counts[i]!;
+    if (acc + c >= rank && c > 0) {
+      if (i >= bounds.length) return bounds[bounds.length - 1]!;
+      const lo = i === 0 ? 0 : bounds[i - 1]!;
+      return lo + (bounds[i]! - lo) * ((rank - acc) / c);
+    }
+    acc += c;
+  }
+  return bounds[bounds.length - 1]!;
+}
+
 /** A histogram's state: a count per bucket (not cumulative; the last is +Inf), sum and count. */
-class Buckets {
+export class Buckets {
   readonly counts: Float64Array;
   sum = 0;
   count = 0;
@@ -91,9 +114,11 @@ class Buckets {
   }
 }
 
-interface PerFunction {
+/** A function's calls since start: by outcome (OUTCOMES' order), their durations, and how many were cold. */
+export interface PerFunction {
   byOutcome: Float64Array;
   duration: Buckets;
+  coldStarts: number;
 }
 
 /** A function's async events: enqueued, then attempts by outcome (ASYNC_OUTCOMES' order). */
@@ -362,16 +387,29 @@ export class Metrics implements FunctionListener {
   observe(runtime: string, functionName: string, out: CallOutcome): void {
     let f = this.perFunction.get(functionName);
     if (f === undefined) {
-      f = { byOutcome: new Float64Array(OUTCOMES.length), duration: new Buckets(DURATION_BUCKETS) };
+      f = { byOutcome: new Float64Array(OUTCOMES.length), duration: new Buckets(DURATION_BUCKETS), coldStarts: 0 };
       this.perFunction.set(functionName, f);
     }
     f.byOutcome[outcomeOf(out)]!++;
     f.duration.observe(out.durationMs / 1000);
     if (out.cold) {
+      f.coldStarts++;
       let b = this.init.get(runtime);
       if (b === undefined) this.init.set(runtime, (b = new Buckets(INIT_BUCKETS)));
       b.observe(out.initMs / 1000);
     }
+  }
+
+  /** Live log streams (core/http/log-stream.ts): how many are open, and the lines slow readers missed. */
+  watchLogStreams(streams: { readonly count: number; readonly droppedLines: number }): void {
+    const registers = [this.registry];
+    new Gauge({ name: 'hearth_log_streams', help: 'Live log streams open (GET /v1/functions/{name}/logs/stream; the console\'s Watch view).', registers, collect() { this.set(streams.count); } });
+    scraped(this.registry, 'hearth_log_stream_dropped_lines_total', 'Log lines not sent to a live log stream whose reader was behind (its socket had bytes unsent).', 'counter', () => [{ labels: {}, value: streams.droppedLines }]);
+  }
+
+  /** Each function's calls since start (read by core/function-stats.ts, never written). */
+  functions(): ReadonlyMap<string, PerFunction> {
+    return this.perFunction;
   }
 
   /** A deleted function's series go (its name would otherwise stay in every scrape). */

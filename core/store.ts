@@ -109,7 +109,7 @@ function cacheFile(key: string): string {
 }
 
 let tmpCounter = 0;
-function atomicWrite(path: string, data: string | Uint8Array): void {
+export function atomicWrite(path: string, data: string | Uint8Array): void {
   const tmp = `${path}.${process.pid}.${++tmpCounter}.tmp`;
   writeFileSync(tmp, data);
   renameSync(tmp, path);

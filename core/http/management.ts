@@ -12,6 +12,10 @@ import type { Metrics } from '../metrics.js';
 import type { Registry } from '../registry/index.js';
 import type { Triggers } from '../triggers.js';
 import type { QueueTriggers } from '../events/queue-triggers.js';
+import type { FunctionStats } from '../function-stats.js';
+import type { TestPayloads } from '../test-payloads.js';
+import type { FunctionSources } from '../function-sources.js';
+import type { LogStreams } from './log-stream.js';
 import { readJson, sendJson, sendText, type Exchange } from './exchange.js';
 import type { FrontEnd } from './front-end.js';
 import type { Gate } from './gate.js';
@@ -31,6 +35,10 @@ export interface ManagementDeps {
   queueTriggers: QueueTriggers;
   metrics: Metrics;
   asyncInvoker: AsyncInvoker;
+  stats: FunctionStats;
+  logStreams: LogStreams;
+  testPayloads: TestPayloads;
+  sources: FunctionSources;
 }
 
 export function managementRoutes(deps: ManagementDeps): Route[] {
@@ -61,7 +69,10 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
     }
     readJson(ex, req.getHeader('content-length'), config.maxCodeBytes, (spec) => {
       registry.deploy(name, spec).then(
-        (r) => sendJson(ex, r.created ? 201 : 200, r.view),
+        (r) => {
+          deps.sources.deployed(name, spec, String(r.view.digest));
+          sendJson(ex, r.created ? 201 : 200, r.view);
+        },
         (err) => sendError(ex, toHearthError(err)),
       );
     }, failBody(ex));
@@ -69,6 +80,15 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
 
   admin('GET', '/v1/functions', (ex) => sendJson(ex, 200, { functions: registry.list() }));
   admin('GET', '/v1/functions/:name', (ex, req) => sendJson(ex, 200, registry.get(req.getParameter(0)!)));
+  // The source $LATEST was deployed from, when it came as text (the console's editor opens it).
+  admin('GET', '/v1/functions/:name/code', (ex, req) => {
+    const name = req.getParameter(0)!;
+    const fn = registry.catalog.latest(name);
+    if (fn === null) throw new HearthError('FunctionNotFound', `function "${name}" does not exist`);
+    const kept = deps.sources.get(name, fn.digest);
+    if (kept === null) throw new HearthError('NotFound', `function "${name}" was not deployed from source text (an archive, a folder, a jar or an image): edit its files and deploy them again`);
+    sendJson(ex, 200, { functionName: name, runtime: fn.runtime, ...kept });
+  });
   admin('DELETE', '/v1/functions/:name', (ex, req) => {
     const name = req.getParameter(0)!;
     // Waits for the name's deploy in flight, if any (the registry serializes them): 204 means gone.
@@ -111,7 +131,8 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
     const name = req.getParameter(0)!;
     // No qualifier: every version's instances; an alias: those of the versions it routes to.
     const versions = registry.catalog.versionsFor(name, req.getQuery('qualifier') ?? '');
-    sendJson(ex, 200, { functionName: name, instances: versions.flatMap((fn) => deps.tiers.for(fn.runtime).instances(fn.digest)) });
+    const digests = new Map(versions.map((v) => [v.digest, v]));
+    sendJson(ex, 200, { functionName: name, instances: [...digests.values()].flatMap((fn) => deps.tiers.for(fn.runtime).instances(fn.digest)) });
   });
 
   admin('GET', '/v1/functions/:name/schedules', (ex, req) => {
@@ -131,6 +152,66 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
     const requestId = req.getQuery('requestId') || undefined;
     if (!registry.catalog.has(name)) throw new HearthError('FunctionNotFound', `function "${name}" does not exist`);
     sendJson(ex, 200, { functionName: name, lines: functionLogs.query(name, since, limit, requestId) });
+  });
+
+  // Live logs (Server-Sent Events): the last `tail` lines kept, then each new one.
+  admin('GET', '/v1/functions/:name/logs/stream', (ex, req) => {
+    const name = req.getParameter(0)!;
+    const tail = clampInt(req.getQuery('tail'), 50, 0, 1_000, 'tail');
+    const requestId = req.getQuery('requestId') || undefined;
+    if (!registry.catalog.has(name)) throw new HearthError('FunctionNotFound', `function "${name}" does not exist`);
+    deps.logStreams.start(ex, name, { tail, ...(requestId ? { requestId } : {}) });
+  });
+
+  // Figures for people (the console): calls since start and the last minutes, from the metrics' counts.
+  admin('GET', '/v1/stats', (ex) => {
+    const functions: Record<string, unknown> = {};
+    for (const name of registry.catalog.names()) {
+      const fn = registry.catalog.latest(name);
+      const digests = new Map(registry.catalog.versionsFor(name, '').map((v) => [v.digest, v]));
+      const instances = [...digests.values()].flatMap((v) => deps.tiers.for(v.runtime).instances(v.digest));
+      functions[name] = {
+        ...deps.stats.summary(name),
+        instances: instances.length,
+        busy: instances.filter((i) => i.inFlight > 0).length,
+        tier: fn ? deps.tiers.for(fn.runtime).tier : null,
+        /** The highest published version (null: none published). */
+        published: [...digests.values()].reduce<number | null>((n, v) => (/^\d+$/.test(v.version) ? Math.max(n ?? 0, Number(v.version)) : n), null),
+      };
+    }
+    sendJson(ex, 200, { intervalMs: deps.stats.intervalMs, functions });
+  });
+  admin('GET', '/v1/functions/:name/stats', (ex, req) => {
+    const name = req.getParameter(0)!;
+    if (!registry.catalog.has(name)) throw new HearthError('FunctionNotFound', `function "${name}" does not exist`);
+    sendJson(ex, 200, { functionName: name, summary: deps.stats.summary(name), series: deps.stats.series(name) });
+  });
+
+  // Saved test payloads (the console's Test tab), per function.
+  admin('GET', '/v1/functions/:name/test-payloads', (ex, req) => {
+    const name = req.getParameter(0)!;
+    registry.get(name); // 404 for an unknown function
+    sendJson(ex, 200, { functionName: name, payloads: deps.testPayloads.list(name) });
+  });
+  admin('PUT', '/v1/functions/:name/test-payloads/:payload', (ex, req) => {
+    const name = req.getParameter(0)!;
+    const payload = decodeURIComponent(req.getParameter(1)!);
+    registry.get(name);
+    readJson(ex, req.getHeader('content-length'), 512 * 1024, (body) => {
+      try {
+        const r = deps.testPayloads.put(name, payload, body);
+        sendJson(ex, r.created ? 201 : 200, r.payload);
+      } catch (err) {
+        sendError(ex, toHearthError(err));
+      }
+    }, failBody(ex));
+  });
+  admin('DELETE', '/v1/functions/:name/test-payloads/:payload', (ex, req) => {
+    const name = req.getParameter(0)!;
+    const payload = decodeURIComponent(req.getParameter(1)!);
+    registry.get(name);
+    if (!deps.testPayloads.delete(name, payload)) throw new HearthError('NotFound', `function "${name}" has no saved test payload "${payload}"`);
+    sendJson(ex, 204, null);
   });
 
   // An async event's record comes from the queue (it survives restarts and is shared by

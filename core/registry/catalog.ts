@@ -47,6 +47,11 @@ export class Catalog implements Resolver {
     return t instanceof AliasRoute ? (t.extra ? [t.primary, t.extra] : [t.primary]) : [t];
   }
 
+  /** Every function's name (not the hot path). */
+  names(): IterableIterator<string> {
+    return this.fns.keys();
+  }
+
   has(name: string): boolean {
     return this.fns.has(name);
   }

@@ -1,0 +1,92 @@
+// Saved test payloads: named events a person keeps per function to invoke again (the console's
+// Test tab; Lambda's "saved test events", Nuclio's function events). Kept in the data dir as one
+// JSON file a function, so every browser (and a restart) sees the same ones; gone with the function.
+//
+// Bounds: MAX_PER_FUNCTION names a function, MAX_PAYLOAD_BYTES a payload (its text: JSON, or
+// msgpack as base64), names of 1-64 [A-Za-z0-9 _.-].
+
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import type { FunctionVersion } from './backend.js';
+import { HearthError } from './errors.js';
+import type { FunctionListener } from './registry/index.js';
+import { atomicWrite } from './store.js';
+
+export const MAX_PER_FUNCTION = 50;
+export const MAX_PAYLOAD_BYTES = 256 * 1024;
+const NAME = /^[A-Za-z0-9 _.-]{1,64}$/;
+
+const Payload = z.strictObject({
+  /** json: `body` is the JSON text; msgpack: the JSON text the console encodes as msgpack when it sends it. */
+  encoding: z.enum(['json', 'msgpack']).default('json'),
+  body: z.string().max(MAX_PAYLOAD_BYTES, `must be at most ${MAX_PAYLOAD_BYTES} characters`),
+});
+
+export type TestPayload = z.output<typeof Payload> & { name: string; savedAt: string };
+
+export class TestPayloads implements FunctionListener {
+  private readonly dir: string;
+
+  constructor(dataRoot: string) {
+    this.dir = join(dataRoot, 'test-payloads');
+    mkdirSync(this.dir, { recursive: true });
+  }
+
+  functionChanged(name: string, latest: FunctionVersion | null): void {
+    if (latest === null) rmSync(this.file(name), { force: true });
+  }
+
+  list(functionName: string): TestPayload[] {
+    return Object.values(this.read(functionName)).sort((a, b) => a.name.localeCompare(b.name));
+  }
+
+  /** Saves (or replaces) one; true when it is new. */
+  put(functionName: string, name: string, body: unknown): { created: boolean; payload: TestPayload } {
+    if (!NAME.test(name)) throw new HearthError('InvalidRequestContent', 'a test payload\'s name is 1-64 letters, digits, spaces, _ . or -', { problems: [{ path: 'name', message: 'must be 1-64 letters, digits, spaces, _ . or -' }] });
+    const r = Payload.safeParse(body);
+    if (!r.success) {
+      const problems = r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
+      throw new HearthError('InvalidRequestContent', problems.map((p) => `${p.path || '(payload)'}: ${p.message}`).join('; '), { problems });
+    }
+    if (r.data.encoding === 'json') {
+      try {
+        JSON.parse(r.data.body);
+      } catch (err) {
+        throw new HearthError('InvalidRequestContent', `body: not JSON (${(err as Error).message})`, { problems: [{ path: 'body', message: `not JSON (${(err as Error).message})` }] });
+      }
+    }
+    const all = this.read(functionName);
+    const created = !Object.hasOwn(all, name);
+    if (created && Object.keys(all).length >= MAX_PER_FUNCTION) {
+      throw new HearthError('TooManyRequests', `function "${functionName}" has ${MAX_PER_FUNCTION} saved test payloads already; delete one first`);
+    }
+    const payload: TestPayload = { name, ...r.data, savedAt: new Date().toISOString() };
+    all[name] = payload;
+    atomicWrite(this.file(functionName), JSON.stringify(all));
+    return { created, payload };
+  }
+
+  delete(functionName: string, name: string): boolean {
+    const all = this.read(functionName);
+    if (!Object.hasOwn(all, name)) return false;
+    delete all[name];
+    if (Object.keys(all).length === 0) rmSync(this.file(functionName), { force: true });
+    else atomicWrite(this.file(functionName), JSON.stringify(all));
+    return true;
+  }
+
+  private read(functionName: string): Record<string, TestPayload> {
+    const f = this.file(functionName);
+    if (!existsSync(f)) return Object.create(null) as Record<string, TestPayload>;
+    try {
+      return Object.assign(Object.create(null) as Record<string, TestPayload>, JSON.parse(readFileSync(f, 'utf8')));
+    } catch {
+      return Object.create(null) as Record<string, TestPayload>;
+    }
+  }
+
+  private file(functionName: string): string {
+    return join(this.dir, `${functionName}.json`);
+  }
+}
