@@ -35,6 +35,11 @@ import { LimitCounters } from './limit-counters.js';
 import { Catalog, Registry } from './registry/index.js';
 import { WorkerDeployWork } from './registry/deploy-work.js';
 import { DataDir } from './store.js';
+import { FunctionStats } from './function-stats.js';
+import { TestPayloads } from './test-payloads.js';
+import { FunctionSources } from './function-sources.js';
+import { LogStreams } from './http/log-stream.js';
+import { ConsoleAssets, consoleRoutes } from './console/serve.js';
 import { Triggers } from './triggers.js';
 import { QueueTriggers } from './events/queue-triggers.js';
 import { UnavailableBackend } from './unavailable-backend.js';
@@ -128,8 +133,12 @@ export class Hearth {
       archive: { maxUnzippedBytes: config.deployMaxUnzippedBytes, maxFiles: config.deployMaxFiles, maxFileBytes: config.deployMaxFileBytes },
       concurrency: config.deployConcurrency, queueSize: config.deployQueueSize, timeoutMs: config.deployTimeoutMs,
     });
+    // The console's figures (sampled from the metrics' counts) and saved test payloads.
+    const stats = new FunctionStats(metrics);
+    const testPayloads = new TestPayloads(data.root);
+    const sources = new FunctionSources(data.root);
     const registry = new Registry({
-      catalog, data, tiers, limits: { maxCodeBytes: config.maxCodeBytes }, listeners: [triggers, queueTriggers, metrics, functionLogs],
+      catalog, data, tiers, limits: { maxCodeBytes: config.maxCodeBytes }, listeners: [triggers, queueTriggers, metrics, functionLogs, stats, testPayloads, sources],
       work: deployWork, onRefused: (reason) => metrics.deployRefused(reason),
     });
     metrics.watchDeploys(() => ({ ...deployWork.stats(), broken: registry.broken().length }));
@@ -146,10 +155,13 @@ export class Hearth {
     let isolatesReady = false;
     const frontEnd = new FrontEnd(config, httpCounters);
     const gate = new Gate(config);
+    const logStreams = new LogStreams(functionLogs);
+    metrics.watchLogStreams(logStreams);
     mount(frontEnd, [
+      ...consoleRoutes(frontEnd, config, new ConsoleAssets()),
       ...callRoutes({ frontEnd, gate, catalog, dispatcher, asyncInvoker, records }, config, metrics),
       ...managementRoutes({
-        config, frontEnd, gate, registry, records, functionLogs, tiers, triggers, queueTriggers, metrics, asyncInvoker,
+        config, frontEnd, gate, registry, records, functionLogs, tiers, triggers, queueTriggers, metrics, asyncInvoker, stats, logStreams, testPayloads, sources,
         isReady: () => isolatesReady && containersReady,
       }),
     ]);
@@ -171,12 +183,16 @@ export class Hearth {
     log.info({ host: config.host, port, dataDir: data.root, functions: registry.list().length, queue: queue.kind }, 'listening');
     asyncInvoker.start();
     queueTriggers.start(asyncInvoker);
+    stats.start();
     // Start-up waits for the pre-warmed isolates.
     await isolates.ready();
     isolatesReady = true;
 
     return new Hearth(port, catalog, registry, dispatcher, tiers, async (deadlineMs) => {
       triggers.close();
+      stats.close();
+      // Live log streams never end by themselves: ended first, so the drain waits only for calls.
+      logStreams.closeAll();
       // Queues: nothing more is read (what was read and not stored stays unacknowledged there).
       await queueTriggers.close();
       // Async: no new events are taken; running ones get the same deadline; the rest stay queued.
