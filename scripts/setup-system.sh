@@ -13,6 +13,8 @@
 #   ceph-mon ceph-osd radosgw ceph-common  the object-storage event source's test starts a
 #          throwaway single-node Ceph (one mon, one in-memory OSD, one radosgw: a real S3 server
 #          that pushes bucket notifications) on loopback, as child daemons (test/support/rgw.sh).
+#   chromium fonts-dejavu-core  the web console's browser test drives Debian's Chromium with
+#          playwright-core (which downloads no browser of its own; test/support/browser.ts).
 set -euo pipefail
 
 have() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]; }
@@ -28,6 +30,8 @@ have ceph-mon || need+=(ceph-mon)
 have ceph-osd || need+=(ceph-osd)
 have ceph || need+=(ceph-common)
 have uuidgen || need+=(uuid-runtime)
+have chromium || need+=(chromium)
+[ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi
 if [ "$(id -u)" -ne 0 ]; then
