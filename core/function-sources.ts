@@ -43,7 +43,7 @@ export class FunctionSources implements FunctionListener {
     if (!existsSync(f)) return null;
     try {
       const k = JSON.parse(readFileSync(f, 'utf8')) as Kept;
-      if (k.digest !== digest) return null;
+      if (k.digest !== digest || typeof k.source !== 'string') return null;
       return { source: k.source, ...(k.filename !== undefined ? { filename: k.filename } : {}) };
     } catch {
       return null;

@@ -38,6 +38,8 @@ export interface StatsSeries {
 }
 
 interface Track {
+  /** The metrics' counts object sampled: another one means they were counted afresh. */
+  source: PerFunction;
   /** The counts at the last sample. */
   calls: number;
   errors: number;
@@ -98,14 +100,15 @@ export class FunctionStats implements FunctionListener {
       if (tr === undefined) {
         // First seen: what it did before this sample falls in this interval.
         tr = {
-          calls: 0, errors: 0, coldStarts: 0, buckets: new Float64Array(f.duration.counts.length),
+          source: f, calls: 0, errors: 0, coldStarts: 0, buckets: new Float64Array(f.duration.counts.length),
           t: new Float64Array(POINTS), dCalls: new Float64Array(POINTS), dErrors: new Float64Array(POINTS), dCold: new Float64Array(POINTS),
           p50: new Float64Array(POINTS), p99: new Float64Array(POINTS), next: 0, filled: 0, idle: 0,
         };
         this.tracks.set(name, tr);
       }
-      if (calls < tr.calls) {
-        // Counted afresh (the function was deleted and made again between two samples).
+      if (tr.source !== f) {
+        // Counted afresh (the metrics forgot the function: deleted and made again between two samples).
+        tr.source = f;
         tr.calls = 0; tr.errors = 0; tr.coldStarts = 0; tr.buckets.fill(0);
       }
       const dCalls = calls - tr.calls;

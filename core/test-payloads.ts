@@ -2,8 +2,8 @@
 // Test tab; Lambda's "saved test events", Nuclio's function events). Kept in the data dir as one
 // JSON file a function, so every browser (and a restart) sees the same ones; gone with the function.
 //
-// Bounds: MAX_PER_FUNCTION names a function, MAX_PAYLOAD_BYTES a payload (its text: JSON, or
-// msgpack as base64), names of 1-64 [A-Za-z0-9 _.-].
+// Bounds: MAX_PER_FUNCTION names a function, MAX_PAYLOAD_BYTES a payload's text in UTF-8 bytes,
+// names of 1-64 [A-Za-z0-9 _.-].
 
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +20,7 @@ const NAME = /^[A-Za-z0-9 _.-]{1,64}$/;
 const Payload = z.strictObject({
   /** json: `body` is the JSON text; msgpack: the JSON text the console encodes as msgpack when it sends it. */
   encoding: z.enum(['json', 'msgpack']).default('json'),
-  body: z.string().max(MAX_PAYLOAD_BYTES, `must be at most ${MAX_PAYLOAD_BYTES} characters`),
+  body: z.string().refine((b) => Buffer.byteLength(b) <= MAX_PAYLOAD_BYTES, `must be at most ${MAX_PAYLOAD_BYTES} bytes (UTF-8)`),
 });
 
 export type TestPayload = z.output<typeof Payload> & { name: string; savedAt: string };

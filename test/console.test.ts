@@ -125,7 +125,10 @@ describe('the web console, in Chromium', () => {
       '  return { hello: event.name ?? "world" };',
       '}',
     ].join('\n'));
-    await page.getByRole('button', { name: 'Create and deploy' }).click();
+    // From the keyboard: Tab leaves the editor for the button (Ctrl-] indents).
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Create and deploy');
+    await page.keyboard.press('Enter');
     await page.waitForURL(/#\/f\/greet\/code$/);
     await page.getByRole('heading', { name: 'greet' }).waitFor();
     await expect.poll(async () => (await fetch(`${h.url}/v1/functions/greet/code`, { headers: auth })).status).toBe(200);
@@ -273,5 +276,28 @@ describe('the web console, in Chromium', () => {
     // the console as "Failed to load resource"; the page itself wrote nothing.
     expect(watch.refused).toEqual(['401 GET /v1/functions', '400 PUT /v1/functions/greet', '400 PUT /v1/functions/greet']);
     expect(watch.errors.filter((e) => !/^console: Failed to load resource: the server responded with a status of (400|401) /.test(e))).toEqual([]);
+  });
+});
+
+describe('the web console without an admin token', () => {
+  it('asks for none, and its banner says Hearth is on loopback only', async () => {
+    const h = await startHearth();
+    const browser = await launchBrowser();
+    try {
+      const page = await browser.newPage();
+      const watch = watchPage(page);
+      await page.goto(`${h.url}/console/`);
+      await page.getByRole('heading', { name: 'Functions' }).waitFor();
+      const banner = (await page.getByRole('status').first().textContent())!;
+      expect(banner).toContain('No admin token is set');
+      expect(banner).toContain('loopback only (127.0.0.1)');
+      expect(await page.getByLabel('Admin token').count()).toBe(0);
+      await page.screenshot({ path: join(SHOTS, 'no-token.png') });
+      expect(watch.errors).toEqual([]);
+      expect(watch.refused).toEqual([]);
+    } finally {
+      await browser.close();
+      await h.stop();
+    }
   });
 });

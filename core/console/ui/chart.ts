@@ -16,7 +16,10 @@ export interface SeriesSpec {
 export function Chart(props: { title: string; x: number[]; ys: (number | null)[][]; series: SeriesSpec[]; width?: number }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
-  const data = [props.x.map((t) => t / 1000), ...props.ys] as uPlot.AlignedData;
+  // The window is the last ten minutes whatever the points (one point is not a span of years):
+  // an empty point at its start gives uPlot a range to draw even when there is one real point.
+  const end = Math.max(Date.now(), props.x[props.x.length - 1] ?? 0) / 1000 + 3;
+  const data = [[end - 603, ...props.x.map((t) => t / 1000)], ...props.ys.map((y) => [null, ...y])] as uPlot.AlignedData;
   useEffect(() => {
     const el = box.current!;
     const opts: uPlot.Options = {
@@ -24,8 +27,8 @@ export function Chart(props: { title: string; x: number[]; ys: (number | null)[]
       height: 160,
       legend: { show: true },
       cursor: { drag: { x: false, y: false } },
-      // The window is the last ten minutes whatever the points: one point is not a span of years.
-      scales: { x: { time: true, range: (_u, _min, max) => { const end = Math.max(max ?? 0, Date.now() / 1000); return [end - 600, end]; } } },
+      // Counts and times start at 0, with room above the highest point.
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] } },
       axes: [{ stroke: '#667' }, { stroke: '#667', size: 48 }],
       series: [{}, ...props.series.map((s) => ({ label: s.label, stroke: s.color, width: 1.5, spanGaps: false, points: { show: true, size: 4 }, value: (_u: uPlot, v: number | null) => (v == null ? '-' : `${Math.round(v * 1000) / 1000}${s.unit ?? ''}`) }))],
     };

@@ -5,8 +5,7 @@ import { javascript } from '@codemirror/lang-javascript';
 import { python } from '@codemirror/lang-python';
 import { lintGutter, setDiagnostics, type Diagnostic } from '@codemirror/lint';
 import { Compartment, EditorState } from '@codemirror/state';
-import { EditorView, keymap } from '@codemirror/view';
-import { indentWithTab } from '@codemirror/commands';
+import { EditorView } from '@codemirror/view';
 import { basicSetup } from 'codemirror';
 import type { Problem } from './api.js';
 
@@ -33,9 +32,9 @@ export function codeEditor(parent: HTMLElement, text: string, runtime: string, o
     state: EditorState.create({
       doc: text,
       extensions: [
+        // Tab is left to the page, so the keyboard can leave the editor as any field (CodeMirror's
+        // own default, for that reason); Ctrl-] and Ctrl-[ indent, Enter keeps the indentation.
         basicSetup,
-        // Tab indents; Escape then Tab leaves the editor (CodeMirror's documented keyboard escape).
-        keymap.of([indentWithTab]),
         language.of(languageOf(runtime)),
         lintGutter(),
         EditorView.contentAttributes.of({ 'aria-label': label }),

@@ -162,7 +162,7 @@ function CodeTab(props: { name: string | null; view: Record<string, unknown> | n
     </div>` : null}
     ${notEditable ? html`<p class="note">${notEditable}</p>` : null}
     ${source !== null ? html`<div class="editor" ref=${box}></div>
-      <p class="note">Tab indents; press Escape, then Tab, to leave the editor.</p>` : notEditable ? null : html`<p aria-busy="true">Loading the code…</p>`}
+      <p class="note">Tab moves on to the next control, as in any field; Ctrl-] and Ctrl-[ indent and outdent a line.</p>` : notEditable ? null : html`<p aria-busy="true">Loading the code…</p>`}
     <div class="row">
       <button type="submit" disabled=${busy || !editorReady}>${creating ? 'Create and deploy' : 'Deploy'}</button>
       <span role="status" class="muted">${status}${dirty && !busy && !creating ? ' (changed since the last deploy)' : ''}</span>

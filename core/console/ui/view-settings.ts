@@ -126,7 +126,7 @@ export function SettingsForm(props: { name: string; view: Record<string, unknown
 
     <fieldset><legend>Egress</legend>
       <div class="field"><label for="egress.allow">Hosts the function may fetch, one a line</label>
-        <textarea id="egress.allow" rows="3" value=${egress} placeholder="api.example.com&#10;*.example.org:8443"
+        <textarea id="egress.allow" rows="3" value=${egress} placeholder=${'api.example.com\n*.example.org:8443'}
           aria-invalid=${errors.has('egress.allow') ? 'true' : null} aria-describedby=${describedBy('egress.allow', errors)}
           onInput=${(e: Event) => setEgress((e.target as HTMLTextAreaElement).value)}></textarea>
         <${FieldError} id="egress.allow" message=${errors.get('egress.allow')} /></div>

@@ -78,7 +78,7 @@ function Graphs(props: { name: string }) {
   return html`<section class="card" aria-labelledby="graphs-title">
     <h2 id="graphs-title">The last minutes</h2>
     <${ErrorBox} error=${error} />
-    ${s && s.t.length === 0 ? html`<p class="muted">No calls yet. Points come every ${s.intervalMs / 1000} s once there are.</p>` : null}
+    ${s && s.t.length === 0 ? html`<p class="muted">No points yet: one comes every ${s.intervalMs / 1000} s while the function has calls.</p>` : null}
     ${s && s.t.length > 0 ? html`<div class="charts">
       <${Chart} title=${`Invocations and errors per ${s.intervalMs / 1000} s`} x=${s.t} ys=${[s.calls, s.errors]} series=${[{ label: 'calls', color: '#2b6cb0' }, { label: 'errors', color: '#c53030' }]} />
       <${Chart} title="Run time (ms)" x=${s.t} ys=${[s.p50Ms, s.p99Ms]} series=${[{ label: 'p50', color: '#2f855a', unit: ' ms' }, { label: 'p99', color: '#b7791f', unit: ' ms' }]} />

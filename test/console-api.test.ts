@@ -1,0 +1,196 @@
+// What the console stands on, over real HTTP against a real Hearth (no browser): the page served
+// from memory (redirect, gzip, ETag, HEAD, CSP), the live log stream (tail, live lines, request-id
+// filter, the admin token, its bounds: 32 streams, a reader that stops reading loses lines that are
+// counted, a drain ends the streams), per-function figures and their series, saved test payloads
+// and the deployed source.
+
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { strToU8, zipSync } from 'fflate';
+import { jsSource, startHearth, type Hearth } from './support/hearth.js';
+import { until, waitFor } from './support/until.js';
+
+const TOKEN = 'console-api-admin-token-0123456789';
+const auth = { authorization: `Bearer ${TOKEN}` };
+const get = (h: Hearth, path: string, headers: Record<string, string> = auth) => fetch(`${h.url}${path}`, { headers });
+const deploy = (h: Hearth, name: string, spec: unknown) => fetch(`${h.url}/v1/functions/${name}`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(spec) });
+const json = async (h: Hearth, path: string) => (await get(h, path)).json() as Promise<Record<string, any>>;
+
+/** A stream's events as they come: `next()` waits for one; `close()` aborts it. */
+async function openStream(h: Hearth, path: string) {
+  const ctl = new AbortController();
+  const res = await fetch(`${h.url}${path}`, { headers: auth, signal: ctl.signal });
+  const events: { type: string; data: string }[] = [];
+  let buf = '';
+  const done = (async () => {
+    if (!res.body) return;
+    const dec = new TextDecoder();
+    try {
+      for await (const chunk of res.body) {
+        buf += dec.decode(chunk as Uint8Array, { stream: true });
+        let end: number;
+        while ((end = buf.indexOf('\n\n')) >= 0) {
+          const block = buf.slice(0, end);
+          buf = buf.slice(end + 2);
+          const type = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
+          const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
+          if (data) events.push({ type, data });
+        }
+      }
+    } catch { /* aborted */ }
+  })();
+  return { res, events, done, close: () => ctl.abort() };
+}
+
+describe('the console\'s API', () => {
+  let h: Hearth;
+
+  beforeAll(async () => {
+    h = await startHearth({ env: { HEARTH_ADMIN_TOKEN: TOKEN }, args: ['--log-bytes-per-second', String(256 * 1024 * 1024), '--log-bytes-per-call', String(4 * 1024 * 1024)] });
+    const spec = jsSource('export async function handler(e) { for (let i = 0; i < (e.lines ?? 1); i++) console.log(e.say + (e.pad ?? "")); if (e.fail) throw new Error("asked to"); return { said: e.say }; }');
+    expect((await deploy(h, 'talk', spec)).status).toBe(201);
+  }, 60_000);
+  afterAll(async () => { await h?.stop(); });
+
+  it('serves the page: /console redirects to /console/, gzip, ETag, HEAD, and a same-origin policy', async () => {
+    const r = await fetch(`${h.url}/console`, { redirect: 'manual' });
+    expect(r.status).toBe(308);
+    expect(r.headers.get('location')).toBe('console/');
+    const page = await fetch(`${h.url}/console/`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-encoding')).toBe('gzip');
+    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'.*connect-src 'self'/);
+    expect(page.headers.get('x-frame-options')).toBe('DENY');
+    const etag = page.headers.get('etag')!;
+    expect((await fetch(`${h.url}/console/`, { headers: { 'if-none-match': etag } })).status).toBe(304);
+    const head = await fetch(`${h.url}/console/`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toContain('text/html');
+    const session = await (await fetch(`${h.url}/console/session`)).json();
+    expect(session).toEqual({ adminTokenRequired: true, invokeTokenRequired: false, host: '127.0.0.1' });
+  });
+
+  it('streams a function\'s logs: the tail, then each new line; filtered by request id; behind the token', async () => {
+    expect((await fetch(`${h.url}/v1/functions/talk/logs/stream`)).status).toBe(401);
+    expect((await get(h, '/v1/functions/nobody/logs/stream')).status).toBe(404);
+    expect((await get(h, '/v1/functions/talk/logs/stream?tail=5000')).status).toBe(400);
+    const before = await h.invoke('talk', { say: 'before' }, auth);
+    expect(before.status).toBe(200);
+    const s = await openStream(h, '/v1/functions/talk/logs/stream?tail=10');
+    expect(s.res.headers.get('content-type')).toContain('text/event-stream');
+    await until(() => s.events.some((e) => e.data.includes('"before"')), 10_000, 'the tail');
+    const r = await h.invoke('talk', { say: 'live-one' }, auth);
+    const id = r.headers.get('x-hearth-request-id')!;
+    await until(() => s.events.some((e) => JSON.parse(e.data).message === 'live-one'), 10_000, 'the live line');
+    const line = JSON.parse(s.events.find((e) => e.data.includes('live-one'))!.data);
+    expect(line).toMatchObject({ requestId: id, stream: 'stdout', message: 'live-one' });
+
+    const only = await openStream(h, `/v1/functions/talk/logs/stream?tail=0&requestId=${id}`);
+    await h.invoke('talk', { say: 'not-this-one' }, auth);
+    await until(() => s.events.some((e) => e.data.includes('not-this-one')), 10_000, 'the other line on the unfiltered stream');
+    expect(only.events.map((e) => JSON.parse(e.data).message)).toEqual([]);
+    s.close();
+    only.close();
+    await Promise.all([s.done, only.done]);
+    await until(async () => /hearth_log_streams 0/.test(await (await get(h, '/metrics')).text()), 10_000, 'the streams to be closed');
+  });
+
+  it('opens at most 32 streams, and a reader that stops reading loses lines, counted', async () => {
+    const open = await Promise.all(Array.from({ length: 32 }, () => openStream(h, '/v1/functions/talk/logs/stream?tail=0')));
+    expect(open.every((s) => s.res.status === 200)).toBe(true);
+    const refused = await get(h, '/v1/functions/talk/logs/stream');
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    for (const s of open) s.close();
+    await Promise.all(open.map((s) => s.done));
+    await until(async () => /hearth_log_streams 0/.test(await (await get(h, '/metrics')).text()), 10_000, 'the streams to be closed');
+
+    // A raw socket that asks for the stream and then reads nothing: its buffers fill.
+    const sock = connect(h.port, '127.0.0.1');
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    sock.write(`GET /v1/functions/talk/logs/stream?tail=0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`);
+    await new Promise<void>((r) => sock.once('data', () => r()));
+    sock.pause();
+    const dropped = async () => Number(/hearth_log_stream_dropped_lines_total (\d+)/.exec(await (await get(h, '/metrics')).text())?.[1] ?? 0);
+    // 2 MiB of log a call (2,048 lines of 1 KiB) until the socket's buffers are full.
+    await waitFor(async () => {
+      const r = await h.invoke('talk', { say: 'x', pad: 'y'.repeat(1023), lines: 2048 }, auth);
+      await r.arrayBuffer();
+      return (await dropped()) > 0;
+    }, 60_000, 'lines dropped for the reader that stopped', 0);
+    // Other calls and streams are not held up meanwhile.
+    const s = await openStream(h, '/v1/functions/talk/logs/stream?tail=0');
+    await h.invoke('talk', { say: 'still-flowing' }, auth);
+    await until(() => s.events.some((e) => e.data.includes('still-flowing')), 10_000, 'a line on a stream that reads');
+    s.close();
+    // Reading again: the reader is told how many it missed.
+    let text = '';
+    sock.on('data', (d) => { text += d.toString('latin1'); if (text.length > 1e6) text = text.slice(-1e6); });
+    sock.resume();
+    await h.invoke('talk', { say: 'after' }, auth);
+    await until(() => /event: dropped\ndata: \{"lines":\d+\}/.test(text), 30_000, 'the dropped event');
+    sock.destroy();
+  });
+
+  it('gives each function\'s figures and, every 5 s, a point of the last minutes', async () => {
+    for (let i = 0; i < 3; i++) await (await h.invoke('talk', { say: 'n' }, auth)).arrayBuffer();
+    await (await h.invoke('talk', { say: 'n', fail: true }, auth)).arrayBuffer();
+    const all = await json(h, '/v1/stats');
+    expect(all.intervalMs).toBe(5000);
+    const t = all.functions.talk;
+    expect(t.calls).toBeGreaterThanOrEqual(4);
+    expect(t.errors).toBeGreaterThanOrEqual(1);
+    expect(t.coldStarts).toBeGreaterThanOrEqual(1);
+    expect(t.tier).toBe('isolate');
+    expect(t.p50Ms).toBeGreaterThan(0);
+    expect(t.instances).toBeGreaterThanOrEqual(1);
+    const one = await waitFor(async () => {
+      const s = await json(h, '/v1/functions/talk/stats');
+      return s.series.t.length > 0 ? s : null;
+    }, 15_000, 'a point of the series');
+    expect(one.summary.calls).toBeGreaterThanOrEqual(t.calls);
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    expect(sum(one.series.calls)).toBeLessThanOrEqual(one.summary.calls);
+    expect(sum(one.series.errors)).toBeGreaterThanOrEqual(1);
+    expect((await get(h, '/v1/functions/nobody/stats')).status).toBe(404);
+    expect((await fetch(`${h.url}/v1/stats`)).status).toBe(401);
+  });
+
+  it('keeps saved test payloads per function, and the source $LATEST was deployed from', async () => {
+    const put = (fn: string, name: string, body: unknown) => fetch(`${h.url}/v1/functions/${fn}/test-payloads/${encodeURIComponent(name)}`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await put('talk', 'say hi', { body: '{"say":"hi"}' })).status).toBe(201);
+    expect((await put('talk', 'say hi', { body: '{"say":"hi again"}', encoding: 'msgpack' })).status).toBe(200);
+    const bad = await put('talk', 'broken', { body: '{nope' });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).problems).toEqual([expect.objectContaining({ path: 'body' })]);
+    expect((await put('nobody', 'x', { body: '{}' })).status).toBe(404);
+    const list = await json(h, '/v1/functions/talk/test-payloads');
+    expect(list.payloads).toEqual([expect.objectContaining({ name: 'say hi', encoding: 'msgpack', body: '{"say":"hi again"}' })]);
+
+    const code = await json(h, '/v1/functions/talk/code');
+    expect(code.source).toContain('console.log(e.say');
+    // Deployed some other way (an archive): no source to offer.
+    const zip = Buffer.from(zipSync({ 'index.js': strToU8('exports.handler = async () => 1;') })).toString('base64');
+    expect((await deploy(h, 'zipped', { runtime: 'js', handler: 'index.handler', code: { zip } })).status).toBe(201);
+    expect((await get(h, '/v1/functions/zipped/code')).status).toBe(404);
+    // The same function deployed from text again has it again.
+    expect((await deploy(h, 'zipped', jsSource('exports.handler = async () => 2;'))).status).toBe(200);
+    expect((await json(h, '/v1/functions/zipped/code')).source).toBe('exports.handler = async () => 2;');
+
+    // Deleting the function deletes its payloads.
+    const spec = jsSource('export async function handler() { return 1; }');
+    expect((await deploy(h, 'gone', spec)).status).toBe(201);
+    expect((await put('gone', 'p', { body: '1' })).status).toBe(201);
+    expect((await fetch(`${h.url}/v1/functions/gone`, { method: 'DELETE', headers: auth })).status).toBe(204);
+    expect((await deploy(h, 'gone', spec)).status).toBe(201);
+    expect((await json(h, '/v1/functions/gone/test-payloads')).payloads).toEqual([]);
+  });
+
+  it('ends open streams when it drains, and exits', async () => {
+    const s = await openStream(h, '/v1/functions/talk/logs/stream');
+    expect(s.res.status).toBe(200);
+    const code = await h.stop('SIGTERM');
+    expect(code).toBe(0);
+    await s.done;
+  });
+});
