@@ -48,6 +48,18 @@ export class HearthClient {
     throw this.failure(r);
   }
 
+  /** A streaming GET (Server-Sent Events): the response once its head is in; a CliError unless 200. */
+  async stream(path: string): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.url), { headers: this.token ? { authorization: `Bearer ${this.token}` } : {} });
+    } catch (err) {
+      throw new CliError(`cannot reach Hearth at ${this.url} (${(err as Error).message}): is \`hearth serve\` running there?`);
+    }
+    if (res.status !== 200) throw this.failure({ status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) });
+    return res;
+  }
+
   failure(r: Reply): CliError {
     let type = `HTTP ${r.status}`;
     let message = r.body.toString('utf8').slice(0, 500);
@@ -87,6 +99,30 @@ const keyValue = (v: string, prev: Record<string, string> | undefined): Record<s
   if (i <= 0) throw new InvalidArgumentError(`--env takes KEY=VALUE, got "${v}"`);
   return { ...prev, [v.slice(0, i)]: v.slice(i + 1) };
 };
+
+interface LogLine { time: number; requestId: string; stream: string; message: string }
+
+/** The events of a Server-Sent Events response, as they come. */
+async function* serverSentEvents(res: Response): AsyncGenerator<{ type: string; data: string }> {
+  if (!res.body) return;
+  const dec = new TextDecoder();
+  let buf = '';
+  for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    buf += dec.decode(chunk, { stream: true });
+    let end: number;
+    while ((end = buf.indexOf('\n\n')) >= 0) {
+      const block = buf.slice(0, end);
+      buf = buf.slice(end + 2);
+      let type = 'message';
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith('event: ')) type = line.slice(7);
+        else if (line.startsWith('data: ')) data.push(line.slice(6));
+      }
+      if (data.length > 0) yield { type, data: data.join('\n') };
+    }
+  }
+}
 
 const out = (s: string) => process.stdout.write(s.endsWith('\n') ? s : s + '\n');
 const err = (s: string) => process.stderr.write(s.endsWith('\n') ? s : s + '\n');
@@ -162,26 +198,30 @@ export function addClientCommands(program: Command): void {
     .option('--since <time>', 'from this time on (ISO 8601, or milliseconds since the epoch)')
     .option('--limit <n>', 'at most this many lines (default 100)', int('--limit'))
     .option('--request-id <id>', 'only this call\'s lines')
-    .option('-f, --follow', 'keep printing new lines (Ctrl-C to stop)')
+    .option('-f, --follow', 'keep printing new lines as they are written (the live stream; Ctrl-C to stop)')
     .addOption(urlOption())
     .action(async (name: string, opts) => {
       const c = client(opts);
-      let since = opts.since === undefined ? 0 : parseSince(opts.since);
-      const seen = new Set<string>();
-      for (;;) {
-        const qs = new URLSearchParams({ limit: String(opts.limit ?? 100), ...(since > 0 ? { since: String(since) } : {}), ...(opts.requestId ? { requestId: opts.requestId } : {}) });
+      const since = opts.since === undefined ? 0 : parseSince(opts.since);
+      const limit = opts.limit ?? 100;
+      const print = (l: LogLine) => out(`${new Date(l.time).toISOString()}  ${l.requestId || '-'}  ${l.stream === 'stderr' ? 'ERR' : 'OUT'}  ${l.message}`);
+      if (!opts.follow) {
+        const qs = new URLSearchParams({ limit: String(limit), ...(since > 0 ? { since: String(since) } : {}), ...(opts.requestId ? { requestId: opts.requestId } : {}) });
         const r = await c.json('GET', `/v1/functions/${encodeURIComponent(name)}/logs?${qs}`);
-        for (const l of r.lines as { time: number; requestId: string; stream: string; message: string }[]) {
-          const key = `${l.time}\t${l.requestId}\t${l.message}`;
-          if (seen.has(key)) continue; // --follow asks again from the last time seen
-          seen.add(key);
-          out(`${new Date(l.time).toISOString()}  ${l.requestId || '-'}  ${l.stream === 'stderr' ? 'ERR' : 'OUT'}  ${l.message}`);
-          since = Math.max(since, l.time);
-        }
-        if (!opts.follow) return;
-        if (seen.size > 10_000) seen.clear();
-        await new Promise((r) => setTimeout(r, 1_000));
+        for (const l of r.lines as LogLine[]) print(l);
+        return;
       }
+      // --follow: the live stream (Server-Sent Events), which starts with the last `limit` lines kept.
+      const qs = new URLSearchParams({ tail: String(Math.min(limit, 1_000)), ...(opts.requestId ? { requestId: opts.requestId } : {}) });
+      const res = await c.stream(`/v1/functions/${encodeURIComponent(name)}/logs/stream?${qs}`);
+      for await (const ev of serverSentEvents(res)) {
+        if (ev.type === 'dropped') err(`hearth: ${(JSON.parse(ev.data) as { lines: number }).lines} lines skipped: this terminal read them slower than they came`);
+        else {
+          const l = JSON.parse(ev.data) as LogLine;
+          if (l.time >= since) print(l);
+        }
+      }
+      throw new CliError('the log stream ended: Hearth stopped or restarted');
     });
 
   program

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS, envName, flagName } from '../core/config.js';
 import { CLI, ROOT, startHearth, type Hearth } from './support/hearth.js';
+import { until } from './support/until.js';
 
 interface Run { code: number | null; stdout: string; stderr: string }
 
@@ -191,6 +192,24 @@ describe('hearth deploy | invoke | logs | ls | rm', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('deleted add\ndeleted greeter\n');
     expect((await hearth(['ls', '--json'], env)).stdout.trim()).toBe('[]');
+  });
+
+  it('logs --follow prints the last lines, then each new one as it is written (the live stream)', async () => {
+    const src = folder({ 'talker/index.js': 'exports.handler = async (e) => { console.log("said", e.n); return e.n; };' });
+    expect((await hearth(['deploy', join(src, 'talker')], env)).code).toBe(0);
+    expect((await hearth(['invoke', 'talker', '{"n":1}', '-q'], env)).code).toBe(0);
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HEARTH_')));
+    const p = spawn(process.execPath, ['--no-node-snapshot', CLI, 'logs', 'talker', '--follow'], { cwd: ROOT, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    try {
+      await until(() => /OUT\s+said 1$/m.test(stdout), 10_000, 'the line written before');
+      expect((await hearth(['invoke', 'talker', '{"n":2}', '-q'], env)).code).toBe(0);
+      await until(() => /OUT\s+said 2$/m.test(stdout), 10_000, () => `the new line, live; got:\n${stdout}`);
+      expect(stdout.match(/said 1$/gm)).toHaveLength(1);
+    } finally {
+      p.kill();
+    }
   });
 
   it('publishes versions and points aliases, which invoke --qualifier follows', async () => {

@@ -52,20 +52,33 @@ describe('the console\'s API', () => {
   }, 60_000);
   afterAll(async () => { await h?.stop(); });
 
-  it('serves the page: /console redirects to /console/, gzip, ETag, HEAD, and a same-origin policy', async () => {
+  it('serves the page: /console redirects to /console/, a same-origin policy with a style nonce a load, HEAD; assets gzipped, with an ETag', async () => {
     const r = await fetch(`${h.url}/console`, { redirect: 'manual' });
     expect(r.status).toBe(308);
     expect(r.headers.get('location')).toBe('console/');
-    const page = await fetch(`${h.url}/console/`, { headers: { 'accept-encoding': 'gzip' } });
+    const page = await fetch(`${h.url}/console/`);
     expect(page.status).toBe(200);
-    expect(page.headers.get('content-encoding')).toBe('gzip');
-    expect(page.headers.get('content-security-policy')).toMatch(/default-src 'none'.*connect-src 'self'/);
+    const csp = page.headers.get('content-security-policy')!;
+    expect(csp).toMatch(/default-src 'none'.*connect-src 'self'/);
     expect(page.headers.get('x-frame-options')).toBe('DENY');
-    const etag = page.headers.get('etag')!;
-    expect((await fetch(`${h.url}/console/`, { headers: { 'if-none-match': etag } })).status).toBe(304);
+    expect(page.headers.get('cache-control')).toBe('no-store');
+    // A style nonce made for each load: in the policy and in the page, never the same twice.
+    const html = await page.text();
+    const nonce = /'nonce-([^']+)'/.exec(csp)![1]!;
+    expect(html).toContain(`content="${nonce}"`);
+    const again = (await fetch(`${h.url}/console/`)).headers.get('content-security-policy')!;
+    expect(again).not.toContain(nonce);
     const head = await fetch(`${h.url}/console/`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.headers.get('content-type')).toContain('text/html');
+    // The assets: gzip, an ETag, cached as immutable (their names carry their hash).
+    const script = /src="(assets\/app\.[^"]+\.js)"/.exec(html)![1]!;
+    const js = await fetch(`${h.url}/console/${script}`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(js.headers.get('content-encoding')).toBe('gzip');
+    expect(js.headers.get('cache-control')).toContain('immutable');
+    const etag = js.headers.get('etag')!;
+    expect((await fetch(`${h.url}/console/${script}`, { headers: { 'if-none-match': etag } })).status).toBe(304);
+    expect((await fetch(`${h.url}/console/assets/index.html`)).status).toBe(404);
     const session = await (await fetch(`${h.url}/console/session`)).json();
     expect(session).toEqual({ adminTokenRequired: true, invokeTokenRequired: false, host: '127.0.0.1' });
   });

@@ -67,7 +67,7 @@ describe('the web console, in Chromium', () => {
   });
 
   it('serves the page from memory, small, with a policy that keeps it on this origin', async () => {
-    const r = await fetch(`${h.url}/console/`, { headers: { 'accept-encoding': 'gzip' } });
+    const r = await fetch(`${h.url}/console/`);
     expect(r.status).toBe(200);
     expect(r.headers.get('content-security-policy')).toContain("connect-src 'self'");
     const html = await r.text();
@@ -280,10 +280,12 @@ describe('the web console, in Chromium', () => {
 });
 
 describe('the web console without an admin token', () => {
-  it('asks for none, and its banner says Hearth is on loopback only', async () => {
-    const h = await startHearth();
+  it('asks for none, says Hearth is on loopback only, and asks for the invoke token where calls need one', async () => {
+    const invokeToken = 'console-test-invoke-token-0123456789';
+    const h = await startHearth({ env: { HEARTH_INVOKE_TOKEN: invokeToken } });
     const browser = await launchBrowser();
     try {
+      expect((await h.deploy('open', { runtime: 'js', handler: 'index.handler', code: { source: 'export async function handler(e) { return { n: e.n }; }' } })).status).toBe(201);
       const page = await browser.newPage();
       const watch = watchPage(page);
       await page.goto(`${h.url}/console/`);
@@ -293,8 +295,19 @@ describe('the web console without an admin token', () => {
       expect(banner).toContain('loopback only (127.0.0.1)');
       expect(await page.getByLabel('Admin token').count()).toBe(0);
       await page.screenshot({ path: join(SHOTS, 'no-token.png') });
-      expect(watch.errors).toEqual([]);
-      expect(watch.refused).toEqual([]);
+      // Calls need the invoke token: refused without it (shown with the result), answered with it.
+      await page.getByRole('link', { name: 'open' }).click();
+      await page.getByRole('link', { name: 'Test' }).click();
+      await page.getByLabel('Payload (JSON)').fill('{"n":7}');
+      await page.getByRole('button', { name: 'Invoke' }).click();
+      await expect.poll(() => page.getByTestId('status').textContent()).toBe('401');
+      await page.getByLabel('Invoke token').fill(invokeToken);
+      await page.getByRole('button', { name: 'Invoke' }).click();
+      await expect.poll(() => page.getByTestId('result-body').textContent()).toContain('"n": 7');
+      expect(await page.evaluate(() => sessionStorage.getItem('hearth.invokeToken'))).toBe(invokeToken);
+      expect(await unlabelled(page)).toEqual([]);
+      expect(watch.refused).toEqual(['401 POST /v1/functions/open/invoke']);
+      expect(watch.errors.filter((e) => !/^console: Failed to load resource: the server responded with a status of 401 /.test(e))).toEqual([]);
     } finally {
       await browser.close();
       await h.stop();

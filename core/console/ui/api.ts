@@ -2,6 +2,7 @@
 // a URL, never local storage), sent as a Bearer header; errors as ApiError with the body's problems.
 
 const TOKEN_KEY = 'hearth.adminToken';
+const INVOKE_TOKEN_KEY = 'hearth.invokeToken';
 
 export interface Problem {
   message: string;
@@ -23,6 +24,12 @@ export const token = {
   clear: (): void => sessionStorage.removeItem(TOKEN_KEY),
 };
 
+/** The invoke token, for a Hearth with HEARTH_INVOKE_TOKEN and no admin token (the admin token invokes too). */
+export const invokeToken = {
+  get: (): string | null => sessionStorage.getItem(INVOKE_TOKEN_KEY),
+  set: (t: string): void => { if (t === '') sessionStorage.removeItem(INVOKE_TOKEN_KEY); else sessionStorage.setItem(INVOKE_TOKEN_KEY, t); },
+};
+
 /** Listeners told when a call comes back 401 (the page asks for the token again). */
 const unauthorized = new Set<() => void>();
 export function onUnauthorized(f: () => void): () => void {
@@ -30,8 +37,8 @@ export function onUnauthorized(f: () => void): () => void {
   return () => unauthorized.delete(f);
 }
 
-export function authHeaders(extra: Record<string, string> = {}): Record<string, string> {
-  const t = token.get();
+export function authHeaders(extra: Record<string, string> = {}, call = false): Record<string, string> {
+  const t = (call ? invokeToken.get() : null) ?? token.get();
   return t ? { ...extra, authorization: `Bearer ${t}` } : extra;
 }
 
@@ -46,9 +53,10 @@ export async function errorOf(res: Response): Promise<ApiError> {
   }
 }
 
-export async function request(method: string, path: string, init: { body?: BodyInit; headers?: Record<string, string>; signal?: AbortSignal } = {}): Promise<Response> {
-  const res = await fetch(path, { method, headers: authHeaders(init.headers), body: init.body ?? null, signal: init.signal ?? null, cache: 'no-store' });
-  if (res.status === 401) for (const f of unauthorized) f();
+/** `call`: an invoke or web call (its 401 is about the invoke token, shown with the result, not a sign-out). */
+export async function request(method: string, path: string, init: { body?: BodyInit; headers?: Record<string, string>; signal?: AbortSignal; call?: boolean } = {}): Promise<Response> {
+  const res = await fetch(path, { method, headers: authHeaders(init.headers, init.call), body: init.body ?? null, signal: init.signal ?? null, cache: 'no-store' });
+  if (res.status === 401 && !init.call) for (const f of unauthorized) f();
   return res;
 }
 

@@ -35,6 +35,8 @@ export function codeEditor(parent: HTMLElement, text: string, runtime: string, o
         // Tab is left to the page, so the keyboard can leave the editor as any field (CodeMirror's
         // own default, for that reason); Ctrl-] and Ctrl-[ indent, Enter keeps the indentation.
         basicSetup,
+        // The page's policy allows style elements with this response's nonce only.
+        EditorView.cspNonce.of(document.querySelector<HTMLMetaElement>('meta[name="hearth-style-nonce"]')?.content ?? ''),
         language.of(languageOf(runtime)),
         lintGutter(),
         EditorView.contentAttributes.of({ 'aria-label': label }),

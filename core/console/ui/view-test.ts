@@ -7,7 +7,7 @@
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { pack, unpack } from 'msgpackr';
-import { api, ApiError, fnPath, request, type Session } from './api.js';
+import { api, ApiError, fnPath, invokeToken, request, type Session } from './api.js';
 import { ErrorBox, usePoll } from './kit.js';
 import { callTiming, timingLine, type CallTiming } from '../../timing-line.js';
 
@@ -81,6 +81,7 @@ export function TestTab(props: { name: string; view: Record<string, unknown>; se
   const [outcome, setOutcome] = useState<Outcome | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const [callToken, setCallToken] = useState(invokeToken.get() ?? '');
   const [webReq, setWebReq] = useState({ method: 'GET', path: '/', headers: 'accept: application/json', body: '' });
   const saved = usePoll(() => api<{ payloads: Saved[] }>('GET', fnPath(name, '/test-payloads')).then((r) => r.payloads), 0, [name]);
 
@@ -103,6 +104,7 @@ export function TestTab(props: { name: string; view: Record<string, unknown>; se
     try {
       const q = qualifier ? `?qualifier=${encodeURIComponent(qualifier)}` : '';
       const res = await request('POST', fnPath(name, `/invoke${q}`), {
+        call: true,
         body: body as Uint8Array<ArrayBuffer>,
         headers: {
           'content-type': encoding === 'msgpack' ? 'application/msgpack' : 'application/json',
@@ -138,7 +140,7 @@ export function TestTab(props: { name: string; view: Record<string, unknown>; se
       }
       const path = webReq.path.startsWith('/') ? webReq.path : `/${webReq.path}`;
       const target = `/v1/web/${encodeURIComponent(name)}${qualifier ? `:${encodeURIComponent(qualifier)}` : ''}${path}`;
-      const res = await request(webReq.method, target, { headers, ...(webReq.method !== 'GET' && webReq.method !== 'HEAD' && webReq.body !== '' ? { body: webReq.body } : {}) });
+      const res = await request(webReq.method, target, { call: true, headers, ...(webReq.method !== 'GET' && webReq.method !== 'HEAD' && webReq.body !== '' ? { body: webReq.body } : {}) });
       const bytes = new Uint8Array(await res.arrayBuffer());
       const contentType = res.headers.get('content-type') ?? '';
       setOutcome({
@@ -181,7 +183,13 @@ export function TestTab(props: { name: string; view: Record<string, unknown>; se
     } catch (err) { setError(err); }
   };
 
+  // With an invoke token and no admin token, calls need the invoke token (management calls need none).
+  const needsInvokeToken = props.session.invokeTokenRequired && !props.session.adminTokenRequired;
   const common = html`
+    ${needsInvokeToken ? html`<div class="field"><label for="invoke-token">Invoke token</label>
+      <input id="invoke-token" type="password" autocomplete="off" value=${callToken} aria-describedby="invoke-token-hint"
+        onInput=${(e: Event) => { const v = (e.target as HTMLInputElement).value; setCallToken(v); invokeToken.set(v); }} />
+      <span class="hint" id="invoke-token-hint">HEARTH_INVOKE_TOKEN; kept in this tab's session storage</span></div>` : null}
     <div class="field"><label for="qualifier">Version or alias</label>
       <input id="qualifier" placeholder="$LATEST" value=${qualifier} onInput=${(e: Event) => setQualifier((e.target as HTMLInputElement).value)} /></div>`;
 
