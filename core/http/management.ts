@@ -165,18 +165,35 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
 
   // Figures for people (the console): calls since start and the last minutes, from the metrics' counts.
   admin('GET', '/v1/stats', (ex) => {
+    // Every instance once (one pass over each tier's pool), counted by digest: the page polls this
+    // every few seconds, and a scan of the pool per function would be functions × instances.
+    const byDigest = new Map<string, { instances: number; busy: number }>();
+    for (const backend of deps.tiers.all()) {
+      for (const i of backend.instances()) {
+        let c = byDigest.get(i.digest);
+        if (c === undefined) byDigest.set(i.digest, (c = { instances: 0, busy: 0 }));
+        c.instances++;
+        if (i.inFlight > 0) c.busy++;
+      }
+    }
     const functions: Record<string, unknown> = {};
     for (const name of registry.catalog.names()) {
       const fn = registry.catalog.latest(name);
-      const digests = new Map(registry.catalog.versionsFor(name, '').map((v) => [v.digest, v]));
-      const instances = [...digests.values()].flatMap((v) => deps.tiers.for(v.runtime).instances(v.digest));
+      const versions = new Map(registry.catalog.versionsFor(name, '').map((v) => [v.digest, v]));
+      let instances = 0;
+      let busy = 0;
+      let published: number | null = null;
+      for (const v of versions.values()) {
+        const c = byDigest.get(v.digest);
+        if (c) { instances += c.instances; busy += c.busy; }
+        if (/^\d+$/.test(v.version)) published = Math.max(published ?? 0, Number(v.version));
+      }
       functions[name] = {
         ...deps.stats.summary(name),
-        instances: instances.length,
-        busy: instances.filter((i) => i.inFlight > 0).length,
+        instances, busy,
         tier: fn ? deps.tiers.for(fn.runtime).tier : null,
         /** The highest published version (null: none published). */
-        published: [...digests.values()].reduce<number | null>((n, v) => (/^\d+$/.test(v.version) ? Math.max(n ?? 0, Number(v.version)) : n), null),
+        published,
       };
     }
     sendJson(ex, 200, { intervalMs: deps.stats.intervalMs, functions });
