@@ -211,14 +211,20 @@ export function addClientCommands(program: Command): void {
         for (const l of r.lines as LogLine[]) print(l);
         return;
       }
-      // --follow: the live stream (Server-Sent Events), which starts with the last `limit` lines kept.
-      const qs = new URLSearchParams({ tail: String(Math.min(limit, 1_000)), ...(opts.requestId ? { requestId: opts.requestId } : {}) });
+      // --follow: the live stream (Server-Sent Events), which starts with the last `limit` lines kept;
+      // with --since, the lines since then first (as without --follow), then the stream's new ones.
+      let tail = Math.min(limit, 1_000);
+      if (since > 0) {
+        const first = new URLSearchParams({ limit: String(limit), since: String(since), ...(opts.requestId ? { requestId: opts.requestId } : {}) });
+        for (const l of (await c.json('GET', `/v1/functions/${encodeURIComponent(name)}/logs?${first}`)).lines as LogLine[]) print(l);
+        tail = 0;
+      }
+      const qs = new URLSearchParams({ tail: String(tail), ...(opts.requestId ? { requestId: opts.requestId } : {}) });
       const res = await c.stream(`/v1/functions/${encodeURIComponent(name)}/logs/stream?${qs}`);
       for await (const ev of serverSentEvents(res)) {
         if (ev.type === 'dropped') err(`hearth: ${(JSON.parse(ev.data) as { lines: number }).lines} lines skipped: this terminal read them slower than they came`);
         else {
-          const l = JSON.parse(ev.data) as LogLine;
-          if (l.time >= since) print(l);
+          print(JSON.parse(ev.data) as LogLine);
         }
       }
       throw new CliError('the log stream ended: Hearth stopped or restarted');

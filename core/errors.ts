@@ -23,6 +23,7 @@ export const ErrorKinds = {
   UnrecognizedClient: 403,
   /** Lambda API: a SigV4 signature that does not match, or a date too far from now. */
   InvalidSignature: 403,
+  ForbiddenHost: 403,
   NotFound: 404,
   FunctionNotFound: 404,
   VersionNotFound: 404,
@@ -32,6 +33,7 @@ export const ErrorKinds = {
   /** A request body that did not arrive within --body-timeout-ms (the connection is closed). */
   RequestTimeout: 408,
   Conflict: 409,
+  PreconditionFailed: 412,
   RequestTooLarge: 413,
   CodeTooLarge: 413,
   /** A deploy's zip or jar inflates past --deploy-max-unzipped-bytes (all files) or --deploy-max-file-bytes (one). */
@@ -162,7 +164,7 @@ export class BootstrapTimeout extends Error {}
 export const StatusLine: Record<number, string> = {
   200: '200 OK', 201: '201 Created', 202: '202 Accepted', 204: '204 No Content',
   400: '400 Bad Request', 401: '401 Unauthorized', 403: '403 Forbidden', 404: '404 Not Found', 405: '405 Method Not Allowed',
-  406: '406 Not Acceptable', 408: '408 Request Timeout', 409: '409 Conflict', 413: '413 Payload Too Large',
+  406: '406 Not Acceptable', 408: '408 Request Timeout', 409: '409 Conflict', 412: '412 Precondition Failed', 413: '413 Payload Too Large',
   415: '415 Unsupported Media Type', 429: '429 Too Many Requests', 500: '500 Internal Server Error',
   502: '502 Bad Gateway', 503: '503 Service Unavailable', 504: '504 Gateway Timeout',
 };

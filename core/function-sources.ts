@@ -37,6 +37,16 @@ export class FunctionSources implements FunctionListener {
     } else rmSync(this.file(name), { force: true });
   }
 
+  /** A new configuration of the same code made $LATEST `to` from `from`: the source kept for `from` is `to`'s. */
+  carried(name: string, from: string, to: string): void {
+    const f = this.file(name);
+    if (!existsSync(f)) return;
+    try {
+      const k = JSON.parse(readFileSync(f, 'utf8')) as Kept;
+      if (k.digest === from) atomicWrite(f, JSON.stringify({ ...k, digest: to }));
+    } catch { /* unreadable: get() answers null for it */ }
+  }
+
   /** The source $LATEST (`digest`) was deployed from, or null when it did not come as text. */
   get(name: string, digest: string): { filename?: string; source: string } | null {
     const f = this.file(name);

@@ -36,8 +36,8 @@ class Ring {
   }
 }
 
-/** Who follows a function's lines as they come (core/http/log-stream.ts). */
-export type LogFollower = (line: LogLine) => void;
+/** Who follows a function's lines as they come (core/http/log-stream.ts); `null`: the function is gone. */
+export type LogFollower = (line: LogLine | null) => void;
 
 export class FunctionLogs implements FunctionListener {
   private readonly rings = new Map<string, Ring>();
@@ -80,6 +80,9 @@ export class FunctionLogs implements FunctionListener {
 
   drop(functionName: string): void {
     this.rings.delete(functionName);
+    // Its followers are told it is gone (a function made later under the name is another one).
+    const set = this.followers.get(functionName);
+    if (set) for (const f of [...set]) f(null);
   }
 }
 

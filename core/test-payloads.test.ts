@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FunctionVersion } from './backend.js';
 import { HearthError } from './errors.js';
-import { MAX_PAYLOAD_BYTES, MAX_PER_FUNCTION, TestPayloads } from './test-payloads.js';
+import { MAX_BYTES_PER_FUNCTION, MAX_PAYLOAD_BYTES, MAX_PER_FUNCTION, TestPayloads } from './test-payloads.js';
 
 const fn = { name: 'f', version: '$LATEST' } as FunctionVersion;
 
@@ -112,6 +112,24 @@ describe('TestPayloads', () => {
     expect(refusal(() => p.put('f', 'a', { encoding: 'xml', body: '{}' })).problems).toEqual([{ path: 'encoding', message: expect.any(String) }]);
     for (const body of [null, 'text', 42, []]) expect(refusal(() => p.put('f', 'a', body)).type).toBe('InvalidRequestContent');
     expect(p.list('f')).toEqual([]);
+  });
+
+  it(`bounds a function's payloads together at ${MAX_BYTES_PER_FUNCTION} bytes (413); replacing one counts its new size only`, () => {
+    const p = new TestPayloads(root);
+    const big = `"${'x'.repeat(MAX_PAYLOAD_BYTES - 2)}"`;
+    for (const n of ['a', 'b', 'c', 'd']) p.put('f', n, { body: big });
+    const err = refusal(() => p.put('f', 'e', { body: '1' }));
+    expect(err.type).toBe('RequestTooLarge');
+    expect(err.status).toBe(413);
+    expect(p.put('f', 'a', { body: '1' }).created).toBe(false);
+    expect(p.put('f', 'e', { body: '2' }).created).toBe(true);
+    expect(MAX_PAYLOAD_BYTES * 4).toBe(MAX_BYTES_PER_FUNCTION);
+  });
+
+  it('takes a msgpack payload as the JSON text the console encodes, so it must be JSON too', () => {
+    const p = new TestPayloads(root);
+    expect(refusal(() => p.put('f', 'm', { encoding: 'msgpack', body: 'not json at all' })).problems).toEqual([{ path: 'body', message: expect.any(String) }]);
+    expect(p.put('f', 'm', { encoding: 'msgpack', body: '{"a":1}' }).payload.encoding).toBe('msgpack');
   });
 
   it('counts a body\'s bound in UTF-8 bytes, not characters', () => {

@@ -3,7 +3,8 @@
 // JSON file a function, so every browser (and a restart) sees the same ones; gone with the function.
 //
 // Bounds: MAX_PER_FUNCTION names a function, MAX_PAYLOAD_BYTES a payload's text in UTF-8 bytes,
-// names of 1-64 [A-Za-z0-9 _.-].
+// MAX_BYTES_PER_FUNCTION all of a function's together (so a file is read and written whole in a
+// few ms), names of 1-64 [A-Za-z0-9 _.-].
 
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,10 +16,12 @@ import { atomicWrite } from './store.js';
 
 export const MAX_PER_FUNCTION = 50;
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
+/** All of one function's payloads: its file stays small enough to read and write whole. */
+export const MAX_BYTES_PER_FUNCTION = 1024 * 1024;
 const NAME = /^[A-Za-z0-9 _.-]{1,64}$/;
 
 const Payload = z.strictObject({
-  /** json: `body` is the JSON text; msgpack: the JSON text the console encodes as msgpack when it sends it. */
+  /** json: `body` is the JSON text; msgpack: the JSON text the console encodes as msgpack when it sends it (JSON either way). */
   encoding: z.enum(['json', 'msgpack']).default('json'),
   body: z.string().refine((b) => Buffer.byteLength(b) <= MAX_PAYLOAD_BYTES, `must be at most ${MAX_PAYLOAD_BYTES} bytes (UTF-8)`),
 });
@@ -49,12 +52,10 @@ export class TestPayloads implements FunctionListener {
       const problems = r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
       throw new HearthError('InvalidRequestContent', problems.map((p) => `${p.path || '(payload)'}: ${p.message}`).join('; '), { problems });
     }
-    if (r.data.encoding === 'json') {
-      try {
-        JSON.parse(r.data.body);
-      } catch (err) {
-        throw new HearthError('InvalidRequestContent', `body: not JSON (${(err as Error).message})`, { problems: [{ path: 'body', message: `not JSON (${(err as Error).message})` }] });
-      }
+    try {
+      JSON.parse(r.data.body);
+    } catch (err) {
+      throw new HearthError('InvalidRequestContent', `body: not JSON (${(err as Error).message})`, { problems: [{ path: 'body', message: `not JSON (${(err as Error).message})` }] });
     }
     const all = this.read(functionName);
     const created = !Object.hasOwn(all, name);
@@ -62,6 +63,11 @@ export class TestPayloads implements FunctionListener {
       throw new HearthError('TooManyRequests', `function "${functionName}" has ${MAX_PER_FUNCTION} saved test payloads already; delete one first`);
     }
     const payload: TestPayload = { name, ...r.data, savedAt: new Date().toISOString() };
+    let total = Buffer.byteLength(payload.body);
+    for (const p of Object.values(all)) if (p.name !== name) total += Buffer.byteLength(p.body);
+    if (total > MAX_BYTES_PER_FUNCTION) {
+      throw new HearthError('RequestTooLarge', `function "${functionName}"'s saved test payloads would hold ${total} bytes, over the ${MAX_BYTES_PER_FUNCTION}-byte bound; delete some first`);
+    }
     all[name] = payload;
     atomicWrite(this.file(functionName), JSON.stringify(all));
     return { created, payload };

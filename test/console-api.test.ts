@@ -199,11 +199,84 @@ describe('the console\'s API', () => {
     expect((await json(h, '/v1/functions/gone/test-payloads')).payloads).toEqual([]);
   });
 
-  it('ends open streams when it drains, and exits', async () => {
-    const s = await openStream(h, '/v1/functions/talk/logs/stream');
+  it('takes a new configuration without the code, onto the $LATEST the client saw (If-Match), and creates without replacing (If-None-Match)', async () => {
+    const put = (path: string, body: unknown, headers: Record<string, string> = {}) => fetch(`${h.url}/v1/functions/${path}`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    const zip = Buffer.from(zipSync({ 'index.js': strToU8('exports.handler = async (e, ctx) => ({ mem: ctx.memoryLimitInMb, n: e.n });') })).toString('base64');
+    const created = await put('configured', { runtime: 'js', handler: 'index.handler', code: { zip } }, { 'if-none-match': '*' });
+    expect(created.status).toBe(201);
+    const digest = JSON.parse(created.headers.get('etag')!) as string;
+    expect((await put('configured', { runtime: 'js', handler: 'index.handler', code: { zip } }, { 'if-none-match': '*' })).status).toBe(412);
+
+    // The settings alone: the archive's code stays and runs with them.
+    const r = await put('configured/configuration', { memoryMb: 256, env: { A: '1' }, timeoutMs: 5000 }, { 'if-match': `"${digest}"` });
+    expect(r.status).toBe(200);
+    const view = await r.json() as { memoryMb: number; env: Record<string, string>; digest: string; codeDigest: string };
+    expect(view).toMatchObject({ memoryMb: 256, env: { A: '1' } });
+    expect(view.digest).not.toBe(digest);
+    const call = await h.invoke('configured', { n: 3 }, auth);
+    expect(await call.json()).toEqual({ mem: 256, n: 3 });
+    // A second save from a page that still holds the first digest is refused: it would undo this one.
+    const stale = await put('configured/configuration', { memoryMb: 64 }, { 'if-match': `"${digest}"` });
+    expect(stale.status).toBe(412);
+    expect((await stale.json()).errorType).toBe('PreconditionFailed');
+    // Code, or what changes with it, is not taken here.
+    const withCode = await put('configured/configuration', { code: { source: 'x' } });
+    expect(withCode.status).toBe(400);
+    expect((await withCode.json()).problems).toEqual([expect.objectContaining({ path: 'code' })]);
+    expect((await put('configured/configuration', { runtime: 'python3' })).status).toBe(400);
+    expect((await put('configured/configuration', { memoryMb: 1 })).status).toBe(400);
+    expect((await put('nobody/configuration', { memoryMb: 256 })).status).toBe(404);
+    // A function deployed from text keeps its source through a new configuration.
+    expect((await put('talk/configuration', { memoryMb: 192 })).status).toBe(200);
+    expect((await json(h, '/v1/functions/talk/code')).source).toContain('console.log(e.say');
+  });
+
+  it('answers 400 to a payload name that is not percent-encoded UTF-8, and ends a deleted function\'s streams', async () => {
+    expect((await fetch(`${h.url}/v1/functions/talk/test-payloads/%E0%A4%A`, { method: 'DELETE', headers: auth })).status).toBe(400);
+    const spec = jsSource('export async function handler() { console.log("x"); return 1; }');
+    expect((await deploy(h, 'brief', spec)).status).toBe(201);
+    const s = await openStream(h, '/v1/functions/brief/logs/stream');
     expect(s.res.status).toBe(200);
+    expect((await fetch(`${h.url}/v1/functions/brief`, { method: 'DELETE', headers: auth })).status).toBe(204);
+    await s.done;
+  });
+
+  it('ends open streams when it drains, with their connections, and exits without waiting for its deadline', async () => {
+    const sock = connect(h.port, '127.0.0.1');
+    await new Promise<void>((r) => sock.once('connect', () => r()));
+    sock.write(`GET /v1/functions/talk/logs/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${TOKEN}\r\n\r\n`);
+    await new Promise<void>((r) => sock.once('data', () => r()));
+    sock.resume();
+    const closed = new Promise<void>((r) => sock.once('close', () => r()));
     const code = await h.stop('SIGTERM');
     expect(code).toBe(0);
-    await s.done;
+    await closed;
+    expect(h.log()).not.toContain('drain deadline reached');
+  });
+});
+
+describe('the console\'s API without an admin token', () => {
+  it('takes management calls only for a Host that names this machine (no DNS rebinding)', async () => {
+    const h = await startHearth();
+    try {
+      const ask = (host: string) => new Promise<string>((resolve, reject) => {
+        const sock = connect(h.port, '127.0.0.1');
+        let text = '';
+        sock.on('data', (d) => { text += d; });
+        sock.on('error', reject);
+        sock.on('end', () => resolve(text));
+        sock.write(`GET /v1/functions HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+      });
+      for (const host of [`127.0.0.1:${h.port}`, `localhost:${h.port}`, 'localhost', `[::1]:${h.port}`, `127.1.2.3:${h.port}`, `app.localhost:${h.port}`]) {
+        expect((await ask(host)).split('\r\n')[0], host).toBe('HTTP/1.1 200 OK');
+      }
+      for (const host of [`attacker.example:${h.port}`, 'evil.com', '127.0.0.1.evil.com', '']) {
+        const reply = await ask(host);
+        expect(reply.split('\r\n')[0], host).toBe('HTTP/1.1 403 Forbidden');
+        expect(reply).toContain('"errorType":"ForbiddenHost"');
+      }
+    } finally {
+      await h.stop();
+    }
   });
 });

@@ -211,6 +211,10 @@ describe('the web console, in Chromium', () => {
     await create.getByLabel('New alias').fill('live');
     await create.getByLabel('Version', { exact: true }).selectOption('1');
     await create.getByRole('button', { name: 'Create alias' }).click();
+    await page.getByRole('form', { name: 'Alias live' }).waitFor();
+    // Reserved instances set elsewhere (the API) stay when the page moves the alias.
+    expect((await fetch(`${h.url}/v1/functions/greet/aliases/live`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ version: '1', minInstances: 1 }) })).status).toBe(200);
+    await page.reload();
     const form = page.getByRole('form', { name: 'Alias live' });
     await form.waitFor();
     await form.getByLabel('Version', { exact: true }).selectOption('2');
@@ -219,8 +223,8 @@ describe('the web console, in Chromium', () => {
     await form.getByRole('button', { name: 'Move alias' }).click();
     await expect.poll(async () => {
       const a = (await (await fetch(`${h.url}/v1/functions/greet/aliases/live`, { headers: auth })).json()) as { version: string; additionalVersionWeights: Record<string, number> };
-      return `${a.version} ${JSON.stringify(a.additionalVersionWeights)}`;
-    }).toBe('2 {"1":0.1}');
+      return `${a.version} ${JSON.stringify(a.additionalVersionWeights)} min ${(a as { minInstances?: number }).minInstances}`;
+    }).toBe('2 {"1":0.1} min 1');
   });
 
   it('redrives a dead letter', async () => {
@@ -274,7 +278,7 @@ describe('the web console, in Chromium', () => {
     // The refusals the steps above asked for, and no other: the wrong token (401), the deploy with
     // a compile error and the settings with a bad cron (400). Chromium writes each such response to
     // the console as "Failed to load resource"; the page itself wrote nothing.
-    expect(watch.refused).toEqual(['401 GET /v1/functions', '400 PUT /v1/functions/greet', '400 PUT /v1/functions/greet']);
+    expect(watch.refused).toEqual(['401 GET /v1/functions', '400 PUT /v1/functions/greet', '400 PUT /v1/functions/greet/configuration']);
     expect(watch.errors.filter((e) => !/^console: Failed to load resource: the server responded with a status of (400|401) /.test(e))).toEqual([]);
   });
 });

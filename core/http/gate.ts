@@ -16,6 +16,20 @@ export class Gate {
     this.signingSecrets = [config.invokeToken, config.adminToken].filter((s): s is string => typeof s === 'string');
   }
 
+  /** Set: management calls need it; unset, Hearth listens on loopback only. */
+  get adminTokenSet(): boolean {
+    return this.admin !== null;
+  }
+
+  /**
+   * Without an admin token, a management call's Host must name this machine (localhost, a
+   * loopback address): a page elsewhere that rebinds its own name to 127.0.0.1 (DNS rebinding)
+   * would otherwise be same-origin with Hearth in the browser and manage its functions.
+   */
+  hostAllowed(host: string): boolean {
+    return this.admin !== null || isLoopbackHost(host);
+  }
+
   /** Set: invoke and web calls need it (or the admin token). */
   get invokeTokenSet(): boolean {
     return this.invoker !== null;
@@ -45,4 +59,11 @@ export class Gate {
 /** Equal tokens, in constant time for equal lengths (a length tells nothing a guess could use). */
 function sameToken(got: Buffer, want: Buffer): boolean {
   return got.length === want.length && timingSafeEqual(got, want);
+}
+
+/** localhost (and *.localhost), 127.0.0.0/8 or [::1], with any port. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.trim().toLowerCase();
+  const name = h.startsWith('[') ? h.slice(0, h.indexOf(']') + 1) : h.replace(/:\d*$/, '');
+  return name === 'localhost' || name.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(name) || name === '[::1]';
 }

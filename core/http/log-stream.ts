@@ -3,10 +3,11 @@
 // then each new one. The console reads it with fetch (an EventSource could not send the
 // Authorization header); `curl -N` works too.
 //
-// Bounds: at most MAX_STREAMS open at once (503 past that); a client that reads slower than the
+// Bounds: at most MAX_STREAMS open at once (429 past that); a client that reads slower than the
 // lines come is not buffered for: while the socket has unsent bytes, lines are dropped and
 // counted, and once it drains an `event: dropped` says how many. A comment every KEEPALIVE_MS keeps
-// proxies from closing a quiet stream. A drain (SIGTERM) ends every stream first.
+// proxies from closing a quiet stream. A drain (SIGTERM) ends every stream first, with its
+// connection, and refuses new ones; a deleted function's streams end too.
 
 import type { LogLine } from '../call.js';
 import { HearthError } from '../errors.js';
@@ -24,11 +25,21 @@ interface Stream {
   stop: () => void;
 }
 
+/** Ends a stream's response and its connection (the client's next request goes elsewhere or waits). */
+function end(s: Stream): void {
+  const ex = s.ex;
+  if (!ex.aborted) ex.res.cork(() => { ex.res.end(undefined, true); });
+  s.stop();
+  finish(ex);
+}
+
 export class LogStreams {
   private readonly open = new Set<Stream>();
   /** Lines not sent to a slow reader, since start. */
   droppedLines = 0;
   private timer: NodeJS.Timeout | null = null;
+  /** Set by closeAll(): the server is stopping. */
+  private closed = false;
 
   constructor(private readonly logs: FunctionLogs) {}
 
@@ -38,6 +49,7 @@ export class LogStreams {
 
   /** Opens a stream on `ex` (the admin check done, the function known). */
   start(ex: Exchange, functionName: string, opts: { requestId?: string; tail: number }): void {
+    if (this.closed) return v1Error(ex, new HearthError('Draining', 'Hearth is stopping: no new log streams'), { close: true });
     if (this.open.size >= MAX_STREAMS) {
       return v1Error(ex, new HearthError('TooManyRequests', `${MAX_STREAMS} log streams are open already; close one (a console tab) and try again`, { retryAfterS: 5 }));
     }
@@ -61,7 +73,8 @@ export class LogStreams {
         }
       });
     };
-    const onLine = (line: LogLine): void => {
+    const onLine = (line: LogLine | null): void => {
+      if (line === null) return end(stream);
       if (opts.requestId !== undefined && line.requestId !== opts.requestId) return;
       if (congested) {
         dropped++;
@@ -102,13 +115,9 @@ export class LogStreams {
     }, KEEPALIVE_MS).unref();
   }
 
-  /** Ends every stream (the server is stopping). */
+  /** Ends every stream and refuses new ones (the server is stopping). */
   closeAll(): void {
-    for (const s of [...this.open]) {
-      const ex = s.ex;
-      if (!ex.aborted) ex.res.cork(() => { ex.res.end(); });
-      s.stop();
-      finish(ex);
-    }
+    this.closed = true;
+    for (const s of [...this.open]) end(s);
   }
 }

@@ -51,6 +51,9 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
   /** An admin route: token checked, errors mapped, headers read before anything async. */
   const admin = (method: Route['method'], path: string, handler: (ex: Exchange, req: HttpRequest) => void) => routes.push(route(method, path, (res: HttpResponse, req: HttpRequest) => {
     const ex = fe.track(res);
+    if (!deps.gate.hostAllowed(req.getHeader('host'))) {
+      return sendError(ex, new HearthError('ForbiddenHost', `Host "${req.getHeader('host').slice(0, 100)}" is not this machine: without an admin token, management calls are taken only for localhost or a loopback address`));
+    }
     if (!deps.gate.isAdmin(req.getHeader('authorization'))) {
       return sendError(ex, new HearthError('Unauthorized', 'management calls need "Authorization: Bearer <HEARTH_ADMIN_TOKEN>"'), { 'WWW-Authenticate': 'Bearer' });
     }
@@ -61,22 +64,52 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
     }
   }));
 
-  admin('PUT', '/v1/functions/:name', (ex, req) => {
-    const name = req.getParameter(0)!;
-    const contentType = req.getHeader('content-type');
-    if (contentType !== '' && !contentType.startsWith('application/json')) {
-      return sendError(ex, new HearthError('UnsupportedMediaType', `Content-Type "${contentType}" is not supported; send the spec as application/json`));
-    }
-    readJson(ex, req.getHeader('content-length'), config.maxCodeBytes, (spec) => {
-      registry.deploy(name, spec).then(
-        (r) => {
-          deps.sources.deployed(name, spec, String(r.view.digest));
-          sendJson(ex, r.created ? 201 : 200, r.view);
-        },
-        (err) => sendError(ex, toHearthError(err)),
-      );
-    }, failBody(ex));
-  });
+  /**
+   * If-Match: the digest the client last saw (a quoted or bare digest, or *): 412 when $LATEST is
+   * another now, so an editor does not undo a change it never saw. If-None-Match: *: 412 when the
+   * function exists (create, never replace).
+   */
+  const precondition = (name: string, ifMatch: string, ifNoneMatch: string): HearthError | null => {
+    const current = registry.catalog.latest(name)?.digest ?? null;
+    if (ifNoneMatch.trim() === '*' && current !== null) return new HearthError('PreconditionFailed', `function "${name}" exists already (If-None-Match: *)`);
+    if (ifMatch === '') return null;
+    const wanted = ifMatch.split(',').map((t) => t.trim().replace(/^W\//, '').replace(/^"|"$/g, ''));
+    if (current === null) return new HearthError('PreconditionFailed', `function "${name}" does not exist (If-Match)`);
+    if (!wanted.includes('*') && !wanted.includes(current)) return new HearthError('PreconditionFailed', `function "${name}" changed since digest ${wanted[0]!.slice(0, 12)} (it is ${current.slice(0, 12)} now): reload it, then apply your change again`);
+    return null;
+  };
+
+  const putSpec = (path: string, apply: (name: string, body: unknown) => Promise<{ created: boolean; view: Record<string, unknown> }>, onDone: (name: string, body: unknown, view: Record<string, unknown>) => void) =>
+    admin('PUT', path, (ex, req) => {
+      const name = req.getParameter(0)!;
+      const contentType = req.getHeader('content-type');
+      if (contentType !== '' && !contentType.startsWith('application/json')) {
+        return sendError(ex, new HearthError('UnsupportedMediaType', `Content-Type "${contentType}" is not supported; send the spec as application/json`));
+      }
+      const ifMatch = req.getHeader('if-match');
+      const ifNoneMatch = req.getHeader('if-none-match');
+      readJson(ex, req.getHeader('content-length'), config.maxCodeBytes, (body) => {
+        const refused = precondition(name, ifMatch, ifNoneMatch);
+        if (refused) return sendError(ex, refused);
+        apply(name, body).then(
+          (r) => {
+            onDone(name, body, r.view);
+            sendJson(ex, r.created ? 201 : 200, r.view, { ETag: `"${String(r.view.digest)}"` });
+          },
+          (err) => sendError(ex, toHearthError(err)),
+        );
+      }, failBody(ex));
+    });
+
+  putSpec('/v1/functions/:name', (name, body) => registry.deploy(name, body), (name, body, view) => deps.sources.deployed(name, body, String(view.digest)));
+  // The settings without the code (Lambda's UpdateFunctionConfiguration): the code $LATEST runs stays.
+  putSpec('/v1/functions/:name/configuration', (name, body) => {
+    const was = registry.catalog.latest(name)?.digest;
+    return registry.configure(name, body).then((r) => {
+      if (was !== undefined) deps.sources.carried(name, was, String(r.view.digest));
+      return r;
+    });
+  }, () => undefined);
 
   admin('GET', '/v1/functions', (ex) => sendJson(ex, 200, { functions: registry.list() }));
   admin('GET', '/v1/functions/:name', (ex, req) => sendJson(ex, 200, registry.get(req.getParameter(0)!)));
@@ -212,7 +245,7 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
   });
   admin('PUT', '/v1/functions/:name/test-payloads/:payload', (ex, req) => {
     const name = req.getParameter(0)!;
-    const payload = decodeURIComponent(req.getParameter(1)!);
+    const payload = decodedParameter(req, 1, 'payload name');
     registry.get(name);
     readJson(ex, req.getHeader('content-length'), 512 * 1024, (body) => {
       try {
@@ -225,7 +258,7 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
   });
   admin('DELETE', '/v1/functions/:name/test-payloads/:payload', (ex, req) => {
     const name = req.getParameter(0)!;
-    const payload = decodeURIComponent(req.getParameter(1)!);
+    const payload = decodedParameter(req, 1, 'payload name');
     registry.get(name);
     if (!deps.testPayloads.delete(name, payload)) throw new HearthError('NotFound', `function "${name}" has no saved test payload "${payload}"`);
     sendJson(ex, 204, null);
@@ -309,6 +342,16 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
     sendJson(ex, 200, { status: 'ready', isolates: deps.tiers.isolates.stats(), broken: registry.broken() });
   }));
   return routes;
+}
+
+/** A path parameter percent-decoded; one that does not decode is a 400, not a 500. */
+function decodedParameter(req: HttpRequest, i: number, what: string): string {
+  const raw = req.getParameter(i)!;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    throw new HearthError('InvalidRequestContent', `${what}: "${raw.slice(0, 100)}" is not percent-encoded UTF-8`);
+  }
 }
 
 function parseTime(v: string | undefined): number {

@@ -14,14 +14,15 @@ function written(flat: unknown[], maxBytes = 64 * 1024, maxCount = 1000): { out:
 }
 
 describe('a function\'s response headers', () => {
-  it('framing, hop-by-hop, Proxy-* and X-Hearth-* go whatever their case; the rest are written lower-cased', () => {
+  it('framing, hop-by-hop, Proxy-*, X-Hearth-* and Service-Worker-Allowed (a scope over the origin) go whatever their case; the rest are written lower-cased', () => {
     const { out, counters } = written([
       'Content-Length', '1', 'TRANSFER-ENCODING', 'chunked', 'Connection', 'close', 'Keep-Alive', 'x', 'Upgrade', 'h2c',
       'TE', 'trailers', 'Trailer', 'x', 'Proxy-Authenticate', 'x', 'X-HEARTH-COLD', 'false', 'x-hearth-request-id', 'forged',
+      'Service-Worker-Allowed', '/',
       'Content-Type', 'text/plain', 'Set-Cookie', 'a=1', 'set-cookie', 'b=2',
     ]);
     expect(out).toEqual([['content-type', 'text/plain'], ['set-cookie', 'a=1'], ['set-cookie', 'b=2']]);
-    expect(counters.headersDropped).toEqual({ reserved: 10, invalid: 0, limit: 0 });
+    expect(counters.headersDropped).toEqual({ reserved: 11, invalid: 0, limit: 0 });
   });
 
   it('names that are not tokens and values with control characters are dropped; optional whitespace trimmed', () => {

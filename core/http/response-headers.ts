@@ -18,8 +18,12 @@ import type { HeaderDrop } from './http-counters.js';
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** RFC 9110 field-value: no control characters but HTAB (CR, LF and NUL above all: response splitting). */
 const NOT_FIELD_VALUE = /[\0-\x08\n-\x1f\x7f]/;
-/** The message's framing and its connection's: written by Hearth (and uWS) alone. */
-const RESERVED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'te', 'trailer']);
+/**
+ * The message's framing and its connection's: written by Hearth (and uWS) alone. And
+ * Service-Worker-Allowed: a function's service worker stays within its own /v1/web/{name}/ path
+ * (the default scope), never one over the origin, where the console and other functions are.
+ */
+const RESERVED = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'upgrade', 'te', 'trailer', 'service-worker-allowed']);
 
 /** At most this many headers from a function (as many as the tiers let through). */
 export const MAX_RESPONSE_HEADERS = 1000;

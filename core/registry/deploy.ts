@@ -44,6 +44,29 @@ export class DeployPipeline {
     return { spec: rest, code, codeDigest, exportName, imageId, digest: versionDigest(name, rest, codeDigest, imageId) };
   }
 
+  /**
+   * A new configuration of `old`'s code (Lambda's UpdateFunctionConfiguration): the body is a spec
+   * without `code`; runtime, handler, image, command and args are the old ones unless given, and
+   * may not change (that needs the code: a deploy). The code is what `old` runs, not built again.
+   */
+  reconfigure(name: string, old: StoredRecord, body: unknown, code: Buffer): BuiltVersion {
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HearthError('InvalidSpec', 'the configuration must be a JSON object');
+    const given = body as Record<string, unknown>;
+    if ('code' in given) throw new HearthError('InvalidSpec', 'code: a configuration takes no code (deploy the code with PUT /v1/functions/{name})', { problems: [{ path: 'code', message: 'not taken here: deploy the code with PUT /v1/functions/{name}' }] });
+    const fixed = { runtime: old.spec.runtime, handler: old.spec.handler, image: old.spec.image, command: old.spec.command, args: old.spec.args } as Record<string, unknown>;
+    for (const [k, v] of Object.entries(fixed)) {
+      if (k in given && JSON.stringify(given[k]) !== JSON.stringify(v)) {
+        throw new HearthError('InvalidSpec', `${k}: changes with the code (deploy it with PUT /v1/functions/{name})`, { problems: [{ path: k, message: 'changes with the code: deploy it' }] });
+      }
+    }
+    // The spec's own checks, with a stand-in for the code it already has.
+    const standIn = old.spec.runtime === 'image' ? {} : { code: old.spec.runtime === 'java17' ? { jar: 'UEs=' } : { source: '-' } };
+    const defined = Object.fromEntries(Object.entries(fixed).filter(([, v]) => v !== undefined));
+    const spec = parseSpec({ ...given, ...defined, ...standIn }, name);
+    const { code: _omit, ...rest } = spec;
+    return { spec: rest, code, codeDigest: old.codeDigest, exportName: old.exportName, imageId: old.imageId, digest: versionDigest(name, rest, old.codeDigest, old.imageId) };
+  }
+
   /** Compiles and loads it once before anyone can call it: bad code is a 400 here, not a 500 later. */
   prepare(record: StoredRecord, code: Buffer): Promise<void> {
     return this.tiers.for(record.spec.runtime).prepare(toVersion(record, 0, PREPARING), code);

@@ -10,7 +10,7 @@ import { log } from '../log.js';
 import { scheduleProblem } from '../spec.js';
 import { checkAliasName, parseAliasSpec } from './aliases.js';
 import { LATEST, type Catalog } from './catalog.js';
-import { DeployPipeline, versionDigest } from './deploy.js';
+import { DeployPipeline, versionDigest, type BuiltVersion } from './deploy.js';
 import { InlineDeployWork, type DeployWork } from './deploy-work.js';
 import { FunctionRecords, type StoredAlias, type StoredRecord, type StoredVersion } from './records.js';
 import { catalogEntry, Lifecycles, reservations } from './versions.js';
@@ -57,9 +57,11 @@ export class Registry {
   private readonly onRefused: (reason: string) => void;
   /** Changes of one name run one after another. */
   private readonly deploying = new Map<string, Promise<unknown>>();
+  private readonly data: DataDir;
 
   constructor(o: RegistryOptions) {
     this.catalog = o.catalog;
+    this.data = o.data;
     this.records = new FunctionRecords(o.data);
     this.pipeline = new DeployPipeline(o.tiers, o.limits, o.work ?? new InlineDeployWork());
     this.onRefused = o.onRefused ?? (() => undefined);
@@ -129,6 +131,15 @@ export class Registry {
       const reason = err instanceof HearthError ? REFUSALS[err.type] : undefined;
       if (reason) this.onRefused(reason);
       throw err;
+    });
+  }
+
+  /** A new configuration of the function's code (no code in `body`): PUT /v1/functions/{name}/configuration. */
+  configure(name: string, body: unknown): Promise<DeployResult> {
+    return this.serially(name, async () => {
+      const old = this.record(name);
+      const built = this.pipeline.reconfigure(name, old, body, this.data.getCode(old.codeDigest));
+      return this.commit(name, built, undefined);
     });
   }
 
@@ -271,7 +282,11 @@ export class Registry {
   }
 
   private async deployNow(name: string, body: unknown, origin: string | undefined): Promise<DeployResult> {
-    const built = await this.pipeline.build(name, body);
+    return this.commit(name, await this.pipeline.build(name, body), origin);
+  }
+
+  /** A built $LATEST: prepared on its tier, stored, made what calls resolve to (unless nothing changed). */
+  private async commit(name: string, built: BuiltVersion, origin: string | undefined): Promise<DeployResult> {
     const { spec, code, codeDigest, exportName, imageId, digest } = built;
     const now = new Date().toISOString();
     const old = this.records.get(name);

@@ -61,8 +61,8 @@ export async function request(method: string, path: string, init: { body?: BodyI
 }
 
 /** A management call: the parsed JSON on 2xx, an ApiError otherwise. */
-export async function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T> {
-  const res = await request(method, path, body === undefined ? {} : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+export async function api<T = Record<string, unknown>>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  const res = await request(method, path, body === undefined ? { headers } : { body: JSON.stringify(body), headers: { ...headers, 'content-type': 'application/json' } });
   if (!res.ok) throw await errorOf(res);
   if (res.status === 204) return {} as T;
   return (await res.json()) as T;
@@ -87,9 +87,10 @@ export async function session(): Promise<Session> {
  * Reads a Server-Sent Events stream with fetch (EventSource cannot send the Authorization header):
  * `onEvent(type, data)` for each event, until `signal` aborts or the stream ends.
  */
-export async function readEvents(path: string, signal: AbortSignal, onEvent: (type: string, data: string) => void): Promise<void> {
+export async function readEvents(path: string, signal: AbortSignal, onEvent: (type: string, data: string) => void, onOpen: () => void = () => undefined): Promise<void> {
   const res = await request('GET', path, { signal, headers: { accept: 'text/event-stream' } });
   if (!res.ok || !res.body) throw await errorOf(res);
+  onOpen();
   const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
   let buf = '';
   for (;;) {

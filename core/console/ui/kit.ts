@@ -1,7 +1,7 @@
 // Small pieces the views share: polling, formatting, an error box, the route.
 
 import { html } from 'htm/preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiError } from './api.js';
 
 /** Calls `load` now and every `ms` while mounted (and when `deps` change); the last value or error. */
@@ -9,16 +9,17 @@ export function usePoll<T>(load: () => Promise<T>, ms: number, deps: unknown[] =
   const [value, setValue] = useState<T | null>(null);
   const [error, setError] = useState<Error | null>(null);
   const [tick, setTick] = useState(0);
-  const alive = useRef(true);
   useEffect(() => {
-    alive.current = true;
+    // Each run of the effect has its own flag: a load still in flight when the inputs change (or
+    // reload() is called) neither sets a stale value nor keeps its own timer loop going.
+    let alive = true;
     let timer: number | undefined;
     const run = () => {
-      load().then((v) => { if (alive.current) { setValue(v); setError(null); } }, (e: Error) => { if (alive.current) setError(e); })
-        .finally(() => { if (alive.current && ms > 0) timer = window.setTimeout(run, ms); });
+      load().then((v) => { if (alive) { setValue(v); setError(null); } }, (e: Error) => { if (alive) setError(e); })
+        .finally(() => { if (alive && ms > 0) timer = window.setTimeout(run, ms); });
     };
     run();
-    return () => { alive.current = false; window.clearTimeout(timer); };
+    return () => { alive = false; window.clearTimeout(timer); };
   }, [...deps, tick]);
   return { value, error, reload: () => setTick((t) => t + 1) };
 }
@@ -39,8 +40,13 @@ export type Tab = 'code' | 'settings' | 'test' | 'watch';
 export const TABS: Tab[] = ['code', 'settings', 'test', 'watch'];
 export type Route = { view: 'list' } | { view: 'new' } | { view: 'function'; name: string; tab: Tab };
 
+const decode = (part: string): string => {
+  try { return decodeURIComponent(part); } catch { return ''; }
+};
+
+/** The route a hash names; one that does not parse is the list. */
 export function parseRoute(hash: string): Route {
-  const parts = hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
+  const parts = hash.replace(/^#\/?/, '').split('/').map(decode);
   if (parts[0] === 'new') return { view: 'new' };
   if (parts[0] === 'f' && parts[1]) return { view: 'function', name: parts[1], tab: (TABS as string[]).includes(parts[2] ?? '') ? (parts[2] as Tab) : 'code' };
   return { view: 'list' };

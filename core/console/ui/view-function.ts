@@ -134,7 +134,8 @@ function CodeTab(props: { name: string | null; view: Record<string, unknown> | n
     setError(null);
     editor.current?.showProblems([]);
     try {
-      const v = await api('PUT', fnPath(name), spec);
+      // Create, never replace (If-None-Match: *); a deploy goes onto the $LATEST this page loaded only (If-Match).
+      const v = await api('PUT', fnPath(name), spec, creating ? { 'if-none-match': '*' } : { 'if-match': `"${String(props.view!.digest)}"` });
       setDirty(false);
       setStatus(`Deployed: ${name} ${String(v.digest).slice(0, 12)} at ${new Date().toLocaleTimeString()}`);
       if (creating) location.hash = href(name, 'code');

@@ -29,10 +29,21 @@ const TRIGGER_FIELDS: Record<string, { key: string; label: string; required?: bo
   amqp: [{ key: 'url', label: 'URL', required: true, placeholder: 'amqp://127.0.0.1:5672' }, { key: 'queue', label: 'Queue', required: true }],
 };
 
-/** A problem's message by path; `path` matches it exactly or as the start of a longer one. */
-function problemsByPath(problems: Problem[]): Map<string, string> {
+/**
+ * Each problem's message by the id of the field it is about: its path, except an env variable's
+ * ("env.NAME"), which goes to the row holding that name.
+ */
+function problemsByPath(problems: Problem[], env: [string, string][]): Map<string, string> {
   const m = new Map<string, string>();
-  for (const p of problems) if (p.path !== undefined) m.set(p.path, m.has(p.path) ? `${m.get(p.path)}; ${p.message}` : p.message);
+  for (const p of problems) {
+    if (p.path === undefined) continue;
+    let id = p.path;
+    if (id.startsWith('env.')) {
+      const row = env.findIndex(([k]) => k === id.slice(4));
+      if (row >= 0) id = `env.${row}.name`;
+    }
+    m.set(id, m.has(id) ? `${m.get(id)}; ${p.message}` : p.message);
+  }
   return m;
 }
 
@@ -67,28 +78,21 @@ export function SettingsForm(props: { name: string; view: Record<string, unknown
     spec.egress = { allow: egress.split('\n').map((s) => s.trim()).filter(Boolean) };
     spec.schedules = schedules.map((s) => Object.fromEntries(Object.entries(s).filter(([, x]) => x !== '' && x !== undefined)));
     spec.triggers = triggers.map((t) => Object.fromEntries(Object.entries(t).filter(([, x]) => x !== '' && x !== undefined)));
-    // A spec needs its code again: the deployed source when it came as text.
-    if (spec.runtime !== 'image') {
-      try {
-        const c = await api<{ source: string; filename?: string }>('GET', fnPath(props.name, '/code'));
-        spec.code = { source: c.source, ...(c.filename ? { filename: c.filename } : {}) };
-      } catch (err) {
-        setError(err);
-        return;
-      }
-    }
+    // The code stays as it is: the configuration alone goes (PUT …/configuration), and only onto the
+    // $LATEST this page loaded (If-Match), so a change made elsewhere meanwhile is not undone.
+    delete spec.code;
     setBusy(true);
     setErrors(new Map());
     setError(null);
     setStatus('Deploying…');
     try {
-      const r = await api('PUT', fnPath(props.name), spec);
+      const r = await api('PUT', fnPath(props.name, '/configuration'), spec, { 'if-match': `"${String(v.digest)}"` });
       setStatus(`Saved and deployed (${String(r.digest).slice(0, 12)}) at ${new Date().toLocaleTimeString()}`);
       props.onDeployed();
     } catch (err) {
       setStatus('');
       setError(err);
-      if (err instanceof ApiError) setErrors(problemsByPath(err.problems));
+      if (err instanceof ApiError) setErrors(problemsByPath(err.problems, env));
     } finally {
       setBusy(false);
     }

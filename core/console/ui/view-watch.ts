@@ -25,11 +25,19 @@ function LiveLogs(props: { name: string }) {
   useEffect(() => {
     const ctl = new AbortController();
     setLines([]);
+    setDropped(0);
     setState('connecting');
     const q = `?tail=100${applied ? `&requestId=${encodeURIComponent(applied)}` : ''}`;
     let buffered: LogLine[] = [];
     let flush = 0;
+    let retry: number | undefined;
+    const again = () => {
+      if (ctl.signal.aborted) return;
+      setState('reconnecting');
+      retry = window.setTimeout(open, 2_000);
+    };
     const open = () => {
+      buffered = [];
       readEvents(fnPath(props.name, `/logs/stream${q}`), ctl.signal, (type, data) => {
         if (type === 'dropped') { setDropped((d) => d + (JSON.parse(data) as { lines: number }).lines); return; }
         buffered.push(JSON.parse(data) as LogLine);
@@ -40,16 +48,19 @@ function LiveLogs(props: { name: string }) {
           buffered = [];
           setLines((ls) => { const next = ls.concat(add); return next.length > MAX_LINES ? next.slice(next.length - MAX_LINES) : next; });
         });
-      }).then(() => { if (!ctl.signal.aborted) { setState('reconnecting'); setTimeout(open, 2_000); } }, (e: Error) => {
+      }, () => {
+        // Connected (200): the stream starts with the last lines kept, so what was shown goes.
+        setLines([]);
+        setError(null);
+        setState('live');
+      }).then(again, (e: Error) => {
         if (ctl.signal.aborted) return;
         setError(e);
-        setState('reconnecting');
-        setTimeout(open, 2_000);
+        again();
       });
-      setState('live');
     };
     open();
-    return () => { ctl.abort(); cancelAnimationFrame(flush); };
+    return () => { ctl.abort(); cancelAnimationFrame(flush); window.clearTimeout(retry); };
   }, [props.name, applied]);
   useEffect(() => { const el = box.current; if (el) el.scrollTop = el.scrollHeight; }, [lines]);
   return html`<section class="card" aria-labelledby="logs-title">
@@ -62,7 +73,7 @@ function LiveLogs(props: { name: string }) {
         <button type="button" class="secondary" onClick=${() => { setFilter(''); setApplied(''); }}>Show all</button>
         <button type="button" class="secondary" onClick=${() => setLines([])}>Clear</button></div>
     </form>
-    <${ErrorBox} error=${state === 'live' ? null : error} />
+    <${ErrorBox} error=${error} />
     <div class="logview" ref=${box} role="log" aria-live="polite" aria-label="Log lines" data-testid="live-logs" tabindex="0">
       ${lines.length === 0 ? html`<p class="muted">No lines yet: they appear here as the function writes them.</p>` : null}
       ${lines.map((l) => html`<div class=${`line ${l.stream}`}><time>${new Date(l.time).toISOString().slice(11, 23)}</time>
@@ -103,7 +114,7 @@ function Instances(props: { name: string }) {
 }
 
 interface Version { version: string; description: string; createdAt: string; digest: string }
-interface Alias { name: string; version: string; additionalVersionWeights: Record<string, number>; description: string }
+interface Alias { name: string; version: string; additionalVersionWeights: Record<string, number>; description: string; minInstances?: number }
 
 function AliasForm(props: { name: string; alias: Alias | null; versions: Version[]; onDone: () => void }) {
   const a = props.alias;
@@ -121,7 +132,9 @@ function AliasForm(props: { name: string; alias: Alias | null; versions: Version
     try {
       await api('PUT', fnPath(props.name, `/aliases/${encodeURIComponent(aliasName)}`), {
         version, ...(extraVersion && w > 0 ? { additionalVersionWeights: { [extraVersion]: w } } : { additionalVersionWeights: {} }),
+        // What the form does not show stays as it was.
         ...(a?.description ? { description: a.description } : {}),
+        ...(a?.minInstances ? { minInstances: a.minInstances } : {}),
       });
       setError(null);
       props.onDone();
