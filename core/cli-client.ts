@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { planDeploy } from './cli-deploy.js';
 import { callTiming, timingLine } from './timing-line.js';
+import { takeEvents, type ServerSentEvent } from './sse.js';
 
 const DEFAULT_URL = 'http://127.0.0.1:8080';
 
@@ -103,24 +104,14 @@ const keyValue = (v: string, prev: Record<string, string> | undefined): Record<s
 interface LogLine { time: number; requestId: string; stream: string; message: string }
 
 /** The events of a Server-Sent Events response, as they come. */
-async function* serverSentEvents(res: Response): AsyncGenerator<{ type: string; data: string }> {
+async function* serverSentEvents(res: Response): AsyncGenerator<ServerSentEvent> {
   if (!res.body) return;
   const dec = new TextDecoder();
   let buf = '';
   for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
-    buf += dec.decode(chunk, { stream: true });
-    let end: number;
-    while ((end = buf.indexOf('\n\n')) >= 0) {
-      const block = buf.slice(0, end);
-      buf = buf.slice(end + 2);
-      let type = 'message';
-      const data: string[] = [];
-      for (const line of block.split('\n')) {
-        if (line.startsWith('event: ')) type = line.slice(7);
-        else if (line.startsWith('data: ')) data.push(line.slice(6));
-      }
-      if (data.length > 0) yield { type, data: data.join('\n') };
-    }
+    const { events, rest } = takeEvents(buf + dec.decode(chunk, { stream: true }));
+    buf = rest;
+    yield* events;
   }
 }
 

@@ -8,25 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS, envName, flagName } from '../core/config.js';
-import { CLI, ROOT, startHearth, type Hearth } from './support/hearth.js';
+import { CLI, ROOT, runCli, startHearth, type Hearth } from './support/hearth.js';
 import { until } from './support/until.js';
 
-interface Run { code: number | null; stdout: string; stderr: string }
-
 /** Runs `hearth ARGS` to the end (as bin/hearth.js does), with its own environment. */
-function hearth(args: string[], env: Record<string, string> = {}, input?: string, cwd = ROOT): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HEARTH_')));
-    const p = spawn(process.execPath, ['--no-node-snapshot', CLI, ...args], { cwd, env: { ...clean, HEARTH_LOG_LEVEL: 'warn', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('error', reject);
-    p.on('exit', (code) => resolve({ code, stdout, stderr }));
-    p.stdin.end(input);
-  });
-}
+const hearth = runCli;
 
 function folder(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-cli-'));

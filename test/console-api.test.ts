@@ -7,6 +7,7 @@
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { strToU8, zipSync } from 'fflate';
+import { takeEvents, type ServerSentEvent } from '../core/sse.js';
 import { jsSource, startHearth, type Hearth } from './support/hearth.js';
 import { until, waitFor } from './support/until.js';
 
@@ -20,22 +21,16 @@ const json = async (h: Hearth, path: string) => (await get(h, path)).json() as P
 async function openStream(h: Hearth, path: string) {
   const ctl = new AbortController();
   const res = await fetch(`${h.url}${path}`, { headers: auth, signal: ctl.signal });
-  const events: { type: string; data: string }[] = [];
+  const events: ServerSentEvent[] = [];
   let buf = '';
   const done = (async () => {
     if (!res.body) return;
     const dec = new TextDecoder();
     try {
       for await (const chunk of res.body) {
-        buf += dec.decode(chunk as Uint8Array, { stream: true });
-        let end: number;
-        while ((end = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, end);
-          buf = buf.slice(end + 2);
-          const type = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
-          const data = block.split('\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\n');
-          if (data) events.push({ type, data });
-        }
+        const taken = takeEvents(buf + dec.decode(chunk as Uint8Array, { stream: true }));
+        buf = taken.rest;
+        events.push(...taken.events);
       }
     } catch { /* aborted */ }
   })();

@@ -6,33 +6,24 @@
 // went to the page's console as an error, and that every form control has a label.
 // Screenshots of the main views go to $HEARTH_SCREENSHOTS (docs/console in the repo) or a temp dir.
 
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, watchPage, type PageWatch } from './support/browser.js';
-import { CLI, ROOT, startHearth, type Hearth } from './support/hearth.js';
+import { runCli, startHearth, type Hearth } from './support/hearth.js';
 import { until } from './support/until.js';
 
 const TOKEN = 'console-test-admin-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
 const SHOTS = process.env.HEARTH_SCREENSHOTS ?? mkdtempSync(join(tmpdir(), 'hearth-console-shots-'));
 
-/** `hearth invoke` as a person runs it: its stderr line of timings. */
-function cliInvoke(url: string, name: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, ['--no-node-snapshot', CLI, 'invoke', name, '{"name":"cli"}', '--url', url], {
-      cwd: ROOT, env: { ...process.env, HEARTH_ADMIN_TOKEN: TOKEN, HEARTH_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (d) => (stdout += d));
-    p.stderr.on('data', (d) => (stderr += d));
-    p.on('error', reject);
-    p.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
+/** Replaces the focused editor's text. CodeMirror closes brackets as one types: it goes in as a paste would. */
+async function replaceCode(page: Page, lines: string[]): Promise<void> {
+  await page.keyboard.press('Control+a');
+  await page.keyboard.press('Delete');
+  await page.keyboard.insertText(lines.join('\n'));
 }
 
 /** Every input, select and textarea the page shows has a label a screen reader reads out. */
@@ -102,29 +93,24 @@ describe('the web console, in Chromium', () => {
     const editor = page.locator('.cm-content');
     await editor.waitFor();
     await editor.click();
-    await page.keyboard.press('Control+a');
-    await page.keyboard.press('Delete');
-    // CodeMirror closes brackets as one types: the text goes in as a paste would.
-    await page.keyboard.insertText([
+    await replaceCode(page, [
       'export async function handler(event, context) {',
       "  console.log('greeting', event.name);",
       '  return { hello: event.name ?? "world" ;',
       '}',
-    ].join('\n'));
+    ]);
     await page.getByRole('button', { name: 'Create and deploy' }).click();
     const problem = page.getByRole('list', { name: 'Deploy problems' });
     await expect.poll(() => problem.textContent()).toMatch(/index\.js, line 3, column \d+: Expected "}"/);
     await page.locator('.cm-lintRange-error').first().waitFor();
     await page.screenshot({ path: join(SHOTS, 'editor-compile-error.png') });
     await page.getByRole('button', { name: /line 3/ }).click();
-    await page.keyboard.press('Control+a');
-    await page.keyboard.press('Delete');
-    await page.keyboard.insertText([
+    await replaceCode(page, [
       'export async function handler(event, context) {',
       "  console.log('greeting', event.name);",
       '  return { hello: event.name ?? "world" };',
       '}',
-    ].join('\n'));
+    ]);
     // From the keyboard: Tab leaves the editor for the button (Ctrl-] indents).
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Create and deploy');
@@ -161,7 +147,7 @@ describe('the web console, in Chromium', () => {
     await expect.poll(() => page.getByTestId('cold').textContent()).toBe('cold');
     await page.getByLabel(/Force cold/).uncheck();
 
-    const cli = await cliInvoke(h.url, 'greet');
+    const cli = await runCli(['invoke', 'greet', '{"name":"cli"}', '--url', h.url], { HEARTH_ADMIN_TOKEN: TOKEN });
     expect(cli.code).toBe(0);
     const cliLine = cli.stderr.trim().split('\n').at(-1)!;
     expect(cliLine).toMatch(TIMING);

@@ -66,6 +66,23 @@ export async function startHearth(opts: StartOptions = {}): Promise<Hearth> {
   };
 }
 
+export interface CliRun { code: number | null; stdout: string; stderr: string }
+
+/** Runs `hearth ARGS` to the end (as bin/hearth.js does), with no HEARTH_* of this process's environment but `env`'s. */
+export function runCli(args: string[], env: Record<string, string> = {}, input?: string, cwd = ROOT): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('HEARTH_')));
+    const p = spawn(process.execPath, ['--no-node-snapshot', CLI, ...args], { cwd, env: { ...clean, HEARTH_LOG_LEVEL: 'warn', ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.on('error', reject);
+    p.on('exit', (code) => resolve({ code, stdout, stderr }));
+    p.stdin.end(input);
+  });
+}
+
 /** A js function spec from one source file. */
 export function jsSource(source: string, extra: Record<string, unknown> = {}, handler = 'index.handler'): Record<string, unknown> {
   return { runtime: 'js', handler, code: { source }, ...extra };

@@ -1,16 +1,13 @@
 // The management API as the page calls it: the admin token from this tab's session storage (never
 // a URL, never local storage), sent as a Bearer header; errors as ApiError with the body's problems.
 
+import type { Problem } from '../../errors.js';
+import { takeEvents } from '../../sse.js';
+
 const TOKEN_KEY = 'hearth.adminToken';
 const INVOKE_TOKEN_KEY = 'hearth.invokeToken';
 
-export interface Problem {
-  message: string;
-  path?: string;
-  file?: string;
-  line?: number;
-  column?: number;
-}
+export type { Problem } from '../../errors.js';
 
 export class ApiError extends Error {
   constructor(readonly status: number, readonly type: string, message: string, readonly problems: Problem[] = []) {
@@ -96,18 +93,8 @@ export async function readEvents(path: string, signal: AbortSignal, onEvent: (ty
   for (;;) {
     const { value, done } = await reader.read();
     if (done) return;
-    buf += value;
-    let end: number;
-    while ((end = buf.indexOf('\n\n')) >= 0) {
-      const block = buf.slice(0, end);
-      buf = buf.slice(end + 2);
-      let type = 'message';
-      const data: string[] = [];
-      for (const line of block.split('\n')) {
-        if (line.startsWith('event: ')) type = line.slice(7);
-        else if (line.startsWith('data: ')) data.push(line.slice(6));
-      }
-      if (data.length > 0) onEvent(type, data.join('\n'));
-    }
+    const { events, rest } = takeEvents(buf + value);
+    buf = rest;
+    for (const e of events) onEvent(e.type, e.data);
   }
 }

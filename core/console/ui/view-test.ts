@@ -41,6 +41,19 @@ function pretty(bytes: Uint8Array, contentType: string): string {
   return text;
 }
 
+/** What a call answered, as the Result shows it; `withHeaders`: a web call's (its headers are its answer too). */
+async function outcomeOf(res: Response, withHeaders: boolean): Promise<Outcome> {
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  const contentType = res.headers.get('content-type') ?? '';
+  return {
+    status: res.status,
+    timing: res.headers.get('x-hearth-request-id') ? callTiming(res.headers) : null,
+    functionError: res.headers.get('x-hearth-function-error'),
+    body: pretty(bytes, contentType), contentType, logs: decodeTail(res.headers),
+    ...(withHeaders ? { headers: [...res.headers.entries()] } : {}),
+  };
+}
+
 /** Looks like a Workers module (export default { fetch }): the request builder comes first. */
 const looksWeb = (source: string | null) => source !== null && /export\s+default\s*\{[\s\S]*\bfetch\b/.test(source);
 
@@ -113,14 +126,7 @@ export function TestTab(props: { name: string; view: Record<string, unknown>; se
           ...(forceCold ? { 'x-hearth-force-cold': 'true' } : {}),
         },
       });
-      const bytes = new Uint8Array(await res.arrayBuffer());
-      const contentType = res.headers.get('content-type') ?? '';
-      setOutcome({
-        status: res.status,
-        timing: res.headers.get('x-hearth-request-id') ? callTiming(res.headers) : null,
-        functionError: res.headers.get('x-hearth-function-error'),
-        body: pretty(bytes, contentType), contentType, logs: decodeTail(res.headers),
-      });
+      setOutcome(await outcomeOf(res, false));
     } catch (err) {
       setError(err);
     } finally {
@@ -141,15 +147,7 @@ export function TestTab(props: { name: string; view: Record<string, unknown>; se
       const path = webReq.path.startsWith('/') ? webReq.path : `/${webReq.path}`;
       const target = `/v1/web/${encodeURIComponent(name)}${qualifier ? `:${encodeURIComponent(qualifier)}` : ''}${path}`;
       const res = await request(webReq.method, target, { call: true, headers, ...(webReq.method !== 'GET' && webReq.method !== 'HEAD' && webReq.body !== '' ? { body: webReq.body } : {}) });
-      const bytes = new Uint8Array(await res.arrayBuffer());
-      const contentType = res.headers.get('content-type') ?? '';
-      setOutcome({
-        status: res.status,
-        timing: res.headers.get('x-hearth-request-id') ? callTiming(res.headers) : null,
-        functionError: res.headers.get('x-hearth-function-error'),
-        body: pretty(bytes, contentType), contentType, logs: decodeTail(res.headers),
-        headers: [...res.headers.entries()],
-      });
+      setOutcome(await outcomeOf(res, true));
     } catch (err) {
       setError(err);
     } finally {
