@@ -275,3 +275,18 @@ describe('the console\'s API without an admin token', () => {
     }
   });
 });
+
+describe('a python3 deploy that does not compile', () => {
+  it('says where: its problems carry the file and line Python names, for the editor', async () => {
+    const h = await startHearth();
+    try {
+      const r = await h.deploy('py-broken', { runtime: 'python3', handler: 'index.main_handler', code: { filename: 'index.py', source: 'import json\n\ndef main_handler(event, context)\n    return 1\n' } });
+      expect(r.status).toBe(400);
+      const body = await r.json() as { errorType: string; problems: unknown[] };
+      expect(body.errorType).toBe('InitError');
+      expect(body.problems).toEqual([{ message: expect.stringMatching(/^SyntaxError: /), file: 'index.py', line: 3 }]);
+    } finally {
+      await h.stop();
+    }
+  });
+});

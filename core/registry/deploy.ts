@@ -69,7 +69,9 @@ export class DeployPipeline {
 
   /** Compiles and loads it once before anyone can call it: bad code is a 400 here, not a 500 later. */
   prepare(record: StoredRecord, code: Buffer): Promise<void> {
-    return this.tiers.for(record.spec.runtime).prepare(toVersion(record, 0, PREPARING), code);
+    return this.tiers.for(record.spec.runtime).prepare(toVersion(record, 0, PREPARING), code).catch((err: unknown) => {
+      throw withSourceProblem(err);
+    });
   }
 
   private async buildCode(spec: FunctionSpec): Promise<{ code: Buffer; exportName: string }> {
@@ -108,4 +110,21 @@ export function versionDigest(name: string, spec: Omit<FunctionSpec, 'code'>, co
     // A published version's instances are its own (they report its number to the function).
     ...(version ? { version } : {}),
   }));
+}
+
+/** Python's own words for what failed where: `SyntaxError: expected ':' (index.py, line 3)`. */
+const PYTHON_WHERE = /(\w+(?:Error|Exception)\b[^(]*?)\s*\(([\w./-]+\.py), line (\d+)\)/;
+
+/**
+ * A load error that names a place in the function's own files (Python's SyntaxError, say) gets it
+ * as a Problem, so an editor can put it at its line; any other error goes on as it is.
+ */
+export function withSourceProblem(err: unknown): unknown {
+  if (!(err instanceof HearthError) || err.type !== 'InitError' || err.problems !== undefined) return err;
+  const m = PYTHON_WHERE.exec(err.message);
+  if (m === null) return err;
+  return new HearthError(err.type, err.message, {
+    ...(err.functionStack ? { functionStack: err.functionStack } : {}),
+    problems: [{ message: m[1]!, file: m[2]!, line: Number(m[3]) }],
+  });
 }
