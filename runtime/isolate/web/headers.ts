@@ -1,4 +1,5 @@
-// Headers (WHATWG Fetch §5.2) for the isolate. Names are kept lower-case; iteration is sorted by
+// Headers (WHATWG Fetch §5.2) for the isolate, bound as WebIDL binds it (HeadersInit's union
+// conversion, ByteString values, default iterator objects). Names are kept lower-case; iteration is sorted by
 // name with repeated values joined by ", ", except Set-Cookie, whose values stay apart (as in
 // browsers and workerd, and as getSetCookie() returns them).
 
@@ -9,6 +10,8 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** Leading and trailing HTTP whitespace (tab, LF, CR, space). */
 const TRIM = /^[\t\n\r ]+|[\t\n\r ]+$/g;
 const BAD_VALUE = /[\0\r\n]/;
+/** What a ByteString may not hold (WebIDL): a code unit above U+00FF. */
+const ABOVE_LATIN1 = /[^\0-\xff]/;
 
 export type HeadersGuard = 'none' | 'immutable';
 
@@ -21,7 +24,7 @@ export function normalizeName(name: unknown): string {
 }
 
 export function normalizeValue(value: unknown): string {
-  const s = String(value).replace(TRIM, '');
+  const s = byteString(value).replace(TRIM, '');
   if (BAD_VALUE.test(s)) throw new TypeError(`Invalid header value for a header (it contains NUL, CR or LF)`);
   return s;
 }
@@ -30,27 +33,19 @@ export class Headers {
   /** name → values in insertion order. */
   #map = new Map<string, string[]>();
 
+  /** Bumped by every change: iterators and forEach see the headers as they are at each step. */
+  #version = 0;
+  #sortedCache: { version: number; list: [string, string][] } | null = null;
+
   constructor(init?: HeadersInit) {
-    if (init === undefined || init === null) return;
-    if (init instanceof Headers) {
+    if (init === undefined) return;
+    if (init instanceof Headers && (init as Headers)[Symbol.iterator] === Headers.prototype.entries) {
       for (const [k, v] of init.#map) this.#map.set(k, v.slice());
       return;
     }
-    if (typeof init !== 'object' && typeof init !== 'function') {
-      throw new TypeError("Failed to construct 'Headers': The provided value is not of type '(record<ByteString, ByteString> or sequence<sequence<ByteString>>)'");
-    }
-    if (typeof (init as Iterable<unknown>)[Symbol.iterator] === 'function') {
-      for (const pair of init as Iterable<Iterable<string>>) {
-        if (typeof pair !== 'object' || pair === null || typeof (pair as Iterable<string>)[Symbol.iterator] !== 'function') {
-          throw new TypeError("Failed to construct 'Headers': The provided value cannot be converted to a sequence.");
-        }
-        const p = [...pair];
-        if (p.length !== 2) throw new TypeError("Failed to construct 'Headers': Invalid value (each header must be a [name, value] pair)");
-        this.append(p[0]!, p[1]!);
-      }
-      return;
-    }
-    for (const k of Object.keys(init)) this.append(k, (init as Record<string, string>)[k]!);
+    // WebIDL's conversion to (sequence<sequence<ByteString>> or record<ByteString, ByteString>),
+    // whole, before any header is added (Fetch's "fill").
+    for (const [name, value] of headersInit(init)) this.append(name, value);
   }
 
   append(name: string, value: string): void {
@@ -60,12 +55,13 @@ export class Headers {
     const list = this.#map.get(n);
     if (list) list.push(v);
     else this.#map.set(n, [v]);
+    this.#version++;
   }
 
   delete(name: string): void {
     const n = normalizeName(name);
     this.#check();
-    this.#map.delete(n);
+    if (this.#map.delete(n)) this.#version++;
   }
 
   get(name: string): string | null {
@@ -93,30 +89,35 @@ export class Headers {
     const v = normalizeValue(value);
     this.#check();
     this.#map.set(n, [v]);
+    this.#version++;
   }
 
+  /** WebIDL's forEach of a pair iterable: the pairs are read again after each callback. */
   forEach(cb: (value: string, name: string, headers: Headers) => void, thisArg?: unknown): void {
-    for (const [k, v] of this.#sorted()) cb.call(thisArg, v, k, this);
+    if (typeof cb !== 'function') throw new TypeError("Failed to execute 'forEach' on 'Headers': parameter 1 is not of type 'Function'.");
+    for (let i = 0; i < this.#sorted().length; i++) {
+      const [k, v] = this.#sorted()[i]!;
+      cb.call(thisArg, v, k, this);
+    }
   }
 
-  *entries(): IterableIterator<[string, string]> {
-    yield* this.#sorted();
+  entries(): IterableIterator<[string, string]> {
+    return headersIterator(this, 'key+value') as IterableIterator<[string, string]>;
   }
 
-  *keys(): IterableIterator<string> {
-    for (const [k] of this.#sorted()) yield k;
+  keys(): IterableIterator<string> {
+    return headersIterator(this, 'key') as IterableIterator<string>;
   }
 
-  *values(): IterableIterator<string> {
-    for (const [, v] of this.#sorted()) yield v;
+  values(): IterableIterator<string> {
+    return headersIterator(this, 'value') as IterableIterator<string>;
   }
 
-  [Symbol.iterator](): IterableIterator<[string, string]> {
-    return this.entries();
-  }
+  declare [Symbol.iterator]: () => IterableIterator<[string, string]>;
 
-  get [Symbol.toStringTag](): string {
-    return 'Headers';
+  /** The sort-and-combine list, as it is now (made again only after a change). */
+  static pairs(h: Headers): [string, string][] {
+    return h.#sorted();
   }
 
   #check(): void {
@@ -124,6 +125,7 @@ export class Headers {
   }
 
   #sorted(): [string, string][] {
+    if (this.#sortedCache !== null && this.#sortedCache.version === this.#version) return this.#sortedCache.list;
     const names = [...this.#map.keys()].sort();
     const out: [string, string][] = [];
     for (const n of names) {
@@ -131,6 +133,7 @@ export class Headers {
       if (n === 'set-cookie') for (const v of list) out.push([n, v]);
       else out.push([n, list.join(', ')]);
     }
+    this.#sortedCache = { version: this.#version, list: out };
     return out;
   }
 
@@ -157,4 +160,86 @@ export class Headers {
   static setGuard(h: Headers, guard: HeadersGuard): void {
     guards.set(h, guard);
   }
+}
+
+// WebIDL: @@iterator is the same function object as entries; the class tag is a data property.
+Object.defineProperty(Headers.prototype, Symbol.iterator, { value: Headers.prototype.entries, writable: true, enumerable: false, configurable: true });
+Object.defineProperty(Headers.prototype, Symbol.toStringTag, { value: 'Headers', writable: false, enumerable: false, configurable: true });
+
+/** A ByteString (WebIDL): ToString, then every code unit at most 0xFF. */
+function byteString(v: unknown): string {
+  const s = String(v);
+  const i = s.search(ABOVE_LATIN1);
+  if (i >= 0) throw new TypeError(`Cannot convert "${s}" to a ByteString: the character at ${i} is above U+00FF`);
+  return s;
+}
+
+/**
+ * HeadersInit converted as WebIDL converts its union: an object with @@iterator is a sequence of
+ * sequences (each converted whole, then checked to be a pair); any other object is a record,
+ * read key by key in [[OwnPropertyKeys]] order (each key's [[GetOwnProperty]], then its [[Get]]),
+ * its enumerable keys only; anything else (null too) is a TypeError.
+ */
+function headersInit(init: unknown): [string, string][] {
+  if (init === null || (typeof init !== 'object' && typeof init !== 'function')) {
+    throw new TypeError("Failed to construct 'Headers': The provided value is not of type '(record<ByteString, ByteString> or sequence<sequence<ByteString>>)'");
+  }
+  const o = init as Record<PropertyKey, unknown>;
+  const method = o[Symbol.iterator];
+  if (method !== undefined && method !== null) {
+    if (typeof method !== 'function') throw new TypeError("Failed to construct 'Headers': @@iterator is not a function");
+    const seqs: string[][] = [];
+    for (const item of { [Symbol.iterator]: () => (method as () => Iterator<unknown>).call(o) }) {
+      if (item === null || (typeof item !== 'object' && typeof item !== 'function')) {
+        throw new TypeError("Failed to construct 'Headers': The provided value cannot be converted to a sequence.");
+      }
+      const inner = (item as Record<PropertyKey, unknown>)[Symbol.iterator];
+      if (typeof inner !== 'function') throw new TypeError("Failed to construct 'Headers': The provided value cannot be converted to a sequence.");
+      const seq: string[] = [];
+      for (const x of { [Symbol.iterator]: () => (inner as () => Iterator<unknown>).call(item) }) seq.push(byteString(x));
+      seqs.push(seq);
+    }
+    return seqs.map((p) => {
+      if (p.length !== 2) throw new TypeError("Failed to construct 'Headers': Invalid value (each header must be a [name, value] pair)");
+      return [p[0]!, p[1]!];
+    });
+  }
+  const out: [string, string][] = [];
+  for (const key of Reflect.ownKeys(o)) {
+    const desc = Reflect.getOwnPropertyDescriptor(o, key);
+    if (desc === undefined || !desc.enumerable) continue;
+    if (typeof key === 'symbol') throw new TypeError("Failed to construct 'Headers': a record's key cannot be a Symbol");
+    const name = byteString(key);
+    out.push([name, byteString(o[key])]);
+  }
+  return out;
+}
+
+type IterationKind = 'key' | 'value' | 'key+value';
+const iterators = new WeakMap<object, { headers: Headers; kind: IterationKind; index: number }>();
+
+/** %IteratorPrototype%: what every built-in iterator's prototype inherits from. */
+const IteratorPrototype = Object.getPrototypeOf(Object.getPrototypeOf([][Symbol.iterator]())) as object;
+
+/** The "Headers Iterator" prototype (WebIDL's default iterator objects for a pair iterable). */
+const HeadersIteratorPrototype = Object.create(IteratorPrototype, {
+  next: {
+    value: function next(this: unknown): IteratorResult<unknown> {
+      const st = typeof this === 'object' && this !== null ? iterators.get(this) : undefined;
+      if (st === undefined) throw new TypeError("Failed to execute 'next' on 'Headers Iterator': Illegal invocation");
+      const pairs = Headers.pairs(st.headers);
+      if (st.index >= pairs.length) return { value: undefined, done: true };
+      const [k, v] = pairs[st.index++]!;
+      return { value: st.kind === 'key' ? k : st.kind === 'value' ? v : [k, v], done: false };
+    },
+    writable: true, enumerable: true, configurable: true,
+  },
+  [Symbol.toStringTag]: { value: 'Headers Iterator', writable: false, enumerable: false, configurable: true },
+}) as object;
+
+function headersIterator(headers: Headers, kind: IterationKind): object {
+  Headers.pairs(headers); // a Headers, or a TypeError (its private state is the brand)
+  const it = Object.create(HeadersIteratorPrototype) as object;
+  iterators.set(it, { headers, kind, index: 0 });
+  return it;
 }
