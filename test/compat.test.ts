@@ -155,6 +155,7 @@ const CASES: Record<string, Case[]> = {
     { path: '/read', headers: [['X-T-Mixed', 'Value'], ['x-t-multi', 'a'], ['X-T-MULTI', 'b'], ['x-t-z', 'last'], ['x-t-b', 'b']] },
     { path: '/read' },
     { path: '/ops' },
+    { path: '/webidl', check: (r) => expect(bodyJson(r)).toMatchObject({ nullInit: 'TypeError', nullBodyUsed: false, lockedStreamBody: 'TypeError', consumedGetReader: 'TypeError' }) },
     { path: '/set-cookies', check: (r) => expect(r.setCookie).toHaveLength(3) },
     { path: '/cookies', headers: { cookie: 'a=1; b=hello%20world; c=; quoted="q v"; a=dup; bad; =novalue; utf=%E2%9C%93;  spaced = x ' } },
     { path: '/cookies', headerLines: { cookie: ['first=1', 'second=2'] } },

@@ -24,7 +24,11 @@ export function extractBody(init: BodyInit | unknown): { source: Source; type: s
     const v = init as ArrayBufferView;
     return { source: { bytes: new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength)) }, type: null };
   }
-  if (init instanceof ReadableStream) return { source: { stream: init as ReadableStream<Uint8Array> }, type: null };
+  if (init instanceof ReadableStream) {
+    // Fetch's "extract a body": a stream already read from, or locked to a reader, is no body.
+    if (init.locked || isDisturbed(init)) throw new TypeError('The body stream is locked or has been read from already');
+    return { source: { stream: init as ReadableStream<Uint8Array> }, type: null };
+  }
   if (urlLoaded() && init instanceof urlModule().URLSearchParams) {
     return { source: { bytes: encoder.encode(String(init)) }, type: 'application/x-www-form-urlencoded;charset=UTF-8' };
   }
@@ -57,15 +61,22 @@ export abstract class Body {
           c.close();
         },
       } as any);
+      if (this.#used) {
+        // Read already (from the bytes, without a stream): the stream is as consuming leaves one,
+        // locked to the reader that read it and disturbed, so getReader() throws as it must.
+        void this.#stream.getReader().read();
+      }
       this.#source = { stream: this.#stream };
     }
     return this.#stream;
   }
 
+  /** Fetch: a body that is non-null and disturbed (a null body is never used). */
   get bodyUsed(): boolean {
-    if (this.#used) return true;
     const s = this.#source;
-    return s !== null && 'stream' in s && isDisturbed(s.stream);
+    if (s === null) return false;
+    if (this.#used) return true;
+    return 'stream' in s && isDisturbed(s.stream);
   }
 
   // The bytes may be shared with a clone's body: what the script gets is always its own copy.
@@ -107,9 +118,10 @@ export abstract class Body {
   /** Reads the whole body once (the host's way out too). */
   async #consume(): Promise<Uint8Array> {
     if (this.bodyUsed) throw new TypeError('Body has already been used. It can only be used once. Use tee() first if you need to read it twice.');
-    this.#used = true;
     const s = this.#source;
+    // A null body is read as empty, as often as asked, and is never "used".
     if (s === null) return new Uint8Array(0);
+    this.#used = true;
     if ('bytes' in s) return s.bytes;
     return readAll(s.stream);
   }
