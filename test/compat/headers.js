@@ -94,6 +94,8 @@ export default {
         nullBodyUsed: empty.bodyUsed,
         lockedStreamBody: tryName(() => new Response(locked)),
         consumedGetReader: tryName(() => consumed.body.getReader()),
+        eventWithoutType: tryName(() => new Event()),
+        customEventDetail: [new CustomEvent('a').detail, new CustomEvent('a', { detail: 5 }).detail, new CustomEvent('a') instanceof Event],
       });
     }
 

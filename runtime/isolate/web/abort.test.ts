@@ -5,7 +5,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, test } from 'vitest';
 import {
-  AbortController, AbortSignal, addAbortAlgorithm, Event, EventTarget, setAbortTimers, setErrorHandler,
+  AbortController, AbortSignal, addAbortAlgorithm, CustomEvent, Event, EventTarget, setAbortTimers, setErrorHandler,
 } from './abort.js';
 import { DOMException } from './dom-exception.js';
 
@@ -225,5 +225,60 @@ describe('EventTarget and Event (event-target-shim)', () => {
     } finally {
       setErrorHandler(undefined);
     }
+  });
+});
+
+describe('Event and CustomEvent as WebIDL binds their constructors (DOM §2.2, §2.4)', () => {
+  test('new Event() wants its type; Event() without new is a TypeError; the shim\'s events are Events', () => {
+    expect(() => new (Event as unknown as new () => Event)()).toThrow(TypeError);
+    expect(() => (Event as unknown as (t: string) => Event)('x')).toThrow(TypeError);
+    expect(Event.length).toBe(1);
+    const e = new Event('ping', { cancelable: true });
+    expect([e.type, e.cancelable, e.isTrusted, e instanceof Event]).toEqual(['ping', true, false, true]);
+    expect(Event.prototype.constructor).toBe(Event);
+    expect(Object.getOwnPropertyDescriptor(Event, 'prototype')).toMatchObject({ writable: false, configurable: false });
+    expect([Event.NONE, Event.CAPTURING_PHASE, Event.AT_TARGET, Event.BUBBLING_PHASE]).toEqual([0, 1, 2, 3]);
+    expect(String(new Event('x'))).toBe('[object Event]');
+    // The abort event a signal dispatches is one of these.
+    const c = new AbortController();
+    let got: unknown = null;
+    c.signal.addEventListener('abort', (ev) => { got = ev; });
+    c.abort();
+    expect(got).toBeInstanceOf(Event);
+  });
+
+  test('CustomEvent: detail null unless given, initCustomEvent, an Event, dispatched with its detail', () => {
+    expect(() => new (CustomEvent as unknown as new () => CustomEvent)()).toThrow(TypeError);
+    expect(CustomEvent.length).toBe(1);
+    expect(new CustomEvent('a').detail).toBeNull();
+    expect(new CustomEvent('a', { detail: undefined }).detail).toBeNull();
+    const detail = { n: 1 };
+    const e = new CustomEvent<unknown>('a', { detail, bubbles: true });
+    expect([e.detail, e.bubbles, e instanceof Event, String(e)]).toEqual([detail, true, true, '[object CustomEvent]']);
+    e.initCustomEvent('b', false, true, 7);
+    expect([e.type, e.bubbles, e.cancelable, e.detail]).toEqual(['b', false, true, 7]);
+    const t = new EventTarget();
+    const seen: unknown[] = [];
+    t.addEventListener('hello', (ev) => { seen.push((ev as CustomEvent).detail); });
+    t.dispatchEvent(new CustomEvent('hello', { detail: 'world' }));
+    expect(seen).toEqual(['world']);
+    // Subclassable, as a class is.
+    class Ping extends CustomEvent<number> {}
+    expect(new Ping('p', { detail: 3 }).detail).toBe(3);
+  });
+
+  test('addEventListener: options.signal must be an AbortSignal when present (null, or another object, is a TypeError)', () => {
+    const t = new EventTarget();
+    const listener = () => {};
+    expect(() => t.addEventListener('x', listener, { signal: null as never })).toThrow(TypeError);
+    expect(() => t.addEventListener('x', listener, { signal: {} as never })).toThrow(TypeError);
+    expect(() => t.addEventListener('x', listener, { signal: undefined })).not.toThrow();
+    const c = new AbortController();
+    let calls = 0;
+    t.addEventListener('y', () => { calls++; }, { signal: c.signal });
+    t.dispatchEvent(new Event('y'));
+    c.abort();
+    t.dispatchEvent(new Event('y'));
+    expect(calls).toBe(1);
   });
 });

@@ -55,7 +55,48 @@ export interface EventTarget {
 export interface EventTargetConstructor { new (): EventTarget; readonly prototype: EventTarget }
 
 export const EventTarget: EventTargetConstructor = shim.EventTarget;
-export const Event: EventConstructor = shim.Event;
+
+const ShimEvent = shim.Event as unknown as EventConstructor;
+/**
+ * The shim's Event, as WebIDL binds its constructor: `type` is required (`new Event()` is a
+ * TypeError, as is calling it without `new`). The same prototype object, so every event the shim
+ * makes or takes is one of these.
+ */
+export const Event: EventConstructor = function Event(this: unknown, type: string): Event {
+  if (new.target === undefined) throw new TypeError("Failed to construct 'Event': Please use the 'new' operator, this DOM object constructor cannot be called as a function.");
+  if (arguments.length === 0) throw new TypeError("Failed to construct 'Event': 1 argument required, but only 0 present.");
+  return Reflect.construct(ShimEvent, [type, arguments[1]], new.target) as Event;
+} as unknown as EventConstructor;
+Object.defineProperty(Event, 'prototype', { value: ShimEvent.prototype, writable: false, enumerable: false, configurable: false });
+Object.defineProperty(ShimEvent.prototype, 'constructor', { value: Event, writable: true, enumerable: false, configurable: true });
+for (const [k, v] of [['NONE', 0], ['CAPTURING_PHASE', 1], ['AT_TARGET', 2], ['BUBBLING_PHASE', 3]] as const) {
+  Object.defineProperty(Event, k, { value: v, writable: false, enumerable: true, configurable: false });
+}
+
+export interface CustomEventInit<T = unknown> extends EventInit { detail?: T }
+
+/** DOM's CustomEvent: an Event with a `detail` (null unless given). */
+export class CustomEvent<T = unknown> extends (Event as unknown as new (type: string, init?: EventInit) => Event) {
+  #detail: T | null;
+
+  constructor(type: string, init?: CustomEventInit<T>) {
+    if (arguments.length === 0) throw new TypeError("Failed to construct 'CustomEvent': 1 argument required, but only 0 present.");
+    super(type, init);
+    this.#detail = init === null || init === undefined || init.detail === undefined ? null : init.detail;
+  }
+
+  get detail(): T | null {
+    return this.#detail;
+  }
+
+  /** The legacy initializer: type, flags and detail at once (before the event is dispatched). */
+  initCustomEvent(type: string, bubbles = false, cancelable = false, detail: T | null = null): void {
+    if (arguments.length === 0) throw new TypeError("Failed to execute 'initCustomEvent' on 'CustomEvent': 1 argument required, but only 0 present.");
+    this.initEvent(type, bubbles, cancelable);
+    this.#detail = detail;
+  }
+}
+Object.defineProperty(CustomEvent, 'length', { value: 1 });
 /** Where exceptions thrown by listeners go (by default console.error, if there is a console). */
 export const setErrorHandler: (handler: ((error: Error) => void) | undefined) => void = shim.setErrorHandler;
 /** Where the shim's warnings go (by default nowhere: see below). */
@@ -71,6 +112,23 @@ function defineTag(cls: { prototype: object }, name: string): void {
 // The shim's classes have no Symbol.toStringTag, and would show minified names.
 defineTag(EventTarget, 'EventTarget');
 defineTag(Event, 'Event');
+defineTag(CustomEvent, 'CustomEvent');
+
+// addEventListener's options.signal is an AbortSignal or absent (WebIDL: null, or any other
+// object, is a TypeError); the shim would take null as absent.
+const shimAdd = EventTarget.prototype.addEventListener;
+Object.defineProperty(EventTarget.prototype, 'addEventListener', {
+  value: function addEventListener(this: EventTarget, type: string, callback: EventListenerOrEventListenerObject | null, options?: boolean | AddEventListenerOptions): void {
+    if (options !== null && typeof options === 'object') {
+      const signal = (options as AddEventListenerOptions).signal;
+      if (signal !== undefined && !(signal instanceof AbortSignal)) {
+        throw new TypeError("Failed to execute 'addEventListener' on 'EventTarget': Failed to read the 'signal' property from 'AddEventListenerOptions': Failed to convert value to 'AbortSignal'.");
+      }
+    }
+    return shimAdd.call(this, type, callback, options);
+  },
+  writable: true, enumerable: true, configurable: true,
+});
 
 // The shim console.warn()s on legal but unusual calls (adding a listener twice, a falsy
 // cancelBubble…), which would land in the function's logs. Browsers say nothing.

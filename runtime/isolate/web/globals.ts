@@ -7,7 +7,7 @@ import {
   ReadableStreamDefaultReader, TransformStream, TransformStreamDefaultController, WritableStream,
   WritableStreamDefaultController, WritableStreamDefaultWriter,
 } from 'web-streams-polyfill';
-import { AbortController, AbortSignal, Event, EventTarget, setAbortTimers, setErrorHandler } from './abort.js';
+import { AbortController, AbortSignal, CustomEvent, Event, EventTarget, setAbortTimers, setErrorHandler } from './abort.js';
 import { structuredClone } from './clone.js';
 import { DOMException } from './dom-exception.js';
 import { atob, btoa, TextDecoder, TextEncoder } from './encoding.js';
@@ -56,7 +56,7 @@ export function installGlobals(seed: Uint8Array, report: (where: string, err: un
     // Timers and tasks
     setTimeout, clearTimeout, setInterval, clearInterval, queueMicrotask, structuredClone, performance,
     // Events and abort
-    Event, EventTarget, AbortController, AbortSignal, DOMException,
+    Event, CustomEvent, EventTarget, AbortController, AbortSignal, DOMException,
     // Streams
     ReadableStream, WritableStream, TransformStream, ReadableStreamDefaultReader, ReadableStreamBYOBReader,
     ReadableStreamBYOBRequest, ReadableByteStreamController, ReadableStreamDefaultController,
