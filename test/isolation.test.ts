@@ -132,7 +132,7 @@ const STANDARD_GLOBALS = new Set([
   'Headers', 'Request', 'Response', 'fetch', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder',
   'atob', 'btoa', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'queueMicrotask',
   'structuredClone', 'performance', 'crypto', 'Crypto', 'SubtleCrypto', 'CryptoKey', 'Event',
-  'EventTarget', 'AbortController', 'AbortSignal', 'DOMException', 'ReadableStream', 'WritableStream',
+  'EventTarget', 'CustomEvent', 'AbortController', 'AbortSignal', 'DOMException', 'ReadableStream', 'WritableStream',
   'TransformStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader', 'ReadableStreamBYOBRequest',
   'ReadableByteStreamController', 'ReadableStreamDefaultController', 'TransformStreamDefaultController',
   'WritableStreamDefaultController', 'WritableStreamDefaultWriter', 'ByteLengthQueuingStrategy',

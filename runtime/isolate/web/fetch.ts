@@ -6,6 +6,7 @@ import { HostOp } from '../../protocol.js';
 import { adopt, calls, host } from '../calls.js';
 import { addAbortAlgorithm } from './abort.js';
 import { Body } from './body.js';
+import { processDataUrl } from './data-url.js';
 import { DOMException } from './dom-exception.js';
 import { Headers } from './headers.js';
 import { Request, type RequestInit } from './request.js';
@@ -29,6 +30,13 @@ export async function fetch(input: Request | string | { toString(): string }, in
   const req = new Request(input, init);
   const signal = req.signal;
   signal.throwIfAborted();
+  if (req.url.startsWith('data:')) {
+    // Answered here: no network, no host, no egress rule (as browsers and workerd do).
+    const data = processDataUrl(req.url);
+    if (data === null) throw new TypeError(`Failed to fetch: "${req.url.slice(0, 100)}" is not a valid data: URL`);
+    const hash = req.url.indexOf('#');
+    return Response.fromHost(200, 'OK', ['content-type', data.mimeType], data.body, hash >= 0 ? req.url.slice(0, hash) : req.url, false);
+  }
   if (pending.size >= MAX_IN_FLIGHT) throw new TypeError(`Too many fetches in flight in this instance (${MAX_IN_FLIGHT}).`);
   const hasBody = Body.peekBytes(req) !== null;
   const bytes = hasBody ? await Body.readBytes(req) : null;
