@@ -29,17 +29,22 @@ export class HearthClient {
 
   async request(method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<Reply> {
     const h: Record<string, string> = { ...headers };
-    if (this.token) h.authorization = `Bearer ${this.token}`;
     if (body !== undefined && h['content-type'] === undefined) h['content-type'] = 'application/json';
-    let res: Response;
+    const res = await this.send(method, path, h, body);
+    return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
+  }
+
+  /** The response once its head is in (its body not read), the token sent; a CliError when Hearth cannot be reached. */
+  private async send(method: string, path: string, headers: Record<string, string>, body?: Buffer | string): Promise<Response> {
+    const h: Record<string, string> = { ...headers };
+    if (this.token) h.authorization = `Bearer ${this.token}`;
     try {
-      res = await fetch(new URL(path, this.url), { method, headers: h, ...(body !== undefined ? { body } : {}) });
+      return await fetch(new URL(path, this.url), { method, headers: h, ...(body !== undefined ? { body } : {}) });
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const why = cause?.code ?? cause?.message ?? (err as Error).message;
       throw new CliError(`cannot reach Hearth at ${this.url} (${why}): is \`hearth serve\` running there? Point --url or HEARTH_URL at it`);
     }
-    return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
   }
 
   /** A management call: the parsed JSON on 2xx; otherwise a CliError saying what to do. */
@@ -51,12 +56,7 @@ export class HearthClient {
 
   /** A streaming GET (Server-Sent Events): the response once its head is in; a CliError unless 200. */
   async stream(path: string): Promise<Response> {
-    let res: Response;
-    try {
-      res = await fetch(new URL(path, this.url), { headers: this.token ? { authorization: `Bearer ${this.token}` } : {} });
-    } catch (err) {
-      throw new CliError(`cannot reach Hearth at ${this.url} (${(err as Error).message}): is \`hearth serve\` running there?`);
-    }
+    const res = await this.send('GET', path, { accept: 'text/event-stream' });
     if (res.status !== 200) throw this.failure({ status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) });
     return res;
   }

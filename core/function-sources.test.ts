@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FunctionVersion } from './backend.js';
-import { FunctionSources } from './function-sources.js';
+import { FunctionSources, MAX_KEPT_SOURCE_BYTES } from './function-sources.js';
 
 const fn = { name: 'f', version: '$LATEST' } as FunctionVersion;
 const source = 'export const handler = async (event) => ({ ok: true, event });\n';
@@ -33,6 +33,16 @@ describe('FunctionSources', () => {
     expect(s.get('g', 'd1')).toBeNull();
     // Kept on disk.
     expect(new FunctionSources(root).get('f', 'd1')).toStrictEqual({ source, filename: 'index.mjs' });
+  });
+
+  it(`keeps no source over ${MAX_KEPT_SOURCE_BYTES} bytes (UTF-8), and drops what it kept before`, () => {
+    const s = new FunctionSources(root);
+    s.deployed('f', { code: { source: 'small' } }, 'd1');
+    s.deployed('f', { code: { source: '\u20ac'.repeat(MAX_KEPT_SOURCE_BYTES / 3 + 1) } }, 'd2');
+    expect(s.get('f', 'd2')).toBeNull();
+    expect(s.get('f', 'd1')).toBeNull();
+    s.deployed('f', { code: { source: 'x'.repeat(MAX_KEPT_SOURCE_BYTES) } }, 'd3');
+    expect(s.get('f', 'd3')?.source.length).toBe(MAX_KEPT_SOURCE_BYTES);
   });
 
   it('has no filename when the deploy gave none', () => {

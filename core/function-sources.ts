@@ -4,11 +4,12 @@
 // later deploy by any other way (a zip, a folder, an image) makes it stale, and it is then not
 // offered. Gone with the function.
 
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import type { FunctionVersion } from './backend.js';
 import type { FunctionListener } from './registry/index.js';
-import { atomicWrite } from './store.js';
+import { FunctionFiles } from './store.js';
+
+/** Sources larger than this are not kept (a GET of one reads it whole, on the event loop). */
+export const MAX_KEPT_SOURCE_BYTES = 1024 * 1024;
 
 interface Kept {
   digest: string;
@@ -16,51 +17,40 @@ interface Kept {
   source: string;
 }
 
+function kept(v: unknown): Kept | null {
+  const k = v as Partial<Kept> | null;
+  return k !== null && typeof k === 'object' && typeof k.digest === 'string' && typeof k.source === 'string' ? k as Kept : null;
+}
+
 export class FunctionSources implements FunctionListener {
-  private readonly dir: string;
+  private readonly files: FunctionFiles;
 
   constructor(dataRoot: string) {
-    this.dir = join(dataRoot, 'sources');
-    mkdirSync(this.dir, { recursive: true });
+    this.files = new FunctionFiles(dataRoot, 'sources');
   }
 
   functionChanged(name: string, latest: FunctionVersion | null): void {
-    if (latest === null) rmSync(this.file(name), { force: true });
+    if (latest === null) this.files.remove(name);
   }
 
   /** After a deploy of `spec` (the request's body) made $LATEST `digest`. */
   deployed(name: string, spec: unknown, digest: string): void {
     const code = (spec as { code?: { source?: unknown; filename?: unknown } } | null)?.code;
-    if (code && typeof code.source === 'string') {
-      const kept: Kept = { digest, source: code.source, ...(typeof code.filename === 'string' ? { filename: code.filename } : {}) };
-      atomicWrite(this.file(name), JSON.stringify(kept));
-    } else rmSync(this.file(name), { force: true });
+    if (code && typeof code.source === 'string' && Buffer.byteLength(code.source) <= MAX_KEPT_SOURCE_BYTES) {
+      this.files.write(name, { digest, source: code.source, ...(typeof code.filename === 'string' ? { filename: code.filename } : {}) } satisfies Kept);
+    } else this.files.remove(name);
   }
 
   /** A new configuration of the same code made $LATEST `to` from `from`: the source kept for `from` is `to`'s. */
   carried(name: string, from: string, to: string): void {
-    const f = this.file(name);
-    if (!existsSync(f)) return;
-    try {
-      const k = JSON.parse(readFileSync(f, 'utf8')) as Kept;
-      if (k.digest === from) atomicWrite(f, JSON.stringify({ ...k, digest: to }));
-    } catch { /* unreadable: get() answers null for it */ }
+    const k = kept(this.files.read(name));
+    if (k !== null && k.digest === from) this.files.write(name, { ...k, digest: to });
   }
 
-  /** The source $LATEST (`digest`) was deployed from, or null when it did not come as text. */
+  /** The source $LATEST (`digest`) was deployed from, or null when it did not come as text (or was too large to keep). */
   get(name: string, digest: string): { filename?: string; source: string } | null {
-    const f = this.file(name);
-    if (!existsSync(f)) return null;
-    try {
-      const k = JSON.parse(readFileSync(f, 'utf8')) as Kept;
-      if (k.digest !== digest || typeof k.source !== 'string') return null;
-      return { source: k.source, ...(k.filename !== undefined ? { filename: k.filename } : {}) };
-    } catch {
-      return null;
-    }
-  }
-
-  private file(name: string): string {
-    return join(this.dir, `${name}.json`);
+    const k = kept(this.files.read(name));
+    if (k === null || k.digest !== digest) return null;
+    return { source: k.source, ...(k.filename !== undefined ? { filename: k.filename } : {}) };
   }
 }

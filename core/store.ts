@@ -109,7 +109,41 @@ function cacheFile(key: string): string {
 }
 
 let tmpCounter = 0;
-export function atomicWrite(path: string, data: string | Uint8Array): void {
+/**
+ * One JSON file a function in a folder of the data dir (the console's saved test payloads, the
+ * source a function came from): read and written whole, gone with the function. A file that is
+ * missing or does not parse reads as null.
+ */
+export class FunctionFiles {
+  private readonly dir: string;
+
+  constructor(dataRoot: string, folder: string) {
+    this.dir = join(dataRoot, folder);
+    mkdirSync(this.dir, { recursive: true });
+  }
+
+  read(name: string): unknown {
+    try {
+      return JSON.parse(readFileSync(this.file(name), 'utf8')) as unknown;
+    } catch {
+      return null;
+    }
+  }
+
+  write(name: string, value: unknown): void {
+    atomicWrite(this.file(name), JSON.stringify(value));
+  }
+
+  remove(name: string): void {
+    rmSync(this.file(name), { force: true });
+  }
+
+  private file(name: string): string {
+    return join(this.dir, `${name}.json`);
+  }
+}
+
+function atomicWrite(path: string, data: string | Uint8Array): void {
   const tmp = `${path}.${process.pid}.${++tmpCounter}.tmp`;
   writeFileSync(tmp, data);
   renameSync(tmp, path);

@@ -6,13 +6,11 @@
 // MAX_BYTES_PER_FUNCTION all of a function's together (so a file is read and written whole in a
 // few ms), names of 1-64 [A-Za-z0-9 _.-].
 
-import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
 import { z } from 'zod';
 import type { FunctionVersion } from './backend.js';
 import { HearthError } from './errors.js';
 import type { FunctionListener } from './registry/index.js';
-import { atomicWrite } from './store.js';
+import { FunctionFiles } from './store.js';
 
 export const MAX_PER_FUNCTION = 50;
 export const MAX_PAYLOAD_BYTES = 256 * 1024;
@@ -29,15 +27,14 @@ const Payload = z.strictObject({
 export type TestPayload = z.output<typeof Payload> & { name: string; savedAt: string };
 
 export class TestPayloads implements FunctionListener {
-  private readonly dir: string;
+  private readonly files: FunctionFiles;
 
   constructor(dataRoot: string) {
-    this.dir = join(dataRoot, 'test-payloads');
-    mkdirSync(this.dir, { recursive: true });
+    this.files = new FunctionFiles(dataRoot, 'test-payloads');
   }
 
   functionChanged(name: string, latest: FunctionVersion | null): void {
-    if (latest === null) rmSync(this.file(name), { force: true });
+    if (latest === null) this.files.remove(name);
   }
 
   list(functionName: string): TestPayload[] {
@@ -69,7 +66,7 @@ export class TestPayloads implements FunctionListener {
       throw new HearthError('RequestTooLarge', `function "${functionName}"'s saved test payloads would hold ${total} bytes, over the ${MAX_BYTES_PER_FUNCTION}-byte bound; delete some first`);
     }
     all[name] = payload;
-    atomicWrite(this.file(functionName), JSON.stringify(all));
+    this.files.write(functionName, all);
     return { created, payload };
   }
 
@@ -77,22 +74,15 @@ export class TestPayloads implements FunctionListener {
     const all = this.read(functionName);
     if (!Object.hasOwn(all, name)) return false;
     delete all[name];
-    if (Object.keys(all).length === 0) rmSync(this.file(functionName), { force: true });
-    else atomicWrite(this.file(functionName), JSON.stringify(all));
+    if (Object.keys(all).length === 0) this.files.remove(functionName);
+    else this.files.write(functionName, all);
     return true;
   }
 
+  /** The function's payloads by name, in an object without a prototype (names like "__proto__" are plain keys). */
   private read(functionName: string): Record<string, TestPayload> {
-    const f = this.file(functionName);
-    if (!existsSync(f)) return Object.create(null) as Record<string, TestPayload>;
-    try {
-      return Object.assign(Object.create(null) as Record<string, TestPayload>, JSON.parse(readFileSync(f, 'utf8')));
-    } catch {
-      return Object.create(null) as Record<string, TestPayload>;
-    }
-  }
-
-  private file(functionName: string): string {
-    return join(this.dir, `${functionName}.json`);
+    const all = Object.create(null) as Record<string, TestPayload>;
+    const stored = this.files.read(functionName);
+    return stored !== null && typeof stored === 'object' && !Array.isArray(stored) ? Object.assign(all, stored) : all;
   }
 }

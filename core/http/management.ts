@@ -6,6 +6,7 @@ import type { AsyncInvoker } from '../async/invoker.js';
 import type { Tiers } from '../backend.js';
 import type { Config } from '../config.js';
 import { HearthError, toHearthError } from '../errors.js';
+import { log } from '../log.js';
 import type { FunctionLogs } from '../logs.js';
 import { invocationView, type InvocationRecords } from '../records.js';
 import type { Metrics } from '../metrics.js';
@@ -93,7 +94,12 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
         if (refused) return sendError(ex, refused);
         apply(name, body).then(
           (r) => {
-            onDone(name, body, r.view);
+            try {
+              onDone(name, body, r.view);
+            } catch (err) {
+              // The deploy is done and stored; only the console's copy of its source is missing.
+              log.warn({ function: name, err: (err as Error).message }, 'the deployed source could not be kept for the console');
+            }
             sendJson(ex, r.created ? 201 : 200, r.view, { ETag: `"${String(r.view.digest)}"` });
           },
           (err) => sendError(ex, toHearthError(err)),

@@ -55,6 +55,8 @@ describe('new Headers(init): the HeadersInit conversion', () => {
     expect(() => a.append('y', '\u0100')).toThrow(TypeError);
     expect(() => a.set('y', 'snow ☃')).toThrow(TypeError);
     expect(() => new Headers({ 'bad name': '1' })).toThrow(TypeError);
+    // The host's request headers are taken as it decoded them: none is lost to the ByteString rule.
+    expect(Headers.fromFlat(['x-name', 'snow ☃', 'x-ok', 'é'], 'immutable').get('x-name')).toBe('snow ☃');
   });
 });
 

@@ -23,8 +23,9 @@ export function normalizeName(name: unknown): string {
   return s.toLowerCase();
 }
 
-export function normalizeValue(value: unknown): string {
-  const s = byteString(value).replace(TRIM, '');
+/** `script`: a value from the function's own code, a ByteString (WebIDL); the host's values are taken as they came. */
+export function normalizeValue(value: unknown, script = true): string {
+  const s = (script ? byteString(value) : String(value)).replace(TRIM, '');
   if (BAD_VALUE.test(s)) throw new TypeError(`Invalid header value for a header (it contains NUL, CR or LF)`);
   return s;
 }
@@ -49,8 +50,10 @@ export class Headers {
   }
 
   append(name: string, value: string): void {
-    const n = normalizeName(name);
-    const v = normalizeValue(value);
+    this.#add(normalizeName(name), normalizeValue(value));
+  }
+
+  #add(n: string, v: string): void {
     this.#check();
     const list = this.#map.get(n);
     if (list) list.push(v);
@@ -147,11 +150,15 @@ export class Headers {
     return out;
   }
 
-  /** From the host's flat list; names already lower-case and valid values (checked anyway). */
+  /**
+   * From the host's flat list; names already lower-case and valid values (checked anyway). A value
+   * is taken as the host decoded it, above U+00FF too: a request header is never lost to the
+   * ByteString rule, which is for what scripts write.
+   */
   static fromFlat(flat: string[], guard: HeadersGuard): Headers {
     const h = new Headers();
     for (let i = 0; i + 1 < flat.length; i += 2) {
-      try { h.append(flat[i]!, flat[i + 1]!); } catch { /* a header no client could send: dropped */ }
+      try { h.#add(normalizeName(flat[i]!), normalizeValue(flat[i + 1]!, false)); } catch { /* a header no client could send: dropped */ }
     }
     if (guard !== 'none') guards.set(h, guard);
     return h;
