@@ -273,7 +273,7 @@ export class AbortSignal extends EventTarget {
     }
     this.#sources = [];
     for (const algorithm of algorithms) algorithm();
-    this.dispatchEvent(new Event('abort'));
+    this.dispatchEvent(shim.createTrustedEvent('abort') as Event);
   }
 
   static {
