@@ -109,6 +109,17 @@ export default {
           c.abort();
           return [t, new Event('x').isTrusted];
         })(),
+        globalScope: (() => {
+          const chain = [];
+          for (let o = Object.getPrototypeOf(globalThis); o; o = Object.getPrototypeOf(o)) chain.push(Object.prototype.toString.call(o));
+          const seen = [];
+          const l = (e) => seen.push(e.type, e.target === globalThis);
+          addEventListener('ping', l);
+          dispatchEvent(new Event('ping'));
+          removeEventListener('ping', l);
+          dispatchEvent(new Event('ping'));
+          return [chain, seen, typeof WorkerGlobalScope, tryName(() => new WorkerGlobalScope())];
+        })(),
         transfer: (() => {
           const b = new Uint8Array([7, 8]).buffer;
           const out = structuredClone(b, { transfer: [b] });
