@@ -10,7 +10,7 @@ const toWellFormed = (String.prototype as unknown as { toWellFormed(this: string
 /** WebIDL USVString: ToString, then every lone surrogate replaced by U+FFFD. */
 export const usvString = (v: unknown): string => toWellFormed.call(String(v));
 
-const illegal = (): never => { throw new TypeError('Illegal invocation'); };
+export const illegal = (): never => { throw new TypeError('Illegal invocation'); };
 const isObject = (v: unknown): v is object => (typeof v === 'object' && v !== null) || typeof v === 'function';
 
 /** File API §3.1 step "type": lower-cased, or "" when any code point is outside U+0020 to U+007E. */
@@ -51,6 +51,10 @@ function processParts(parts: unknown, native: boolean, what: string): Uint8Array
       chunks.push(new Uint8Array(encodeUtf8(s)));
     }
   }
+  return concat(chunks);
+}
+
+export function concat(chunks: Uint8Array[]): Uint8Array {
   let total = 0;
   for (const c of chunks) total += c.byteLength;
   const out = new Uint8Array(total);

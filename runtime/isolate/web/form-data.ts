@@ -2,18 +2,18 @@
 // body is serialized with, and the two parsers of body.formData() (Fetch §6.3): multipart/form-data
 // (RFC 7578 over RFC 2046's multipart syntax) and application/x-www-form-urlencoded (URL §5.1).
 // Both parsers are linear in the body: the delimiter is found with Knuth-Morris-Pratt, and every
-// byte is looked at a bounded number of times.
+// byte is looked at a bounded number of times. Bounds: the entries parsed are bounded only by the
+// body's size, which the host caps (--max-body-bytes, 6 MiB, for a request or a fetched response);
+// a body the function makes itself is bounded by the isolate's memory (memoryMb).
 
 import { decodeUtf8, encodeUtf8 } from '../utf8.js';
-import { Blob, blobFromBytes, bytesOf, File, isBlob, isFile, makeFile, usvString } from './blob.js';
+import { Blob, blobFromBytes, bytesOf, concat, File, illegal, isBlob, isFile, makeFile, usvString } from './blob.js';
 import { TextDecoder } from './encoding.js';
 import { registerForms } from './forms-lazy.js';
-import { essence, extractMimeType } from './mime-type.js';
+import { essence, extractMimeType, TOKEN } from './mime-type.js';
 
 export type FormDataEntryValue = string | File;
 type Entry = [string, FormDataEntryValue];
-
-const illegal = (): never => { throw new TypeError('Illegal invocation'); };
 
 /** XHR §4.3 "create an entry": a Blob becomes a File named "blob"; a filename makes a new File. */
 function makeEntry(method: string, args: IArguments, name: unknown, value: unknown, filename: unknown): Entry {
@@ -152,15 +152,6 @@ const CR = 0x0d;
 const LF = 0x0a;
 const DASH = 0x2d;
 
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let total = 0;
-  for (const c of chunks) total += c.byteLength;
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) { out.set(c, at); at += c.byteLength; }
-  return out;
-}
-
 const utf8 = (s: string) => new Uint8Array(encodeUtf8(s));
 
 let lenient: TextDecoder | null = null;
@@ -242,7 +233,6 @@ function encodeMultipart(f: FormData): { bytes: Uint8Array; type: string } {
 
 // ---- multipart/form-data parsing ----
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const TOKEN_CHAR = /[!#$%&'*+\-.^_`|~0-9A-Za-z]/;
 
 function fail(what: string): never {
@@ -258,25 +248,26 @@ function parseDisposition(v: string): { name: string | null; filename: string | 
     return v.slice(start, pos);
   };
   const ws = () => { while (v[pos] === ' ' || v[pos] === '\t') pos++; };
+  const bad = () => fail(`bad Content-Disposition: ${JSON.stringify(v)}`);
   if (token().toLowerCase() !== 'form-data') fail(`a part's Content-Disposition is not form-data: ${JSON.stringify(v)}`);
   const params = new Map<string, string>();
   for (;;) {
     ws();
     if (pos >= v.length) break;
-    if (v[pos] !== ';') fail(`bad Content-Disposition: ${JSON.stringify(v)}`);
+    if (v[pos] !== ';') bad();
     pos++;
     ws();
     if (pos >= v.length) break;
     const key = token().toLowerCase();
     ws();
-    if (key === '' || v[pos] !== '=') fail(`bad Content-Disposition: ${JSON.stringify(v)}`);
+    if (key === '' || v[pos] !== '=') bad();
     pos++;
     ws();
     let value: string;
     if (v[pos] === '"') {
       // A quoted string as HTML writes one: no backslash escapes, but %0A, %0D and %22 for LF, CR and ".
       const close = v.indexOf('"', pos + 1);
-      if (close < 0) fail(`bad Content-Disposition: ${JSON.stringify(v)}`);
+      if (close < 0) bad();
       value = v.slice(pos + 1, close).replace(/%0A|%0D|%22/g, (e) => (e === '%0A' ? '\n' : e === '%0D' ? '\r' : '"'));
       pos = close + 1;
     } else {
@@ -401,5 +392,3 @@ function fromEntries(entries: Entry[]): FormData {
 export const forms = { Blob, File, FormData, isBlob, isFormData: (v: unknown): v is FormData => isFormData(v), bytesOf, blobFromBytes, encodeMultipart, parseFormData };
 
 registerForms(forms);
-
-export { encodeMultipart, parseFormData, parseMultipart };

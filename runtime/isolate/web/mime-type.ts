@@ -8,7 +8,7 @@ export interface MimeType {
   parameters: Map<string, string>;
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** HTTP quoted-string token code points: tab, U+0020 to U+007E, U+0080 to U+00FF. */
 const QUOTED_OK = /^[\t\x20-\x7e\x80-\xff]*$/;
 const HTTP_WS = /^[\t\n\r ]+|[\t\n\r ]+$/g;
