@@ -129,4 +129,11 @@ export const HostGlobal = {
   limits: '__hearth_limits',
   /** 32 random bytes for the isolate's CSPRNG, fresh per isolate. */
   seed: '__hearth_seed',
+  /** Loads an extra script into this isolate, synchronously (runtime/isolate/extras.ts). */
+  extra: '__hearth_extra',
+  /** Set by the runtime only while an extra loads: the extra hands its exports to it (extras/register.ts). */
+  extraHook: '__hearth_extra_hook',
 } as const;
+
+/** The extras the host can load into an isolate (dist/runtime/extra-<name>.js; runtime/isolate/extras.ts). */
+export const EXTRA_NAME = /^[a-z][a-z0-9-]{0,31}$/;

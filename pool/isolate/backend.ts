@@ -6,12 +6,14 @@
 
 import ivm from 'isolated-vm';
 import { readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Backend, BackendStats, FunctionVersion, InstanceInfo } from '../../core/backend.js';
 import type { CallOutcome, CallRequest, Superseded } from '../../core/call.js';
 import { HearthError, UndeliveredCall } from '../../core/errors.js';
 import { InstancePool, type InstanceFactory, type PoolEvents, type PoolSettings } from '../instance-pool.js';
 import { BlankIsolates } from './blank-isolates.js';
 import type { RuntimeScript } from './boot.js';
+import { ExtraScripts } from './extras.js';
 import { ModuleKind } from '../../runtime/protocol.js';
 import { CodeCache, type CodeStore } from './code-cache.js';
 import { IsolateInstance, type IsolateSettings } from './instance.js';
@@ -37,7 +39,7 @@ export class IsolateBackend implements Backend {
   readonly pool: InstancePool<IsolateInstance>;
 
   constructor(opts: IsolateBackendOptions, store: CodeStore, events: PoolEvents = {}) {
-    const runtime: RuntimeScript = { source: readFileSync(opts.runtimePath, 'utf8'), cachedData: null };
+    const runtime: RuntimeScript = { source: readFileSync(opts.runtimePath, 'utf8'), cachedData: null, extras: ExtraScripts.fromDir(dirname(opts.runtimePath)) };
     const counters = opts.counters ?? new LimitCounters();
     const settings: IsolateSettings = {
       batching: opts.batching, maxFetchBytes: opts.maxFetchBytes, sink: opts.sink,

@@ -10,6 +10,7 @@ import { HearthError } from '../../core/errors.js';
 import { Encoding, HostGlobal, ModuleKind, Outcome, WebField, type BatchCalls, type WebCall } from '../../runtime/protocol.js';
 import type { CodeCache } from './code-cache.js';
 import { crossingOptions } from './crossing.js';
+import type { ExtraScripts } from './extras.js';
 
 // Isolates' contexts get V8's `gc()`: the runtime takes it before any function code runs (and
 // deletes the global) to free unreachable WebAssembly memories before it refuses a new one
@@ -20,6 +21,8 @@ setFlagsFromString('--expose-gc');
 export interface RuntimeScript {
   source: string;
   cachedData: ivm.ExternalCopy<ArrayBuffer> | null;
+  /** The extras the runtime loads on first use (extras.ts). */
+  extras?: ExtraScripts;
 }
 
 /** The runtime's entry points, as references the host calls (released with the isolate). */
@@ -84,6 +87,7 @@ export async function bootIsolate(memoryMb: number, runtime: RuntimeScript, host
     await g.set(HostGlobal.result, new ivm.Callback((rid: unknown, r: unknown) => host.result(rid, r), { ignored: true }));
     await g.set(HostGlobal.host, new ivm.Callback((...a: unknown[]) => host.host(a), { ignored: true }));
     await g.set(HostGlobal.seed, new ivm.ExternalCopy(randomBytes(32).buffer).copyInto({ release: true }));
+    if (runtime.extras) await g.set(HostGlobal.extra, new ivm.Callback(runtime.extras.loader(isolate, context)));
     const script: ivm.Script & ivm.CachedDataResult = await isolate.compileScript(runtime.source, {
       filename: 'hearth:runtime',
       ...(runtime.cachedData ? { cachedData: runtime.cachedData } : { produceCachedData: true }),

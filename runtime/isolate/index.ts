@@ -9,6 +9,7 @@ import { decodeEvent, encodeResult } from './codec.js';
 import { formatValue, LogBuffer, makeConsole, type LogBatchSink } from './console.js';
 import { CallTail, incomingRequest, lambdaUrlEvent, lambdaUrlResult, responseTuple, tailDone, type WorkersModule } from './web-call.js';
 import { fetchDone, fetchFailed, dropAllFetches } from './web/fetch.js';
+import { setExtraLoader } from './extras.js';
 import { installGlobals, preloadGlobals } from './web/globals.js';
 import { installWasmMemoryLimit } from './wasm-memory.js';
 import { clearTimeout, dropAllTimers, fireTimers, setTimeout } from './web/timers.js';
@@ -36,6 +37,8 @@ const resultSink = g[HostGlobal.result] as (requestId: string, result: Result) =
 delete g[HostGlobal.result];
 const seed = g[HostGlobal.seed];
 delete g[HostGlobal.seed];
+setExtraLoader(g[HostGlobal.extra]);
+delete g[HostGlobal.extra];
 
 type Failure = FailureTuple;
 type Result = ResultTuple;

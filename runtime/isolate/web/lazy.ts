@@ -1,9 +1,12 @@
 // The heavy parts of the runtime (core-js's URL: ~4.3 ms to initialise and ~0.22 MiB of every idle
 // instance; the crypto module and its DRBG seeding: ~4 ms) load on first use, so that an isolate
 // made on a cold call's path is ready in ~5 ms instead of ~17, and code that never touches them does
-// not carry them. Blanks made ahead for code that names them load them at once (preload, boot.ts
+// not carry them. URL is an extra (../extras.ts): its ~52 KB of script is not even in the runtime
+// script every isolate holds. Blanks made ahead for code that names them load them at once (preload, boot.ts
 // BlankKind 'apis' and 'web'), in the background. esbuild turns require() of an ES module into an
 // init that runs on first call.
+
+import { loadExtra } from '../extras.js';
 
 declare const require: (id: string) => unknown;
 
@@ -23,7 +26,7 @@ function loadOnce<T>(load: () => T): T {
 
 export function urlModule(): UrlModule {
   if (url === null) {
-    url = loadOnce(() => require('./url.js') as UrlModule);
+    url = loadOnce(() => loadExtra<UrlModule>('url'));
     // core-js keeps its shared store on the global object; its modules hold it already.
     delete (globalThis as Record<string, unknown>)['__core-js_shared__'];
   }
