@@ -1,9 +1,17 @@
 // TextEncoder, TextDecoder, atob and btoa of encoding.ts against Node's own, on fixed and on
 // seeded random inputs (bytes chosen to hit every branch of the UTF-8 decoder).
 
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { DOMException } from './dom-exception.js';
 import { atob, btoa, TextDecoder, TextEncoder } from './encoding.js';
+import { allLabels } from './encodings/labels.js';
+import { SINGLE_BYTE_INDEXES } from './encodings/single-byte-indexes.js';
+
+// In Node there is no host to load the `encodings` extra: its factory module stands in for it.
+vi.mock('../extras.js', async () => {
+  const legacy = await import('./encodings/legacy.js');
+  return { loadExtra: (name: string) => { if (name !== 'encodings') throw new Error(name); return { makeLegacyDecoder: legacy.makeLegacyDecoder }; } };
+});
 
 const NodeTextDecoder = globalThis.TextDecoder;
 const NodeTextEncoder = globalThis.TextEncoder;
@@ -160,7 +168,7 @@ describe('TextDecoder', () => {
     for (const label of ['utf-8', 'UTF-8', ' utf8 ', '\tUnicode-1-1-UTF-8\n', 'unicode11utf8', 'unicode20utf8', 'x-unicode20utf8']) {
       expect(new TextDecoder(label).encoding).toBe('utf-8');
     }
-    for (const label of ['latin1', 'utf-16le', 'ascii', 'utf-8x', 'foo', '', 'utf\u00a08']) {
+    for (const label of ['utf-8x', 'foo', '', 'utf\u00a08', 'replacement', 'iso-2022-kr']) {
       expect(() => new TextDecoder(label)).toThrow(RangeError);
     }
     const d = new TextDecoder(undefined, { fatal: 1 as unknown as boolean, ignoreBOM: 'yes' as unknown as boolean });
@@ -287,5 +295,252 @@ describe('atob / btoa', () => {
     const bin = String.fromCharCode(...Array.from({ length: 60000 }, (_, i) => (i * 7) & 0xff));
     expect(atob(Buffer.from(bin, 'latin1').toString('base64'))).toBe(bin);
     expect(() => (atob as () => string)()).toThrow(TypeError);
+  });
+});
+
+const units = (s: string) => Array.from({ length: s.length }, (_, i) => s.charCodeAt(i));
+const ALL_BYTES = new Uint8Array(256).map((_, i) => i);
+
+/** Decodes `chunks` as one stream; the TypeError of a fatal decoder as 'TypeError'. */
+function decodeChunks(label: string, chunks: Uint8Array[], opts: { fatal?: boolean; ignoreBOM?: boolean } = {}): string {
+  const d = new TextDecoder(label, opts);
+  try {
+    return chunks.map((c, i) => d.decode(c, { stream: i < chunks.length - 1 })).join('');
+  } catch (e) {
+    expect(e).toBeInstanceOf(TypeError);
+    return 'TypeError';
+  }
+}
+
+describe('TextDecoder: the Encoding Standard labels (§4.2)', () => {
+  // A sample of every encoding's labels, from the spec's table, with whitespace and case.
+  const SAMPLES: Record<string, string[]> = {
+    'utf-8': ['unicode-1-1-utf-8', 'UNICODE11UTF8', 'unicode20utf8', ' utf8', 'x-unicode20utf8'],
+    ibm866: ['866', 'CP866', 'csibm866'],
+    'iso-8859-2': ['latin2', '\fISO_8859-2:1987 ', 'l2'],
+    'iso-8859-3': ['iso-ir-109', 'L3'],
+    'iso-8859-4': ['csisolatin4', 'iso88594'],
+    'iso-8859-5': ['cyrillic', 'ISO_8859-5'],
+    'iso-8859-6': ['arabic', 'asmo-708', 'iso-8859-6-i', 'ECMA-114'],
+    'iso-8859-7': ['greek8', 'sun_eu_greek', 'ELOT_928'],
+    'iso-8859-8': ['visual', 'hebrew', 'iso-8859-8-e'],
+    'iso-8859-8-i': ['logical', 'csiso88598i'],
+    'iso-8859-10': ['latin6', 'iso885910'],
+    'iso-8859-13': ['iso8859-13'],
+    'iso-8859-14': ['iso885914'],
+    'iso-8859-15': ['l9', 'csisolatin9'],
+    'iso-8859-16': ['ISO-8859-16'],
+    'koi8-r': ['koi', 'KOI8_R', 'cskoi8r'],
+    'koi8-u': ['koi8-ru', 'koi8-u'],
+    macintosh: ['mac', 'x-mac-roman'],
+    'windows-874': ['tis-620', 'iso-8859-11', 'dos-874'],
+    'windows-1250': ['x-cp1250'],
+    'windows-1251': ['cp1251'],
+    'windows-1252': ['latin1', 'ASCII', 'us-ascii', 'iso-8859-1', 'ansi_x3.4-1968', '\t\n\f\r cp819 \r\n'],
+    'windows-1253': ['cp1253'],
+    'windows-1254': ['latin5', 'iso-8859-9'],
+    'windows-1255': ['cp1255'],
+    'windows-1256': ['x-cp1256'],
+    'windows-1257': ['windows-1257'],
+    'windows-1258': ['cp1258'],
+    'x-mac-cyrillic': ['x-mac-ukrainian'],
+    'utf-16le': ['utf-16', 'UTF-16LE', 'ucs-2', 'unicode', 'csunicode', 'iso-10646-ucs-2', 'unicodefeff'],
+    'utf-16be': ['utf-16be', 'unicodefffe'],
+    'x-user-defined': ['X-User-Defined'],
+  };
+
+  test('a sample of every encoding’s labels, whitespace-trimmed and case-insensitive', () => {
+    for (const [name, labels] of Object.entries(SAMPLES)) {
+      for (const label of labels) expect({ label, encoding: new TextDecoder(label).encoding }).toEqual({ label, encoding: name });
+    }
+  });
+
+  test('the table has the spec’s 227 labels; every one Node knows names the same encoding in Node', () => {
+    const table = allLabels();
+    expect(table.size).toBe(227);
+    expect(new Set(table.values()).size).toBe(40); // 39 encodings and "replacement"
+    for (const [label, name] of table) {
+      let node: string;
+      try { node = new NodeTextDecoder(label).encoding; } catch { node = 'RangeError'; }
+      // Node (ICU) has no ISO-8859-16 nor x-user-defined; "replacement" is no TextDecoder's.
+      const want = name === 'replacement' ? 'RangeError' : name;
+      if (node !== 'RangeError' || want === 'RangeError') expect({ label, node }).toEqual({ label, node: want });
+    }
+  });
+
+  test('"replacement" labels, unknown labels and non-ASCII whitespace are RangeErrors', () => {
+    for (const label of ['replacement', 'hz-gb-2312', 'iso-2022-cn', 'iso-2022-cn-ext', 'csiso2022kr', 'utf-32', 'utf-7',
+      'x-mac-roman2', '\u00a0utf-8', 'utf-8\v', 'latin\u0131', 'ut\u212a-8']) {
+      expect(() => new TextDecoder(label), label).toThrow(RangeError);
+    }
+  });
+
+  test('the legacy multi-byte encodings are not decoded here: a RangeError', () => {
+    for (const label of ['gbk', 'gb18030', 'big5', 'euc-jp', 'iso-2022-jp', 'shift_jis', 'euc-kr']) {
+      expect(() => new TextDecoder(label), label).toThrow(RangeError);
+    }
+  });
+
+  test('encoding, fatal and ignoreBOM getters; brand checks', () => {
+    const d = new TextDecoder('UTF-16BE', { fatal: true, ignoreBOM: true });
+    expect([d.encoding, d.fatal, d.ignoreBOM]).toEqual(['utf-16be', true, true]);
+    const get = (k: string) => Object.getOwnPropertyDescriptor(TextDecoder.prototype, k)!.get!;
+    for (const k of ['encoding', 'fatal', 'ignoreBOM']) expect(() => get(k).call({})).toThrow(TypeError);
+    expect(() => TextDecoder.prototype.decode.call({}, new Uint8Array(1))).toThrow(TypeError);
+  });
+});
+
+describe('TextDecoder: UTF-16LE and UTF-16BE (§14.2)', () => {
+  const le = (s: string) => new Uint8Array(Buffer.from(s, 'utf16le'));
+  const be = (s: string) => { const b = le(s); for (let i = 0; i + 1 < b.length; i += 2) [b[i], b[i + 1]] = [b[i + 1]!, b[i]!]; return b; };
+  const text = 'hé€\u{1d11e}\u0000\uffff中';
+
+  test('decodes whole input, little- and big-endian', () => {
+    expect(new TextDecoder('utf-16le').decode(le(text))).toBe(text);
+    expect(new TextDecoder('utf-16be').decode(be(text))).toBe(text);
+    expect(new TextDecoder('utf-16').decode(new Uint16Array([0x68, 0x69]))).toBe('hi');
+  });
+
+  test('BOM: U+FEFF stripped once at the start, only in its own byte order; ignoreBOM keeps it', () => {
+    expect(new TextDecoder('utf-16le').decode(new Uint8Array([0xff, 0xfe, 0x41, 0]))).toBe('A');
+    expect(new TextDecoder('utf-16be').decode(new Uint8Array([0xfe, 0xff, 0, 0x41]))).toBe('A');
+    // The other order's BOM is U+FFFE, a character: kept (TextDecoder never switches encodings).
+    expect(new TextDecoder('utf-16le').decode(new Uint8Array([0xfe, 0xff, 0x41, 0]))).toBe('\ufffeA');
+    expect(new TextDecoder('utf-16be').decode(new Uint8Array([0xff, 0xfe, 0, 0x41]))).toBe('\ufffeA');
+    // Nor does a UTF-8 BOM mean anything to UTF-16, nor a UTF-16 BOM to windows-1252.
+    expect(new TextDecoder('utf-16le').decode(new Uint8Array([0xef, 0xbb, 0xbf, 0]))).toBe('\ubbef\u00bf');
+    expect(new TextDecoder('windows-1252').decode(new Uint8Array([0xff, 0xfe, 0x41]))).toBe('ÿþA');
+    expect(new TextDecoder('windows-1252').decode(new Uint8Array([0xef, 0xbb, 0xbf]))).toBe('ï»¿');
+    expect(new TextDecoder('utf-16le', { ignoreBOM: true }).decode(new Uint8Array([0xff, 0xfe, 0x41, 0]))).toBe('\ufeffA');
+    expect(new TextDecoder('utf-16le').decode(new Uint8Array([0xff, 0xfe, 0xff, 0xfe]))).toBe('\ufeff');
+    const d = new TextDecoder('utf-16le');
+    expect(d.decode(new Uint8Array([0xff]), { stream: true })).toBe('');
+    expect(d.decode(new Uint8Array([0xfe]), { stream: true })).toBe('');
+    expect(d.decode(new Uint8Array([0xff, 0xfe]), { stream: true })).toBe('\ufeff');
+    expect(d.decode(new Uint8Array([0xff, 0xfe]))).toBe('\ufeff');
+    expect(d.decode(new Uint8Array([0xff, 0xfe, 0x42, 0]))).toBe('B'); // a new stream
+  });
+
+  test('lone surrogates and an odd last byte become U+FFFD, as in Node', () => {
+    const cases = [
+      [0x00, 0xd8], [0x00, 0xdc], [0x00, 0xd8, 0x41, 0x00], [0x00, 0xd8, 0x00, 0xd8, 0x00, 0xdc],
+      [0x00, 0xdc, 0x00, 0xd8], [0x41], [0x41, 0x00, 0x42], [0x00, 0xd8, 0x41], [0x3d, 0xd8, 0x00, 0xde],
+    ];
+    for (const c of cases) {
+      const bytes = new Uint8Array(c);
+      expect({ c, got: new TextDecoder('utf-16le').decode(bytes) }).toEqual({ c, got: new NodeTextDecoder('utf-16le').decode(bytes) });
+    }
+    expect(new TextDecoder('utf-16le').decode(new Uint8Array([0x00, 0xd8, 0x41, 0x00]))).toBe('\ufffdA');
+    expect(new TextDecoder('utf-16be').decode(new Uint8Array([0xd8, 0x00, 0x00, 0x41]))).toBe('\ufffdA');
+    expect(new TextDecoder('utf-16be').decode(new Uint8Array([0xdc, 0x00, 0xd8, 0x3d, 0xde, 0x00]))).toBe('\ufffd\u{1f600}');
+    expect(new TextDecoder('utf-16be').decode(new Uint8Array([0x00, 0x41, 0x00]))).toBe('A\ufffd');
+    expect(new TextDecoder('utf-16be').decode(new Uint8Array([0xd8, 0x00, 0x00]))).toBe('\ufffd');
+  });
+
+  test('fatal: every such error is a TypeError; the next decode starts afresh', () => {
+    for (const c of [[0x00, 0xd8], [0x00, 0xdc], [0x00, 0xd8, 0x41, 0x00], [0x41], [0x41, 0x00, 0x00, 0xdc, 0x42, 0x00]]) {
+      expect(() => new TextDecoder('utf-16le', { fatal: true }).decode(new Uint8Array(c)), String(c)).toThrow(TypeError);
+    }
+    const d = new TextDecoder('utf-16be', { fatal: true });
+    expect(d.decode(new Uint8Array([0xd8, 0x3d]), { stream: true })).toBe('');
+    expect(() => d.decode()).toThrow(TypeError);
+    expect(d.decode(new Uint8Array([0x00, 0x41]))).toBe('A');
+    expect(new TextDecoder('utf-16le', { fatal: true }).decode(new Uint8Array([0x3d, 0xd8, 0x00, 0xde]))).toBe('\u{1f600}');
+  });
+
+  test('streaming: split at every byte position and in one-byte chunks, the same as whole', () => {
+    const rand = prng(9);
+    const pool = [0x00, 0x41, 0xd8, 0xdb, 0xdc, 0xdf, 0xfe, 0xff, 0x3d, 0xde, 0x20];
+    for (let n = 0; n < 1500; n++) {
+      const bytes = new Uint8Array(Math.floor(rand() * 13)).map(() => pool[Math.floor(rand() * pool.length)]!);
+      for (const label of ['utf-16le', 'utf-16be']) {
+        for (const fatal of [false, true]) {
+          const want = decodeChunks(label, [bytes], { fatal });
+          let node: string;
+          try { node = new NodeTextDecoder(label, { fatal }).decode(bytes); } catch { node = 'TypeError'; }
+          expect({ label, bytes: hex(bytes), fatal, want }).toEqual({ label, bytes: hex(bytes), fatal, want: node });
+          for (let cut = 0; cut <= bytes.length; cut++) {
+            const got = decodeChunks(label, [bytes.subarray(0, cut), bytes.subarray(cut)], { fatal });
+            if (got !== want) expect({ label, bytes: hex(bytes), cut, fatal, got }).toEqual({ label, bytes: hex(bytes), cut, fatal, got: want });
+          }
+          const ones = decodeChunks(label, [...Array.from(bytes, (b) => new Uint8Array([b])), new Uint8Array(0)], { fatal });
+          expect({ label, bytes: hex(bytes), fatal, ones }).toEqual({ label, bytes: hex(bytes), fatal, ones: want });
+        }
+      }
+    }
+  });
+
+  test('large input', () => {
+    const s = 'aé€\u{1d11e}'.repeat(30000);
+    expect(new TextDecoder('utf-16le').decode(le(s))).toBe(s);
+    expect(new TextDecoder('utf-16be').decode(be(s))).toBe(s);
+  });
+});
+
+describe('TextDecoder: x-user-defined (§14.5) and the single-byte encodings (§9)', () => {
+  test('x-user-defined: ASCII as itself, 0x80–0xFF as U+F780–U+F7FF, never an error', () => {
+    const got = units(new TextDecoder('x-user-defined', { fatal: true }).decode(ALL_BYTES));
+    expect(got).toEqual(Array.from(ALL_BYTES, (b) => (b < 0x80 ? b : 0xf780 + b - 0x80)));
+    expect(new TextDecoder('x-user-defined').decode(new Uint8Array([0xef, 0xbb, 0xbf]))).toBe('\uf7ef\uf7bb\uf7bf');
+  });
+
+  // Where Node 20's ICU differs from the Standard's indexes (checked against workerd as well):
+  // Node decodes windows-1252 as ISO-8859-1 and has no ISO-8859-16; ICU's ibm866 moves three ASCII
+  // controls; its koi8-u is not the Standard's KOI8-RU; it maps windows-874's and windows-1253's
+  // unassigned bytes, and not windows-1255's 0xCA.
+  const ICU_DIFFERS: Record<string, number[]> = {
+    'windows-1252': [0x80, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8c, 0x8e, 0x91, 0x92, 0x93, 0x94,
+      0x95, 0x96, 0x97, 0x98, 0x99, 0x9a, 0x9b, 0x9c, 0x9e, 0x9f],
+    ibm866: [0x1a, 0x1c, 0x7f],
+    'koi8-u': [0xae, 0xbe],
+    'windows-874': [0xdb, 0xdc, 0xdd, 0xde, 0xfc, 0xfd, 0xfe, 0xff],
+    'windows-1253': [0xaa],
+    'windows-1255': [0xca],
+  };
+
+  const names = [...Object.keys(SINGLE_BYTE_INDEXES), 'iso-8859-8-i'];
+
+  test('every single-byte encoding decodes 0x00–0xFF as Node (ICU) does, except where ICU differs from the spec', () => {
+    expect(names.length).toBe(28);
+    for (const name of names) {
+      const ours = units(new TextDecoder(name).decode(ALL_BYTES));
+      expect(ours.length).toBe(256);
+      // §9.1: bytes 0x00–0x7F are ASCII in every one of them.
+      expect(ours.slice(0, 128)).toEqual([...Array(128).keys()]);
+      if (name === 'iso-8859-16') continue;
+      const node = units(new NodeTextDecoder(name).decode(ALL_BYTES));
+      const differ = ALL_BYTES.filter((b) => ours[b] !== node[b]);
+      expect({ name, differ: [...differ] }).toEqual({ name, differ: ICU_DIFFERS[name] ?? [] });
+    }
+  });
+
+  test('the spec’s values where ICU differs', () => {
+    const at = (name: string, b: number) => new TextDecoder(name).decode(new Uint8Array([b])).charCodeAt(0);
+    expect(units(new TextDecoder('windows-1252').decode(new Uint8Array([0x80, 0x81, 0x8d, 0x8f, 0x90, 0x9d, 0x9f]))))
+      .toEqual([0x20ac, 0x81, 0x8d, 0x8f, 0x90, 0x9d, 0x178]);
+    expect([at('koi8-u', 0xae), at('koi8-u', 0xbe), at('windows-1255', 0xca), at('windows-1253', 0xaa), at('windows-874', 0xdb)])
+      .toEqual([0x45e, 0x40e, 0x5ba, 0xfffd, 0xfffd]);
+    expect(new TextDecoder('iso-8859-16').decode(new Uint8Array([0xa4, 0xaa, 0xde, 0xfe, 0xe9]))).toBe('€ȘȚțé');
+  });
+
+  test('unmapped bytes: U+FFFD, or a TypeError in fatal mode; mapped input never fails', () => {
+    for (const name of names) {
+      const index = SINGLE_BYTE_INDEXES[name === 'iso-8859-8-i' ? 'iso-8859-8' : name]!;
+      const unmapped = [...Array(128).keys()].filter((i) => index.charCodeAt(i) === 0xfffd).map((i) => i + 0x80);
+      for (const b of unmapped) {
+        expect(new TextDecoder(name).decode(new Uint8Array([0x41, b, 0x42]))).toBe('A\ufffdB');
+        expect(() => new TextDecoder(name, { fatal: true }).decode(new Uint8Array([0x41, b])), `${name} ${b}`).toThrow(TypeError);
+      }
+      const mapped = ALL_BYTES.filter((b) => !unmapped.includes(b));
+      expect(new TextDecoder(name, { fatal: true }).decode(mapped)).toBe(new TextDecoder(name).decode(mapped));
+    }
+    expect(new TextDecoder('windows-1252', { fatal: true }).decode(ALL_BYTES).length).toBe(256); // nothing unmapped
+  });
+
+  test('streaming changes nothing (single bytes are whole characters); large input', () => {
+    const d = new TextDecoder('koi8-r');
+    expect(d.decode(new Uint8Array([0xf0, 0xd2]), { stream: true }) + d.decode(new Uint8Array([0xc9, 0xd7, 0xc5, 0xd4]))).toBe('Привет');
+    const big = new Uint8Array(100000).map((_, i) => i & 0xff);
+    expect(new TextDecoder('iso-8859-2').decode(big)).toBe(new NodeTextDecoder('iso-8859-2').decode(big));
   });
 });

@@ -1,14 +1,22 @@
-// TextEncoder, TextDecoder (WHATWG Encoding, UTF-8 only), atob and btoa (HTML §8.3) for bare V8
-// isolates, which have none of them.
-// TextDecoder follows the spec's UTF-8 decoder byte by byte, so invalid input becomes U+FFFD
-// exactly as in browsers and Node ("maximal subpart" replacement), and a partial sequence is kept
-// across decode(…, {stream: true}) calls. Valid input takes utf8.ts's fast path instead.
-// Deviations: only the UTF-8 labels are accepted (any other label, even a valid one such as
-// "latin1", is a RangeError, as for an unknown label); after a fatal error the decoder starts
-// afresh (the spec leaves a streaming decoder's state as it was).
+// TextEncoder, TextDecoder (WHATWG Encoding), atob and btoa (HTML §8.3) for bare V8 isolates,
+// which have none of them.
+// TextDecoder knows every label of the Encoding Standard (encodings/labels.ts). It follows the
+// spec's UTF-8 decoder byte by byte, so invalid input becomes U+FFFD exactly as in browsers and
+// Node ("maximal subpart" replacement), and a partial sequence is kept across
+// decode(…, {stream: true}) calls; valid input takes utf8.ts's fast path instead. UTF-16LE/BE and
+// x-user-defined are decoded here too (encodings/utf16.ts); the legacy single-byte encodings by
+// the `encodings` extra, loaded on the first TextDecoder made for one of them.
+// Deviations: the legacy multi-byte encodings (gbk, gb18030, big5, euc-jp, iso-2022-jp,
+// shift_jis, euc-kr) are a RangeError, as for an unknown label (workerd decodes them); after a
+// fatal error the decoder starts afresh (the spec leaves a streaming decoder's state as it was).
 
 import { decodeUtf8, encodeUtf8 } from '../utf8.js';
+import { loadExtra } from '../extras.js';
 import { DOMException } from './dom-exception.js';
+import type { StreamDecoder } from './encodings/decoder.js';
+import { getEncoding, isSingleByte } from './encodings/labels.js';
+import type { EncodingsExtra } from './encodings/legacy.js';
+import { Utf16Decoder, XUserDefinedDecoder } from './encodings/utf16.js';
 
 const fromCharCode = String.fromCharCode;
 const CHUNK = 4096;
@@ -97,14 +105,29 @@ export class TextEncoder {
 }
 defineTag(TextEncoder, 'TextEncoder');
 
-// The labels of UTF-8 in the Encoding spec's table; matching is ASCII case-insensitive after
-// stripping leading and trailing ASCII whitespace.
-const UTF8_LABELS = ['unicode-1-1-utf-8', 'unicode11utf8', 'unicode20utf8', 'utf-8', 'utf8', 'x-unicode20utf8'];
+/**
+ * A maker of fresh decoders for a TextDecoder's encoding other than UTF-8 (whose decoder
+ * TextDecoder runs itself), or null if Hearth cannot decode it.
+ */
+function decoderMaker(encoding: string, fatal: boolean): (() => StreamDecoder) | null {
+  switch (encoding) {
+    case 'utf-16le': return () => new Utf16Decoder(false, fatal);
+    case 'utf-16be': return () => new Utf16Decoder(true, fatal);
+    case 'x-user-defined': return () => new XUserDefinedDecoder();
+  }
+  if (!isSingleByte(encoding)) return null;
+  const extra = loadExtra<EncodingsExtra>('encodings');
+  return () => extra.makeLegacyDecoder(encoding, fatal)!;
+}
 
 export interface TextDecoderOptions { fatal?: boolean; ignoreBOM?: boolean }
 export interface TextDecodeOptions { stream?: boolean }
 
 export class TextDecoder {
+  #encoding: string;
+  // null for UTF-8; otherwise what makes a new decoder at the start of each stream.
+  #makeDecoder: (() => StreamDecoder) | null = null;
+  #decoder: StreamDecoder | null = null;
   #fatal: boolean;
   #ignoreBOM: boolean;
   #bomSeen = false;
@@ -117,8 +140,9 @@ export class TextDecoder {
   #upper = 0xbf;
 
   constructor(label: unknown = 'utf-8', options?: TextDecoderOptions | null) {
-    const name = String(label).replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, '').replace(/[A-Z]+/g, (m) => m.toLowerCase());
-    if (!UTF8_LABELS.includes(name)) {
+    // §7.2 constructor: "replacement" is a label's encoding but no TextDecoder's.
+    const encoding = getEncoding(String(label));
+    if (encoding === null || encoding === 'replacement') {
       throw new RangeError(`Failed to construct 'TextDecoder': The encoding label provided ('${String(label)}') is invalid.`);
     }
     if (options != null && typeof options !== 'object' && typeof options !== 'function') {
@@ -126,9 +150,16 @@ export class TextDecoder {
     }
     this.#fatal = Boolean(options?.fatal);
     this.#ignoreBOM = Boolean(options?.ignoreBOM);
+    this.#encoding = encoding;
+    if (encoding !== 'utf-8') {
+      this.#makeDecoder = decoderMaker(encoding, this.#fatal);
+      if (this.#makeDecoder === null) {
+        throw new RangeError(`Failed to construct 'TextDecoder': The encoding '${encoding}' is not supported.`);
+      }
+    }
   }
 
-  get encoding(): string { return 'utf-8'; }
+  get encoding(): string { return this.#encoding; }
   get fatal(): boolean { return this.#fatal; }
   get ignoreBOM(): boolean { return this.#ignoreBOM; }
 
@@ -138,6 +169,7 @@ export class TextDecoder {
     else if (!(bytes = bufferSourceBytes(input))) {
       throw new TypeError("Failed to execute 'decode' on 'TextDecoder': The provided value is not of type '(ArrayBuffer or ArrayBufferView)'.");
     }
+    if (this.#makeDecoder !== null) return this.#decodeOther(this.#makeDecoder, bytes, Boolean(options?.stream));
     if (!this.#doNotFlush) { this.#reset(); this.#bomSeen = false; }
     const stream = Boolean(options?.stream);
     this.#doNotFlush = stream;
@@ -146,6 +178,25 @@ export class TextDecoder {
     let out = this.#needed === 0 ? tryFastDecode(bytes) : null;
     if (out === null) out = this.#decodeSlow(bytes, !stream);
     if (!this.#ignoreBOM && !this.#bomSeen && out.length > 0) {
+      this.#bomSeen = true;
+      if (out.charCodeAt(0) === 0xfeff) out = out.slice(1);
+    }
+    return out;
+  }
+
+  /** §7.2 decode() for an encoding other than UTF-8: its decoder, then the BOM rule for UTF-16. */
+  #decodeOther(make: () => StreamDecoder, bytes: Uint8Array, stream: boolean): string {
+    if (!this.#doNotFlush || this.#decoder === null) { this.#decoder = make(); this.#bomSeen = false; }
+    this.#doNotFlush = stream;
+    let out: string;
+    try {
+      out = this.#decoder.decode(bytes, !stream);
+    } catch (e) {
+      this.#doNotFlush = false;
+      throw e;
+    }
+    // §7.1 serialize I/O queue: only UTF-8 and UTF-16 drop a leading U+FEFF (their BOM).
+    if (!this.#ignoreBOM && !this.#bomSeen && out.length > 0 && this.#encoding.startsWith('utf-16')) {
       this.#bomSeen = true;
       if (out.charCodeAt(0) === 0xfeff) out = out.slice(1);
     }
