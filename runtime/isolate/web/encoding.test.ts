@@ -4,6 +4,8 @@
 import { describe, expect, test, vi } from 'vitest';
 import { DOMException } from './dom-exception.js';
 import { atob, btoa, TextDecoder, TextEncoder } from './encoding.js';
+import { TextDecoderStream, TextEncoderStream } from './encoding-streams.js';
+import { structuredClone } from './clone.js';
 import { allLabels } from './encodings/labels.js';
 import { SINGLE_BYTE_INDEXES } from './encodings/single-byte-indexes.js';
 
@@ -542,5 +544,74 @@ describe('TextDecoder: x-user-defined (§14.5) and the single-byte encodings (§
     expect(d.decode(new Uint8Array([0xf0, 0xd2]), { stream: true }) + d.decode(new Uint8Array([0xc9, 0xd7, 0xc5, 0xd4]))).toBe('Привет');
     const big = new Uint8Array(100000).map((_, i) => i & 0xff);
     expect(new TextDecoder('iso-8859-2').decode(big)).toBe(new NodeTextDecoder('iso-8859-2').decode(big));
+  });
+});
+
+/** Writes `chunks` into a transform stream and reads everything out (or the error's name). */
+async function pipeThrough<I, O>(t: { writable: WritableStream<I>; readable: ReadableStream<O> }, chunks: I[]): Promise<O[] | string> {
+  const writer = t.writable.getWriter();
+  const reader = t.readable.getReader();
+  const out: O[] = [];
+  const reading = (async () => {
+    for (;;) { const { done, value } = await reader.read(); if (done) return; out.push(value); }
+  })();
+  try {
+    for (const c of chunks) await writer.write(c);
+    await writer.close();
+    await reading;
+    return out;
+  } catch (e) {
+    await reading.catch(() => {});
+    return (e as Error).name;
+  }
+}
+
+describe('TextDecoderStream and TextEncoderStream (§7.4, §7.5)', () => {
+  test('TextDecoderStream decodes chunks split inside characters, and flushes at the end', async () => {
+    const bytes = new NodeTextEncoder().encode('a€😀b');
+    const chunks = Array.from(bytes, (b) => new Uint8Array([b]));
+    expect((await pipeThrough(new TextDecoderStream() as never, chunks) as string[]).join('')).toBe('a€😀b');
+    // Nothing is enqueued for a chunk that completes no character.
+    expect(await pipeThrough(new TextDecoderStream() as never, [new Uint8Array([0xe2]), new Uint8Array([0x82, 0xac])])).toEqual(['€']);
+    expect(await pipeThrough(new TextDecoderStream() as never, [new Uint8Array([0x41, 0xe2])])).toEqual(['A', '\ufffd']);
+    expect(await pipeThrough(new TextDecoderStream('utf-16be') as never, [new Uint8Array([0xfe, 0xff, 0]), new Uint8Array([0x41, 0xd8])]))
+      .toEqual(['A', '\ufffd']);
+    expect(await pipeThrough(new TextDecoderStream('latin1') as never, [new Uint8Array([0x80, 0xe9])])).toEqual(['€é']);
+  });
+
+  test('TextDecoderStream: fatal errors and non-BufferSource chunks error the stream with a TypeError', async () => {
+    expect(await pipeThrough(new TextDecoderStream('utf-8', { fatal: true }) as never, [new Uint8Array([0xff])])).toBe('TypeError');
+    expect(await pipeThrough(new TextDecoderStream('utf-8', { fatal: true }) as never, [new Uint8Array([0xe2])])).toBe('TypeError');
+    expect(await pipeThrough(new TextDecoderStream() as never, ['text'])).toBe('TypeError');
+    expect(() => new TextDecoderStream('nope')).toThrow(RangeError);
+  });
+
+  test('TextDecoderStream attributes and brand checks', () => {
+    const s = new TextDecoderStream('Latin1', { fatal: true, ignoreBOM: true });
+    expect([s.encoding, s.fatal, s.ignoreBOM]).toEqual(['windows-1252', true, true]);
+    expect(s.readable).toBe(s.readable);
+    expect(Object.prototype.toString.call(s)).toBe('[object TextDecoderStream]');
+    expect(TextDecoderStream.name).toBe('TextDecoderStream');
+    for (const k of ['encoding', 'fatal', 'ignoreBOM', 'readable', 'writable']) {
+      expect(() => Object.getOwnPropertyDescriptor(TextDecoderStream.prototype, k)!.get!.call({})).toThrow(TypeError);
+    }
+    expect(() => structuredClone(s)).toThrow(DOMException);
+  });
+
+  test('TextEncoderStream encodes strings, joining a surrogate pair split across chunks', async () => {
+    const join = (chunks: Uint8Array[]) => hex(Buffer.concat(chunks));
+    const enc = async (chunks: unknown[]) => join(await pipeThrough(new TextEncoderStream() as never, chunks) as Uint8Array[]);
+    expect(await enc(['a€', '😀'])).toBe(hex(new NodeTextEncoder().encode('a€😀')));
+    expect(await enc(['a\ud83d', '\ude00b'])).toBe(hex(new NodeTextEncoder().encode('a😀b')));
+    expect(await enc(['\ud83d', '', 'x'])).toBe('efbfbd78');
+    expect(await enc(['a\ud83d'])).toBe('61efbfbd');
+    expect(await enc(['\ude00'])).toBe('efbfbd');
+    expect(await enc([12, { toString: () => 'ok' }])).toBe('31326f6b');
+    // Empty output enqueues nothing.
+    expect(await pipeThrough(new TextEncoderStream() as never, ['', '\ud800'])).toEqual([new Uint8Array([0xef, 0xbf, 0xbd])]);
+    const s = new TextEncoderStream();
+    expect(s.encoding).toBe('utf-8');
+    expect(Object.prototype.toString.call(s)).toBe('[object TextEncoderStream]');
+    expect(() => Object.getOwnPropertyDescriptor(TextEncoderStream.prototype, 'readable')!.get!.call({})).toThrow(TypeError);
   });
 });
