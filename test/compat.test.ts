@@ -220,6 +220,22 @@ const CASES: Record<string, Case[]> = {
     { path: '/stream-text' },
   ],
 
+  encoding: [
+    { path: '/labels' },
+    { path: '/single-byte' },
+    { path: '/fixed' },
+    { path: '/split' },
+    { method: 'POST', path: '/decode?label=utf-16le', body: ALL_BYTES },
+    { method: 'POST', path: '/decode?label=utf-16be&chunk=3', body: ALL_BYTES },
+    { method: 'POST', path: '/decode?label=utf-16&fatal', body: ALL_BYTES },
+    { method: 'POST', path: '/decode?label=x-user-defined&chunk=7', body: ALL_BYTES },
+    { method: 'POST', path: '/decode?label=windows-1252&fatal', body: ALL_BYTES },
+    { method: 'POST', path: '/decode?label=koi8-r&chunk=1', body: ALL_BYTES },
+    { method: 'POST', path: '/decode?label=windows-874&fatal', body: ALL_BYTES },
+    { method: 'POST', path: '/decode?label=utf-16le&chunk=5', body: new TextEncoder().encode('plain ASCII as UTF-16LE is odd') },
+    { path: '/streams' },
+  ],
+
   errors: [
     { path: '/throw-sync', known: 'uncaughtError' },
     { path: '/throw-string', known: 'uncaughtError' },

@@ -479,6 +479,36 @@ describe('TextDecoder: UTF-16LE and UTF-16BE (§14.2)', () => {
   });
 });
 
+describe('TextDecoder: a fatal error while streaming (§7.2 decode() reads on from the same I/O queue)', () => {
+  // What is left in the queue after the error (the rest of the input, and bytes the decoder
+  // "restores") is read by the next call if the stream goes on; a call without stream ends it.
+  function calls(label: string, steps: [number[], boolean][]): string[] {
+    const d = new TextDecoder(label, { fatal: true });
+    return steps.map(([b, stream]) => { try { return d.decode(new Uint8Array(b), { stream }); } catch (e) { return (e as Error).name; } });
+  }
+
+  test('UTF-8: an invalid byte is consumed; a byte ending a sequence early is read again', () => {
+    expect(calls('utf-8', [[[0x41, 0xff, 0x42], true], [[0x43], false]])).toEqual(['TypeError', 'BC']);
+    expect(calls('utf-8', [[[0xe2], true], [[0x41], true], [[0x42], false]])).toEqual(['', 'TypeError', 'AB']);
+    expect(calls('utf-8', [[[0xe2, 0x82, 0x41, 0xe2], true], [[0x82, 0xac], false]])).toEqual(['TypeError', 'A€']);
+    expect(calls('utf-8', [[[0x41, 0xff, 0x42], false], [[0x43], false]])).toEqual(['TypeError', 'C']);
+    expect(calls('utf-8', [[[0xe2], true], [[], false], [[0x43], false]])).toEqual(['', 'TypeError', 'C']);
+  });
+
+  test('UTF-16: a unit after a lone lead surrogate is read again; a lone trail surrogate is consumed', () => {
+    expect(calls('utf-16le', [[[0x00, 0xd8, 0x42], true], [[0x00], true], [[0x43], true], [[0x00], false]])).toEqual(['', 'TypeError', 'B', 'C']);
+    expect(calls('utf-16be', [[[0xd8, 0x00, 0x00, 0x41, 0x00], true], [[0x42], false]])).toEqual(['TypeError', 'AB']);
+    expect(calls('utf-16le', [[[0x00, 0xdc, 0x41, 0x00], true], [[0x42, 0x00], false]])).toEqual(['TypeError', 'AB']);
+    expect(calls('utf-16le', [[[0x00, 0xd8, 0x41, 0x00], false], [[0x43, 0x00], false]])).toEqual(['TypeError', 'C']);
+    expect(calls('utf-16le', [[[0x41], true], [[], false], [[0x43, 0x00], false]])).toEqual(['', 'TypeError', 'C']);
+  });
+
+  test('single-byte: the unmapped byte is consumed, the rest read on', () => {
+    expect(calls('windows-874', [[[0x41, 0xdb, 0x42], true], [[0x43], false]])).toEqual(['TypeError', 'BC']);
+    expect(calls('windows-874', [[[0x41, 0xdb, 0x42], false], [[0x43], false]])).toEqual(['TypeError', 'C']);
+  });
+});
+
 describe('TextDecoder: x-user-defined (§14.5) and the single-byte encodings (§9)', () => {
   test('x-user-defined: ASCII as itself, 0x80–0xFF as U+F780–U+F7FF, never an error', () => {
     const got = units(new TextDecoder('x-user-defined', { fatal: true }).decode(ALL_BYTES));

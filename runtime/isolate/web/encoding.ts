@@ -6,9 +6,10 @@
 // decode(…, {stream: true}) calls; valid input takes utf8.ts's fast path instead. UTF-16LE/BE and
 // x-user-defined are decoded here too (encodings/utf16.ts); the legacy single-byte encodings by
 // the `encodings` extra, loaded on the first TextDecoder made for one of them.
-// Deviations: the legacy multi-byte encodings (gbk, gb18030, big5, euc-jp, iso-2022-jp,
-// shift_jis, euc-kr) are a RangeError, as for an unknown label (workerd decodes them); after a
-// fatal error the decoder starts afresh (the spec leaves a streaming decoder's state as it was).
+// A fatal error while streaming leaves the rest of the input (with the bytes the spec restores to
+// the I/O queue) for the next decode() call, as §7.2 says; workerd and Node (ICU) drop it instead.
+// Deviation: the legacy multi-byte encodings (gbk, gb18030, big5, euc-jp, iso-2022-jp, shift_jis,
+// euc-kr) are a RangeError, as for an unknown label (workerd decodes them).
 
 import { decodeUtf8, encodeUtf8 } from '../utf8.js';
 import { loadExtra } from '../extras.js';
@@ -132,6 +133,8 @@ export class TextDecoder {
   #ignoreBOM: boolean;
   #bomSeen = false;
   #doNotFlush = false;
+  // Bytes left in the spec's I/O queue by a fatal error while streaming (UTF-8).
+  #pending: Uint8Array | null = null;
   // The spec's UTF-8 decoder state: code point so far, bytes needed/seen, continuation bounds.
   #cp = 0;
   #needed = 0;
@@ -170,7 +173,8 @@ export class TextDecoder {
       throw new TypeError("Failed to execute 'decode' on 'TextDecoder': The provided value is not of type '(ArrayBuffer or ArrayBufferView)'.");
     }
     if (this.#makeDecoder !== null) return this.#decodeOther(this.#makeDecoder, bytes, Boolean(options?.stream));
-    if (!this.#doNotFlush) { this.#reset(); this.#bomSeen = false; }
+    if (!this.#doNotFlush) { this.#reset(); this.#bomSeen = false; this.#pending = null; }
+    else if (this.#pending !== null) { bytes = concatBytes(this.#pending, bytes); this.#pending = null; }
     const stream = Boolean(options?.stream);
     this.#doNotFlush = stream;
 
@@ -189,12 +193,7 @@ export class TextDecoder {
     if (!this.#doNotFlush || this.#decoder === null) { this.#decoder = make(); this.#bomSeen = false; }
     this.#doNotFlush = stream;
     let out: string;
-    try {
-      out = this.#decoder.decode(bytes, !stream);
-    } catch (e) {
-      this.#doNotFlush = false;
-      throw e;
-    }
+    out = this.#decoder.decode(bytes, !stream);
     // §7.1 serialize I/O queue: only UTF-8 and UTF-16 drop a leading U+FEFF (their BOM).
     if (!this.#ignoreBOM && !this.#bomSeen && out.length > 0 && this.#encoding.startsWith('utf-16')) {
       this.#bomSeen = true;
@@ -209,10 +208,14 @@ export class TextDecoder {
     this.#upper = 0xbf;
   }
 
-  #error(units: number[]): void {
+  /**
+   * An error: U+FFFD, or in fatal mode a TypeError, with bytes[resume…] kept for the next call
+   * (§7.2: they are still in the I/O queue, read on if the stream goes on).
+   */
+  #error(units: number[], bytes: Uint8Array, resume: number): void {
     if (this.#fatal) {
       this.#reset();
-      this.#doNotFlush = false;
+      if (resume < bytes.length) this.#pending = bytes.slice(resume);
       throw new TypeError('The encoded data was not valid for encoding utf-8');
     }
     units.push(0xfffd);
@@ -238,13 +241,13 @@ export class TextDecoder {
           else if (b === 0xf4) upper = 0x8f;
           needed = 3; cp = b & 0x07;
         } else {
-          this.#error(units);
+          this.#error(units, bytes, i + 1);
         }
       } else if (b < lower || b > upper) {
         // The sequence so far is one error; the byte is then processed afresh.
         cp = needed = seen = 0; lower = 0x80; upper = 0xbf;
+        this.#error(units, bytes, i);
         i--;
-        this.#error(units);
       } else {
         lower = 0x80; upper = 0xbf;
         cp = (cp << 6) | (b & 0x3f);
@@ -261,12 +264,19 @@ export class TextDecoder {
     this.#cp = cp; this.#needed = needed; this.#seen = seen; this.#lower = lower; this.#upper = upper;
     if (flush && needed !== 0) {
       this.#reset();
-      this.#error(units);
+      this.#error(units, bytes, n);
     }
     return out + fromCharCode.apply(null, units);
   }
 }
 defineTag(TextDecoder, 'TextDecoder');
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
 
 /** utf8.ts's decoder (an ASCII fast path, strict otherwise); null if the input is not valid as a whole. */
 function tryFastDecode(bytes: Uint8Array): string | null {

@@ -6,7 +6,8 @@ export interface StreamDecoder {
   /**
    * The code units of `bytes`, after what was left over from the previous call; with `flush`, the
    * end of the stream follows (what is still pending is an error). An error is U+FFFD, or in fatal
-   * mode a TypeError thrown (the decoder is not used again after that).
+   * mode a TypeError thrown; then the bytes after the error (and any the spec restores to the I/O
+   * queue) are the start of the next call's input, as §7.2 reads on from the same queue.
    */
   decode(bytes: Uint8Array, flush: boolean): string;
 }
@@ -25,5 +26,13 @@ export function unitsToString(units: Uint16Array, length: number): string {
   for (let i = 0; i < length; i += CHUNK) {
     out += fromCharCode.apply(null, units.subarray(i, Math.min(length, i + CHUNK)) as unknown as number[]);
   }
+  return out;
+}
+
+/** A copy of `pending` followed by `bytes` (the I/O queue's leftover, then the new input). */
+export function withPending(pending: Uint8Array, bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(pending.length + bytes.length);
+  out.set(pending);
+  out.set(bytes, pending.length);
   return out;
 }

@@ -1,8 +1,8 @@
 // The legacy single-byte decoders (WHATWG Encoding §9.1): ASCII bytes as themselves, the others
-// through the encoding's index; a byte the index leaves unmapped is an error. Stateless, so
-// streaming changes nothing. Part of the `encodings` extra (the indexes are ~21 KB of source).
+// through the encoding's index; a byte the index leaves unmapped is an error. Stateless but for
+// what a fatal error leaves unread. Part of the `encodings` extra (the indexes are ~21 KB of source).
 
-import { decodeError, unitsToString, type StreamDecoder } from './decoder.js';
+import { decodeError, unitsToString, withPending, type StreamDecoder } from './decoder.js';
 import { SINGLE_BYTE_INDEXES } from './single-byte-indexes.js';
 
 const tables = new Map<string, Uint16Array>();
@@ -25,6 +25,8 @@ export class SingleByteDecoder implements StreamDecoder {
   readonly #table: Uint16Array;
   readonly #name: string;
   readonly #fatal: boolean;
+  // Bytes after a fatal error, still in the spec's I/O queue for the next call.
+  #pending: Uint8Array | null = null;
 
   constructor(table: Uint16Array, name: string, fatal: boolean) {
     this.#table = table;
@@ -33,12 +35,16 @@ export class SingleByteDecoder implements StreamDecoder {
   }
 
   decode(bytes: Uint8Array): string {
+    if (this.#pending !== null) { bytes = withPending(this.#pending, bytes); this.#pending = null; }
     const n = bytes.length;
     const t = this.#table;
     const units = new Uint16Array(n);
     for (let i = 0; i < n; i++) {
       const u = t[bytes[i]!]!;
-      if (u === 0xfffd && this.#fatal) throw decodeError(this.#name);
+      if (u === 0xfffd && this.#fatal) {
+        if (i + 1 < n) this.#pending = bytes.slice(i + 1);
+        throw decodeError(this.#name);
+      }
       units[i] = u;
     }
     return unitsToString(units, n);
