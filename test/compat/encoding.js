@@ -6,7 +6,8 @@
 const hexUnits = (s) => Array.from({ length: s.length }, (_, i) => s.charCodeAt(i).toString(16).padStart(4, '0')).join(' ');
 const errorName = (fn) => { try { return hexUnits(fn()); } catch (e) { return `${e.constructor.name}:${e.name}`; } };
 
-// The Encoding Standard's labels (§4.2) but those of the multi-byte encodings, and some that are none.
+// The Encoding Standard's labels (§4.2) but those of the multi-byte encodings Hearth does not decode
+// (big5, euc-jp, iso-2022-jp, shift_jis, euc-kr), and some that are none.
 const LABELS = [
   'unicode-1-1-utf-8', 'unicode11utf8', 'unicode20utf8', 'utf-8', 'utf8', 'x-unicode20utf8',
   '866', 'cp866', 'csibm866', 'ibm866',
@@ -35,6 +36,7 @@ const LABELS = [
   'latin5', 'windows-1254', 'x-cp1254',
   'cp1255', 'windows-1255', 'x-cp1255', 'cp1256', 'windows-1256', 'x-cp1256', 'cp1257', 'windows-1257', 'x-cp1257',
   'cp1258', 'windows-1258', 'x-cp1258', 'x-mac-cyrillic', 'x-mac-ukrainian',
+  'chinese', 'csgb2312', 'csiso58gb231280', 'gb2312', 'gb_2312', 'gb_2312-80', 'gbk', 'iso-ir-58', 'x-gbk', 'gb18030',
   'csiso2022kr', 'hz-gb-2312', 'iso-2022-cn', 'iso-2022-cn-ext', 'iso-2022-kr', 'replacement',
   'unicodefffe', 'utf-16be', 'csunicode', 'iso-10646-ucs-2', 'ucs-2', 'unicode', 'unicodefeff', 'utf-16', 'utf-16le',
   'x-user-defined',
@@ -94,6 +96,10 @@ export default {
         koi8u: [bytes(0xae, 0xbe, 0xa4), 'koi8-u'],
         xUserDefined: [bytes(0x41, 0x80, 0xff, 0xef, 0xbb, 0xbf), 'x-user-defined'],
         windows874Unmapped: [bytes(0x41, 0xdb, 0xfc), 'windows-874'],
+        gb18030: [bytes(0x41, 0x80, 0x81, 0x41, 0xa1, 0xa1, 0xa8, 0xbc, 0x81, 0x30, 0x81, 0x30, 0x84, 0x31, 0xa4, 0x39, 0x90, 0x30, 0x81, 0x30, 0xe3, 0x32, 0x9a, 0x35), 'gb18030'],
+        gb18030Ranges: [bytes(0x81, 0x35, 0xf4, 0x37, 0x84, 0x31, 0xa5, 0x30, 0xe3, 0x32, 0x9a, 0x36), 'gb18030'],
+        gb18030Errors: [bytes(0xff, 0x81, 0x7f, 0x81, 0x30, 0x41, 0x81, 0x30, 0x81, 0x41, 0x81), 'gb18030'],
+        gbk: [bytes(0xc4, 0xe3, 0xba, 0xc3, 0x80, 0x81, 0x30, 0x81, 0x30), 'gbk'],
       };
       const out = {};
       for (const [k, [b, label]] of Object.entries(cases)) {

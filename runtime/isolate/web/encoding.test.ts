@@ -377,8 +377,9 @@ describe('TextDecoder: the Encoding Standard labels (§4.2)', () => {
     }
   });
 
-  test('the legacy multi-byte encodings are not decoded here: a RangeError', () => {
-    for (const label of ['gbk', 'gb18030', 'big5', 'euc-jp', 'iso-2022-jp', 'shift_jis', 'euc-kr']) {
+  test('the legacy multi-byte encodings but gbk and gb18030 are not decoded here: a RangeError', () => {
+    expect([new TextDecoder('GB2312').encoding, new TextDecoder('x-gbk').encoding, new TextDecoder('gb18030').encoding]).toEqual(['gbk', 'gbk', 'gb18030']);
+    for (const label of ['big5', 'euc-jp', 'iso-2022-jp', 'shift_jis', 'euc-kr']) {
       expect(() => new TextDecoder(label), label).toThrow(RangeError);
     }
   });
@@ -643,5 +644,64 @@ describe('TextDecoderStream and TextEncoderStream (§7.4, §7.5)', () => {
     expect(s.encoding).toBe('utf-8');
     expect(Object.prototype.toString.call(s)).toBe('[object TextEncoderStream]');
     expect(() => Object.getOwnPropertyDescriptor(TextEncoderStream.prototype, 'readable')!.get!.call({})).toThrow(TypeError);
+  });
+});
+
+describe('TextDecoder: gb18030 and gbk (§10.2.1; gbk decodes as gb18030)', () => {
+  const dec = (label: string, b: number[], fatal = false) => {
+    try { return new TextDecoder(label, { fatal }).decode(new Uint8Array(b)); } catch (e) { return (e as Error).name; }
+  };
+
+  test('the spec’s cases: one, two and four bytes; the four-byte ranges and their edges', () => {
+    expect(dec('gb18030', [0x41, 0x80, 0x81, 0x41, 0xa1, 0xa1])).toBe('A€\u4e04\u3000');
+    expect(dec('gb18030', [0x81, 0x30, 0x81, 0x30])).toBe('\u0080');
+    expect(dec('gb18030', [0x84, 0x31, 0xa4, 0x39])).toBe('\uffff'); // pointer 39419, the last BMP one
+    expect(dec('gb18030', [0x84, 0x31, 0xa5, 0x30])).toBe('\ufffd'); // pointer 39420: null
+    expect(dec('gb18030', [0x90, 0x30, 0x81, 0x30])).toBe('\u{10000}'); // pointer 189000
+    expect(dec('gb18030', [0xe3, 0x32, 0x9a, 0x35])).toBe('\u{10ffff}'); // pointer 1237575
+    expect(dec('gb18030', [0xe3, 0x32, 0x9a, 0x36])).toBe('\ufffd'); // beyond
+    expect(dec('gb18030', [0x81, 0x35, 0xf4, 0x37])).toBe('\ue7c7'); // pointer 7457, the spec's special case
+    expect(dec('gb18030', [0xa8, 0xbc])).toBe('\u1e3f'); // GB18030-2022's mapping
+    expect(dec('gbk', [0x80, 0xa8, 0xbc, 0x81, 0x30, 0x81, 0x30])).toBe('€\u1e3f\u0080');
+  });
+
+  test('errors: ASCII after a lead byte, and bytes after a broken four-byte sequence, are read again', () => {
+    expect(dec('gb18030', [0xff])).toBe('\ufffd');
+    expect(dec('gb18030', [0x81, 0x7f])).toBe('\ufffd\u007f');
+    expect(dec('gb18030', [0x81, 0xff, 0x41])).toBe('\ufffdA');
+    expect(dec('gb18030', [0x81, 0x30, 0x41])).toBe('\ufffd0A');
+    expect(dec('gb18030', [0x81, 0x30, 0x81, 0x41])).toBe('\ufffd0\u4e04');
+    expect(dec('gb18030', [0x81])).toBe('\ufffd');
+    expect(dec('gb18030', [0x81, 0x30, 0x81])).toBe('\ufffd');
+    for (const b of [[0xff], [0x81, 0x7f], [0x81, 0x30, 0x41], [0x81], [0x84, 0x31, 0xa5, 0x30]]) expect(dec('gb18030', b, true)).toBe('TypeError');
+  });
+
+  test('all 23,940 two-byte pointers and random bytes (with errors) match Node’s ICU; split anywhere, the same', () => {
+    const two: number[] = [];
+    for (let p = 0; p < 23940; p++) { const t = p % 190; two.push(Math.floor(p / 190) + 0x81, t + (t < 0x3f ? 0x40 : 0x41)); }
+    const all = new Uint8Array(two);
+    expect(new TextDecoder('gb18030', { fatal: true }).decode(all)).toBe(new NodeTextDecoder('gb18030').decode(all));
+    const rand = prng(10);
+    const pool = [0x81, 0x30, 0x39, 0x41, 0x7f, 0x80, 0xfe, 0xff, 0xa1, 0x84, 0x31, 0xa4, 0xe3, 0x90, 0x82, 0x35];
+    for (let n = 0; n < 3000; n++) {
+      const bytes = new Uint8Array(Math.floor(rand() * 11)).map(() => pool[Math.floor(rand() * pool.length)]!);
+      const want = new NodeTextDecoder('gb18030').decode(bytes);
+      expect({ bytes: hex(bytes), got: decodeChunks('gb18030', [bytes]) }).toEqual({ bytes: hex(bytes), got: want });
+      let fatalWant: string;
+      try { fatalWant = new NodeTextDecoder('gb18030', { fatal: true }).decode(bytes); } catch { fatalWant = 'TypeError'; }
+      for (let cut = 0; cut <= bytes.length; cut++) {
+        const got = decodeChunks('gbk', [bytes.subarray(0, cut), bytes.subarray(cut)]);
+        if (got !== want) expect({ bytes: hex(bytes), cut, got }).toEqual({ bytes: hex(bytes), cut, got: want });
+        const fatal = decodeChunks('gb18030', [bytes.subarray(0, cut), bytes.subarray(cut)], { fatal: true });
+        if (fatal !== fatalWant) expect({ bytes: hex(bytes), cut, fatal }).toEqual({ bytes: hex(bytes), cut, fatal: fatalWant });
+      }
+    }
+  });
+
+  test('a fatal error while streaming leaves the restored bytes for the next call', () => {
+    const d = new TextDecoder('gb18030', { fatal: true });
+    expect(d.decode(new Uint8Array([0x81, 0x30, 0x81]), { stream: true })).toBe('');
+    expect(() => d.decode(new Uint8Array([0x41]), { stream: true })).toThrow(TypeError);
+    expect(d.decode(new Uint8Array([]))).toBe('0\u4e04');
   });
 });

@@ -4,18 +4,18 @@
 // spec's UTF-8 decoder byte by byte, so invalid input becomes U+FFFD exactly as in browsers and
 // Node ("maximal subpart" replacement), and a partial sequence is kept across
 // decode(…, {stream: true}) calls; valid input takes utf8.ts's fast path instead. UTF-16LE/BE and
-// x-user-defined are decoded here too (encodings/utf16.ts); the legacy single-byte encodings by
-// the `encodings` extra, loaded on the first TextDecoder made for one of them.
+// x-user-defined are decoded here too (encodings/utf16.ts); the legacy single-byte encodings, gbk
+// and gb18030 by the `encodings` extra, loaded on the first TextDecoder made for one of them.
 // A fatal error while streaming leaves the rest of the input (with the bytes the spec restores to
 // the I/O queue) for the next decode() call, as §7.2 says; workerd and Node (ICU) drop it instead.
-// Deviation: the legacy multi-byte encodings (gbk, gb18030, big5, euc-jp, iso-2022-jp, shift_jis,
-// euc-kr) are a RangeError, as for an unknown label (workerd decodes them).
+// Deviation: the other legacy multi-byte encodings (big5, euc-jp, iso-2022-jp, shift_jis, euc-kr)
+// are a RangeError, as for an unknown label (workerd decodes them).
 
 import { decodeUtf8, encodeUtf8 } from '../utf8.js';
 import { loadExtra } from '../extras.js';
 import { DOMException } from './dom-exception.js';
 import type { StreamDecoder } from './encodings/decoder.js';
-import { getEncoding, isSingleByte } from './encodings/labels.js';
+import { getEncoding, isInEncodingsExtra } from './encodings/labels.js';
 import type { EncodingsExtra } from './encodings/legacy.js';
 import { Utf16Decoder, XUserDefinedDecoder } from './encodings/utf16.js';
 
@@ -116,7 +116,7 @@ function decoderMaker(encoding: string, fatal: boolean): (() => StreamDecoder) |
     case 'utf-16be': return () => new Utf16Decoder(true, fatal);
     case 'x-user-defined': return () => new XUserDefinedDecoder();
   }
-  if (!isSingleByte(encoding)) return null;
+  if (!isInEncodingsExtra(encoding)) return null;
   const extra = loadExtra<EncodingsExtra>('encodings');
   return () => extra.makeLegacyDecoder(encoding, fatal)!;
 }

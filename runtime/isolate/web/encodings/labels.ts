@@ -72,8 +72,8 @@ export function allLabels(): ReadonlyMap<string, string> {
   return labels();
 }
 
-/** §9: the encodings whose decoder is a single-byte one (decoded by the `encodings` extra). */
-export function isSingleByte(name: string): boolean {
-  return name === 'ibm866' || name === 'macintosh' || name === 'x-mac-cyrillic' || name.startsWith('iso-8859-') ||
+/** The encodings the `encodings` extra decodes: §9's single-byte ones, gbk and gb18030 (§10). */
+export function isInEncodingsExtra(name: string): boolean {
+  return name === 'gbk' || name === 'gb18030' || name === 'ibm866' || name === 'macintosh' || name === 'x-mac-cyrillic' || name.startsWith('iso-8859-') ||
     name.startsWith('koi8-') || name.startsWith('windows-');
 }
