@@ -7,7 +7,7 @@ const hexUnits = (s) => Array.from({ length: s.length }, (_, i) => s.charCodeAt(
 const errorName = (fn) => { try { return hexUnits(fn()); } catch (e) { return `${e.constructor.name}:${e.name}`; } };
 
 // The Encoding Standard's labels (§4.2) but those of the multi-byte encodings Hearth does not decode
-// (big5, euc-jp, iso-2022-jp, shift_jis, euc-kr), and some that are none.
+// (big5, euc-kr), and some that are none.
 const LABELS = [
   'unicode-1-1-utf-8', 'unicode11utf8', 'unicode20utf8', 'utf-8', 'utf8', 'x-unicode20utf8',
   '866', 'cp866', 'csibm866', 'ibm866',
@@ -37,6 +37,8 @@ const LABELS = [
   'cp1255', 'windows-1255', 'x-cp1255', 'cp1256', 'windows-1256', 'x-cp1256', 'cp1257', 'windows-1257', 'x-cp1257',
   'cp1258', 'windows-1258', 'x-cp1258', 'x-mac-cyrillic', 'x-mac-ukrainian',
   'chinese', 'csgb2312', 'csiso58gb231280', 'gb2312', 'gb_2312', 'gb_2312-80', 'gbk', 'iso-ir-58', 'x-gbk', 'gb18030',
+  'cseucpkdfmtjapanese', 'euc-jp', 'x-euc-jp', 'csiso2022jp', 'iso-2022-jp',
+  'csshiftjis', 'ms932', 'ms_kanji', 'shift-jis', 'shift_jis', 'sjis', 'windows-31j', 'x-sjis',
   'csiso2022kr', 'hz-gb-2312', 'iso-2022-cn', 'iso-2022-cn-ext', 'iso-2022-kr', 'replacement',
   'unicodefffe', 'utf-16be', 'csunicode', 'iso-10646-ucs-2', 'ucs-2', 'unicode', 'unicodefeff', 'utf-16', 'utf-16le',
   'x-user-defined',
@@ -100,6 +102,12 @@ export default {
         gb18030Ranges: [bytes(0x81, 0x35, 0xf4, 0x37, 0x84, 0x31, 0xa5, 0x30, 0xe3, 0x32, 0x9a, 0x36), 'gb18030'],
         gb18030Errors: [bytes(0xff, 0x81, 0x7f, 0x81, 0x30, 0x41, 0x81, 0x30, 0x81, 0x41, 0x81), 'gb18030'],
         gbk: [bytes(0xc4, 0xe3, 0xba, 0xc3, 0x80, 0x81, 0x30, 0x81, 0x30), 'gbk'],
+        shiftJis: [bytes(0x5c, 0x7e, 0x7f, 0x80, 0xa1, 0xdf, 0x82, 0xa0, 0x88, 0x9f, 0xf0, 0x40, 0xf9, 0xfc, 0xfa, 0x40), 'shift_jis'],
+        shiftJisErrors: [bytes(0x81, 0x7f, 0x82, 0x20, 0xfa, 0xfd, 0xa0, 0xeb, 0x40, 0x81), 'sjis'],
+        eucJp: [bytes(0x41, 0x5c, 0xa4, 0xa2, 0x8e, 0xb1, 0x8f, 0xb0, 0xa1, 0x8f, 0xf3, 0xf3), 'euc-jp'],
+        eucJpErrors: [bytes(0x8e, 0x41, 0x8e, 0xe0, 0x8f, 0xa1, 0x41, 0x80, 0xa1), 'euc-jp'],
+        iso2022jp: [bytes(0x41, 0x1b, 0x24, 0x42, 0x24, 0x22, 0x1b, 0x28, 0x4a, 0x5c, 0x7e, 0x1b, 0x28, 0x49, 0x31, 0x1b, 0x28, 0x42, 0x42), 'iso-2022-jp'],
+        iso2022jpErrors: [bytes(0x1b, 0x28, 0x42, 0x1b, 0x28, 0x42, 0x1b, 0x28, 0x5a, 0x0e, 0x1b, 0x24, 0x42, 0x24, 0x1b, 0x28, 0x42, 0x41, 0x1b, 0x24), 'iso-2022-jp'],
       };
       const out = {};
       for (const [k, [b, label]] of Object.entries(cases)) {

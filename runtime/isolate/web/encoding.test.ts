@@ -377,9 +377,11 @@ describe('TextDecoder: the Encoding Standard labels (§4.2)', () => {
     }
   });
 
-  test('the legacy multi-byte encodings but gbk and gb18030 are not decoded here: a RangeError', () => {
+  test('big5 and euc-kr are not decoded here: a RangeError', () => {
     expect([new TextDecoder('GB2312').encoding, new TextDecoder('x-gbk').encoding, new TextDecoder('gb18030').encoding]).toEqual(['gbk', 'gbk', 'gb18030']);
-    for (const label of ['big5', 'euc-jp', 'iso-2022-jp', 'shift_jis', 'euc-kr']) {
+    expect([new TextDecoder('sjis').encoding, new TextDecoder('ms932').encoding, new TextDecoder('x-euc-jp').encoding, new TextDecoder('csiso2022jp').encoding])
+      .toEqual(['shift_jis', 'shift_jis', 'euc-jp', 'iso-2022-jp']);
+    for (const label of ['big5', 'big5-hkscs', 'euc-kr', 'windows-949']) {
       expect(() => new TextDecoder(label), label).toThrow(RangeError);
     }
   });
@@ -703,5 +705,107 @@ describe('TextDecoder: gb18030 and gbk (§10.2.1; gbk decodes as gb18030)', () =
     expect(d.decode(new Uint8Array([0x81, 0x30, 0x81]), { stream: true })).toBe('');
     expect(() => d.decode(new Uint8Array([0x41]), { stream: true })).toThrow(TypeError);
     expect(d.decode(new Uint8Array([]))).toBe('0\u4e04');
+  });
+});
+
+describe('TextDecoder: Shift_JIS, EUC-JP and ISO-2022-JP (§11)', () => {
+  const dec = (label: string, b: number[], fatal = false) => {
+    try { return new TextDecoder(label, { fatal }).decode(new Uint8Array(b)); } catch (e) { return (e as Error).name; }
+  };
+  const esc = (s: string) => Array.from(s, (c) => c.charCodeAt(0)).map((c) => (c === 0x45 ? 0x1b : c)); // 'E' is ESC
+
+  test('Shift_JIS (§11.3.1): ASCII and 0x80 as themselves, katakana, the index, private use, errors', () => {
+    expect(dec('shift_jis', [0x5c, 0x7e, 0x7f, 0x80])).toBe('\\~\u007f\u0080'); // ICU differs on 0x7F and 0x80
+    expect(dec('shift_jis', [0xa1, 0xdf])).toBe('\uff61\uff9f');
+    expect(dec('shift_jis', [0x82, 0xa0, 0x88, 0x9f, 0x81, 0x40])).toBe('あ亜\u3000');
+    expect(dec('shift_jis', [0xf0, 0x40, 0xf9, 0xfc])).toBe('\ue000\ue757'); // pointers 8836 and 10715
+    expect(dec('shift_jis', [0xfa, 0x40])).toBe('\u2170'); // pointer 10716, an IBM extension
+    expect(dec('shift_jis', [0x81, 0x7f])).toBe('\ufffd\u007f'); // an ASCII trail is read again
+    expect(dec('shift_jis', [0x82, 0x20, 0xfa, 0xfd])).toBe('\ufffd \ufffd'); // a non-ASCII one is not
+    expect(dec('shift_jis', [0xa0, 0xfd, 0x81])).toBe('\ufffd\ufffd\ufffd');
+    for (const b of [[0xa0], [0x81], [0x81, 0x7f], [0xeb, 0x40]]) expect(dec('shift_jis', b, true)).toBe('TypeError');
+  });
+
+  test('EUC-JP (§11.1.1): jis0208, half-width katakana after 0x8E, jis0212 after 0x8F, errors', () => {
+    expect(dec('euc-jp', [0x41, 0x5c, 0xa4, 0xa2, 0xb0, 0xa1])).toBe('A\\あ亜');
+    expect(dec('euc-jp', [0x8e, 0xb1, 0x8e, 0xdf])).toBe('\uff71\uff9f');
+    expect(dec('euc-jp', [0x8f, 0xb0, 0xa1])).toBe('\u4e02');
+    expect(dec('euc-jp', [0x8f, 0xf3, 0xf3])).toBe('\ufffd'); // pointer 7708: not in index jis0212 (ICU maps it)
+    expect(dec('euc-jp', [0x8e, 0x41])).toBe('\ufffdA');
+    expect(dec('euc-jp', [0x8e, 0xe0])).toBe('\ufffd');
+    expect(dec('euc-jp', [0x8f, 0xa1, 0x41])).toBe('\ufffdA');
+    expect(dec('euc-jp', [0x80, 0xa1])).toBe('\ufffd\ufffd');
+    for (const b of [[0x80], [0xa4], [0x8f, 0xa1], [0x8e, 0x41]]) expect(dec('euc-jp', b, true)).toBe('TypeError');
+  });
+
+  test('ISO-2022-JP (§11.2.1): the escape sequences, Roman, katakana, two-byte text, and its errors', () => {
+    expect(dec('iso-2022-jp', esc('AE$B$"0!E(BB'))).toBe('Aあ亜B');
+    expect(dec('iso-2022-jp', esc('E(J\\~aE(B\\~'))).toBe('¥‾a\\~');
+    expect(dec('iso-2022-jp', esc('E(I1_'))).toBe('\uff71\uff9f');
+    expect(dec('iso-2022-jp', esc('E$@$"'))).toBe('あ');
+    // An escape right after an escape is an error (the output flag); text in between is not.
+    expect(dec('iso-2022-jp', esc('E(BE(B'))).toBe('\ufffd');
+    expect(dec('iso-2022-jp', esc('E(BAE(BB'))).toBe('AB');
+    // Broken escapes: the bytes after ESC are read again in the state before it.
+    expect(dec('iso-2022-jp', esc('E(Z'))).toBe('\ufffd(Z');
+    expect(dec('iso-2022-jp', esc('AE'))).toBe('A\ufffd');
+    expect(dec('iso-2022-jp', esc('E$'))).toBe('\ufffd$');
+    expect(dec('iso-2022-jp', esc('E$B$E(BA'))).toBe('\ufffdA'); // ESC as a trail byte
+    expect(dec('iso-2022-jp', esc('E$B$'))).toBe('\ufffd'); // a lead byte at the end
+    expect(dec('iso-2022-jp', esc('E$B$ '))).toBe('\ufffd');
+    expect(dec('iso-2022-jp', [0x0e, 0x0f, 0x80, 0x41])).toBe('\ufffd\ufffd\ufffdA');
+    expect(dec('iso-2022-jp', esc('E(I`'))).toBe('\ufffd');
+    for (const b of [esc('E(BE(B'), [0x0e], esc('E'), esc('E$B$'), esc('E(Z')]) expect(dec('iso-2022-jp', b, true)).toBe('TypeError');
+  });
+
+  test('every jis0208 pointer from Shift_JIS and EUC-JP, and each jis0212 one, decodes as in Node’s ICU (the index’s source)', () => {
+    for (let p = 0; p < 11280; p++) {
+      const lead = Math.floor(p / 188), t = p % 188;
+      const b = new Uint8Array([lead + (lead < 0x1f ? 0x81 : 0xc1), t + (t < 0x3f ? 0x40 : 0x41)]);
+      const ours = decodeChunks('shift_jis', [b], { fatal: true });
+      let node: string;
+      try { node = new NodeTextDecoder('shift_jis', { fatal: true }).decode(b); } catch { node = 'TypeError'; }
+      if (ours !== node) expect({ p, ours }).toEqual({ p, ours: node });
+    }
+    for (const prefix of [[], [0x8f]]) {
+      for (let p = 0; p < 8836; p++) {
+        if (prefix.length && ((p >= 7708 && p <= 7727) || p === 7730)) continue; // ICU's extras, not the spec's
+        const b = new Uint8Array([...prefix, Math.floor(p / 94) + 0xa1, (p % 94) + 0xa1]);
+        const ours = decodeChunks('euc-jp', [b], { fatal: true });
+        let node: string;
+        try { node = new NodeTextDecoder('euc-jp', { fatal: true }).decode(b); } catch { node = 'TypeError'; }
+        if (ours !== node) expect({ prefix, p, ours }).toEqual({ prefix, p, ours: node });
+      }
+    }
+  });
+
+  test('streaming: random bytes split at every position decode as whole, in both modes', () => {
+    const rand = prng(11);
+    const pools: Record<string, number[]> = {
+      shift_jis: [0x81, 0x40, 0x7f, 0x80, 0xa1, 0xdf, 0xe0, 0xfc, 0xfd, 0xa0, 0x41, 0x88, 0x9f, 0xf0],
+      'euc-jp': [0x8e, 0x8f, 0xa1, 0xfe, 0xdf, 0xb0, 0x41, 0x80, 0xa2, 0xf4, 0xc4],
+      'iso-2022-jp': [0x1b, 0x24, 0x28, 0x42, 0x40, 0x4a, 0x49, 0x21, 0x30, 0x7e, 0x5c, 0x0e, 0x80, 0x41],
+    };
+    for (const [label, pool] of Object.entries(pools)) {
+      for (let n = 0; n < 800; n++) {
+        const bytes = new Uint8Array(Math.floor(rand() * 12)).map(() => pool[Math.floor(rand() * pool.length)]!);
+        for (const fatal of [false, true]) {
+          const want = decodeChunks(label, [bytes], { fatal });
+          for (let cut = 0; cut <= bytes.length; cut++) {
+            const got = decodeChunks(label, [bytes.subarray(0, cut), bytes.subarray(cut)], { fatal });
+            if (got !== want) expect({ label, bytes: hex(bytes), cut, fatal, got }).toEqual({ label, bytes: hex(bytes), cut, fatal, got: want });
+          }
+        }
+      }
+    }
+  });
+
+  test('a fatal error while streaming leaves the restored bytes for the next call', () => {
+    const d = new TextDecoder('shift_jis', { fatal: true });
+    expect(() => d.decode(new Uint8Array([0x81, 0x7f, 0x41]), { stream: true })).toThrow(TypeError);
+    expect(d.decode(new Uint8Array([0x42]))).toBe('\u007fAB');
+    const j = new TextDecoder('iso-2022-jp', { fatal: true });
+    expect(() => j.decode(new Uint8Array(esc('E(Z')), { stream: true })).toThrow(TypeError);
+    expect(j.decode()).toBe('(Z');
   });
 });

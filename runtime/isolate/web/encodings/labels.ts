@@ -72,8 +72,9 @@ export function allLabels(): ReadonlyMap<string, string> {
   return labels();
 }
 
-/** The encodings the `encodings` extra decodes: §9's single-byte ones, gbk and gb18030 (§10). */
+/** The encodings the `encodings` extra decodes: §9's single-byte ones, §10's and §11's. */
 export function isInEncodingsExtra(name: string): boolean {
-  return name === 'gbk' || name === 'gb18030' || name === 'ibm866' || name === 'macintosh' || name === 'x-mac-cyrillic' || name.startsWith('iso-8859-') ||
+  return name === 'gbk' || name === 'gb18030' || name === 'shift_jis' || name === 'euc-jp' || name === 'iso-2022-jp' ||
+    name === 'ibm866' || name === 'macintosh' || name === 'x-mac-cyrillic' || name.startsWith('iso-8859-') ||
     name.startsWith('koi8-') || name.startsWith('windows-');
 }

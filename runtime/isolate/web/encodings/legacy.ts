@@ -5,11 +5,17 @@
 
 import type { StreamDecoder } from './decoder.js';
 import { Gb18030Decoder } from './gb18030.js';
+import { EucJpDecoder, Iso2022JpDecoder, ShiftJisDecoder } from './japanese.js';
 import { makeSingleByteDecoder } from './single-byte.js';
 
 /** A fresh decoder for the encoding `name` (WHATWG Encoding name), or null if this extra has none. */
 export function makeLegacyDecoder(name: string, fatal: boolean): StreamDecoder | null {
-  if (name === 'gbk' || name === 'gb18030') return new Gb18030Decoder(name, fatal);
+  switch (name) {
+    case 'gbk': case 'gb18030': return new Gb18030Decoder(name, fatal);
+    case 'shift_jis': return new ShiftJisDecoder(fatal);
+    case 'euc-jp': return new EucJpDecoder(fatal);
+    case 'iso-2022-jp': return new Iso2022JpDecoder(fatal);
+  }
   return makeSingleByteDecoder(name, fatal);
 }
 
