@@ -10,9 +10,11 @@ import { allLabels } from './encodings/labels.js';
 import { SINGLE_BYTE_INDEXES } from './encodings/single-byte-indexes.js';
 
 // In Node there is no host to load the `encodings` extra: its factory module stands in for it.
+let loads = 0;
 vi.mock('../extras.js', async () => {
   const legacy = await import('./encodings/legacy.js');
-  return { loadExtra: (name: string) => { if (name !== 'encodings') throw new Error(name); return { makeLegacyDecoder: legacy.makeLegacyDecoder }; } };
+  const extra = { encodingOfLabel: legacy.encodingOfLabel, isInEncodingsExtra: legacy.isInEncodingsExtra, makeLegacyDecoder: legacy.makeLegacyDecoder };
+  return { loadExtra: (name: string) => { if (name !== 'encodings') throw new Error(name); loads++; return extra; } };
 });
 
 const NodeTextDecoder = globalThis.TextDecoder;
@@ -384,6 +386,31 @@ describe('TextDecoder: the Encoding Standard labels (§4.2)', () => {
     for (const label of ['big5', 'big5-hkscs', 'euc-kr', 'windows-949']) {
       expect(() => new TextDecoder(label), label).toThrow(RangeError);
     }
+  });
+
+  test('the labels of UTF-8, UTF-16 and x-user-defined are known without the extra; others ask it', () => {
+    const before = loads;
+    for (const label of ['utf-8', ' UTF8', 'unicode11utf8', 'UTF-16', 'ucs-2', 'unicodefffe', 'utf-16be', 'x-user-defined']) new TextDecoder(label);
+    expect(loads).toBe(before);
+    new TextDecoder('latin1');
+    expect(() => new TextDecoder('nope')).toThrow(RangeError);
+    expect(loads).toBe(before + 2);
+    // The runtime's own labels are exactly the table's for those four encodings.
+    const local = new Set(['utf-8', 'utf-16le', 'utf-16be', 'x-user-defined']);
+    for (const [label, name] of allLabels()) {
+      const n = loads;
+      if (name === 'replacement' || name === 'big5' || name === 'euc-kr') expect(() => new TextDecoder(label)).toThrow(RangeError);
+      else expect(new TextDecoder(label).encoding).toBe(name);
+      expect({ label, loaded: loads > n }).toEqual({ label, loaded: !local.has(name) });
+    }
+  });
+
+  test('the options are converted before the label is looked up (WebIDL): their TypeError first', () => {
+    expect(() => new TextDecoder('nope', 5 as never)).toThrow(TypeError);
+    const read: string[] = [];
+    const options = { get fatal() { read.push('fatal'); return true; }, get ignoreBOM() { read.push('ignoreBOM'); return false; } };
+    expect(() => new TextDecoder('nope', options)).toThrow(RangeError);
+    expect(read).toEqual(['fatal', 'ignoreBOM']);
   });
 
   test('encoding, fatal and ignoreBOM getters; brand checks', () => {

@@ -16,7 +16,6 @@ import { decodeUtf8, encodeUtf8 } from '../utf8.js';
 import { loadExtra } from '../extras.js';
 import { DOMException } from './dom-exception.js';
 import type { StreamDecoder } from './encodings/decoder.js';
-import { getEncoding, isInEncodingsExtra } from './encodings/labels.js';
 import type { EncodingsExtra } from './encodings/legacy.js';
 import { Utf16Decoder, XUserDefinedDecoder } from './encodings/utf16.js';
 
@@ -108,18 +107,46 @@ export class TextEncoder {
 defineTag(TextEncoder, 'TextEncoder');
 
 /**
- * A maker of fresh decoders for a TextDecoder's encoding other than UTF-8 (whose decoder
- * TextDecoder runs itself), or null if Hearth cannot decode it.
+ * §4.2 "get an encoding" for the labels of the encodings decoded here (the whole table is in the
+ * `encodings` extra, asked about any other label): the name, or null.
  */
-function decoderMaker(encoding: string, fatal: boolean): (() => StreamDecoder) | null {
-  switch (encoding) {
-    case 'utf-16le': return () => new Utf16Decoder(false, fatal);
-    case 'utf-16be': return () => new Utf16Decoder(true, fatal);
-    case 'x-user-defined': return () => new XUserDefinedDecoder();
+function localEncoding(key: string): string | null {
+  switch (key) {
+    case 'unicode-1-1-utf-8': case 'unicode11utf8': case 'unicode20utf8': case 'utf-8': case 'utf8': case 'x-unicode20utf8':
+      return 'utf-8';
+    case 'csunicode': case 'iso-10646-ucs-2': case 'ucs-2': case 'unicode': case 'unicodefeff': case 'utf-16': case 'utf-16le':
+      return 'utf-16le';
+    case 'unicodefffe': case 'utf-16be':
+      return 'utf-16be';
+    case 'x-user-defined':
+      return 'x-user-defined';
   }
-  if (!isInEncodingsExtra(encoding)) return null;
+  return null;
+}
+
+/**
+ * A TextDecoder's encoding and the maker of its fresh decoders (null for UTF-8, whose decoder
+ * TextDecoder runs itself); a RangeError for a label that names no encoding, "replacement" (§7.2
+ * constructor), or an encoding Hearth does not decode.
+ */
+function encodingAndMaker(label: string, fatal: boolean): [string, (() => StreamDecoder) | null] {
+  const key = label === 'utf-8' ? label
+    : label.replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, '').replace(/[A-Z]+/g, (m) => m.toLowerCase());
+  switch (localEncoding(key)) {
+    case 'utf-8': return ['utf-8', null];
+    case 'utf-16le': return ['utf-16le', () => new Utf16Decoder(false, fatal)];
+    case 'utf-16be': return ['utf-16be', () => new Utf16Decoder(true, fatal)];
+    case 'x-user-defined': return ['x-user-defined', () => new XUserDefinedDecoder()];
+  }
   const extra = loadExtra<EncodingsExtra>('encodings');
-  return () => extra.makeLegacyDecoder(encoding, fatal)!;
+  const encoding = extra.encodingOfLabel(key);
+  if (encoding === null || encoding === 'replacement') {
+    throw new RangeError(`Failed to construct 'TextDecoder': The encoding label provided ('${label}') is invalid.`);
+  }
+  if (!extra.isInEncodingsExtra(encoding)) {
+    throw new RangeError(`Failed to construct 'TextDecoder': The encoding '${encoding}' is not supported.`);
+  }
+  return [encoding, () => extra.makeLegacyDecoder(encoding, fatal)!];
 }
 
 export interface TextDecoderOptions { fatal?: boolean; ignoreBOM?: boolean }
@@ -144,23 +171,17 @@ export class TextDecoder {
   #upper = 0xbf;
 
   constructor(label: unknown = 'utf-8', options?: TextDecoderOptions | null) {
-    // §7.2 constructor: "replacement" is a label's encoding but no TextDecoder's.
-    const encoding = getEncoding(String(label));
-    if (encoding === null || encoding === 'replacement') {
-      throw new RangeError(`Failed to construct 'TextDecoder': The encoding label provided ('${String(label)}') is invalid.`);
-    }
+    // WebIDL converts the arguments (the options a TypeError) before §7.2's steps run (the label's
+    // encoding a RangeError).
+    const name = String(label);
     if (options != null && typeof options !== 'object' && typeof options !== 'function') {
       throw new TypeError("Failed to construct 'TextDecoder': The provided value is not of type 'TextDecoderOptions'.");
     }
     this.#fatal = Boolean(options?.fatal);
     this.#ignoreBOM = Boolean(options?.ignoreBOM);
+    const [encoding, make] = encodingAndMaker(name, this.#fatal);
     this.#encoding = encoding;
-    if (encoding !== 'utf-8') {
-      this.#makeDecoder = decoderMaker(encoding, this.#fatal);
-      if (this.#makeDecoder === null) {
-        throw new RangeError(`Failed to construct 'TextDecoder': The encoding '${encoding}' is not supported.`);
-      }
-    }
+    this.#makeDecoder = make;
   }
 
   get encoding(): string { return this.#encoding; }

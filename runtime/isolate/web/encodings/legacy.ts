@@ -6,6 +6,7 @@
 import type { StreamDecoder } from './decoder.js';
 import { Gb18030Decoder } from './gb18030.js';
 import { EucJpDecoder, Iso2022JpDecoder, ShiftJisDecoder } from './japanese.js';
+import { encodingOfLabel, isInEncodingsExtra } from './labels.js';
 import { makeSingleByteDecoder } from './single-byte.js';
 
 /** A fresh decoder for the encoding `name` (WHATWG Encoding name), or null if this extra has none. */
@@ -19,6 +20,10 @@ export function makeLegacyDecoder(name: string, fatal: boolean): StreamDecoder |
   return makeSingleByteDecoder(name, fatal);
 }
 
+export { encodingOfLabel, isInEncodingsExtra };
+
 export interface EncodingsExtra {
+  encodingOfLabel: typeof encodingOfLabel;
+  isInEncodingsExtra: typeof isInEncodingsExtra;
   makeLegacyDecoder: typeof makeLegacyDecoder;
 }
