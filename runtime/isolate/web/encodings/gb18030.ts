@@ -3,7 +3,7 @@
 
 import { decodeError, unitsToString, withPending, type StreamDecoder } from './decoder.js';
 import { GB18030, GB18030_RANGES } from './multi-byte-indexes.js';
-import { unpackIndex } from './packed-index.js';
+import { unpackIndex, unpackNumbers } from './packed-index.js';
 
 let index: Int32Array | null = null;
 let rangeStarts: Int32Array | null = null;
@@ -12,15 +12,10 @@ let rangeCodePoints: Int32Array | null = null;
 function gbIndex(): Int32Array {
   if (index === null) {
     index = unpackIndex(GB18030);
-    // The spelled-out ranges back to the spec's (pointer, code point) pairs: where a run starts.
-    const spelled = unpackIndex(GB18030_RANGES);
-    const starts: number[] = [];
-    const cps: number[] = [];
-    for (let p = 0; p < spelled.length; p++) {
-      if (p === 0 || spelled[p] !== spelled[p - 1]! + 1) { starts.push(p); cps.push(spelled[p]!); }
-    }
-    rangeStarts = Int32Array.from(starts);
-    rangeCodePoints = Int32Array.from(cps);
+    const ranges = unpackNumbers(GB18030_RANGES);
+    rangeStarts = new Int32Array(ranges.length / 2);
+    rangeCodePoints = new Int32Array(ranges.length / 2);
+    for (let r = 0; r < rangeStarts.length; r++) { rangeStarts[r] = ranges[2 * r]!; rangeCodePoints[r] = ranges[2 * r + 1]!; }
   }
   return index;
 }
@@ -29,7 +24,7 @@ function gbIndex(): Int32Array {
 function rangesCodePoint(pointer: number): number {
   if ((pointer > 39419 && pointer < 189000) || pointer > 1237575) return -1;
   if (pointer >= 189000) return 0x10000 + pointer - 189000;
-  // The last range starting at or before the pointer (binary search; 208 ranges).
+  // The last range starting at or before the pointer (binary search).
   const starts = rangeStarts!;
   let lo = 0;
   let hi = starts.length - 1;

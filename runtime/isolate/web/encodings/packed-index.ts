@@ -9,12 +9,19 @@
 const DIGITS = '#$%&()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`abcdefghijklmnopqrstuvwxyz{|}~';
 const BASE = 45;
 
-function unpackNumbers(s: string): number[] {
+let digitOf: Int8Array | null = null;
+
+/** A packed list of plain numbers back (index gb18030 ranges is one: pointer, code point, …). */
+export function unpackNumbers(s: string): number[] {
+  if (digitOf === null) {
+    digitOf = new Int8Array(128);
+    for (let d = 0; d < DIGITS.length; d++) digitOf[DIGITS.charCodeAt(d)] = d;
+  }
   const values: number[] = [];
   let v = 0;
   let scale = 1;
   for (let i = 0; i < s.length; i++) {
-    const d = DIGITS.indexOf(s[i]!);
+    const d = digitOf[s.charCodeAt(i)]!;
     if (d >= BASE) { v += (d - BASE) * scale; scale *= BASE; continue; }
     values.push(v + d * scale);
     v = 0;
