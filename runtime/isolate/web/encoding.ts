@@ -1,6 +1,7 @@
 // TextEncoder, TextDecoder (WHATWG Encoding), atob and btoa (HTML §8.3) for bare V8 isolates,
 // which have none of them.
-// TextDecoder knows every label of the Encoding Standard (encodings/labels.ts). It follows the
+// TextDecoder knows every label of the Encoding Standard: those of the encodings it decodes here,
+// and the whole table (encodings/labels.ts) in the `encodings` extra for any other. It follows the
 // spec's UTF-8 decoder byte by byte, so invalid input becomes U+FFFD exactly as in browsers and
 // Node ("maximal subpart" replacement), and a partial sequence is kept across
 // decode(…, {stream: true}) calls; valid input takes utf8.ts's fast path instead. UTF-16LE/BE and
@@ -214,8 +215,7 @@ export class TextDecoder {
   #decodeOther(make: () => StreamDecoder, bytes: Uint8Array, stream: boolean): string {
     if (!this.#doNotFlush || this.#decoder === null) { this.#decoder = make(); this.#bomSeen = false; }
     this.#doNotFlush = stream;
-    let out: string;
-    out = this.#decoder.decode(bytes, !stream);
+    let out = this.#decoder.decode(bytes, !stream);
     // §7.1 serialize I/O queue: only UTF-8 and UTF-16 drop a leading U+FEFF (their BOM).
     if (!this.#ignoreBOM && !this.#bomSeen && out.length > 0 && this.#encoding.startsWith('utf-16')) {
       this.#bomSeen = true;
