@@ -9,7 +9,8 @@
 // gb18030, shift_jis, euc-jp and iso-2022-jp by the `encodings` extra, loaded on the first
 // TextDecoder made for one of them.
 // A fatal error while streaming leaves the rest of the input (with the bytes the spec restores to
-// the I/O queue) for the next decode() call, as §7.2 says; workerd and Node (ICU) drop it instead.
+// the I/O queue) for the next decode() call, as §7.2 says; workerd and Node (ICU) drop it (for
+// UTF-16 they keep just the bad unit's last byte).
 // Deviation: big5 and euc-kr are a RangeError, as for an unknown label (workerd decodes them):
 // their indexes cannot be generated from Node's ICU, whose big5 and euc-kr are not the Standard's.
 
