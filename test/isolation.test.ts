@@ -130,6 +130,7 @@ const STANDARD_GLOBALS = new Set([
   'Iterator', 'Float16Array', 'SuppressedError', 'DisposableStack', 'AsyncDisposableStack',
   // The web platform APIs every isolate gets (issue 3), as browsers and workerd name them.
   'Headers', 'Request', 'Response', 'fetch', 'URL', 'URLSearchParams', 'TextEncoder', 'TextDecoder',
+  'TextEncoderStream', 'TextDecoderStream',
   'atob', 'btoa', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'queueMicrotask',
   'structuredClone', 'performance', 'crypto', 'Crypto', 'SubtleCrypto', 'CryptoKey', 'Event',
   'EventTarget', 'CustomEvent', 'AbortController', 'AbortSignal', 'DOMException', 'ReadableStream', 'WritableStream',

@@ -1,9 +1,21 @@
 // TextEncoder, TextDecoder, atob and btoa of encoding.ts against Node's own, on fixed and on
 // seeded random inputs (bytes chosen to hit every branch of the UTF-8 decoder).
 
-import { describe, expect, test } from 'vitest';
+import { describe, expect, test, vi } from 'vitest';
 import { DOMException } from './dom-exception.js';
 import { atob, btoa, TextDecoder, TextEncoder } from './encoding.js';
+import { TextDecoderStream, TextEncoderStream } from './encoding-streams.js';
+import { structuredClone } from './clone.js';
+import { allLabels } from './encodings/labels.js';
+import { SINGLE_BYTE_INDEXES } from './encodings/single-byte-indexes.js';
+
+// In Node there is no host to load the `encodings` extra: its factory module stands in for it.
+let loads = 0;
+vi.mock('../extras.js', async () => {
+  const legacy = await import('./encodings/legacy.js');
+  const extra = { encodingOfLabel: legacy.encodingOfLabel, isInEncodingsExtra: legacy.isInEncodingsExtra, makeLegacyDecoder: legacy.makeLegacyDecoder };
+  return { loadExtra: (name: string) => { if (name !== 'encodings') throw new Error(name); loads++; return extra; } };
+});
 
 const NodeTextDecoder = globalThis.TextDecoder;
 const NodeTextEncoder = globalThis.TextEncoder;
@@ -160,7 +172,7 @@ describe('TextDecoder', () => {
     for (const label of ['utf-8', 'UTF-8', ' utf8 ', '\tUnicode-1-1-UTF-8\n', 'unicode11utf8', 'unicode20utf8', 'x-unicode20utf8']) {
       expect(new TextDecoder(label).encoding).toBe('utf-8');
     }
-    for (const label of ['latin1', 'utf-16le', 'ascii', 'utf-8x', 'foo', '', 'utf\u00a08']) {
+    for (const label of ['utf-8x', 'foo', '', 'utf\u00a08', 'replacement', 'iso-2022-kr']) {
       expect(() => new TextDecoder(label)).toThrow(RangeError);
     }
     const d = new TextDecoder(undefined, { fatal: 1 as unknown as boolean, ignoreBOM: 'yes' as unknown as boolean });
@@ -287,5 +299,540 @@ describe('atob / btoa', () => {
     const bin = String.fromCharCode(...Array.from({ length: 60000 }, (_, i) => (i * 7) & 0xff));
     expect(atob(Buffer.from(bin, 'latin1').toString('base64'))).toBe(bin);
     expect(() => (atob as () => string)()).toThrow(TypeError);
+  });
+});
+
+const units = (s: string) => Array.from({ length: s.length }, (_, i) => s.charCodeAt(i));
+const ALL_BYTES = new Uint8Array(256).map((_, i) => i);
+
+/** Decodes `chunks` as one stream; the TypeError of a fatal decoder as 'TypeError'. */
+function decodeChunks(label: string, chunks: Uint8Array[], opts: { fatal?: boolean; ignoreBOM?: boolean } = {}): string {
+  const d = new TextDecoder(label, opts);
+  try {
+    return chunks.map((c, i) => d.decode(c, { stream: i < chunks.length - 1 })).join('');
+  } catch (e) {
+    expect(e).toBeInstanceOf(TypeError);
+    return 'TypeError';
+  }
+}
+
+describe('TextDecoder: the Encoding Standard labels (§4.2)', () => {
+  // A sample of every encoding's labels, from the spec's table, with whitespace and case.
+  const SAMPLES: Record<string, string[]> = {
+    'utf-8': ['unicode-1-1-utf-8', 'UNICODE11UTF8', 'unicode20utf8', ' utf8', 'x-unicode20utf8'],
+    ibm866: ['866', 'CP866', 'csibm866'],
+    'iso-8859-2': ['latin2', '\fISO_8859-2:1987 ', 'l2'],
+    'iso-8859-3': ['iso-ir-109', 'L3'],
+    'iso-8859-4': ['csisolatin4', 'iso88594'],
+    'iso-8859-5': ['cyrillic', 'ISO_8859-5'],
+    'iso-8859-6': ['arabic', 'asmo-708', 'iso-8859-6-i', 'ECMA-114'],
+    'iso-8859-7': ['greek8', 'sun_eu_greek', 'ELOT_928'],
+    'iso-8859-8': ['visual', 'hebrew', 'iso-8859-8-e'],
+    'iso-8859-8-i': ['logical', 'csiso88598i'],
+    'iso-8859-10': ['latin6', 'iso885910'],
+    'iso-8859-13': ['iso8859-13'],
+    'iso-8859-14': ['iso885914'],
+    'iso-8859-15': ['l9', 'csisolatin9'],
+    'iso-8859-16': ['ISO-8859-16'],
+    'koi8-r': ['koi', 'KOI8_R', 'cskoi8r'],
+    'koi8-u': ['koi8-ru', 'koi8-u'],
+    macintosh: ['mac', 'x-mac-roman'],
+    'windows-874': ['tis-620', 'iso-8859-11', 'dos-874'],
+    'windows-1250': ['x-cp1250'],
+    'windows-1251': ['cp1251'],
+    'windows-1252': ['latin1', 'ASCII', 'us-ascii', 'iso-8859-1', 'ansi_x3.4-1968', '\t\n\f\r cp819 \r\n'],
+    'windows-1253': ['cp1253'],
+    'windows-1254': ['latin5', 'iso-8859-9'],
+    'windows-1255': ['cp1255'],
+    'windows-1256': ['x-cp1256'],
+    'windows-1257': ['windows-1257'],
+    'windows-1258': ['cp1258'],
+    'x-mac-cyrillic': ['x-mac-ukrainian'],
+    'utf-16le': ['utf-16', 'UTF-16LE', 'ucs-2', 'unicode', 'csunicode', 'iso-10646-ucs-2', 'unicodefeff'],
+    'utf-16be': ['utf-16be', 'unicodefffe'],
+    'x-user-defined': ['X-User-Defined'],
+  };
+
+  test('a sample of every encoding’s labels, whitespace-trimmed and case-insensitive', () => {
+    for (const [name, labels] of Object.entries(SAMPLES)) {
+      for (const label of labels) expect({ label, encoding: new TextDecoder(label).encoding }).toEqual({ label, encoding: name });
+    }
+  });
+
+  test('the table has the spec’s 227 labels; every one Node knows names the same encoding in Node', () => {
+    const table = allLabels();
+    expect(table.size).toBe(227);
+    expect(new Set(table.values()).size).toBe(40); // 39 encodings and "replacement"
+    for (const [label, name] of table) {
+      let node: string;
+      try { node = new NodeTextDecoder(label).encoding; } catch { node = 'RangeError'; }
+      // Node (ICU) has no ISO-8859-16 nor x-user-defined; "replacement" is no TextDecoder's.
+      const want = name === 'replacement' ? 'RangeError' : name;
+      if (node !== 'RangeError' || want === 'RangeError') expect({ label, node }).toEqual({ label, node: want });
+    }
+  });
+
+  test('"replacement" labels, unknown labels and non-ASCII whitespace are RangeErrors', () => {
+    for (const label of ['replacement', 'hz-gb-2312', 'iso-2022-cn', 'iso-2022-cn-ext', 'csiso2022kr', 'utf-32', 'utf-7',
+      'x-mac-roman2', '\u00a0utf-8', 'utf-8\v', 'latin\u0131', 'ut\u212a-8']) {
+      expect(() => new TextDecoder(label), label).toThrow(RangeError);
+    }
+  });
+
+  test('big5 and euc-kr are not decoded here: a RangeError', () => {
+    expect([new TextDecoder('GB2312').encoding, new TextDecoder('x-gbk').encoding, new TextDecoder('gb18030').encoding]).toEqual(['gbk', 'gbk', 'gb18030']);
+    expect([new TextDecoder('sjis').encoding, new TextDecoder('ms932').encoding, new TextDecoder('x-euc-jp').encoding, new TextDecoder('csiso2022jp').encoding])
+      .toEqual(['shift_jis', 'shift_jis', 'euc-jp', 'iso-2022-jp']);
+    for (const label of ['big5', 'big5-hkscs', 'euc-kr', 'windows-949']) {
+      expect(() => new TextDecoder(label), label).toThrow(RangeError);
+    }
+  });
+
+  test('the labels of UTF-8, UTF-16 and x-user-defined are known without the extra; others ask it', () => {
+    const before = loads;
+    for (const label of ['utf-8', ' UTF8', 'unicode11utf8', 'UTF-16', 'ucs-2', 'unicodefffe', 'utf-16be', 'x-user-defined']) new TextDecoder(label);
+    expect(loads).toBe(before);
+    new TextDecoder('latin1');
+    expect(() => new TextDecoder('nope')).toThrow(RangeError);
+    expect(loads).toBe(before + 2);
+    // The runtime's own labels are exactly the table's for those four encodings.
+    const local = new Set(['utf-8', 'utf-16le', 'utf-16be', 'x-user-defined']);
+    for (const [label, name] of allLabels()) {
+      const n = loads;
+      if (name === 'replacement' || name === 'big5' || name === 'euc-kr') expect(() => new TextDecoder(label)).toThrow(RangeError);
+      else expect(new TextDecoder(label).encoding).toBe(name);
+      expect({ label, loaded: loads > n }).toEqual({ label, loaded: !local.has(name) });
+    }
+  });
+
+  test('the options are converted before the label is looked up (WebIDL): their TypeError first', () => {
+    expect(() => new TextDecoder('nope', 5 as never)).toThrow(TypeError);
+    const read: string[] = [];
+    const options = { get fatal() { read.push('fatal'); return true; }, get ignoreBOM() { read.push('ignoreBOM'); return false; } };
+    expect(() => new TextDecoder('nope', options)).toThrow(RangeError);
+    expect(read).toEqual(['fatal', 'ignoreBOM']);
+  });
+
+  test('encoding, fatal and ignoreBOM getters; brand checks', () => {
+    const d = new TextDecoder('UTF-16BE', { fatal: true, ignoreBOM: true });
+    expect([d.encoding, d.fatal, d.ignoreBOM]).toEqual(['utf-16be', true, true]);
+    const get = (k: string) => Object.getOwnPropertyDescriptor(TextDecoder.prototype, k)!.get!;
+    for (const k of ['encoding', 'fatal', 'ignoreBOM']) expect(() => get(k).call({})).toThrow(TypeError);
+    expect(() => TextDecoder.prototype.decode.call({}, new Uint8Array(1))).toThrow(TypeError);
+  });
+});
+
+describe('TextDecoder: UTF-16LE and UTF-16BE (§14.2)', () => {
+  const le = (s: string) => new Uint8Array(Buffer.from(s, 'utf16le'));
+  const be = (s: string) => { const b = le(s); for (let i = 0; i + 1 < b.length; i += 2) [b[i], b[i + 1]] = [b[i + 1]!, b[i]!]; return b; };
+  const text = 'hé€\u{1d11e}\u0000\uffff中';
+
+  test('decodes whole input, little- and big-endian', () => {
+    expect(new TextDecoder('utf-16le').decode(le(text))).toBe(text);
+    expect(new TextDecoder('utf-16be').decode(be(text))).toBe(text);
+    expect(new TextDecoder('utf-16').decode(new Uint16Array([0x68, 0x69]))).toBe('hi');
+  });
+
+  test('BOM: U+FEFF stripped once at the start, only in its own byte order; ignoreBOM keeps it', () => {
+    expect(new TextDecoder('utf-16le').decode(new Uint8Array([0xff, 0xfe, 0x41, 0]))).toBe('A');
+    expect(new TextDecoder('utf-16be').decode(new Uint8Array([0xfe, 0xff, 0, 0x41]))).toBe('A');
+    // The other order's BOM is U+FFFE, a character: kept (TextDecoder never switches encodings).
+    expect(new TextDecoder('utf-16le').decode(new Uint8Array([0xfe, 0xff, 0x41, 0]))).toBe('\ufffeA');
+    expect(new TextDecoder('utf-16be').decode(new Uint8Array([0xff, 0xfe, 0, 0x41]))).toBe('\ufffeA');
+    // Nor does a UTF-8 BOM mean anything to UTF-16, nor a UTF-16 BOM to windows-1252.
+    expect(new TextDecoder('utf-16le').decode(new Uint8Array([0xef, 0xbb, 0xbf, 0]))).toBe('\ubbef\u00bf');
+    expect(new TextDecoder('windows-1252').decode(new Uint8Array([0xff, 0xfe, 0x41]))).toBe('ÿþA');
+    expect(new TextDecoder('windows-1252').decode(new Uint8Array([0xef, 0xbb, 0xbf]))).toBe('ï»¿');
+    expect(new TextDecoder('utf-16le', { ignoreBOM: true }).decode(new Uint8Array([0xff, 0xfe, 0x41, 0]))).toBe('\ufeffA');
+    expect(new TextDecoder('utf-16le').decode(new Uint8Array([0xff, 0xfe, 0xff, 0xfe]))).toBe('\ufeff');
+    const d = new TextDecoder('utf-16le');
+    expect(d.decode(new Uint8Array([0xff]), { stream: true })).toBe('');
+    expect(d.decode(new Uint8Array([0xfe]), { stream: true })).toBe('');
+    expect(d.decode(new Uint8Array([0xff, 0xfe]), { stream: true })).toBe('\ufeff');
+    expect(d.decode(new Uint8Array([0xff, 0xfe]))).toBe('\ufeff');
+    expect(d.decode(new Uint8Array([0xff, 0xfe, 0x42, 0]))).toBe('B'); // a new stream
+  });
+
+  test('lone surrogates and an odd last byte become U+FFFD, as in Node', () => {
+    const cases = [
+      [0x00, 0xd8], [0x00, 0xdc], [0x00, 0xd8, 0x41, 0x00], [0x00, 0xd8, 0x00, 0xd8, 0x00, 0xdc],
+      [0x00, 0xdc, 0x00, 0xd8], [0x41], [0x41, 0x00, 0x42], [0x00, 0xd8, 0x41], [0x3d, 0xd8, 0x00, 0xde],
+    ];
+    for (const c of cases) {
+      const bytes = new Uint8Array(c);
+      expect({ c, got: new TextDecoder('utf-16le').decode(bytes) }).toEqual({ c, got: new NodeTextDecoder('utf-16le').decode(bytes) });
+    }
+    expect(new TextDecoder('utf-16le').decode(new Uint8Array([0x00, 0xd8, 0x41, 0x00]))).toBe('\ufffdA');
+    expect(new TextDecoder('utf-16be').decode(new Uint8Array([0xd8, 0x00, 0x00, 0x41]))).toBe('\ufffdA');
+    expect(new TextDecoder('utf-16be').decode(new Uint8Array([0xdc, 0x00, 0xd8, 0x3d, 0xde, 0x00]))).toBe('\ufffd\u{1f600}');
+    expect(new TextDecoder('utf-16be').decode(new Uint8Array([0x00, 0x41, 0x00]))).toBe('A\ufffd');
+    expect(new TextDecoder('utf-16be').decode(new Uint8Array([0xd8, 0x00, 0x00]))).toBe('\ufffd');
+  });
+
+  test('fatal: every such error is a TypeError; the next decode starts afresh', () => {
+    for (const c of [[0x00, 0xd8], [0x00, 0xdc], [0x00, 0xd8, 0x41, 0x00], [0x41], [0x41, 0x00, 0x00, 0xdc, 0x42, 0x00]]) {
+      expect(() => new TextDecoder('utf-16le', { fatal: true }).decode(new Uint8Array(c)), String(c)).toThrow(TypeError);
+    }
+    const d = new TextDecoder('utf-16be', { fatal: true });
+    expect(d.decode(new Uint8Array([0xd8, 0x3d]), { stream: true })).toBe('');
+    expect(() => d.decode()).toThrow(TypeError);
+    expect(d.decode(new Uint8Array([0x00, 0x41]))).toBe('A');
+    expect(new TextDecoder('utf-16le', { fatal: true }).decode(new Uint8Array([0x3d, 0xd8, 0x00, 0xde]))).toBe('\u{1f600}');
+  });
+
+  test('streaming: split at every byte position and in one-byte chunks, the same as whole', () => {
+    const rand = prng(9);
+    const pool = [0x00, 0x41, 0xd8, 0xdb, 0xdc, 0xdf, 0xfe, 0xff, 0x3d, 0xde, 0x20];
+    for (let n = 0; n < 1500; n++) {
+      const bytes = new Uint8Array(Math.floor(rand() * 13)).map(() => pool[Math.floor(rand() * pool.length)]!);
+      for (const label of ['utf-16le', 'utf-16be']) {
+        for (const fatal of [false, true]) {
+          const want = decodeChunks(label, [bytes], { fatal });
+          let node: string;
+          try { node = new NodeTextDecoder(label, { fatal }).decode(bytes); } catch { node = 'TypeError'; }
+          expect({ label, bytes: hex(bytes), fatal, want }).toEqual({ label, bytes: hex(bytes), fatal, want: node });
+          for (let cut = 0; cut <= bytes.length; cut++) {
+            const got = decodeChunks(label, [bytes.subarray(0, cut), bytes.subarray(cut)], { fatal });
+            if (got !== want) expect({ label, bytes: hex(bytes), cut, fatal, got }).toEqual({ label, bytes: hex(bytes), cut, fatal, got: want });
+          }
+          const ones = decodeChunks(label, [...Array.from(bytes, (b) => new Uint8Array([b])), new Uint8Array(0)], { fatal });
+          expect({ label, bytes: hex(bytes), fatal, ones }).toEqual({ label, bytes: hex(bytes), fatal, ones: want });
+        }
+      }
+    }
+  });
+
+  test('large input', () => {
+    const s = 'aé€\u{1d11e}'.repeat(30000);
+    expect(new TextDecoder('utf-16le').decode(le(s))).toBe(s);
+    expect(new TextDecoder('utf-16be').decode(be(s))).toBe(s);
+  });
+});
+
+describe('TextDecoder: a fatal error while streaming (§7.2 decode() reads on from the same I/O queue)', () => {
+  // What is left in the queue after the error (the rest of the input, and bytes the decoder
+  // "restores") is read by the next call if the stream goes on; a call without stream ends it.
+  function calls(label: string, steps: [number[], boolean][]): string[] {
+    const d = new TextDecoder(label, { fatal: true });
+    return steps.map(([b, stream]) => { try { return d.decode(new Uint8Array(b), { stream }); } catch (e) { return (e as Error).name; } });
+  }
+
+  test('UTF-8: an invalid byte is consumed; a byte ending a sequence early is read again', () => {
+    expect(calls('utf-8', [[[0x41, 0xff, 0x42], true], [[0x43], false]])).toEqual(['TypeError', 'BC']);
+    expect(calls('utf-8', [[[0xe2], true], [[0x41], true], [[0x42], false]])).toEqual(['', 'TypeError', 'AB']);
+    expect(calls('utf-8', [[[0xe2, 0x82, 0x41, 0xe2], true], [[0x82, 0xac], false]])).toEqual(['TypeError', 'A€']);
+    expect(calls('utf-8', [[[0x41, 0xff, 0x42], false], [[0x43], false]])).toEqual(['TypeError', 'C']);
+    expect(calls('utf-8', [[[0xe2], true], [[], false], [[0x43], false]])).toEqual(['', 'TypeError', 'C']);
+  });
+
+  test('UTF-16: a unit after a lone lead surrogate is read again; a lone trail surrogate is consumed', () => {
+    expect(calls('utf-16le', [[[0x00, 0xd8, 0x42], true], [[0x00], true], [[0x43], true], [[0x00], false]])).toEqual(['', 'TypeError', 'B', 'C']);
+    expect(calls('utf-16be', [[[0xd8, 0x00, 0x00, 0x41, 0x00], true], [[0x42], false]])).toEqual(['TypeError', 'AB']);
+    expect(calls('utf-16le', [[[0x00, 0xdc, 0x41, 0x00], true], [[0x42, 0x00], false]])).toEqual(['TypeError', 'AB']);
+    expect(calls('utf-16le', [[[0x00, 0xd8, 0x41, 0x00], false], [[0x43, 0x00], false]])).toEqual(['TypeError', 'C']);
+    expect(calls('utf-16le', [[[0x41], true], [[], false], [[0x43, 0x00], false]])).toEqual(['', 'TypeError', 'C']);
+  });
+
+  test('single-byte: the unmapped byte is consumed, the rest read on', () => {
+    expect(calls('windows-874', [[[0x41, 0xdb, 0x42], true], [[0x43], false]])).toEqual(['TypeError', 'BC']);
+    expect(calls('windows-874', [[[0x41, 0xdb, 0x42], false], [[0x43], false]])).toEqual(['TypeError', 'C']);
+  });
+});
+
+describe('TextDecoder: x-user-defined (§14.5) and the single-byte encodings (§9)', () => {
+  test('x-user-defined: ASCII as itself, 0x80–0xFF as U+F780–U+F7FF, never an error', () => {
+    const got = units(new TextDecoder('x-user-defined', { fatal: true }).decode(ALL_BYTES));
+    expect(got).toEqual(Array.from(ALL_BYTES, (b) => (b < 0x80 ? b : 0xf780 + b - 0x80)));
+    expect(new TextDecoder('x-user-defined').decode(new Uint8Array([0xef, 0xbb, 0xbf]))).toBe('\uf7ef\uf7bb\uf7bf');
+  });
+
+  // Where Node 20's ICU differs from the Standard's indexes (checked against workerd as well):
+  // Node decodes windows-1252 as ISO-8859-1 and has no ISO-8859-16; ICU's ibm866 moves three ASCII
+  // controls; its koi8-u is not the Standard's KOI8-RU; it maps windows-874's and windows-1253's
+  // unassigned bytes, and not windows-1255's 0xCA.
+  const ICU_DIFFERS: Record<string, number[]> = {
+    'windows-1252': [0x80, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8c, 0x8e, 0x91, 0x92, 0x93, 0x94,
+      0x95, 0x96, 0x97, 0x98, 0x99, 0x9a, 0x9b, 0x9c, 0x9e, 0x9f],
+    ibm866: [0x1a, 0x1c, 0x7f],
+    'koi8-u': [0xae, 0xbe],
+    'windows-874': [0xdb, 0xdc, 0xdd, 0xde, 0xfc, 0xfd, 0xfe, 0xff],
+    'windows-1253': [0xaa],
+    'windows-1255': [0xca],
+  };
+
+  const names = [...Object.keys(SINGLE_BYTE_INDEXES), 'iso-8859-8-i'];
+
+  test('every single-byte encoding decodes 0x00–0xFF as Node (ICU) does, except where ICU differs from the spec', () => {
+    expect(names.length).toBe(28);
+    for (const name of names) {
+      const ours = units(new TextDecoder(name).decode(ALL_BYTES));
+      expect(ours.length).toBe(256);
+      // §9.1: bytes 0x00–0x7F are ASCII in every one of them.
+      expect(ours.slice(0, 128)).toEqual([...Array(128).keys()]);
+      if (name === 'iso-8859-16') continue;
+      const node = units(new NodeTextDecoder(name).decode(ALL_BYTES));
+      const differ = ALL_BYTES.filter((b) => ours[b] !== node[b]);
+      expect({ name, differ: [...differ] }).toEqual({ name, differ: ICU_DIFFERS[name] ?? [] });
+    }
+  });
+
+  test('the spec’s values where ICU differs', () => {
+    const at = (name: string, b: number) => new TextDecoder(name).decode(new Uint8Array([b])).charCodeAt(0);
+    expect(units(new TextDecoder('windows-1252').decode(new Uint8Array([0x80, 0x81, 0x8d, 0x8f, 0x90, 0x9d, 0x9f]))))
+      .toEqual([0x20ac, 0x81, 0x8d, 0x8f, 0x90, 0x9d, 0x178]);
+    expect([at('koi8-u', 0xae), at('koi8-u', 0xbe), at('windows-1255', 0xca), at('windows-1253', 0xaa), at('windows-874', 0xdb)])
+      .toEqual([0x45e, 0x40e, 0x5ba, 0xfffd, 0xfffd]);
+    expect(new TextDecoder('iso-8859-16').decode(new Uint8Array([0xa4, 0xaa, 0xde, 0xfe, 0xe9]))).toBe('€ȘȚțé');
+  });
+
+  test('unmapped bytes: U+FFFD, or a TypeError in fatal mode; mapped input never fails', () => {
+    for (const name of names) {
+      const index = SINGLE_BYTE_INDEXES[name === 'iso-8859-8-i' ? 'iso-8859-8' : name]!;
+      const unmapped = [...Array(128).keys()].filter((i) => index.charCodeAt(i) === 0xfffd).map((i) => i + 0x80);
+      for (const b of unmapped) {
+        expect(new TextDecoder(name).decode(new Uint8Array([0x41, b, 0x42]))).toBe('A\ufffdB');
+        expect(() => new TextDecoder(name, { fatal: true }).decode(new Uint8Array([0x41, b])), `${name} ${b}`).toThrow(TypeError);
+      }
+      const mapped = ALL_BYTES.filter((b) => !unmapped.includes(b));
+      expect(new TextDecoder(name, { fatal: true }).decode(mapped)).toBe(new TextDecoder(name).decode(mapped));
+    }
+    expect(new TextDecoder('windows-1252', { fatal: true }).decode(ALL_BYTES).length).toBe(256); // nothing unmapped
+  });
+
+  test('streaming changes nothing (single bytes are whole characters); large input', () => {
+    const d = new TextDecoder('koi8-r');
+    expect(d.decode(new Uint8Array([0xf0, 0xd2]), { stream: true }) + d.decode(new Uint8Array([0xc9, 0xd7, 0xc5, 0xd4]))).toBe('Привет');
+    const big = new Uint8Array(100000).map((_, i) => i & 0xff);
+    expect(new TextDecoder('iso-8859-2').decode(big)).toBe(new NodeTextDecoder('iso-8859-2').decode(big));
+  });
+});
+
+/** Writes `chunks` into a transform stream and reads everything out (or the error's name). */
+async function pipeThrough<I, O>(t: { writable: WritableStream<I>; readable: ReadableStream<O> }, chunks: I[]): Promise<O[] | string> {
+  const writer = t.writable.getWriter();
+  const reader = t.readable.getReader();
+  const out: O[] = [];
+  const reading = (async () => {
+    for (;;) { const { done, value } = await reader.read(); if (done) return; out.push(value); }
+  })();
+  try {
+    for (const c of chunks) await writer.write(c);
+    await writer.close();
+    await reading;
+    return out;
+  } catch (e) {
+    await reading.catch(() => {});
+    return (e as Error).name;
+  }
+}
+
+describe('TextDecoderStream and TextEncoderStream (§7.4, §7.5)', () => {
+  test('TextDecoderStream decodes chunks split inside characters, and flushes at the end', async () => {
+    const bytes = new NodeTextEncoder().encode('a€😀b');
+    const chunks = Array.from(bytes, (b) => new Uint8Array([b]));
+    expect((await pipeThrough(new TextDecoderStream() as never, chunks) as string[]).join('')).toBe('a€😀b');
+    // Nothing is enqueued for a chunk that completes no character.
+    expect(await pipeThrough(new TextDecoderStream() as never, [new Uint8Array([0xe2]), new Uint8Array([0x82, 0xac])])).toEqual(['€']);
+    expect(await pipeThrough(new TextDecoderStream() as never, [new Uint8Array([0x41, 0xe2])])).toEqual(['A', '\ufffd']);
+    expect(await pipeThrough(new TextDecoderStream('utf-16be') as never, [new Uint8Array([0xfe, 0xff, 0]), new Uint8Array([0x41, 0xd8])]))
+      .toEqual(['A', '\ufffd']);
+    expect(await pipeThrough(new TextDecoderStream('latin1') as never, [new Uint8Array([0x80, 0xe9])])).toEqual(['€é']);
+  });
+
+  test('TextDecoderStream: fatal errors and non-BufferSource chunks error the stream with a TypeError', async () => {
+    expect(await pipeThrough(new TextDecoderStream('utf-8', { fatal: true }) as never, [new Uint8Array([0xff])])).toBe('TypeError');
+    expect(await pipeThrough(new TextDecoderStream('utf-8', { fatal: true }) as never, [new Uint8Array([0xe2])])).toBe('TypeError');
+    expect(await pipeThrough(new TextDecoderStream() as never, ['text'])).toBe('TypeError');
+    expect(() => new TextDecoderStream('nope')).toThrow(RangeError);
+  });
+
+  test('TextDecoderStream attributes and brand checks', () => {
+    const s = new TextDecoderStream('Latin1', { fatal: true, ignoreBOM: true });
+    expect([s.encoding, s.fatal, s.ignoreBOM]).toEqual(['windows-1252', true, true]);
+    expect(s.readable).toBe(s.readable);
+    expect(Object.prototype.toString.call(s)).toBe('[object TextDecoderStream]');
+    expect(TextDecoderStream.name).toBe('TextDecoderStream');
+    for (const k of ['encoding', 'fatal', 'ignoreBOM', 'readable', 'writable']) {
+      expect(() => Object.getOwnPropertyDescriptor(TextDecoderStream.prototype, k)!.get!.call({})).toThrow(TypeError);
+    }
+    expect(() => structuredClone(s)).toThrow(DOMException);
+  });
+
+  test('TextEncoderStream encodes strings, joining a surrogate pair split across chunks', async () => {
+    const join = (chunks: Uint8Array[]) => hex(Buffer.concat(chunks));
+    const enc = async (chunks: unknown[]) => join(await pipeThrough(new TextEncoderStream() as never, chunks) as Uint8Array[]);
+    expect(await enc(['a€', '😀'])).toBe(hex(new NodeTextEncoder().encode('a€😀')));
+    expect(await enc(['a\ud83d', '\ude00b'])).toBe(hex(new NodeTextEncoder().encode('a😀b')));
+    expect(await enc(['\ud83d', '', 'x'])).toBe('efbfbd78');
+    expect(await enc(['a\ud83d'])).toBe('61efbfbd');
+    expect(await enc(['\ude00'])).toBe('efbfbd');
+    expect(await enc([12, { toString: () => 'ok' }])).toBe('31326f6b');
+    // Empty output enqueues nothing.
+    expect(await pipeThrough(new TextEncoderStream() as never, ['', '\ud800'])).toEqual([new Uint8Array([0xef, 0xbf, 0xbd])]);
+    const s = new TextEncoderStream();
+    expect(s.encoding).toBe('utf-8');
+    expect(Object.prototype.toString.call(s)).toBe('[object TextEncoderStream]');
+    expect(() => Object.getOwnPropertyDescriptor(TextEncoderStream.prototype, 'readable')!.get!.call({})).toThrow(TypeError);
+  });
+});
+
+describe('TextDecoder: gb18030 and gbk (§10.2.1; gbk decodes as gb18030)', () => {
+  const dec = (label: string, b: number[], fatal = false) => {
+    try { return new TextDecoder(label, { fatal }).decode(new Uint8Array(b)); } catch (e) { return (e as Error).name; }
+  };
+
+  test('the spec’s cases: one, two and four bytes; the four-byte ranges and their edges', () => {
+    expect(dec('gb18030', [0x41, 0x80, 0x81, 0x41, 0xa1, 0xa1])).toBe('A€\u4e04\u3000');
+    expect(dec('gb18030', [0x81, 0x30, 0x81, 0x30])).toBe('\u0080');
+    expect(dec('gb18030', [0x84, 0x31, 0xa4, 0x39])).toBe('\uffff'); // pointer 39419, the last BMP one
+    expect(dec('gb18030', [0x84, 0x31, 0xa5, 0x30])).toBe('\ufffd'); // pointer 39420: null
+    expect(dec('gb18030', [0x90, 0x30, 0x81, 0x30])).toBe('\u{10000}'); // pointer 189000
+    expect(dec('gb18030', [0xe3, 0x32, 0x9a, 0x35])).toBe('\u{10ffff}'); // pointer 1237575
+    expect(dec('gb18030', [0xe3, 0x32, 0x9a, 0x36])).toBe('\ufffd'); // beyond
+    expect(dec('gb18030', [0x81, 0x35, 0xf4, 0x37])).toBe('\ue7c7'); // pointer 7457, the spec's special case
+    expect(dec('gb18030', [0xa8, 0xbc])).toBe('\u1e3f'); // GB18030-2022's mapping
+    expect(dec('gbk', [0x80, 0xa8, 0xbc, 0x81, 0x30, 0x81, 0x30])).toBe('€\u1e3f\u0080');
+  });
+
+  test('errors: ASCII after a lead byte, and bytes after a broken four-byte sequence, are read again', () => {
+    expect(dec('gb18030', [0xff])).toBe('\ufffd');
+    expect(dec('gb18030', [0x81, 0x7f])).toBe('\ufffd\u007f');
+    expect(dec('gb18030', [0x81, 0xff, 0x41])).toBe('\ufffdA');
+    expect(dec('gb18030', [0x81, 0x30, 0x41])).toBe('\ufffd0A');
+    expect(dec('gb18030', [0x81, 0x30, 0x81, 0x41])).toBe('\ufffd0\u4e04');
+    expect(dec('gb18030', [0x81])).toBe('\ufffd');
+    expect(dec('gb18030', [0x81, 0x30, 0x81])).toBe('\ufffd');
+    for (const b of [[0xff], [0x81, 0x7f], [0x81, 0x30, 0x41], [0x81], [0x84, 0x31, 0xa5, 0x30]]) expect(dec('gb18030', b, true)).toBe('TypeError');
+  });
+
+  test('all 23,940 two-byte pointers and random bytes (with errors) match Node’s ICU; split anywhere, the same', () => {
+    const two: number[] = [];
+    for (let p = 0; p < 23940; p++) { const t = p % 190; two.push(Math.floor(p / 190) + 0x81, t + (t < 0x3f ? 0x40 : 0x41)); }
+    const all = new Uint8Array(two);
+    expect(new TextDecoder('gb18030', { fatal: true }).decode(all)).toBe(new NodeTextDecoder('gb18030').decode(all));
+    const rand = prng(10);
+    const pool = [0x81, 0x30, 0x39, 0x41, 0x7f, 0x80, 0xfe, 0xff, 0xa1, 0x84, 0x31, 0xa4, 0xe3, 0x90, 0x82, 0x35];
+    for (let n = 0; n < 3000; n++) {
+      const bytes = new Uint8Array(Math.floor(rand() * 11)).map(() => pool[Math.floor(rand() * pool.length)]!);
+      const want = new NodeTextDecoder('gb18030').decode(bytes);
+      expect({ bytes: hex(bytes), got: decodeChunks('gb18030', [bytes]) }).toEqual({ bytes: hex(bytes), got: want });
+      let fatalWant: string;
+      try { fatalWant = new NodeTextDecoder('gb18030', { fatal: true }).decode(bytes); } catch { fatalWant = 'TypeError'; }
+      for (let cut = 0; cut <= bytes.length; cut++) {
+        const got = decodeChunks('gbk', [bytes.subarray(0, cut), bytes.subarray(cut)]);
+        if (got !== want) expect({ bytes: hex(bytes), cut, got }).toEqual({ bytes: hex(bytes), cut, got: want });
+        const fatal = decodeChunks('gb18030', [bytes.subarray(0, cut), bytes.subarray(cut)], { fatal: true });
+        if (fatal !== fatalWant) expect({ bytes: hex(bytes), cut, fatal }).toEqual({ bytes: hex(bytes), cut, fatal: fatalWant });
+      }
+    }
+  });
+
+  test('a fatal error while streaming leaves the restored bytes for the next call', () => {
+    const d = new TextDecoder('gb18030', { fatal: true });
+    expect(d.decode(new Uint8Array([0x81, 0x30, 0x81]), { stream: true })).toBe('');
+    expect(() => d.decode(new Uint8Array([0x41]), { stream: true })).toThrow(TypeError);
+    expect(d.decode(new Uint8Array([]))).toBe('0\u4e04');
+  });
+});
+
+describe('TextDecoder: Shift_JIS, EUC-JP and ISO-2022-JP (§11)', () => {
+  const dec = (label: string, b: number[], fatal = false) => {
+    try { return new TextDecoder(label, { fatal }).decode(new Uint8Array(b)); } catch (e) { return (e as Error).name; }
+  };
+  const esc = (s: string) => Array.from(s, (c) => c.charCodeAt(0)).map((c) => (c === 0x45 ? 0x1b : c)); // 'E' is ESC
+
+  test('Shift_JIS (§11.3.1): ASCII and 0x80 as themselves, katakana, the index, private use, errors', () => {
+    expect(dec('shift_jis', [0x5c, 0x7e, 0x7f, 0x80])).toBe('\\~\u007f\u0080'); // ICU differs on 0x7F and 0x80
+    expect(dec('shift_jis', [0xa1, 0xdf])).toBe('\uff61\uff9f');
+    expect(dec('shift_jis', [0x82, 0xa0, 0x88, 0x9f, 0x81, 0x40])).toBe('あ亜\u3000');
+    expect(dec('shift_jis', [0xf0, 0x40, 0xf9, 0xfc])).toBe('\ue000\ue757'); // pointers 8836 and 10715
+    expect(dec('shift_jis', [0xfa, 0x40])).toBe('\u2170'); // pointer 10716, an IBM extension
+    expect(dec('shift_jis', [0x81, 0x7f])).toBe('\ufffd\u007f'); // an ASCII trail is read again
+    expect(dec('shift_jis', [0x82, 0x20, 0xfa, 0xfd])).toBe('\ufffd \ufffd'); // a non-ASCII one is not
+    expect(dec('shift_jis', [0xa0, 0xfd, 0x81])).toBe('\ufffd\ufffd\ufffd');
+    for (const b of [[0xa0], [0x81], [0x81, 0x7f], [0xeb, 0x40]]) expect(dec('shift_jis', b, true)).toBe('TypeError');
+  });
+
+  test('EUC-JP (§11.1.1): jis0208, half-width katakana after 0x8E, jis0212 after 0x8F, errors', () => {
+    expect(dec('euc-jp', [0x41, 0x5c, 0xa4, 0xa2, 0xb0, 0xa1])).toBe('A\\あ亜');
+    expect(dec('euc-jp', [0x8e, 0xb1, 0x8e, 0xdf])).toBe('\uff71\uff9f');
+    expect(dec('euc-jp', [0x8f, 0xb0, 0xa1])).toBe('\u4e02');
+    expect(dec('euc-jp', [0x8f, 0xf3, 0xf3])).toBe('\ufffd'); // pointer 7708: not in index jis0212 (ICU maps it)
+    expect(dec('euc-jp', [0x8e, 0x41])).toBe('\ufffdA');
+    expect(dec('euc-jp', [0x8e, 0xe0])).toBe('\ufffd');
+    expect(dec('euc-jp', [0x8f, 0xa1, 0x41])).toBe('\ufffdA');
+    expect(dec('euc-jp', [0x80, 0xa1])).toBe('\ufffd\ufffd');
+    for (const b of [[0x80], [0xa4], [0x8f, 0xa1], [0x8e, 0x41]]) expect(dec('euc-jp', b, true)).toBe('TypeError');
+  });
+
+  test('ISO-2022-JP (§11.2.1): the escape sequences, Roman, katakana, two-byte text, and its errors', () => {
+    expect(dec('iso-2022-jp', esc('AE$B$"0!E(BB'))).toBe('Aあ亜B');
+    expect(dec('iso-2022-jp', esc('E(J\\~aE(B\\~'))).toBe('¥‾a\\~');
+    expect(dec('iso-2022-jp', esc('E(I1_'))).toBe('\uff71\uff9f');
+    expect(dec('iso-2022-jp', esc('E$@$"'))).toBe('あ');
+    // An escape right after an escape is an error (the output flag); text in between is not.
+    expect(dec('iso-2022-jp', esc('E(BE(B'))).toBe('\ufffd');
+    expect(dec('iso-2022-jp', esc('E(BAE(BB'))).toBe('AB');
+    // Broken escapes: the bytes after ESC are read again in the state before it.
+    expect(dec('iso-2022-jp', esc('E(Z'))).toBe('\ufffd(Z');
+    expect(dec('iso-2022-jp', esc('AE'))).toBe('A\ufffd');
+    expect(dec('iso-2022-jp', esc('E$'))).toBe('\ufffd$');
+    expect(dec('iso-2022-jp', esc('E$B$E(BA'))).toBe('\ufffdA'); // ESC as a trail byte
+    expect(dec('iso-2022-jp', esc('E$B$'))).toBe('\ufffd'); // a lead byte at the end
+    expect(dec('iso-2022-jp', esc('E$B$ '))).toBe('\ufffd');
+    expect(dec('iso-2022-jp', [0x0e, 0x0f, 0x80, 0x41])).toBe('\ufffd\ufffd\ufffdA');
+    expect(dec('iso-2022-jp', esc('E(I`'))).toBe('\ufffd');
+    for (const b of [esc('E(BE(B'), [0x0e], esc('E'), esc('E$B$'), esc('E(Z')]) expect(dec('iso-2022-jp', b, true)).toBe('TypeError');
+  });
+
+  test('every jis0208 pointer from Shift_JIS and EUC-JP, and each jis0212 one, decodes as in Node’s ICU (the index’s source)', () => {
+    for (let p = 0; p < 11280; p++) {
+      const lead = Math.floor(p / 188), t = p % 188;
+      const b = new Uint8Array([lead + (lead < 0x1f ? 0x81 : 0xc1), t + (t < 0x3f ? 0x40 : 0x41)]);
+      const ours = decodeChunks('shift_jis', [b], { fatal: true });
+      let node: string;
+      try { node = new NodeTextDecoder('shift_jis', { fatal: true }).decode(b); } catch { node = 'TypeError'; }
+      if (ours !== node) expect({ p, ours }).toEqual({ p, ours: node });
+    }
+    for (const prefix of [[], [0x8f]]) {
+      for (let p = 0; p < 8836; p++) {
+        if (prefix.length && ((p >= 7708 && p <= 7727) || p === 7730)) continue; // ICU's extras, not the spec's
+        const b = new Uint8Array([...prefix, Math.floor(p / 94) + 0xa1, (p % 94) + 0xa1]);
+        const ours = decodeChunks('euc-jp', [b], { fatal: true });
+        let node: string;
+        try { node = new NodeTextDecoder('euc-jp', { fatal: true }).decode(b); } catch { node = 'TypeError'; }
+        if (ours !== node) expect({ prefix, p, ours }).toEqual({ prefix, p, ours: node });
+      }
+    }
+  });
+
+  test('streaming: random bytes split at every position decode as whole, in both modes', () => {
+    const rand = prng(11);
+    const pools: Record<string, number[]> = {
+      shift_jis: [0x81, 0x40, 0x7f, 0x80, 0xa1, 0xdf, 0xe0, 0xfc, 0xfd, 0xa0, 0x41, 0x88, 0x9f, 0xf0],
+      'euc-jp': [0x8e, 0x8f, 0xa1, 0xfe, 0xdf, 0xb0, 0x41, 0x80, 0xa2, 0xf4, 0xc4],
+      'iso-2022-jp': [0x1b, 0x24, 0x28, 0x42, 0x40, 0x4a, 0x49, 0x21, 0x30, 0x7e, 0x5c, 0x0e, 0x80, 0x41],
+    };
+    for (const [label, pool] of Object.entries(pools)) {
+      for (let n = 0; n < 800; n++) {
+        const bytes = new Uint8Array(Math.floor(rand() * 12)).map(() => pool[Math.floor(rand() * pool.length)]!);
+        for (const fatal of [false, true]) {
+          const want = decodeChunks(label, [bytes], { fatal });
+          for (let cut = 0; cut <= bytes.length; cut++) {
+            const got = decodeChunks(label, [bytes.subarray(0, cut), bytes.subarray(cut)], { fatal });
+            if (got !== want) expect({ label, bytes: hex(bytes), cut, fatal, got }).toEqual({ label, bytes: hex(bytes), cut, fatal, got: want });
+          }
+        }
+      }
+    }
+  });
+
+  test('a fatal error while streaming leaves the restored bytes for the next call', () => {
+    const d = new TextDecoder('shift_jis', { fatal: true });
+    expect(() => d.decode(new Uint8Array([0x81, 0x7f, 0x41]), { stream: true })).toThrow(TypeError);
+    expect(d.decode(new Uint8Array([0x42]))).toBe('\u007fAB');
+    const j = new TextDecoder('iso-2022-jp', { fatal: true });
+    expect(() => j.decode(new Uint8Array(esc('E(Z')), { stream: true })).toThrow(TypeError);
+    expect(j.decode()).toBe('(Z');
   });
 });

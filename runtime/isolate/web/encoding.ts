@@ -1,14 +1,25 @@
-// TextEncoder, TextDecoder (WHATWG Encoding, UTF-8 only), atob and btoa (HTML §8.3) for bare V8
-// isolates, which have none of them.
-// TextDecoder follows the spec's UTF-8 decoder byte by byte, so invalid input becomes U+FFFD
-// exactly as in browsers and Node ("maximal subpart" replacement), and a partial sequence is kept
-// across decode(…, {stream: true}) calls. Valid input takes utf8.ts's fast path instead.
-// Deviations: only the UTF-8 labels are accepted (any other label, even a valid one such as
-// "latin1", is a RangeError, as for an unknown label); after a fatal error the decoder starts
-// afresh (the spec leaves a streaming decoder's state as it was).
+// TextEncoder, TextDecoder (WHATWG Encoding), atob and btoa (HTML §8.3) for bare V8 isolates,
+// which have none of them.
+// TextDecoder knows every label of the Encoding Standard: those of the encodings it decodes here,
+// and the whole table (encodings/labels.ts) in the `encodings` extra for any other. It follows the
+// spec's UTF-8 decoder byte by byte, so invalid input becomes U+FFFD exactly as in browsers and
+// Node ("maximal subpart" replacement), and a partial sequence is kept across
+// decode(…, {stream: true}) calls; valid input takes utf8.ts's fast path instead. UTF-16LE/BE and
+// x-user-defined are decoded here too (encodings/utf16.ts); the legacy single-byte encodings, gbk,
+// gb18030, shift_jis, euc-jp and iso-2022-jp by the `encodings` extra, loaded on the first
+// TextDecoder made for one of them.
+// A fatal error while streaming leaves the rest of the input (with the bytes the spec restores to
+// the I/O queue) for the next decode() call, as §7.2 says; workerd and Node (ICU) drop it (for
+// UTF-16 they keep just the bad unit's last byte).
+// Deviation: big5 and euc-kr are a RangeError, as for an unknown label (workerd decodes them):
+// their indexes cannot be generated from Node's ICU, whose big5 and euc-kr are not the Standard's.
 
 import { decodeUtf8, encodeUtf8 } from '../utf8.js';
+import { loadExtra } from '../extras.js';
 import { DOMException } from './dom-exception.js';
+import type { StreamDecoder } from './encodings/decoder.js';
+import type { EncodingsExtra } from './encodings/legacy.js';
+import { Utf16Decoder, XUserDefinedDecoder } from './encodings/utf16.js';
 
 const fromCharCode = String.fromCharCode;
 const CHUNK = 4096;
@@ -97,18 +108,63 @@ export class TextEncoder {
 }
 defineTag(TextEncoder, 'TextEncoder');
 
-// The labels of UTF-8 in the Encoding spec's table; matching is ASCII case-insensitive after
-// stripping leading and trailing ASCII whitespace.
-const UTF8_LABELS = ['unicode-1-1-utf-8', 'unicode11utf8', 'unicode20utf8', 'utf-8', 'utf8', 'x-unicode20utf8'];
+/**
+ * §4.2 "get an encoding" for the labels of the encodings decoded here (the whole table is in the
+ * `encodings` extra, asked about any other label): the name, or null.
+ */
+function localEncoding(key: string): string | null {
+  switch (key) {
+    case 'unicode-1-1-utf-8': case 'unicode11utf8': case 'unicode20utf8': case 'utf-8': case 'utf8': case 'x-unicode20utf8':
+      return 'utf-8';
+    case 'csunicode': case 'iso-10646-ucs-2': case 'ucs-2': case 'unicode': case 'unicodefeff': case 'utf-16': case 'utf-16le':
+      return 'utf-16le';
+    case 'unicodefffe': case 'utf-16be':
+      return 'utf-16be';
+    case 'x-user-defined':
+      return 'x-user-defined';
+  }
+  return null;
+}
+
+/**
+ * A TextDecoder's encoding and the maker of its fresh decoders (null for UTF-8, whose decoder
+ * TextDecoder runs itself); a RangeError for a label that names no encoding, "replacement" (§7.2
+ * constructor), or an encoding Hearth does not decode.
+ */
+function encodingAndMaker(label: string, fatal: boolean): [string, (() => StreamDecoder) | null] {
+  const key = label === 'utf-8' ? label
+    : label.replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, '').replace(/[A-Z]+/g, (m) => m.toLowerCase());
+  switch (localEncoding(key)) {
+    case 'utf-8': return ['utf-8', null];
+    case 'utf-16le': return ['utf-16le', () => new Utf16Decoder(false, fatal)];
+    case 'utf-16be': return ['utf-16be', () => new Utf16Decoder(true, fatal)];
+    case 'x-user-defined': return ['x-user-defined', () => new XUserDefinedDecoder()];
+  }
+  const extra = loadExtra<EncodingsExtra>('encodings');
+  const encoding = extra.encodingOfLabel(key);
+  if (encoding === null || encoding === 'replacement') {
+    throw new RangeError(`Failed to construct 'TextDecoder': The encoding label provided ('${label}') is invalid.`);
+  }
+  if (!extra.isInEncodingsExtra(encoding)) {
+    throw new RangeError(`Failed to construct 'TextDecoder': The encoding '${encoding}' is not supported.`);
+  }
+  return [encoding, () => extra.makeLegacyDecoder(encoding, fatal)!];
+}
 
 export interface TextDecoderOptions { fatal?: boolean; ignoreBOM?: boolean }
 export interface TextDecodeOptions { stream?: boolean }
 
 export class TextDecoder {
+  #encoding: string;
+  // null for UTF-8; otherwise what makes a new decoder at the start of each stream.
+  #makeDecoder: (() => StreamDecoder) | null = null;
+  #decoder: StreamDecoder | null = null;
   #fatal: boolean;
   #ignoreBOM: boolean;
   #bomSeen = false;
   #doNotFlush = false;
+  // Bytes left in the spec's I/O queue by a fatal error while streaming (UTF-8).
+  #pending: Uint8Array | null = null;
   // The spec's UTF-8 decoder state: code point so far, bytes needed/seen, continuation bounds.
   #cp = 0;
   #needed = 0;
@@ -117,18 +173,20 @@ export class TextDecoder {
   #upper = 0xbf;
 
   constructor(label: unknown = 'utf-8', options?: TextDecoderOptions | null) {
-    const name = String(label).replace(/^[\t\n\f\r ]+|[\t\n\f\r ]+$/g, '').replace(/[A-Z]+/g, (m) => m.toLowerCase());
-    if (!UTF8_LABELS.includes(name)) {
-      throw new RangeError(`Failed to construct 'TextDecoder': The encoding label provided ('${String(label)}') is invalid.`);
-    }
+    // WebIDL converts the arguments (the options a TypeError) before §7.2's steps run (the label's
+    // encoding a RangeError).
+    const name = String(label);
     if (options != null && typeof options !== 'object' && typeof options !== 'function') {
       throw new TypeError("Failed to construct 'TextDecoder': The provided value is not of type 'TextDecoderOptions'.");
     }
     this.#fatal = Boolean(options?.fatal);
     this.#ignoreBOM = Boolean(options?.ignoreBOM);
+    const [encoding, make] = encodingAndMaker(name, this.#fatal);
+    this.#encoding = encoding;
+    this.#makeDecoder = make;
   }
 
-  get encoding(): string { return 'utf-8'; }
+  get encoding(): string { return this.#encoding; }
   get fatal(): boolean { return this.#fatal; }
   get ignoreBOM(): boolean { return this.#ignoreBOM; }
 
@@ -138,7 +196,9 @@ export class TextDecoder {
     else if (!(bytes = bufferSourceBytes(input))) {
       throw new TypeError("Failed to execute 'decode' on 'TextDecoder': The provided value is not of type '(ArrayBuffer or ArrayBufferView)'.");
     }
-    if (!this.#doNotFlush) { this.#reset(); this.#bomSeen = false; }
+    if (this.#makeDecoder !== null) return this.#decodeOther(this.#makeDecoder, bytes, Boolean(options?.stream));
+    if (!this.#doNotFlush) { this.#reset(); this.#bomSeen = false; this.#pending = null; }
+    else if (this.#pending !== null) { bytes = concatBytes(this.#pending, bytes); this.#pending = null; }
     const stream = Boolean(options?.stream);
     this.#doNotFlush = stream;
 
@@ -152,16 +212,33 @@ export class TextDecoder {
     return out;
   }
 
+  /** §7.2 decode() for an encoding other than UTF-8: its decoder, then the BOM rule for UTF-16. */
+  #decodeOther(make: () => StreamDecoder, bytes: Uint8Array, stream: boolean): string {
+    if (!this.#doNotFlush || this.#decoder === null) { this.#decoder = make(); this.#bomSeen = false; }
+    this.#doNotFlush = stream;
+    let out = this.#decoder.decode(bytes, !stream);
+    // §7.1 serialize I/O queue: only UTF-8 and UTF-16 drop a leading U+FEFF (their BOM).
+    if (!this.#ignoreBOM && !this.#bomSeen && out.length > 0 && this.#encoding.startsWith('utf-16')) {
+      this.#bomSeen = true;
+      if (out.charCodeAt(0) === 0xfeff) out = out.slice(1);
+    }
+    return out;
+  }
+
   #reset(): void {
     this.#cp = this.#needed = this.#seen = 0;
     this.#lower = 0x80;
     this.#upper = 0xbf;
   }
 
-  #error(units: number[]): void {
+  /**
+   * An error: U+FFFD, or in fatal mode a TypeError, with bytes[resume…] kept for the next call
+   * (§7.2: they are still in the I/O queue, read on if the stream goes on).
+   */
+  #error(units: number[], bytes: Uint8Array, resume: number): void {
     if (this.#fatal) {
       this.#reset();
-      this.#doNotFlush = false;
+      if (resume < bytes.length) this.#pending = bytes.slice(resume);
       throw new TypeError('The encoded data was not valid for encoding utf-8');
     }
     units.push(0xfffd);
@@ -187,13 +264,13 @@ export class TextDecoder {
           else if (b === 0xf4) upper = 0x8f;
           needed = 3; cp = b & 0x07;
         } else {
-          this.#error(units);
+          this.#error(units, bytes, i + 1);
         }
       } else if (b < lower || b > upper) {
         // The sequence so far is one error; the byte is then processed afresh.
         cp = needed = seen = 0; lower = 0x80; upper = 0xbf;
+        this.#error(units, bytes, i);
         i--;
-        this.#error(units);
       } else {
         lower = 0x80; upper = 0xbf;
         cp = (cp << 6) | (b & 0x3f);
@@ -210,12 +287,19 @@ export class TextDecoder {
     this.#cp = cp; this.#needed = needed; this.#seen = seen; this.#lower = lower; this.#upper = upper;
     if (flush && needed !== 0) {
       this.#reset();
-      this.#error(units);
+      this.#error(units, bytes, n);
     }
     return out + fromCharCode.apply(null, units);
   }
 }
 defineTag(TextDecoder, 'TextDecoder');
+
+function concatBytes(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
 
 /** utf8.ts's decoder (an ASCII fast path, strict otherwise); null if the input is not valid as a whole. */
 function tryFastDecode(bytes: Uint8Array): string | null {

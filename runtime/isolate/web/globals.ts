@@ -11,6 +11,7 @@ import { AbortController, AbortSignal, CustomEvent, Event, EventTarget, initEven
 import { structuredClone } from './clone.js';
 import { DOMException } from './dom-exception.js';
 import { atob, btoa, TextDecoder, TextEncoder } from './encoding.js';
+import { TextDecoderStream, TextEncoderStream } from './encoding-streams.js';
 import { fetch } from './fetch.js';
 import { Headers } from './headers.js';
 import { Request } from './request.js';
@@ -53,7 +54,7 @@ export function installGlobals(seed: Uint8Array, report: (where: string, err: un
     // Fetch
     Headers, Request, Response, fetch,
     // Encoding
-    TextEncoder, TextDecoder, atob, btoa,
+    TextEncoder, TextDecoder, TextEncoderStream, TextDecoderStream, atob, btoa,
     // Timers and tasks
     setTimeout, clearTimeout, setInterval, clearInterval, queueMicrotask, structuredClone, performance,
     // Events and abort

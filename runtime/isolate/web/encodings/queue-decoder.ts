@@ -1,0 +1,60 @@
+// A driver for the multi-byte decoders written as the WHATWG Encoding Standard writes them: a
+// handler run on one byte (or end-of-queue) at a time that returns a code point, "continue",
+// "error" or "finished", and may "restore" bytes to the front of the I/O queue (§4.1). The driver
+// owns the queue: restored bytes are read before the input goes on; in fatal mode an error throws
+// and leaves the restored bytes and the rest of the input for the next call (§7.2).
+
+import { CHUNK, decodeError, fromCharCode, withPending, type StreamDecoder } from './decoder.js';
+
+export const EOQ = -1;
+export const CONTINUE = -1;
+export const ERROR = -2;
+export const FINISHED = -3;
+
+export abstract class QueueDecoder implements StreamDecoder {
+  /** Bytes restored to the front of the I/O queue by the handler. */
+  protected readonly back: number[] = [];
+  #pending: Uint8Array | null = null;
+  readonly #name: string;
+  readonly #fatal: boolean;
+
+  constructor(name: string, fatal: boolean) {
+    this.#name = name;
+    this.#fatal = fatal;
+  }
+
+  /** The spec's handler for one byte, or EOQ: a code point, CONTINUE, ERROR or FINISHED. */
+  protected abstract handle(byte: number): number;
+
+  decode(bytes: Uint8Array, flush: boolean): string {
+    if (this.#pending !== null) { bytes = withPending(this.#pending, bytes); this.#pending = null; }
+    const back = this.back;
+    const n = bytes.length;
+    const units: number[] = [];
+    let out = '';
+    let i = 0;
+    for (;;) {
+      let b: number;
+      if (back.length > 0) b = back.shift()!;
+      else if (i < n) b = bytes[i++]!;
+      else if (flush) b = EOQ;
+      else break;
+      const r = this.handle(b);
+      if (r === CONTINUE) continue;
+      if (r === FINISHED) break;
+      if (r === ERROR) {
+        if (this.#fatal) {
+          const left = withPending(Uint8Array.from(back), bytes.subarray(i));
+          back.length = 0;
+          this.#pending = left.length > 0 ? left : null;
+          throw decodeError(this.#name);
+        }
+        units.push(0xfffd);
+      } else if (r > 0xffff) {
+        units.push(0xd800 | ((r - 0x10000) >> 10), 0xdc00 | ((r - 0x10000) & 0x3ff));
+      } else units.push(r);
+      if (units.length >= CHUNK) { out += fromCharCode.apply(null, units); units.length = 0; }
+    }
+    return out + fromCharCode.apply(null, units);
+  }
+}
