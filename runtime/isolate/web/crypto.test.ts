@@ -3,11 +3,11 @@
 
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
-import { makeCrypto } from './crypto.js';
+import { makeCrypto, type SubtleFactory } from './crypto.js';
 import { DOMException } from './dom-exception.js';
 import { makeSubtle } from './subtle/subtle.js';
 
-const { crypto, Crypto, SubtleCrypto, CryptoKey } = makeCrypto(randomBytes(32), () => makeSubtle);
+const { crypto, Crypto, SubtleCrypto, CryptoKey } = makeCrypto(randomBytes(32), () => makeSubtle as unknown as SubtleFactory);
 const subtle = crypto.subtle;
 const hex = (b: ArrayBuffer | Uint8Array) => Buffer.from(b instanceof Uint8Array ? b : new Uint8Array(b)).toString('hex');
 

@@ -256,7 +256,7 @@ export type SubtleFactory = (deps: {
 }) => ExtraSubtle;
 
 /** The extra's operations: synchronous; SubtleCrypto settles its promises with them. */
-type ExtraSubtle = { [K in Exclude<keyof SubtleCrypto, 'digest'>]: (...args: Parameters<SubtleCrypto[K]>) => Awaited<ReturnType<SubtleCrypto[K]>> };
+type ExtraSubtle = { [K in Exclude<keyof SubtleCrypto, 'digest'>]: (...args: Parameters<SubtleCrypto[K]>) => unknown };
 
 const defaultLoader = (): SubtleFactory => loadExtra<{ makeSubtle: SubtleFactory }>('subtle').makeSubtle;
 
@@ -312,7 +312,7 @@ export class SubtleCrypto {
       const { name, params } = normalize(algorithm);
       if (name === 'HMAC') return hmacKey(params, null, extractable, keyUsages, this.#random);
       extraName(algorithm);
-      return this.#subtle().generateKey(algorithm, extractable, keyUsages);
+      return this.#subtle().generateKey(algorithm, extractable, keyUsages) as CryptoKey | { publicKey: CryptoKey; privateKey: CryptoKey };
     });
   }
 
@@ -326,7 +326,7 @@ export class SubtleCrypto {
         return hmacKey(params, secret, extractable, keyUsages, this.#random);
       }
       extraName(algorithm);
-      return this.#subtle().importKey(format, keyData, algorithm, extractable, keyUsages);
+      return this.#subtle().importKey(format, keyData, algorithm, extractable, keyUsages) as CryptoKey;
     });
   }
 
@@ -337,7 +337,7 @@ export class SubtleCrypto {
       const parts = keyParts(key);
       if (!parts) throw new TypeError("parameter 'key' is not of type 'CryptoKey'.");
       if (format === 'raw' && parts.algorithm.name === 'HMAC') return toArrayBuffer(secretFor(key, null).secret.slice());
-      return this.#subtle().exportKey(format, key);
+      return this.#subtle().exportKey(format, key) as ArrayBuffer | object;
     });
   }
 
@@ -345,7 +345,7 @@ export class SubtleCrypto {
     return settle(() => {
       check(this);
       const name = normalize(algorithm).name;
-      if (name !== 'HMAC') { extraName(algorithm); return this.#subtle().sign(algorithm, key, data); }
+      if (name !== 'HMAC') { extraName(algorithm); return this.#subtle().sign(algorithm, key, data) as ArrayBuffer; }
       const bytes = copyBytes(data, "Failed to execute 'sign' on 'SubtleCrypto': parameter 3");
       const { secret, hash } = secretFor(key, 'sign');
       return toArrayBuffer(hmac(hash, secret, bytes));
@@ -356,7 +356,7 @@ export class SubtleCrypto {
     return settle(() => {
       check(this);
       const name = normalize(algorithm).name;
-      if (name !== 'HMAC') { extraName(algorithm); return this.#subtle().verify(algorithm, key, signature, data); }
+      if (name !== 'HMAC') { extraName(algorithm); return this.#subtle().verify(algorithm, key, signature, data) as boolean; }
       const sig = copyBytes(signature, "Failed to execute 'verify' on 'SubtleCrypto': parameter 3");
       const bytes = copyBytes(data, "Failed to execute 'verify' on 'SubtleCrypto': parameter 4");
       const { secret, hash } = secretFor(key, 'verify');
@@ -369,15 +369,15 @@ export class SubtleCrypto {
   }
 
   encrypt(algorithm: unknown, key: unknown, data: unknown): Promise<ArrayBuffer> {
-    return settle(() => { check(this); extraName(algorithm); return this.#subtle().encrypt(algorithm, key, data); });
+    return settle(() => { check(this); extraName(algorithm); return this.#subtle().encrypt(algorithm, key, data) as ArrayBuffer; });
   }
 
   decrypt(algorithm: unknown, key: unknown, data: unknown): Promise<ArrayBuffer> {
-    return settle(() => { check(this); extraName(algorithm); return this.#subtle().decrypt(algorithm, key, data); });
+    return settle(() => { check(this); extraName(algorithm); return this.#subtle().decrypt(algorithm, key, data) as ArrayBuffer; });
   }
 
   deriveBits(algorithm: unknown, baseKey: unknown, length: unknown): Promise<ArrayBuffer> {
-    return settle(() => { check(this); extraName(algorithm); return this.#subtle().deriveBits(algorithm, baseKey, length); });
+    return settle(() => { check(this); extraName(algorithm); return this.#subtle().deriveBits(algorithm, baseKey, length) as ArrayBuffer; });
   }
 
   deriveKey(algorithm: unknown, baseKey: unknown, derivedKeyType: unknown, extractable: unknown, keyUsages: unknown): Promise<CryptoKey> {
@@ -385,12 +385,12 @@ export class SubtleCrypto {
       check(this);
       extraName(algorithm);
       extraName(derivedKeyType);
-      return this.#subtle().deriveKey(algorithm, baseKey, derivedKeyType, extractable, keyUsages);
+      return this.#subtle().deriveKey(algorithm, baseKey, derivedKeyType, extractable, keyUsages) as CryptoKey;
     });
   }
 
   wrapKey(format: unknown, key: unknown, wrappingKey: unknown, wrapAlgorithm: unknown): Promise<ArrayBuffer> {
-    return settle(() => { check(this); extraName(wrapAlgorithm); return this.#subtle().wrapKey(format, key, wrappingKey, wrapAlgorithm); });
+    return settle(() => { check(this); extraName(wrapAlgorithm); return this.#subtle().wrapKey(format, key, wrappingKey, wrapAlgorithm) as ArrayBuffer; });
   }
 
   unwrapKey(format: unknown, wrappedKey: unknown, unwrappingKey: unknown, unwrapAlgorithm: unknown,
@@ -399,7 +399,7 @@ export class SubtleCrypto {
       check(this);
       extraName(unwrapAlgorithm);
       extraName(unwrappedKeyAlgorithm);
-      return this.#subtle().unwrapKey(format, wrappedKey, unwrappingKey, unwrapAlgorithm, unwrappedKeyAlgorithm, extractable, keyUsages);
+      return this.#subtle().unwrapKey(format, wrappedKey, unwrappingKey, unwrapAlgorithm, unwrappedKeyAlgorithm, extractable, keyUsages) as CryptoKey;
     });
   }
 

@@ -276,7 +276,8 @@ function okp(f: Family, oidHex: string, publicOf: (seed: Uint8Array) => Uint8Arr
         return pkcs8(algorithmId, octets(seed!));
       }
       if (format === 'jwk') {
-        const jwk: Jwk = { kty: 'OKP', crv: name, x: base64url(pub) };
+        // workerd (and the draft's earlier text) name Ed25519's JWS algorithm "EdDSA"; X25519 has none.
+        const jwk: Jwk = name === 'Ed25519' ? { kty: 'OKP', crv: name, alg: 'EdDSA', x: base64url(pub) } : { kty: 'OKP', crv: name, x: base64url(pub) };
         if (seed) jwk.d = base64url(seed);
         return ctx.jwkOut(key, jwk);
       }
