@@ -286,13 +286,23 @@ export class SubtleCrypto {
   #subtle(): ExtraSubtle {
     if (this.#extra) return this.#extra;
     const random = this.#random;
-    this.#extra = this.#load()({
-      DOMException,
-      makeKey: (parts) => new CryptoKey(KEY, parts),
-      keyParts: (key) => keyParts(key),
-      randomFill: (bytes) => random.fill(bytes),
-      bufferSourceBytes: (value) => bufferSourceBytes(value, false),
-    });
+    // The extra's libraries draw randomness through globalThis.crypto (which user code may have
+    // replaced), also while they initialise: that runs with the global pointing at the DRBG.
+    const g = globalThis as Record<string, unknown>;
+    const saved = Object.getOwnPropertyDescriptor(g, 'crypto');
+    const getRandomValues = (a: Uint8Array) => { random.fill(a); return a; };
+    Object.defineProperty(g, 'crypto', { value: { getRandomValues }, configurable: true, writable: true });
+    try {
+      this.#extra = this.#load()({
+        DOMException,
+        makeKey: (parts) => new CryptoKey(KEY, parts),
+        keyParts: (key) => keyParts(key),
+        randomFill: (bytes) => random.fill(bytes),
+        bufferSourceBytes: (value) => bufferSourceBytes(value, false),
+      });
+    } finally {
+      if (saved) Object.defineProperty(g, 'crypto', saved); else delete g.crypto;
+    }
     return this.#extra;
   }
 

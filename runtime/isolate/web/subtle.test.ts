@@ -377,6 +377,13 @@ describe('keys stay inside, randomness from the DRBG, the extra loads only when 
       expect(hex(await a.exportKey('raw', keys[0]!) as ArrayBuffer)).toBe(hex(await b.exportKey('raw', keys[1]!) as ArrayBuffer));
       const sigs = await Promise.all([a, b].map(async (s) => s.sign({ name: 'RSA-PSS', saltLength: 32 }, await s.importKey('pkcs8', pkcs8, { name: 'RSA-PSS', hash: 'SHA-256' }, false, ['sign']), data)));
       expect(hex(sigs[0]!)).toBe(hex(sigs[1]!));
+      // @noble/curves blinds secret scalars with randomBytes from the global: the DRBG here too.
+      const ec = await a.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, false, ['sign', 'verify']) as Pair;
+      expect(await a.verify({ name: 'ECDSA', hash: 'SHA-256' }, ec.publicKey, await a.sign({ name: 'ECDSA', hash: 'SHA-256' }, ec.privateKey, data), data)).toBe(true);
+      const ed = await a.generateKey('Ed25519', false, ['sign', 'verify']) as Pair;
+      expect(await a.verify('Ed25519', ed.publicKey, await a.sign('Ed25519', ed.privateKey, data), data)).toBe(true);
+      const dh = await a.generateKey({ name: 'ECDH', namedCurve: 'P-384' }, false, ['deriveBits']) as Pair;
+      expect((await a.deriveBits({ name: 'ECDH', public: dh.publicKey }, dh.privateKey, 384)).byteLength).toBe(48);
       expect((globalThis.crypto as unknown as { getRandomValues: unknown }).getRandomValues).toBeTypeOf('function');
     } finally {
       Object.defineProperty(globalThis, 'crypto', saved);

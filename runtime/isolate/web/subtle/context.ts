@@ -147,13 +147,6 @@ export class Ctx {
     return usages;
   }
 
-  /** The key may be used for `usage` with algorithm `name` (§14.3 step "If … throw InvalidAccessError"). */
-  check(key: KeyParts, name: string, usage: KeyUsage): void {
-    if (key.algorithm.name !== name || !key.usages.includes(usage)) {
-      throw this.error('InvalidAccessError', 'The requested operation is not valid for the provided key');
-    }
-  }
-
   // ---- JWK (RFC 7517; WebCrypto §14.3.9 and each algorithm's "jwk" import steps) --------------
 
   /** The JsonWebKey dictionary from keyData (TypeError for a non-object), with the common checks. */

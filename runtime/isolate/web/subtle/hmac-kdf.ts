@@ -1,11 +1,11 @@
-// HMAC keys in every format (§31; the main runtime keeps its own raw-only fast path for
-// sign/verify), PBKDF2 (§33) and HKDF (§32) from @noble/hashes.
+// HMAC keys in every format (§31: generateKey, importKey and exportKey raw and jwk, for deriveKey,
+// unwrapKey and jwk; the main runtime signs and verifies with every HMAC key itself), PBKDF2 (§33)
+// and HKDF (§32) from @noble/hashes.
 
 import { hkdf } from '@noble/hashes/hkdf.js';
-import { hmac } from '@noble/hashes/hmac.js';
 import { pbkdf2 } from '@noble/hashes/pbkdf2.js';
 import { type Algorithm, unsupportedFormat } from './algorithm.js';
-import { base64url, type Ctx, equalBytes, type KeyParts, type KeyUsage, type Params } from './context.js';
+import { base64url, type Ctx, type KeyParts, type KeyUsage, type Params } from './context.js';
 
 const HMAC_USAGES: readonly KeyUsage[] = ['sign', 'verify'];
 const JWK_HMAC_ALG: Record<string, string> = { 'SHA-1': 'HS1', 'SHA-256': 'HS256', 'SHA-384': 'HS384', 'SHA-512': 'HS512' };
@@ -48,12 +48,6 @@ export const HMAC: Algorithm = {
       return ctx.jwkOut(key, { kty: 'oct', k: base64url(secret), alg: JWK_HMAC_ALG[hash]! });
     }
     throw unsupportedFormat(ctx, format);
-  },
-  sign(ctx, _p, key, data) {
-    return hmac(ctx.hash((key.algorithm.hash as { name: string }).name).fn, key.material as Uint8Array, data);
-  },
-  verify(ctx, _p, key, signature, data) {
-    return equalBytes(hmac(ctx.hash((key.algorithm.hash as { name: string }).name).fn, key.material as Uint8Array, data), signature);
   },
   keyLength(ctx, p) {
     const hash = ctx.member(p, 'hash', (v) => ctx.hash(v), true);

@@ -9,7 +9,7 @@ import { OAEP, PSS, IFCPrimes, mgf1, PKCS1_SHA1, PKCS1_SHA256, PKCS1_SHA384, PKC
 import { gcd, invert } from 'micro-rsa-dsa-dh/utils.js';
 import { type Algorithm, type KeyPair, unsupportedFormat } from './algorithm.js';
 import { base64url, bigintToBytes, bytesToBigint, type Ctx, type HashInfo, type Jwk, type KeyParts, type KeyType, type KeyUsage, type Params } from './context.js';
-import { DerError, DerReader, NULL, OID, TAG, bits, integer, oid, pkcs8, readPkcs8, readSpki, seq, spki } from './der.js';
+import { DerError, DerReader, NULL, OID, TAG, integer, oid, pkcs8, readPkcs8, readSpki, seq, spki } from './der.js';
 
 interface RsaMaterial { n: bigint; e: bigint; d?: bigint; p?: bigint; q?: bigint; dp?: bigint; dq?: bigint; qi?: bigint }
 

@@ -99,7 +99,7 @@ export function makeSubtle(deps: SubtleDeps): Subtle {
     return alg.deriveBits!(ctx, p, key, length);
   }
 
-  return {
+  const operations: Subtle = {
     encrypt(algorithm, key, data) {
       const { p, alg } = normalize(algorithm, 'encrypt');
       const bytes = ctx.bytes(data, "parameter 'data'");
@@ -177,4 +177,12 @@ export function makeSubtle(deps: SubtleDeps): Subtle {
       return importKey(f, keyData, target.p, target.alg, extractable, keyUsages);
     },
   };
+
+  // Every operation runs with globalThis.crypto pointing at the DRBG: @noble/curves blinds secret
+  // scalars with @noble/hashes' randomBytes, which reads that global (as micro-rsa-dsa-dh does).
+  const wrapped = {} as Record<string, unknown>;
+  for (const [name, fn] of Object.entries(operations)) {
+    wrapped[name] = (...args: unknown[]) => ctx.withRandom(() => (fn as (...a: unknown[]) => unknown)(...args));
+  }
+  return wrapped as unknown as Subtle;
 }
