@@ -131,6 +131,8 @@ export const HostGlobal = {
   seed: '__hearth_seed',
   /** Loads an extra script into this isolate, synchronously (runtime/isolate/extras.ts). */
   extra: '__hearth_extra',
+  /** isolated-vm's module: the runtime keeps only ExternalCopy, to detach transferred ArrayBuffers. */
+  ivm: '__hearth_ivm',
   /** Set by the runtime only while an extra loads: the extra hands its exports to it (extras/register.ts). */
   extraHook: '__hearth_extra_hook',
 } as const;

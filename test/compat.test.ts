@@ -84,6 +84,12 @@ function noise(n: number, seed = 1): Uint8Array<ArrayBuffer> {
 const utf8 = (s: string) => new TextEncoder().encode(s);
 const bodyJson = (r: Got) => JSON.parse(r.body.toString('utf8'));
 
+/** A multipart/form-data body as a browser sends one (CRLF line breaks). */
+const MP_BOUNDARY = '----compatBoundary7MA4YWxk';
+const multipartBody = (parts: string[]) => utf8(`preamble\r\n${parts.map((p) => `--${MP_BOUNDARY}\r\n${p}\r\n`).join('')}--${MP_BOUNDARY}--\r\nepilogue`);
+const mp = (body: Uint8Array<ArrayBuffer>, type = `multipart/form-data; boundary=${MP_BOUNDARY}`): Case =>
+  ({ method: 'POST', path: '/parse', headers: { 'content-type': type }, body });
+
 const CASES: Record<string, Case[]> = {
   routing: [
     { path: '/' },
@@ -146,6 +152,35 @@ const CASES: Record<string, Case[]> = {
     { path: '/missing' },
   ],
 
+  formdata: [
+    { path: '/blob' },
+    { path: '/formdata' },
+    { path: '/roundtrip', check: (r) => expect(bodyJson(r)).toMatchObject({ type: true, requestType: true }) },
+    { path: '/urlencoded' },
+    { path: '/blob-types' },
+    mp(multipartBody([
+      'Content-Disposition: form-data; name="field"\r\n\r\nvalue ü',
+      'Content-Disposition: form-data; name="file"; filename="notes.txt"\r\nContent-Type: Text/Plain\r\n\r\nline 1\r\nline 2',
+      'content-disposition: form-data; name="field"\r\nContent-Type: text/plain\r\n\r\nsecond',
+      'Content-Disposition: form-data; name="empty"\r\n\r\n',
+      'Content-Disposition: form-data; name="bin"; filename="b.bin"\r\nContent-Type: application/octet-stream\r\n\r\n--not-a-boundary',
+    ])),
+    mp(multipartBody(['Content-Disposition: form-data; name="q"\r\n\r\nquoted boundary']), `multipart/form-data; boundary="${MP_BOUNDARY}"`),
+    mp(utf8(`--${MP_BOUNDARY}--`)),
+    mp(utf8(`--${MP_BOUNDARY}\r\nContent-Disposition: form-data; name="a"\r\n\r\nno end\r\n`)),
+    mp(multipartBody(['Content-Disposition: form-data\r\n\r\nno name'])),
+    mp(multipartBody(['Content-Disposition: attachment; name="a"\r\n\r\nnot form-data'])),
+    mp(utf8('no boundary at all')),
+    mp(multipartBody(['Content-Disposition: form-data; name="a"\r\n\r\n1']), 'multipart/form-data'),
+    { method: 'POST', path: '/parse', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=1&b=x+y&c=%C3%BC&d&a=2&=e' },
+    { method: 'POST', path: '/parse', headers: { 'content-type': 'text/plain' }, body: 'a=1' },
+    { method: 'POST', path: '/parse', body: utf8('a=1') },
+    { path: '/blob-response?type=A/B', check: (r) => expect(r.headers['content-type']).toBe('a/b') },
+    { path: '/blob-response', check: (r) => expect(r.headers['content-type']).toBeUndefined() },
+    { method: 'POST', path: '/echo-blob', headers: { 'content-type': 'Text/X; A=B' }, body: ALL_BYTES },
+    { method: 'POST', path: '/echo-blob', body: ALL_BYTES },
+  ],
+
   headers: [
     {
       path: '/read',
@@ -202,6 +237,19 @@ const CASES: Record<string, Case[]> = {
       { input: 'non-special://host:123/path?q#f' },
       { input: 'https://ＥＸＡＭＰＬＥ．com/' },
       { input: 'https://a.example/../../..//x' },
+    ]),
+    // Issue 19: file URLs keep leading empty path segments; a blob: URL's origin.
+    post('/parse', [
+      { input: 'file:////x' },
+      { input: '/..//', base: 'file:///' },
+      { input: 'file:///a//b' },
+      { input: 'file:///C|/foo' },
+      { input: '/C:/x', base: 'file:///D:/y' },
+      { input: '..', base: 'file:///C:/' },
+      { input: 'blob:http://[::1]:8080/x' },
+      { input: 'blob:ftp://host/path' },
+      { input: 'blob:blob:https://a.com/' },
+      { input: 'blob:d3958f5c-0777-0845-9dcf-2cb28783acaf' },
     ]),
     { path: '/search-params' },
     { path: '/mutate' },

@@ -136,7 +136,7 @@ const STANDARD_GLOBALS = new Set([
   'TransformStream', 'ReadableStreamDefaultReader', 'ReadableStreamBYOBReader', 'ReadableStreamBYOBRequest',
   'ReadableByteStreamController', 'ReadableStreamDefaultController', 'TransformStreamDefaultController',
   'WritableStreamDefaultController', 'WritableStreamDefaultWriter', 'ByteLengthQueuingStrategy',
-  'CountQueuingStrategy', 'self', 'navigator',
+  'CountQueuingStrategy', 'self', 'navigator', 'Blob', 'File', 'FormData',
   // V8's --expose-gc (set by pool/isolate/boot.ts for the WebAssembly memory bound) leaves a
   // non-configurable global; the runtime takes the function before any code runs and leaves it
   // undefined (the polluter test below checks that typeof gc is 'undefined' to the function).

@@ -87,6 +87,7 @@ export async function bootIsolate(memoryMb: number, runtime: RuntimeScript, host
     await g.set(HostGlobal.result, new ivm.Callback((rid: unknown, r: unknown) => host.result(rid, r), { ignored: true }));
     await g.set(HostGlobal.host, new ivm.Callback((...a: unknown[]) => host.host(a), { ignored: true }));
     await g.set(HostGlobal.seed, new ivm.ExternalCopy(randomBytes(32).buffer).copyInto({ release: true }));
+    await g.set(HostGlobal.ivm, ivm);
     if (runtime.extras) await g.set(HostGlobal.extra, new ivm.Callback(runtime.extras.loader(isolate, context)));
     const script: ivm.Script & ivm.CachedDataResult = await isolate.compileScript(runtime.source, {
       filename: 'hearth:runtime',

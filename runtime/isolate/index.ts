@@ -10,6 +10,7 @@ import { formatValue, LogBuffer, makeConsole, type LogBatchSink } from './consol
 import { CallTail, incomingRequest, lambdaUrlEvent, lambdaUrlResult, responseTuple, tailDone, type WorkersModule } from './web-call.js';
 import { fetchDone, fetchFailed, dropAllFetches } from './web/fetch.js';
 import { setExtraLoader } from './extras.js';
+import { setDetacher } from './web/clone.js';
 import { installGlobals, preloadGlobals } from './web/globals.js';
 import { installWasmMemoryLimit } from './wasm-memory.js';
 import { clearTimeout, dropAllTimers, fireTimers, setTimeout } from './web/timers.js';
@@ -39,6 +40,13 @@ const seed = g[HostGlobal.seed];
 delete g[HostGlobal.seed];
 setExtraLoader(g[HostGlobal.extra]);
 delete g[HostGlobal.extra];
+{
+  // structuredClone's transfer detaches with isolated-vm's ExternalCopy (transferOut moves the
+  // bytes out without a copy; they are released at once). Only the class is kept, in this closure.
+  const ExternalCopy = (g[HostGlobal.ivm] as { ExternalCopy?: new (b: ArrayBuffer, o: object) => { release(): void } } | undefined)?.ExternalCopy;
+  delete g[HostGlobal.ivm];
+  if (typeof ExternalCopy === 'function') setDetacher((buffer) => { new ExternalCopy(buffer, { transferOut: true }).release(); });
+}
 
 type Failure = FailureTuple;
 type Result = ResultTuple;

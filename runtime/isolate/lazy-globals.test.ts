@@ -36,4 +36,19 @@ describe('lazy web globals in an isolate that was not preloaded', () => {
     const b = await blank();
     expect(await b.context.eval(`URL = 'mine'; typeof URLSearchParams + ',' + URL`, { copy: true })).toBe('function,mine');
   });
+
+  test('FormData first: Blob and File are there too, and a body recognises them', async () => {
+    const b = await blank();
+    expect(await b.context.eval(`typeof FormData + ',' + typeof Blob + ',' + typeof File`, { copy: true })).toBe('function,function,function');
+    expect(await b.context.eval(`new Response(new Blob(['x'], { type: 'a/b' })).headers.get('content-type')`, { copy: true })).toBe('a/b');
+  });
+
+  test('body.formData() in a fresh isolate loads the classes it returns', async () => {
+    const b = await blank();
+    const got = await b.context.eval(
+      `new Response('a=1', { headers: { 'content-type': 'application/x-www-form-urlencoded' } }).formData()
+        .then((f) => [f instanceof FormData, f.get('a'), Object.getOwnPropertyDescriptor(globalThis, 'FormData').enumerable].join())`,
+      { promise: true, copy: true });
+    expect(got).toBe('true,1,false');
+  });
 });

@@ -102,6 +102,31 @@ export default {
         // response's url empty; Hearth follows Fetch there: runtime/isolate/web/data-url.test.ts.)
         data64: [data64.headers.get('content-type'), await data64.text()],
         customEventDetail: [new CustomEvent('a').detail, new CustomEvent('a', { detail: 5 }).detail, new CustomEvent('a') instanceof Event],
+        trusted: (() => {
+          const c = new AbortController();
+          let t;
+          c.signal.addEventListener('abort', (e) => { t = e.isTrusted; });
+          c.abort();
+          return [t, new Event('x').isTrusted];
+        })(),
+        globalScope: (() => {
+          const chain = [];
+          for (let o = Object.getPrototypeOf(globalThis); o; o = Object.getPrototypeOf(o)) chain.push(Object.prototype.toString.call(o));
+          const seen = [];
+          const l = (e) => seen.push(e.type, e.target === globalThis);
+          addEventListener('ping', l);
+          dispatchEvent(new Event('ping'));
+          removeEventListener('ping', l);
+          dispatchEvent(new Event('ping'));
+          return [chain, seen, typeof WorkerGlobalScope, tryName(() => new WorkerGlobalScope())];
+        })(),
+        transfer: (() => {
+          const b = new Uint8Array([7, 8]).buffer;
+          const out = structuredClone(b, { transfer: [b] });
+          // (Transferring the now-detached buffer again: HTML says DataCloneError, which Hearth throws
+          // (clone.test.ts); workerd throws nothing, so it is not compared.)
+          return [b.byteLength, [...new Uint8Array(out)]];
+        })(),
       });
     }
 

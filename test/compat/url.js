@@ -86,6 +86,11 @@ function searchParamsOps() {
   const unsorted = new URLSearchParams('z=1&é=2&a=3&A=4&a=5&😀=6&ｚ=7');
   unsorted.sort();
   steps.push(['sort-utf16', [...unsorted.keys()]]);
+  // USVString arguments: lone surrogates become U+FFFD as they go in.
+  const lone = 'a\ud800b\udc00';
+  const usv = new URLSearchParams([[lone, lone]]);
+  usv.append(lone, 'x');
+  steps.push(['usv', [...usv].map(([k, v]) => [k.codePointAt(1), v.codePointAt(3)]), usv.getAll('a\ufffdb\ufffd').length, usv.toString()]);
   return steps;
 }
 

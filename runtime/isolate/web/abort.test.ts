@@ -50,7 +50,7 @@ describe('AbortController', () => {
       c.abort('again');
       expect(c.signal.reason).toBe(reason);
       expect(c.signal.aborted).toBe(true);
-      expect(events).toEqual([['onabort', true, 'abort', true], ['listener', false]]);
+      expect(events).toEqual([['onabort', true, 'abort', true], ['listener', true]]);
       try { c.signal.throwIfAborted(); expect.unreachable(); } catch (e) { expect(e).toBe(reason); }
     }
     const c = new AbortController();
@@ -225,6 +225,28 @@ describe('EventTarget and Event (event-target-shim)', () => {
     } finally {
       setErrorHandler(undefined);
     }
+  });
+});
+
+describe('isTrusted (DOM §2.2): true only for events the platform dispatches', () => {
+  test("an AbortSignal's abort event is trusted; events a script makes are not, and cannot be made so", () => {
+    const c = new AbortController();
+    const seen: boolean[] = [];
+    c.signal.addEventListener('abort', (e) => {
+      seen.push(e.isTrusted);
+      const d = Object.getOwnPropertyDescriptor(e, 'isTrusted')!;
+      seen.push(d.configurable === false && d.writable === false);
+    });
+    c.abort();
+    expect(seen).toEqual([true, true]);
+    const mine = new Event('abort');
+    expect(mine.isTrusted).toBe(false);
+    expect(() => Object.defineProperty(mine, 'isTrusted', { value: true })).toThrow(TypeError);
+    expect(new CustomEvent('x').isTrusted).toBe(false);
+    // AbortSignal.abort() makes an aborted signal without an event; timeout() dispatches one.
+    expect(AbortSignal.abort().aborted).toBe(true);
+    // And the event made after a trusted one is not trusted.
+    expect(new Event('next').isTrusted).toBe(false);
   });
 });
 

@@ -55,6 +55,8 @@ export interface EventTarget {
 export interface EventTargetConstructor { new (): EventTarget; readonly prototype: EventTarget }
 
 export const EventTarget: EventTargetConstructor = shim.EventTarget;
+/** Gives an existing object (the global) an EventTarget's listener lists (patched shim). */
+export const initEventTarget: (target: object) => void = shim.initEventTarget;
 
 const ShimEvent = shim.Event as unknown as EventConstructor;
 /**
@@ -273,7 +275,7 @@ export class AbortSignal extends EventTarget {
     }
     this.#sources = [];
     for (const algorithm of algorithms) algorithm();
-    this.dispatchEvent(new Event('abort'));
+    this.dispatchEvent(shim.createTrustedEvent('abort') as Event);
   }
 
   static {

@@ -16,6 +16,9 @@ import { makeCrypto } from './crypto.js';
 import { DOMException } from './dom-exception.js';
 import { atob, btoa, TextDecoder, TextEncoder } from './encoding.js';
 import { URL, URLSearchParams } from './url.js';
+import { Blob, File } from './blob.js';
+import { FormData } from './form-data.js';
+import { Response } from './response.js';
 
 const seed = globalThis.__seed;
 delete globalThis.__seed;
@@ -25,7 +28,7 @@ globalThis.__runTimers = () => { for (const fn of pendingTimers.splice(0)) fn();
 globalThis.__setTimers = () => setAbortTimers((fn) => { pendingTimers.push(fn); return pendingTimers.length; }, () => {});
 Object.assign(globalThis, {
   AbortController, AbortSignal, Event, EventTarget, structuredClone, crypto, Crypto, SubtleCrypto, CryptoKey,
-  DOMException, atob, btoa, TextDecoder, TextEncoder, URL, URLSearchParams,
+  DOMException, atob, btoa, TextDecoder, TextEncoder, URL, URLSearchParams, Blob, File, FormData, Response,
 });
 `;
 
@@ -128,5 +131,22 @@ describe('the web modules in a bare isolate', () => {
     expect(await run(`const et = new EventTarget(); let n = 0; et.addEventListener('x', () => n++); et.dispatchEvent(new Event('x')); n`)).toBe(1);
     expect(await run(`[EventTarget.name, Event.name, String(new EventTarget()), String(new Event('x'))].join()`))
       .toBe('EventTarget,Event,[object EventTarget],[object Event]');
+  });
+
+  test('Blob, File, FormData and formData(): what WebIDL binds survives minification', async () => {
+    expect(await run(`[Blob.length, File.length, FormData.length, Blob.prototype.slice.length, FormData.prototype.append.length, FormData.prototype.forEach.length].join()`))
+      .toBe('0,2,0,0,2,1');
+    expect(await run(`[String(new Blob()), String(new File([], 'f')), String(new FormData()), String(new FormData().keys())].join()`))
+      .toBe('[object Blob],[object File],[object FormData],[object FormData Iterator]');
+    expect(await runAsync(`new Blob(['a\\ud800', new Uint8Array([98])], { type: 'X/Y' }).slice(-4, undefined, 'T/U').text().then((t) => t + '|' + new Blob([], { type: 'X/Y' }).type)`))
+      .toBe('\ufffdb|x/y');
+    expect(await runAsync(`(async () => {
+      const f = new FormData();
+      f.append('a', 'x\\ny');
+      f.append('f', new Blob(['bytes'], { type: 'a/b' }), 'n"1');
+      const back = await new Response(f).formData();
+      const file = back.get('f');
+      return [back.get('a'), file.name, file.type, await file.text(), file instanceof File].join('|');
+    })()`)).toBe('x\r\ny|n"1|a/b|bytes|true');
   });
 });

@@ -6,10 +6,14 @@ import { ReadableStream } from 'web-streams-polyfill';
 import { decodeUtf8 } from '../utf8.js';
 import { Headers } from './headers.js';
 import { TextDecoder, TextEncoder } from './encoding.js';
+import type { Blob } from './blob.js';
+import type { FormData } from './form-data.js';
+import { formsLoaded, loadForms } from './forms-lazy.js';
 import { urlLoaded, urlModule } from './lazy.js';
+import { extractMimeType, serializeMimeType } from './mime-type.js';
 import type { URLSearchParams } from './url.js';
 
-export type BodyInit = ReadableStream<Uint8Array> | ArrayBuffer | ArrayBufferView | string | URLSearchParams | null | undefined;
+export type BodyInit = ReadableStream<Uint8Array> | Blob | ArrayBuffer | ArrayBufferView | FormData | string | URLSearchParams | null | undefined;
 
 type Source = { bytes: Uint8Array } | { stream: ReadableStream<Uint8Array> } | null;
 
@@ -23,6 +27,16 @@ export function extractBody(init: BodyInit | unknown): { source: Source; type: s
   if (ArrayBuffer.isView(init)) {
     const v = init as ArrayBufferView;
     return { source: { bytes: new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength)) }, type: null };
+  }
+  // Nothing is a Blob or a FormData before their module is loaded (forms-lazy.ts).
+  const forms = formsLoaded();
+  if (forms !== null) {
+    // A Blob's bytes are never written, so the body shares them; its type, when it has one, is the Content-Type.
+    if (forms.isBlob(init)) return { source: { bytes: forms.bytesOf(init) }, type: init.type === '' ? null : init.type };
+    if (forms.isFormData(init)) {
+      const { bytes, type } = forms.encodeMultipart(init);
+      return { source: { bytes }, type };
+    }
   }
   if (init instanceof ReadableStream) {
     // Fetch's "extract a body": a stream already read from, or locked to a reader, is no body.
@@ -96,12 +110,17 @@ export abstract class Body {
     return JSON.parse(decodeText(await this.#consume()));
   }
 
-  async formData(): Promise<never> {
-    throw new TypeError('formData() is not supported in Hearth isolates; parse the body with text() or arrayBuffer()');
+  /** Fetch §6.3: multipart/form-data or application/x-www-form-urlencoded, else a TypeError (the body is used either way). */
+  async formData(): Promise<FormData> {
+    const bytes = await this.#consume();
+    return loadForms().parseFormData(bytes, this.headers.get('content-type'));
   }
 
-  async blob(): Promise<never> {
-    throw new TypeError('blob() is not supported in Hearth isolates; use arrayBuffer()');
+  /** Fetch §6.3: a Blob of the bytes whose type is the body's MIME type, serialized ("" when there is none). */
+  async blob(): Promise<Blob> {
+    const bytes = (await this.#consume()).slice();
+    const mime = extractMimeType(this.headers.get('content-type'));
+    return loadForms().blobFromBytes(bytes, mime === null ? '' : serializeMimeType(mime));
   }
 
   /** The source to give a clone (a tee of a stream; bytes are shared, they are never written). */
@@ -174,7 +193,7 @@ function isDisturbed(s: ReadableStream<unknown>): boolean {
 }
 
 /** UTF-8 decode with replacement (text() never throws on bad bytes) and the BOM dropped. */
-function decodeText(b: Uint8Array): string {
+export function decodeText(b: Uint8Array): string {
   let bytes = b;
   if (bytes.length >= 3 && bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) bytes = bytes.subarray(3);
   try {

@@ -2,7 +2,7 @@
 
 import { describe, expect, test } from 'vitest';
 import { AbortController } from './abort.js';
-import { markUncloneable, structuredClone } from './clone.js';
+import { markUncloneable, setDetacher, structuredClone } from './clone.js';
 import { TextDecoder } from './encoding.js';
 import { DOMException } from './dom-exception.js';
 
@@ -215,11 +215,24 @@ describe('structuredClone: what cannot be cloned', () => {
 });
 
 describe('structuredClone: arguments and options', () => {
-  test('transfer is validated; buffers are copied', () => {
+  test('transfer (HTML StructuredSerializeWithTransfer): the clone has the bytes, the original is detached', () => {
+    setDetacher((b) => { globalThis.structuredClone(b, { transfer: [b] }); });
     const buf = new Uint8Array([1, 2, 3]).buffer;
-    const out = structuredClone({ buf }, { transfer: [buf] });
+    const view = new Uint8Array(buf, 1);
+    const out = structuredClone({ buf, view }, { transfer: [buf] });
     expect(new Uint8Array(out.buf)).toEqual(new Uint8Array([1, 2, 3]));
+    expect(out.view.buffer).toBe(out.buf);
     expect(out.buf).not.toBe(buf);
+    expect(buf.byteLength).toBe(0);
+    expect(view.length).toBe(0);
+    // A detached buffer cannot be transferred (or cloned) again.
+    for (const f of [() => structuredClone(1, { transfer: [buf] }), () => structuredClone(buf)]) {
+      try { f(); expect.unreachable(); } catch (e) { expect((e as DOMException).name).toBe('DataCloneError'); }
+    }
+  });
+
+  test('transfer is validated', () => {
+    const buf = new Uint8Array([1, 2, 3]).buffer;
     expect(structuredClone(1, undefined)).toBe(1);
     expect(structuredClone(1, null)).toBe(1);
     expect(structuredClone(1, {})).toBe(1);

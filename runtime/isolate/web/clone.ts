@@ -11,9 +11,10 @@
 // offsets of views, spreads binary data into JS arrays (1 s for 10 MB), detects types by
 // Symbol.toStringTag (so it can be fooled, and it calls `new globalThis[error.name](message)`),
 // turns promises and WeakMaps into {}, and uses the native structuredClone where there is one.
-// Deviations: `transfer` is validated, and the transferred ArrayBuffers are copied rather than
-// moved; they are detached afterwards only where ArrayBuffer.prototype.transfer exists (not in
-// Node 20's V8). Built-ins re-parented with Object.setPrototypeOf are cloned as ordinary objects,
+// Transfer: the transferred ArrayBuffers' contents are copied into the clone, then the originals are
+// detached (HTML's StructuredSerializeWithTransfer), by the detacher the runtime sets (Node 20's V8
+// has no ArrayBuffer.prototype.transfer; isolated-vm's ExternalCopy with transferOut detaches).
+// Deviations: built-ins re-parented with Object.setPrototypeOf are cloned as ordinary objects,
 // and CryptoKey is not cloneable.
 
 import { DOMException } from './dom-exception.js';
@@ -33,6 +34,16 @@ const dataViewLength = getter(DataView.prototype, 'byteLength') as (this: unknow
 const abByteLength = getter(ArrayBuffer.prototype, 'byteLength');
 const abSlice = ArrayBuffer.prototype.slice;
 const abTransfer = (ArrayBuffer.prototype as { transfer?: (this: ArrayBuffer) => ArrayBuffer }).transfer;
+let detach: ((buffer: ArrayBuffer) => void) | null = abTransfer ? (b) => { abTransfer.call(b); } : null;
+
+/** How to detach an ArrayBuffer here (the runtime's, from isolated-vm; tests give Node's). */
+export function setDetacher(fn: (buffer: ArrayBuffer) => void): void {
+  detach = fn;
+}
+
+const isDetached = (buffer: ArrayBuffer): boolean => {
+  try { new Uint8Array(buffer); return false; } catch { return true; }
+};
 const SAB = typeof SharedArrayBuffer === 'function' ? SharedArrayBuffer : null;
 const sabByteLength = SAB && getter(SAB.prototype, 'byteLength');
 const mapSize = getter(Map.prototype, 'size');
@@ -226,11 +237,16 @@ export function structuredClone<T>(value: T, options?: StructuredSerializeOption
         throw new DOMException('Value not transferable', 'DataCloneError');
       }
       if (transfer.includes(item)) throw new DOMException('An ArrayBuffer is listed twice in transfer', 'DataCloneError');
+      if (isDetached(item as ArrayBuffer)) throw new DOMException('An ArrayBuffer in transfer is detached', 'DataCloneError');
       transfer.push(item);
     }
   }
   const out = clone(value, new Map()) as T;
-  // Transferred buffers were copied; detach the originals where the engine can.
-  if (abTransfer) for (const buffer of transfer) abTransfer.call(buffer as ArrayBuffer);
+  if (transfer.length !== 0) {
+    if (detach === null) throw new DOMException('ArrayBuffers cannot be transferred here', 'DataCloneError');
+    for (const buffer of transfer) {
+      try { detach(buffer as ArrayBuffer); } catch { throw new DOMException('An ArrayBuffer in transfer cannot be detached', 'DataCloneError'); }
+    }
+  }
   return out;
 }

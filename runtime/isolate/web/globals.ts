@@ -7,7 +7,7 @@ import {
   ReadableStreamDefaultReader, TransformStream, TransformStreamDefaultController, WritableStream,
   WritableStreamDefaultController, WritableStreamDefaultWriter,
 } from 'web-streams-polyfill';
-import { AbortController, AbortSignal, CustomEvent, Event, EventTarget, setAbortTimers, setErrorHandler } from './abort.js';
+import { AbortController, AbortSignal, CustomEvent, Event, EventTarget, initEventTarget, setAbortTimers, setErrorHandler } from './abort.js';
 import { structuredClone } from './clone.js';
 import { DOMException } from './dom-exception.js';
 import { atob, btoa, TextDecoder, TextEncoder } from './encoding.js';
@@ -17,6 +17,7 @@ import { Request } from './request.js';
 import { Response } from './response.js';
 import { clearInterval, clearTimeout, setInterval, setTimeout, uncaught } from './timers.js';
 import { defineLazyGlobals, loadCrypto, urlModule } from './lazy.js';
+import { loadForms } from './forms-lazy.js';
 
 /**
  * Loads what is otherwise loaded on first use (URL, URLSearchParams, crypto): pre-warmed blanks for
@@ -70,9 +71,52 @@ export function installGlobals(seed: Uint8Array, report: (where: string, err: un
   // Loaded on first use (see lazy.ts).
   defineLazyGlobals(() => ({ ...urlModule() }), ['URL', 'URLSearchParams']);
   defineLazyGlobals(() => ({ ...crypto() }), ['crypto', 'Crypto', 'SubtleCrypto', 'CryptoKey']);
+  defineLazyGlobals(() => { const { Blob, File, FormData } = loadForms(); return { Blob, File, FormData }; }, ['Blob', 'File', 'FormData']);
+  makeGlobalAnEventTarget();
   // Workers and service workers name the global scope `self`.
   Object.defineProperty(globalThis, 'self', { value: globalThis, writable: true, configurable: true, enumerable: false });
   Object.defineProperty(globalThis, 'navigator', {
     value: Object.freeze({ userAgent: 'Hearth', hardwareConcurrency: 1 }), writable: true, configurable: true, enumerable: false,
   });
+}
+
+/**
+ * The global object is a ServiceWorkerGlobalScope, a WorkerGlobalScope, an EventTarget (HTML §10.2,
+ * as in workerd): its prototype chain is ServiceWorkerGlobalScope.prototype → WorkerGlobalScope.prototype
+ * → EventTarget.prototype → Object.prototype, so addEventListener, removeEventListener and
+ * dispatchEvent work on it, with listener lists of its own. The two interfaces' constructors are
+ * reachable as in workerd (inherited properties) and, like theirs, throw "Illegal constructor".
+ * The runtime dispatches no event of its own to the global (handlers are the module's exports).
+ */
+function makeGlobalAnEventTarget(): void {
+  const illegal = (name: string) => ({ [name]: function () { throw new TypeError('Illegal constructor'); } })[name]!;
+  const WorkerGlobalScope = illegal('WorkerGlobalScope');
+  const ServiceWorkerGlobalScope = illegal('ServiceWorkerGlobalScope');
+  const hidden = { writable: true, configurable: true, enumerable: false };
+  const wgs = Object.create(EventTarget.prototype, {
+    constructor: { value: WorkerGlobalScope, ...hidden },
+    [Symbol.toStringTag]: { value: 'WorkerGlobalScope', configurable: true },
+  }) as object;
+  const swgs = Object.create(wgs, {
+    constructor: { value: ServiceWorkerGlobalScope, ...hidden },
+    WorkerGlobalScope: { value: WorkerGlobalScope, ...hidden },
+    ServiceWorkerGlobalScope: { value: ServiceWorkerGlobalScope, ...hidden },
+    [Symbol.toStringTag]: { value: 'ServiceWorkerGlobalScope', configurable: true },
+  }) as object;
+  Object.defineProperty(WorkerGlobalScope, 'prototype', { value: wgs, writable: false });
+  Object.defineProperty(ServiceWorkerGlobalScope, 'prototype', { value: swgs, writable: false });
+  Object.setPrototypeOf(ServiceWorkerGlobalScope, WorkerGlobalScope);
+  Object.setPrototypeOf(WorkerGlobalScope, EventTarget);
+  Object.setPrototypeOf(globalThis, swgs);
+  initEventTarget(globalThis);
+  // WebIDL §3.7.7: an operation of an interface the global object implements, called with an
+  // undefined or null this (addEventListener(...) unqualified, in a module), acts on the global.
+  const proto = EventTarget.prototype as unknown as Record<string, (...a: unknown[]) => unknown>;
+  const add = proto.addEventListener!, remove = proto.removeEventListener!, dispatch = proto.dispatchEvent!;
+  const methods = {
+    addEventListener(this: unknown, type: unknown, callback: unknown) { return add.apply(this ?? globalThis, arguments as never); },
+    removeEventListener(this: unknown, type: unknown, callback: unknown) { return remove.apply(this ?? globalThis, arguments as never); },
+    dispatchEvent(this: unknown, event: unknown) { return dispatch.apply(this ?? globalThis, arguments as never); },
+  };
+  for (const [name, fn] of Object.entries(methods)) Object.defineProperty(proto, name, { value: fn, ...hidden, enumerable: true });
 }

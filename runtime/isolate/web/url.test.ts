@@ -78,10 +78,47 @@ describe('URL (core-js polyfill) against Node', () => {
     expect(new PURL('http://x/a^b').pathname).toBe('/a%5Eb');
     // Part of UTS #46 only: no compatibility decomposition of U+FB00.
     expect(new PURL('http://x.\ufb00.com/').hostname).toBe('x.xn--im6c.com');
-    // Lone surrogates are kept until serialization (WebIDL would make them U+FFFD at once).
+  });
+});
+
+// The URL Standard's parts that core-js got wrong, patched in patches/core-js-pure+3.51.0.patch.
+describe('URL Standard conformance (patched core-js)', () => {
+  test('§4.4 path state: a file URL keeps its leading empty path segments (the old "remove them" step is gone)', () => {
+    expect(new PURL('file:////x').pathname).toBe('//x');
+    expect(new PURL('file:////x').href).toBe('file:////x');
+    expect(new PURL('/..//', 'file:///').href).toBe('file:////');
+    expect(new PURL('file:///a//b').pathname).toBe('/a//b');
+    // Windows drive letters stay as the file host and path states say.
+    expect(new PURL('file:///C|/foo').href).toBe('file:///C:/foo');
+    expect(new PURL('/C:/x', 'file:///D:/y').href).toBe('file:///C:/x');
+    expect(new PURL('..', 'file:///C:/').href).toBe('file:///C:/');
+    expect(new PURL('file://localhost/C:/x').href).toBe('file:///C:/x');
+  });
+
+  test('§6.1 origin of a blob: URL: its path URL\'s origin if that is http, https or file; otherwise opaque', () => {
+    expect(new PURL('blob:https://a.com/uuid').origin).toBe('https://a.com');
+    expect(new PURL('blob:http://[::1]:8080/x').origin).toBe('http://[::1]:8080');
+    expect(new PURL('blob:ftp://host/path').origin).toBe('null');
+    expect(new PURL('blob:blob:https://a.com/').origin).toBe('null');
+    expect(new PURL('blob:d3958f5c-0777-0845-9dcf-2cb28783acaf').origin).toBe('null');
+    expect(new PURL('blob:file:///x').origin).toBe('null');
+  });
+
+  test('§6.2 URLSearchParams takes USVStrings: lone surrogates become U+FFFD on the way in', () => {
+    const lone = 'a\ud800b\udc00';
+    const fixed = 'a\ufffdb\ufffd';
     const p = new PURLSearchParams();
-    p.append('k', 'a\ud800');
-    expect([p.get('k'), p.toString()]).toEqual(['a\ud800', 'k=a%EF%BF%BD']);
+    p.append(lone, lone);
+    expect([...p]).toEqual([[fixed, fixed]]);
+    expect(p.get(fixed)).toBe(fixed);
+    expect(p.has(lone)).toBe(true);
+    expect([...new PURLSearchParams([[lone, lone]])]).toEqual([[fixed, fixed]]);
+    expect([...new PURLSearchParams({ [lone]: lone })]).toEqual([[fixed, fixed]]);
+    expect([...new PURLSearchParams(`${lone}=${lone}`)]).toEqual([[fixed, fixed]]);
+    p.set(lone, 'x');
+    expect(p.toString()).toBe('a%EF%BF%BDb%EF%BF%BD=x');
+    // A well-formed pair is left alone.
+    expect(new PURLSearchParams([['\ud83d\ude00', '1']]).get('\ud83d\ude00')).toBe('1');
   });
 
   test('setters', () => {

@@ -8,8 +8,10 @@
 // percent-encoded in paths). Deviation (core-js's): hostnames get only part of UTS #46 — full-width
 // forms, ignored and disallowed code points are handled, but compatibility decompositions and NFC
 // are not (http://x.ﬀ.com/ becomes x.xn--im6c.com, not x.ff.com) and punycode labels are not
-// validated; URLSearchParams keeps lone surrogates in names and values (they become U+FFFD only
-// when serialized, while WebIDL's USVString would replace them on the way in).
+// validated.
+// Fixed in patches/core-js-pure+3.51.0.patch: file URLs keep leading empty path segments (file:////x),
+// a blob: URL's origin is its path URL's only for http, https and file, and URLSearchParams takes
+// USVStrings (lone surrogates become U+FFFD on the way in).
 // Fixed here: core-js's href setter wipes the URL before it finds the new value invalid (the URL
 // then reads ":"); the spec leaves the URL as it was, so the value is checked first.
 
