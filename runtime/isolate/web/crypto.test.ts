@@ -5,9 +5,15 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { makeCrypto, type SubtleFactory } from './crypto.js';
 import { DOMException } from './dom-exception.js';
+import * as aes from './subtle/aes.js';
+import * as ec from './subtle/ec.js';
+import * as kdf from './subtle/hmac-kdf.js';
+import * as rsa from './subtle/rsa.js';
 import { makeSubtle } from './subtle/subtle.js';
 
-const { crypto, Crypto, SubtleCrypto, CryptoKey } = makeCrypto(randomBytes(32), () => makeSubtle as unknown as SubtleFactory);
+/** The 'subtle' extra's factory with its algorithm modules loaded here (the extra requires them lazily). */
+const subtleFactory = (): SubtleFactory => ((deps: Parameters<SubtleFactory>[0]) => makeSubtle(deps, { aes: () => aes, ec: () => ec, rsa: () => rsa, kdf: () => kdf })) as unknown as SubtleFactory;
+const { crypto, Crypto, SubtleCrypto, CryptoKey } = makeCrypto(randomBytes(32), subtleFactory);
 const subtle = crypto.subtle;
 const hex = (b: ArrayBuffer | Uint8Array) => Buffer.from(b instanceof Uint8Array ? b : new Uint8Array(b)).toString('hex');
 

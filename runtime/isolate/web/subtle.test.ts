@@ -7,12 +7,18 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, test } from 'vitest';
 import { structuredClone } from './clone.js';
 import { makeCrypto, type SubtleFactory } from './crypto.js';
+import * as aes from './subtle/aes.js';
+import * as ec from './subtle/ec.js';
+import * as kdf from './subtle/hmac-kdf.js';
+import * as rsa from './subtle/rsa.js';
 import { makeSubtle } from './subtle/subtle.js';
 
 type Key = CryptoKey;
 type Pair = CryptoKeyPair;
+/** The 'subtle' extra's factory with its algorithm modules loaded here (the extra requires them lazily). */
+const subtleFactory = (): SubtleFactory => ((deps: Parameters<SubtleFactory>[0]) => makeSubtle(deps, { aes: () => aes, ec: () => ec, rsa: () => rsa, kdf: () => kdf })) as unknown as SubtleFactory;
 const seed = randomBytes(32);
-const ours = makeCrypto(seed, () => makeSubtle as unknown as SubtleFactory).crypto.subtle as unknown as SubtleCrypto;
+const ours = makeCrypto(seed, subtleFactory).crypto.subtle as unknown as SubtleCrypto;
 const node = globalThis.crypto.subtle;
 const hex = (b: ArrayBuffer | Uint8Array) => Buffer.from(b instanceof Uint8Array ? b : new Uint8Array(b)).toString('hex');
 const data = new TextEncoder().encode('The quick brown fox jumps over the lazy dog, 0123456789');
@@ -368,8 +374,8 @@ describe('keys stay inside, randomness from the DRBG, the extra loads only when 
 
   test('keys, salts and seeds come from the DRBG even when globalThis.crypto is replaced', async () => {
     const saved = Object.getOwnPropertyDescriptor(globalThis, 'crypto')!;
-    const a = makeCrypto(Buffer.alloc(32, 7), () => makeSubtle as unknown as SubtleFactory).crypto.subtle as unknown as SubtleCrypto;
-    const b = makeCrypto(Buffer.alloc(32, 7), () => makeSubtle as unknown as SubtleFactory).crypto.subtle as unknown as SubtleCrypto;
+    const a = makeCrypto(Buffer.alloc(32, 7), subtleFactory).crypto.subtle as unknown as SubtleCrypto;
+    const b = makeCrypto(Buffer.alloc(32, 7), subtleFactory).crypto.subtle as unknown as SubtleCrypto;
     const pkcs8 = await node.exportKey('pkcs8', (await node.generateKey({ name: 'RSA-PSS', hash: 'SHA-256', modulusLength: 2048, publicExponent: Uint8Array.of(1, 0, 1) }, true, ['sign'])).privateKey);
     Object.defineProperty(globalThis, 'crypto', { value: { getRandomValues: () => { throw new Error('user code'); } }, configurable: true, writable: true });
     try {
