@@ -122,6 +122,11 @@ describe('HMAC in jwk', () => {
     const alg = { name: 'HMAC', hash: 'SHA-384' };
     const k = await ours.importKey('jwk', jwk, alg, true, ['verify']);
     expect(k.algorithm).toEqual({ name: 'HMAC', hash: { name: 'SHA-384' }, length: 192 });
+    // A key made by the extra signs and verifies through the runtime's own HMAC path.
+    const signer = await ours.importKey('jwk', jwk, alg, false, ['sign']);
+    const mac = await ours.sign('HMAC', signer, data);
+    expect(hex(mac)).toBe(hex(await node.sign('HMAC', b, data)));
+    expect(await ours.verify('HMAC', k, mac, data)).toBe(true);
     for (const bad of [{ kty: 'EC' }, { alg: 'HS256' }, { ext: false }, { key_ops: ['sign'] }, { key_ops: ['verify', 'verify'] }, { use: 'enc' }, { k: 'a+b' }]) {
       await expect(ours.importKey('jwk', { ...jwk, ...bad }, alg, true, ['verify'])).rejects.toMatchObject({ name: 'DataError' });
     }

@@ -1,5 +1,5 @@
-// HMAC keys in every format (§31: generateKey, importKey and exportKey raw and jwk, for deriveKey,
-// unwrapKey and jwk; the main runtime signs and verifies with every HMAC key itself), PBKDF2 (§33)
+// HMAC keys in every format (§31: importKey and exportKey raw and jwk, for jwk, deriveKey and
+// unwrapKey; the main runtime generates HMAC keys and signs and verifies with every one itself), PBKDF2 (§33)
 // and HKDF (§32) from @noble/hashes.
 
 import { hkdf } from '@noble/hashes/hkdf.js';
@@ -15,15 +15,6 @@ function hmacLength(ctx: Ctx, p: Params, fallback: number): number {
 }
 
 export const HMAC: Algorithm = {
-  generateKey(ctx, p, extractable, usages) {
-    const hash = ctx.member(p, 'hash', (v) => ctx.hash(v), true);
-    const length = hmacLength(ctx, p, hash.blockBits);
-    if (length === 0) throw ctx.error('OperationError', 'HMAC key length must not be 0');
-    const wanted = ctx.nonEmpty(ctx.usages(usages, HMAC_USAGES));
-    const secret = ctx.random(Math.ceil(length / 8));
-    if (length % 8) secret[secret.length - 1]! &= 0xff << (8 - (length % 8));
-    return { type: 'secret', algorithm: { name: 'HMAC', hash: { name: hash.name }, length }, extractable, usages: wanted, material: secret };
-  },
   importKey(ctx, format, data, p, extractable, usages) {
     const hash = ctx.member(p, 'hash', (v) => ctx.hash(v), true);
     const wanted = ctx.usages(usages, HMAC_USAGES);
