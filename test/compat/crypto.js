@@ -222,6 +222,8 @@ export default {
       }
       out.pbkdf2Extractable = await tryNameAsync(() => s.importKey('raw', secret, 'PBKDF2', true, ['deriveBits']));
       out.pbkdf2ZeroIterations = await tryNameAsync(async () => s.deriveBits({ name: 'PBKDF2', hash: 'SHA-256', salt: bytes(4), iterations: 0 }, await s.importKey('raw', secret, 'PBKDF2', false, ['deriveBits']), 256));
+      out.hkdfNoLength = await tryNameAsync(async () => s.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: bytes(4), info: bytes(1) }, await s.importKey('raw', secret, 'HKDF', false, ['deriveBits']), null));
+      out.hkdfTooLong = await tryNameAsync(async () => s.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: bytes(4), info: bytes(1) }, await s.importKey('raw', secret, 'HKDF', false, ['deriveBits']), 256 * 255 + 8));
       out.hkdfOddLength = await tryNameAsync(async () => s.deriveBits({ name: 'HKDF', hash: 'SHA-256', salt: bytes(4), info: bytes(1) }, await s.importKey('raw', secret, 'HKDF', false, ['deriveBits']), 7));
       // ECDH and X25519 with fixed keys: deterministic shared secrets.
       for (const [label, alg, b64] of [['ecdh-P-256', { name: 'ECDH', namedCurve: 'P-256' }, P256], ['ecdh-P-384', { name: 'ECDH', namedCurve: 'P-384' }, P384], ['x25519', { name: 'X25519' }, X25519]]) {
@@ -254,6 +256,9 @@ export default {
         const pair = await s.generateKey(alg, false, usages);
         out[alg.name ?? alg] = { keys: Object.keys(pair), publicKey: describe(pair.publicKey), privateKey: describe(pair.privateKey) };
       }
+      // (Method lengths: workerd's are all 0, WebIDL's are the required argument counts, which Hearth has; not compared.)
+      out.illegal = await tryNameAsync(() => SubtleCrypto.prototype.encrypt.call({}, 'AES-GCM', null, new Uint8Array(1)));
+      out.keyGetter = tryName(() => Object.getOwnPropertyDescriptor(CryptoKey.prototype, 'type').get.call({}));
       out.emptyPrivate = await tryNameAsync(() => s.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['verify']));
       out.badUsage = await tryNameAsync(() => s.generateKey('Ed25519', true, ['sign', 'encrypt']));
       out.notExtractable = await tryNameAsync(async () => s.exportKey('pkcs8', (await s.generateKey('Ed25519', false, ['sign'])).privateKey));
