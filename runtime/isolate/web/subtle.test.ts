@@ -187,7 +187,9 @@ describe('ECDSA and ECDH', () => {
     const pkcs8 = new Uint8Array(await node.exportKey('pkcs8', pair.privateKey));
     const jwk = await node.exportKey('jwk', pair.privateKey);
     await expect(ours.importKey('spki', spki, { name: 'ECDSA', namedCurve: 'P-384' }, true, ['verify'])).rejects.toMatchObject({ name: 'DataError' });
-    await expect(ours.importKey('spki', spki, { name: 'ECDSA', namedCurve: 'P-521' }, true, ['verify'])).rejects.toMatchObject({ name: 'NotSupportedError' });
+    for (const namedCurve of ['P-521', '__proto__', 'toString']) {
+      await expect(ours.importKey('spki', spki, { name: 'ECDSA', namedCurve }, true, ['verify'])).rejects.toMatchObject({ name: 'NotSupportedError' });
+    }
     await expect(ours.importKey('spki', Uint8Array.of(...spki, 0), alg, true, ['verify'])).rejects.toMatchObject({ name: 'DataError' });
     await expect(ours.importKey('spki', spki.subarray(0, spki.length - 1), alg, true, ['verify'])).rejects.toMatchObject({ name: 'DataError' });
     await expect(ours.importKey('pkcs8', spki, alg, true, ['sign'])).rejects.toMatchObject({ name: 'DataError' });

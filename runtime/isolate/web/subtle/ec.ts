@@ -42,7 +42,7 @@ function importUsages(ctx: Ctx, f: Family, type: KeyType, usages: unknown): KeyU
 
 function namedCurve(ctx: Ctx, p: Params): string {
   const c = ctx.member(p, 'namedCurve', String, true);
-  if (!CURVES[c]) throw ctx.error('NotSupportedError', `Unsupported named curve: ${c}`);
+  if (!Object.hasOwn(CURVES, c)) throw ctx.error('NotSupportedError', `Unsupported named curve: ${c}`);
   return c;
 }
 
