@@ -84,7 +84,8 @@ export async function responseTuple(r: unknown, tailPending: boolean): Promise<W
   }
   if (r.status === 0) return [Outcome.functionError, 'InvalidResponse', 'The fetch handler returned Response.error().', ''];
   const peek = Body.peekBytes(r);
-  const bytes = peek === null ? EMPTY : peek !== undefined ? peek : await Body.readBytes(r);
+  let bytes = peek === null ? EMPTY : peek;
+  if (bytes === undefined) { const h = { bytes: EMPTY }; await Body.readBytes(r, h); bytes = h.bytes; }
   const buf = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer as ArrayBuffer : bytes.slice().buffer as ArrayBuffer;
   return [Outcome.webResponse, r.status, r.statusText, Headers.toFlat(r.headers), buf, tailPending];
 }

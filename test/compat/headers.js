@@ -109,6 +109,11 @@ export default {
           c.abort();
           return [t, new Event('x').isTrusted];
         })(),
+        brokenThen: await (async () => {
+          const r = new Response(new ReadableStream({ start(c) { c.enqueue(new TextEncoder().encode('hello')); c.close(); } }));
+          Object.prototype.then = (f) => { delete Object.prototype.then; f({ done: false, value: new TextEncoder().encode('bye') }); };
+          try { return await r.text(); } finally { delete Object.prototype.then; }
+        })(),
         globalScope: (() => {
           const chain = [];
           for (let o = Object.getPrototypeOf(globalThis); o; o = Object.getPrototypeOf(o)) chain.push(Object.prototype.toString.call(o));

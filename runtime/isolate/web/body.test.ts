@@ -66,3 +66,30 @@ describe('the body stream after consuming', () => {
     expect(() => body.getReader()).toThrow(TypeError);
   });
 });
+
+describe('Fetch "fully read body" is not observable through Object.prototype.then', () => {
+  // A function that puts `then` on Object.prototype would otherwise be handed, and could replace,
+  // every {value, done} read result and every intermediate byte array the runtime resolves a promise with.
+  async function hijacked<T>(inject: unknown, run: () => Promise<T>): Promise<T> {
+    const proto = Object.prototype as { then?: unknown };
+    proto.then = (onFulfilled: (v: unknown) => void) => { delete proto.then; onFulfilled(inject); };
+    try { return await run(); } finally { delete proto.then; }
+  }
+  const hello = () => new TextEncoder().encode('hello');
+  const stream = () => new ReadableStream({ start(c: { enqueue(b: Uint8Array): void; close(): void }) { c.enqueue(hello()); c.close(); } } as never);
+
+  for (const inject of [{ done: false, value: new TextEncoder().encode('bye') }, { done: false, value: undefined }, undefined, 8.2]) {
+    test(`a stream body's text() stays "hello" when then injects ${JSON.stringify(inject)}`, async () => {
+      const r = new Response(stream() as never);
+      expect(await hijacked(inject, () => r.text())).toBe('hello');
+    });
+  }
+
+  test('a bytes body: text() and json() cannot be intercepted (their results are not objects the runtime resolves with)', async () => {
+    const bye = { done: false, value: new TextEncoder().encode('bye') };
+    expect(await hijacked(bye, () => new Response(hello()).text())).toBe('hello');
+    expect(await hijacked(bye, () => new Response('"x"').json())).toBe('x');
+    // (arrayBuffer()'s own promise resolves with an ArrayBuffer, and that lookup of `then` is the
+    // specification's own: observable in every implementation.)
+  });
+});

@@ -10,6 +10,7 @@ import type { Blob } from './blob.js';
 import type { FormData } from './form-data.js';
 import { formsLoaded, loadForms } from './forms-lazy.js';
 import { urlLoaded, urlModule } from './lazy.js';
+import { readChunk, type Chunk } from './stream-read.js';
 import { extractMimeType, serializeMimeType } from './mime-type.js';
 import type { URLSearchParams } from './url.js';
 
@@ -94,31 +95,43 @@ export abstract class Body {
   }
 
   // The bytes may be shared with a clone's body: what the script gets is always its own copy.
+  // Every promise on the way resolves with undefined, the bytes pass in a Held (see #consume).
   async arrayBuffer(): Promise<ArrayBuffer> {
-    return (await this.#consume()).slice().buffer as ArrayBuffer;
+    const h: Held = { bytes: EMPTY };
+    await this.#consume(h);
+    return h.bytes.slice().buffer as ArrayBuffer;
   }
 
   async bytes(): Promise<Uint8Array> {
-    return (await this.#consume()).slice();
+    const h: Held = { bytes: EMPTY };
+    await this.#consume(h);
+    return h.bytes.slice();
   }
 
   async text(): Promise<string> {
-    return decodeText(await this.#consume());
+    const h: Held = { bytes: EMPTY };
+    await this.#consume(h);
+    return decodeText(h.bytes);
   }
 
   async json(): Promise<unknown> {
-    return JSON.parse(decodeText(await this.#consume()));
+    const h: Held = { bytes: EMPTY };
+    await this.#consume(h);
+    return JSON.parse(decodeText(h.bytes));
   }
 
   /** Fetch §6.3: multipart/form-data or application/x-www-form-urlencoded, else a TypeError (the body is used either way). */
   async formData(): Promise<FormData> {
-    const bytes = await this.#consume();
-    return loadForms().parseFormData(bytes, this.headers.get('content-type'));
+    const h: Held = { bytes: EMPTY };
+    await this.#consume(h);
+    return loadForms().parseFormData(h.bytes, this.headers.get('content-type'));
   }
 
   /** Fetch §6.3: a Blob of the bytes whose type is the body's MIME type, serialized ("" when there is none). */
   async blob(): Promise<Blob> {
-    const bytes = (await this.#consume()).slice();
+    const h: Held = { bytes: EMPTY };
+    await this.#consume(h);
+    const bytes = h.bytes.slice();
     const mime = extractMimeType(this.headers.get('content-type'));
     return loadForms().blobFromBytes(bytes, mime === null ? '' : serializeMimeType(mime));
   }
@@ -134,20 +147,25 @@ export abstract class Body {
     return { stream: b };
   }
 
-  /** Reads the whole body once (the host's way out too). */
-  async #consume(): Promise<Uint8Array> {
+  /**
+   * Reads the whole body once (the host's way out too) into `into`. Fetch's "fully read body" is
+   * not observable: no promise here resolves with an object (resolving with one looks up its
+   * `then`, which a function may have put on Object.prototype to swap the bytes), and streams are
+   * read with the runtime's own read requests (stream-read.ts).
+   */
+  async #consume(into: Held): Promise<void> {
     if (this.bodyUsed) throw new TypeError('Body has already been used. It can only be used once. Use tee() first if you need to read it twice.');
     const s = this.#source;
     // A null body is read as empty, as often as asked, and is never "used".
-    if (s === null) return new Uint8Array(0);
+    if (s === null) { into.bytes = new Uint8Array(0); return; }
     this.#used = true;
-    if ('bytes' in s) return s.bytes;
-    return readAll(s.stream);
+    if ('bytes' in s) { into.bytes = s.bytes; return; }
+    await readAll(s.stream, into);
   }
 
-  /** Internal: the body's bytes for the host (marks it used). */
-  static readBytes(b: Body): Promise<Uint8Array> {
-    return b.#consume();
+  /** Internal: the body's bytes for the host, in `into` once the promise resolves (marks it used). */
+  static readBytes(b: Body, into: Held): Promise<void> {
+    return b.#consume(into);
   }
 
   /** Internal: the bytes without a stream in between, when the body is still bytes. */
@@ -158,13 +176,21 @@ export abstract class Body {
   }
 }
 
-export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+/** Where a body's bytes are handed over (see Body.#consume). */
+export interface Held { bytes: Uint8Array }
+
+const EMPTY = new Uint8Array(0);
+
+/** Reads a whole stream into `into.bytes`, unobservably (stream-read.ts). */
+export async function readAll(stream: ReadableStream<Uint8Array>, into: Held): Promise<void> {
   if (stream.locked) throw new TypeError('The body stream is locked to a reader');
   const reader = stream.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
+  const chunk: Chunk = { done: false, value: undefined };
   for (;;) {
-    const { done, value } = await reader.read() as { done: boolean; value: unknown };
+    await readChunk(reader as never, chunk);
+    const { done, value } = chunk;
     if (done) break;
     if (!(value instanceof Uint8Array)) {
       const tag = Object.prototype.toString.call(value);
@@ -180,11 +206,11 @@ export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8
     chunks.push(value);
     total += value.byteLength;
   }
-  if (chunks.length === 1) return chunks[0]!;
+  if (chunks.length === 1) { into.bytes = chunks[0]!; return; }
   const out = new Uint8Array(total);
   let at = 0;
   for (const c of chunks) { out.set(c, at); at += c.byteLength; }
-  return out;
+  into.bytes = out;
 }
 
 function isDisturbed(s: ReadableStream<unknown>): boolean {

@@ -39,7 +39,8 @@ export async function fetch(input: Request | string | { toString(): string }, in
   }
   if (pending.size >= MAX_IN_FLIGHT) throw new TypeError(`Too many fetches in flight in this instance (${MAX_IN_FLIGHT}).`);
   const hasBody = Body.peekBytes(req) !== null;
-  const bytes = hasBody ? await Body.readBytes(req) : null;
+  let bytes: Uint8Array | null = null;
+  if (hasBody) { const h = { bytes: new Uint8Array(0) }; await Body.readBytes(req, h); bytes = h.bytes; }
   signal.throwIfAborted();
   const body = bytes === null ? null : (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength ? bytes.buffer : bytes.slice().buffer);
   const id = nextId++;
