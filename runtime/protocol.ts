@@ -137,5 +137,8 @@ export const HostGlobal = {
   extraHook: '__hearth_extra_hook',
 } as const;
 
+/** What the runtime asks HostGlobal.extra for to get isolated-vm's module at HostGlobal.ivm (not an extra's name). */
+export const HOST_IVM = '.ivm';
+
 /** The extras the host can load into an isolate (dist/runtime/extra-<name>.js; runtime/isolate/extras.ts). */
 export const EXTRA_NAME = /^[a-z][a-z0-9-]{0,31}$/;

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { setFlagsFromString } from 'node:v8';
 import type { FunctionVersion } from '../../core/backend.js';
 import { HearthError } from '../../core/errors.js';
-import { Encoding, HostGlobal, ModuleKind, Outcome, WebField, type BatchCalls, type WebCall } from '../../runtime/protocol.js';
+import { Encoding, HOST_IVM, HostGlobal, ModuleKind, Outcome, WebField, type BatchCalls, type WebCall } from '../../runtime/protocol.js';
 import type { CodeCache } from './code-cache.js';
 import { crossingOptions } from './crossing.js';
 import type { ExtraScripts } from './extras.js';
@@ -87,8 +87,14 @@ export async function bootIsolate(memoryMb: number, runtime: RuntimeScript, host
     await g.set(HostGlobal.result, new ivm.Callback((rid: unknown, r: unknown) => host.result(rid, r), { ignored: true }));
     await g.set(HostGlobal.host, new ivm.Callback((...a: unknown[]) => host.host(a), { ignored: true }));
     await g.set(HostGlobal.seed, new ivm.ExternalCopy(randomBytes(32).buffer).copyInto({ release: true }));
-    await g.set(HostGlobal.ivm, ivm);
-    if (runtime.extras) await g.set(HostGlobal.extra, new ivm.Callback(runtime.extras.loader(isolate, context)));
+    // The runtime's synchronous loader: extras (extras.ts), and isolated-vm's module itself, given
+    // only when structuredClone first transfers a buffer (the runtime keeps ExternalCopy to detach).
+    const loadExtra = runtime.extras?.loader(isolate, context);
+    await g.set(HostGlobal.extra, new ivm.Callback((name: unknown) => {
+      if (name !== HOST_IVM) return loadExtra?.(name) ?? false;
+      context.global.setSync(HostGlobal.ivm, ivm);
+      return true;
+    }));
     const script: ivm.Script & ivm.CachedDataResult = await isolate.compileScript(runtime.source, {
       filename: 'hearth:runtime',
       ...(runtime.cachedData ? { cachedData: runtime.cachedData } : { produceCachedData: true }),

@@ -9,7 +9,7 @@
 // classes or objects user code can see (DOMException, CryptoKey, ReadableStream…); it exports
 // factories that take them.
 
-import { HostGlobal } from '../protocol.js';
+import { HOST_IVM, HostGlobal } from '../protocol.js';
 
 type HostLoader = (name: string) => boolean;
 
@@ -45,4 +45,16 @@ export function loadExtra<T>(name: string): T {
   const value = typeof registered === 'function' ? (registered as () => unknown)() : registered;
   loaded.set(name, value);
   return value as T;
+}
+
+/**
+ * isolated-vm's module, asked of the host on first need (structuredClone's transfer), or null.
+ * The host puts it on a global inside its synchronous callback; it is taken and deleted at once.
+ */
+export function hostIvm(): unknown {
+  if (host === null || !host(HOST_IVM)) return null;
+  const g = globalThis as Record<string, unknown>;
+  const m = g[HostGlobal.ivm];
+  delete g[HostGlobal.ivm];
+  return m ?? null;
 }

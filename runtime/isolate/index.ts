@@ -9,7 +9,7 @@ import { decodeEvent, encodeResult } from './codec.js';
 import { formatValue, LogBuffer, makeConsole, type LogBatchSink } from './console.js';
 import { CallTail, incomingRequest, lambdaUrlEvent, lambdaUrlResult, responseTuple, tailDone, type WorkersModule } from './web-call.js';
 import { fetchDone, fetchFailed, dropAllFetches } from './web/fetch.js';
-import { setExtraLoader } from './extras.js';
+import { hostIvm, setExtraLoader } from './extras.js';
 import { setDetacher } from './web/clone.js';
 import { installGlobals, preloadGlobals } from './web/globals.js';
 import { installWasmMemoryLimit } from './wasm-memory.js';
@@ -42,10 +42,18 @@ setExtraLoader(g[HostGlobal.extra]);
 delete g[HostGlobal.extra];
 {
   // structuredClone's transfer detaches with isolated-vm's ExternalCopy (transferOut moves the
-  // bytes out without a copy; they are released at once). Only the class is kept, in this closure.
-  const ExternalCopy = (g[HostGlobal.ivm] as { ExternalCopy?: new (b: ArrayBuffer, o: object) => { release(): void } } | undefined)?.ExternalCopy;
-  delete g[HostGlobal.ivm];
-  if (typeof ExternalCopy === 'function') setDetacher((buffer) => { new ExternalCopy(buffer, { transferOut: true }).release(); });
+  // bytes out without a copy; they are released at once), asked of the host on the first transfer
+  // (not at boot: an isolate that never transfers does not pay for it). Only the class is kept.
+  type ExternalCopyClass = new (b: ArrayBuffer, o: object) => { release(): void };
+  let ExternalCopy: ExternalCopyClass | null | undefined;
+  setDetacher((buffer) => {
+    if (ExternalCopy === undefined) {
+      const m = hostIvm() as { ExternalCopy?: unknown } | null;
+      ExternalCopy = typeof m?.ExternalCopy === 'function' ? m.ExternalCopy as ExternalCopyClass : null;
+    }
+    if (ExternalCopy === null) throw new TypeError('ArrayBuffers cannot be detached here');
+    new ExternalCopy(buffer, { transferOut: true }).release();
+  });
 }
 
 type Failure = FailureTuple;

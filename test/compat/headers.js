@@ -125,6 +125,12 @@ export default {
           dispatchEvent(new Event('ping'));
           return [chain, seen, typeof WorkerGlobalScope, tryName(() => new WorkerGlobalScope())];
         })(),
+        cloneBlob: await (async () => {
+          // (A File: HTML and the File API make it serializable and Hearth clones it; workerd throws.)
+          const b = structuredClone(new Blob(['ab'], { type: 'text/x' }));
+          const r = structuredClone(new ArrayBuffer(2, { maxByteLength: 8 }));
+          return [b instanceof Blob, b.size, b.type, await b.text(), r.resizable, r.maxByteLength];
+        })(),
         transfer: (() => {
           const b = new Uint8Array([7, 8]).buffer;
           const out = structuredClone(b, { transfer: [b] });

@@ -4,6 +4,8 @@ import { describe, expect, test } from 'vitest';
 import { AbortController } from './abort.js';
 import { markUncloneable, setDetacher, structuredClone } from './clone.js';
 import { TextDecoder } from './encoding.js';
+import { loadForms } from './forms-lazy.js';
+import './form-data.js';
 import { DOMException } from './dom-exception.js';
 
 const nodeClone = globalThis.structuredClone;
@@ -244,5 +246,28 @@ describe('structuredClone: arguments and options', () => {
     expect(() => structuredClone(1, 'x' as never)).toThrow(TypeError);
     expect(() => structuredClone(1, { transfer: 5 as never })).toThrow(TypeError);
     expect(() => (structuredClone as () => unknown)()).toThrow(TypeError);
+  });
+});
+
+describe('structuredClone: serializable platform objects and resizable buffers', () => {
+  test('Blob and File (File API §4, §5) are serializable: bytes, type, name, lastModified', async () => {
+    const { Blob, File } = loadForms();
+    const b = structuredClone(new Blob(['ab'], { type: 'text/x' }));
+    expect([b instanceof Blob, b.size, b.type, await b.text()]).toEqual([true, 2, 'text/x', 'ab']);
+    const f = structuredClone(new File(['xyz'], 'n.txt', { type: 'a/b', lastModified: 5 }));
+    expect([f instanceof File, f.name, f.lastModified, f.type, await f.text()]).toEqual([true, 'n.txt', 5, 'a/b', 'xyz']);
+    // Shared within one clone as everywhere else.
+    const one = new Blob(['s']);
+    const pair = structuredClone([one, one]);
+    expect(pair[0]).toBe(pair[1]);
+    // FormData is not serializable.
+    try { structuredClone(new (loadForms().FormData)()); expect.unreachable(); } catch (e) { expect((e as DOMException).name).toBe('DataCloneError'); }
+  });
+
+  test('a resizable ArrayBuffer stays resizable with its maximum (HTML: [[ArrayBufferMaxByteLength]])', () => {
+    const b = new (ArrayBuffer as unknown as new (n: number, o: object) => ArrayBuffer & { resizable: boolean; maxByteLength: number })(2, { maxByteLength: 8 });
+    new Uint8Array(b).set([1, 2]);
+    const c = structuredClone(b) as typeof b;
+    expect([c.resizable, c.maxByteLength, [...new Uint8Array(c)]]).toEqual([true, 8, [1, 2]]);
   });
 });

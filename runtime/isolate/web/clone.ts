@@ -1,9 +1,9 @@
 // structuredClone (HTML §2.7 StructuredSerializeInternal + StructuredDeserialize, in one pass)
 // for bare V8 isolates, which have none. It copies primitives (BigInt included), plain objects
 // and arrays (holes and extra properties kept), Boolean/Number/String/BigInt wrappers, Date,
-// RegExp, Map, Set, ArrayBuffer, typed arrays and DataView (sharing cloned buffers as the
-// originals did), Error and its standard subclasses (name, message, and as V8 does stack and
-// cause) and DOMException; shared and cyclic references are kept. It throws a DOMException
+// RegExp, Map, Set, ArrayBuffer (a resizable one stays resizable), typed arrays and DataView
+// (sharing cloned buffers as the originals did), Blob and File, Error and its standard
+// subclasses (name, message, and as V8 does stack and cause) and DOMException; shared and cyclic references are kept. It throws a DOMException
 // 'DataCloneError' for functions, symbols, Symbol wrappers, promises, weak collections, weak refs,
 // generators, iterators, arguments objects and web platform objects (by Symbol.toStringTag, and
 // any class given to markUncloneable).
@@ -18,6 +18,7 @@
 // and CryptoKey is not cloneable.
 
 import { DOMException } from './dom-exception.js';
+import { formsLoaded } from './forms-lazy.js';
 
 const { getPrototypeOf, keys, defineProperty, getOwnPropertyDescriptor, hasOwn } = Object;
 const objectToString = Object.prototype.toString;
@@ -33,6 +34,8 @@ const dataViewOffset = getter(DataView.prototype, 'byteOffset') as (this: unknow
 const dataViewLength = getter(DataView.prototype, 'byteLength') as (this: unknown) => number;
 const abByteLength = getter(ArrayBuffer.prototype, 'byteLength');
 const abSlice = ArrayBuffer.prototype.slice;
+const abResizable = getOwnPropertyDescriptor(ArrayBuffer.prototype, 'resizable')?.get as ((this: unknown) => boolean) | undefined;
+const abMaxByteLength = getOwnPropertyDescriptor(ArrayBuffer.prototype, 'maxByteLength')?.get as ((this: unknown) => number) | undefined;
 const abTransfer = (ArrayBuffer.prototype as { transfer?: (this: ArrayBuffer) => ArrayBuffer }).transfer;
 let detach: ((buffer: ArrayBuffer) => void) | null = abTransfer ? (b) => { abTransfer.call(b); } : null;
 
@@ -117,6 +120,12 @@ function copyProperties(from: object, to: Record<string, unknown>, memory: Memor
 function cloneArrayBuffer(v: object, memory: Memory): ArrayBuffer {
   let out: ArrayBuffer;
   try { out = abSlice.call(v, 0); } catch { throw dataCloneError('A detached ArrayBuffer'); }
+  // A resizable buffer stays resizable, with its maximum (HTML: [[ArrayBufferMaxByteLength]]).
+  if (abResizable !== undefined && abResizable.call(v) === true) {
+    const resizable = new (ArrayBuffer as unknown as new (n: number, o: object) => ArrayBuffer)(out.byteLength, { maxByteLength: abMaxByteLength!.call(v) });
+    new Uint8Array(resizable).set(new Uint8Array(out));
+    out = resizable;
+  }
   memory.set(v, out);
   return out;
 }
@@ -170,6 +179,7 @@ function clone(v: unknown, memory: Memory): unknown {
   }
 
   let out: unknown;
+  const forms = formsLoaded();
   if (ArrayBuffer.isView(v)) {
     const name = typedArrayName.call(v);
     if (name === undefined) { // a DataView
@@ -211,7 +221,13 @@ function clone(v: unknown, memory: Memory): unknown {
     out = Object(stringValueOf.call(v));
   } else if (v instanceof BigInt && has(bigIntValueOf, v)) {
     out = Object(bigIntValueOf.call(v));
-  } else if (UNCLONEABLE_TAGS.has(tag) || uncloneableClasses.some((c) => v instanceof c)) {
+  } else if (forms !== null && forms.isBlob(v)) {
+    // Blob and File are serializable (File API §4, §5): the same bytes (never written: shared),
+    // type, and a File's name and lastModified.
+    const bytes = forms.bytesOf(v);
+    const b = v as { type: string; name?: string; lastModified?: number };
+    out = forms.isFile(v) ? forms.makeFile(bytes, b.type, b.name!, b.lastModified!) : forms.blobFromBytes(bytes, b.type);
+  } else if (UNCLONEABLE_TAGS.has(tag) || uncloneableClasses.some((c) => v instanceof c) || (forms !== null && forms.isFormData(v))) {
     throw dataCloneError(tag);
   } else {
     // An ordinary object (a class instance…): its own enumerable properties, on Object.prototype.

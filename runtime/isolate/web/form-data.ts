@@ -389,6 +389,6 @@ function fromEntries(entries: Entry[]): FormData {
 }
 
 /** What the body code and the globals take from this module (forms-lazy.ts). */
-export const forms = { Blob, File, FormData, isBlob, isFormData: (v: unknown): v is FormData => isFormData(v), bytesOf, blobFromBytes, encodeMultipart, parseFormData };
+export const forms = { Blob, File, FormData, isBlob, isFile: (v: unknown): v is File => isFile(v), makeFile: (bytes: Uint8Array, type: string, name: string, lastModified: number): File => makeFile(bytes, type, name, lastModified), isFormData: (v: unknown): v is FormData => isFormData(v), bytesOf, blobFromBytes, encodeMultipart, parseFormData };
 
 registerForms(forms);
