@@ -205,6 +205,11 @@ const CASES: Record<string, Case[]> = {
     { method: 'POST', path: '/digest', body: noise(100_000) },
     { path: '/digest' },
     { path: '/base64' },
+    { path: '/subtle-aes' },
+    { path: '/subtle-keys' },
+    { path: '/subtle-sign' },
+    { path: '/subtle-derive' },
+    { path: '/subtle-generate' },
     { method: 'POST', path: '/text', headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'body: ü ✓ 😀' },
     {
       path: '/random',

@@ -14,7 +14,9 @@ import { hmac } from '@noble/hashes/hmac.js';
 import { sha1 } from '@noble/hashes/legacy.js';
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
 import { DOMException } from './dom-exception.js';
+import { loadExtra } from '../extras.js';
 import { bufferSourceBytes } from './encoding.js';
+import { EXTRA_ALGORITHMS } from './subtle/names.js';
 
 type HashFn = typeof sha1 | typeof sha256 | typeof sha384 | typeof sha512;
 
@@ -139,47 +141,74 @@ function defineTag(cls: { prototype: object }, name: string): void {
 // ---- CryptoKey ---------------------------------------------------------------------------------
 
 export interface HmacKeyAlgorithm { name: 'HMAC'; hash: { name: string }; length: number }
-type KeyUsage = 'sign' | 'verify';
+type KeyUsage = 'encrypt' | 'decrypt' | 'sign' | 'verify' | 'deriveKey' | 'deriveBits' | 'wrapKey' | 'unwrapKey';
 
-/** A key's secret, for SubtleCrypto only (a module variable, so user code cannot reach it). */
-let secretFor: (key: unknown, algorithm: string, usage: KeyUsage | null) => { secret: Uint8Array; hash: HashFn };
+/** A key's internal slots (WebCrypto §13.3): what the 'subtle' extra builds keys from and reads. */
+export interface KeyParts {
+  type: 'secret' | 'public' | 'private';
+  algorithm: Record<string, unknown> & { name: string };
+  extractable: boolean;
+  usages: KeyUsage[];
+  /** The key itself (bytes, or the extra's structure); kept in a private field, never reachable. */
+  material: unknown;
+}
+
+/** A copy of a KeyAlgorithm dictionary as user code sees it (its Uint8Array and hash copied too). */
+function algorithmView(a: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(a)) {
+    out[k] = v instanceof Uint8Array ? v.slice() : typeof v === 'object' && v !== null ? { ...v } : v;
+  }
+  return out;
+}
+
+/** A key's slots, for SubtleCrypto and the extra only (a module variable, so user code cannot reach it). */
+let keyParts: (key: unknown) => KeyParts | undefined;
 
 export class CryptoKey {
-  #algorithm: HmacKeyAlgorithm;
-  #extractable: boolean;
-  #usages: KeyUsage[];
-  #secret: Uint8Array;
+  #parts: KeyParts;
+  // §13.3: algorithm and usages are cached objects, the same each time they are read.
+  #algorithm: object | undefined;
+  #usages: KeyUsage[] | undefined;
 
   /** Not for user code (TypeError "Illegal constructor"), as in browsers. */
-  constructor(token: unknown, algorithm: HmacKeyAlgorithm, extractable: boolean, usages: KeyUsage[], secret: Uint8Array) {
+  constructor(token: unknown, parts: KeyParts) {
     illegal(token);
-    this.#algorithm = algorithm;
-    this.#extractable = extractable;
-    this.#usages = usages;
-    this.#secret = secret;
+    this.#parts = parts;
   }
 
-  get type(): 'secret' { return 'secret'; }
-  get extractable(): boolean { return this.#extractable; }
-  get algorithm(): HmacKeyAlgorithm {
-    const a = this.#algorithm;
-    return { name: a.name, hash: { name: a.hash.name }, length: a.length };
+  get type(): KeyParts['type'] { return brand(this).type; }
+  get extractable(): boolean { return brand(this).extractable; }
+  get algorithm(): object {
+    brand(this);
+    return (this.#algorithm ??= algorithmView(this.#parts.algorithm));
   }
-  get usages(): KeyUsage[] { return this.#usages.slice(); }
+  get usages(): KeyUsage[] {
+    brand(this);
+    return (this.#usages ??= this.#parts.usages.slice());
+  }
 
   static {
-    secretFor = (key, algorithm, usage) => {
-      if (typeof key !== 'object' || key === null || !(#secret in key)) {
-        throw new TypeError("parameter 'key' is not of type 'CryptoKey'.");
-      }
-      if (key.#algorithm.name !== algorithm || (usage === null ? !key.#extractable : !key.#usages.includes(usage))) {
-        throw new DOMException('The requested operation is not valid for the provided key', 'InvalidAccessError');
-      }
-      return { secret: key.#secret, hash: hashOf(key.#algorithm.hash.name).fn };
-    };
+    keyParts = (key) => (typeof key === 'object' && key !== null && #parts in key ? key.#parts : undefined);
   }
 }
 defineTag(CryptoKey, 'CryptoKey');
+
+function brand(key: unknown): KeyParts {
+  const parts = keyParts(key);
+  if (!parts) throw new TypeError('Illegal invocation');
+  return parts;
+}
+
+/** An HMAC key's secret and hash, checked for the algorithm and `usage` (null: for export). */
+function secretFor(key: unknown, usage: KeyUsage | null): { secret: Uint8Array; hash: HashFn } {
+  const parts = keyParts(key);
+  if (!parts) throw new TypeError("parameter 'key' is not of type 'CryptoKey'.");
+  if (parts.algorithm.name !== 'HMAC' || (usage === null ? !parts.extractable : !parts.usages.includes(usage))) {
+    throw new DOMException('The requested operation is not valid for the provided key', 'InvalidAccessError');
+  }
+  return { secret: parts.material as Uint8Array, hash: hashOf((parts.algorithm.hash as { name: string }).name).fn };
+}
 
 function hmacUsages(keyUsages: unknown): KeyUsage[] {
   const usages = [...(keyUsages as Iterable<unknown>)].map(String);
@@ -210,79 +239,182 @@ function hmacKey(params: Record<string, unknown>, secret: Uint8Array | null, ext
     random.fill(secret);
     if (length % 8) secret[secret.length - 1]! &= 0xff << (8 - (length % 8)); // keep `length` bits
   }
-  return new CryptoKey(KEY, { name: 'HMAC', hash: { name: hash.name }, length }, Boolean(extractable), usages, secret);
+  return new CryptoKey(KEY, {
+    type: 'secret', algorithm: { name: 'HMAC', hash: { name: hash.name }, length }, extractable: Boolean(extractable), usages, material: secret,
+  });
 }
 
 // ---- SubtleCrypto ------------------------------------------------------------------------------
 
+/** The 'subtle' extra's factory (runtime/isolate/web/subtle/subtle.ts), as loadExtra returns it. */
+export type SubtleFactory = (deps: {
+  DOMException: typeof DOMException;
+  makeKey(parts: KeyParts): CryptoKey;
+  keyParts(key: unknown): KeyParts | undefined;
+  randomFill(bytes: Uint8Array): void;
+  bufferSourceBytes(value: unknown): Uint8Array | undefined;
+}) => ExtraSubtle;
+
+/** The extra's operations: synchronous; SubtleCrypto settles its promises with them. */
+type ExtraSubtle = { [K in Exclude<keyof SubtleCrypto, 'digest'>]: (...args: Parameters<SubtleCrypto[K]>) => unknown };
+
+const defaultLoader = (): SubtleFactory => loadExtra<{ makeSubtle: SubtleFactory }>('subtle').makeSubtle;
+
+/** The registered name of an algorithm the extra implements; NotSupportedError (without loading it) otherwise. */
+function extraName(algorithm: unknown): string {
+  const name = EXTRA_ALGORITHMS[normalize(algorithm).name];
+  if (name === undefined) throw notSupported();
+  return name;
+}
+
+/** SubtleCrypto's brand check (TypeError "Illegal invocation", as a rejection). */
+let check: (value: unknown) => void;
+
 export class SubtleCrypto {
   #random: HmacDrbg;
+  #load: () => SubtleFactory;
+  #extra: ExtraSubtle | undefined;
 
   /** Not for user code (TypeError "Illegal constructor"), as in browsers. */
-  constructor(token: unknown, random: HmacDrbg) {
+  constructor(token: unknown, random: HmacDrbg, load: () => SubtleFactory) {
     illegal(token);
     this.#random = random;
+    this.#load = load;
+  }
+
+  /** The extra, loaded on first use (once per isolate); also the brand check. */
+  #subtle(): ExtraSubtle {
+    if (this.#extra) return this.#extra;
+    const random = this.#random;
+    // The extra's libraries draw randomness through globalThis.crypto (which user code may have
+    // replaced), also while they initialise: that runs with the global pointing at the DRBG.
+    const g = globalThis as Record<string, unknown>;
+    const saved = Object.getOwnPropertyDescriptor(g, 'crypto');
+    const getRandomValues = (a: Uint8Array) => { random.fill(a); return a; };
+    Object.defineProperty(g, 'crypto', { value: { getRandomValues }, configurable: true, writable: true });
+    try {
+      this.#extra = this.#load()({
+        DOMException,
+        makeKey: (parts) => new CryptoKey(KEY, parts),
+        keyParts: (key) => keyParts(key),
+        randomFill: (bytes) => random.fill(bytes),
+        bufferSourceBytes: (value) => bufferSourceBytes(value, false),
+      });
+    } finally {
+      if (saved) Object.defineProperty(g, 'crypto', saved); else delete g.crypto;
+    }
+    return this.#extra;
   }
 
   /** The digest of a copy of `data`, as a fresh ArrayBuffer. */
   digest(algorithm: unknown, data: unknown): Promise<ArrayBuffer> {
     return settle(() => {
+      check(this);
       const bytes = copyBytes(data, "Failed to execute 'digest' on 'SubtleCrypto': parameter 2");
       return toArrayBuffer(hashOf(algorithm).fn(bytes));
     });
   }
 
-  /** HMAC keys only. */
-  generateKey(algorithm: unknown, extractable: unknown, keyUsages: unknown): Promise<CryptoKey> {
+  /** HMAC here; every other algorithm in the extra. */
+  generateKey(algorithm: unknown, extractable: unknown, keyUsages: unknown): Promise<CryptoKey | { publicKey: CryptoKey; privateKey: CryptoKey }> {
     return settle(() => {
+      check(this);
       const { name, params } = normalize(algorithm);
-      if (name !== 'HMAC') throw notSupported();
-      return hmacKey(params, null, extractable, keyUsages, this.#random);
+      if (name === 'HMAC') return hmacKey(params, null, extractable, keyUsages, this.#random);
+      extraName(algorithm);
+      return this.#subtle().generateKey(algorithm, extractable, keyUsages) as CryptoKey | { publicKey: CryptoKey; privateKey: CryptoKey };
     });
   }
 
-  /** 'raw' HMAC keys only. */
+  /** 'raw' HMAC keys here; every other format and algorithm in the extra. */
   importKey(format: unknown, keyData: unknown, algorithm: unknown, extractable: unknown, keyUsages: unknown): Promise<CryptoKey> {
     return settle(() => {
+      check(this);
       const { name, params } = normalize(algorithm);
-      if (name !== 'HMAC') throw notSupported();
-      if (format !== 'raw') throw new DOMException(`Unsupported key format: ${String(format)}`, 'NotSupportedError');
-      const secret = copyBytes(keyData, "Failed to execute 'importKey' on 'SubtleCrypto': parameter 2");
-      return hmacKey(params, secret, extractable, keyUsages, this.#random);
+      if (name === 'HMAC' && format === 'raw') {
+        const secret = copyBytes(keyData, "Failed to execute 'importKey' on 'SubtleCrypto': parameter 2");
+        return hmacKey(params, secret, extractable, keyUsages, this.#random);
+      }
+      extraName(algorithm);
+      return this.#subtle().importKey(format, keyData, algorithm, extractable, keyUsages) as CryptoKey;
     });
   }
 
-  /** 'raw' format only. */
-  exportKey(format: unknown, key: unknown): Promise<ArrayBuffer> {
+  /** 'raw' HMAC keys here; everything else in the extra. */
+  exportKey(format: unknown, key: unknown): Promise<ArrayBuffer | object> {
     return settle(() => {
-      if (format !== 'raw') throw new DOMException(`Unsupported key format: ${String(format)}`, 'NotSupportedError');
-      return toArrayBuffer(secretFor(key, 'HMAC', null).secret.slice());
+      check(this);
+      const parts = keyParts(key);
+      if (!parts) throw new TypeError("parameter 'key' is not of type 'CryptoKey'.");
+      if (format === 'raw' && parts.algorithm.name === 'HMAC') return toArrayBuffer(secretFor(key, null).secret.slice());
+      return this.#subtle().exportKey(format, key) as ArrayBuffer | object;
     });
   }
 
   sign(algorithm: unknown, key: unknown, data: unknown): Promise<ArrayBuffer> {
     return settle(() => {
+      check(this);
       const name = normalize(algorithm).name;
-      if (name !== 'HMAC') throw notSupported();
+      if (name !== 'HMAC') { extraName(algorithm); return this.#subtle().sign(algorithm, key, data) as ArrayBuffer; }
       const bytes = copyBytes(data, "Failed to execute 'sign' on 'SubtleCrypto': parameter 3");
-      const { secret, hash } = secretFor(key, name, 'sign');
+      const { secret, hash } = secretFor(key, 'sign');
       return toArrayBuffer(hmac(hash, secret, bytes));
     });
   }
 
   verify(algorithm: unknown, key: unknown, signature: unknown, data: unknown): Promise<boolean> {
     return settle(() => {
+      check(this);
       const name = normalize(algorithm).name;
-      if (name !== 'HMAC') throw notSupported();
+      if (name !== 'HMAC') { extraName(algorithm); return this.#subtle().verify(algorithm, key, signature, data) as boolean; }
       const sig = copyBytes(signature, "Failed to execute 'verify' on 'SubtleCrypto': parameter 3");
       const bytes = copyBytes(data, "Failed to execute 'verify' on 'SubtleCrypto': parameter 4");
-      const { secret, hash } = secretFor(key, name, 'verify');
+      const { secret, hash } = secretFor(key, 'verify');
       const mac = hmac(hash, secret, bytes);
       if (mac.length !== sig.length) return false;
       let diff = 0; // constant time in the contents
       for (let i = 0; i < mac.length; i++) diff |= mac[i]! ^ sig[i]!;
       return diff === 0;
     });
+  }
+
+  encrypt(algorithm: unknown, key: unknown, data: unknown): Promise<ArrayBuffer> {
+    return settle(() => { check(this); extraName(algorithm); return this.#subtle().encrypt(algorithm, key, data) as ArrayBuffer; });
+  }
+
+  decrypt(algorithm: unknown, key: unknown, data: unknown): Promise<ArrayBuffer> {
+    return settle(() => { check(this); extraName(algorithm); return this.#subtle().decrypt(algorithm, key, data) as ArrayBuffer; });
+  }
+
+  deriveBits(algorithm: unknown, baseKey: unknown, length: unknown): Promise<ArrayBuffer> {
+    return settle(() => { check(this); extraName(algorithm); return this.#subtle().deriveBits(algorithm, baseKey, length) as ArrayBuffer; });
+  }
+
+  deriveKey(algorithm: unknown, baseKey: unknown, derivedKeyType: unknown, extractable: unknown, keyUsages: unknown): Promise<CryptoKey> {
+    return settle(() => {
+      check(this);
+      extraName(algorithm);
+      extraName(derivedKeyType);
+      return this.#subtle().deriveKey(algorithm, baseKey, derivedKeyType, extractable, keyUsages) as CryptoKey;
+    });
+  }
+
+  wrapKey(format: unknown, key: unknown, wrappingKey: unknown, wrapAlgorithm: unknown): Promise<ArrayBuffer> {
+    return settle(() => { check(this); extraName(wrapAlgorithm); return this.#subtle().wrapKey(format, key, wrappingKey, wrapAlgorithm) as ArrayBuffer; });
+  }
+
+  unwrapKey(format: unknown, wrappedKey: unknown, unwrappingKey: unknown, unwrapAlgorithm: unknown,
+    unwrappedKeyAlgorithm: unknown, extractable: unknown, keyUsages: unknown): Promise<CryptoKey> {
+    return settle(() => {
+      check(this);
+      extraName(unwrapAlgorithm);
+      extraName(unwrappedKeyAlgorithm);
+      return this.#subtle().unwrapKey(format, wrappedKey, unwrappingKey, unwrapAlgorithm, unwrappedKeyAlgorithm, extractable, keyUsages) as CryptoKey;
+    });
+  }
+
+  static {
+    check = (value) => { if (!(typeof value === 'object' && value !== null && #random in value)) throw new TypeError('Illegal invocation'); };
   }
 }
 defineTag(SubtleCrypto, 'SubtleCrypto');
@@ -296,10 +428,10 @@ export class Crypto {
   #subtle: SubtleCrypto;
 
   /** Not for user code (TypeError "Illegal constructor"), as in browsers. */
-  constructor(token: unknown, random: HmacDrbg) {
+  constructor(token: unknown, random: HmacDrbg, load: () => SubtleFactory) {
     illegal(token);
     this.#random = random;
-    this.#subtle = new SubtleCrypto(KEY, random);
+    this.#subtle = new SubtleCrypto(KEY, random, load);
   }
 
   get subtle(): SubtleCrypto {
@@ -346,13 +478,13 @@ defineTag(Crypto, 'Crypto');
  * (never reuse a seed: two isolates with one seed produce the same "random" values).
  * `randomFill` draws from the same generator, for runtime code that needs random bytes.
  */
-export function makeCrypto(seed: Uint8Array): {
+export function makeCrypto(seed: Uint8Array, load: () => SubtleFactory = defaultLoader): {
   crypto: Crypto; Crypto: typeof Crypto; SubtleCrypto: typeof SubtleCrypto; CryptoKey: typeof CryptoKey;
   randomFill: (bytes: Uint8Array) => void;
 } {
   const random = new HmacDrbg(seed);
   return {
-    crypto: new Crypto(KEY, random), Crypto, SubtleCrypto, CryptoKey,
+    crypto: new Crypto(KEY, random, load), Crypto, SubtleCrypto, CryptoKey,
     randomFill: (bytes) => random.fill(bytes),
   };
 }
