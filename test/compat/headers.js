@@ -125,6 +125,12 @@ export default {
           dispatchEvent(new Event('ping'));
           return [chain, seen, typeof WorkerGlobalScope, tryName(() => new WorkerGlobalScope())];
         })(),
+        requestFromRequest: await (async () => {
+          // (workerd implements only cache 'no-store' and leaves mode, credentials and referrer null.)
+          const a = new Request('https://a.example/', { method: 'POST', body: 'moved', cache: 'no-store' });
+          const b = new Request(a);
+          return [a.bodyUsed, b.bodyUsed, b.cache, await b.text(), tryName(() => new Request(a))];
+        })(),
         cloneBlob: await (async () => {
           // (A File: HTML and the File API make it serializable and Hearth clones it; workerd throws.)
           const b = structuredClone(new Blob(['ab'], { type: 'text/x' }));

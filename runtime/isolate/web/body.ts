@@ -2,7 +2,7 @@
 // when it came from bytes (the common case: no stream is made unless `.body` is read) or as a
 // ReadableStream (web-streams-polyfill) when the script gave one or asked for one.
 
-import { ReadableStream } from 'web-streams-polyfill';
+import { ReadableStream, TransformStream } from 'web-streams-polyfill';
 import { decodeUtf8 } from '../utf8.js';
 import { Headers } from './headers.js';
 import { TextDecoder, TextEncoder } from './encoding.js';
@@ -166,6 +166,22 @@ export abstract class Body {
   /** Internal: the body's bytes for the host, in `into` once the promise resolves (marks it used). */
   static readBytes(b: Body, into: Held): Promise<void> {
     return b.#consume(into);
+  }
+
+  /**
+   * Internal: a new Request made from `b` takes its body (Fetch: "creating a proxy" of the input's
+   * body), which leaves `b`'s body used: bodyUsed true, reading it a TypeError.
+   */
+  static moveSource(b: Body): Source {
+    const s = b.#source;
+    if (s === null) return null;
+    b.#used = true;
+    if ('bytes' in s) return s;
+    // A stream is piped into an identity transform whose readable side is the new body: the old
+    // stream ends locked to the pipe and disturbed by it.
+    const proxy = new TransformStream<Uint8Array, Uint8Array>();
+    s.stream.pipeTo(proxy.writable).catch(() => undefined);
+    return { stream: proxy.readable };
   }
 
   /** Internal: the bytes without a stream in between, when the body is still bytes. */

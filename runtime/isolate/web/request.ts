@@ -1,6 +1,8 @@
-// Request (WHATWG Fetch §6.4) as Workers scripts use it: url, method, headers, body, signal,
-// redirect, clone(). Browser-only parts (mode, credentials, cache, referrer…) read as their
-// defaults and are otherwise ignored, as in workerd.
+// Request (WHATWG Fetch §6.4): url, method, headers, body, signal, redirect, clone(). The parts a
+// browser acts on (mode, credentials, cache, referrer, referrerPolicy, integrity, keepalive) are
+// taken from RequestInit and checked as the constructor's steps say (enum values, 'navigate' and
+// 'only-if-cached' refused, the referrer parsed), kept and copied, and otherwise do nothing here.
+// Deviation, as in workerd: a stream body does not need `duplex: 'half'`.
 
 import { AbortController, AbortSignal } from './abort.js';
 import { Body, extractBody, type BodyInit } from './body.js';
@@ -14,8 +16,40 @@ export interface RequestInit {
   body?: BodyInit;
   redirect?: 'follow' | 'manual' | 'error';
   signal?: AbortSignal | null;
+  cache?: string;
+  credentials?: string;
+  mode?: string;
+  referrer?: string;
+  referrerPolicy?: string;
+  integrity?: string;
+  keepalive?: boolean;
   [other: string]: unknown;
 }
+
+/** RequestInit's enumerations (Fetch §6.4); a value outside one is a TypeError (WebIDL). */
+const ENUMS = {
+  cache: new Set(['default', 'no-store', 'reload', 'no-cache', 'force-cache', 'only-if-cached']),
+  credentials: new Set(['omit', 'same-origin', 'include']),
+  mode: new Set(['navigate', 'same-origin', 'no-cors', 'cors']),
+  referrerPolicy: new Set(['', 'no-referrer', 'no-referrer-when-downgrade', 'same-origin', 'origin', 'strict-origin',
+    'origin-when-cross-origin', 'strict-origin-when-cross-origin', 'unsafe-url']),
+} as const;
+
+function enumValue(init: RequestInit, key: keyof typeof ENUMS, fallback: string): string {
+  const v = init[key];
+  if (v === undefined) return fallback;
+  const s = String(v);
+  if (!ENUMS[key].has(s as never)) throw new TypeError(`Failed to construct 'Request': The provided value '${s}' is not a valid enum value of type Request${key[0]!.toUpperCase()}${key.slice(1)}.`);
+  return s;
+}
+
+/** The browser-facing attributes a request keeps (Fetch §2.2.5's request fields of the same names). */
+interface Fields { cache: string; credentials: string; mode: string; referrer: string; referrerPolicy: string; integrity: string; keepalive: boolean }
+
+/** Fetch §6.4 step 30: no-cors requests use a CORS-safelisted method. */
+const NO_CORS_METHODS = new Set(['GET', 'HEAD', 'POST']);
+
+const DEFAULT_FIELDS: Fields = { cache: 'default', credentials: 'same-origin', mode: 'cors', referrer: 'about:client', referrerPolicy: '', integrity: '', keepalive: false };
 
 const NORMALIZED = new Set(['DELETE', 'GET', 'HEAD', 'OPTIONS', 'POST', 'PUT']);
 const FORBIDDEN = new Set(['CONNECT', 'TRACE', 'TRACK']);
@@ -39,6 +73,7 @@ export class Request extends Body {
   #headers: Headers;
   #redirect: 'follow' | 'manual' | 'error';
   #signal: AbortSignal;
+  #fields: Fields;
 
   constructor(input: Request | string | { toString(): string }, init: RequestInit = {}) {
     super();
@@ -60,6 +95,10 @@ export class Request extends Body {
       this.#url = parsed.href;
     }
     this.#method = init.method !== undefined ? normalizeMethod(init.method) : (from !== null ? from.#method : 'GET');
+    this.#fields = requestFields(init, from !== null ? from.#fields : DEFAULT_FIELDS, this.#url);
+    if (this.#fields.mode === 'no-cors' && !NO_CORS_METHODS.has(this.#method)) {
+      throw new TypeError(`Failed to construct 'Request': '${this.#method}' is unsupported in no-cors mode.`);
+    }
     const redirect = init.redirect !== undefined ? String(init.redirect) : (from !== null ? from.#redirect : 'follow');
     if (!REDIRECTS.has(redirect)) throw new TypeError(`'${redirect}' is not a valid value for redirect`);
     this.#redirect = redirect as 'follow' | 'manual' | 'error';
@@ -76,7 +115,8 @@ export class Request extends Body {
       this.setBody(source);
     } else if (from !== null) {
       if (from.bodyUsed) throw new TypeError('Cannot construct a Request with a Request object that has already been used.');
-      this.setBody(fromSource(from));
+      // The input's body moves to the new request, and the input's is used (Fetch §6.4 step 42).
+      this.setBody(Body.moveSource(from));
     }
   }
 
@@ -87,17 +127,18 @@ export class Request extends Body {
   get signal(): AbortSignal { return this.#signal; }
   /** Cloudflare's request.cf: no edge here, so undefined, as under `wrangler dev --local` without cf. */
   get cf(): undefined { return undefined; }
-  get keepalive(): boolean { return false; }
-  get integrity(): string { return ''; }
-  get cache(): string { return 'default'; }
-  get credentials(): string { return 'same-origin'; }
-  get mode(): string { return 'cors'; }
+  get keepalive(): boolean { return this.#fields.keepalive; }
+  get integrity(): string { return this.#fields.integrity; }
+  get cache(): string { return this.#fields.cache; }
+  get credentials(): string { return this.#fields.credentials; }
+  get mode(): string { return this.#fields.mode; }
   get destination(): string { return ''; }
-  get referrer(): string { return 'about:client'; }
-  get referrerPolicy(): string { return ''; }
+  get referrer(): string { return this.#fields.referrer; }
+  get referrerPolicy(): string { return this.#fields.referrerPolicy; }
 
   clone(): Request {
     const r = new Request(this.#url, { method: this.#method, headers: this.#headers, redirect: this.#redirect, signal: this.#signal });
+    r.#fields = this.#fields;
     r.setBody(this.cloneSource());
     return r;
   }
@@ -119,10 +160,31 @@ export class Request extends Body {
   }
 }
 
-/** A new Request from another takes over its body (Fetch: the source request's body is moved). */
-function fromSource(from: Request): ReturnType<typeof extractBody>['source'] {
-  const bytes = Body.peekBytes(from);
-  if (bytes === null) return null;
-  if (bytes !== undefined) return { bytes };
-  return { stream: from.body! };
+/** Fetch §6.4 steps 13–24: the browser-facing fields from init, or the input request's. */
+function requestFields(init: RequestInit, base: Fields, url: string): Fields {
+  if (init.cache === undefined && init.credentials === undefined && init.mode === undefined && init.referrer === undefined &&
+    init.referrerPolicy === undefined && init.integrity === undefined && init.keepalive === undefined) return base;
+  const f: Fields = {
+    cache: enumValue(init, 'cache', base.cache),
+    credentials: enumValue(init, 'credentials', base.credentials),
+    mode: enumValue(init, 'mode', base.mode),
+    referrer: base.referrer,
+    referrerPolicy: enumValue(init, 'referrerPolicy', base.referrerPolicy),
+    integrity: init.integrity !== undefined ? String(init.integrity) : base.integrity,
+    keepalive: init.keepalive !== undefined ? Boolean(init.keepalive) : base.keepalive,
+  };
+  if (init.referrer !== undefined) {
+    // Step 14: "" is no referrer; else parsed against the base (there is no document: the request's
+    // own URL's origin stands for the client's); about:client, or another origin's URL, is "client".
+    const r = String(init.referrer);
+    if (r === '') f.referrer = '';
+    else {
+      let parsed: URL;
+      try { parsed = new (urlModule().URL)(r, url); } catch { throw new TypeError(`Failed to construct 'Request': Referrer '${r}' is not a valid URL.`); }
+      f.referrer = parsed.href === 'about:client' || parsed.origin !== new (urlModule().URL)(url).origin ? 'about:client' : parsed.href;
+    }
+  }
+  if (f.mode === 'navigate') throw new TypeError("Failed to construct 'Request': Cannot construct a Request with a RequestInit whose mode member is set as 'navigate'.");
+  if (f.cache === 'only-if-cached' && f.mode !== 'same-origin') throw new TypeError("Failed to construct 'Request': 'only-if-cached' can be set only with 'same-origin' mode");
+  return f;
 }
