@@ -93,3 +93,12 @@ describe('Fetch "fully read body" is not observable through Object.prototype.the
     // specification's own: observable in every implementation.)
   });
 });
+
+describe('ResponseInit is a dictionary (WebIDL)', () => {
+  test('undefined, null or an object; a number or a string is a TypeError', () => {
+    expect(new Response(null, null as never).status).toBe(200);
+    expect(new Response(null, undefined).status).toBe(200);
+    expect(() => new Response(null, 5 as never)).toThrow(TypeError);
+    expect(() => new Response(null, 'x' as never)).toThrow(TypeError);
+  });
+});

@@ -17,6 +17,12 @@ setExtraLoader((name: string) => {
 });
 
 describe('RequestInit members (Fetch §6.4 steps 13–30)', () => {
+  test('init is a dictionary: undefined, null or an object (WebIDL); a number or string is a TypeError', () => {
+    expect(new Request('https://a.example/', null as never).method).toBe('GET');
+    expect(() => new Request('https://a.example/', 5 as never)).toThrow(TypeError);
+    expect(() => new Request('https://a.example/', 'x' as never)).toThrow(TypeError);
+  });
+
   test('defaults', () => {
     const r = new Request('https://a.example/');
     expect([r.cache, r.credentials, r.mode, r.referrer, r.referrerPolicy, r.integrity, r.keepalive, r.destination, r.redirect])

@@ -77,7 +77,9 @@ export class Request extends Body {
 
   constructor(input: Request | string | { toString(): string }, init: RequestInit = {}) {
     super();
-    if (init === null || (typeof init !== 'object' && typeof init !== 'function')) init = {};
+    // WebIDL: a dictionary argument is undefined, null or an object; anything else is a TypeError.
+    if (init === null) init = {};
+    else if (typeof init !== 'object' && typeof init !== 'function') throw new TypeError("Failed to construct 'Request': The provided value is not of type 'RequestInit'.");
     let from: Request | null = null;
     if (input instanceof Request) {
       from = input;

@@ -27,7 +27,9 @@ export class Response extends Body {
 
   constructor(body: BodyInit = null, init: ResponseInit = {}) {
     super();
-    if (init === null || (typeof init !== 'object' && typeof init !== 'function')) init = {};
+    // WebIDL: a dictionary argument is undefined, null or an object; anything else is a TypeError.
+    if (init === null) init = {};
+    else if (typeof init !== 'object' && typeof init !== 'function') throw new TypeError("Failed to construct 'Response': The provided value is not of type 'ResponseInit'.");
     const status = init.status === undefined ? 200 : Number(init.status);
     if (!Number.isInteger(status) || status < 200 || status > 599) {
       throw new RangeError(`Failed to construct 'Response': The status provided (${String(init.status)}) is outside the range [200, 599].`);
