@@ -63,6 +63,13 @@ function ourDecode(chunks: Uint8Array[], fatal: boolean, ignoreBOM = false): str
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
 
 describe('TextDecoder', () => {
+  test('decode() with no argument (or undefined) is empty; null is not a BufferSource (WebIDL): TypeError', () => {
+    const d = new TextDecoder();
+    expect([d.decode(), d.decode(undefined)]).toEqual(['', '']);
+    expect(() => d.decode(null as never)).toThrow(TypeError);
+    expect(() => d.decode('ab' as never)).toThrow(TypeError);
+  });
+
   test('random bytes, replacement and fatal modes, whole input', () => {
     const rand = prng(1);
     for (let n = 0; n < 20000; n++) {

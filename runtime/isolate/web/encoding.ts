@@ -192,8 +192,9 @@ export class TextDecoder {
 
   decode(input?: ArrayBufferLike | ArrayBufferView | null, options?: TextDecodeOptions | null): string {
     let bytes: Uint8Array | undefined;
-    if (input === undefined || input === null) bytes = new Uint8Array(0);
-    else if (!(bytes = bufferSourceBytes(input))) {
+    // WebIDL: the optional argument may be left out (undefined); null is not a BufferSource.
+    if (input === undefined) bytes = new Uint8Array(0);
+    else if (input === null || !(bytes = bufferSourceBytes(input))) {
       throw new TypeError("Failed to execute 'decode' on 'TextDecoder': The provided value is not of type '(ArrayBuffer or ArrayBufferView)'.");
     }
     if (this.#makeDecoder !== null) return this.#decodeOther(this.#makeDecoder, bytes, Boolean(options?.stream));
