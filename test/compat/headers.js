@@ -125,6 +125,15 @@ export default {
           dispatchEvent(new Event('ping'));
           return [chain, seen, typeof WorkerGlobalScope, tryName(() => new WorkerGlobalScope())];
         })(),
+        dispatch: (() => {
+          // (workerd also keeps currentTarget after the dispatch; DOM sets it to null, as Hearth does.)
+          const et = new EventTarget();
+          let gets = 0;
+          et.addEventListener('x', { get handleEvent() { gets++; return () => {}; } });
+          const e = new Event('x');
+          et.dispatchEvent(e);
+          return [gets, e.target === et, e.eventPhase, tryName(() => et.dispatchEvent({ type: 'x' }))];
+        })(),
         requestFromRequest: await (async () => {
           // (workerd implements only cache 'no-store' and leaves mode, credentials and referrer null.)
           const a = new Request('https://a.example/', { method: 'POST', body: 'moved', cache: 'no-store' });

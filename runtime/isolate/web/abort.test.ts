@@ -228,6 +228,37 @@ describe('EventTarget and Event (event-target-shim)', () => {
   });
 });
 
+describe('dispatchEvent and listeners (DOM §2.7, §2.9)', () => {
+  test('dispatchEvent takes an Event only (WebIDL): a plain object is a TypeError', () => {
+    expect(() => new EventTarget().dispatchEvent({ type: 'x' } as never)).toThrow(TypeError);
+  });
+
+  test('after a dispatch the target stays, currentTarget is null and the phase NONE; also with no listener', () => {
+    const et = new EventTarget();
+    const e = new Event('x');
+    expect(et.dispatchEvent(e)).toBe(true);
+    expect([e.target === et, e.currentTarget, e.eventPhase]).toEqual([true, null, 0]);
+    let during: unknown[] = [];
+    et.addEventListener('y', (ev) => { during = [ev.target === et, ev.currentTarget === et, ev.eventPhase]; });
+    const y = new Event('y');
+    et.dispatchEvent(y);
+    expect([during, y.target === et, y.currentTarget]).toEqual([[true, true, 2], true, null]);
+    // Dispatching it again (not while in dispatch) is allowed.
+    expect(et.dispatchEvent(y)).toBe(true);
+  });
+
+  test("a listener object's handleEvent is read once per call, when called, with the object as this", () => {
+    const et = new EventTarget();
+    let gets = 0;
+    let self: unknown;
+    const listener = { get handleEvent() { gets++; return function (this: unknown) { self = this; }; } };
+    et.addEventListener('x', listener as never);
+    expect(gets).toBe(0);
+    et.dispatchEvent(new Event('x'));
+    expect([gets, self === listener]).toEqual([1, true]);
+  });
+});
+
 describe('isTrusted (DOM §2.2): true only for events the platform dispatches', () => {
   test("an AbortSignal's abort event is trusted; events a script makes are not, and cannot be made so", () => {
     const c = new AbortController();
