@@ -63,6 +63,8 @@ export interface BackendStats {
   resent: number;
   /** Idle instances that gave back the memory they held unused (InstanceFactory.releaseIdle). */
   idleReleases: number;
+  /** The isolate tier's runtime extras: loads into isolates, and loads refused (pool/isolate/extras.ts). */
+  runtimeExtras?: { extra: string; loaded: number; refused: number }[];
 }
 
 export type { Tier };

@@ -216,6 +216,11 @@ export class Metrics implements FunctionListener {
       () => [{ labels: {}, value: containerChannels.logLinesDropped }]);
     scraped(this.registry, 'hearth_container_calls_resent_total', 'Calls sent once more to another container because the first could not be reached at all (it refused the connection: it had died, unseen); the function never saw the first.', 'counter',
       () => [{ labels: {}, value: stats().find((x) => x.tier === 'container')?.s.resent ?? 0 }]);
+    const extras = () => stats().find((x) => x.tier === 'isolate')?.s.runtimeExtras ?? [];
+    scraped(this.registry, 'hearth_runtime_extra_loads_total', 'Runtime extras (heavy web APIs kept out of the runtime script: URL, crypto.subtle\'s algorithms, legacy text encodings) run into an isolate on its first use of them, by extra.', 'counter',
+      () => extras().map((e) => ({ labels: { extra: e.extra }, value: e.loaded })));
+    scraped(this.registry, 'hearth_runtime_extra_loads_refused_total', 'Runtime extras whose load was refused: their script threw or ran past 50 ms on the event loop (the function\'s call then failed to use the API), by extra.', 'counter',
+      () => extras().map((e) => ({ labels: { extra: e.extra }, value: e.refused })));
     scraped(this.registry, 'hearth_isolate_idle_releases_total', 'Idle warm isolates that gave back the heap pages they held unused (V8\'s low-memory GC after --idle-release-ms without a call).', 'counter',
       () => [{ labels: {}, value: stats().find((x) => x.tier === 'isolate')?.s.idleReleases ?? 0 }]);
     const read = () => this.readAsyncQueue();

@@ -31,6 +31,16 @@ function expectSeries(text: string, want: Record<string, number>): void {
 }
 
 describe('GET /metrics', () => {
+  it('counts the runtime extras loaded into isolates (and refused), by extra', async () => {
+    await deployOk(h, 'usesurl', jsSource("exports.handler = async (e) => ({ p: new URL('/x/' + e.n, 'https://h.example').pathname, d: new TextDecoder('windows-1252').decode(new Uint8Array([0x80])) });"));
+    const r = await h.invoke('usesurl', { n: 1 });
+    expect(r.status).toBe(200);
+    const m = await scrape();
+    expect(value(m, 'hearth_runtime_extra_loads_total{extra="url"}')).toBeGreaterThanOrEqual(1);
+    expect(value(m, 'hearth_runtime_extra_loads_total{extra="encodings"}')).toBeGreaterThanOrEqual(1);
+    for (const extra of ['url', 'encodings', 'subtle']) expect(value(m, `hearth_runtime_extra_loads_refused_total{extra="${extra}"}`)).toBe(0);
+  });
+
   it('counts invocations by function and outcome, durations, cold starts and the pool, with process metrics', async () => {
     for (let i = 0; i < 3; i++) expect((await h.invoke('hello', { name: 'a' })).status).toBe(200);
     expect((await h.invoke('throws', {})).status).toBe(500);

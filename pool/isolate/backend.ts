@@ -36,10 +36,12 @@ export class IsolateBackend implements Backend {
   readonly tier = 'isolate' as const;
   private readonly blanks: BlankIsolates;
   private readonly code: CodeCache;
+  private readonly extras: ExtraScripts;
   readonly pool: InstancePool<IsolateInstance>;
 
   constructor(opts: IsolateBackendOptions, store: CodeStore, events: PoolEvents = {}) {
-    const runtime: RuntimeScript = { source: readFileSync(opts.runtimePath, 'utf8'), cachedData: null, extras: ExtraScripts.fromDir(dirname(opts.runtimePath)) };
+    this.extras = ExtraScripts.fromDir(dirname(opts.runtimePath));
+    const runtime: RuntimeScript = { source: readFileSync(opts.runtimePath, 'utf8'), cachedData: null, extras: this.extras };
     const counters = opts.counters ?? new LimitCounters();
     const settings: IsolateSettings = {
       batching: opts.batching, maxFetchBytes: opts.maxFetchBytes, sink: opts.sink,
@@ -123,7 +125,7 @@ export class IsolateBackend implements Backend {
   }
 
   stats(): BackendStats {
-    return this.pool.stats(this.blanks.size);
+    return { ...this.pool.stats(this.blanks.size), runtimeExtras: this.extras.counts() };
   }
 
   async close(): Promise<void> {

@@ -42,6 +42,7 @@ describe('extras', () => {
     const c = await boot(extras);
     expect(extras.loader(c.isolate, c.context)('count')).toBe(true);
     expect(reads).toBe(1);
+    expect(extras.counts()).toEqual([{ extra: 'count', loaded: 2, refused: 0 }]);
   });
 
   test('names outside [a-z0-9-] are never offered', () => {
@@ -59,6 +60,8 @@ describe('extras', () => {
       first + ' | ' + second + ' | ' + (1 + 1)
     `, { copy: true });
     expect(got).toMatch(/extra "url" could not be loaded \| .* \| 2/);
+    // Tried once: the second touch did not run it again (hearth_runtime_extra_loads_refused_total).
+    expect(extras.counts()).toEqual([{ extra: 'url', loaded: 0, refused: 1 }]);
   });
 
   test('an extra that throws while it runs is refused the same way', async () => {

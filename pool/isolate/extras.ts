@@ -20,6 +20,9 @@ interface Extra {
   readonly read: () => string;
   source: string | null;
   cachedData: ivm.ExternalCopy<ArrayBuffer> | null;
+  /** Isolates it was run into, and runs refused (its script threw or passed LOAD_TIMEOUT_MS). */
+  loaded: number;
+  refused: number;
 }
 
 export class ExtraScripts {
@@ -28,7 +31,7 @@ export class ExtraScripts {
   /** Each extra's name and how to read its script (read on the first load that needs it). */
   constructor(sources: Iterable<readonly [string, () => string]>) {
     for (const [name, read] of sources) {
-      if (EXTRA_NAME.test(name)) this.extras.set(name, { read, source: null, cachedData: null });
+      if (EXTRA_NAME.test(name)) this.extras.set(name, { read, source: null, cachedData: null, loaded: 0, refused: 0 });
     }
   }
 
@@ -43,6 +46,11 @@ export class ExtraScripts {
 
   get names(): string[] {
     return [...this.extras.keys()];
+  }
+
+  /** Per extra: isolates it was loaded into, and loads refused (hearth_runtime_extra_loads_total). */
+  counts(): { extra: string; loaded: number; refused: number }[] {
+    return [...this.extras].map(([extra, e]) => ({ extra, loaded: e.loaded, refused: e.refused }));
   }
 
   /**
@@ -65,8 +73,10 @@ export class ExtraScripts {
         });
         if (!extra.cachedData && script.cachedData) extra.cachedData = script.cachedData;
         script.runSync(context, { timeout: LOAD_TIMEOUT_MS });
+        extra.loaded++;
         return true;
       } catch {
+        extra.refused++;
         return false;
       } finally {
         script?.release();
