@@ -1,13 +1,12 @@
 // TextDecoder beyond UTF-8 (WHATWG Encoding): the label table, UTF-16LE/BE with and without a BOM,
-// split at every byte, x-user-defined, every single-byte encoding over all 256 bytes, fatal
-// errors' names, and TextDecoderStream / TextEncoderStream. Code units are answered as hex, so
+// split at every byte, x-user-defined, every single-byte encoding over all 256 bytes, every
+// two-byte big5 and euc-kr sequence, fatal errors' names, and TextDecoderStream / TextEncoderStream. Code units are answered as hex, so
 // lone surrogates compare exactly.
 
 const hexUnits = (s) => Array.from({ length: s.length }, (_, i) => s.charCodeAt(i).toString(16).padStart(4, '0')).join(' ');
 const errorName = (fn) => { try { return hexUnits(fn()); } catch (e) { return `${e.constructor.name}:${e.name}`; } };
 
-// The Encoding Standard's labels (§4.2) but those of the multi-byte encodings Hearth does not decode
-// (big5, euc-kr), and some that are none.
+// The Encoding Standard's labels (§4.2), and some that are none.
 const LABELS = [
   'unicode-1-1-utf-8', 'unicode11utf8', 'unicode20utf8', 'utf-8', 'utf8', 'x-unicode20utf8',
   '866', 'cp866', 'csibm866', 'ibm866',
@@ -37,8 +36,11 @@ const LABELS = [
   'cp1255', 'windows-1255', 'x-cp1255', 'cp1256', 'windows-1256', 'x-cp1256', 'cp1257', 'windows-1257', 'x-cp1257',
   'cp1258', 'windows-1258', 'x-cp1258', 'x-mac-cyrillic', 'x-mac-ukrainian',
   'chinese', 'csgb2312', 'csiso58gb231280', 'gb2312', 'gb_2312', 'gb_2312-80', 'gbk', 'iso-ir-58', 'x-gbk', 'gb18030',
+  'big5', 'big5-hkscs', 'cn-big5', 'csbig5', 'x-x-big5',
   'cseucpkdfmtjapanese', 'euc-jp', 'x-euc-jp', 'csiso2022jp', 'iso-2022-jp',
   'csshiftjis', 'ms932', 'ms_kanji', 'shift-jis', 'shift_jis', 'sjis', 'windows-31j', 'x-sjis',
+  'cseuckr', 'csksc56011987', 'euc-kr', 'iso-ir-149', 'korean', 'ks_c_5601-1987', 'ks_c_5601-1989', 'ksc5601',
+  'ksc_5601', 'windows-949',
   'csiso2022kr', 'hz-gb-2312', 'iso-2022-cn', 'iso-2022-cn-ext', 'iso-2022-kr', 'replacement',
   'unicodefffe', 'utf-16be', 'csunicode', 'iso-10646-ucs-2', 'ucs-2', 'unicode', 'unicodefeff', 'utf-16', 'utf-16le',
   'x-user-defined',
@@ -108,6 +110,13 @@ export default {
         eucJpErrors: [bytes(0x8e, 0x41, 0x8e, 0xe0, 0x8f, 0xa1, 0x41, 0x80, 0xa1), 'euc-jp'],
         iso2022jp: [bytes(0x41, 0x1b, 0x24, 0x42, 0x24, 0x22, 0x1b, 0x28, 0x4a, 0x5c, 0x7e, 0x1b, 0x28, 0x49, 0x31, 0x1b, 0x28, 0x42, 0x42), 'iso-2022-jp'],
         iso2022jpErrors: [bytes(0x1b, 0x28, 0x42, 0x1b, 0x28, 0x42, 0x1b, 0x28, 0x5a, 0x0e, 0x1b, 0x24, 0x42, 0x24, 0x1b, 0x28, 0x42, 0x41, 0x1b, 0x24), 'iso-2022-jp'],
+        // big5: ASCII, index big5 (Big5 proper, HKSCS, an astral code point), the four pointers that
+        // decode to two code points; then a null pointer with an ASCII trail, one with a non-ASCII
+        // trail, a trail out of range, a bad lead byte and a lead byte at the end.
+        big5: [bytes(0x41, 0xa1, 0x40, 0xa4, 0x40, 0xa3, 0xe1, 0xf9, 0xf9, 0x87, 0x40, 0x88, 0x40, 0x87, 0x45, 0x88, 0x62, 0x88, 0x64, 0x88, 0xa3, 0x88, 0xa5), 'big5'],
+        big5Errors: [bytes(0x81, 0x40, 0xa3, 0xe2, 0x41, 0xa4, 0x7f, 0xa4, 0x80, 0x80, 0xff, 0xa4), 'big5-hkscs'],
+        eucKr: [bytes(0x41, 0xb0, 0xa1, 0xa1, 0xa1, 0xa2, 0xe6, 0xfd, 0xfe, 0x81, 0x41, 0xc6, 0x52), 'euc-kr'],
+        eucKrErrors: [bytes(0x81, 0x40, 0x81, 0x5b, 0xc9, 0xa1, 0x41, 0xfe, 0xfe, 0xb0, 0xff, 0x80, 0xb0), 'windows-949'],
       };
       const out = {};
       for (const [k, [b, label]] of Object.entries(cases)) {
@@ -116,6 +125,20 @@ export default {
           ignoreBOM: hexUnits(new TextDecoder(label, { ignoreBOM: true }).decode(b)),
           fatal: errorName(() => new TextDecoder(label, { fatal: true }).decode(b)),
         };
+      }
+      return Response.json(out);
+    }
+
+    if (url.pathname === '/pairs') {
+      // Every lead byte 0x81–0xFE with every trail byte, each pair decoded alone (?label=, ?fatal).
+      const label = url.searchParams.get('label');
+      const fatal = url.searchParams.has('fatal');
+      const d = new TextDecoder(label, { fatal });
+      const out = [];
+      for (let lead = 0x81; lead <= 0xfe; lead++) {
+        const row = [];
+        for (let trail = 0; trail <= 0xff; trail++) row.push(errorName(() => d.decode(bytes(lead, trail))));
+        out.push(row.join(','));
       }
       return Response.json(out);
     }

@@ -386,12 +386,13 @@ describe('TextDecoder: the Encoding Standard labels (§4.2)', () => {
     }
   });
 
-  test('big5 and euc-kr are not decoded here: a RangeError', () => {
+  test('the multi-byte encodings’ labels, big5’s and euc-kr’s included', () => {
     expect([new TextDecoder('GB2312').encoding, new TextDecoder('x-gbk').encoding, new TextDecoder('gb18030').encoding]).toEqual(['gbk', 'gbk', 'gb18030']);
     expect([new TextDecoder('sjis').encoding, new TextDecoder('ms932').encoding, new TextDecoder('x-euc-jp').encoding, new TextDecoder('csiso2022jp').encoding])
       .toEqual(['shift_jis', 'shift_jis', 'euc-jp', 'iso-2022-jp']);
-    for (const label of ['big5', 'big5-hkscs', 'euc-kr', 'windows-949']) {
-      expect(() => new TextDecoder(label), label).toThrow(RangeError);
+    for (const label of ['big5', 'Big5-HKSCS', 'cn-big5', 'csbig5', 'x-x-big5']) expect(new TextDecoder(label).encoding, label).toBe('big5');
+    for (const label of ['cseuckr', 'csksc56011987', 'EUC-KR', 'iso-ir-149', 'korean', 'ks_c_5601-1987', 'ks_c_5601-1989', 'ksc5601', 'ksc_5601', 'windows-949']) {
+      expect(new TextDecoder(label).encoding, label).toBe('euc-kr');
     }
   });
 
@@ -406,7 +407,7 @@ describe('TextDecoder: the Encoding Standard labels (§4.2)', () => {
     const local = new Set(['utf-8', 'utf-16le', 'utf-16be', 'x-user-defined']);
     for (const [label, name] of allLabels()) {
       const n = loads;
-      if (name === 'replacement' || name === 'big5' || name === 'euc-kr') expect(() => new TextDecoder(label)).toThrow(RangeError);
+      if (name === 'replacement') expect(() => new TextDecoder(label)).toThrow(RangeError);
       else expect(new TextDecoder(label).encoding).toBe(name);
       expect({ label, loaded: loads > n }).toEqual({ label, loaded: !local.has(name) });
     }
@@ -841,5 +842,105 @@ describe('TextDecoder: Shift_JIS, EUC-JP and ISO-2022-JP (§11)', () => {
     const j = new TextDecoder('iso-2022-jp', { fatal: true });
     expect(() => j.decode(new Uint8Array(esc('E(Z')), { stream: true })).toThrow(TypeError);
     expect(j.decode()).toBe('(Z');
+  });
+});
+
+describe('TextDecoder: Big5 (§12.1.1) and EUC-KR (§13.1.1)', () => {
+  const dec = (label: string, b: number[], fatal = false) => {
+    try { return new TextDecoder(label, { fatal }).decode(new Uint8Array(b)); } catch (e) { return (e as Error).name; }
+  };
+  /** §12: the bytes of index big5's pointer. */
+  const big5 = (p: number) => { const t = p % 157; return [Math.floor(p / 157) + 0x81, t + (t < 0x3f ? 0x40 : 0x62)]; };
+
+  test('Big5: ASCII, the index (HKSCS part and astral code points included), and the four pointers that give two code points', () => {
+    expect(dec('big5', [0x00, 0x41, 0x7f])).toBe('\u0000A\u007f');
+    expect(dec('big5', [0xa1, 0x40, 0xa4, 0x40, 0xa3, 0xe1, 0xf9, 0xf9])).toBe('\u3000一€═');
+    expect(dec('big5', [0x87, 0x40, 0x88, 0x40])).toBe('\u43f0\u31c0'); // pointers 942 and 1099, below (0xA1 − 0x81) × 157
+    expect(dec('big5', [0x87, 0x45])).toBe('\u{27267}');
+    expect([big5(1133), big5(1135), big5(1164), big5(1166)]).toEqual([[0x88, 0x62], [0x88, 0x64], [0x88, 0xa3], [0x88, 0xa5]]);
+    expect(dec('big5', [...big5(1133), ...big5(1135), ...big5(1164), ...big5(1166)])).toBe('\u00ca\u0304\u00ca\u030c\u00ea\u0304\u00ea\u030c');
+    expect(dec('big5', [0x88, 0x62, 0x41], true)).toBe('\u00ca\u0304A');
+  });
+
+  test('Big5 errors: a null pointer, a trail out of range (read again if ASCII), a bad lead, a lead at the end', () => {
+    expect(dec('big5', [0x81, 0x40])).toBe('\ufffd@'); // pointer 0 is null; its ASCII trail is read again
+    expect(dec('big5', [0xa3, 0xe2, 0x41])).toBe('\ufffdA'); // a null pointer with a non-ASCII trail: both gone
+    expect(dec('big5', [0xa4, 0x7f])).toBe('\ufffd\u007f'); // 0x7F is no trail
+    expect(dec('big5', [0xa4, 0x20, 0xa4, 0x80, 0xa4, 0xa0, 0xa4, 0xff])).toBe('\ufffd \ufffd\ufffd\ufffd');
+    expect(dec('big5', [0xa4, 0xa4, 0x40])).toBe('中@'); // a lead byte in trail position is a trail
+    expect(dec('big5', [0x80, 0xff, 0xa4])).toBe('\ufffd\ufffd\ufffd');
+    for (const b of [[0x80], [0xff], [0xa4], [0x81, 0x40], [0xa3, 0xe2], [0xa4, 0x7f]]) expect(dec('big5', b, true)).toBe('TypeError');
+  });
+
+  test('EUC-KR: ASCII, KS X 1001, the UHC Hangul, and its errors', () => {
+    expect(dec('euc-kr', [0x00, 0x41, 0x7f])).toBe('\u0000A\u007f');
+    expect(dec('euc-kr', [0xb0, 0xa1, 0xa1, 0xa1, 0xa2, 0xe6, 0xfd, 0xfe])).toBe('가\u3000€詰'); // FD FE: pointer 23749, the last
+    expect(dec('euc-kr', [0x81, 0x41, 0xc6, 0x52])).toBe('갂힣'); // UHC: pointer 0, and the last Hangul syllable
+    expect(dec('euc-kr', [0x81, 0x40])).toBe('\ufffd@'); // 0x40 is no trail: null pointer, read again
+    expect(dec('euc-kr', [0x81, 0x5b])).toBe('\ufffd['); // a trail in range at a null pointer: read again too
+    expect(dec('euc-kr', [0xc9, 0xa1, 0x41])).toBe('\ufffdA'); // the user-defined row: null, the trail is gone
+    expect(dec('euc-kr', [0xfe, 0xfe])).toBe('\ufffd'); // beyond the index
+    expect(dec('euc-kr', [0xb0, 0xff, 0x80, 0xff, 0xb0])).toBe('\ufffd\ufffd\ufffd\ufffd');
+    for (const b of [[0x80], [0xff], [0xb0], [0x81, 0x40], [0xc9, 0xa1]]) expect(dec('euc-kr', b, true)).toBe('TypeError');
+  });
+
+  test('every lead/trail pair decodes alone as in the whole run of pairs (no state leaks between them)', () => {
+    for (const label of ['big5', 'euc-kr']) {
+      const pairs: number[] = [];
+      const alone: string[] = [];
+      for (let lead = 0x81; lead <= 0xfe; lead++) {
+        for (let trail = 0x40; trail <= 0xfe; trail++) {
+          // A pair whose trail is ASCII and not mapped gives U+FFFD and the trail: fine in a run too.
+          pairs.push(lead, trail);
+          alone.push(dec(label, [lead, trail]));
+        }
+      }
+      expect(dec(label, pairs)).toBe(alone.join(''));
+    }
+  });
+
+  test('streaming: a sample split at every position, and random bytes split anywhere, decode as whole, in both modes', () => {
+    const samples: Record<string, number[]> = {
+      big5: [0x41, 0x88, 0x62, 0x87, 0x45, 0xa4, 0x40, 0x81, 0x40, 0xa4, 0x7f, 0x88, 0xa5, 0xa3, 0xe2, 0x88],
+      'euc-kr': [0x41, 0xb0, 0xa1, 0x81, 0x41, 0x81, 0x5b, 0xc9, 0xa1, 0xfd, 0xfe, 0x80, 0xb0],
+    };
+    for (const [label, sample] of Object.entries(samples)) {
+      const bytes = new Uint8Array(sample);
+      const whole = decodeChunks(label, [bytes]);
+      for (let cut = 0; cut <= bytes.length; cut++) {
+        expect({ cut, got: decodeChunks(label, [bytes.subarray(0, cut), bytes.subarray(cut)]) }).toEqual({ cut, got: whole });
+      }
+      expect(decodeChunks(label, Array.from(bytes, (b) => new Uint8Array([b])))).toBe(whole);
+    }
+    const rand = prng(12);
+    const pools: Record<string, number[]> = {
+      big5: [0x81, 0x87, 0x88, 0x62, 0x64, 0xa3, 0xa5, 0x40, 0x7e, 0x7f, 0x80, 0xa0, 0xa1, 0xfe, 0xff, 0xa4, 0xc6, 0xf9],
+      'euc-kr': [0x81, 0x41, 0x5a, 0x5b, 0x61, 0x7a, 0x7b, 0x80, 0xa0, 0xa1, 0xb0, 0xc8, 0xfe, 0xff, 0xc9, 0xfd, 0x52],
+    };
+    for (const [label, pool] of Object.entries(pools)) {
+      for (let n = 0; n < 800; n++) {
+        const bytes = new Uint8Array(Math.floor(rand() * 12)).map(() => pool[Math.floor(rand() * pool.length)]!);
+        for (const fatal of [false, true]) {
+          const want = decodeChunks(label, [bytes], { fatal });
+          for (let cut = 0; cut <= bytes.length; cut++) {
+            const got = decodeChunks(label, [bytes.subarray(0, cut), bytes.subarray(cut)], { fatal });
+            if (got !== want) expect({ label, bytes: hex(bytes), cut, fatal, got }).toEqual({ label, bytes: hex(bytes), cut, fatal, got: want });
+          }
+        }
+      }
+    }
+  });
+
+  test('a fatal error while streaming leaves the restored ASCII trail for the next call', () => {
+    for (const label of ['big5', 'euc-kr']) {
+      const d = new TextDecoder(label, { fatal: true });
+      expect(d.decode(new Uint8Array([0x41, 0x81]), { stream: true })).toBe('A');
+      expect(() => d.decode(new Uint8Array([0x40, 0x42]), { stream: true })).toThrow(TypeError);
+      expect(d.decode(new Uint8Array([0x43]))).toBe('@BC');
+    }
+    const d = new TextDecoder('big5');
+    expect(d.decode(new Uint8Array([0x88]), { stream: true })).toBe('');
+    expect(d.decode(new Uint8Array([0xa3]), { stream: true })).toBe('\u00ea\u0304');
+    expect(d.decode(new Uint8Array([0xa4]))).toBe('\ufffd');
   });
 });

@@ -6,13 +6,11 @@
 // Node ("maximal subpart" replacement), and a partial sequence is kept across
 // decode(…, {stream: true}) calls; valid input takes utf8.ts's fast path instead. UTF-16LE/BE and
 // x-user-defined are decoded here too (encodings/utf16.ts); the legacy single-byte encodings, gbk,
-// gb18030, shift_jis, euc-jp and iso-2022-jp by the `encodings` extra, loaded on the first
-// TextDecoder made for one of them.
+// gb18030, big5, shift_jis, euc-jp, iso-2022-jp and euc-kr by the `encodings` extra, loaded on the
+// first TextDecoder made for one of them.
 // A fatal error while streaming leaves the rest of the input (with the bytes the spec restores to
 // the I/O queue) for the next decode() call, as §7.2 says; workerd and Node (ICU) drop it (for
 // UTF-16 they keep just the bad unit's last byte).
-// Deviation: big5 and euc-kr are a RangeError, as for an unknown label (workerd decodes them):
-// their indexes cannot be generated from Node's ICU, whose big5 and euc-kr are not the Standard's.
 
 import { decodeUtf8, encodeUtf8 } from '../utf8.js';
 import { loadExtra } from '../extras.js';

@@ -73,9 +73,10 @@ export function allLabels(): ReadonlyMap<string, string> {
   return labels();
 }
 
-/** The encodings the `encodings` extra decodes: §9's single-byte ones, §10's and §11's. */
+/** The encodings the `encodings` extra decodes: §9's single-byte ones and §10's to §13's multi-byte ones. */
 export function isInEncodingsExtra(name: string): boolean {
-  return name === 'gbk' || name === 'gb18030' || name === 'shift_jis' || name === 'euc-jp' || name === 'iso-2022-jp' ||
+  return name === 'gbk' || name === 'gb18030' || name === 'big5' || name === 'shift_jis' || name === 'euc-jp' ||
+    name === 'iso-2022-jp' || name === 'euc-kr' ||
     name === 'ibm866' || name === 'macintosh' || name === 'x-mac-cyrillic' || name.startsWith('iso-8859-') ||
     name.startsWith('koi8-') || name.startsWith('windows-');
 }

@@ -3,7 +3,9 @@
 // code can observe (the decoders throw plain TypeErrors), so its second copy in the extra's bundle
 // is harmless.
 
+import { Big5Decoder } from './big5.js';
 import type { StreamDecoder } from './decoder.js';
+import { EucKrDecoder } from './euc-kr.js';
 import { Gb18030Decoder } from './gb18030.js';
 import { EucJpDecoder, Iso2022JpDecoder, ShiftJisDecoder } from './japanese.js';
 import { encodingOfLabel, isInEncodingsExtra } from './labels.js';
@@ -16,6 +18,8 @@ export function makeLegacyDecoder(name: string, fatal: boolean): StreamDecoder |
     case 'shift_jis': return new ShiftJisDecoder(fatal);
     case 'euc-jp': return new EucJpDecoder(fatal);
     case 'iso-2022-jp': return new Iso2022JpDecoder(fatal);
+    case 'big5': return new Big5Decoder(fatal);
+    case 'euc-kr': return new EucKrDecoder(fatal);
   }
   return makeSingleByteDecoder(name, fatal);
 }

@@ -14,6 +14,8 @@ export const FINISHED = -3;
 export abstract class QueueDecoder implements StreamDecoder {
   /** Bytes restored to the front of the I/O queue by the handler. */
   protected readonly back: number[] = [];
+  /** A second code point that follows the handler's result (big5's four two-code-point pointers, §12.1.1), or -1. */
+  protected second = -1;
   #pending: Uint8Array | null = null;
   readonly #name: string;
   readonly #fatal: boolean;
@@ -53,6 +55,8 @@ export abstract class QueueDecoder implements StreamDecoder {
       } else if (r > 0xffff) {
         units.push(0xd800 | ((r - 0x10000) >> 10), 0xdc00 | ((r - 0x10000) & 0x3ff));
       } else units.push(r);
+      // Both of big5's second code points are in the BMP (U+0304, U+030C).
+      if (this.second >= 0) { units.push(this.second); this.second = -1; }
       if (units.length >= CHUNK) { out += fromCharCode.apply(null, units); units.length = 0; }
     }
     return out + fromCharCode.apply(null, units);
