@@ -12,6 +12,8 @@
 //   - cold start: the server-side init of each first call (Hearth's own initMs), p50;
 //   - memory: the process's RSS growth over the N warm instances, per instance, and the pool's
 //     heap measure per instance (V8 total heap + external of each isolate).
+// --reserve: a blank isolate made ahead waits for each first call (the server's default shape), so
+// the boot is off the call's path; without it every first call boots its isolate.
 // Kinds: `hello` touches no lazily loaded API; `url` makes a URL (loads the URL module, an extra in
 // builds that have extras); `crypto` calls crypto.randomUUID().
 
@@ -54,7 +56,7 @@ async function stableRss(): Promise<number> {
   return last;
 }
 
-async function child(runtimeDir: string, build: string, kind: Kind, functions: number): Promise<ChildResult> {
+async function child(runtimeDir: string, build: string, kind: Kind, functions: number, reserve: boolean): Promise<ChildResult> {
   const tmp = mkdtempSync(join(os.tmpdir(), 'hearth-runtime-cost-'));
   const runtimePath = join(runtimeDir, 'isolate-runtime.js');
   const data = new DataDir(tmp);
@@ -62,7 +64,7 @@ async function child(runtimeDir: string, build: string, kind: Kind, functions: n
     maxTotalInstances: 10_000, memoryBudgetMb: 64_000, waitQueueSize: 100, waitQueueTimeoutMs: 30_000,
     scaleUpThreshold: 0.8, scaleDownThreshold: 0.5, scaleDownDelayMs: 600_000, sweepIntervalMs: 60_000,
     defaultMemoryMb: 128, runtimePath, batching: true, maxFetchBytes: 1 << 20, sink: () => undefined,
-    counters: new LimitCounters(), prewarmIsolates: 0, idleReleaseMs: 300,
+    counters: new LimitCounters(), prewarmIsolates: reserve ? 1 : 0, idleReleaseMs: 300,
   }, data);
   const reg = new Registry({ catalog: new Catalog(), data, tiers: new Tiers(backend, new UnavailableBackend('-')), limits: { maxCodeBytes: 1 << 20 }, listeners: [] });
   try {
@@ -73,6 +75,12 @@ async function child(runtimeDir: string, build: string, kind: Kind, functions: n
       fns.push(reg.catalog.resolve(`f${i}`, ''));
     }
     const call = async (fn: FunctionVersion, i: number) => {
+      if (reserve) {
+        // As a first call meets it: a blank isolate waiting in the reserve (made ahead, off the call's path).
+        const until = Date.now() + 3_000;
+        while (backend.stats().prewarmed < 1 && Date.now() < until) await sleep(2);
+        await sleep(20);
+      }
       const body = new TextEncoder().encode(JSON.stringify({ name: `w${i}` }));
       const got = await backend.invoke(fn, newCall({ requestId: `rc${i}`, functionName: fn.name, source: 'v1', body: body.buffer as ArrayBuffer, reqEnc: Encoding.json, resEnc: Encoding.json }));
       if (got === SUPERSEDED || got.error !== null) throw new Error(`${fn.name}: ${got === SUPERSEDED ? 'superseded' : got.error!.errorMessage}`);
@@ -103,11 +111,12 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     baseline: { type: 'string' }, rounds: { type: 'string', default: '5' }, functions: { type: 'string', default: '60' },
     kinds: { type: 'string', default: 'hello,url,crypto' },
+    reserve: { type: 'boolean', default: false },
     child: { type: 'string' }, build: { type: 'string' }, kind: { type: 'string' }, out: { type: 'string' },
   } });
   const functions = Number(values.functions);
   if (values.child) {
-    const r = await child(values.child, values.build!, values.kind as Kind, functions);
+    const r = await child(values.child, values.build!, values.kind as Kind, functions, values.reserve!);
     writeFileSync(values.out!, JSON.stringify(r));
     process.exit(0);
   }
@@ -123,7 +132,7 @@ async function main(): Promise<void> {
       const order = r % 2 === 0 ? ['baseline', 'current'] as const : ['current', 'baseline'] as const;
       for (const build of order) {
         const out = join(outDir, `${r}-${kind}-${build}.json`);
-        const p = spawnSync(process.execPath, ['--no-node-snapshot', self, '--child', builds[build], '--build', build, '--kind', kind, '--functions', String(functions), '--out', out], { stdio: ['ignore', 'inherit', 'inherit'] });
+        const p = spawnSync(process.execPath, ['--no-node-snapshot', self, '--child', builds[build], '--build', build, '--kind', kind, '--functions', String(functions), '--out', out, ...(values.reserve ? ['--reserve'] : [])], { stdio: ['ignore', 'inherit', 'inherit'] });
         if (p.status !== 0) throw new Error(`child ${build}/${kind} exited ${p.status}`);
         const res = JSON.parse(readFileSync(out, 'utf8')) as ChildResult;
         results.push(res);
@@ -134,7 +143,7 @@ async function main(): Promise<void> {
   rmSync(outDir, { recursive: true, force: true });
   const lines = [
     `# Runtime cost: baseline against current (${new Date().toISOString()})`, '',
-    `${rounds} rounds, ${functions} cold starts per build, kind and round, builds alternating; no reserve (bare isolates made on demand). Runtime script: baseline ${results.find((x) => x.build === 'baseline')?.runtimeBytes} bytes, current ${results.find((x) => x.build === 'current')?.runtimeBytes} bytes.`, '',
+    `${rounds} rounds, ${functions} cold starts per build, kind and round, builds alternating; ${values.reserve ? 'with a reserve: each first call takes a blank isolate made ahead (the default server shape; boot is off the call\'s path)' : 'no reserve (bare isolates made on demand: boot is on the call\'s path)'}. Runtime script: baseline ${results.find((x) => x.build === 'baseline')?.runtimeBytes} bytes, current ${results.find((x) => x.build === 'current')?.runtimeBytes} bytes.`, '',
     '| kind | measure | baseline median [range] | current median [range] | current / baseline per round: median [range] |',
     '| --- | --- | --- | --- | --- |',
   ];

@@ -15,7 +15,7 @@ import { sha1 } from '@noble/hashes/legacy.js';
 import { sha256, sha384, sha512 } from '@noble/hashes/sha2.js';
 import { DOMException } from './dom-exception.js';
 import { loadExtra } from '../extras.js';
-import { bufferSourceBytes } from './encoding.js';
+import { bufferSourceBytes } from './buffer-source.js';
 import { EXTRA_ALGORITHMS } from './subtle/names.js';
 
 type HashFn = typeof sha1 | typeof sha256 | typeof sha384 | typeof sha512;

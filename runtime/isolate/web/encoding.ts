@@ -18,27 +18,12 @@ import { DOMException } from './dom-exception.js';
 import type { StreamDecoder } from './encodings/decoder.js';
 import type { EncodingsExtra } from './encodings/legacy.js';
 import { Utf16Decoder, XUserDefinedDecoder } from './encodings/utf16.js';
+import { bufferSourceBytes } from './buffer-source.js';
+
+export { bufferSourceBytes };
 
 const fromCharCode = String.fromCharCode;
 const CHUNK = 4096;
-
-/**
- * The bytes of an ArrayBuffer or ArrayBufferView (a view on them, not a copy), or undefined for
- * anything else. Uses V8's own brand checks, not instanceof or Symbol.toStringTag.
- */
-const abByteLength = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength')!.get!;
-const sabByteLength = typeof SharedArrayBuffer === 'function'
-  ? Object.getOwnPropertyDescriptor(SharedArrayBuffer.prototype, 'byteLength')!.get!
-  : null;
-export function bufferSourceBytes(input: unknown, allowShared = true): Uint8Array | undefined {
-  if (ArrayBuffer.isView(input)) return new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-  if (input === null || typeof input !== 'object') return undefined;
-  try { abByteLength.call(input); return new Uint8Array(input as ArrayBuffer); } catch { /* not one */ }
-  if (allowShared && sabByteLength) {
-    try { sabByteLength.call(input); return new Uint8Array(input as ArrayBuffer); } catch { /* not one */ }
-  }
-  return undefined;
-}
 
 function defineTag(cls: { prototype: object }, name: string): void {
   Object.defineProperty(cls.prototype, Symbol.toStringTag, { value: name, configurable: true });

@@ -18,7 +18,8 @@ import { Request } from './request.js';
 import { Response } from './response.js';
 import { clearInterval, clearTimeout, setInterval, setTimeout, uncaught } from './timers.js';
 import { defineLazyGlobals, loadCrypto, urlModule } from './lazy.js';
-import { loadForms } from './forms-lazy.js';
+import { Blob, File } from './blob.js';
+import { FormData } from './form-data.js';
 
 /**
  * Loads what is otherwise loaded on first use (URL, URLSearchParams, crypto): pre-warmed blanks for
@@ -64,6 +65,8 @@ export function installGlobals(seed: Uint8Array, report: (where: string, err: un
     ReadableStreamBYOBRequest, ReadableByteStreamController, ReadableStreamDefaultController,
     TransformStreamDefaultController, WritableStreamDefaultController, WritableStreamDefaultWriter,
     ByteLengthQueuingStrategy, CountQueuingStrategy,
+    // File API, XHR
+    Blob, File, FormData,
   };
   for (const [name, value] of Object.entries(globals)) {
     if (value === undefined) continue;
@@ -72,7 +75,6 @@ export function installGlobals(seed: Uint8Array, report: (where: string, err: un
   // Loaded on first use (see lazy.ts).
   defineLazyGlobals(() => ({ ...urlModule() }), ['URL', 'URLSearchParams']);
   defineLazyGlobals(() => ({ ...crypto() }), ['crypto', 'Crypto', 'SubtleCrypto', 'CryptoKey']);
-  defineLazyGlobals(() => { const { Blob, File, FormData } = loadForms(); return { Blob, File, FormData }; }, ['Blob', 'File', 'FormData']);
   makeGlobalAnEventTarget();
   // Workers and service workers name the global scope `self`.
   Object.defineProperty(globalThis, 'self', { value: globalThis, writable: true, configurable: true, enumerable: false });
