@@ -9,12 +9,17 @@ import { structuredClone } from './clone.js';
 import { allLabels } from './encodings/labels.js';
 import { SINGLE_BYTE_INDEXES } from './encodings/single-byte-indexes.js';
 
-// In Node there is no host to load the `encodings` extra: its factory module stands in for it.
+// In Node there is no host to load the `encodings` and `encodings-cjk` extras: their factory
+// modules stand in for them.
 let loads = 0;
 vi.mock('../extras.js', async () => {
   const legacy = await import('./encodings/legacy.js');
-  const extra = { encodingOfLabel: legacy.encodingOfLabel, isInEncodingsExtra: legacy.isInEncodingsExtra, makeLegacyDecoder: legacy.makeLegacyDecoder };
-  return { loadExtra: (name: string) => { if (name !== 'encodings') throw new Error(name); loads++; return extra; } };
+  const cjk = await import('./encodings/cjk.js');
+  const extras: Record<string, unknown> = {
+    encodings: { encodingOfLabel: legacy.encodingOfLabel, isInEncodingsExtra: legacy.isInEncodingsExtra, makeLegacyDecoder: legacy.makeLegacyDecoder },
+    'encodings-cjk': { makeCjkDecoder: cjk.makeCjkDecoder },
+  };
+  return { loadExtra: (name: string) => { if (!(name in extras)) throw new Error(name); if (name === 'encodings') loads++; return extras[name]; } };
 });
 
 const NodeTextDecoder = globalThis.TextDecoder;

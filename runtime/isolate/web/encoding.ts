@@ -17,6 +17,7 @@ import { loadExtra } from '../extras.js';
 import { DOMException } from './dom-exception.js';
 import type { StreamDecoder } from './encodings/decoder.js';
 import type { EncodingsExtra } from './encodings/legacy.js';
+import type { CjkExtra } from './encodings/cjk.js';
 import { Utf16Decoder, XUserDefinedDecoder } from './encodings/utf16.js';
 import { bufferSourceBytes } from './buffer-source.js';
 
@@ -131,8 +132,15 @@ function encodingAndMaker(label: string, fatal: boolean): [string, (() => Stream
   if (!extra.isInEncodingsExtra(encoding)) {
     throw new RangeError(`Failed to construct 'TextDecoder': The encoding '${encoding}' is not supported.`);
   }
+  if (CJK.has(encoding)) {
+    const cjk = loadExtra<CjkExtra>('encodings-cjk');
+    return [encoding, () => cjk.makeCjkDecoder(encoding, fatal)!];
+  }
   return [encoding, () => extra.makeLegacyDecoder(encoding, fatal)!];
 }
+
+/** The multi-byte encodings, decoded by the `encodings-cjk` extra (encodings/cjk.ts). */
+const CJK = new Set(['gbk', 'gb18030', 'shift_jis', 'euc-jp', 'iso-2022-jp', 'big5', 'euc-kr']);
 
 export interface TextDecoderOptions { fatal?: boolean; ignoreBOM?: boolean }
 export interface TextDecodeOptions { stream?: boolean }
