@@ -3,7 +3,7 @@
 
 import { BIG5 } from './multi-byte-indexes.js';
 import { unpackIndex } from './packed-index.js';
-import { CONTINUE, EOQ, ERROR, FINISHED, QueueDecoder } from './queue-decoder.js';
+import { ERROR, LeadTrailDecoder } from './queue-decoder.js';
 
 let big5: Int32Array | null = null;
 const indexBig5 = () => (big5 ??= unpackIndex(BIG5));
@@ -14,32 +14,22 @@ const TWO_CODE_POINTS: Readonly<Record<number, readonly [number, number]>> = {
 };
 
 /** §12.1.1 */
-export class Big5Decoder extends QueueDecoder {
-  #lead = 0;
+export class Big5Decoder extends LeadTrailDecoder {
   readonly #index = indexBig5();
 
   constructor(fatal: boolean) { super('big5', fatal); }
 
-  protected handle(b: number): number {
-    if (b === EOQ) {
-      if (this.#lead !== 0) { this.#lead = 0; return ERROR; }
-      return FINISHED;
-    }
-    if (this.#lead !== 0) {
-      const lead = this.#lead;
-      this.#lead = 0;
-      let pointer = -1;
-      const offset = b < 0x7f ? 0x40 : 0x62;
-      if ((b >= 0x40 && b <= 0x7e) || (b >= 0xa1 && b <= 0xfe)) pointer = (lead - 0x81) * 157 + (b - offset);
-      const pair = TWO_CODE_POINTS[pointer];
-      if (pair !== undefined) { this.second = pair[1]; return pair[0]; }
-      const cp = pointer >= 0 && pointer < this.#index.length ? this.#index[pointer]! : -1;
-      if (cp >= 0) return cp;
-      if (b < 0x80) this.back.unshift(b);
-      return ERROR;
-    }
+  protected pair(lead: number, b: number): number {
+    if (!((b >= 0x40 && b <= 0x7e) || (b >= 0xa1 && b <= 0xfe))) return -1;
+    const pointer = (lead - 0x81) * 157 + (b - (b < 0x7f ? 0x40 : 0x62));
+    const two = TWO_CODE_POINTS[pointer];
+    if (two !== undefined) { this.second = two[1]; return two[0]; }
+    return pointer < this.#index.length ? this.#index[pointer]! : -1;
+  }
+
+  protected single(b: number): number {
     if (b < 0x80) return b;
-    if (b >= 0x81 && b <= 0xfe) { this.#lead = b; return CONTINUE; }
+    if (b >= 0x81 && b <= 0xfe) return this.keepLead(b);
     return ERROR;
   }
 }

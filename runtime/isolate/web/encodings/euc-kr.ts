@@ -4,37 +4,26 @@
 
 import { EUC_KR } from './multi-byte-indexes.js';
 import { unpackIndex } from './packed-index.js';
-import { CONTINUE, EOQ, ERROR, FINISHED, QueueDecoder } from './queue-decoder.js';
+import { ERROR, LeadTrailDecoder } from './queue-decoder.js';
 
 let eucKr: Int32Array | null = null;
 const indexEucKr = () => (eucKr ??= unpackIndex(EUC_KR));
 
 /** §13.1.1 */
-export class EucKrDecoder extends QueueDecoder {
-  #lead = 0;
+export class EucKrDecoder extends LeadTrailDecoder {
   readonly #index = indexEucKr();
 
   constructor(fatal: boolean) { super('euc-kr', fatal); }
 
-  protected handle(b: number): number {
-    if (b === EOQ) {
-      if (this.#lead !== 0) { this.#lead = 0; return ERROR; }
-      return FINISHED;
-    }
-    if (this.#lead !== 0) {
-      const lead = this.#lead;
-      this.#lead = 0;
-      let cp = -1;
-      if (b >= 0x41 && b <= 0xfe) {
-        const pointer = (lead - 0x81) * 190 + (b - 0x41);
-        if (pointer < this.#index.length) cp = this.#index[pointer]!;
-      }
-      if (cp >= 0) return cp;
-      if (b < 0x80) this.back.unshift(b);
-      return ERROR;
-    }
+  protected pair(lead: number, b: number): number {
+    if (b < 0x41 || b > 0xfe) return -1;
+    const pointer = (lead - 0x81) * 190 + (b - 0x41);
+    return pointer < this.#index.length ? this.#index[pointer]! : -1;
+  }
+
+  protected single(b: number): number {
     if (b < 0x80) return b;
-    if (b >= 0x81 && b <= 0xfe) { this.#lead = b; return CONTINUE; }
+    if (b >= 0x81 && b <= 0xfe) return this.keepLead(b);
     return ERROR;
   }
 }

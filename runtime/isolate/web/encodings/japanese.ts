@@ -4,7 +4,7 @@
 
 import { JIS0208, JIS0212 } from './multi-byte-indexes.js';
 import { unpackIndex } from './packed-index.js';
-import { CONTINUE, EOQ, ERROR, FINISHED, QueueDecoder } from './queue-decoder.js';
+import { CONTINUE, EOQ, ERROR, FINISHED, LeadTrailDecoder, QueueDecoder } from './queue-decoder.js';
 
 let jis0208: Int32Array | null = null;
 let jis0212: Int32Array | null = null;
@@ -49,33 +49,22 @@ export class EucJpDecoder extends QueueDecoder {
 }
 
 /** §11.3.1 */
-export class ShiftJisDecoder extends QueueDecoder {
-  #lead = 0;
+export class ShiftJisDecoder extends LeadTrailDecoder {
   readonly #i0208 = index0208();
 
   constructor(fatal: boolean) { super('shift_jis', fatal); }
 
-  protected handle(b: number): number {
-    if (b === EOQ) {
-      if (this.#lead !== 0) { this.#lead = 0; return ERROR; }
-      return FINISHED;
-    }
-    if (this.#lead !== 0) {
-      const lead = this.#lead;
-      this.#lead = 0;
-      let pointer = -1;
-      const offset = b < 0x7f ? 0x40 : 0x41;
-      const leadOffset = lead < 0xa0 ? 0x81 : 0xc1;
-      if ((b >= 0x40 && b <= 0x7e) || (b >= 0x80 && b <= 0xfc)) pointer = (lead - leadOffset) * 188 + b - offset;
-      if (pointer >= 8836 && pointer <= 10715) return 0xe000 - 8836 + pointer;
-      const cp = pointer < 0 ? -1 : at(this.#i0208, pointer);
-      if (cp >= 0) return cp;
-      if (b < 0x80) this.back.unshift(b);
-      return ERROR;
-    }
+  protected pair(lead: number, b: number): number {
+    if (!((b >= 0x40 && b <= 0x7e) || (b >= 0x80 && b <= 0xfc))) return -1;
+    const pointer = (lead - (lead < 0xa0 ? 0x81 : 0xc1)) * 188 + b - (b < 0x7f ? 0x40 : 0x41);
+    if (pointer >= 8836 && pointer <= 10715) return 0xe000 - 8836 + pointer;
+    return at(this.#i0208, pointer);
+  }
+
+  protected single(b: number): number {
     if (b <= 0x80) return b;
     if (b >= 0xa1 && b <= 0xdf) return 0xff61 - 0xa1 + b;
-    if ((b >= 0x81 && b <= 0x9f) || (b >= 0xe0 && b <= 0xfc)) { this.#lead = b; return CONTINUE; }
+    if ((b >= 0x81 && b <= 0x9f) || (b >= 0xe0 && b <= 0xfc)) return this.keepLead(b);
     return ERROR;
   }
 }

@@ -62,3 +62,39 @@ export abstract class QueueDecoder implements StreamDecoder {
     return out + fromCharCode.apply(null, units);
   }
 }
+
+/**
+ * The handler shape Shift_JIS (§11.3.1), Big5 (§12.1.1) and EUC-KR (§13.1.1) share: a lead byte is
+ * kept; at end of queue a kept lead is an error; the next byte makes a pointer with it, whose code
+ * point is the result, and when there is none an ASCII byte is restored to the queue and it is an
+ * error. Subclasses give the pair's code point and what a byte without a lead is.
+ */
+export abstract class LeadTrailDecoder extends QueueDecoder {
+  #lead = 0;
+
+  /** The code point of lead and trail (from the index), or -1. */
+  protected abstract pair(lead: number, trail: number): number;
+
+  /** A byte with no lead kept: a code point, `this.keepLead(b)`, or ERROR. */
+  protected abstract single(b: number): number;
+
+  /** Keeps `b` as the lead (the handler's "set lead to byte, return continue"). */
+  protected keepLead(b: number): number {
+    this.#lead = b;
+    return CONTINUE;
+  }
+
+  protected handle(b: number): number {
+    if (b === EOQ) {
+      if (this.#lead !== 0) { this.#lead = 0; return ERROR; }
+      return FINISHED;
+    }
+    if (this.#lead === 0) return this.single(b);
+    const lead = this.#lead;
+    this.#lead = 0;
+    const cp = this.pair(lead, b);
+    if (cp >= 0) return cp;
+    if (b < 0x80) this.back.unshift(b);
+    return ERROR;
+  }
+}
