@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // npm's postinstall: applies patches/ to the installed packages (patch-package), then compiles
-// isolated-vm again when its binary predates its patch. core-js-pure 3.51.0's patch fixes three URL
-// Standard points (runtime/isolate/web/url.ts says which). The patch to isolated-vm 5.0.4:
+// isolated-vm again when its binary predates its patch. The patches to core-js-pure,
+// event-target-shim and web-streams-polyfill bring them to the URL, DOM and Streams standards where
+// they missed (their "Hearth:" comments say where; tests in runtime/isolate/web/). The patch to
+// isolated-vm 5.0.4:
 // - `Isolate#lowMemoryNotification()` (V8's Isolate::LowMemoryNotification), which the isolate
 //   pool calls on idle isolates to give their unused heap pages back (bench/README, "Density");
 // - `isolate.cpuTime` is the isolate's CPU time, as its documentation says: a duplicate key in

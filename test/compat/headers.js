@@ -125,6 +125,21 @@ export default {
           dispatchEvent(new Event('ping'));
           return [chain, seen, typeof WorkerGlobalScope, tryName(() => new WorkerGlobalScope())];
         })(),
+        pipeWrite: await (async () => {
+          let controller;
+          let inside = false;
+          let wroteInside = false;
+          const written = [];
+          const rs = new ReadableStream({ start(c) { controller = c; } }, { highWaterMark: 0 });
+          const done = rs.pipeTo(new WritableStream({ write(chunk) { if (inside) wroteInside = true; written.push(chunk); } }));
+          await new Promise((r) => setTimeout(r, 0));
+          inside = true;
+          controller.enqueue('a');
+          inside = false;
+          controller.close();
+          await done;
+          return [written, wroteInside];
+        })(),
         dispatch: (() => {
           // (workerd also keeps currentTarget after the dispatch; DOM sets it to null, as Hearth does.)
           const et = new EventTarget();
