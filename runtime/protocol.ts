@@ -131,13 +131,11 @@ export const HostGlobal = {
   seed: '__hearth_seed',
   /** Loads an extra script into this isolate, synchronously (runtime/isolate/extras.ts). */
   extra: '__hearth_extra',
-  /** isolated-vm's module: the runtime keeps only ExternalCopy, to detach transferred ArrayBuffers. */
-  ivm: '__hearth_ivm',
   /** Set by the runtime only while an extra loads: the extra hands its exports to it (extras/register.ts). */
   extraHook: '__hearth_extra_hook',
 } as const;
 
-/** What the runtime asks HostGlobal.extra for to get isolated-vm's module at HostGlobal.ivm (not an extra's name). */
+/** What the runtime asks HostGlobal.extra for to get isolated-vm's module as its answer (not an extra's name). */
 export const HOST_IVM = '.ivm';
 
 /** The extras the host can load into an isolate (dist/runtime/extra-<name>.js; runtime/isolate/extras.ts). */

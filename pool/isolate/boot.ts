@@ -90,11 +90,9 @@ export async function bootIsolate(memoryMb: number, runtime: RuntimeScript, host
     // The runtime's synchronous loader: extras (extras.ts), and isolated-vm's module itself, given
     // only when structuredClone first transfers a buffer (the runtime keeps ExternalCopy to detach).
     const loadExtra = runtime.extras?.loader(isolate, context);
-    await g.set(HostGlobal.extra, new ivm.Callback((name: unknown) => {
-      if (name !== HOST_IVM) return loadExtra?.(name) ?? false;
-      context.global.setSync(HostGlobal.ivm, ivm);
-      return true;
-    }));
+    // The module is the callback's return value (isolated-vm transfers it), never put on the global
+    // object, where a setter the function defined there could catch it.
+    await g.set(HostGlobal.extra, new ivm.Callback((name: unknown) => (name === HOST_IVM ? ivm : loadExtra?.(name) ?? false)));
     const script: ivm.Script & ivm.CachedDataResult = await isolate.compileScript(runtime.source, {
       filename: 'hearth:runtime',
       ...(runtime.cachedData ? { cachedData: runtime.cachedData } : { produceCachedData: true }),

@@ -11,7 +11,7 @@
 
 import { HOST_IVM, HostGlobal } from '../protocol.js';
 
-type HostLoader = (name: string) => boolean;
+type HostLoader = (name: string) => unknown;
 
 let host: HostLoader | null = null;
 const loaded = new Map<string, unknown>();
@@ -35,26 +35,24 @@ export function loadExtra<T>(name: string): T {
     value: (exports: unknown) => { if (!got) { got = true; registered = exports; } },
     configurable: true, writable: false, enumerable: false,
   });
-  let ok: boolean;
+  let ok: unknown;
   try {
     ok = host(name);
   } finally {
     delete g[HostGlobal.extraHook];
   }
-  if (!ok || !got) throw new Error(`the runtime's extra "${name}" could not be loaded`);
+  if (ok !== true || !got) throw new Error(`the runtime's extra "${name}" could not be loaded`);
   const value = typeof registered === 'function' ? (registered as () => unknown)() : registered;
   loaded.set(name, value);
   return value as T;
 }
 
 /**
- * isolated-vm's module, asked of the host on first need (structuredClone's transfer), or null.
- * The host puts it on a global inside its synchronous callback; it is taken and deleted at once.
+ * isolated-vm's module, asked of the host on first need (structuredClone's transfer), or null. The
+ * host's callback returns it (isolated-vm transfers it); it never passes through the global object.
  */
 export function hostIvm(): unknown {
-  if (host === null || !host(HOST_IVM)) return null;
-  const g = globalThis as Record<string, unknown>;
-  const m = g[HostGlobal.ivm];
-  delete g[HostGlobal.ivm];
-  return m ?? null;
+  if (host === null) return null;
+  const m: unknown = host(HOST_IVM);
+  return typeof m === 'object' && m !== null ? m : null;
 }

@@ -24,3 +24,17 @@ test('a transferred ArrayBuffer is detached, its clone has the bytes; a WebAssem
   `, { copy: true });
   expect(JSON.parse(got as string)).toEqual([0, [1, 2, 3, 4], [3, 4], true, 'DataCloneError', 'DataCloneError:65536', []]);
 });
+
+test("isolated-vm's module never passes through the global object: a setter a function put there catches nothing", async () => {
+  const b = (booted = await bootIsolate(64, await runtimeScript(), noHost, 'bare'));
+  const got = JSON.parse(await b.context.eval(`
+    const caught = [];
+    for (const name of ['__hearth_ivm', '__hearth_extra', '__hearth_extra_hook', 'ivm']) {
+      Object.defineProperty(globalThis, name, { configurable: true, get() { return undefined; }, set(v) { caught.push(name); } });
+    }
+    const buf = new Uint8Array([5]).buffer;
+    const out = structuredClone(buf, { transfer: [buf] });
+    JSON.stringify({ caught, detached: buf.byteLength === 0, copy: [...new Uint8Array(out)] })
+  `, { copy: true }) as string);
+  expect(got).toEqual({ caught: [], detached: true, copy: [5] });
+});
