@@ -251,6 +251,21 @@ const CASES: Record<string, Case[]> = {
       { input: 'blob:blob:https://a.com/' },
       { input: 'blob:d3958f5c-0777-0845-9dcf-2cb28783acaf' },
     ]),
+    // Issue 19: UTS #46 in domain to ASCII (mapping, validity, Punycode of xn-- labels with
+    // non-ASCII beside them), and a file host kept before a drive letter.
+    post('/parse', [
+      { input: 'http://x.\ufb00.com/' },
+      { input: 'http://\u2167.example/' },
+      { input: 'http://o\u0308.example/' },
+      { input: 'http://\u0379.example/' },
+      { input: 'http://\u0308o.example/' },
+      { input: 'http://x\u200dy.example/' },
+      { input: 'http://\u05d1b.example/' },
+      { input: 'http://xn--ca.\u00e9/' },
+      { input: 'http://xn--i-7iq.\u00e9/' },
+      { input: 'file://srv/D:' },
+      { input: 'E|', base: 'file://srv/share/doc' },
+    ]),
     { path: '/search-params' },
     { path: '/mutate' },
   ],

@@ -76,8 +76,6 @@ describe('URL (core-js polyfill) against Node', () => {
   test('where core-js follows the newer URL Standard or deviates', () => {
     // whatwg/url#846 (2025): `^` is percent-encoded in paths; Node 20 predates it.
     expect(new PURL('http://x/a^b').pathname).toBe('/a%5Eb');
-    // Part of UTS #46 only: no compatibility decomposition of U+FB00.
-    expect(new PURL('http://x.\ufb00.com/').hostname).toBe('x.xn--im6c.com');
   });
 });
 
@@ -93,6 +91,45 @@ describe('URL Standard conformance (patched core-js)', () => {
     expect(new PURL('/C:/x', 'file:///D:/y').href).toBe('file:///C:/x');
     expect(new PURL('..', 'file:///C:/').href).toBe('file:///C:/');
     expect(new PURL('file://localhost/C:/x').href).toBe('file:///C:/x');
+  });
+
+  test('§4.4 path state: a Windows drive letter after a file host keeps the host (the step that emptied it is gone)', () => {
+    expect(new PURL('file://srv/D:').href).toBe('file://srv/D:');
+    expect(new PURL('E|', 'file://srv/share/doc').href).toBe('file://srv/E:');
+    expect(new PURL('/e:/a/b', 'file://srv/share').href).toBe('file://srv/e:/a/b');
+  });
+
+  // URL Standard §3.3 "domain to ASCII" runs UTS #46 ToASCII (CheckBidi, CheckJoiners, Nontransitional).
+  test('§3.3 domain to ASCII: UTS #46 mapping (compatibility forms, NFC, lower case)', () => {
+    expect(new PURL('http://x.\ufb00.com/').hostname).toBe('x.ff.com'); // LATIN SMALL LIGATURE FF
+    expect(new PURL('http://\u2167.example/').hostname).toBe('viii.example'); // ROMAN NUMERAL EIGHT
+    expect(new PURL('http://\u2122.example/').hostname).toBe('tm.example'); // TRADE MARK SIGN
+    expect(new PURL('http://\u2110.example/').hostname).toBe('i.example'); // SCRIPT CAPITAL I
+    expect(new PURL('http://o\u0308.example/').hostname).toBe(new PURL('http://\u00f6.example/').hostname); // NFC
+    expect(new PURL('http://\u3393.example/').hostname).toBe('ghz.example'); // SQUARE GHZ
+    // Nontransitional: sharp s and final sigma stay (punycoded), they are not mapped to ss / sigma.
+    expect(new PURL('http://stra\u00dfe.example/').hostname).toBe('xn--strae-oqa.example');
+  });
+
+  test('§3.3 domain to ASCII: disallowed and invalid labels fail', () => {
+    expect(parts(PURL, 'http://\u0379.example/')).toBe('throws TypeError'); // unassigned
+    expect(parts(PURL, 'http://a\u2025b/')).toBe('throws TypeError'); // TWO DOT LEADER maps onto full stops
+    expect(parts(PURL, 'http://\u0308o.example/')).toBe('throws TypeError'); // label begins with a combining mark
+    expect(parts(PURL, 'http://x\u200dy.example/')).toBe('throws TypeError'); // CheckJoiners: ZWJ without a virama
+    expect(new PURL('http://\u0915\u094d\u200d.example/').hostname).toMatch(/^xn--/); // ZWJ after a virama
+    expect(parts(PURL, 'http://\u05d1b.example/')).toBe('throws TypeError'); // CheckBidi: Hebrew and Latin letters in one label
+    expect(new PURL('http://\u05d1\u05d2.b.example/').hostname).toMatch(/^xn--/); // RTL label beside LTR labels
+  });
+
+  test('§3.3 domain to ASCII: "xn--" labels are Punycode-decoded and checked (UTS #46 §4 step 4)', () => {
+    expect(new PURL('http://XN--STRAE-OQA.example/').hostname).toBe('xn--strae-oqa.example');
+    expect(new PURL('http://xn--i-7iq.example/').hostname).toBe('xn--i-7iq.example'); // "i\u2665"
+    expect(parts(PURL, 'http://xn--ca.example/')).toBe('throws TypeError'); // decodes to U+0082, a control
+    expect(parts(PURL, 'http://xn--xyz-.example/')).toBe('throws TypeError'); // decodes to ASCII only
+    expect(parts(PURL, 'http://xn--.example/')).toBe('throws TypeError'); // empty
+    expect(parts(PURL, 'http://xn--!!.example/')).toBe('throws TypeError'); // not Punycode
+    expect(parts(PURL, 'http://xn--mnchen-3ya\u00e9.example/')).toBe('throws TypeError'); // non-ASCII in an xn-- label
+    expect(parts(PURL, 'http://xn--7ba.example/')).toBe('throws TypeError'); // decodes to U+00C4, which maps (to U+00E4)
   });
 
   test('§6.1 origin of a blob: URL: its path URL\'s origin if that is http, https or file; otherwise opaque', () => {

@@ -5,11 +5,12 @@
 // because the runtime is type-checked without the DOM library and core-js-pure has no types.
 // core-js implements URL.canParse, URL.parse, toJSON and URLSearchParams size, has(name, value)
 // and delete(name, value), and follows the current URL Standard where Node 20 does not yet (`^` is
-// percent-encoded in paths). Deviation (core-js's): hostnames get only part of UTS #46 — full-width
-// forms, ignored and disallowed code points are handled, but compatibility decompositions and NFC
-// are not (http://x.ﬀ.com/ becomes x.xn--im6c.com, not x.ff.com) and punycode labels are not
-// validated.
-// Fixed in patches/core-js-pure+3.51.0.patch: file URLs keep leading empty path segments (file:////x),
+// percent-encoded in paths). Deviation: hostnames get UTS #46 without its mapping table — the
+// mapping is approximated by NFKC + lower case (x.ﬀ.com is x.ff.com), xn-- labels are decoded and
+// checked, CheckJoiners and CheckBidi are approximated (a virama before U+200C/U+200D, or U+200C
+// between letters of a joining script; no label mixing right-to-left and left-to-right letters).
+// Fixed in patches/core-js-pure+3.51.0.patch: file URLs keep leading empty path segments (file:////x)
+// and their host before a drive letter (file://h/C:), UTS #46 as above,
 // a blob: URL's origin is its path URL's only for http, https and file, and URLSearchParams takes
 // USVStrings (lone surrogates become U+FFFD on the way in).
 // Fixed here: core-js's href setter wipes the URL before it finds the new value invalid (the URL
