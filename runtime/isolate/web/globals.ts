@@ -75,7 +75,6 @@ export function installGlobals(seed: Uint8Array, report: (where: string, err: un
   // Loaded on first use (see lazy.ts).
   defineLazyGlobals(() => ({ ...urlModule() }), ['URL', 'URLSearchParams']);
   defineLazyGlobals(() => ({ ...crypto() }), ['crypto', 'Crypto', 'SubtleCrypto', 'CryptoKey']);
-  makeGlobalAnEventTarget();
   // Workers and service workers name the global scope `self`.
   Object.defineProperty(globalThis, 'self', { value: globalThis, writable: true, configurable: true, enumerable: false });
   Object.defineProperty(globalThis, 'navigator', {
@@ -91,7 +90,9 @@ export function installGlobals(seed: Uint8Array, report: (where: string, err: un
  * reachable as in workerd (inherited properties) and, like theirs, throw "Illegal constructor".
  * The runtime dispatches no event of its own to the global (handlers are the module's exports).
  */
-function makeGlobalAnEventTarget(): void {
+// Run as the module is evaluated, in the bundle's top-level code: V8 compiles that eagerly, so it
+// is in the runtime's code cache (a function called at boot is compiled again at every boot).
+{
   const illegal = (name: string) => ({ [name]: function () { throw new TypeError('Illegal constructor'); } })[name]!;
   const WorkerGlobalScope = illegal('WorkerGlobalScope');
   const ServiceWorkerGlobalScope = illegal('ServiceWorkerGlobalScope');
