@@ -1,6 +1,6 @@
 // Blob and File (W3C File API §3 and §4) for the isolate. A Blob holds its bytes once, copied from
 // its parts when it is made; they are never written after, so a slice, a File made from it by
-// FormData and a body made from it share them. Loaded on first use with FormData (forms-lazy.ts).
+// FormData and a body made from it share them. Loaded on first use with FormData (forms-registry.ts).
 
 import { ReadableStream } from 'web-streams-polyfill';
 import { encodeUtf8 } from '../utf8.js';

@@ -8,7 +8,7 @@ import { Headers } from './headers.js';
 import { TextDecoder, TextEncoder } from './encoding.js';
 import type { Blob } from './blob.js';
 import type { FormData } from './form-data.js';
-import { formsLoaded, loadForms } from './forms-lazy.js';
+import { formsLoaded, loadForms } from './forms-registry.js';
 import { urlLoaded, urlModule } from './lazy.js';
 import { readChunk, type Chunk } from './stream-read.js';
 import { extractMimeType, serializeMimeType } from './mime-type.js';
@@ -29,7 +29,7 @@ export function extractBody(init: BodyInit | unknown): { source: Source; type: s
     const v = init as ArrayBufferView;
     return { source: { bytes: new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength)) }, type: null };
   }
-  // Nothing is a Blob or a FormData before their module is loaded (forms-lazy.ts).
+  // Nothing is a Blob or a FormData before their module is loaded (forms-registry.ts).
   const forms = formsLoaded();
   if (forms !== null) {
     // A Blob's bytes are never written, so the body shares them; its type, when it has one, is the Content-Type.

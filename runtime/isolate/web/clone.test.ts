@@ -4,7 +4,7 @@ import { describe, expect, test } from 'vitest';
 import { AbortController } from './abort.js';
 import { markUncloneable, setDetacher, structuredClone } from './clone.js';
 import { TextDecoder } from './encoding.js';
-import { loadForms } from './forms-lazy.js';
+import { loadForms } from './forms-registry.js';
 import './form-data.js';
 import { DOMException } from './dom-exception.js';
 

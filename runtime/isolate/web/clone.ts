@@ -18,7 +18,7 @@
 // and CryptoKey is not cloneable.
 
 import { DOMException } from './dom-exception.js';
-import { formsLoaded } from './forms-lazy.js';
+import { formsLoaded } from './forms-registry.js';
 
 const { getPrototypeOf, keys, defineProperty, getOwnPropertyDescriptor, hasOwn } = Object;
 const objectToString = Object.prototype.toString;

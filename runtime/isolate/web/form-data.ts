@@ -9,7 +9,7 @@
 import { decodeUtf8, encodeUtf8 } from '../utf8.js';
 import { Blob, blobFromBytes, bytesOf, concat, File, illegal, isBlob, isFile, makeFile, usvString } from './blob.js';
 import { TextDecoder } from './encoding.js';
-import { registerForms } from './forms-lazy.js';
+import { registerForms } from './forms-registry.js';
 import { essence, extractMimeType, TOKEN } from './mime-type.js';
 
 export type FormDataEntryValue = string | File;
@@ -388,7 +388,7 @@ function fromEntries(entries: Entry[]): FormData {
   return f;
 }
 
-/** What the body code and the globals take from this module (forms-lazy.ts). */
+/** What the body code and the globals take from this module (forms-registry.ts). */
 export const forms = { Blob, File, FormData, isBlob, isFile: (v: unknown): v is File => isFile(v), makeFile: (bytes: Uint8Array, type: string, name: string, lastModified: number): File => makeFile(bytes, type, name, lastModified), isFormData: (v: unknown): v is FormData => isFormData(v), bytesOf, blobFromBytes, encodeMultipart, parseFormData };
 
 registerForms(forms);

@@ -7,9 +7,6 @@ import { EucKrDecoder } from './euc-kr.js';
 import { Gb18030Decoder } from './gb18030.js';
 import { EucJpDecoder, Iso2022JpDecoder, ShiftJisDecoder } from './japanese.js';
 
-/** The encodings this extra decodes. */
-export const CJK_ENCODINGS: ReadonlySet<string> = new Set(['gbk', 'gb18030', 'shift_jis', 'euc-jp', 'iso-2022-jp', 'big5', 'euc-kr']);
-
 /** A fresh decoder for the multi-byte encoding `name`, or null. */
 export function makeCjkDecoder(name: string, fatal: boolean): StreamDecoder | null {
   switch (name) {
