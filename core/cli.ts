@@ -67,7 +67,7 @@ serve.action(async (opts: Record<string, unknown>) => {
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal, deadlineMs: config.drainTimeoutMs }, 'draining');
+    log.info({ signal, delayMs: config.drainDelayMs, deadlineMs: config.drainTimeoutMs }, 'draining');
     server.close(config.drainTimeoutMs).then(
       () => { log.info('stopped'); log.flush(); process.exit(0); },
       (err) => { log.error({ err }, 'drain failed'); log.flush(); process.exit(1); },

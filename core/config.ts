@@ -75,6 +75,15 @@ export const ConfigSchema = z.strictObject({
   containerHostPorts: z.array(z.coerce.number().int().min(1).max(65535)).max(64).default([]),
   /** On SIGTERM: how long calls in flight get to finish before the instances are stopped. */
   drainTimeoutMs: z.number().int().min(0).max(3_600_000).default(10_000),
+  /**
+   * On SIGTERM, before the listener closes: readiness already answers 503 and every response closes
+   * its connection, but new connections are still taken, for this long. A load balancer that learns
+   * of the stop only from readiness or its own API (Kubernetes removes the pod from the Service's
+   * endpoints while SIGTERM is delivered) keeps sending for a few seconds; without the delay those
+   * connections would be refused. 0 (default): close at once, for gateways that retry a refused
+   * connection elsewhere (nginx).
+   */
+  drainDelayMs: z.number().int().min(0).max(600_000).default(0),
   /** Talk to a Docker engine at all (off: container functions answer 503). */
   docker: z.boolean().default(true),
   /** Async (Event) invocations: the queue (embedded: LMDB in the data dir; redis: Redis Streams shared by replicas). */
@@ -163,6 +172,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'invocationRetention', kind: 'int', arg: 'n', help: 'invocation records kept' },
   { key: 'logLinesPerFunction', kind: 'int', arg: 'n', help: 'function log lines kept per function' },
   { key: 'drainTimeoutMs', kind: 'int', arg: 'ms', help: 'on SIGTERM, how long calls in flight get to finish' },
+  { key: 'drainDelayMs', kind: 'int', arg: 'ms', help: 'on SIGTERM, how long to keep taking new connections first (readiness 503, responses close their connections), so a load balancer (Kubernetes endpoints) stops sending before the listener closes; 0: close at once' },
   { key: 'stemCells', kind: 'int', arg: 'n', help: 'container tier: stem cells kept started per runtime image' },
   { key: 'maxContainers', kind: 'int', arg: 'n', help: 'container tier: warm containers across functions' },
   { key: 'containerMemoryBudgetMb', kind: 'int', arg: 'mb', help: 'container tier: memory budget for warm containers' },

@@ -196,7 +196,10 @@ export class Hearth {
       // Queues: nothing more is read (what was read and not stored stays unacknowledged there).
       await queueTriggers.close();
       // Async: no new events are taken; running ones get the same deadline; the rest stay queued.
-      await Promise.all([frontEnd.drain(deadlineMs), asyncInvoker.stop(deadlineMs)]);
+      // (--drain-delay-ms: the front end keeps listening that long first; the async invoker takes
+      // nothing new from now, and its running events get the delay too.)
+      const delayMs = config.drainDelayMs;
+      await Promise.all([frontEnd.drain(deadlineMs, delayMs), asyncInvoker.stop(delayMs + deadlineMs)]);
       await deployWork.close();
       await queue.close();
       await isolates.close();

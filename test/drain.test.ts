@@ -68,6 +68,41 @@ describe('drain on SIGTERM', () => {
     await h.stop();
   });
 
+  it('with --drain-delay-ms, new connections are still taken for that long (readiness 503, calls served with Connection: close), then refused; exits 0', async () => {
+    // Kubernetes removes a stopping pod from its Service's endpoints while it delivers SIGTERM: for a
+    // few seconds connections still arrive, and a listener closed at once would refuse them.
+    const h = await startHearth({ args: ['--no-docker', '--drain-delay-ms', '3000', '--drain-timeout-ms', '5000'] });
+    await deployOk(h, 'sleeps', jsSource(SLEEPS, { timeoutMs: 10_000 }));
+    const exited = new Promise<number | null>((r) => h.proc.once('exit', (code) => r(code)));
+    h.proc.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 100));
+    const fresh = () => new http.Agent({ keepAlive: true }); // a client that would keep the connection: told to close it
+    const ready = await call(fresh(), h.port, 'GET', '/readyz');
+    expect(ready.status).toBe(503);
+    expect(JSON.parse(ready.text).errorType).toBe('Draining');
+    const served = await new Promise<http.IncomingMessage & { text: string }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: h.port, method: 'POST', path: '/v1/functions/sleeps/invoke', agent: fresh(), headers: { 'content-type': 'application/json' } }, (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve(Object.assign(res, { text })));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify({ ms: 1 }));
+    });
+    expect(served.statusCode).toBe(200);
+    expect(JSON.parse(served.text)).toEqual({ slept: 1 });
+    expect(served.headers.connection).toBe('close');
+    // Once the delay is over the listener closes: new connections are refused, and the process exits 0.
+    let refused = false;
+    for (let i = 0; i < 200 && !refused; i++) {
+      refused = await call(fresh(), h.port, 'GET', '/healthz').then(() => false, (err: NodeJS.ErrnoException) => err.code === 'ECONNREFUSED');
+      if (!refused) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(refused).toBe(true);
+    expect(await exited).toBe(0);
+    await h.stop();
+  });
+
   it('past --drain-timeout-ms a call still running is cut (an answer or a closed connection, not a hang), and the process exits 0', async () => {
     const h = await startHearth({ args: ['--no-docker', '--drain-timeout-ms', '300'] });
     await deployOk(h, 'sleeps', jsSource(SLEEPS, { timeoutMs: 30_000 }));

@@ -46,7 +46,8 @@ export class FrontEnd {
   }
 
   /**
-   * Stops taking connections and resolves once the server is quiet, or at the deadline.
+   * Stops taking connections (after `delayMs`, while readiness answers 503 and responses close
+   * their connections) and resolves once the server is quiet, or `deadlineMs` after that.
    *
    * From the first moment every response closes its connection (`Connection: close`): a client
    * that kept a connection alive (a gateway's upstream pool) may still send a request on it, which
@@ -55,8 +56,10 @@ export class FrontEnd {
    * that arrived on a kept-alive connection after the last one was answered would otherwise be
    * cut by the exit, and for a gateway a request it already sent cannot be retried elsewhere.
    */
-  async drain(deadlineMs: number): Promise<void> {
+  async drain(deadlineMs: number, delayMs = 0): Promise<void> {
     this.draining = true;
+    // The delay: still listening (see Config.drainDelayMs); readiness is already 503.
+    if (delayMs > 0) await new Promise<void>((r) => setTimeout(r, delayMs));
     if (this.listenSocket) {
       uWS.us_listen_socket_close(this.listenSocket);
       this.listenSocket = null;
