@@ -15,6 +15,7 @@ export class CallRecorder implements CallHooks<InvocationRecord> {
   ) {}
 
   begin(req: CallRequest, fn: FunctionVersion): InvocationRecord {
+    this.metrics?.callStarted();
     return this.records.open(req, fn);
   }
 

@@ -29,3 +29,30 @@ describe('async queue gauges', () => {
     expect(text).toContain('\nhearth_async_running_events 1\n');
   });
 });
+
+describe('scaling and queue-age signals', () => {
+  const outcome = { version: '$LATEST', error: null, durationMs: 1, initMs: 0, cold: false } as never;
+
+  it('hearth_invocations_in_flight counts calls between their begin and end', async () => {
+    const m = new Metrics({ backends: () => [] });
+    expect(await m.text()).toContain('\nhearth_invocations_in_flight 0\n');
+    m.callStarted();
+    m.callStarted();
+    expect(await m.text()).toContain('\nhearth_invocations_in_flight 2\n');
+    m.observe('js', 'f', outcome);
+    expect(await m.text()).toContain('\nhearth_invocations_in_flight 1\n');
+  });
+
+  it('hearth_async_event_age_seconds observes each attempt\'s age, by function', async () => {
+    const m = new Metrics({ backends: () => [] });
+    m.asyncAttemptStarted('f', 30);
+    m.asyncAttemptStarted('f', 45_000);
+    m.asyncAttemptStarted('f', -5); // another replica's clock: never negative
+    const text = await m.text();
+    expect(text).toContain('\nhearth_async_event_age_seconds_bucket{function="f",le="0.01"} 1\n');
+    expect(text).toContain('\nhearth_async_event_age_seconds_bucket{function="f",le="0.05"} 2\n');
+    expect(text).toContain('\nhearth_async_event_age_seconds_bucket{function="f",le="60"} 3\n');
+    expect(text).toContain('\nhearth_async_event_age_seconds_count{function="f"} 3\n');
+    expect(text).toContain('\nhearth_async_event_age_seconds_sum{function="f"} 45.03\n');
+  });
+});

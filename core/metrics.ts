@@ -56,6 +56,8 @@ export interface MetricSources {
 /** Seconds: from 100 µs (a warm isolate call) to 30 s (a slow container call). */
 const DURATION_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const INIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Seconds: an async event's age at an attempt, from 10 ms (taken at once) to 6 h (maxEventAgeMs' longest). */
+const EVENT_AGE_BUCKETS = [0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 1800, 3600, 10800, 21600];
 
 /** One series of a metric as prom-client's text writer takes it (metricName: a histogram's _bucket etc.). */
 interface SeriesValue { metricName?: string; labels: Record<string, string>; value: number }
@@ -121,10 +123,11 @@ export interface PerFunction {
   coldStarts: number;
 }
 
-/** A function's async events: enqueued, then attempts by outcome (ASYNC_OUTCOMES' order). */
+/** A function's async events: enqueued, then attempts by outcome (ASYNC_OUTCOMES' order), and their age at each attempt. */
 interface AsyncPerFunction {
   enqueued: number;
   attempts: Float64Array;
+  age: Buckets;
 }
 
 /** A metric whose values are computed when Prometheus scrapes. */
@@ -159,9 +162,16 @@ export class Metrics implements FunctionListener {
   private readonly chainsStopped = new Map<string, number>();
   /** Events an event source received, by `source\0outcome`. */
   private readonly eventsIn = new Map<string, number>();
+  /** Calls the dispatcher holds now (between CallHooks' begin and end). */
+  private inFlight = 0;
   constructor(private readonly sources: MetricSources) {
     const backends = () => sources.backends();
     const registers = [this.registry];
+    const calls = () => this.inFlight;
+    new Gauge({
+      name: 'hearth_invocations_in_flight', help: 'Calls this replica holds now, running or waiting for an instance (sync calls, async attempts, timer runs): the per-pod signal to scale replicas on.', registers,
+      collect() { this.set(calls()); },
+    });
     scraped(this.registry, 'hearth_invocations_total', 'Invocations that ended, by function and outcome (success, function_error, timeout, throttled, error).', 'counter', () => {
       const out: SeriesValue[] = [];
       for (const [name, f] of this.perFunction) OUTCOMES.forEach((outcome, i) => out.push({ labels: { function: name, outcome }, value: f.byOutcome[i]! }));
@@ -208,6 +218,8 @@ export class Metrics implements FunctionListener {
       for (const [name, f] of this.asyncPerFunction) ASYNC_OUTCOMES.forEach((outcome, i) => out.push({ labels: { function: name, outcome }, value: f.attempts[i]! }));
       return out;
     });
+    scraped(this.registry, 'hearth_async_event_age_seconds', 'How long async events had waited when an attempt of them started, from when they were accepted (Lambda\'s AsyncEventAge: it grows with a backlog and with retries), by function.', 'histogram',
+      () => [...this.asyncPerFunction].flatMap(([name, f]) => f.age.values('hearth_async_event_age_seconds', { function: name })));
     scraped(this.registry, 'hearth_async_deliveries_total', 'POSTs of async outcomes to URL destinations, by how they ended: succeeded, retried or failed (a dead letter).', 'counter',
       () => ASYNC_OUTCOMES.map((outcome, i) => ({ labels: { outcome }, value: this.deliveries[i]! })));
     scraped(this.registry, 'hearth_container_oversized_responses_total', 'Container answers refused because their body or head was over its bound (--max-result-bytes), by runtime; the call failed with ResultTooLarge.', 'counter',
@@ -365,12 +377,17 @@ export class Metrics implements FunctionListener {
 
   private asyncOf(functionName: string): AsyncPerFunction {
     let f = this.asyncPerFunction.get(functionName);
-    if (f === undefined) this.asyncPerFunction.set(functionName, (f = { enqueued: 0, attempts: new Float64Array(ASYNC_OUTCOMES.length) }));
+    if (f === undefined) this.asyncPerFunction.set(functionName, (f = { enqueued: 0, attempts: new Float64Array(ASYNC_OUTCOMES.length), age: new Buckets(EVENT_AGE_BUCKETS) }));
     return f;
   }
 
   asyncEnqueued(functionName: string): void {
     this.asyncOf(functionName).enqueued++;
+  }
+
+  /** As an attempt of a function's async event starts: how long ago the event was accepted. */
+  asyncAttemptStarted(functionName: string, ageMs: number): void {
+    this.asyncOf(functionName).age.observe(Math.max(0, ageMs) / 1000);
   }
 
   /** After an async attempt ended; `delivery`: a POST to a URL destination, not a function's event. */
@@ -388,8 +405,14 @@ export class Metrics implements FunctionListener {
     this.chainsStopped.set(functionName, (this.chainsStopped.get(functionName) ?? 0) + 1);
   }
 
+  /** As a call begins (core/call-recorder.ts: the one place); observe() is its end. */
+  callStarted(): void {
+    this.inFlight++;
+  }
+
   /** After a call ended (core/call-recorder.ts: the one place). */
   observe(runtime: string, functionName: string, out: CallOutcome): void {
+    this.inFlight--;
     let f = this.perFunction.get(functionName);
     if (f === undefined) {
       f = { byOutcome: new Float64Array(OUTCOMES.length), duration: new Buckets(DURATION_BUCKETS), coldStarts: 0 };

@@ -215,6 +215,7 @@ export class AsyncInvoker {
     this.running.set(rec.bucket, (this.running.get(rec.bucket) ?? 0) + 1);
     this.live.set(rec.id, rec);
     const attempt = rec.attempts[rec.attempts.length - 1]!;
+    if (rec.kind === 'invoke') this.metrics?.asyncAttemptStarted(rec.functionName, attempt.startedAt - rec.enqueuedAt);
     const started = performance.now();
     let error: AttemptError | null = null;
     let result: Uint8Array | null = null;
