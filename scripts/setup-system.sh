@@ -13,6 +13,9 @@
 #   ceph-mon ceph-osd radosgw ceph-common  the object-storage event source's test starts a
 #          throwaway single-node Ceph (one mon, one in-memory OSD, one radosgw: a real S3 server
 #          that pushes bucket notifications) on loopback, as child daemons (test/support/rgw.sh).
+#   prometheus  `promtool check rules` / `promtool test rules` on deploy/prometheus, and a real
+#          Prometheus (its own config, temp dir and port, as a child process) that scrapes a live
+#          Hearth and evaluates the rules; the package's own service is kept from starting.
 #   chromium fonts-dejavu-core  the web console's browser test drives Debian's Chromium with
 #          playwright-core (which downloads no browser of its own; test/support/browser.ts).
 set -euo pipefail
@@ -30,6 +33,7 @@ have ceph-mon || need+=(ceph-mon)
 have ceph-osd || need+=(ceph-osd)
 have ceph || need+=(ceph-common)
 have uuidgen || need+=(uuid-runtime)
+have promtool || need+=(prometheus)
 have chromium || need+=(chromium)
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 
@@ -69,6 +73,11 @@ fi
 if [[ " ${need[*]} " == *" rabbitmq-server "* ]]; then
   if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
     $SUDO systemctl disable --now rabbitmq-server >/dev/null 2>&1 || true
+  fi
+fi
+if [[ " ${need[*]} " == *" prometheus "* ]]; then
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
   fi
 fi
 if [[ " ${need[*]} " == *" redis-server "* ]]; then
