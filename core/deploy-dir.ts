@@ -3,7 +3,7 @@
 // `hearth deploy FOLDER`.
 
 import { zipSync } from 'fflate';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import type { Registry } from './registry/index.js';
 
@@ -48,11 +48,35 @@ export function functionFolders(root: string): string[] {
     .sort();
 }
 
-function* walk(dir: string): Generator<string> {
+/**
+ * The files under `dir`, symbolic links followed (as zip does). A Kubernetes ConfigMap or Secret
+ * volume is a tree of links: each key is a link to `..data/<key>`, `..data` a link to a
+ * timestamped folder (`..2026_12_05_06_40_20.123`) that the kubelet swaps atomically. Names that
+ * begin with `..` are that machinery and are left out, so a ConfigMap mounted as a function's
+ * folder zips as its keys. A link to a folder already being walked (a cycle) is left out; a
+ * dangling link is an error naming it.
+ */
+function* walk(dir: string, within: ReadonlySet<string> = new Set([realpathSync(dir)])): Generator<string> {
   for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.name.startsWith('..')) continue;
     const p = join(dir, e.name);
-    if (e.isDirectory()) yield* walk(p);
-    else if (e.isFile()) yield p;
+    let kind: 'dir' | 'file' | 'other' = e.isDirectory() ? 'dir' : e.isFile() ? 'file' : 'other';
+    if (e.isSymbolicLink()) {
+      let st;
+      try {
+        st = statSync(p);
+      } catch (err) {
+        throw new Error(`${p}: a symbolic link to nothing (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      }
+      kind = st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
+    }
+    if (kind === 'dir') {
+      const real = realpathSync(p);
+      if (within.has(real)) continue;
+      yield* walk(p, new Set([...within, real]));
+    } else if (kind === 'file') {
+      yield p;
+    }
   }
 }
 
