@@ -199,3 +199,18 @@ export function renderAll() {
     return { ...t, objects, text: normalise(objects, t.dir.slice(K8S_DIR.length + 1)) };
   }));
 }
+
+/**
+ * The hearth_* metric names the scaling rules of these objects use (HPA metrics, KEDA queries, the
+ * prometheus-adapter rules): each appears literally in deploy/, where the metrics test looks for it.
+ */
+export function scalingMetrics(objects) {
+  const names = new Set();
+  const add = (text) => { for (const m of String(text).matchAll(/hearth_[a-z_]+/g)) names.add(m[0]); };
+  for (const o of objects) {
+    if (o.kind === 'HorizontalPodAutoscaler') for (const m of o.spec?.metrics ?? []) add(JSON.stringify(m));
+    if (o.kind === 'ScaledObject') for (const t of o.spec?.triggers ?? []) add(JSON.stringify(t.metadata ?? {}));
+    if (o.kind === 'ConfigMap' && typeof o.data?.['config.yaml'] === 'string' && o.data['config.yaml'].includes('seriesQuery')) add(o.data['config.yaml']);
+  }
+  return [...names].sort();
+}
