@@ -18,6 +18,8 @@ export const ConfigSchema = z.strictObject({
   adminToken: z.string().min(16, 'must be at least 16 characters').optional(),
   /** When set, invoke and web calls need it (or the admin token) as a Bearer token. */
   invokeToken: z.string().min(16, 'must be at least 16 characters').optional(),
+  /** When set, GET /metrics takes it (or the admin token): a scraper needs no management rights. */
+  metricsToken: z.string().min(16, 'must be at least 16 characters').optional(),
   logLevel: z.enum(LOG_LEVELS).default('info'),
   /** Largest invoke body (Lambda's synchronous limit). */
   maxBodyBytes: z.number().int().min(1024).default(6 * 1024 * 1024),
@@ -147,6 +149,7 @@ export const SETTINGS: readonly Setting[] = [
   { key: 'functions', kind: 'list', arg: 'dir...', help: 'function folders (each subfolder with a function.json) loaded at start; a function since removed from DIR is deleted' },
   { key: 'adminToken', kind: 'secret', help: 'Bearer token for management calls (16+ characters)' },
   { key: 'invokeToken', kind: 'secret', help: 'Bearer token for invoke and web calls (16+ characters; the admin token works too)' },
+  { key: 'metricsToken', kind: 'secret', help: 'Bearer token for GET /metrics only, for a Prometheus scrape job (16+ characters; the admin token works too)' },
   { key: 'logLevel', kind: 'string', arg: 'level', help: `Hearth's own log level (${LOG_LEVELS.join(', ')})` },
   { key: 'prewarmIsolates', kind: 'int', arg: 'n', help: 'blank isolates kept ready' },
   { key: 'memoryBudgetMb', kind: 'int', arg: 'mb', help: 'memory budget for warm isolates' },

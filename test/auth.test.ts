@@ -7,11 +7,12 @@ import { deployOk, jsSource, startHearth, type Hearth } from './support/hearth.j
 
 const ADMIN = 'admin-token-0123456789';
 const INVOKE = 'invoke-token-0123456789';
+const METRICS = 'metrics-token-0123456789';
 let h: Hearth;
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 
 beforeAll(async () => {
-  h = await startHearth({ args: ['--no-docker'], env: { HEARTH_ADMIN_TOKEN: ADMIN, HEARTH_INVOKE_TOKEN: INVOKE } });
+  h = await startHearth({ args: ['--no-docker'], env: { HEARTH_ADMIN_TOKEN: ADMIN, HEARTH_INVOKE_TOKEN: INVOKE, HEARTH_METRICS_TOKEN: METRICS } });
   const put = (name: string, spec: unknown) => fetch(`${h.url}/v1/functions/${name}`, { method: 'PUT', headers: { 'content-type': 'application/json', ...bearer(ADMIN) }, body: JSON.stringify(spec) });
   expect((await put('hello', jsSource('exports.handler = async (e) => ({ hello: e.name });'))).status).toBe(201);
   expect((await put('web', { runtime: 'js', handler: 'index.default', code: { source: "export default { fetch(req) { return new Response(req.headers.get('authorization') ?? 'none'); } };" } })).status).toBe(201);
@@ -55,9 +56,25 @@ describe('tokens', () => {
     expect((await fetch(`${h.url}/v1/functions`, { headers: bearer(ADMIN) })).status).toBe(200);
   });
 
-  it('neither token appears in Hearth\'s own log', async () => {
+  it('GET /metrics takes the metrics token or the admin token; the metrics token opens nothing else', async () => {
+    const metrics = (headers: Record<string, string>) => fetch(`${h.url}/metrics`, { headers });
+    for (const headers of [{}, bearer(INVOKE), bearer('wrong-token-0123456789')]) {
+      const r = await metrics(headers);
+      expect(r.status).toBe(401);
+      expect((await r.json() as { errorMessage: string }).errorMessage).toContain('HEARTH_METRICS_TOKEN');
+    }
+    const ok = await metrics(bearer(METRICS));
+    expect(ok.status).toBe(200);
+    expect(await ok.text()).toContain('\nhearth_invocations_in_flight ');
+    expect((await metrics(bearer(ADMIN))).status).toBe(200);
+    expect((await fetch(`${h.url}/v1/functions`, { headers: bearer(METRICS) })).status).toBe(401);
+    expect((await invoke(bearer(METRICS))).status).toBe(401);
+  });
+
+  it('no token appears in Hearth\'s own log', async () => {
     await invoke(bearer('wrong-token-0123456789'));
     expect(h.log()).not.toContain(ADMIN);
     expect(h.log()).not.toContain(INVOKE);
+    expect(h.log()).not.toContain(METRICS);
   });
 });

@@ -1,5 +1,6 @@
-// Who may call what: the admin token (management, X-Hearth-Force-Cold) and the invoke token
-// (invoke and web calls, which the admin token may make too). Tokens are compared in constant time.
+// Who may call what: the admin token (management, X-Hearth-Force-Cold), the invoke token (invoke
+// and web calls, which the admin token may make too) and the metrics token (GET /metrics, for a
+// scrape job that should hold no management rights). Tokens are compared in constant time.
 
 import { timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config.js';
@@ -7,12 +8,14 @@ import type { Config } from '../config.js';
 export class Gate {
   private readonly admin: Buffer | null;
   private readonly invoker: Buffer | null;
+  private readonly scraper: Buffer | null;
   /** The secrets a SigV4 signature may be made with (the invoke token, then the admin token). */
   readonly signingSecrets: readonly string[];
 
-  constructor(config: Pick<Config, 'adminToken' | 'invokeToken'>) {
+  constructor(config: Pick<Config, 'adminToken' | 'invokeToken'> & Partial<Pick<Config, 'metricsToken'>>) {
     this.admin = config.adminToken ? Buffer.from(`Bearer ${config.adminToken}`) : null;
     this.invoker = config.invokeToken ? Buffer.from(`Bearer ${config.invokeToken}`) : null;
+    this.scraper = config.metricsToken ? Buffer.from(`Bearer ${config.metricsToken}`) : null;
     this.signingSecrets = [config.invokeToken, config.adminToken].filter((s): s is string => typeof s === 'string');
   }
 
@@ -41,11 +44,18 @@ export class Gate {
     return sameToken(Buffer.from(authorization), this.admin);
   }
 
+  /** GET /metrics: the admin token, or the metrics token when one is set (fine when no admin token is set). */
+  mayScrape(authorization: string): boolean {
+    if (this.isAdmin(authorization)) return true;
+    return this.scraper !== null && sameToken(Buffer.from(authorization), this.scraper);
+  }
+
   /** Is this Authorization header one of Hearth's own tokens? (Such a header never reaches a function.) */
   isCredential(authorization: string): boolean {
     if (authorization === '') return false;
     const got = Buffer.from(authorization);
-    return (this.admin !== null && sameToken(got, this.admin)) || (this.invoker !== null && sameToken(got, this.invoker));
+    return (this.admin !== null && sameToken(got, this.admin)) || (this.invoker !== null && sameToken(got, this.invoker))
+      || (this.scraper !== null && sameToken(got, this.scraper));
   }
 
   /** An invoke or web call's Authorization header: fine when no invoke token is set. */

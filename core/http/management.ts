@@ -50,13 +50,15 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
   const failBody = (ex: Exchange) => (err: HearthError, close: boolean) => sendError(ex, err, undefined, close);
 
   /** An admin route: token checked, errors mapped, headers read before anything async. */
-  const admin = (method: Route['method'], path: string, handler: (ex: Exchange, req: HttpRequest) => void) => routes.push(route(method, path, (res: HttpResponse, req: HttpRequest) => {
+  const admin = (method: Route['method'], path: string, handler: (ex: Exchange, req: HttpRequest) => void, scrape = false) => routes.push(route(method, path, (res: HttpResponse, req: HttpRequest) => {
     const ex = fe.track(res);
     if (!deps.gate.hostAllowed(req.getHeader('host'))) {
       return sendError(ex, new HearthError('ForbiddenHost', `Host "${req.getHeader('host').slice(0, 100)}" is not this machine: without an admin token, management calls are taken only for localhost or a loopback address`));
     }
-    if (!deps.gate.isAdmin(req.getHeader('authorization'))) {
-      return sendError(ex, new HearthError('Unauthorized', 'management calls need "Authorization: Bearer <HEARTH_ADMIN_TOKEN>"'), { 'WWW-Authenticate': 'Bearer' });
+    const authorization = req.getHeader('authorization');
+    if (scrape ? !deps.gate.mayScrape(authorization) : !deps.gate.isAdmin(authorization)) {
+      const want = scrape ? '<HEARTH_METRICS_TOKEN or HEARTH_ADMIN_TOKEN>' : '<HEARTH_ADMIN_TOKEN>';
+      return sendError(ex, new HearthError('Unauthorized', `${scrape ? 'GET /metrics needs' : 'management calls need'} "Authorization: Bearer ${want}"`), { 'WWW-Authenticate': 'Bearer' });
     }
     try {
       handler(ex, req);
@@ -326,13 +328,14 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
     }, (err) => sendError(ex, toHearthError(err)));
   });
 
-  // Prometheus' text format; behind the admin token when one is set, like the other management routes.
+  // Prometheus' text format; behind the admin token when one is set, or the metrics token (a scrape
+  // job's, which can do nothing else).
   admin('GET', '/metrics', (ex) => {
     deps.metrics.text().then(
       (text) => sendText(ex, 200, deps.metrics.contentType, text),
       (err) => sendError(ex, toHearthError(err)),
     );
-  });
+  }, true);
 
   routes.push(route('GET', '/healthz', (res) => {
     const ex = fe.track(res);
