@@ -21,7 +21,7 @@ import { startHearth } from './support/hearth.js';
 type Any = any;
 
 /** Secrets the manifests reference but do not contain, each documented where it is used: users create them. */
-const USER_SECRETS: Record<string, string[]> = { 'hearth-tokens': ['admin', 'invoke'], 'hearth-redis': ['url'] };
+const USER_SECRETS: Record<string, string[]> = { 'hearth-tokens': ['admin', 'invoke', 'metrics'], 'hearth-redis': ['url'] };
 /** Every overlay the brief asks for (a missing one is a failure, not fewer checks). */
 const OVERLAYS = ['container-tier', 'hpa-cpu', 'hpa-inflight', 'keda', 'redis', 'redis-external'];
 
@@ -207,6 +207,7 @@ describe('what the schemas cannot check', () => {
       const env = envOf(hearthContainer(r));
       expect(env.get('HEARTH_ADMIN_TOKEN'), r.name).toEqual({ secretKeyRef: { name: 'hearth-tokens', key: 'admin' } });
       expect(env.get('HEARTH_INVOKE_TOKEN'), r.name).toEqual({ secretKeyRef: { name: 'hearth-tokens', key: 'invoke' } });
+      expect(env.get('HEARTH_METRICS_TOKEN'), r.name).toEqual({ secretKeyRef: { name: 'hearth-tokens', key: 'metrics' } });
     }
   });
 
