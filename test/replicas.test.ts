@@ -14,8 +14,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { accessLog, gatewayConfig, post, readIf, ready, sleep, startNginx, stopNginx, type Answer } from './support/gateway.js';
 import { startHearth, type Hearth } from './support/hearth.js';
@@ -135,6 +136,23 @@ async function finished(h: Hearth, ids: string[]): Promise<Map<string, View>> {
   return out;
 }
 
+/** The consumers in the async queue's group for a function's stream (Redis Streams): name → entries pending for it. */
+async function consumers(url: string, fn: string): Promise<Record<string, number>> {
+  const r = new Redis(url);
+  try {
+    const rows = await r.call('XINFO', 'CONSUMERS', `hearth:s:${fn}`, 'hearth') as (string | number)[][];
+    return Object.fromEntries(rows.map((row) => [String(row[row.indexOf('name') + 1]), Number(row[row.indexOf('pending') + 1])]));
+  } finally {
+    r.disconnect();
+  }
+}
+
+/** The pids in consumer names (a replica's is `<host name>-<pid>-<random hex>`), sorted; -1 for a name of another form. */
+function consumerPids(names: string[]): number[] {
+  const host = `${hostname()}-`;
+  return names.map((n) => (n.startsWith(host) ? Number(/^(\d+)-[0-9a-f]{8}$/.exec(n.slice(host.length))?.[1] ?? -1) : -1)).sort((a, b) => a - b);
+}
+
 const eventId = (s: Sent): string | null => {
   if (s.kind !== 'event' || s.status !== 202) return null;
   return (JSON.parse(s.body) as { requestId: string }).requestId;
@@ -176,6 +194,9 @@ describe('three replicas behind nginx on one Redis, under load', () => {
 
       traffic = load(gw);
       await progress('every replica runs calls and events', () => TAGS.every((t) => countOn(syncRan.ranOn, t) >= 20 && countOn(evRan.ranOn, t) >= 3));
+      const pids = () => TAGS.flatMap((t) => (replicas.has(t) ? [replicas.get(t)!.proc.pid!] : [])).sort((a, b) => a - b);
+      const firstPids = pids();
+      const consumersBefore = await consumers(redis.url, 'ev');
 
       // 1. Rolling restart: SIGTERM (drain, exit 0), started again on the same port and data dir,
       // ready, and serving calls and running events again before the next one goes.
@@ -203,6 +224,10 @@ describe('three replicas behind nginx on one Redis, under load', () => {
       const rollingEvents = traffic.sent.flatMap((s) => { const id = eventId(s); return id ? [id] : []; });
       const rollingRecords = await finished(replicas.get('A')!, rollingEvents);
       const rollingSent = traffic.sent.length;
+      // A restarted replica is a new consumer in the group, and the one it replaced left it at its
+      // exit (it held nothing): the group has the three running replicas, none of the old ones.
+      const consumersAfterRolling = await consumers(redis.url, 'ev');
+      const restartedPids = pids();
 
       // 2. SIGKILL of C, once it has events running (reported started, not finished). The snapshot
       // and the signal are one synchronous step: a run whose /done the sink had not read by then
@@ -227,6 +252,7 @@ describe('three replicas behind nginx on one Redis, under load', () => {
       const sent = traffic.sent;
       const killEvents = sent.slice(rollingSent).flatMap((s) => { const id = eventId(s); return id ? [id] : []; });
       const killRecords = await finished(replicas.get('A')!, killEvents);
+      const consumersAtEnd = await consumers(redis.url, 'ev');
 
       // nginx writes a request's log line once it is done: wait (bounded) for the last ones.
       let log = accessLog(prefix);
@@ -257,6 +283,7 @@ describe('three replicas behind nginx on one Redis, under load', () => {
       rows.push(`SIGKILL of C: ${inFlightOnC.length} events running on it at the signal; C gone ${(goneAt - killAt).toFixed(0)} ms later; ` +
         `${killRecords.size} events accepted in the phase, ${[...killRecords.values()].filter((v) => v.status === 'succeeded').length} succeeded, ${takenOver.length} taken over, ${ranTwice.length} ran twice; ` +
         `${failed.length} requests failed (${failed.filter((s) => s.start >= killAt).length} sent after the signal)`);
+      rows.push(`consumers in the group: ${Object.keys(consumersBefore).length} at the start, ${Object.keys(consumersAfterRolling).length} after the rolling restart, ${Object.keys(consumersAtEnd).length} at the end`);
       console.log(`replicas: nginx → 3 Hearth replicas on one redis-server, ${SYNC_CLIENTS} sync + ${EVENT_CLIENTS} event clients\n  ${rows.join('\n  ')}`);
 
       // Every request has its access-log line (the matching below relies on it), and no client ever
@@ -270,6 +297,10 @@ describe('three replicas behind nginx on one Redis, under load', () => {
       // so every request reached one that answered it.)
       expect(exits).toEqual([0, 0, 0]);
       expect(sent.filter((s) => s.phase !== 'kill' && !ok(s)).map((s) => ({ id: s.id, status: s.status, body: s.body, log: log.get(s.id) }))).toEqual([]);
+      expect(consumerPids(Object.keys(consumersBefore))).toEqual(firstPids);
+      expect(consumerPids(Object.keys(consumersAfterRolling))).toEqual(restartedPids);
+      expect(Object.values(consumersAfterRolling)).toEqual([0, 0, 0]);
+      expect(restartedPids.filter((p) => firstPids.includes(p))).toEqual([]);
       // Every accepted event succeeded in one attempt (none was cut by a drain: each runs 10 ms),
       // and ran exactly once, on one replica.
       expect(rollingRecords.size).toBe(rollingEvents.length);
@@ -320,6 +351,10 @@ describe('three replicas behind nginx on one Redis, under load', () => {
       expect(ranTwice.sort()).toEqual(takenOver.filter(startedOnC).sort());
       for (const id of ranTwice) expect(evRan.ranOn.get(id)!.length).toBe(2);
       expect(inFlightOnC.filter((id) => !ranTwice.includes(id))).toEqual([]);
+      // The killed replica could not leave the group: its consumer stays there, holding nothing
+      // once its entries were taken over; A's and B's hold nothing either.
+      expect(consumerPids(Object.keys(consumersAtEnd))).toEqual(restartedPids);
+      expect(Object.values(consumersAtEnd)).toEqual([0, 0, 0]);
       // Runs of events no client got a 202 for: only events whose enqueue was cut by the kill
       // (stored by C, its answer lost), at most one per such request.
       const accepted = new Set([...rollingEvents, ...killEvents]);
