@@ -210,7 +210,11 @@ describe('three replicas behind nginx on one Redis, under load', () => {
       const drains: string[] = [];
       for (const t of TAGS) {
         const old = replicas.get(t)!;
+        // Runs it reported between the signal and its exit: events taken just before the signal,
+        // or read by the XREADGROUP it had waiting then (the drain runs what was read, to the end).
+        const runsAtSignal = countOn(evRan.ranOn, t);
         exits.push(await old.stop('SIGTERM'));
+        drains.push(`${t}: ${countOn(evRan.ranOn, t) - runsAtSignal} event runs began while it drained`);
         for (const line of old.log().split('\n')) {
           if (line.includes('"msg":"drained') || line.includes('"msg":"drain deadline') || line.includes('async events: none running') || line.includes('drain deadline reached with async')) {
             const d = JSON.parse(line) as Record<string, unknown>;
