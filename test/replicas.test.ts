@@ -336,7 +336,9 @@ describe('three replicas behind nginx on one Redis, under load', () => {
         expect(s.start).toBeLessThan(goneAt);
         expect(s.end).toBeGreaterThan(killAt);
       }
-      expect(failed.length).toBeLessThanOrEqual(SYNC_CLIENTS + EVENT_CLIENTS);
+      // At most one per client was on its way at the signal (a client sends one request at a
+      // time); the others were sent while C was dying (before it was gone: checked above).
+      expect(failed.filter((s) => s.start < killAt).length).toBeLessThanOrEqual(SYNC_CLIENTS + EVENT_CLIENTS);
       expect(failed.filter((s) => s.kind === 'sync' && (syncRan.ranOn.get(s.id) ?? []).some((r) => r !== 'C')).map((s) => s.id)).toEqual([]);
       // Every sync call that got its 200 ran exactly once (on the replica nginx logged).
       const tagOf = (a: string) => TAGS.find((t) => addr(t) === a);
