@@ -13,6 +13,10 @@
 //   stores an outcome in between is not overridden. One that comes back later, while the taker
 //   runs the event, finds the record changed and drops its outcome: the event ran twice (at
 //   least once, as for a kill) and the taker's run settles it.
+// - Each process is a consumer of its own (host name, pid, random bytes), so a restarted replica
+//   never inherits what its previous run held (that is taken over like a dead replica's). At close
+//   it leaves each group where it holds nothing (LEAVE); a replica that was killed stays in them,
+//   holding nothing once its entries were taken over.
 // - An attempt's outcome is one Lua script: the record, XACK + XDEL of the entry, and a retry in
 //   the sorted set `<p>:delayed` (moved back into its stream when due, by whichever replica looks
 //   first, atomically in Lua), or the dead-letter set `<p>:dead:<function>`, plus the events it
