@@ -8,128 +8,33 @@
 // Requests are matched to the replica that served them by their X-Request-Id in nginx's access log.
 // The counts per phase are printed.
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, startHearth, type Hearth } from './support/hearth.js';
+import { accessLog, gatewayConfig, post, readIf, ready, sleep, startNginx, stopNginx, type Answer } from './support/gateway.js';
+import { startHearth, type Hearth } from './support/hearth.js';
+import { freePort } from './support/redis.js';
 import { until } from './support/until.js';
 
-const EXAMPLE = join(ROOT, 'examples/gateway/nginx.conf');
 const CLIENTS = 8;
 /** How long each call runs: long enough that a replica always has some in flight. */
 const CALL_MS = 10;
 /** The function every request calls: logs its id, waits a few ms, returns its id. */
 const WORK = 'exports.handler = async (e) => { console.log(`ran ${e.id}`); await new Promise((r) => setTimeout(r, e.ms)); return { id: e.id }; };';
 
-interface Call {
+interface Call extends Answer {
   id: string;
   phase: string;
   start: number;
   end: number;
-  status: number;
-  /** A client-side error (the connection to nginx failed): never expected. */
-  error: string | null;
-  body: string;
-}
-
-interface LogLine { status: number; upstreams: string[]; ustatus: string[] }
-
-function nginxBinary(): string {
-  const which = spawnSync('sh', ['-c', 'command -v nginx'], { encoding: 'utf8' });
-  const found = which.stdout.trim() || (existsSync('/usr/sbin/nginx') ? '/usr/sbin/nginx' : '');
-  if (!found) throw new Error('nginx is missing: the gateway test runs Debian\'s nginx; run `bash scripts/setup-system.sh` (as root) to install it');
-  return found;
-}
-
-/** A port free right now (the replicas need fixed ports: a restarted one comes back on its own). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-/** examples/gateway/nginx.conf with this test's ports: the example is what is tested. */
-function gatewayConfig(gateway: number, a: number, b: number): string {
-  const conf = readFileSync(EXAMPLE, 'utf8');
-  for (const needle of ['listen 127.0.0.1:8080;', 'server 127.0.0.1:8081 ', 'server 127.0.0.1:8082 ']) {
-    if (!conf.includes(needle)) throw new Error(`examples/gateway/nginx.conf no longer has "${needle}": update this test`);
-  }
-  return conf
-    .replace('listen 127.0.0.1:8080;', `listen 127.0.0.1:${gateway};`)
-    .replace('server 127.0.0.1:8081 ', `server 127.0.0.1:${a} `)
-    .replace('server 127.0.0.1:8082 ', `server 127.0.0.1:${b} `);
-}
-
-async function startNginx(prefix: string, conf: string, port: number): Promise<ChildProcess> {
-  mkdirSync(join(prefix, 'logs'), { recursive: true });
-  // Started as root, nginx's workers run as nobody: they must be able to enter the prefix.
-  chmodSync(prefix, 0o755);
-  const confPath = join(prefix, 'nginx.conf');
-  writeFileSync(confPath, conf);
-  const proc = spawn(nginxBinary(), ['-p', prefix, '-c', confPath, '-e', join(prefix, 'logs/error.log'), '-g', 'daemon off;'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  proc.stdout!.on('data', (d) => (out += d));
-  proc.stderr!.on('data', (d) => (out += d));
-  for (let i = 0; i < 100; i++) {
-    if (proc.exitCode !== null) throw new Error(`nginx exited (${proc.exitCode}): ${out}${readIf(join(prefix, 'logs/error.log'))}`);
-    if (await canConnect(port)) return proc;
-    await sleep(50);
-  }
-  proc.kill('SIGKILL');
-  throw new Error(`nginx did not listen on ${port}: ${out}`);
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => { s.destroy(); resolve(true); });
-    s.once('error', () => resolve(false));
-  });
-}
-
-function readIf(path: string): string {
-  return existsSync(path) ? readFileSync(path, 'utf8') : '';
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** rid → what nginx logged for it. */
-function accessLog(prefix: string): Map<string, LogLine> {
-  const out = new Map<string, LogLine>();
-  for (const line of readIf(join(prefix, 'logs/access.log')).split('\n')) {
-    const m = /" (\d{3}) \d+ rid=(\S+) up=(.*?) ustatus=(.*?) rt=/.exec(line);
-    if (!m) continue;
-    out.set(m[2]!, { status: Number(m[1]), upstreams: m[3]!.split(/, | : /), ustatus: m[4]!.split(/, | : /) });
-  }
-  return out;
 }
 
 /** One POST through nginx on a kept-alive connection. */
-function call(agent: http.Agent, port: number, id: string): Promise<Omit<Call, 'phase' | 'start' | 'end' | 'id'>> {
-  return new Promise((resolve) => {
-    const body = JSON.stringify({ ms: CALL_MS, id });
-    const req = http.request({
-      host: '127.0.0.1', port, method: 'POST', path: '/v1/functions/work/invoke', agent,
-      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-request-id': id },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => (text += d));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, error: null, body: text }));
-      res.on('error', (err) => resolve({ status: 0, error: err.message, body: text }));
-    });
-    req.on('error', (err: NodeJS.ErrnoException) => resolve({ status: 0, error: err.code ?? err.message, body: '' }));
-    req.end(body);
-  });
+function call(agent: http.Agent, port: number, id: string): Promise<Answer> {
+  return post(agent, port, '/v1/functions/work/invoke', id, JSON.stringify({ ms: CALL_MS, id }));
 }
 
 /** CLIENTS loops sending one request after another until stopped; every call is recorded. */
@@ -153,14 +58,6 @@ function load(port: number) {
     setPhase(p: string) { phase = p; },
     async stop() { running = false; await Promise.all(loops); agent.destroy(); },
   };
-}
-
-async function ready(h: Hearth): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    if ((await fetch(`${h.url}/readyz`)).status === 200) return;
-    await sleep(50);
-  }
-  throw new Error(`replica on ${h.port} never became ready:\n${h.log().slice(-2000)}`);
 }
 
 function ok(c: Call): boolean {
@@ -193,7 +90,7 @@ describe('behind nginx (examples/gateway/nginx.conf), two replicas under load', 
     try {
       [a, b] = await Promise.all([replica(portA, 'a'), replica(portB, 'b')]);
       for (const h of [a, b]) await ready(h);
-      nginx = await startNginx(prefix, gatewayConfig(gw, portA, portB), gw);
+      nginx = await startNginx(prefix, gatewayConfig(gw, [portA, portB]), gw);
       traffic = load(gw);
       const calls = traffic.calls;
       const servedBy = (addr: string, from: number) => {
@@ -281,11 +178,7 @@ describe('behind nginx (examples/gateway/nginx.conf), two replicas under load', 
       expect(failed.filter((c) => ranOnA.has(c.id)).map((c) => c.id)).toEqual([]);
     } finally {
       await traffic?.stop();
-      if (nginx && nginx.exitCode === null) {
-        const gone = new Promise((r) => nginx!.once('exit', r));
-        nginx.kill('SIGQUIT');
-        await gone;
-      }
+      await stopNginx(nginx);
       await Promise.all([a?.stop(), b?.stop('SIGKILL')]);
       rmSync(work, { recursive: true, force: true });
     }

@@ -507,3 +507,55 @@ describe('redis queue: a holder that stalls past the claim timeout', () => {
     });
   });
 });
+
+describe('redis queue: leaving the consumer group', () => {
+  let server: RedisServer;
+  beforeAll(async () => { server = await startRedis(); });
+  afterAll(async () => { await server.stop(); });
+
+  /** The consumers of a bucket's group: name → entries pending for it. */
+  async function consumers(prefix: string, bucket: string): Promise<Record<string, number>> {
+    const r = new Redis(server.url);
+    try {
+      const rows = await r.call('XINFO', 'CONSUMERS', `${prefix}:s:${bucket}`, 'hearth') as (string | number)[][];
+      return Object.fromEntries(rows.map((row) => [String(row[row.indexOf('name') + 1]), Number(row[row.indexOf('pending') + 1])]));
+    } finally {
+      r.disconnect();
+    }
+  }
+  const consumerOf = (q: RedisQueue) => (q as unknown as { consumer: string }).consumer;
+
+  it('a replica that closes leaves the groups where it holds nothing, and stays where it holds an event, which is taken over, not dropped', async () => {
+    const prefix = `t-${randomUUID()}`;
+    const a = new RedisQueue({ url: server.url, retentionMs: 60_000, claimTimeoutMs: 600_000, prefix });
+    const b = new RedisQueue({ url: server.url, retentionMs: 60_000, claimTimeoutMs: 200, prefix });
+    await a.open();
+    await b.open();
+    try {
+      // A runs one event of f to the end, and holds one of g (its run cut: a drain deadline).
+      const done = event('f');
+      await a.enqueue(done, opts);
+      const [byA] = await takeN(a, 1);
+      await a.settle(finish(byA!, 'succeeded'), []);
+      const cut = event('g');
+      await a.enqueue(cut, opts);
+      expect((await takeN(a, 1, (bucket) => (bucket === 'g' ? 1 : 0)))[0]!.id).toBe(cut.id);
+      expect(await consumers(prefix, 'f')).toEqual({ [consumerOf(a)]: 0 });
+      expect(await consumers(prefix, 'g')).toEqual({ [consumerOf(a)]: 1 });
+      await a.close();
+      // Gone from f's group; still in g's, with the entry it holds.
+      expect(await consumers(prefix, 'f')).toEqual({});
+      expect(await consumers(prefix, 'g')).toEqual({ [consumerOf(a)]: 1 });
+      // B takes it over after the claim timeout, as from a replica that died.
+      const [byB] = await takeN(b, 1);
+      expect(byB!.id).toBe(cut.id);
+      expect(byB!.attempts[0]).toMatchObject({ interrupted: true });
+      await b.settle(finish(byB!, 'succeeded'), []);
+      await b.close();
+      expect(await consumers(prefix, 'g')).toEqual({ [consumerOf(a)]: 0 });
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});

@@ -13,6 +13,10 @@
 //   stores an outcome in between is not overridden. One that comes back later, while the taker
 //   runs the event, finds the record changed and drops its outcome: the event ran twice (at
 //   least once, as for a kill) and the taker's run settles it.
+// - Each process is a consumer of its own (host name, pid, random bytes), so a restarted replica
+//   never inherits what its previous run held (that is taken over like a dead replica's). At close
+//   it leaves each group where it holds nothing (LEAVE); a replica that was killed stays in them,
+//   holding nothing once its entries were taken over.
 // - An attempt's outcome is one Lua script: the record, XACK + XDEL of the entry, and a retry in
 //   the sorted set `<p>:delayed` (moved back into its stream when due, by whichever replica looks
 //   first, atomically in Lua), or the dead-letter set `<p>:dead:<function>`, plus the events it
@@ -247,6 +251,18 @@ for _, id in ipairs(ids) do
 end
 return #ids`;
 
+/**
+ * Takes this replica's consumer out of a stream's group if it holds no entry there: a new process
+ * is a new consumer (its name has the pid and random bytes), so without this every restart would
+ * leave one behind in every group, forever. Atomic, so an entry still pending for it (an event
+ * cut by the drain deadline) is never dropped with it: then it stays, and the entry is taken over
+ * after the claim timeout. 1 left, 0 stayed. KEYS: stream. ARGV: group, consumer.
+ */
+const LEAVE = `
+if #redis.call('XPENDING', KEYS[1], ARGV[1], '-', '+', 1, ARGV[2]) > 0 then return 0 end
+redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
+return 1`;
+
 /** Dead letters one sweep removes per function at most (the rest go in the next sweeps). */
 const EXPIRE_BATCH = 500;
 const NO_BYTES = new Uint8Array(0);
@@ -260,6 +276,7 @@ interface ScriptedRedis extends Redis {
   hearthExpireDead(...args: (string | number)[]): Promise<number>;
   hearthDiscard(...args: (string | number)[]): Promise<number>;
   hearthSizeLegacy(...args: (string | number)[]): Promise<number>;
+  hearthLeave(stream: string, group: string, consumer: string): Promise<number>;
 }
 
 type StreamEntry = [entryId: string, fields: string[]];
@@ -321,6 +338,7 @@ export class RedisQueue implements Queue {
     this.redis.defineCommand('hearthMark', { lua: MARK });
     this.redis.defineCommand('hearthSettle', { numberOfKeys: 7, lua: SETTLE });
     this.redis.defineCommand('hearthExpireDead', { numberOfKeys: 1, lua: EXPIRE_DEAD });
+    this.redis.defineCommand('hearthLeave', { numberOfKeys: 1, lua: LEAVE });
     try {
       await Promise.all([this.redis.connect(), this.reader.connect()]);
     } catch (err) {
@@ -553,6 +571,11 @@ export class RedisQueue implements Queue {
     if (this.heartbeat) clearInterval(this.heartbeat);
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.reader.disconnect();
+    // Nothing more is read: leave the groups where this replica holds nothing (see LEAVE).
+    for (const bucket of this.groups) {
+      await this.redis.hearthLeave(this.stream(bucket), GROUP, this.consumer)
+        .catch((err: Error) => log.warn({ err: err.message, bucket }, 'could not leave the async queue\'s consumer group'));
+    }
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
 

@@ -65,20 +65,21 @@ export async function startSink(): Promise<Sink> {
 }
 
 /**
- * Runs reported to the sink at /run (`{…, replica}` bodies), by key: which replicas ran each, in
- * order. Those requests are not kept in `requests` (thousands of them).
+ * Runs reported to the sink at `path` (default /run; `{…, replica}` bodies), by key: which replicas
+ * ran each, in order. Those requests are not kept in `requests` (thousands of them). Several
+ * recorders, each on its own path, may watch one sink.
  */
-export function recordRuns<K>(sink: Sink, keyOf: (body: Record<string, unknown>) => K): { ranOn: Map<K, string[]>; runs: () => number } {
+export function recordRuns<K>(sink: Sink, keyOf: (body: Record<string, unknown>) => K, path = '/run'): { ranOn: Map<K, string[]>; runs: () => number } {
   const ranOn = new Map<K, string[]>();
   const push = sink.requests.push.bind(sink.requests);
   sink.requests.push = (...items) => {
     for (const r of items) {
-      if (r.path !== '/run') continue;
+      if (r.path !== path) continue;
       const body = r.json as Record<string, unknown>;
       const key = keyOf(body);
       ranOn.set(key, [...(ranOn.get(key) ?? []), String(body.replica)]);
     }
-    return push(...items.filter((r) => r.path !== '/run'));
+    return push(...items.filter((r) => r.path !== path));
   };
   return { ranOn, runs: () => [...ranOn.values()].reduce((n, l) => n + l.length, 0) };
 }
