@@ -404,6 +404,16 @@ describe('redis queue: dead-letter bounds with two replicas', () => {
   });
 });
 
+/** Replicas A and B on a fresh prefix, both open: A refreshes its holds only every 200 s, B takes over after 200 ms idle. */
+async function stalledPair(server: RedisServer): Promise<{ prefix: string; a: RedisQueue; b: RedisQueue }> {
+  const prefix = `t-${randomUUID()}`;
+  const a = new RedisQueue({ url: server.url, retentionMs: 60_000, claimTimeoutMs: 600_000, prefix });
+  const b = new RedisQueue({ url: server.url, retentionMs: 60_000, claimTimeoutMs: 200, prefix });
+  await a.open();
+  await b.open();
+  return { prefix, a, b };
+}
+
 describe('redis queue: a holder that stalls past the claim timeout', () => {
   let server: RedisServer;
   beforeAll(async () => { server = await startRedis(); });
@@ -411,11 +421,7 @@ describe('redis queue: a holder that stalls past the claim timeout', () => {
 
   /** Replicas A and B on one prefix, and an event A has taken (A is then stalled: it refreshes its hold only every 200 s; B takes over after 200 ms idle). */
   async function stalledHolder(run: (a: RedisQueue, b: RedisQueue, ev: EventRecord, byA: EventRecord) => Promise<void>): Promise<void> {
-    const prefix = `t-${randomUUID()}`;
-    const a = new RedisQueue({ url: server.url, retentionMs: 60_000, claimTimeoutMs: 600_000, prefix });
-    const b = new RedisQueue({ url: server.url, retentionMs: 60_000, claimTimeoutMs: 200, prefix });
-    await a.open();
-    await b.open();
+    const { prefix, a, b } = await stalledPair(server);
     try {
       const ev = event();
       await a.enqueue(ev, opts);
@@ -526,11 +532,7 @@ describe('redis queue: leaving the consumer group', () => {
   const consumerOf = (q: RedisQueue) => (q as unknown as { consumer: string }).consumer;
 
   it('a replica that closes leaves the groups where it holds nothing, and stays where it holds an event, which is taken over, not dropped', async () => {
-    const prefix = `t-${randomUUID()}`;
-    const a = new RedisQueue({ url: server.url, retentionMs: 60_000, claimTimeoutMs: 600_000, prefix });
-    const b = new RedisQueue({ url: server.url, retentionMs: 60_000, claimTimeoutMs: 200, prefix });
-    await a.open();
-    await b.open();
+    const { prefix, a, b } = await stalledPair(server);
     try {
       // A runs one event of f to the end, and holds one of g (its run cut: a drain deadline).
       const done = event('f');
