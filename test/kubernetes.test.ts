@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SETTINGS, envName, loadConfig } from '../core/config.js';
 import {
-  K8S_DIR, findKubectl, goldenPath, objectKey, parseStream, renderAll, renderKubectl, scalingMetrics, sortObjects, targets, validateObject,
+  K8S_DIR, KUSTOMIZE, findKubectl, goldenPath, objectKey, parseStream, renderAll, renderKubectl, scalingMetrics, sortObjects, targets, validateObject,
   type K8sObject, type Render,
 } from '../scripts/k8s-lib.mjs';
 import { startHearth } from './support/hearth.js';
@@ -69,6 +69,8 @@ const podTemplates = (objects: K8sObject[]): [K8sObject, Any][] =>
 
 describe('rendering', () => {
   it('renders the base and every overlay with the pinned kustomize, as committed in deploy/kubernetes/rendered/', () => {
+    // On linux-x64 (CI, the Docker build) the pinned binary is there: never a silent fall-back to kubectl.
+    if (process.platform === 'linux' && process.arch === 'x64') expect(KUSTOMIZE?.file).toMatch(/kustomize-linux-x64/);
     expect(renders.map((r) => r.name).sort()).toEqual(['base', ...OVERLAYS].sort());
     for (const r of renders) {
       expect(r.objects.length, r.name).toBeGreaterThan(0);
