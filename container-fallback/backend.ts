@@ -5,7 +5,7 @@
 // Without a Docker engine, or without the runtime image, calls answer 503 with what to do; the
 // engine is watched, and the tier works again when it is back.
 
-import type { Backend, BackendStats, FunctionVersion, InstanceInfo } from '../core/backend.js';
+import type { Backend, BackendStats, FunctionVersion, InstanceInfo, ReserveLevel } from '../core/backend.js';
 import { SUPERSEDED, type CallOutcome, type CallRequest, type LogSink, type Superseded } from '../core/call.js';
 import { HearthError, UndeliveredCall } from '../core/errors.js';
 import { log } from '../core/log.js';
@@ -55,7 +55,7 @@ export class ContainerBackend implements Backend {
     private readonly sink: LogSink,
   ) {
     const factory: InstanceFactory<Container> = {
-      create: (fn, requestId) => this.create(fn, requestId),
+      create: (fn, requestId, scratch) => this.create(fn, requestId, scratch),
       dispose: (inst) => inst.dispose(),
       // Never reached the function (its container refused the connection): sent to another container.
       undelivered: (err) => err instanceof UndeliveredCall,
@@ -231,7 +231,8 @@ export class ContainerBackend implements Backend {
     return this.opts.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
   }
 
-  private async create(fn: FunctionVersion, requestId: string): Promise<Container> {
+  /** A cold start; `scratch`: a container started now, not a stem cell from the reserve. Custom images have no reserve: always from scratch. */
+  private async create(fn: FunctionVersion, requestId: string, scratch: boolean): Promise<Container> {
     if (!this.engine.available) throw this.unavailable();
     if (fn.runtime === 'image') {
       try {
@@ -248,7 +249,7 @@ export class ContainerBackend implements Backend {
     if (!isContainerRuntime(fn.runtime)) throw new HearthError('InternalError', `${fn.name}: runtime ${fn.runtime} does not run in a container`);
     // Read before the first await: a redeploy meanwhile may drop this code from the store.
     const code = this.code.getCode(fn.codeDigest);
-    const inst = await this.stemCell(fn.runtime, fn.spec.memoryMb);
+    const inst = await this.stemCell(fn.runtime, fn.spec.memoryMb, scratch);
     try {
       await inst.specialize(fn, code, requestId, this.limits(fn));
     } catch (err) {
@@ -265,9 +266,12 @@ export class ContainerBackend implements Backend {
     return { cpus: fn.spec.cpus ?? this.opts.cpus, pids: fn.spec.pids ?? DEFAULT_PIDS };
   }
 
-  /** A ready stem cell of this runtime and memory size: from the reserve, else started now. */
-  private async stemCell(runtime: ContainerRuntime, memoryMb: number): Promise<RuntimeContainer> {
-    return this.stems.take(runtime, (s) => s.memoryMb === memoryMb && s.state === InstanceState.prewarmed) ?? this.startStem(runtime, memoryMb);
+  /** A ready stem cell of this runtime and memory size: from the reserve (unless `scratch`), else started now. */
+  private async stemCell(runtime: ContainerRuntime, memoryMb: number, scratch: boolean): Promise<RuntimeContainer> {
+    const ready = scratch ? undefined : this.stems.take(runtime, (s) => s.memoryMb === memoryMb && s.state === InstanceState.prewarmed);
+    if (ready === undefined) return this.startStem(runtime, memoryMb);
+    ready.startedFrom = 'reserve';
+    return ready;
   }
 
   private async startStem(runtime: ContainerRuntime, memoryMb: number): Promise<RuntimeContainer> {
@@ -296,6 +300,16 @@ export class ContainerBackend implements Backend {
 
   stats(): BackendStats {
     return this.pool.stats(this.stems.size);
+  }
+
+  /** Stem cells per runtime (at the default memory size); none are kept without an engine or the runtime's image. */
+  reserveLevels(): Record<string, ReserveLevel> {
+    const out: Record<string, ReserveLevel> = {};
+    for (const r of CONTAINER_RUNTIMES) {
+      const target = !this.engine.available || this.closed || this.images.get(r) === false ? 0 : this.opts.stemCells;
+      out[r] = { ready: Math.min(target, this.stems.count(r)), target, memoryMb: this.opts.defaultMemoryMb };
+    }
+    return out;
   }
 
   async close(): Promise<void> {

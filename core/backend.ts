@@ -69,6 +69,15 @@ export interface BackendStats {
 
 export type { Tier };
 
+/** One kind of instance a tier makes ahead of need: how many are ready against how many it keeps. */
+export interface ReserveLevel {
+  ready: number;
+  /** 0: none are kept now (none configured, no engine, the runtime image is missing). */
+  target: number;
+  /** The memory size they are made at: a cold start of another size is made from scratch. */
+  memoryMb?: number;
+}
+
 export interface Backend {
   readonly tier: Tier;
   /** Ready once pre-warming has filled. */
@@ -95,6 +104,8 @@ export interface Backend {
   retire(digest: string, gone?: boolean): void;
   instances(digest?: string): InstanceInfo[];
   stats(): BackendStats;
+  /** The reserve (blank isolates, stem cells) by kind, for a client that spaces cold calls (GET /readyz); absent: the tier keeps none. */
+  reserveLevels?(): Record<string, ReserveLevel>;
   close(): Promise<void>;
 }
 

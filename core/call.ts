@@ -11,6 +11,13 @@ import { HearthError } from './errors.js';
 /** Which entry a call came from. */
 export type CallSource = 'v1' | 'web' | 'lambda' | 'async' | 'timer';
 
+/**
+ * Where a cold start's instance came from: the reserve of instances made ahead (a blank isolate,
+ * a stem cell), or made from scratch for the call (the reserve had none that fit, the tier keeps
+ * none, e.g. custom images, or the call asked for it: X-Hearth-Force-Cold: scratch).
+ */
+export type ColdStart = 'reserve' | 'scratch';
+
 /** How the function is called: with an event, with the HTTP request itself, or as a cron tick. */
 export type CallKind = 'event' | 'web' | 'scheduled';
 
@@ -51,6 +58,8 @@ export interface CallRequest {
   readonly resEnc: EncodingCode;
   /** A fresh instance for this call (admin, for measuring cold paths). */
   readonly forceCold: boolean;
+  /** A cold start for this call makes its instance from scratch, not from the reserve (X-Hearth-Force-Cold: scratch). */
+  readonly scratch: boolean;
   /** performance.now() when the request was read completely. */
   readonly startedAt: number;
   /** Epoch ms, the same moment. */
@@ -68,6 +77,7 @@ export interface NewCall {
   reqEnc: EncodingCode;
   resEnc: EncodingCode;
   forceCold?: boolean;
+  scratch?: boolean;
   web?: WebRequest;
   schedule?: ScheduleTick;
 }
@@ -84,6 +94,7 @@ export function newCall(c: NewCall): CallRequest {
     reqEnc: c.reqEnc,
     resEnc: c.resEnc,
     forceCold: c.forceCold ?? false,
+    scratch: c.scratch ?? false,
     startedAt: performance.now(),
     startedAtEpoch: Date.now(),
     web: c.web ?? null,
@@ -137,6 +148,8 @@ export interface CallOutcome {
   /** The version that ran it (a call re-resolved after a redeploy ran the new one). */
   readonly version: string;
   readonly cold: boolean;
+  /** A cold call's instance: from the reserve or from scratch (X-Hearth-Cold-Start); null for a warm call. */
+  readonly coldStart: ColdStart | null;
   readonly initMs: number;
   readonly queueMs: number;
   readonly durationMs: number;
@@ -152,6 +165,8 @@ export interface CallOutcome {
 /** Timings of one call on one instance, as the pool measured them. */
 export interface CallTimings {
   cold: boolean;
+  /** Set for a cold call (absent: null). */
+  coldStart?: ColdStart | null;
   initMs: number;
   queueMs: number;
   durationMs: number;
@@ -162,12 +177,12 @@ const NO_TIME: CallTimings = Object.freeze({ cold: false, initMs: 0, queueMs: 0,
 /** The outcome of a call an instance ran (the tiers' one way to make one). */
 export function ranOutcome(version: string, t: CallTimings, r: RunResult): CallOutcome {
   if (r instanceof ArrayBuffer) {
-    return { version, cold: t.cold, initMs: t.initMs, queueMs: t.queueMs, durationMs: t.durationMs, result: r, error: null, response: null, tail: null };
+    return { version, cold: t.cold, coldStart: t.coldStart ?? null, initMs: t.initMs, queueMs: t.queueMs, durationMs: t.durationMs, result: r, error: null, response: null, tail: null };
   }
   if (r instanceof WebAnswer) {
-    return { version, cold: t.cold, initMs: t.initMs, queueMs: t.queueMs, durationMs: t.durationMs, result: r.body, error: null, response: r.response, tail: r.tail };
+    return { version, cold: t.cold, coldStart: t.coldStart ?? null, initMs: t.initMs, queueMs: t.queueMs, durationMs: t.durationMs, result: r.body, error: null, response: r.response, tail: r.tail };
   }
-  return { version, cold: t.cold, initMs: t.initMs, queueMs: t.queueMs, durationMs: t.durationMs, result: null, error: r, response: null, tail: null };
+  return { version, cold: t.cold, coldStart: t.coldStart ?? null, initMs: t.initMs, queueMs: t.queueMs, durationMs: t.durationMs, result: null, error: r, response: null, tail: null };
 }
 
 /** The outcome of a call that failed outside the function's code (a timeout, no capacity, no engine). */

@@ -12,7 +12,7 @@ const fn = { name: 'f', version: '$LATEST' } as FunctionVersion;
 
 /** A call that ran for `durationMs`, succeeded (error null) or failed with `error`. */
 function outcome(durationMs: number, opts: { cold?: boolean; error?: CallError } = {}): CallOutcome {
-  return { version: '$LATEST', cold: opts.cold ?? false, initMs: 3, queueMs: 0, durationMs, result: null, error: opts.error ?? null, response: null, tail: null };
+  return { version: '$LATEST', cold: opts.cold ?? false, coldStart: opts.cold === true ? 'reserve' : null, initMs: 3, queueMs: 0, durationMs, result: null, error: opts.error ?? null, response: null, tail: null };
 }
 
 const functionError: CallError = { status: 500, functionError: true, errorType: 'TypeError', errorMessage: 'x is not a function' };

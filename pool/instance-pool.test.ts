@@ -16,7 +16,7 @@ type Got = PooledInstance | Promise<Acquired<PooledInstance>> | typeof SUPERSEDE
 /** What acquire() gave: the instance, and what it cost (a warm one: nothing). */
 async function acquired(g: Got): Promise<Acquired<PooledInstance>> {
   if (g === SUPERSEDED) throw new Error('superseded');
-  return g instanceof Promise ? g : { inst: g, cold: false, initMs: 0, queueMs: 0 };
+  return g instanceof Promise ? g : { inst: g, cold: false, coldStart: null, initMs: 0, queueMs: 0 };
 }
 const instance = async (g: Got): Promise<PooledInstance> => (await acquired(g)).inst;
 

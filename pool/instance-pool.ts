@@ -4,7 +4,7 @@
 
 import { LRUCache } from 'lru-cache';
 import type { BackendStats, FunctionVersion, InstanceInfo, Tier } from '../core/backend.js';
-import { failedOutcome, ranOutcome, SUPERSEDED, type CallOutcome, type CallRequest, type Superseded } from '../core/call.js';
+import { failedOutcome, ranOutcome, SUPERSEDED, type CallOutcome, type CallRequest, type ColdStart, type Superseded } from '../core/call.js';
 import { HearthError, toHearthError } from '../core/errors.js';
 import { log } from '../core/log.js';
 import { InstanceState, isOver, transition } from './lifecycle.js';
@@ -13,8 +13,12 @@ import { packLimit, pickEvictions, pickInstance, placeCall, releasable, shouldSc
 import { WaitQueue } from './wait-queue.js';
 
 export interface InstanceFactory<I extends PooledInstance> {
-  /** A cold start: an instance with the version's code loaded. `requestId` is the call that caused it ('' for reserved). */
-  create(version: FunctionVersion, requestId: string): Promise<I>;
+  /**
+   * A cold start: an instance with the version's code loaded. `requestId` is the call that caused
+   * it ('' for reserved). `scratch`: made from nothing, not from the tier's reserve (what a call
+   * meets when the reserve is empty); the instance's startedFrom says which it was.
+   */
+  create(version: FunctionVersion, requestId: string, scratch: boolean): Promise<I>;
   /** Tear down (synchronously start to; never throws). */
   dispose(inst: I, reason: string): void;
   /** Memory expected of a new instance of this version, MiB, before it exists. */
@@ -67,6 +71,8 @@ export interface PoolEvents {
 export interface Acquired<I> {
   inst: I;
   cold: boolean;
+  /** A cold start's instance: from the reserve or from scratch; null when the call waited for a warm one. */
+  coldStart: ColdStart | null;
   initMs: number;
   queueMs: number;
 }
@@ -159,10 +165,10 @@ export class InstancePool<I extends PooledInstance> {
     for (let attempt = 0; ; attempt++) {
       const got = this.acquire(version, req);
       if (got === SUPERSEDED) return SUPERSEDED;
-      let inst: I & CallableInstance, cold = false, initMs = 0, queueMs = lostMs;
+      let inst: I & CallableInstance, cold = false, coldStart: ColdStart | null = null, initMs = 0, queueMs = lostMs;
       if (got instanceof Promise) {
         const a = await got;
-        inst = a.inst; cold = a.cold; initMs = a.initMs; queueMs += a.queueMs;
+        inst = a.inst; cold = a.cold; coldStart = a.coldStart; initMs = a.initMs; queueMs += a.queueMs;
       } else {
         inst = got;
       }
@@ -170,7 +176,7 @@ export class InstancePool<I extends PooledInstance> {
       let out: CallOutcome;
       try {
         const r = await inst.call(req);
-        out = ranOutcome(version.version, { cold, initMs, queueMs, durationMs: performance.now() - t0 }, r);
+        out = ranOutcome(version.version, { cold, coldStart, initMs, queueMs, durationMs: performance.now() - t0 }, r);
       } catch (err) {
         // Never reached the function (its instance was dead before the call was written): once
         // more, on another instance. Only once: a second such failure is the call's.
@@ -180,7 +186,7 @@ export class InstancePool<I extends PooledInstance> {
           this.resent++;
           continue;
         }
-        out = failedOutcome(version.version, toHearthError(err), { cold, initMs, queueMs, durationMs: performance.now() - t0 });
+        out = failedOutcome(version.version, toHearthError(err), { cold, coldStart, initMs, queueMs, durationMs: performance.now() - t0 });
       }
       if (out.tail === null) this.release(inst);
       else out.tail.then(() => this.release(inst));
@@ -221,7 +227,7 @@ export class InstancePool<I extends PooledInstance> {
           maxInstances: version.spec.maxInstances,
           queueLimit: this.settings.waitQueueSize,
         });
-    if (placement === 'start') return this.coldStart(slot, req.requestId);
+    if (placement === 'start') return this.coldStart(slot, req.requestId, req.forceCold && req.scratch);
     if (placement === 'wait') return this.wait(slot);
     if (req.forceCold) {
       throw new HearthError('TooManyRequests', `${version.name}: no room for a fresh instance (X-Hearth-Force-Cold): all ${slot.instances.length} instances are busy or starting and maxInstances is ${version.spec.maxInstances}`);
@@ -458,13 +464,13 @@ export class InstancePool<I extends PooledInstance> {
     transition(inst, 'acquire');
   }
 
-  private async coldStart(slot: VersionSlot<I>, requestId: string): Promise<Acquired<I>> {
+  private async coldStart(slot: VersionSlot<I>, requestId: string, scratch: boolean): Promise<Acquired<I>> {
     const t0 = performance.now();
-    const inst = await this.start(slot, requestId);
+    const inst = await this.start(slot, requestId, scratch);
     const initMs = performance.now() - t0;
     // The new instance may have room for calls that queued behind this one.
     this.serveWaiters(slot);
-    return { inst, cold: true, initMs, queueMs: 0 };
+    return { inst, cold: true, coldStart: inst.startedFrom ?? 'scratch', initMs, queueMs: 0 };
   }
 
   private wait(slot: VersionSlot<I>): Promise<Acquired<I>> {
@@ -473,7 +479,7 @@ export class InstancePool<I extends PooledInstance> {
     const timeout = this.settings.waitQueueTimeoutMs;
     return slot.waiters
       .push(timeout, () => new HearthError('QueueTimeout', `${name}: waited ${timeout} ms for a free instance`))
-      .then((inst) => ({ inst, cold: false, initMs: 0, queueMs: performance.now() - t0 }));
+      .then((inst) => ({ inst, cold: false, coldStart: null, initMs: 0, queueMs: performance.now() - t0 }));
   }
 
   private startInBackground(slot: VersionSlot<I>): void {
@@ -484,7 +490,7 @@ export class InstancePool<I extends PooledInstance> {
   }
 
   /** Creates an instance for the slot, making room in the global budget first. */
-  private async start(slot: VersionSlot<I>, requestId: string): Promise<I> {
+  private async start(slot: VersionSlot<I>, requestId: string, scratch = false): Promise<I> {
     if (this.closed) throw new HearthError('Draining', 'Hearth is shutting down');
     const expectMb = this.expectedMb(slot);
     this.makeRoom(expectMb);
@@ -495,7 +501,7 @@ export class InstancePool<I extends PooledInstance> {
     this.startingMb += expectMb;
     let inst: I;
     try {
-      inst = await this.factory.create(slot.version, requestId);
+      inst = await this.factory.create(slot.version, requestId, scratch);
       // Died between loading its code and now (a timer of its module init that ran too long):
       // a start that failed.
       if (isOver(inst.state) || this.factory.check?.(inst) === false) {

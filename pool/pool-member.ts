@@ -1,7 +1,7 @@
 // What every pooled instance carries, in both tiers: identity, lifecycle state, load and age for
 // the policy (pool/policy.ts), and the version it holds once specialized.
 
-import type { CallRequest, RunResult } from '../core/call.js';
+import type { CallRequest, ColdStart, RunResult } from '../core/call.js';
 import { InstanceState, transition, type EndCause, type HasLifecycle } from './lifecycle.js';
 
 /** What the pool's policy reads of an instance. */
@@ -20,6 +20,8 @@ export interface PooledInstance extends HasLifecycle {
   releasedAtCalls?: number;
   /** Why it broke or was torn down with calls on it. */
   readonly endCause?: EndCause | null;
+  /** Taken from the tier's reserve or made from scratch (X-Hearth-Cold-Start of the call that started it); absent: scratch. */
+  readonly startedFrom?: ColdStart;
 }
 
 /** An instance that runs calls: what InstancePool.serve drives. */
@@ -51,6 +53,8 @@ export abstract class PoolMember implements PooledInstance {
   createdAt = performance.now();
   lastUsedAt = this.createdAt;
   footprintMb = 0;
+  /** Made for its call unless the tier says it took it from its reserve (a blank isolate, a stem cell). */
+  startedFrom: ColdStart = 'scratch';
   /** The version's per-call time limit, ms. */
   protected timeoutMs = 0;
 

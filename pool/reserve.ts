@@ -103,7 +103,8 @@ export class Reserve<T> {
     this.clear();
   }
 
-  private count(key: string): number {
+  /** Ready items of this key. */
+  count(key: string): number {
     return this.ready.get(key)?.length ?? 0;
   }
 }

@@ -14,6 +14,7 @@ import type { Registry } from '../registry/index.js';
 import type { Triggers } from '../triggers.js';
 import type { QueueTriggers } from '../events/queue-triggers.js';
 import type { FunctionStats } from '../function-stats.js';
+import type { ReserveState } from '../measure/types.js';
 import type { TestPayloads } from '../test-payloads.js';
 import type { FunctionSources } from '../function-sources.js';
 import type { LogStreams } from './log-stream.js';
@@ -348,9 +349,20 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
     // Stored functions that could not be loaded are listed, not made a reason to be unready: the
     // replica serves every other function, and readiness that failed for one bad record would take
     // them all out of service until someone fixed it by hand (the brick this replaced).
-    sendJson(ex, 200, { status: 'ready', isolates: deps.tiers.isolates.stats(), broken: registry.broken() });
+    sendJson(ex, 200, { status: 'ready', isolates: deps.tiers.isolates.stats(), reserve: reserveState(deps.tiers), broken: registry.broken() });
   }));
   return routes;
+}
+
+/**
+ * The reserve both tiers keep (blank isolates, stem cells), ready against kept: a client that
+ * measures cold starts spaces them so each meets it full (`hearth bench`). Counts only.
+ */
+function reserveState(tiers: Tiers): ReserveState {
+  const kinds = tiers.isolates.reserveLevels?.() ?? {};
+  let ready = 0, target = 0;
+  for (const k in kinds) { ready += kinds[k]!.ready; target += kinds[k]!.target; }
+  return { isolates: { ready, target, kinds }, containers: tiers.containers.reserveLevels?.() ?? {} };
 }
 
 /** A path parameter percent-decoded; one that does not decode is a 400, not a 500. */

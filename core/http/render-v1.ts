@@ -1,6 +1,6 @@
 // The v1 API's renderer: Hearth's own JSON errors (`{errorType, errorMessage, stackTrace?}` with the
 // status errors.ts gives each type) and the headers every call carries: which call, cold or warm,
-// where the time went, the version that ran, the function-error flag and the log tail.
+// where the time went (and a cold start's origin), the version that ran, the function-error flag and the log tail.
 
 import type { HttpResponse } from 'uWebSockets.js';
 import type { CallError, CallOutcome } from '../call.js';
@@ -42,6 +42,8 @@ export function statusLine(status: number): string {
 /** The headers a call that ran carries (invoke and web route): timings, version, error flag, log tail. */
 export function writeCallHeaders(res: HttpResponse, requestId: string, out: CallOutcome, functionError: boolean, logResult: string | null): void {
   writeInvocationHeaders(res, requestId, out.cold, out.initMs, out.queueMs, out.durationMs);
+  // Cold calls only: where the fresh instance came from (the reserve, or made from scratch).
+  if (out.coldStart !== null) res.writeHeader('X-Hearth-Cold-Start', out.coldStart);
   res.writeHeader('X-Hearth-Executed-Version', out.version);
   if (functionError) res.writeHeader('X-Hearth-Function-Error', 'Unhandled');
   if (logResult !== null) res.writeHeader('X-Hearth-Log-Result', logResult);

@@ -15,6 +15,7 @@ import { HearthError } from '../errors.js';
 import { tailBase64 } from '../logs.js';
 import { requestEncoding, responseEncoding } from './encodings.js';
 import { finish, type Exchange } from './exchange.js';
+import { badForceCold, parseForceCold, type ForceCold } from './force-cold.js';
 import type { Gate } from './gate.js';
 import { Enqueue, type CallProtocol, type ErrorContext, type LogSource, type Plan, type Received, type Target } from './pipeline.js';
 import { callErrorBody, statusLine, v1Error, writeCallHeaders, writeInvocationHeaders } from './render-v1.js';
@@ -26,7 +27,9 @@ interface V1Request extends Received {
   readonly accept: string;
   readonly tail: boolean;
   readonly invocationType: string;
-  readonly forceCold: boolean;
+  /** X-Hearth-Force-Cold as sent ('' when absent) and what it asks for (null: a value Hearth does not know). */
+  readonly forceColdHeader: string;
+  readonly forceCold: ForceCold | null;
   readonly authorization: string;
   readonly idempotencyKey: string;
   /** An Event invocation (X-Hearth-Invocation-Type: Event). */
@@ -46,7 +49,8 @@ export class V1Invoke implements CallProtocol<V1Request> {
     const accept = req.getHeader('accept');
     const invocationType = req.getHeader('x-hearth-invocation-type');
     const reqEnc = requestEncoding(contentType);
-    const forceCold = req.getHeader('x-hearth-force-cold') === 'true';
+    const forceColdHeader = req.getHeader('x-hearth-force-cold');
+    const forceCold = parseForceCold(forceColdHeader);
     return {
       requestId,
       name: req.getParameter(0)!,
@@ -55,10 +59,11 @@ export class V1Invoke implements CallProtocol<V1Request> {
       accept,
       tail: req.getHeader('x-hearth-log-type') === 'Tail',
       invocationType,
+      forceColdHeader,
       forceCold,
       contentLength: req.getHeader('content-length'),
       // Read only when a token decides (the hot path without tokens skips it).
-      authorization: this.gate.invokeTokenSet || forceCold ? req.getHeader('authorization') : '',
+      authorization: this.gate.invokeTokenSet || forceCold !== 'no' ? req.getHeader('authorization') : '',
       idempotencyKey: invocationType === 'Event' ? req.getHeader('idempotency-key') : '',
       event: invocationType === 'Event',
       reqEnc,
@@ -68,11 +73,12 @@ export class V1Invoke implements CallProtocol<V1Request> {
 
   authorize(r: V1Request, gate: Gate): HearthError | null {
     if (!gate.mayInvoke(r.authorization)) return new HearthError('Unauthorized', 'invoke calls need "Authorization: Bearer <HEARTH_INVOKE_TOKEN>"');
-    if (r.forceCold && !gate.isAdmin(r.authorization)) return new HearthError('Unauthorized', 'X-Hearth-Force-Cold needs the admin token');
+    if (r.forceCold !== 'no' && !gate.isAdmin(r.authorization)) return new HearthError('Unauthorized', 'X-Hearth-Force-Cold needs the admin token');
     return null;
   }
 
   check(r: V1Request): HearthError | null {
+    if (r.forceCold === null) return badForceCold(r.forceColdHeader);
     if (r.invocationType !== '' && r.invocationType !== 'RequestResponse' && !r.event) {
       return new HearthError('InvalidRequestContent', `X-Hearth-Invocation-Type "${r.invocationType}" is not supported; use RequestResponse or Event`);
     }
@@ -107,7 +113,8 @@ export class V1Invoke implements CallProtocol<V1Request> {
     }
     return newCall({
       requestId: r.requestId, functionName: fn.name, qualifier: r.qualifier, source: 'v1', body,
-      reqEnc: r.reqEnc as EncodingCode, resEnc: r.resEnc as EncodingCode, forceCold: r.forceCold,
+      reqEnc: r.reqEnc as EncodingCode, resEnc: r.resEnc as EncodingCode,
+      forceCold: r.forceCold === 'fresh' || r.forceCold === 'scratch', scratch: r.forceCold === 'scratch',
     });
   }
 

@@ -13,6 +13,7 @@ import type { Config } from '../config.js';
 import { HearthError } from '../errors.js';
 import { tailBase64 } from '../logs.js';
 import { endWithoutBody, finish, type Exchange } from './exchange.js';
+import { badForceCold, parseForceCold, type ForceCold } from './force-cold.js';
 import type { Gate } from './gate.js';
 import type { HttpCounters } from './http-counters.js';
 import { type CallProtocol, type ErrorContext, type LogSource, type Plan, type Received, type Target } from './pipeline.js';
@@ -30,6 +31,9 @@ interface WebCall extends Received {
   readonly qualifier: string;
   readonly authorization: string;
   readonly tailLogs: boolean;
+  /** X-Hearth-Force-Cold as sent and what it asks for (null: a value Hearth does not know); never seen by the function. */
+  readonly forceColdHeader: string;
+  readonly forceCold: ForceCold | null;
   /** The request as the function sees it; null when its host and path make no URL. */
   readonly web: WebRequest | null;
   readonly badUrl: string;
@@ -59,7 +63,9 @@ export class WebRoute implements CallProtocol<WebCall> {
     // any case) is never seen by the function.
     const authorization = req.getHeader('authorization');
     const own = this.gate.invokeTokenSet || this.gate.isCredential(authorization) ? 'authorization' : '';
-    req.forEach((k, v) => { if (k !== 'x-forwarded-prefix' && k !== own) headers.push(k, v); });
+    // X-Hearth-Force-Cold is Hearth's too (it asks Hearth for a fresh instance): never passed on.
+    req.forEach((k, v) => { if (k !== 'x-forwarded-prefix' && k !== own && k !== 'x-hearth-force-cold') headers.push(k, v); });
+    const forceColdHeader = req.getHeader('x-hearth-force-cold');
     headers.push('x-forwarded-prefix', prefix);
     const host = HOST.test(hostHeader) ? hostHeader : '127.0.0.1';
     // Parsed and serialized here (Node's WHATWG URL), so the isolate can take it as it is.
@@ -74,16 +80,21 @@ export class WebRoute implements CallProtocol<WebCall> {
       qualifier: colon < 0 ? '' : segment.slice(colon + 1),
       authorization,
       tailLogs: req.getHeader('x-hearth-log-type') === 'Tail',
+      forceColdHeader,
+      forceCold: parseForceCold(forceColdHeader),
       web: url === null ? null : { method, url, headers, remoteAddress: Buffer.from(res.getRemoteAddressAsText()).toString() },
       badUrl: url === null ? `${host}${path}` : '',
     };
   }
 
   authorize(r: WebCall, gate: Gate): HearthError | null {
-    return gate.mayInvoke(r.authorization) ? null : new HearthError('Unauthorized', 'web calls need "Authorization: Bearer <HEARTH_INVOKE_TOKEN>"');
+    if (!gate.mayInvoke(r.authorization)) return new HearthError('Unauthorized', 'web calls need "Authorization: Bearer <HEARTH_INVOKE_TOKEN>"');
+    if (r.forceCold !== 'no' && !gate.isAdmin(r.authorization)) return new HearthError('Unauthorized', 'X-Hearth-Force-Cold needs the admin token');
+    return null;
   }
 
   check(r: WebCall): HearthError | null {
+    if (r.forceCold === null) return badForceCold(r.forceColdHeader);
     return r.web === null ? new HearthError('InvalidRequest', `the request's host and path do not make a URL: ${r.badUrl}`) : null;
   }
 
@@ -99,6 +110,7 @@ export class WebRoute implements CallProtocol<WebCall> {
     return newCall({
       requestId: r.requestId, functionName: fn.name, qualifier: r.qualifier, source: 'web', body,
       reqEnc: Encoding.json, resEnc: Encoding.json, web: r.web!,
+      forceCold: r.forceCold === 'fresh' || r.forceCold === 'scratch', scratch: r.forceCold === 'scratch',
     });
   }
 

@@ -42,6 +42,8 @@ export interface CallSample {
   cold: boolean | null;
   /** Client side: request written → response fully read (ms). */
   latencyMs: number;
+  /** X-Hearth-Cold-Start: a cold call's instance came from the reserve or was made from scratch; null/absent for a warm call or an older Hearth. */
+  coldStart?: 'reserve' | 'scratch' | null;
   /** X-Hearth-Init-Ms, X-Hearth-Queue-Ms, X-Hearth-Duration-Ms (null when absent). */
   initMs: number | null;
   queueMs: number | null;
@@ -134,4 +136,21 @@ export interface RunOptions {
   signal?: AbortSignal;
   /** Measure the load generator against a bare uWS echo first (default true). */
   baseline?: boolean;
+}
+
+/** One kind of instance Hearth makes ahead of need: ready against kept (target 0: none kept now). */
+export interface ReserveCount {
+  ready: number;
+  target: number;
+  /** The memory size they are made at; a cold start of another size is made from scratch. */
+  memoryMb?: number;
+}
+
+/**
+ * GET /readyz's `reserve` (core/measure/reserve-state.ts reads it): blank isolates (summed, and by
+ * kind "128MiB:event") and stem cells by runtime (python3, java17). Custom images keep none.
+ */
+export interface ReserveState {
+  isolates: ReserveCount & { kinds: Record<string, ReserveCount> };
+  containers: Record<string, ReserveCount>;
 }

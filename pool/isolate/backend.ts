@@ -7,7 +7,7 @@
 import ivm from 'isolated-vm';
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Backend, BackendStats, FunctionVersion, InstanceInfo } from '../../core/backend.js';
+import type { Backend, BackendStats, FunctionVersion, InstanceInfo, ReserveLevel } from '../../core/backend.js';
 import type { CallOutcome, CallRequest, Superseded } from '../../core/call.js';
 import { HearthError, UndeliveredCall } from '../../core/errors.js';
 import { InstancePool, type InstanceFactory, type PoolEvents, type PoolSettings } from '../instance-pool.js';
@@ -55,8 +55,8 @@ export class IsolateBackend implements Backend {
     this.code = new CodeCache(store);
     this.blanks = new BlankIsolates(runtime, settings, opts.defaultMemoryMb, opts.prewarmIsolates);
     const factory: InstanceFactory<IsolateInstance> = {
-      create: async (fn, requestId) => {
-        const inst = await this.blanks.take(fn.spec.memoryMb, this.code.blankKind(fn.codeDigest));
+      create: async (fn, requestId, scratch) => {
+        const inst = await this.blanks.take(fn.spec.memoryMb, this.code.blankKind(fn.codeDigest), scratch);
         try {
           await inst.specialize(fn, this.code, requestId);
           this.code.setOffersFetch(fn.codeDigest, (inst.kinds & ModuleKind.fetch) !== 0);
@@ -126,6 +126,10 @@ export class IsolateBackend implements Backend {
 
   stats(): BackendStats {
     return { ...this.pool.stats(this.blanks.size), runtimeExtras: this.extras.counts() };
+  }
+
+  reserveLevels(): Record<string, ReserveLevel> {
+    return this.blanks.levels();
   }
 
   async close(): Promise<void> {

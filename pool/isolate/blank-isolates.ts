@@ -2,6 +2,7 @@
 // rehearsed (boot.ts BlankKind), no function code. A cold start takes one and loads its function
 // into it; the reserve (pool/reserve.ts) refills in the background, one isolate at a time.
 
+import type { ReserveLevel } from '../../core/backend.js';
 import { Reserve } from '../reserve.js';
 import type { ReadyKind, RuntimeScript } from './boot.js';
 import { IsolateInstance, type IsolateSettings } from './instance.js';
@@ -79,14 +80,26 @@ export class BlankIsolates {
   /**
    * A blank isolate of this size and kind: from the reserve when there is one; else an event blank
    * of the size (what the kind adds then loads on first use), else one made now (bare: a rehearsal
-   * would only delay this call).
+   * would only delay this call). `scratch`: made now whatever the reserve holds (the start a call
+   * meets when the reserve is empty; X-Hearth-Force-Cold: scratch), and the reserve left as it is.
    */
-  async take(memoryMb: number, kind: ReadyKind = 'event'): Promise<IsolateInstance> {
+  async take(memoryMb: number, kind: ReadyKind = 'event', scratch = false): Promise<IsolateInstance> {
     const key = keyOf(memoryMb, kind);
     this.want(key, memoryMb, kind);
-    return this.reserve.take(key)
-      ?? (kind === 'event' ? undefined : this.reserve.take(keyOf(memoryMb, 'event')))
-      ?? IsolateInstance.prewarm(memoryMb, this.runtime, this.settings);
+    const ready = scratch ? undefined : this.reserve.take(key)
+      ?? (kind === 'event' ? undefined : this.reserve.take(keyOf(memoryMb, 'event')));
+    if (ready === undefined) return IsolateInstance.prewarm(memoryMb, this.runtime, this.settings);
+    ready.startedFrom = 'reserve';
+    return ready;
+  }
+
+  /** Blanks ready against blanks kept, per kind kept ("128MiB:event"): a cold start of that kind meets a full reserve when ready = target. */
+  levels(): Record<string, ReserveLevel> {
+    const out: Record<string, ReserveLevel> = {};
+    for (const [key, t] of this.targets) {
+      out[`${t.memoryMb}MiB:${t.kind}`] = { ready: Math.min(t.count, this.reserve.count(key)), target: t.count, memoryMb: t.memoryMb };
+    }
+    return out;
   }
 
   /** Cold starts of this kind are coming (code of this kind was deployed): keep one ready. */
