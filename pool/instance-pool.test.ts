@@ -318,6 +318,32 @@ describe('InstancePool', () => {
     // b is busy: no room for another fresh one.
     expect(() => pool.acquire(v, inv(true))).toThrow(expect.objectContaining({ status: 429, type: 'TooManyRequests' }));
   });
+  it('X-Hearth-Force-Cold: scratch asks the factory for an instance from scratch (only for a forced start), and the acquire says where it came from', async () => {
+    class Reserving extends Fake {
+      asked: boolean[] = [];
+      override async create(v: FunctionVersion, _rid = '', scratch = false): Promise<PooledInstance> {
+        this.asked.push(scratch);
+        const i = await super.create(v);
+        return Object.assign(i, { startedFrom: scratch ? 'scratch' : 'reserve' });
+      }
+    }
+    const f = new Reserving();
+    pool = new InstancePool(f, settings);
+    const v = version('s', { maxInstances: 3 });
+    const scratchOnly = (forceCold: boolean) => newCall({ requestId: 'r', functionName: 'f', source: 'v1', body: new ArrayBuffer(0), reqEnc: 0, resEnc: 0, forceCold, scratch: true });
+    // scratch without forceCold is not a forced start: an ordinary cold start, from the reserve.
+    const a = await acquired(pool.acquire(v, scratchOnly(false)));
+    expect([a.cold, a.coldStart]).toEqual([true, 'reserve']);
+    const b = await acquired(pool.acquire(v, scratchOnly(true)));
+    expect([b.cold, b.coldStart]).toEqual([true, 'scratch']);
+    const c = await acquired(pool.acquire(v, inv(true)));
+    expect([c.cold, c.coldStart]).toEqual([true, 'reserve']);
+    expect(f.asked).toEqual([false, true, false]);
+    // A warm one: no cold start to tell of.
+    pool.release(a.inst);
+    expect(pool.acquire(v, inv())).toBe(a.inst);
+  });
+
   it('a call that never reached its instance (factory.undelivered) is sent once more, to another; a second such failure is the call\'s', async () => {
     const undelivered = new Error('connection refused');
     /** Instances whose call fails as never delivered (and which are broken by then, as a tier does). */
