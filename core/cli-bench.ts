@@ -144,6 +144,8 @@ export function addBenchCommand(program: Command): void {
     .option('--svg <file>', 'write a picture: the latency CDF of cold against warm, and the init/queue/run split')
     .option('--md <file>', 'write a Markdown report to paste in an issue')
     .addOption(urlOption())
+    // An unknown option or a missing value is a bad flag like the ones checked below: exit 2 (commander says 1).
+    .exitOverride((e) => process.exit(e.exitCode === 0 ? 0 : 2))
     .action(async (target: string, flags: BenchFlags) => {
       const settings = benchSettings(target, flags);
       const view = progressView(settings);
