@@ -70,7 +70,7 @@ export class BenchClient {
     const headers = forceCold === null ? p.headers : { ...p.headers, 'x-hearth-force-cold': forceCold, ...(adminToken ? { authorization: `Bearer ${adminToken}` } : {}) };
     const start = performance.now();
     const sample: CallSample = {
-      phase, target: target.label, at: start - this.t0, status: 0, error: null, cold: null, latencyMs: 0, initMs: null, queueMs: null, runMs: null,
+      phase, target: target.label, at: start - this.t0, status: 0, error: null, cold: null, coldStart: null, latencyMs: 0, initMs: null, queueMs: null, runMs: null,
     };
     return new Promise<CallSample>((resolve) => {
       let done = false;
@@ -91,6 +91,8 @@ export class BenchClient {
         const h = res.headers;
         const cold = h['x-hearth-cold'];
         sample.cold = cold === undefined ? null : cold === 'true';
+        const from = h['x-hearth-cold-start'];
+        if (from === 'reserve' || from === 'scratch') sample.coldStart = from;
         sample.initMs = num(h['x-hearth-init-ms']);
         sample.queueMs = num(h['x-hearth-queue-ms']);
         sample.runMs = num(h['x-hearth-duration-ms']);

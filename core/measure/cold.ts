@@ -3,7 +3,8 @@
 // call right after another would otherwise meet a reserve still refilling and measure that instead.
 
 import { BenchClient, type CallTarget, type ForceCold } from './client.js';
-import type { CallSample } from './types.js';
+import { reserveFull, reserveState, type ReserveTokens } from './reserve-state.js';
+import type { CallSample, ReserveState } from './types.js';
 
 /** Cold calls refused for want of the admin token (Hearth has one; none or a wrong one was given). */
 export class NeedsAdminToken extends Error {
@@ -14,14 +15,9 @@ export class NeedsAdminToken extends Error {
   }
 }
 
-/** What the reserve looks like: how many pre-made instances wait (null: Hearth did not say). */
-export interface ReserveState {
-  prewarmed: number | null;
-}
-
 export interface ReserveWait {
   waitedMs: number;
-  /** false: the bound passed before the reserve was back (the call went on anyway). */
+  /** false: the bound passed before the reserve was full (the call went on anyway). */
   reached: boolean;
 }
 
@@ -29,31 +25,24 @@ const RESERVE_BOUND_MS = 10_000;
 const RESERVE_POLL_MS = 25;
 const SETTLE_MS = 50;
 
-/** The reserve's state now, from GET /readyz (public): its `isolates` stats' pre-warmed count. */
-export async function readReserve(baseUrl: string): Promise<ReserveState> {
-  try {
-    const r = await fetch(new URL('/readyz', baseUrl), { signal: AbortSignal.timeout(2_000) });
-    if (r.status !== 200) return { prewarmed: null };
-    const body = (await r.json()) as { isolates?: { prewarmed?: unknown } };
-    const n = body.isolates?.prewarmed;
-    return { prewarmed: typeof n === 'number' ? n : null };
-  } catch {
-    return { prewarmed: null };
-  }
-}
-
 /**
- * Waits until the reserve is back to `want` (its state when the phase started), at most
- * RESERVE_BOUND_MS, then a short settle so the refill's own work is off the CPU. The one place that
- * decides when a cold call may go: a richer signal from Hearth replaces this body, not its callers.
+ * Waits until the reserve a cold start of `runtime` draws on (blank isolates, its stem cells; every
+ * part when the runtime is unknown) is full, as GET /readyz's `reserve` tells (reserve-state.ts), at
+ * most RESERVE_BOUND_MS, then a short settle so the refill's own work is off the CPU. A Hearth that
+ * cannot say (not ready, older) is not waited for. The one place that decides when a cold call may go.
  */
-export async function waitForReserve(baseUrl: string, want: ReserveState, signal?: AbortSignal): Promise<ReserveWait> {
+export async function waitForReserve(baseUrl: string, runtime: string | null, tokens: ReserveTokens, signal?: AbortSignal): Promise<ReserveWait> {
   const start = performance.now();
-  let reached = want.prewarmed === null;
-  while (!reached && !signal?.aborted && performance.now() - start < RESERVE_BOUND_MS) {
-    const now = await readReserve(baseUrl);
-    if (now.prewarmed === null || now.prewarmed >= want.prewarmed!) reached = true;
-    else await sleep(RESERVE_POLL_MS);
+  let reached = false;
+  while (!signal?.aborted && performance.now() - start < RESERVE_BOUND_MS) {
+    let state: ReserveState | null;
+    try {
+      state = await reserveState(baseUrl, tokens, signal);
+    } catch {
+      state = null; // unreachable now: the call itself will say so
+    }
+    if (state === null || reserveFull(state, runtime)) { reached = true; break; }
+    await sleep(RESERVE_POLL_MS);
   }
   await sleep(SETTLE_MS);
   return { waitedMs: performance.now() - start, reached };
@@ -69,6 +58,8 @@ export interface ColdPhaseOptions {
   /** false: X-Hearth-Force-Cold: scratch (a fresh instance made from nothing, not taken from the reserve). */
   reserve: boolean;
   adminToken: string | undefined;
+  /** The function's runtime (spec.ts Runtimes): which part of the reserve to wait for; null: all of it. */
+  runtime: string | null;
   samples: CallSample[];
   signal?: AbortSignal;
   onCall?: (target: CallTarget, done: number) => void;
@@ -83,14 +74,14 @@ export interface ColdPhaseResult {
 
 export async function coldPhase(o: ColdPhaseOptions): Promise<ColdPhaseResult> {
   const force: ForceCold = o.reserve ? 'true' : 'scratch';
-  const want = await readReserve(o.baseUrl);
+  const tokens = o.adminToken === undefined ? {} : { adminToken: o.adminToken };
   const wallMs = new Map<string, number>(o.targets.map((t) => [t.label, 0]));
   const done = new Map<string, number>(o.targets.map((t) => [t.label, 0]));
   let unsettled = 0;
   for (let i = 0; i < o.n; i++) {
     for (const t of o.targets) {
       if (o.signal?.aborted) return { wallMs, unsettled };
-      const wait = await waitForReserve(o.baseUrl, want, o.signal);
+      const wait = await waitForReserve(o.baseUrl, o.runtime, tokens, o.signal);
       if (!wait.reached) unsettled++;
       const s = await o.client.call(t, 'cold', force, o.adminToken);
       if (s.status === 401) throw new NeedsAdminToken(o.adminToken !== undefined);

@@ -78,8 +78,12 @@ export function reserveFor(state: ReserveState, runtime: string, memoryMb?: numb
   return c;
 }
 
-/** Whether a cold start of this runtime would meet a full reserve now (true when there is none to wait for). */
-export function reserveFull(state: ReserveState, runtime: string, memoryMb?: number): boolean {
+/**
+ * Whether a cold start of this runtime would meet a full reserve now (true when there is none to
+ * wait for); runtime null (not known): whether every part of it is full.
+ */
+export function reserveFull(state: ReserveState, runtime: string | null, memoryMb?: number): boolean {
+  if (runtime === null) return [state.isolates, ...Object.values(state.containers)].every((r) => r.ready >= r.target);
   const r = reserveFor(state, runtime, memoryMb);
   return r === null || r.ready >= r.target;
 }

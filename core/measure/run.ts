@@ -100,12 +100,12 @@ export async function runBench(settings: BenchSettings, opts: RunOptions = {}): 
     if (settings.cold > 0 && !signal?.aborted) {
       const start = performance.now();
       const cold = await coldPhase({
-        client, baseUrl: settings.url, targets, n: settings.cold, reserve: settings.reserve, adminToken: opts.adminToken, samples,
+        client, baseUrl: settings.url, targets, n: settings.cold, reserve: settings.reserve, adminToken: opts.adminToken, runtime: info.runtime, samples,
         ...(signal ? { signal } : {}),
         onCall: (t, done) => progress({ phase: 'cold', target: t.label, done, total: settings.cold, elapsedMs: performance.now() - start }),
       });
       for (const [l, ms] of cold.wallMs) coldWall.set(l, ms);
-      if (cold.unsettled > 0) notes.push(`${cold.unsettled} cold call(s) went before the reserve of pre-made instances was back to its starting size (waited 10 s)`);
+      if (cold.unsettled > 0) notes.push(`${cold.unsettled} cold call(s) went before the reserve of pre-made instances was full again (waited 10 s)`);
     }
 
     // 3. Warm: warm-up calls first (not counted), then the load, in rounds with --compare.
