@@ -1,7 +1,7 @@
 // `hearth bench` against the container tier of a real Hearth (real Docker): a python3, a java17 and
-// a custom-image function, small N. Counts, shapes and where each cold start came from
-// (X-Hearth-Cold-Start): a stem cell from the reserve, or from scratch with --no-reserve and for a
-// custom image, which has no reserve. No timings are asserted.
+// a custom-image function, small N. Counts, shapes, errors by type for a function that raises, and
+// where each cold start came from (X-Hearth-Cold-Start): a stem cell from the reserve, or from
+// scratch with --no-reserve and for a custom image, which has no reserve. No timings are asserted.
 
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -35,6 +35,9 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.stop();
   removeImage(IMAGE);
+  // Nothing Hearth made is left behind.
+  const left = await new Docker().listContainers({ all: true, filters: JSON.stringify({ label: [`hearth.managed=${h?.proc.pid}`] }) });
+  expect(left).toEqual([]);
 });
 
 async function deploy(name: string, spec: Record<string, unknown>): Promise<void> {
@@ -76,6 +79,11 @@ describe('hearth bench, container functions', () => {
     const scratch = await benchJson('py', '--cold', '2', '--warm', '4', '--concurrency', '1', '--no-reserve');
     expect(scratch.settings.reserve).toBe(false);
     expectRun(scratch, 'python3', 2, 4, 'scratch');
+
+    await deploy('pyraise', py('def main_handler(event, context):\n    raise ValueError("no")\n'));
+    const e = await benchJson('pyraise', '--cold', '1', '--warm', '10', '--concurrency', '2');
+    expect(e.targets[0]!.cold).toMatchObject({ calls: 1, ok: 0, errors: { Unhandled: 1 } });
+    expect(e.targets[0]!.warm).toMatchObject({ calls: 10, ok: 0, errors: { Unhandled: 10 } });
   }, 60_000);
 
   it('java17: the same, from its own stem cells', async () => {

@@ -165,10 +165,10 @@ describe('hearth bench', () => {
 
 describe('hearth bench against a Hearth with an admin token', () => {
   it('cold calls without HEARTH_ADMIN_TOKEN exit 2 saying so; with it they run', async () => {
-    const secured = await startHearth({ env: { HEARTH_ADMIN_TOKEN: 'bench-secret' } });
+    const secured = await startHearth({ env: { HEARTH_ADMIN_TOKEN: 'bench-admin-secret-0123456789' } });
     try {
       const put = await fetch(`${secured.url}/v1/functions/hello`, {
-        method: 'PUT', headers: { 'content-type': 'application/json', authorization: 'Bearer bench-secret' },
+        method: 'PUT', headers: { 'content-type': 'application/json', authorization: 'Bearer bench-admin-secret-0123456789' },
         body: JSON.stringify(jsSource('exports.handler = async () => 1;')),
       });
       expect(put.status).toBe(201);
@@ -178,7 +178,7 @@ describe('hearth bench against a Hearth with an admin token', () => {
       const warmOnly = await runCli(['bench', 'hello', '--url', secured.url, '--cold', '0', '--warm', '5', '--no-baseline', '--json']);
       expect(warmOnly.code).toBe(0);
       expect((JSON.parse(warmOnly.stdout) as BenchResult).targets[0]).toMatchObject({ runtime: null, tier: null, warm: { calls: 5, ok: 5 } });
-      const withToken = await runCli(['bench', 'hello', '--url', secured.url, '--cold', '2', '--warm', '5', '--no-baseline', '--json'], { HEARTH_ADMIN_TOKEN: 'bench-secret' });
+      const withToken = await runCli(['bench', 'hello', '--url', secured.url, '--cold', '2', '--warm', '5', '--no-baseline', '--json'], { HEARTH_ADMIN_TOKEN: 'bench-admin-secret-0123456789' });
       expect(withToken.code).toBe(0);
       const r = JSON.parse(withToken.stdout) as BenchResult;
       expect(r.targets[0]).toMatchObject({ runtime: 'js', tier: 'isolate', cold: { calls: 2, ok: 2, coldShare: 1 } });

@@ -116,7 +116,7 @@ const mdCell = (v: string): string => v.replace(/\|/g, '\\|');
 export function markdownReport(r: BenchResult): string {
   const s = r.settings;
   const lines: string[] = [];
-  lines.push(`### \`hearth bench ${s.target}\`${s.compare ? ` vs \`${s.compare}\`` : ''}`);
+  lines.push(`### \`hearth bench ${s.target}${s.compare ? ` --compare ${s.compare}` : ''}\`${r.targets.length === 2 ? `: ${r.targets[0]!.target} vs ${r.targets[1]!.target}` : ''}`);
   lines.push('');
   for (const t of r.targets) lines.push(`- **${t.target}**: ${t.runtime ?? 'runtime unknown'}${t.tier ? `, ${t.tier} tier` : ''}${t.version ? `, executed version ${t.version}` : ''}`);
   lines.push(`- **load**: ${describeLoad(r)}`);

@@ -151,6 +151,13 @@ export async function runBench(settings: BenchSettings, opts: RunOptions = {}): 
     cold: summarize(samples, 'cold', label, coldWall.get(label)!),
     warm: summarize(samples, 'warm', label, warmWall.get(label)!),
   }));
+  for (const t of results) {
+    const answered = samples.filter((s) => s.phase === 'cold' && s.target === t.target && s.cold !== null);
+    const notCold = answered.filter((s) => s.cold === false).length;
+    if (notCold > 0) {
+      notes.push(`${t.target}: ${notCold} of ${answered.length} cold call(s) ran on a warm instance (Hearth did not honor X-Hearth-Force-Cold: ${settings.reserve ? 'true' : 'scratch'}${settings.web !== null ? ' on the web route' : ''})`);
+    }
+  }
   if (signal?.aborted) notes.push('stopped before the end: the figures are of the calls made until then');
   return {
     settings,
