@@ -2,7 +2,7 @@
 // {name}, answer {"hello": name}) behind each system, under the same wrk load (bench/load.ts: wrk as
 // its own process, 1 thread, opts.connections connections, opts.durationSec per round):
 //
-//   bare uWS echo                          the limit (bench/uws-echo.ts)
+//   bare uWS echo                          the limit (core/measure/uws-echo.ts)
 //   node:http                              a plain Node server (bench/node-hello.ts)
 //   workerd                                Cloudflare's runtime, the logic as a Workers module
 //   Hearth event function                  examples/hello, POST /v1/functions/hello/invoke
@@ -205,7 +205,7 @@ export async function runHttp(opts: BenchOptions): Promise<SectionResult> {
     const examples = join(opts.root, 'examples');
     const js = ['--no-docker', '--functions', examples];
     const started = await Promise.allSettled([
-      startChild('uws-echo', [process.execPath, join(here, 'uws-echo.js'), '0'], /LISTENING (\d+)/, childEnv(), here),
+      startChild('uws-echo', [process.execPath, join(here, '../core/measure/uws-echo.js'), '0'], /LISTENING (\d+)/, childEnv(), here),
       startChild('node-hello', [process.execPath, join(here, 'node-hello.js'), '0'], /LISTENING (\d+)/, childEnv(), here),
       startWorkerd([{ name: 'hello', source: WORKER_SOURCE }]),
       startHearth(opts.root, 'hearth', js),

@@ -76,18 +76,24 @@ export class HearthClient {
   }
 }
 
-function client(opts: { url?: string }, tokenEnv: string[] = ['HEARTH_ADMIN_TOKEN']): HearthClient {
+/** --url, else HEARTH_URL, else the default; a CliError (exit 2) for one that is not a URL. */
+export function serverUrl(opts: { url?: string }): string {
   const url = opts.url ?? process.env.HEARTH_URL ?? DEFAULT_URL;
   try {
     new URL(url);
   } catch {
     throw new CliError(`--url "${url}" is not a URL (e.g. ${DEFAULT_URL})`, 2);
   }
+  return url;
+}
+
+function client(opts: { url?: string }, tokenEnv: string[] = ['HEARTH_ADMIN_TOKEN']): HearthClient {
+  const url = serverUrl(opts);
   const token = tokenEnv.map((k) => process.env[k]).find((v) => v !== undefined && v !== '');
   return new HearthClient(url, token);
 }
 
-const urlOption = () => new Option('--url <url>', `the Hearth server (env HEARTH_URL; default ${DEFAULT_URL})`);
+export const urlOption = () => new Option('--url <url>', `the Hearth server (env HEARTH_URL; default ${DEFAULT_URL})`);
 
 const int = (name: string) => (v: string): number => {
   const n = Number(v);

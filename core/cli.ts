@@ -6,6 +6,7 @@ import type Docker from 'dockerode';
 import { CONTAINER_RUNTIMES, type ContainerRuntime } from '../container-fallback/contract.js';
 import { buildRuntimeImages, DEFAULT_BASE_IMAGES } from '../container-fallback/image-build.js';
 import { listRuntimeImages } from '../container-fallback/images.js';
+import { addBenchCommand } from './cli-bench.js';
 import { addClientCommands, CliError } from './cli-client.js';
 import { CONFIG_FILE, DEFAULTS, envName, flagName, loadConfig, SETTINGS, type Config, type ConfigKey } from './config.js';
 import { log } from './log.js';
@@ -88,6 +89,7 @@ function describeDefault(v: unknown): string {
 }
 
 addClientCommands(program);
+addBenchCommand(program);
 
 /** The Docker engine (DOCKER_HOST, else the local socket); exits 1 with what to do when none answers. */
 async function engine(): Promise<Docker> {

@@ -107,6 +107,8 @@ export interface BenchResult {
   ratios: Record<string, number | null> | null;
   /** Every call, for the picture and --json. */
   samples: CallSample[];
+  /** What the reader should know of how the figures were taken (warm-up calls, a reserve that did not refill in time, a stopped run). Optional: older results have none. */
+  notes?: string[];
 }
 
 /** Where a run is, for a progress bar (the command) or a live view (the console). */

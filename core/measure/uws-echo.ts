@@ -1,5 +1,7 @@
-// Baseline: bare uWebSockets.js answering POST / with {"hello": <name>} from the JSON body.
-// Run directly: node dist/bench/uws-echo.js [port]  -> prints "LISTENING <port>" on stdout.
+// Baseline: bare uWebSockets.js answering POST / with {"hello": <name>} from the JSON body. What
+// `hearth bench` measures its own load generator against (overhead.ts, in a child process) and
+// the project's benchmark suite's floor (bench/http.ts).
+// Run directly: node dist/core/measure/uws-echo.js [port]  -> prints "LISTENING <port>" on stdout.
 
 import { pathToFileURL } from 'node:url';
 import uWS from 'uWebSockets.js';
