@@ -5,7 +5,8 @@
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { benchSvg } from './chart.js';
-import type { BenchResult, BenchSettings, Progress, RunOptions } from './types.js';
+import { BenchTargetError, runBench } from './run.js';
+import type { BenchResult, BenchSettings, Progress } from './types.js';
 
 const PROGRESS_MS = 100;
 
@@ -19,8 +20,6 @@ export type BenchWorkerMessage =
   | { kind: 'progress'; progress: Progress }
   | { kind: 'done'; result: BenchResult; svg: string }
   | { kind: 'failed'; errorType: string; errorMessage: string };
-
-type RunBench = (settings: BenchSettings, opts: RunOptions) => Promise<BenchResult>;
 
 const port = parentPort!;
 const data = workerData as BenchWorkerData;
@@ -47,9 +46,6 @@ const onProgress = (p: Progress) => {
 };
 
 try {
-  // (A name in a variable until the engine's run.ts is merged into this branch.)
-  const RUN_MODULE = './run.js';
-  const { runBench } = (await import(RUN_MODULE)) as { runBench: RunBench };
   const result = await runBench(data.settings, {
     ...(data.adminToken ? { adminToken: data.adminToken } : {}),
     ...(data.invokeToken ? { invokeToken: data.invokeToken } : {}),
@@ -60,5 +56,5 @@ try {
   post({ kind: 'done', result, svg: await benchSvg(result) });
 } catch (err) {
   const e = err as Error;
-  post({ kind: 'failed', errorType: e.name === 'BenchTargetError' ? 'BenchTargetError' : e.name || 'Error', errorMessage: e.message });
+  post({ kind: 'failed', errorType: err instanceof BenchTargetError ? 'BenchTargetError' : e.name || 'Error', errorMessage: e.message });
 }
