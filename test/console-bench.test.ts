@@ -12,7 +12,7 @@ const TOKEN = 'console-bench-admin-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
 
 interface RunView {
-  state: 'running' | 'done' | 'stopped' | 'failed';
+  state: 'none' | 'running' | 'done' | 'stopped' | 'failed';
   functionName: string;
   progress: Progress | null;
   error: { errorType: string; errorMessage: string } | null;
@@ -49,7 +49,8 @@ describe('POST /v1/functions/{name}/bench', () => {
     }
     expect((await post('missing', { cold: 1 })).status).toBe(404);
     expect((await post('hello', { cold: 1 }, {})).status).toBe(401);
-    expect((await fetch(`${h.url}/v1/functions/hello/bench`, { headers: auth })).status).toBe(404);
+    expect((await view('hello')).state).toBe('none');
+    expect((await fetch(`${h.url}/v1/functions/missing/bench`, { headers: auth })).status).toBe(404);
   });
 
   it('runs cold and warm calls in a worker, one run at a time (409), and keeps the result and the picture', async () => {
@@ -87,7 +88,7 @@ describe('POST /v1/functions/{name}/bench', () => {
     expect(samples).toHaveLength(203);
     expect(samples.filter((s) => s.phase === 'cold').every((s) => s.cold === true)).toBe(true);
     // Another function has no run kept.
-    expect((await fetch(`${h.url}/v1/functions/thrower/bench`, { headers: auth })).status).toBe(404);
+    expect((await view('thrower')).state).toBe('none');
   });
 
   it('reports a function\'s errors by type, and a run stopped early keeps what it measured', async () => {

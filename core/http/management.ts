@@ -296,9 +296,10 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
   });
   admin('GET', '/v1/functions/:name/bench', (ex, req) => {
     const name = req.getParameter(0)!;
+    registry.get(name); // 404 for an unknown function
     const run = deps.benchRuns.get(name);
-    if (run === null) throw new HearthError('NotFound', `no measurement of function "${name}" is kept (POST /v1/functions/${name}/bench starts one; only the last run is kept)`);
-    sendJson(ex, 200, benchView(run, req.getQuery('samples') === 'true'), { 'Cache-Control': 'no-store' });
+    // None kept (none since start, or another function's ran since: only the last is kept) is a state, not an error: the console asks when it opens.
+    sendJson(ex, 200, run === null ? { functionName: name, state: 'none' } : benchView(run, req.getQuery('samples') === 'true'), { 'Cache-Control': 'no-store' });
   });
   admin('DELETE', '/v1/functions/:name/bench', (ex, req) => {
     const name = req.getParameter(0)!;

@@ -11,7 +11,8 @@ import { api, ApiError, fnPath } from './api.js';
 import { ErrorBox, ms, pct } from './kit.js';
 
 interface Run {
-  state: 'running' | 'done' | 'stopped' | 'failed';
+  /** none: no run of this function is kept. */
+  state: 'none' | 'running' | 'done' | 'stopped' | 'failed';
   startedAt: string;
   progress: Progress | null;
   error: { errorType: string; errorMessage: string } | null;
@@ -69,9 +70,9 @@ export function MeasurePanel(props: { name: string; qualifier: string; payload: 
     window.clearTimeout(timer.current);
     api<Run>('GET', fnPath(props.name, '/bench')).then((r) => {
       if (!alive.current) return;
-      setRun(r);
+      setRun(r.state === 'none' ? null : r);
       if (r.state === 'running') timer.current = window.setTimeout(follow, POLL_MS);
-    }, (e: unknown) => { if (alive.current && !(e instanceof ApiError && e.status === 404)) setError(e); });
+    }, (e: unknown) => { if (alive.current) setError(e); });
   };
   // The function's last run, if any (one may be running from another tab).
   useEffect(() => {
