@@ -111,4 +111,11 @@ describe('POST /v1/functions/{name}/bench', () => {
     expect(s.svg!.startsWith('<svg')).toBe(true);
     expect((await fetch(`${h.url}/v1/functions/hello/bench`, { method: 'DELETE', headers: auth })).status).toBe(404);
   });
+
+  it('a stop of Hearth (SIGTERM) while a measurement runs ends it first, and Hearth exits 0', async () => {
+    expect((await post('hello', { cold: 0, warm: 100_000, concurrency: 2 })).status).toBe(202);
+    // While the load generator measures itself against its echo server in the worker (the first thing it does).
+    await waitFor(async () => (await view('hello')).progress !== null, 30_000, 'the run to report progress', 20);
+    expect(await h.stop()).toBe(0);
+  });
 });
