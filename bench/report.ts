@@ -1,11 +1,10 @@
 // The bench's report: one JSON with every figure, a Markdown summary that opens with the targets
 // (ARCHITECTURE.md) against what was measured, and SVG plots rendered by Vega-Lite (compiled to Vega, drawn
-// headless by Vega's SVG renderer: no canvas, no browser).
+// headless by Vega's SVG renderer: no canvas, no browser; core/vega-svg.ts).
 
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as vega from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import { vegaLiteSvg, type TopLevelSpec } from '../core/vega-svg.js';
 import { fmt, type Chart, type SectionResult, type TargetRow } from './section.js';
 
 export interface Report {
@@ -84,13 +83,8 @@ export function chartSpec(c: Chart): TopLevelSpec {
   } as TopLevelSpec;
 }
 
-export async function renderSvg(c: Chart): Promise<string> {
-  const view = new vega.View(vega.parse(compile(chartSpec(c)).spec), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+export function renderSvg(c: Chart): Promise<string> {
+  return vegaLiteSvg(chartSpec(c));
 }
 
 function targetsTable(rows: TargetRow[]): string[] {

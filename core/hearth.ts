@@ -39,6 +39,7 @@ import { FunctionStats } from './function-stats.js';
 import { TestPayloads } from './test-payloads.js';
 import { FunctionSources } from './function-sources.js';
 import { LogStreams } from './http/log-stream.js';
+import { BenchRuns } from './measure/bench-runs.js';
 import { ConsoleAssets, consoleRoutes } from './console/serve.js';
 import { Triggers } from './triggers.js';
 import { QueueTriggers } from './events/queue-triggers.js';
@@ -157,11 +158,12 @@ export class Hearth {
     const gate = new Gate(config);
     const logStreams = new LogStreams(functionLogs);
     metrics.watchLogStreams(logStreams);
+    const benchRuns = new BenchRuns({ adminToken: config.adminToken, invokeToken: config.invokeToken });
     mount(frontEnd, [
       ...consoleRoutes(frontEnd, config, new ConsoleAssets()),
       ...callRoutes({ frontEnd, gate, catalog, dispatcher, asyncInvoker, records }, config, metrics),
       ...managementRoutes({
-        config, frontEnd, gate, registry, records, functionLogs, tiers, triggers, queueTriggers, metrics, asyncInvoker, stats, logStreams, testPayloads, sources,
+        config, frontEnd, gate, registry, records, functionLogs, tiers, triggers, queueTriggers, metrics, asyncInvoker, stats, logStreams, testPayloads, sources, benchRuns,
         isReady: () => isolatesReady && containersReady,
       }),
     ]);
@@ -173,6 +175,7 @@ export class Hearth {
       if (r.deleted.length > 0) log.info({ deleted: r.deleted }, 'deleted: gone from the functions folder');
     }
     const port = await frontEnd.listen(config.host, config.port);
+    benchRuns.listening(config.host, port);
     // Functions' fetches may not lead back here (egress-self.ts), whatever their egress.allow says.
     // A host given by name is refused at every address it resolves to (egress compares addresses).
     const hostAddresses = isIP(config.host) !== 0 || config.host === 'localhost'
@@ -193,6 +196,8 @@ export class Hearth {
       stats.close();
       // Live log streams never end by themselves: ended first, so the drain waits only for calls.
       logStreams.closeAll();
+      // A measurement's calls would hold the drain too: it ends first.
+      await benchRuns.close();
       // Queues: nothing more is read (what was read and not stored stays unacknowledged there).
       await queueTriggers.close();
       // Async: no new events are taken; running ones get the same deadline; the rest stay queued.

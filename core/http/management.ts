@@ -18,6 +18,8 @@ import type { ReserveState } from '../measure/types.js';
 import type { TestPayloads } from '../test-payloads.js';
 import type { FunctionSources } from '../function-sources.js';
 import type { LogStreams } from './log-stream.js';
+import { benchSettings } from '../measure/bench-request.js';
+import type { BenchRun, BenchRuns } from '../measure/bench-runs.js';
 import { readJson, sendJson, sendText, type Exchange } from './exchange.js';
 import type { FrontEnd } from './front-end.js';
 import type { Gate } from './gate.js';
@@ -41,6 +43,12 @@ export interface ManagementDeps {
   logStreams: LogStreams;
   testPayloads: TestPayloads;
   sources: FunctionSources;
+  benchRuns: BenchRuns;
+}
+
+/** A measurement as GET …/bench answers it: every call's sample only when asked (?samples=true: up to 200,000 of them). */
+function benchView(run: BenchRun, samples: boolean): Record<string, unknown> {
+  return { ...run, result: run.result && !samples ? { ...run.result, samples: [] } : run.result };
 }
 
 export function managementRoutes(deps: ManagementDeps): Route[] {
@@ -271,6 +279,33 @@ export function managementRoutes(deps: ManagementDeps): Route[] {
     registry.get(name);
     if (!deps.testPayloads.delete(name, payload)) throw new HearthError('NotFound', `function "${name}" has no saved test payload "${payload}"`);
     sendJson(ex, 204, null);
+  });
+
+  // Measurements (the console's Measure panel, `hearth bench` run by Hearth on itself in a worker
+  // thread): start one (202; 409 while one runs), follow it (GET, polled), stop it (DELETE).
+  admin('POST', '/v1/functions/:name/bench', (ex, req) => {
+    const name = req.getParameter(0)!;
+    readJson(ex, req.getHeader('content-length'), 512 * 1024, (body) => {
+      try {
+        registry.get(name); // 404 for an unknown function
+        const run = deps.benchRuns.start(name, benchSettings(name, body, deps.benchRuns.baseUrl ?? ''));
+        sendJson(ex, 202, benchView(run, false), { Location: `/v1/functions/${encodeURIComponent(name)}/bench` });
+      } catch (err) {
+        sendError(ex, toHearthError(err));
+      }
+    }, failBody(ex));
+  });
+  admin('GET', '/v1/functions/:name/bench', (ex, req) => {
+    const name = req.getParameter(0)!;
+    registry.get(name); // 404 for an unknown function
+    const run = deps.benchRuns.get(name);
+    // None kept (none since start, or another function's ran since: only the last is kept) is a state, not an error: the console asks when it opens.
+    sendJson(ex, 200, run === null ? { functionName: name, state: 'none' } : benchView(run, req.getQuery('samples') === 'true'), { 'Cache-Control': 'no-store' });
+  });
+  admin('DELETE', '/v1/functions/:name/bench', (ex, req) => {
+    const name = req.getParameter(0)!;
+    if (!deps.benchRuns.stop(name)) throw new HearthError('NotFound', `no measurement of function "${name}" is running`);
+    sendJson(ex, 202, { functionName: name, state: 'stopping' });
   });
 
   // An async event's record comes from the queue (it survives restarts and is shared by

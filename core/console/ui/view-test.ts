@@ -3,12 +3,14 @@
 // init/queue/run figures (the same line `hearth invoke` prints: core/timing-line.ts) and the call's
 // log tail. "Force cold" (admins) makes the call start a new instance. For web functions (and any
 // function, through the Lambda function URL contract), a request builder sends an HTTP request.
+// Under them, Measure (view-measure.ts) runs `hearth bench`'s measurement with the same inputs.
 
 import { html } from 'htm/preact';
 import { useEffect, useState } from 'preact/hooks';
 import { pack, unpack } from 'msgpackr';
 import { api, ApiError, fnPath, invokeToken, request, type Session } from './api.js';
 import { ErrorBox, usePoll } from './kit.js';
+import { MeasurePanel } from './view-measure.js';
 import { callTiming, timingLine, type CallTiming } from '../../timing-line.js';
 
 interface Saved { name: string; encoding: 'json' | 'msgpack'; body: string; savedAt: string }
@@ -237,5 +239,6 @@ export function TestTab(props: { name: string; view: Record<string, unknown>; se
       <button type="submit" disabled=${busy}>Send</button>
     </form>`}
     <${Result} outcome=${outcome} error=${error} />
+    <${MeasurePanel} name=${name} qualifier=${qualifier} payload=${mode === 'web' ? webReq.body : payload} web=${mode === 'web' ? webReq.path : null} />
   </div>`;
 }
