@@ -113,15 +113,9 @@ function progressView(settings: BenchSettings): { update(p: Progress): void; end
   };
 }
 
-/** chart.ts draws the picture (Vega-Lite, as bench/report.ts); loaded only for --svg. */
+/** The picture (core/measure/chart.ts: Vega-Lite, as bench/report.ts); vega is loaded only for --svg. */
 async function writeSvg(result: BenchResult, file: string): Promise<void> {
-  const chartModule = './measure/chart.js';
-  let benchSvg: (r: BenchResult) => Promise<string>;
-  try {
-    ({ benchSvg } = (await import(chartModule)) as { benchSvg: (r: BenchResult) => Promise<string> });
-  } catch (e) {
-    throw new CliError(`--svg: this build of hearth cannot draw the picture (${(e as Error).message})`);
-  }
+  const { benchSvg } = await import('./measure/chart.js');
   writeFileSync(file, await benchSvg(result));
 }
 
