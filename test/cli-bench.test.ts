@@ -76,6 +76,8 @@ describe('hearth bench', () => {
     expect(r.stdout).toMatch(/^hello\s+warm\s+30\s+30\s+-/m);
     expect(r.stdout).toContain('js, isolate tier, version $LATEST');
     expect(r.stdout).not.toContain('load generator alone');
+    // Where the cold starts came from, as Hearth's X-Hearth-Cold-Start said (2 reserve blanks when it has them).
+    expect(r.stdout).toMatch(/^ {2}hello: cold starts (2 from the reserve|\d from the reserve, \d from scratch|2 from scratch)$/m);
     // Not a terminal: one line per phase on stderr, no bar.
     expect(r.stderr).toContain('hearth bench: cold hello');
     expect(r.stderr).toContain('hearth bench: warm hello');
@@ -84,6 +86,7 @@ describe('hearth bench', () => {
     expect(report).toMatch(/^\| target \| phase \| calls \|/m);
     expect(report).toMatch(/^\| hello \| warm \| 30 \| 30 \| - \|/m);
     expect(report).toContain('**machine**');
+    expect(report).toMatch(/^hello: cold starts .+\.$/m);
   });
 
   it('--web calls a Workers module on the web route (GET without a payload, POST with one)', async () => {

@@ -9,6 +9,7 @@
 
 import type { TopLevelSpec } from 'vega-lite';
 import { vegaLiteSvg } from '../vega-svg.js';
+import { nearestRank } from './stats.js';
 import type { BenchResult, CallSample, PhaseSummary, TargetResult } from './types.js';
 
 const CDF_POINTS = 400;
@@ -20,12 +21,8 @@ const PART_COLORS: Record<Part, string> = { init: '#e45756', queue: '#f2a03d', r
 /** "NAME:Q · cold": one line of the CDF, one bar. */
 const seriesName = (target: string, phase: 'cold' | 'warm') => `${target} · ${phase}`;
 
-/** The median of an array sorted ascending (null when empty). */
-function median(sorted: number[]): number | null {
-  if (sorted.length === 0) return null;
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
+/** The median of an array sorted ascending (null when empty): nearest rank, as the table's p50 (stats.ts). */
+const median = (sorted: number[]): number | null => nearestRank(sorted, 50);
 
 const sortedOf = (xs: number[]) => Float64Array.from(xs).sort();
 

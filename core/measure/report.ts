@@ -82,6 +82,22 @@ function table(head: string[], body: string[][]): string[] {
   return all.map((x) => x.map((v, i) => (left.has(i) ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ').trimEnd());
 }
 
+/**
+ * Where each target's cold starts came from (X-Hearth-Cold-Start: a pre-made blank isolate or stem
+ * cell from the reserve, or made from scratch), as Hearth said: "hello: 10 from the reserve".
+ */
+function coldStartLines(r: BenchResult): string[] {
+  const out: string[] = [];
+  for (const t of r.targets) {
+    const by = new Map<string, number>();
+    for (const c of r.samples) if (c.target === t.target && c.phase === 'cold' && c.cold === true) by.set(c.coldStart ?? 'unsaid', (by.get(c.coldStart ?? 'unsaid') ?? 0) + 1);
+    if (by.size === 0) continue;
+    const said = (k: string) => (k === 'reserve' ? 'from the reserve' : k === 'scratch' ? 'from scratch' : 'origin not said (an older Hearth)');
+    out.push(`${t.target}: cold starts ${[...by].map(([k, n]) => `${n} ${said(k)}`).join(', ')}`);
+  }
+  return out;
+}
+
 /** The table on the terminal: per target and phase; latency in ms (client side); the split from Hearth's headers. */
 export function terminalReport(r: BenchResult): string {
   const lines: string[] = [];
@@ -90,6 +106,7 @@ export function terminalReport(r: BenchResult): string {
   lines.push('');
   lines.push(...table(HEAD, rows(r)));
   lines.push('  (ms; latency as this client saw it, request written to response read; init/queue/run as Hearth\'s headers give them)');
+  for (const c of coldStartLines(r)) lines.push(`  ${c}`);
   const errors = errorLines(r);
   if (errors.length > 0) {
     lines.push('');
@@ -128,6 +145,7 @@ export function markdownReport(r: BenchResult): string {
   for (const x of rows(r)) lines.push(`| ${x.map(mdCell).join(' | ')} |`);
   lines.push('');
   lines.push('Milliseconds. Latency is client side (request written → response read); init, queue and run are the `X-Hearth-*-Ms` headers.');
+  for (const c of coldStartLines(r)) lines.push(`${c}.`);
   const errors = errorLines(r);
   if (errors.length > 0) {
     lines.push('');
