@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { pack, unpack } from 'msgpackr';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runtimeImageTag } from '../container-fallback/images.js';
+import { copyRuntimeJar } from './support/container-fixtures.js';
 import { deployOk, startHearth, type Hearth } from './support/hearth.js';
 
 const docker = new Docker();
@@ -416,13 +417,7 @@ describe('java17 functions in containers', () => {
   it('runs pkg.Class::method from a jar with JSON and msgpack, its logs, errors and the context', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'hearth-java-fn-'));
     try {
-      const name = `hearth-test-cp-${process.pid}`;
-      execFileSync('docker', ['create', '--name', name, runtimeImageTag('java17')], { stdio: 'pipe' });
-      try {
-        execFileSync('docker', ['cp', `${name}:/opt/hearth/hearth-runtime.jar`, join(dir, 'hearth-runtime.jar')], { stdio: 'pipe' });
-      } finally {
-        execFileSync('docker', ['rm', '-f', name], { stdio: 'pipe' });
-      }
+      copyRuntimeJar(join(dir, 'hearth-runtime.jar'));
       mkdirSync(join(dir, 'src/demo'), { recursive: true });
       writeFileSync(join(dir, 'src/demo/Greeter.java'), `package demo;
 import java.util.Map;

@@ -8,17 +8,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runtimeImageTag } from '../../container-fallback/images.js';
 
+/** Copies the java17 runtime image's hearth-runtime.jar (hearth.Context, to compile against) to `to`. */
+export function copyRuntimeJar(to: string): void {
+  const name = `hearth-test-cp-${process.pid}-${Date.now()}`;
+  execFileSync('docker', ['create', '--name', name, runtimeImageTag('java17')], { stdio: 'pipe' });
+  try {
+    execFileSync('docker', ['cp', `${name}:/opt/hearth/hearth-runtime.jar`, to], { stdio: 'pipe' });
+  } finally {
+    execFileSync('docker', ['rm', '-f', name], { stdio: 'pipe' });
+  }
+}
+
 /** A java17 function spec: demo.Echo::handle answers {ok: true, name}, or throws when the event says fail. */
 export function javaEcho(extra: Record<string, unknown> = {}): Record<string, unknown> {
   const dir = mkdtempSync(join(tmpdir(), 'hearth-java-fn-'));
   try {
-    const name = `hearth-test-cp-${process.pid}-${Date.now()}`;
-    execFileSync('docker', ['create', '--name', name, runtimeImageTag('java17')], { stdio: 'pipe' });
-    try {
-      execFileSync('docker', ['cp', `${name}:/opt/hearth/hearth-runtime.jar`, join(dir, 'hearth-runtime.jar')], { stdio: 'pipe' });
-    } finally {
-      execFileSync('docker', ['rm', '-f', name], { stdio: 'pipe' });
-    }
+    copyRuntimeJar(join(dir, 'hearth-runtime.jar'));
     mkdirSync(join(dir, 'src/demo'), { recursive: true });
     writeFileSync(join(dir, 'src/demo/Echo.java'), `package demo;
 import java.util.Map;
