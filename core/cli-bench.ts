@@ -64,6 +64,9 @@ export function benchSettings(target: string, f: BenchFlags): BenchSettings {
       throw new CliError(`the payload is not JSON (${(e as Error).message})`, 2);
     }
   }
+  // A path goes on the request line as it is: visible ASCII only (a space or a control character
+  // would make the HTTP client throw; percent-encode them).
+  if (f.web !== undefined && !/^[\x21-\x7e]*$/.test(f.web)) throw new CliError(`--web "${f.web.slice(0, 80)}": a path of visible ASCII characters (percent-encode the rest)`, 2);
   if (f.compare !== undefined && !/^[^:\s]+$/.test(f.compare)) throw new CliError(`--compare takes a version number or an alias, got "${f.compare}"`, 2);
   const [name, qualifier] = target.split(':');
   if (f.compare !== undefined && f.compare === (qualifier ?? '$LATEST')) throw new CliError(`--compare ${f.compare} is the target itself: name another version or alias`, 2);
@@ -99,7 +102,7 @@ function progressView(settings: BenchSettings): { update(p: Progress): void; end
       }
       const share = p.total !== null && p.total > 0
         ? p.done / p.total
-        : p.phase === 'warm' && settings.durationS !== null ? p.elapsedMs / (settings.durationS * 1000 / (settings.compare ? 2 : 1)) : 0;
+        : p.phase === 'warm' && settings.durationS !== null ? p.elapsedMs / (settings.durationS * 1000) : 0; // S seconds each target
       const width = 30;
       const fill = Math.max(0, Math.min(width, Math.round(share * width)));
       const count = p.phase === 'baseline' ? '' : p.total !== null ? `${p.done}/${p.total}` : `${p.done} calls`;

@@ -148,6 +148,7 @@ describe('hearth bench', () => {
       ['hello', '--cold', 'many'],
       ['hello', '--duration', '-1'],
       ['hello:1', '--compare', '1'],
+      ['hello', '--web', '/a b'],
     ];
     for (const args of bad) {
       const r = await bench(...args);

@@ -40,7 +40,7 @@ afterAll(async () => { await h?.stop(); });
 
 describe('POST /v1/functions/{name}/bench', () => {
   it('refuses what is out of bounds or unknown (400), an unknown function (404), no token (401)', async () => {
-    for (const body of [{ cold: 101 }, { warm: 100_001 }, { concurrency: 0 }, { concurrency: 257 }, { durationS: 61 }, { cold: 0, warm: 0 }, { nope: 1 }, { qualifier: 'a/b' }]) {
+    for (const body of [{ cold: 101 }, { warm: 100_001 }, { concurrency: 0 }, { concurrency: 257 }, { durationS: 61 }, { cold: 0, warm: 0 }, { nope: 1 }, { qualifier: 'a/b' }, { web: 'a b' }, { web: 'x\u0001' }]) {
       const r = await post('hello', body);
       expect(r.status, JSON.stringify(body)).toBe(400);
       const e = await r.json() as { errorType: string; problems: unknown[] };

@@ -20,7 +20,7 @@ const BenchRequest = z.strictObject({
   /** The event (any JSON value; default {}), or for a web call its body (a string; "" for GET). */
   payload: z.unknown().optional(),
   /** A web path (/v1/web/NAME/PATH) instead of invoke. */
-  web: z.string().max(2048).nullable().default(null),
+  web: z.string().max(2048).regex(/^[\x21-\x7e]*$/, 'a path of visible ASCII characters (percent-encode the rest)').nullable().default(null),
   reserve: z.boolean().default(true),
 });
 export type BenchRequest = z.input<typeof BenchRequest>;

@@ -18,6 +18,8 @@ const WORKER_URL = new URL('./bench-worker.js', import.meta.url);
 export const MAX_RUN_MS = 10 * 60_000;
 /** After 'stop', how long the worker has to sum up and draw what it measured before it is ended. */
 const STOP_GRACE_MS = 10_000;
+/** How long Hearth's stop waits for a measurement to end by itself before terminating its worker. */
+const CLOSE_GRACE_MS = 2_000;
 
 export interface BenchRun {
   id: string;
@@ -135,10 +137,20 @@ export class BenchRuns {
     return true;
   }
 
-  /** Hearth stops: the running measurement ends now (its calls would hold the drain). */
+  /**
+   * Hearth stops: the running measurement ends now (its calls would hold the drain). Asked to stop
+   * first, so it cleans up after itself (its uWS echo child, its sockets); terminated if it has not
+   * ended within CLOSE_GRACE_MS.
+   */
   async close(): Promise<void> {
     this.closed = true;
     const w = this.worker;
-    if (w) await w.terminate();
+    if (!w) return;
+    const exited = new Promise<void>((r) => w.once('exit', () => r()));
+    this.stopCurrent?.();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise<void>((r) => { timer = setTimeout(r, CLOSE_GRACE_MS); })]);
+    clearTimeout(timer);
+    await w.terminate();
   }
 }

@@ -49,8 +49,12 @@ export class BenchClient {
   /** X-Hearth-Executed-Version last seen, per target label. */
   readonly versions = new Map<string, string>();
 
-  /** t0: performance.now() of the measurement's start (samples' `at` count from it). */
-  constructor(baseUrl: string, concurrency: number, private readonly t0: number, private readonly timeoutMs = DEFAULT_CALL_TIMEOUT_MS) {
+  /**
+   * t0: performance.now() of the measurement's start (samples' `at` count from it). `signal`: its
+   * abort destroys the agent's sockets, so every call in flight ends at once (with a socket error;
+   * the caller drops what ends after an abort) instead of at its own end or the client's deadline.
+   */
+  constructor(baseUrl: string, concurrency: number, private readonly t0: number, private readonly timeoutMs = DEFAULT_CALL_TIMEOUT_MS, signal?: AbortSignal) {
     const u = new URL(baseUrl);
     const secure = u.protocol === 'https:';
     this.transport = secure ? https : http;
@@ -60,7 +64,15 @@ export class BenchClient {
     const Agent = secure ? https.Agent : http.Agent;
     this.agent = new Agent({ keepAlive: true, maxSockets: concurrency, maxFreeSockets: concurrency });
     this.basePath = u.pathname.replace(/\/+$/, '');
+    if (signal !== undefined) {
+      const onAbort = () => this.agent.destroy();
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+      this.detach = () => signal.removeEventListener('abort', onAbort);
+    }
   }
+
+  private detach = (): void => undefined;
 
   private readonly basePath: string;
 
@@ -124,6 +136,7 @@ export class BenchClient {
 
   /** Close the kept-alive sockets. */
   close(): void {
+    this.detach();
     this.agent.destroy();
   }
 

@@ -60,7 +60,7 @@ export interface ColdPhaseOptions {
   adminToken: string | undefined;
   /** The function's runtime (spec.ts Runtimes): which part of the reserve to wait for; null: all of it. */
   runtime: string | null;
-  samples: CallSample[];
+  samples: { push(s: CallSample): unknown };
   signal?: AbortSignal;
   onCall?: (target: CallTarget, done: number) => void;
 }
@@ -84,6 +84,7 @@ export async function coldPhase(o: ColdPhaseOptions): Promise<ColdPhaseResult> {
       const wait = await waitForReserve(o.baseUrl, o.runtime, tokens, o.signal);
       if (!wait.reached) unsettled++;
       const s = await o.client.call(t, 'cold', force, o.adminToken);
+      if (o.signal?.aborted) return { wallMs, unsettled }; // cut by the stop: not a measurement
       if (s.status === 401) throw new NeedsAdminToken(o.adminToken !== undefined);
       o.samples.push(s);
       wallMs.set(t.label, wallMs.get(t.label)! + s.latencyMs);

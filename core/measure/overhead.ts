@@ -13,7 +13,8 @@ const ECHO = fileURLToPath(new URL('./uws-echo.js', import.meta.url));
 const WARMUP_MS = 200;
 
 export async function overhead(concurrency: number, durationMs = 1_500, payload = '{}', signal?: AbortSignal): Promise<Overhead> {
-  const child = spawn(process.execPath, [ECHO, '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its stdin is ours: if we go without killing it (a worker thread terminated, the command killed), it ends itself.
+  const child = spawn(process.execPath, [ECHO, '0', '--exit-with-stdin'], { stdio: ['pipe', 'pipe', 'pipe'] });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let out = '';
@@ -27,7 +28,7 @@ export async function overhead(concurrency: number, durationMs = 1_500, payload 
       child.once('error', reject);
       child.once('exit', (code) => reject(new Error(`the uWS echo exited (${code}) before listening: ${err.trim().slice(0, 300)}`)));
     });
-    const client = new BenchClient(`http://127.0.0.1:${port}`, concurrency, performance.now());
+    const client = new BenchClient(`http://127.0.0.1:${port}`, concurrency, performance.now(), undefined, signal);
     try {
       const target: CallTarget = { label: 'uws-echo', name: 'uws-echo', qualifier: null, web: null, payload: Buffer.from(payload), token: undefined, rawPath: '/' };
       const call = () => client.call(target, 'warm');
@@ -40,6 +41,7 @@ export async function overhead(concurrency: number, durationMs = 1_500, payload 
       client.close();
     }
   } finally {
+    child.stdin!.end();
     if (child.exitCode === null) child.kill('SIGTERM');
   }
 }

@@ -50,9 +50,9 @@ function describeTarget(t: TargetResult): string {
 
 function describeLoad(r: BenchResult): string {
   const s = r.settings;
-  const warm = s.durationS !== null ? `${s.durationS} s` : `${s.warm} calls`;
+  const warm = (s.durationS !== null ? `${s.durationS} s` : `${s.warm} calls`) + (s.compare !== null ? ' each' : '');
   const route = s.web !== null ? `web ${s.web.startsWith('/') ? s.web : `/${s.web}`} (${s.payload === '' ? 'GET' : 'POST'})` : 'invoke';
-  return `${s.cold} cold call(s)${s.reserve ? '' : ' without the reserve'}, warm ${warm} at concurrency ${s.concurrency}, ${route}, payload ${s.payload.length} bytes`;
+  return `${s.cold} cold call(s)${s.reserve ? '' : ' without the reserve'}, warm ${warm} at concurrency ${s.concurrency}, ${route}, payload ${new TextEncoder().encode(s.payload).length} bytes`;
 }
 
 function errorLines(r: BenchResult): string[] {

@@ -6,14 +6,18 @@ import os from 'node:os';
 import { BenchClient, type CallTarget } from './client.js';
 import { coldPhase } from './cold.js';
 import { overhead } from './overhead.js';
+import { SampleStore } from './sample-store.js';
 import { summarize } from './stats.js';
-import type { BenchResult, BenchSettings, CallSample, Overhead, Progress, RunOptions, TargetResult } from './types.js';
+import type { BenchResult, BenchSettings, Overhead, Progress, RunOptions, TargetResult } from './types.js';
 import { warmLoop } from './warm.js';
 
 /** Why a run could not start: Hearth unreachable, or no such function (the command's exit 1). */
 export class BenchTargetError extends Error {}
 
-/** Warm rounds with --compare: A,B,A,B,A,B, each target getting a third of its calls or time per round. */
+/**
+ * Warm rounds with --compare: A,B,A,B,A,B, each target getting a third of its calls or time per
+ * round. With --compare, --warm N and --duration S are each target's: N calls and S seconds each.
+ */
 export const COMPARE_ROUNDS = 6;
 /** Warm-up calls per target and concurrency slot before the warm phase (not counted). */
 export const WARMUP_PER_WORKER = 2;
@@ -71,11 +75,11 @@ export async function runBench(settings: BenchSettings, opts: RunOptions = {}): 
   const callToken = opts.invokeToken ?? opts.adminToken;
   const payload = Buffer.from(settings.payload);
   const targets: CallTarget[] = labels.map((label) => ({ label, ...splitTarget(label), web: settings.web, payload, token: callToken }));
-  const samples: CallSample[] = [];
+  const samples = new SampleStore();
   const notes: string[] = [];
   const t0 = performance.now();
   // Fewer sockets than workers would make calls queue for one inside the agent, not in Hearth.
-  const client = new BenchClient(settings.url, Math.max(1, settings.concurrency), t0);
+  const client = new BenchClient(settings.url, Math.max(1, settings.concurrency), t0, undefined, signal);
   const coldWall = new Map<string, number>(labels.map((l) => [l, 0]));
   const warmWall = new Map<string, number>(labels.map((l) => [l, 0]));
   let baseline: Overhead | null = null;
@@ -84,6 +88,7 @@ export async function runBench(settings: BenchSettings, opts: RunOptions = {}): 
     // that matters: the cold calls each take a fresh instance anyway.
     for (const t of targets) {
       const probe = await client.call(t, 'warm');
+      if (signal?.aborted) break;
       if (probe.status === 0 && probe.error !== 'ClientTimeout') throw new BenchTargetError(`cannot reach Hearth at ${settings.url} (${probe.error})`);
       if (probe.error === 'FunctionNotFound' || probe.error === 'VersionNotFound') {
         throw new BenchTargetError(`${t.label}: ${probe.error === 'FunctionNotFound' ? 'no such function' : 'no such version or alias'} (hearth ls lists the functions)`);
@@ -118,7 +123,8 @@ export async function runBench(settings: BenchSettings, opts: RunOptions = {}): 
       const rounds = targets.length === 1 ? 1 : COMPARE_ROUNDS;
       const perTarget = rounds / targets.length;
       const callShares = warmBudget === null ? null : shares(warmBudget, perTarget);
-      const timeShare = settings.durationS === null ? null : (settings.durationS * 1000) / rounds;
+      // Each target's S seconds, over its rounds (rounds / targets of them).
+      const timeShare = settings.durationS === null ? null : (settings.durationS * 1000) / perTarget;
       const done = new Map<string, number>(labels.map((l) => [l, 0]));
       const total = warmBudget;
       for (let r = 0; r < rounds && !signal?.aborted; r++) {
@@ -143,20 +149,24 @@ export async function runBench(settings: BenchSettings, opts: RunOptions = {}): 
     client.close();
   }
 
+  const kept = samples.kept();
   const results: TargetResult[] = labels.map((label) => ({
     target: label,
     runtime: info.runtime,
     tier: tierOf(info.runtime),
     version: client.versions.get(label) ?? null,
-    cold: summarize(samples, 'cold', label, coldWall.get(label)!),
-    warm: summarize(samples, 'warm', label, warmWall.get(label)!),
+    cold: summarize(kept, 'cold', label, coldWall.get(label)!, samples.counts('cold', label)),
+    warm: summarize(kept, 'warm', label, warmWall.get(label)!, samples.counts('warm', label)),
   }));
   for (const t of results) {
-    const answered = samples.filter((s) => s.phase === 'cold' && s.target === t.target && s.cold !== null);
+    const answered = kept.filter((s) => s.phase === 'cold' && s.target === t.target && s.cold !== null);
     const notCold = answered.filter((s) => s.cold === false).length;
     if (notCold > 0) {
       notes.push(`${t.target}: ${notCold} of ${answered.length} cold call(s) ran on a warm instance (Hearth did not honor X-Hearth-Force-Cold: ${settings.reserve ? 'true' : 'scratch'}${settings.web !== null ? ' on the web route' : ''})`);
     }
+  }
+  for (const g of samples.sampled()) {
+    notes.push(`${g.phase} ${g.target}: latency percentiles, the picture and the samples are of a uniform sample of ${g.kept.toLocaleString('en-US')} of its ${g.calls.toLocaleString('en-US')} calls; counts, errors and calls/s are of all`);
   }
   if (signal?.aborted) notes.push('stopped before the end: the figures are of the calls made until then');
   return {
@@ -167,7 +177,7 @@ export async function runBench(settings: BenchSettings, opts: RunOptions = {}): 
     overhead: baseline,
     targets: results,
     ratios: results.length === 2 ? ratios(results[0]!, results[1]!) : null,
-    samples,
+    samples: kept,
     notes,
   };
 }

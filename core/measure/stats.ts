@@ -3,6 +3,7 @@
 // No Node imports: the console's bundle may take this file as it is.
 
 import type { CallSample, Percentiles, PhaseSummary } from './types.js';
+import type { ExactCounts } from './sample-store.js';
 
 /**
  * Nearest-rank percentile of numbers sorted ascending: the smallest value with at least p% of the
@@ -43,30 +44,32 @@ function present(samples: readonly CallSample[], pick: (s: CallSample) => number
 }
 
 /**
- * One phase of one target summed up, from every sample (the ones of other phases and targets are
- * skipped). Latency counts every call, failed ones too (a timeout's wait is what a user waited);
+ * One phase of one target summed up, from its samples (the ones of other phases and targets are
+ * skipped); `exact`: the counts of all its calls when the samples are a uniform sample of them
+ * (sample-store.ts), so calls, ok, errors, throughput and the cold share stay exact. Latency counts every call, failed ones too (a timeout's wait is what a user waited);
  * throughput (warm only) is calls a second over the phase's wall time.
  */
-export function summarize(samples: readonly CallSample[], phase: 'cold' | 'warm', target: string, wallMs: number): PhaseSummary {
+export function summarize(samples: readonly CallSample[], phase: 'cold' | 'warm', target: string, wallMs: number, exact?: ExactCounts): PhaseSummary {
   const mine = samples.filter((s) => s.phase === phase && s.target === target);
-  const errors: Record<string, number> = {};
-  let ok = 0;
-  let cold = 0;
-  for (const s of mine) {
-    if (s.error === null) ok++;
-    else errors[s.error] = (errors[s.error] ?? 0) + 1;
-    if (s.cold === true) cold++;
+  let counts = exact;
+  if (counts === undefined) {
+    counts = { calls: mine.length, ok: 0, errors: {}, cold: 0 };
+    for (const s of mine) {
+      if (s.error === null) counts.ok++;
+      else counts.errors[s.error] = (counts.errors[s.error] ?? 0) + 1;
+      if (s.cold === true) counts.cold++;
+    }
   }
   return {
-    calls: mine.length,
-    ok,
-    errors,
+    calls: counts.calls,
+    ok: counts.ok,
+    errors: counts.errors,
     latency: percentiles(mine.map((s) => s.latencyMs)),
     init: percentiles(present(mine, (s) => s.initMs)),
     queue: percentiles(present(mine, (s) => s.queueMs)),
     run: percentiles(present(mine, (s) => s.runMs)),
-    throughput: phase === 'warm' && wallMs > 0 ? (mine.length * 1000) / wallMs : null,
-    coldShare: mine.length === 0 ? 0 : cold / mine.length,
+    throughput: phase === 'warm' && wallMs > 0 ? (counts.calls * 1000) / wallMs : null,
+    coldShare: counts.calls === 0 ? 0 : counts.cold / counts.calls,
     wallMs,
   };
 }

@@ -48,7 +48,8 @@ export function startUwsEcho(port: number): Promise<UwsEcho> {
       });
     });
 
-    app.listen(port, (listenSocket) => {
+    // Loopback only: it is a measuring stick, never a service (the console's Measure starts one on a server).
+    app.listen('127.0.0.1', port, (listenSocket) => {
       if (!listenSocket) {
         reject(new Error(`uws-echo: could not listen on port ${port}`));
         return;
@@ -78,4 +79,11 @@ if (entry !== undefined && import.meta.url === pathToFileURL(entry).href) {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // --exit-with-stdin: the parent holds our stdin; when it is gone (it exited, or was killed, or
+  // the worker thread that started us was terminated without its clean-up) the pipe ends, and so do we.
+  if (process.argv.includes('--exit-with-stdin')) {
+    process.stdin.on('end', stop);
+    process.stdin.on('error', stop);
+    process.stdin.resume();
+  }
 }
