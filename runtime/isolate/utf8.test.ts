@@ -2,6 +2,7 @@
 
 import { describe, expect, test } from 'vitest';
 import { decodeUtf8, encodeUtf8 } from './utf8.js';
+import { seededRandom } from '../../test/support/seeded-random.js';
 
 const te = new TextEncoder();
 // fatal: invalid input throws; ignoreBOM: keep a leading U+FEFF (decodeUtf8 does not strip it).
@@ -187,17 +188,7 @@ describe('decodeUtf8 rejects invalid UTF-8', () => {
 });
 
 describe('randomized against TextEncoder / TextDecoder (fixed seed)', () => {
-  // mulberry32: small, fast, deterministic.
-  function rng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-      a = (a + 0x6d2b79f5) >>> 0;
-      let t = a;
-      t = Math.imul(t ^ (t >>> 15), t | 1);
-      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
+  const rng = seededRandom;
 
   function randomString(r: () => number, wellFormed: boolean): string {
     const len = r() < 0.05 ? Math.floor(r() * 10_000) : Math.floor(r() * 64);

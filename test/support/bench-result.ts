@@ -2,45 +2,15 @@
 // run's (cold calls tens of ms with init most of it, warm calls under a millisecond), for the
 // picture's and the reports' unit tests.
 
-import type { BenchResult, CallSample, PhaseSummary, Percentiles, TargetResult } from '../../core/measure/types.js';
-
-/** A small deterministic generator (mulberry32): the same picture every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-function percentiles(xs: number[]): Percentiles {
-  const s = [...xs].sort((a, b) => a - b);
-  const at = (q: number) => (s.length ? s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]! : null);
-  return { n: s.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: s.length ? s[s.length - 1]! : null, mean: s.length ? s.reduce((a, b) => a + b, 0) / s.length : null };
-}
-
-function summary(calls: CallSample[], wallMs: number, warm: boolean): PhaseSummary {
-  const ok = calls.filter((c) => c.error === null);
-  const errors: Record<string, number> = {};
-  for (const c of calls) if (c.error !== null) errors[c.error] = (errors[c.error] ?? 0) + 1;
-  const of = (f: (c: CallSample) => number | null) => percentiles(ok.map(f).filter((v): v is number => v !== null));
-  return {
-    calls: calls.length, ok: ok.length, errors,
-    latency: of((c) => c.latencyMs), init: of((c) => c.initMs), queue: of((c) => c.queueMs), run: of((c) => c.runMs),
-    throughput: warm ? calls.length / (wallMs / 1000) : null,
-    coldShare: calls.length ? calls.filter((c) => c.cold === true).length / calls.length : 0,
-    wallMs,
-  };
-}
+import { percentiles, summarize } from '../../core/measure/stats.js';
+import type { BenchResult, CallSample, TargetResult } from '../../core/measure/types.js';
+import { seededRandom } from './seeded-random.js';
 
 export function syntheticResult(opts: { targets?: string[]; cold?: number; warm?: number; errors?: number; seed?: number } = {}): BenchResult {
   const names = opts.targets ?? ['hello'];
   const nCold = opts.cold ?? 10;
   const nWarm = opts.warm ?? 2_000;
-  const rnd = random(opts.seed ?? 21);
+  const rnd = seededRandom(opts.seed ?? 21);
   const samples: CallSample[] = [];
   const targets: TargetResult[] = names.map((target, k) => {
     const slower = 1 + 0.3 * k;
@@ -62,7 +32,7 @@ export function syntheticResult(opts: { targets?: string[]; cold?: number; warm?
       });
     }
     samples.push(...cold, ...warm);
-    return { target, runtime: 'nodejs20', tier: 'isolate', version: '$LATEST', cold: summary(cold, 2_500, false), warm: summary(warm, 1_000, true) };
+    return { target, runtime: 'nodejs20', tier: 'isolate', version: '$LATEST', cold: summarize(cold, 'cold', target, 2_500), warm: summarize(warm, 'warm', target, 1_000) };
   });
   return {
     settings: { url: 'http://127.0.0.1:8080', target: names[0]!, compare: names[1] ?? null, cold: nCold, warm: nWarm, durationS: null, concurrency: 8, payload: '{}', web: null, reserve: true },
