@@ -21,13 +21,24 @@ export interface PageWatch {
   /** Responses of 400 and up: "STATUS METHOD PATH". */
   refused: string[];
   errors: string[];
+  /**
+   * Loads Chromium itself cut with net::ERR_NETWORK_CHANGED: it aborts requests in flight when the
+   * machine's network interfaces change, which the container tests running beside these do (every
+   * container start adds a veth to Docker's bridge). The host's doing, not the page's: counted
+   * apart from `errors` (a fresh-clone CI run failed on two such lines from the console's polling).
+   */
+  networkChanged: number;
 }
 
 export function watchPage(page: Page): PageWatch {
-  const w: PageWatch = { requests: [], refused: [], errors: [] };
+  const w: PageWatch = { requests: [], refused: [], errors: [], networkChanged: 0 };
   page.on('request', (r) => { w.requests.push(r.url()); });
   page.on('response', (r) => { if (r.status() >= 400) w.refused.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname}`); });
-  page.on('console', (m: ConsoleMessage) => { if (m.type() === 'error') w.errors.push(`console: ${m.text()}`); });
+  page.on('console', (m: ConsoleMessage) => {
+    if (m.type() !== 'error') return;
+    if (/^Failed to load resource: net::ERR_NETWORK_CHANGED$/.test(m.text())) w.networkChanged++;
+    else w.errors.push(`console: ${m.text()}`);
+  });
   page.on('pageerror', (e) => { w.errors.push(`pageerror: ${e.message}`); });
   return w;
 }
