@@ -18,6 +18,12 @@ export type CallSource = 'v1' | 'web' | 'lambda' | 'async' | 'timer';
  */
 export type ColdStart = 'reserve' | 'scratch';
 
+/**
+ * X-Hearth-Force-Cold (admin): 'no'; 'fresh', a fresh instance for this call, from the tier's
+ * reserve when it has one; 'scratch', a fresh instance made from nothing, the reserve left alone.
+ */
+export type ForceCold = 'no' | 'fresh' | 'scratch';
+
 /** How the function is called: with an event, with the HTTP request itself, or as a cron tick. */
 export type CallKind = 'event' | 'web' | 'scheduled';
 
@@ -56,10 +62,8 @@ export interface CallRequest {
   readonly body: ArrayBuffer;
   readonly reqEnc: EncodingCode;
   readonly resEnc: EncodingCode;
-  /** A fresh instance for this call (admin, for measuring cold paths). */
-  readonly forceCold: boolean;
-  /** A cold start for this call makes its instance from scratch, not from the reserve (X-Hearth-Force-Cold: scratch). */
-  readonly scratch: boolean;
+  /** A fresh instance for this call, and from where (admin, for measuring cold paths). */
+  readonly forceCold: ForceCold;
   /** performance.now() when the request was read completely. */
   readonly startedAt: number;
   /** Epoch ms, the same moment. */
@@ -76,8 +80,7 @@ export interface NewCall {
   body: ArrayBuffer;
   reqEnc: EncodingCode;
   resEnc: EncodingCode;
-  forceCold?: boolean;
-  scratch?: boolean;
+  forceCold?: ForceCold;
   web?: WebRequest;
   schedule?: ScheduleTick;
 }
@@ -93,8 +96,7 @@ export function newCall(c: NewCall): CallRequest {
     body: c.body,
     reqEnc: c.reqEnc,
     resEnc: c.resEnc,
-    forceCold: c.forceCold ?? false,
-    scratch: c.scratch ?? false,
+    forceCold: c.forceCold ?? 'no',
     startedAt: performance.now(),
     startedAtEpoch: Date.now(),
     web: c.web ?? null,

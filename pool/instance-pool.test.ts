@@ -10,7 +10,7 @@ const version = (digest: string, over: Partial<FunctionVersion['spec']> = {}): F
   name: 'f', version: '$LATEST', digest, codeDigest: 'c', runtime: 'js', handler: 'index.handler', exportName: 'handler', imageId: null, createdAt: '',
   spec: { runtime: 'js', handler: 'index.handler', env: {}, memoryMb: 128, timeoutMs: 1000, concurrency: 1, minInstances: 0, maxInstances: 1, keepAliveMs: 1000, ...over } as FunctionVersion['spec'],
 });
-const inv = (forceCold = false): CallRequest => newCall({ requestId: 'r', functionName: 'f', source: 'v1', body: new ArrayBuffer(0), reqEnc: 0, resEnc: 0, forceCold });
+const inv = (forceCold = false): CallRequest => newCall({ requestId: 'r', functionName: 'f', source: 'v1', body: new ArrayBuffer(0), reqEnc: 0, resEnc: 0, forceCold: forceCold ? 'fresh' : 'no' });
 
 type Got = PooledInstance | Promise<Acquired<PooledInstance>> | typeof SUPERSEDED;
 /** What acquire() gave: the instance, and what it cost (a warm one: nothing). */
@@ -330,8 +330,8 @@ describe('InstancePool', () => {
     const f = new Reserving();
     pool = new InstancePool(f, settings);
     const v = version('s', { maxInstances: 3 });
-    const scratchOnly = (forceCold: boolean) => newCall({ requestId: 'r', functionName: 'f', source: 'v1', body: new ArrayBuffer(0), reqEnc: 0, resEnc: 0, forceCold, scratch: true });
-    // scratch without forceCold is not a forced start: an ordinary cold start, from the reserve.
+    const scratchOnly = (forceCold: boolean) => newCall({ requestId: 'r', functionName: 'f', source: 'v1', body: new ArrayBuffer(0), reqEnc: 0, resEnc: 0, forceCold: forceCold ? 'scratch' : 'no' });
+    // Not forced: an ordinary cold start, from the reserve.
     const a = await acquired(pool.acquire(v, scratchOnly(false)));
     expect([a.cold, a.coldStart]).toEqual([true, 'reserve']);
     const b = await acquired(pool.acquire(v, scratchOnly(true)));

@@ -202,7 +202,7 @@ export class InstancePool<I extends PooledInstance> {
   acquire(version: FunctionVersion, req: CallRequest): I | Promise<Acquired<I>> | Superseded {
     const slot = this.slot(version);
     const conc = version.spec.concurrency;
-    if (!req.forceCold) {
+    if (req.forceCold === 'no') {
       const idx = this.pick(slot, conc, packLimit(conc, this.settings.scaleUpThreshold));
       if (idx >= 0) {
         const inst = slot.instances[idx]!;
@@ -216,7 +216,7 @@ export class InstancePool<I extends PooledInstance> {
     // The cold path only: a version replaced since the call resolved it starts nothing (the
     // dispatcher resolves the call again); its warm instances above were draining, so not picked.
     if (slot.retired || version.lifecycle?.retired === true) return SUPERSEDED;
-    const placement = req.forceCold
+    const placement = req.forceCold !== 'no'
       ? this.placeForcedCold(slot)
       : placeCall({
           instances: slot.instances.length,
@@ -227,9 +227,9 @@ export class InstancePool<I extends PooledInstance> {
           maxInstances: version.spec.maxInstances,
           queueLimit: this.settings.waitQueueSize,
         });
-    if (placement === 'start') return this.coldStart(slot, req.requestId, req.forceCold && req.scratch);
+    if (placement === 'start') return this.coldStart(slot, req.requestId, req.forceCold === 'scratch');
     if (placement === 'wait') return this.wait(slot);
-    if (req.forceCold) {
+    if (req.forceCold !== 'no') {
       throw new HearthError('TooManyRequests', `${version.name}: no room for a fresh instance (X-Hearth-Force-Cold): all ${slot.instances.length} instances are busy or starting and maxInstances is ${version.spec.maxInstances}`);
     }
     throw new HearthError(

@@ -3,10 +3,8 @@
 // `scratch`: made from nothing, as a first call meets it when the reserve is empty. The invoke and
 // web routes read it the same way; the answer says which it was (X-Hearth-Cold-Start).
 
+import type { ForceCold } from '../call.js';
 import { HearthError } from '../errors.js';
-
-/** 'fresh': a fresh instance, from the reserve when it has one; 'scratch': made from scratch, the reserve left alone. */
-export type ForceCold = 'no' | 'fresh' | 'scratch';
 
 /** The header's value; null: not one Hearth knows (answered 400, never guessed). */
 export function parseForceCold(value: string): ForceCold | null {

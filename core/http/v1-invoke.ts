@@ -9,13 +9,13 @@ import { CONTENT_TYPES, Encoding, type EncodingCode } from '../../runtime/protoc
 import { badIdempotencyKey, eventBodyLimit } from '../async/invoker.js';
 import type { EnqueueResult } from '../async/queue.js';
 import type { FunctionVersion } from '../backend.js';
-import { newCall, type CallOutcome } from '../call.js';
+import { newCall, type CallOutcome, type ForceCold } from '../call.js';
 import type { Config } from '../config.js';
 import { HearthError } from '../errors.js';
 import { tailBase64 } from '../logs.js';
 import { requestEncoding, responseEncoding } from './encodings.js';
 import { finish, type Exchange } from './exchange.js';
-import { badForceCold, parseForceCold, type ForceCold } from './force-cold.js';
+import { badForceCold, parseForceCold } from './force-cold.js';
 import type { Gate } from './gate.js';
 import { Enqueue, type CallProtocol, type ErrorContext, type LogSource, type Plan, type Received, type Target } from './pipeline.js';
 import { callErrorBody, statusLine, v1Error, writeCallHeaders, writeInvocationHeaders } from './render-v1.js';
@@ -114,7 +114,7 @@ export class V1Invoke implements CallProtocol<V1Request> {
     return newCall({
       requestId: r.requestId, functionName: fn.name, qualifier: r.qualifier, source: 'v1', body,
       reqEnc: r.reqEnc as EncodingCode, resEnc: r.resEnc as EncodingCode,
-      forceCold: r.forceCold === 'fresh' || r.forceCold === 'scratch', scratch: r.forceCold === 'scratch',
+      forceCold: r.forceCold!,
     });
   }
 

@@ -8,12 +8,12 @@ import { STATUS_CODES } from 'node:http';
 import type { HttpRequest, HttpResponse } from 'uWebSockets.js';
 import { Encoding } from '../../runtime/protocol.js';
 import type { FunctionVersion } from '../backend.js';
-import { newCall, type CallOutcome, type WebRequest } from '../call.js';
+import { newCall, type CallOutcome, type ForceCold, type WebRequest } from '../call.js';
 import type { Config } from '../config.js';
 import { HearthError } from '../errors.js';
 import { tailBase64 } from '../logs.js';
 import { endWithoutBody, finish, type Exchange } from './exchange.js';
-import { badForceCold, parseForceCold, type ForceCold } from './force-cold.js';
+import { badForceCold, parseForceCold } from './force-cold.js';
 import type { Gate } from './gate.js';
 import type { HttpCounters } from './http-counters.js';
 import { type CallProtocol, type ErrorContext, type LogSource, type Plan, type Received, type Target } from './pipeline.js';
@@ -110,7 +110,7 @@ export class WebRoute implements CallProtocol<WebCall> {
     return newCall({
       requestId: r.requestId, functionName: fn.name, qualifier: r.qualifier, source: 'web', body,
       reqEnc: Encoding.json, resEnc: Encoding.json, web: r.web!,
-      forceCold: r.forceCold === 'fresh' || r.forceCold === 'scratch', scratch: r.forceCold === 'scratch',
+      forceCold: r.forceCold!,
     });
   }
 
