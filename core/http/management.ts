@@ -46,7 +46,7 @@ export interface ManagementDeps {
   benchRuns: BenchRuns;
 }
 
-/** A measurement as GET …/bench answers it: every call's sample only when asked (?samples=true: up to 200,000 of them). */
+/** A measurement as GET …/bench answers it: every call's sample only when asked (?samples=true: at most bench-worker.ts's MAX_SAMPLES_SENT, 20,000). */
 function benchView(run: BenchRun, samples: boolean): Record<string, unknown> {
   return { ...run, result: run.result && !samples ? { ...run.result, samples: [] } : run.result };
 }
